@@ -1,0 +1,55 @@
+# keyless-triage: `make demo` runs the whole flow on the local sandbox, `make test` runs the tests.
+# Every target installs what it needs first, and only when its inputs changed.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+NODE_STAMP := node_modules/.installed
+VENV_STAMP := .venv/.installed
+BUILD_STAMP := dist/.built
+SOURCES := $(shell find workflows activities workers starter sandbox -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
+
+.PHONY: help install demo test up down typecheck record-histories clean
+
+help:
+	@echo "make demo    run a triage end to end on the sandbox (installs what it needs)"
+	@echo "make test    typecheck and run the test suite (real Temporal dev server, emulators)"
+	@echo "make up      start the sandbox stack in the background (.sandbox/stack.json)"
+	@echo "make down    stop what make up started"
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+$(VENV_STAMP): requirements-dev.txt
+	$(PYTHON) -m venv .venv
+	.venv/bin/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+$(BUILD_STAMP): $(NODE_STAMP) $(SOURCES)
+	npm run build --silent
+	@touch $@
+
+install: $(NODE_STAMP) $(VENV_STAMP) $(BUILD_STAMP)
+
+demo: install
+	node dist/sandbox/demo.js
+
+typecheck: $(NODE_STAMP)
+	npx tsc -p tsconfig.json
+
+test: install typecheck
+	npm test --silent
+
+up: install
+	node dist/sandbox/stack-cli.js up
+
+down:
+	@if [ -f dist/sandbox/stack-cli.js ]; then node dist/sandbox/stack-cli.js down; else echo "nothing to stop"; fi
+
+# Re-record the histories replayed by test/replay (after an intended workflow change).
+record-histories: install
+	npm test --silent -- --testMatch '<rootDir>/test/replay/record-histories.ts'
+
+clean:
+	rm -rf dist .sandbox

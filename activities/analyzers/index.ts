@@ -1,0 +1,118 @@
+// The analyzer registry and the diagnosis: run every analyzer over the
+// evidence, rank what they found by strength of evidence, and name the most
+// likely cause only when the evidence supports one.
+import type { AnalysisInput, Analyzer, Finding, Severity } from '../model.js';
+import type { Assessment, Assessor } from './assessment.js';
+import { assessCrashLoops, CRASHLOOP_ANALYZER } from './crashloop.js';
+import { assessImagePulls, IMAGE_PULL_ANALYZER } from './image-pull.js';
+import { assessRollouts, ROLLOUT_ANALYZER } from './rollout.js';
+import { assessUnschedulable, UNSCHEDULABLE_ANALYZER } from './unschedulable.js';
+import { cleanText } from './untrusted-text.js';
+import { compareText } from './workloads.js';
+
+export interface RegisteredAnalyzer {
+  name: string;
+  assess: Assessor;
+}
+
+/** One entry per failure mode. */
+export const ANALYZERS: readonly RegisteredAnalyzer[] = [
+  { name: CRASHLOOP_ANALYZER, assess: assessCrashLoops },
+  { name: IMAGE_PULL_ANALYZER, assess: assessImagePulls },
+  { name: UNSCHEDULABLE_ANALYZER, assess: assessUnschedulable },
+  { name: ROLLOUT_ANALYZER, assess: assessRollouts },
+];
+
+export const NO_CLEAR_CAUSE = 'No clear cause in the evidence collected';
+
+const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+
+export function compareSeverity(a: Severity, b: Severity): number {
+  return SEVERITY_ORDER[a] - SEVERITY_ORDER[b];
+}
+
+/**
+ * Strongest evidence first: severity, then how many objects are affected, then
+ * whether a rollout just before the incident produced them. Ties fall back to
+ * analyzer name, objects and title, so equal evidence always ranks the same.
+ */
+export function compareAssessments(a: Assessment, b: Assessment): number {
+  return (
+    compareSeverity(a.finding.severity, b.finding.severity) ||
+    b.affected - a.affected ||
+    Number(b.rolloutCorrelated) - Number(a.rolloutCorrelated) ||
+    compareText(a.finding.analyzer, b.finding.analyzer) ||
+    compareText(a.finding.objects.join('\n'), b.finding.objects.join('\n')) ||
+    compareText(a.finding.title, b.finding.title)
+  );
+}
+
+export function rankAssessments(assessments: readonly Assessment[]): Assessment[] {
+  return [...assessments].sort(compareAssessments);
+}
+
+/**
+ * A bug in one analyzer must not cost the on-call engineer the others'
+ * findings; the failure is reported so nobody mistakes silence for health.
+ */
+function assessSafely(analyzer: RegisteredAnalyzer, input: AnalysisInput): Assessment[] {
+  try {
+    return analyzer.assess(input);
+  } catch (error) {
+    const message = cleanText(error instanceof Error ? error.message : error, 200);
+    return [
+      {
+        finding: {
+          analyzer: analyzer.name,
+          severity: 'info',
+          surface: 'kubernetes',
+          title: `analyzer ${analyzer.name} failed; its failure mode was not checked`,
+          objects: [],
+          evidence: [`error: ${message || 'unknown'}`],
+        },
+        affected: 0,
+        rolloutCorrelated: false,
+      },
+    ];
+  }
+}
+
+export function assessAll(input: AnalysisInput, analyzers: readonly RegisteredAnalyzer[] = ANALYZERS): Assessment[] {
+  return rankAssessments(analyzers.flatMap((analyzer) => assessSafely(analyzer, input)));
+}
+
+/** Every finding the evidence supports, strongest first. */
+export function runAnalyzers(input: AnalysisInput, analyzers: readonly RegisteredAnalyzer[] = ANALYZERS): Finding[] {
+  return assessAll(input, analyzers).map((assessment) => assessment.finding);
+}
+
+/** The registry as plain `Analyzer`s, for callers that only want findings. */
+export const analyzers: readonly Analyzer[] = ANALYZERS.map(
+  ({ assess }): Analyzer =>
+    (input) =>
+      assess(input).map((assessment) => assessment.finding),
+);
+
+/**
+ * One line naming the most likely cause: the top-ranked finding, unless it is
+ * only informational (a healthy rollout is not a cause) or there is nothing.
+ * Expects findings in ranked order, as `runAnalyzers` returns them.
+ */
+export function headline(findings: readonly Finding[]): string {
+  const [top] = findings;
+  if (!top || top.severity === 'info') return NO_CLEAR_CAUSE;
+  return cleanText(top.title);
+}
+
+export interface DiagnosisCore {
+  findings: Finding[];
+  headline: string;
+}
+
+export function diagnose(input: AnalysisInput, analyzers: readonly RegisteredAnalyzer[] = ANALYZERS): DiagnosisCore {
+  const findings = runAnalyzers(input, analyzers);
+  return { findings, headline: headline(findings) };
+}
+
+export { cleanText, MAX_UNTRUSTED_TEXT } from './untrusted-text.js';
+export type { Assessment, Assessor } from './assessment.js';

@@ -1,0 +1,226 @@
+// Maps pods to the workload that owns them (pod → ReplicaSet → Deployment) and
+// to the rollout that created them, so every analyzer groups and correlates the
+// same way while staying a pure function of the evidence.
+import type { DeploymentSummary, IncidentRef, NamespaceEvidence, ReplicaSetSummary } from '../model.js';
+import { cleanText } from './untrusted-text.js';
+
+/** How long before the incident a rollout still counts as a likely trigger. */
+export const DEFAULT_ROLLOUT_WINDOW_MINUTES = 60;
+
+export type WorkloadKind = 'Deployment' | 'ReplicaSet' | 'Pod';
+
+export interface Workload {
+  kind: WorkloadKind;
+  namespace: string;
+  /** Raw name, for lookups in the evidence. */
+  name: string;
+  /** `kind/namespace/name`, cleaned, as findings cite objects. */
+  ref: string;
+  /** Cleaned name for titles. */
+  label: string;
+  deployment?: DeploymentSummary;
+  replicaSet?: ReplicaSetSummary;
+}
+
+export interface PodLike {
+  name: string;
+  replicaSet?: string;
+}
+
+export function objectRef(kind: string, namespace: string, name: string): string {
+  return `${kind}/${cleanText(namespace, 63)}/${cleanText(name, 253)}`;
+}
+
+/** A ReplicaSet is `<deployment>-<pod-template-hash>`; a pod is `<replicaset>-<suffix>`. */
+function isGeneratedChild(parent: string, child: string): boolean {
+  if (!child.startsWith(`${parent}-`)) return false;
+  return /^[a-z0-9]{1,10}$/.test(child.slice(parent.length + 1));
+}
+
+function longestParent<T extends { name: string }>(candidates: readonly T[], child: string): T | undefined {
+  let best: T | undefined;
+  for (const candidate of candidates) {
+    if (isGeneratedChild(candidate.name, child) && (!best || candidate.name.length > best.name.length)) best = candidate;
+  }
+  return best;
+}
+
+export function deploymentOfReplicaSet(ns: NamespaceEvidence, rs: ReplicaSetSummary): DeploymentSummary | undefined {
+  if (rs.deployment !== undefined) return ns.deployments.find((d) => d.name === rs.deployment);
+  return longestParent(ns.deployments, rs.name);
+}
+
+/** The pod's ReplicaSet by owner name, or inferred from its generated name (pods only cited by events). */
+export function replicaSetOfPod(ns: NamespaceEvidence, pod: PodLike): ReplicaSetSummary | undefined {
+  if (pod.replicaSet !== undefined) return ns.replicaSets.find((rs) => rs.name === pod.replicaSet);
+  return longestParent(ns.replicaSets, pod.name);
+}
+
+export function workloadOfPod(ns: NamespaceEvidence, pod: PodLike): Workload {
+  const replicaSet = replicaSetOfPod(ns, pod);
+  const deploymentName =
+    replicaSet !== undefined
+      ? replicaSet.deployment ?? deploymentOfReplicaSet(ns, replicaSet)?.name
+      : pod.replicaSet !== undefined
+        ? longestParent(ns.deployments, pod.replicaSet)?.name
+        : undefined;
+  if (deploymentName !== undefined) {
+    const deployment = ns.deployments.find((d) => d.name === deploymentName);
+    return make(ns.namespace, 'Deployment', deploymentName, { deployment, replicaSet });
+  }
+  const rsName = replicaSet?.name ?? pod.replicaSet;
+  if (rsName !== undefined) return make(ns.namespace, 'ReplicaSet', rsName, { replicaSet });
+  return make(ns.namespace, 'Pod', pod.name, {});
+}
+
+function make(
+  namespace: string,
+  kind: WorkloadKind,
+  name: string,
+  owners: { deployment?: DeploymentSummary | undefined; replicaSet?: ReplicaSetSummary | undefined },
+): Workload {
+  const workload: Workload = { kind, namespace, name, ref: objectRef(kind, namespace, name), label: cleanText(name, 253) };
+  if (owners.deployment) workload.deployment = owners.deployment;
+  if (kind === 'ReplicaSet' && owners.replicaSet) workload.replicaSet = owners.replicaSet;
+  return workload;
+}
+
+export interface WorkloadGroup<P extends PodLike> {
+  workload: Workload;
+  pods: P[];
+}
+
+/** One group per workload, ordered by object reference so output never depends on input order. */
+export function groupByWorkload<P extends PodLike>(ns: NamespaceEvidence, pods: readonly P[]): WorkloadGroup<P>[] {
+  const groups = new Map<string, WorkloadGroup<P>>();
+  for (const pod of pods) {
+    const workload = workloadOfPod(ns, pod);
+    const group = groups.get(workload.ref) ?? { workload, pods: [] };
+    group.pods.push(pod);
+    groups.set(workload.ref, group);
+  }
+  const sorted = [...groups.values()].sort((a, b) => compareText(a.workload.ref, b.workload.ref));
+  for (const group of sorted) group.pods.sort((a, b) => compareText(a.name, b.name));
+  return sorted;
+}
+
+/** Code-point order: unlike localeCompare it is the same on every machine. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The deployment's ReplicaSets, newest revision first. */
+export function replicaSetsOfDeployment(ns: NamespaceEvidence, deployment: string): ReplicaSetSummary[] {
+  return ns.replicaSets
+    .filter((rs) => rs.revision !== undefined && (rs.deployment ?? deploymentOfReplicaSet(ns, rs)?.name) === deployment)
+    .sort(
+      (a, b) =>
+        (b.revision ?? 0) - (a.revision ?? 0) ||
+        (parseTime(b.createdAt) ?? 0) - (parseTime(a.createdAt) ?? 0) ||
+        compareText(a.name, b.name),
+    );
+}
+
+export interface Rollout {
+  namespace: string;
+  deployment: string;
+  newest: ReplicaSetSummary;
+  revision: number;
+  previous?: ReplicaSetSummary;
+  createdAt: string;
+  minutesBefore: number;
+}
+
+export function parseTime(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * The deployment's newest revision when it was created inside the window
+ * before the incident. A rollout after the incident opened is more likely a
+ * reaction to it than its cause, so it does not count.
+ */
+export function recentRollout(
+  ns: NamespaceEvidence,
+  deployment: string,
+  incident: IncidentRef,
+  windowMinutes: number = DEFAULT_ROLLOUT_WINDOW_MINUTES,
+): Rollout | undefined {
+  const [newest, previous] = replicaSetsOfDeployment(ns, deployment);
+  const incidentAt = parseTime(incident.createdAt);
+  const createdAt = parseTime(newest?.createdAt);
+  if (!newest || newest.revision === undefined || incidentAt === undefined || createdAt === undefined) return undefined;
+  const before = incidentAt - createdAt;
+  if (before < 0 || before > windowMinutes * 60_000) return undefined;
+  const rollout: Rollout = {
+    namespace: ns.namespace,
+    deployment,
+    newest,
+    revision: newest.revision,
+    createdAt: new Date(createdAt).toISOString().replace(/\.000Z$/, 'Z'),
+    minutesBefore: Math.round(before / 60_000),
+  };
+  if (previous) rollout.previous = previous;
+  return rollout;
+}
+
+export function describeLead(minutesBefore: number): string {
+  return minutesBefore < 1 ? 'less than 1 min before the incident' : `${minutesBefore} min before the incident`;
+}
+
+/** How the failing pods of one workload relate to a recent rollout of it. */
+export interface RolloutLink {
+  rollout: Rollout;
+  podsOfNewest: number;
+  pods: number;
+}
+
+export function rolloutLink(
+  ns: NamespaceEvidence,
+  group: WorkloadGroup<PodLike>,
+  incident: IncidentRef,
+): RolloutLink | undefined {
+  if (group.workload.kind !== 'Deployment') return undefined;
+  const rollout = recentRollout(ns, group.workload.name, incident);
+  if (!rollout) return undefined;
+  const podsOfNewest = group.pods.filter((pod) => replicaSetOfPod(ns, pod)?.name === rollout.newest.name).length;
+  if (podsOfNewest === 0) return undefined;
+  return { rollout, podsOfNewest, pods: group.pods.length };
+}
+
+/**
+ * The rollout explains the failure only when every failing pod runs the new
+ * revision; if old pods fail too, the fault predates it.
+ */
+export function rolloutExplains(link: RolloutLink | undefined): link is RolloutLink {
+  return link !== undefined && link.podsOfNewest === link.pods;
+}
+
+export function describeRolloutLink(link: RolloutLink): string {
+  const { rollout } = link;
+  const revision = `revision ${rollout.revision} (ReplicaSet ${cleanText(rollout.newest.name, 253)}), rolled out at ${rollout.createdAt}, ${describeLead(rollout.minutesBefore)}`;
+  if (link.podsOfNewest === link.pods) {
+    return link.pods === 1 ? `the failing pod is of ${revision}` : `${link.pods === 2 ? 'both' : `all ${link.pods}`} failing pods are of ${revision}`;
+  }
+  return `${link.podsOfNewest} of ${link.pods} failing pods are of ${revision}; the others run older revisions, so the fault may predate the rollout`;
+}
+
+export function titleSuffixFor(link: RolloutLink | undefined): string {
+  return rolloutExplains(link)
+    ? ` since the rollout to revision ${link.rollout.revision}, ${describeLead(link.rollout.minutesBefore)}`
+    : '';
+}
+
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+export function describeWorkloadHealth(workload: Workload): string {
+  const d = workload.deployment;
+  if (workload.kind === 'Deployment' && d) {
+    return `Deployment ${cleanText(workload.namespace, 63)}/${workload.label} has ${d.ready}/${d.replicas} ready, ${d.available} available`;
+  }
+  return `${workload.kind} ${cleanText(workload.namespace, 63)}/${workload.label}`;
+}

@@ -1,0 +1,26 @@
+// The worker's activities, assembled from one module per surface. Each module
+// receives its clients, so tests point them at the sandbox emulators.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createKubernetesActivities } from './kubernetes.js';
+import { createPagerDutyActivities, type PagerDutyClientOptions } from './pagerduty.js';
+import { buildDiagnosis, type DiagnosisRequest } from './report.js';
+import { createScopeActivities, type ScopeSettings } from './scope.js';
+
+export interface ActivityDependencies {
+  pagerduty: PagerDutyClientOptions;
+  kubeConfig: KubeConfig;
+  scope: ScopeSettings;
+}
+
+export function createActivities(deps: ActivityDependencies) {
+  return {
+    ...createPagerDutyActivities(deps.pagerduty),
+    ...createKubernetesActivities({ kubeConfig: deps.kubeConfig }),
+    ...createScopeActivities(deps.scope),
+    async diagnose(request: DiagnosisRequest) {
+      return buildDiagnosis(request);
+    },
+  };
+}
+
+export type TriageActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,304 @@
+// Step 4-5 of the workflow: turn the surfaces' evidence into a diagnosis and
+// the write plan a human approves. The plan is hashed so an approval names the
+// exact text that will be written; nothing here reads a clock or the network,
+// so a retried activity produces the same plan and the same hash.
+import { createHash } from 'node:crypto';
+import {
+  SURFACES,
+  type AnalysisInput,
+  type Diagnosis,
+  type Finding,
+  type IncidentRef,
+  type KubernetesEvidence,
+  type PagerDutyEvidence,
+  type Severity,
+  type SurfaceName,
+  type SurfaceResult,
+  type TriageScope,
+  type WritePlan,
+} from './model.js';
+import { compareSeverity, diagnose } from './analyzers/index.js';
+import { cleanText } from './analyzers/untrusted-text.js';
+
+export interface DiagnosisRequest {
+  incident: IncidentRef;
+  scope: TriageScope;
+  surfaces: SurfaceResult[];
+  workflowId: string;
+  temporalUiUrl: string;
+  /** Temporal namespace of the workflow, for the Web UI link. */
+  namespace: string;
+}
+
+type SurfaceStatus = Diagnosis['surfaces'][number];
+
+/** GitHub rejects bodies over 65,536 characters; stay clear of it. */
+const MAX_BODY = 60_000;
+const MAX_FINDINGS_IN_BODY = 20;
+const MAX_EVIDENCE_LINES = 8;
+const MAX_ALERTS_IN_BODY = 10;
+const ISSUE_TITLE_INCIDENT_LIMIT = 150;
+const SLACK_TITLE_LIMIT = 100;
+
+export function buildDiagnosis(request: DiagnosisRequest): Diagnosis {
+  const { input, surfaces } = collectEvidence(request);
+  const { findings, headline } = diagnose(input);
+  const plan = buildWritePlan({ ...request, input, surfaces, findings, headline });
+  return { findings, headline, surfaces, plan, planHash: hashPlan(plan) };
+}
+
+// ---- evidence ----------------------------------------------------------------
+
+interface CollectedEvidence {
+  input: AnalysisInput;
+  surfaces: SurfaceStatus[];
+}
+
+/** Every surface in scope gets a status; a missing result is as unavailable as a failed one. */
+export function collectEvidence(request: Pick<DiagnosisRequest, 'incident' | 'scope' | 'surfaces'>): CollectedEvidence {
+  const input: AnalysisInput = { incident: request.incident };
+  const names = SURFACES.filter(
+    (name) => request.scope.surfaces.includes(name) || request.surfaces.some((r) => r.surface === name),
+  );
+  const surfaces = names.map((name): SurfaceStatus => {
+    const result = request.surfaces.find((r) => r.surface === name);
+    if (!result) return { surface: name, status: 'unavailable', reason: 'no result was recorded for this surface' };
+    if (result.status === 'unavailable') {
+      return { surface: name, status: 'unavailable', reason: cleanText(result.reason) || 'no reason given' };
+    }
+    const { evidence } = result;
+    if (evidence.surface !== name) {
+      return { surface: name, status: 'unavailable', reason: `evidence was for ${cleanText(evidence.surface, 40)}` };
+    }
+    if (evidence.surface === 'pagerduty') input.pagerduty = evidence;
+    else input.kubernetes = evidence;
+    return { surface: name, status: 'ok' };
+  });
+  return { input, surfaces };
+}
+
+// ---- write plan --------------------------------------------------------------
+
+interface PlanSources extends Omit<DiagnosisRequest, 'surfaces'> {
+  input: AnalysisInput;
+  surfaces: SurfaceStatus[];
+  findings: Finding[];
+  headline: string;
+}
+
+function maxSeverity(findings: readonly Finding[]): Severity | undefined {
+  return [...findings].map((f) => f.severity).sort(compareSeverity)[0];
+}
+
+export function issueTitle(incident: IncidentRef): string {
+  // Issue titles are plain text on GitHub: cleaned, not Markdown-escaped.
+  return `[triage] ${cleanText(incident.title, ISSUE_TITLE_INCIDENT_LIMIT)} (PagerDuty #${incidentNumber(incident)})`;
+}
+
+function incidentNumber(incident: IncidentRef): string {
+  return Number.isSafeInteger(incident.number) ? String(incident.number) : cleanText(incident.number, 20);
+}
+
+function buildWritePlan(sources: PlanSources): WritePlan {
+  const severity = maxSeverity(sources.findings);
+  return {
+    github: {
+      title: issueTitle(sources.incident),
+      body: renderIssueBody(sources),
+      labels: ['triage', ...(severity ? [`severity:${severity}`] : [])],
+    },
+    slack: { text: renderSlackText(sources) },
+  };
+}
+
+function renderSlackText(sources: PlanSources): string {
+  const { incident, findings, surfaces, headline } = sources;
+  const unavailable = surfaces.filter((s) => s.status === 'unavailable').map((s) => `${s.surface} unavailable`);
+  const parts = [
+    `[triage] PagerDuty #${incidentNumber(incident)} "${cleanText(incident.title, SLACK_TITLE_LIMIT)}": ${headline}`,
+    `${findings.length} finding${findings.length === 1 ? '' : 's'}`,
+    ...unavailable,
+  ];
+  return escapeSlack(cleanText(parts.join(' · ')));
+}
+
+// ---- Markdown ----------------------------------------------------------------
+
+/**
+ * Minimal escaping of untrusted text for GitHub Markdown: no raw HTML, no code
+ * spans, links or images, no table-cell breaks. A later issue hardens this
+ * (mentions, issue references, emphasis).
+ */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([`|[\]])/g, '\\$1');
+}
+
+/** Slack mrkdwn treats `<...>` as links and mentions and wants these three escaped. */
+export function escapeSlack(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** An http(s) URL safe to put in a Markdown link target, or undefined. */
+export function safeLinkTarget(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+  // Characters that would end the link target or a table cell.
+  return url.href.replace(/[()|`'"<> ]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+export function temporalWorkflowUrl(temporalUiUrl: string, namespace: string, workflowId: string): string {
+  return `${temporalUiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+function link(text: string, url: string): string {
+  const target = safeLinkTarget(url);
+  return target ? `[${escapeMarkdown(text)}](${target})` : `${escapeMarkdown(text)} (link omitted: not an http(s) URL)`;
+}
+
+function md(text: unknown, max?: number): string {
+  return escapeMarkdown(cleanText(text, max));
+}
+
+function renderIssueBody(sources: PlanSources): string {
+  const sections = [
+    renderSummary(sources),
+    renderFindings(sources.findings),
+    renderSurfaces(sources),
+    renderLinks(sources),
+    '---\n_Written by keyless-triage from read-only evidence, after a human approved this plan. Text copied from the evidence is shown as data, cleaned and truncated._',
+  ];
+  return capBody(sections.join('\n\n'));
+}
+
+function renderSummary({ incident, headline }: PlanSources): string {
+  return [
+    `**Most likely cause:** ${md(headline)}`,
+    '',
+    '| incident | service | urgency | status | opened |',
+    '| --- | --- | --- | --- | --- |',
+    `| ${link(`PagerDuty #${incidentNumber(incident)}`, incident.htmlUrl)}: ${md(incident.title, ISSUE_TITLE_INCIDENT_LIMIT)} | ${md(incident.serviceName, 100)} | ${md(incident.urgency, 20)} | ${md(incident.status, 20)} | ${md(incident.createdAt, 40)} |`,
+  ].join('\n');
+}
+
+function renderFindings(findings: readonly Finding[]): string {
+  if (findings.length === 0) return '## Findings\n\nNo analyzer found a known failure mode in the evidence collected.';
+  const shown = findings.slice(0, MAX_FINDINGS_IN_BODY).map((finding, index) => {
+    const lines = [
+      `### ${index + 1}. ${finding.severity}: ${md(finding.title)}`,
+      '',
+      `Analyzer ${md(finding.analyzer, 60)} on ${md(finding.surface, 40)}${finding.objects.length > 0 ? `; objects: ${finding.objects.map((o) => md(o)).join(', ')}` : ''}`,
+      '',
+      ...finding.evidence.slice(0, MAX_EVIDENCE_LINES).map((line) => `- ${md(line)}`),
+    ];
+    if (finding.evidence.length > MAX_EVIDENCE_LINES) {
+      lines.push(`- (${finding.evidence.length - MAX_EVIDENCE_LINES} more evidence lines in the workflow history)`);
+    }
+    return lines.join('\n');
+  });
+  const omitted = findings.length - shown.length;
+  return [
+    '## Findings',
+    ...shown,
+    ...(omitted > 0 ? [`${omitted} weaker findings are not shown here; the workflow history has all of them.`] : []),
+  ].join('\n\n');
+}
+
+function renderSurfaces({ surfaces, input }: PlanSources): string {
+  const statusLines = surfaces.map((s) =>
+    s.status === 'ok'
+      ? `- **${s.surface}**: ok${surfaceDetail(s.surface, input)}`
+      : `- **${s.surface}**: unavailable: ${md(s.reason ?? 'no reason given')}`,
+  );
+  const details = [
+    ...(input.kubernetes ? [renderKubernetes(input.kubernetes)] : []),
+    ...(input.pagerduty ? [renderAlerts(input.pagerduty)] : []),
+  ];
+  return ['## Evidence surfaces', statusLines.join('\n'), ...details].join('\n\n');
+}
+
+function surfaceDetail(surface: SurfaceName, input: AnalysisInput): string {
+  if (surface === 'pagerduty' && input.pagerduty) {
+    const { alerts } = input.pagerduty;
+    return `, ${alerts.total} alert${alerts.total === 1 ? '' : 's'} (${alerts.shown.length} shown)`;
+  }
+  if (surface === 'kubernetes' && input.kubernetes) {
+    const pods = input.kubernetes.namespaces.reduce((sum, ns) => sum + ns.podCounts.total, 0);
+    return `, cluster ${md(input.kubernetes.cluster, 100)}, ${input.kubernetes.namespaces.length} namespaces, ${pods} pods`;
+  }
+  return '';
+}
+
+function renderKubernetes(evidence: KubernetesEvidence): string {
+  const rows = evidence.namespaces.map((ns) => {
+    const waiting = Object.entries(ns.podCounts.byWaitingReason)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([reason, count]) => `${md(reason, 60)}: ${count}`)
+      .join(', ');
+    return `| ${md(ns.namespace, 63)} | ${ns.podCounts.total} | ${ns.podCounts.notReady} | ${waiting || 'none'} | ${ns.events.length + ns.eventsOmitted} |`;
+  });
+  return [
+    `### Kubernetes: cluster ${md(evidence.cluster, 100)}, collected ${md(evidence.collectedAt, 40)}`,
+    '',
+    '| namespace | pods | not ready | waiting | warning events |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+function renderAlerts(evidence: PagerDutyEvidence): string {
+  const { alerts } = evidence;
+  const lines = alerts.shown
+    .slice(0, MAX_ALERTS_IN_BODY)
+    .map((a) => `- ${md(a.severity, 20)}, ${md(a.status, 20)}, ${md(a.createdAt, 40)}: ${md(a.summary, 200)}`);
+  const hidden = alerts.total - lines.length;
+  return [`### PagerDuty alerts`, '', ...(lines.length > 0 ? lines : ['- none']), ...(hidden > 0 ? [`- and ${hidden} more`] : [])].join('\n');
+}
+
+function renderLinks({ incident, temporalUiUrl, namespace, workflowId }: PlanSources): string {
+  return [
+    '## Links',
+    '',
+    `- PagerDuty incident: ${link(`#${incidentNumber(incident)}`, incident.htmlUrl)}`,
+    `- Temporal workflow: ${link(cleanText(workflowId, 200), temporalWorkflowUrl(temporalUiUrl, namespace, workflowId))}`,
+  ].join('\n');
+}
+
+/** Cut at a line boundary so no escape sequence or table row is split. */
+function capBody(body: string): string {
+  if (body.length <= MAX_BODY) return body;
+  const cut = body.lastIndexOf('\n', MAX_BODY - 100);
+  return `${body.slice(0, cut > 0 ? cut : MAX_BODY - 100)}\n\n_(truncated: the workflow history has the full diagnosis)_`;
+}
+
+// ---- plan hash ---------------------------------------------------------------
+
+/**
+ * JSON with object keys sorted at every level and undefined members dropped,
+ * so equal plans serialize equally whatever their key order or whether an
+ * absent field was spelled `undefined` (Temporal's converter drops those too).
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    const json = JSON.stringify(value);
+    return json === undefined ? 'null' : json;
+  }
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item)).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, member]) => member !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, member]) => `${JSON.stringify(key)}:${canonicalJson(member)}`).join(',')}}`;
+}
+
+export function hashPlan(plan: WritePlan): string {
+  return createHash('sha256').update(canonicalJson(plan), 'utf8').digest('hex');
+}

@@ -1,0 +1,48 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { SURFACES, type KubernetesScope, type SurfaceName, type TriageScope } from './model.js';
+
+export interface ServiceScopeSettings {
+  name: string;
+  /** Defaults to every surface the service has settings for. */
+  surfaces?: SurfaceName[];
+  kubernetes?: KubernetesScope;
+  approvers: string[];
+  approval?: TriageScope['approval'];
+}
+
+export interface ScopeSettings {
+  services: Record<string, ServiceScopeSettings>;
+  approval: TriageScope['approval'];
+  retry: TriageScope['retry'];
+  temporalUiUrl: string;
+  namespace: string;
+}
+
+/** Step 2 of the workflow: PagerDuty service → what to look at and who may approve. */
+export function createScopeActivities(settings: ScopeSettings) {
+  return {
+    async resolveScope(serviceId: string): Promise<TriageScope> {
+      const service = settings.services[serviceId];
+      if (!service) {
+        // Not retryable: only a configuration change helps. The workflow fails
+        // visibly, and the reuse policy lets a later trigger start it again.
+        throw ApplicationFailure.nonRetryable(
+          `PagerDuty service ${serviceId} is not configured; add it under services in the worker configuration`,
+          'UnknownService',
+        );
+      }
+      const surfaces = service.surfaces ?? SURFACES.filter((s) => s !== 'kubernetes' || service.kubernetes !== undefined);
+      return {
+        serviceId,
+        serviceName: service.name,
+        surfaces,
+        ...(service.kubernetes ? { kubernetes: service.kubernetes } : {}),
+        approvers: service.approvers,
+        approval: service.approval ?? settings.approval,
+        retry: settings.retry,
+        temporalUiUrl: settings.temporalUiUrl,
+        namespace: settings.namespace,
+      };
+    },
+  };
+}

@@ -1,0 +1,378 @@
+// A read-only Kubernetes apiserver for the sandbox: the few list endpoints the
+// triage worker calls, with the apiserver's List/Status wire shapes, selectors,
+// chunked lists and bearer-token auth, so @kubernetes/client-node works
+// against it unchanged (only the server URL differs).
+import { createHash } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Scenario, ScenarioNamespace } from '../scenario.js';
+import { FaultSwitch, type Fault } from './fault.js';
+import { listen, tokenMatches } from './http-server.js';
+import { SelectorError, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
+
+export interface KubernetesEmulatorOptions {
+  scenario: Scenario;
+  token: string;
+  host?: string;
+  port?: number;
+}
+
+export interface KubernetesEmulator {
+  url: string;
+  close(): Promise<void>;
+  setFault(fault: Fault | null): void;
+  /** API requests received so far, including refused ones. */
+  readonly requests: number;
+  /** Swaps the cluster state; continue tokens issued before become stale (410), as after an etcd compaction. */
+  replaceScenario(scenario: Scenario): void;
+}
+
+type KubeObject = { metadata: { name: string; namespace?: string; labels?: Record<string, string> } } & Record<string, unknown>;
+
+interface ResourceType {
+  /** URL segment, e.g. `pods`. */
+  plural: string;
+  scenarioKey: keyof ScenarioNamespace;
+  kind: string;
+  apiVersion: string;
+  /** Field selectors the apiserver accepts for this resource, beyond metadata.name/namespace. */
+  fields: string[];
+}
+
+const RESOURCES: ResourceType[] = [
+  {
+    plural: 'pods',
+    scenarioKey: 'pods',
+    kind: 'Pod',
+    apiVersion: 'v1',
+    fields: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
+  },
+  {
+    plural: 'events',
+    scenarioKey: 'events',
+    kind: 'Event',
+    apiVersion: 'v1',
+    fields: [
+      'involvedObject.kind',
+      'involvedObject.namespace',
+      'involvedObject.name',
+      'involvedObject.uid',
+      'involvedObject.apiVersion',
+      'involvedObject.resourceVersion',
+      'involvedObject.fieldPath',
+      'reason',
+      'reportingComponent',
+      'source',
+      'type',
+    ],
+  },
+  { plural: 'deployments', scenarioKey: 'deployments', kind: 'Deployment', apiVersion: 'apps/v1', fields: [] },
+  { plural: 'replicasets', scenarioKey: 'replicaSets', kind: 'ReplicaSet', apiVersion: 'apps/v1', fields: ['status.replicas'] },
+];
+
+const ROUTE_PREFIX: Record<string, string> = { v1: '/api/v1', 'apps/v1': '/apis/apps/v1' };
+
+const REASONS: Record<number, { reason: string; message: string }> = {
+  400: { reason: 'BadRequest', message: 'the server rejected our request for an unknown reason' },
+  401: { reason: 'Unauthorized', message: 'Unauthorized' },
+  403: { reason: 'Forbidden', message: 'forbidden' },
+  404: { reason: 'NotFound', message: 'the server could not find the requested resource' },
+  405: { reason: 'MethodNotAllowed', message: 'the server does not allow this method on the requested resource' },
+  406: { reason: 'NotAcceptable', message: 'only the following media types are accepted: application/json' },
+  409: { reason: 'Conflict', message: 'the server reported a conflict' },
+  410: { reason: 'Expired', message: 'the resource version is too old' },
+  415: { reason: 'UnsupportedMediaType', message: 'the body of the request was in an unknown format' },
+  422: { reason: 'Invalid', message: 'the server rejected our request due to an error in our request' },
+  429: { reason: 'TooManyRequests', message: 'Too many requests, please try again later.' },
+  500: { reason: 'InternalError', message: 'Internal error occurred: sandbox fault' },
+  503: { reason: 'ServiceUnavailable', message: 'the server is currently unable to handle the request' },
+  504: { reason: 'Timeout', message: 'the server was unable to return a response in the time allotted, but may still be processing the request' },
+};
+
+function statusBody(code: number, message?: string, details?: Record<string, unknown>) {
+  const known = REASONS[code];
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: message ?? known?.message ?? `HTTP ${code}`,
+    reason: known?.reason ?? '',
+    ...(details ? { details } : {}),
+    code,
+  };
+}
+
+function sendStatus(res: Response, code: number, message?: string, details?: Record<string, unknown>): void {
+  res.status(code).json(statusBody(code, message, details));
+}
+
+function uidFor(kind: string, namespace: string, name: string): string {
+  const h = createHash('sha1').update(`${kind}/${namespace}/${name}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+interface Store {
+  resourceVersion: number;
+  /** namespace → resource plural → objects sorted by name (etcd key order). */
+  namespaces: Map<string, Map<string, KubeObject[]>>;
+}
+
+/** Fills what the apiserver always returns (kind, apiVersion, namespace, uid, resourceVersion), once, up front. */
+function buildStore(scenario: Scenario, previous?: Store): Store {
+  let rv = (previous?.resourceVersion ?? 1000) + 1;
+  const namespaces = new Map<string, Map<string, KubeObject[]>>();
+  for (const [ns, content] of Object.entries(scenario.kubernetes.namespaces)) {
+    const byResource = new Map<string, KubeObject[]>();
+    for (const type of RESOURCES) {
+      const items = (content[type.scenarioKey] as KubeObject[]).map((raw) => {
+        const obj = structuredClone(raw);
+        const meta = { ...obj.metadata } as KubeObject['metadata'] & Record<string, unknown>;
+        meta.namespace = ns;
+        meta.uid ??= uidFor(type.kind, ns, meta.name);
+        meta.resourceVersion ??= String(++rv);
+        return { ...obj, apiVersion: type.apiVersion, kind: type.kind, metadata: meta } as KubeObject;
+      });
+      items.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+      byResource.set(type.plural, items);
+    }
+    namespaces.set(ns, byResource);
+  }
+  return { resourceVersion: rv + 1, namespaces };
+}
+
+function fieldValue(obj: KubeObject, field: string): string {
+  // The apiserver exposes an Event's `source` field as its reporting component.
+  const path = field === 'source' ? ['source', 'component'] : field.split('.');
+  let cur: unknown = obj;
+  for (const seg of path) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[seg] : undefined;
+  return cur === undefined || cur === null ? '' : String(cur);
+}
+
+// ---- continue tokens ----------------------------------------------------------
+
+// Shaped like the apiserver's (base64url JSON of version, resourceVersion, start key)
+// so clients that treat it as opaque behave here as they would against a real cluster.
+interface ContinueToken {
+  v: 'meta.k8s.io/v1';
+  rv: number;
+  start: string;
+}
+
+function encodeContinue(rv: number, lastName: string): string {
+  const token: ContinueToken = { v: 'meta.k8s.io/v1', rv, start: `${lastName}\u0000` };
+  return Buffer.from(JSON.stringify(token)).toString('base64url');
+}
+
+class ContinueError extends Error {}
+
+function decodeContinue(raw: string): ContinueToken {
+  if (raw.length > 2048 || !/^[A-Za-z0-9_-]+={0,2}$/.test(raw)) throw new ContinueError('continue key is not valid: illegal base64 data');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    throw new ContinueError('continue key is not valid: not a continue token');
+  }
+  const t = parsed as Partial<ContinueToken> | null;
+  if (!t || typeof t !== 'object' || t.v !== 'meta.k8s.io/v1') throw new ContinueError('continue key is not valid: server does not recognize this encoded key');
+  if (typeof t.rv !== 'number' || !Number.isInteger(t.rv) || t.rv <= 0) throw new ContinueError('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+  if (typeof t.start !== 'string' || t.start.length === 0) throw new ContinueError('continue key is not valid: encoded start key is empty');
+  return t as ContinueToken;
+}
+
+// ---- request handling ---------------------------------------------------------
+
+function queryParam(req: Request, name: string): string | undefined {
+  const v = (req.query as Record<string, unknown>)[name];
+  if (Array.isArray(v)) return typeof v[0] === 'string' ? v[0] : undefined;
+  return typeof v === 'string' ? v : undefined;
+}
+
+function acceptsJson(accept: string | undefined): boolean {
+  if (!accept) return true;
+  return accept.split(',').some((range) => {
+    const type = range.split(';')[0]!.trim().toLowerCase();
+    return type === 'application/json' || type === 'application/*' || type === '*/*' || type === '';
+  });
+}
+
+function listHandler(getStore: () => Store, type: ResourceType) {
+  const supportedFields = new Set(['metadata.name', 'metadata.namespace', ...type.fields]);
+  return (req: Request, res: Response): void => {
+    const store = getStore();
+    const watch = queryParam(req, 'watch');
+    if (watch === 'true' || watch === '1') {
+      sendStatus(res, 400, 'watch is not supported by the sandbox apiserver');
+      return;
+    }
+    let labelReqs;
+    let fieldReqs;
+    try {
+      labelReqs = parseLabelSelector(queryParam(req, 'labelSelector') ?? '');
+      fieldReqs = parseFieldSelector(queryParam(req, 'fieldSelector') ?? '', supportedFields);
+    } catch (err) {
+      if (err instanceof SelectorError) {
+        sendStatus(res, 400, err.message);
+        return;
+      }
+      throw err;
+    }
+    const limitRaw = queryParam(req, 'limit');
+    if (limitRaw !== undefined && !/^\d{1,9}$/.test(limitRaw)) {
+      sendStatus(res, 400, `limit: Invalid value: ${JSON.stringify(limitRaw)}: must be a non-negative integer`);
+      return;
+    }
+    const limit = limitRaw === undefined ? 0 : Number(limitRaw);
+    const continueRaw = queryParam(req, 'continue');
+    let startAfter: string | undefined;
+    if (continueRaw) {
+      let token: ContinueToken;
+      try {
+        token = decodeContinue(continueRaw);
+      } catch (err) {
+        if (err instanceof ContinueError) {
+          sendStatus(res, 400, err.message);
+          return;
+        }
+        throw err;
+      }
+      if (token.rv !== store.resourceVersion) {
+        sendStatus(
+          res,
+          410,
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+        );
+        return;
+      }
+      startAfter = token.start.replace(/\u0000$/, '');
+    }
+
+    // An unknown namespace lists as empty, as on a real cluster.
+    const all = store.namespaces.get(String(req.params.namespace))?.get(type.plural) ?? [];
+    const matching = all.filter(
+      (o) =>
+        (startAfter === undefined || o.metadata.name > startAfter) &&
+        matchesLabels(labelReqs, o.metadata.labels) &&
+        matchesFields(fieldReqs, (f) => fieldValue(o, f)),
+    );
+    const page = limit > 0 ? matching.slice(0, limit) : matching;
+    const more = page.length < matching.length;
+    const last = page[page.length - 1];
+    const selectorsUsed = labelReqs.length > 0 || fieldReqs.length > 0;
+    res.json({
+      kind: `${type.kind}List`,
+      apiVersion: type.apiVersion,
+      metadata: {
+        resourceVersion: String(store.resourceVersion),
+        ...(more && last ? { continue: encodeContinue(store.resourceVersion, last.metadata.name) } : {}),
+        // The apiserver only counts the remainder when it need not evaluate selectors.
+        ...(more && !selectorsUsed ? { remainingItemCount: matching.length - page.length } : {}),
+      },
+      items: page,
+    });
+  };
+}
+
+function getHandler(getStore: () => Store, type: ResourceType) {
+  return (req: Request, res: Response): void => {
+    const name = String(req.params.name);
+    const found = getStore()
+      .namespaces.get(String(req.params.namespace))
+      ?.get(type.plural)
+      ?.find((o) => o.metadata.name === name);
+    if (!found) {
+      sendStatus(res, 404, `${type.plural}${type.apiVersion === 'v1' ? '' : '.apps'} "${name}" not found`, {
+        name,
+        ...(type.apiVersion === 'v1' ? {} : { group: 'apps' }),
+        kind: type.plural,
+      });
+      return;
+    }
+    res.json(found);
+  };
+}
+
+const VERSION_INFO = {
+  major: '1',
+  minor: '31',
+  gitVersion: 'v1.31.4-sandbox',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2025-01-01T00:00:00Z',
+  goVersion: 'go1.22.10',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};
+
+function createKubernetesApp(opts: { getStore: () => Store; token: string; faults: FaultSwitch; onRequest: () => void }) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    opts.onRequest();
+    const fault = opts.faults.take();
+    if (fault) {
+      if (fault.retryAfterSeconds !== undefined) res.set('Retry-After', String(fault.retryAfterSeconds));
+      const details = fault.retryAfterSeconds !== undefined ? { retryAfterSeconds: fault.retryAfterSeconds } : undefined;
+      sendStatus(res, fault.status, undefined, details);
+      return;
+    }
+    const header = req.get('authorization');
+    // /version is readable anonymously on a default cluster (system:public-info-viewer).
+    const anonymousVersion = header === undefined && req.path === '/version';
+    if (!anonymousVersion) {
+      const m = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (!m || !tokenMatches(m[1], opts.token)) {
+        sendStatus(res, 401);
+        return;
+      }
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendStatus(res, 405);
+      return;
+    }
+    if (!acceptsJson(req.get('accept'))) {
+      sendStatus(res, 406);
+      return;
+    }
+    next();
+  });
+
+  app.get('/version', (_req, res) => {
+    res.json(VERSION_INFO);
+  });
+  for (const type of RESOURCES) {
+    const base = `${ROUTE_PREFIX[type.apiVersion]}/namespaces/:namespace/${type.plural}`;
+    app.get(base, listHandler(opts.getStore, type));
+    app.get(`${base}/:name`, getHandler(opts.getStore, type));
+  }
+  app.use((_req: Request, res: Response) => {
+    sendStatus(res, 404);
+  });
+  // Express 5 needs the four-argument signature to recognise an error handler.
+  app.use((_err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    sendStatus(res, 500, 'Internal error occurred: the sandbox apiserver failed to handle the request');
+  });
+  return app;
+}
+
+export async function startKubernetesEmulator(options: KubernetesEmulatorOptions): Promise<KubernetesEmulator> {
+  if (options.token.length === 0) throw new Error('the Kubernetes emulator needs a non-empty token');
+  let store = buildStore(options.scenario);
+  let requests = 0;
+  const faults = new FaultSwitch();
+  const app = createKubernetesApp({ getStore: () => store, token: options.token, faults, onRequest: () => void requests++ });
+  const server = await listen(app, options.host ?? '127.0.0.1', options.port ?? 0);
+  return {
+    url: server.url,
+    close: server.close,
+    setFault: (fault) => faults.set(fault),
+    get requests() {
+      return requests;
+    },
+    replaceScenario(scenario) {
+      store = buildStore(scenario, store);
+    },
+  };
+}

@@ -1,0 +1,316 @@
+// A read-only PagerDuty REST API v2 for the sandbox: the incident and its alerts,
+// in the documented wire shape (see ../shared/specs/pagerduty-rest-openapiv3.json),
+// with PagerDuty's auth header forms, classic offset pagination and error bodies.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { STATUS_CODES } from 'node:http';
+import type { Scenario, ScenarioAlert, ScenarioIncident } from '../scenario.js';
+import { FaultSwitch, type Fault } from './fault.js';
+import { listen, tokenMatches } from './http-server.js';
+
+export interface PagerDutyEmulatorOptions {
+  scenario: Scenario;
+  token: string;
+  host?: string;
+  port?: number;
+}
+
+export interface PagerDutyEmulator {
+  url: string;
+  close(): Promise<void>;
+  setFault(fault: Fault | null): void;
+  /** API requests received so far, including refused ones. */
+  readonly requests: number;
+}
+
+// PagerDuty's documented error codes for the statuses the emulator produces.
+const ERRORS: Record<number, { message: string; code: number }> = {
+  400: { message: 'Invalid Input Provided', code: 2001 },
+  401: { message: 'Unauthorized', code: 2006 },
+  403: { message: 'Access Denied', code: 2010 },
+  404: { message: 'Not Found', code: 2100 },
+  429: { message: 'Rate Limit Exceeded', code: 2020 },
+};
+
+function sendError(res: Response, status: number, errors?: string[]): void {
+  const known = ERRORS[status] ?? { message: STATUS_CODES[status] ?? 'Error', code: 2000 };
+  res.status(status).json({ error: { message: known.message, code: known.code, ...(errors ? { errors } : {}) } });
+}
+
+/** The API's classic pagination caps `limit` at 100 and `offset + limit` at 10,000. */
+const MAX_LIMIT = 100;
+const MAX_OFFSET_WINDOW = 10_000;
+const DEFAULT_LIMIT = 25;
+const SORTS = new Set(['created_at', 'resolved_at', 'created_at:asc', 'created_at:desc', 'resolved_at:asc', 'resolved_at:desc']);
+const ALERT_INCLUDES = new Set(['services', 'first_trigger_log_entries', 'incidents']);
+const STATUSES = new Set(['triggered', 'resolved']);
+
+function acceptable(accept: string | undefined): 'ok' | 'bad-version' | 'not-acceptable' {
+  if (!accept) return 'ok';
+  let sawVersion = false;
+  for (const range of accept.split(',')) {
+    const [typeRaw, ...params] = range.split(';').map((s) => s.trim());
+    const type = (typeRaw ?? '').toLowerCase();
+    if (type === 'application/vnd.pagerduty+json') {
+      const version = params.find((p) => p.toLowerCase().startsWith('version='))?.slice('version='.length);
+      if (version === undefined || version === '2') return 'ok';
+      sawVersion = true;
+    } else if (type === 'application/json' || type === 'application/*' || type === '*/*') {
+      return 'ok';
+    }
+  }
+  return sawVersion ? 'bad-version' : 'not-acceptable';
+}
+
+function queryValues(req: Request, name: string): string[] {
+  const v = (req.query as Record<string, unknown>)[name];
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map(String);
+}
+
+function singleQuery(req: Request, name: string): string | undefined {
+  return queryValues(req, name)[0];
+}
+
+interface Urls {
+  api: string;
+  web: string;
+}
+
+function reference(type: string, id: string, summary: string, self: string, html: string) {
+  return { id, type, summary, self, html_url: html };
+}
+
+function serviceRef(incident: ScenarioIncident, urls: Urls) {
+  const s = incident.service;
+  return reference('service_reference', s.id, s.summary, `${urls.api}/services/${s.id}`, s.html_url ?? `${urls.web}/service-directory/${s.id}`);
+}
+
+function logEntryRef(incident: ScenarioIncident, urls: Urls) {
+  const id = `R${incident.id}TRIG`.slice(0, 32);
+  return {
+    id,
+    type: 'trigger_log_entry_reference',
+    summary: 'Triggered through the API.',
+    self: `${urls.api}/log_entries/${id}?incident_id=${incident.id}`,
+    html_url: `${urls.web}/incidents/${incident.id}/log_entries/${id}`,
+  };
+}
+
+function renderIncident(incident: ScenarioIncident, alerts: ScenarioAlert[], urls: Urls) {
+  const triggered = alerts.filter((a) => a.status === 'triggered').length;
+  const lastChange = incident.last_status_change_at ?? incident.updated_at ?? incident.created_at;
+  const userRef = (r: { id: string; summary: string }) => reference('user_reference', r.id, r.summary, `${urls.api}/users/${r.id}`, `${urls.web}/users/${r.id}`);
+  return {
+    id: incident.id,
+    type: 'incident',
+    summary: `[#${incident.incident_number}] ${incident.title}`,
+    self: `${urls.api}/incidents/${incident.id}`,
+    html_url: incident.html_url,
+    incident_number: incident.incident_number,
+    title: incident.title,
+    description: incident.description ?? incident.title,
+    created_at: incident.created_at,
+    updated_at: incident.updated_at ?? lastChange,
+    status: incident.status,
+    incident_key: incident.incident_key ?? null,
+    service: serviceRef(incident, urls),
+    // The API empties assignments once an incident is resolved.
+    assignments: incident.status === 'resolved' ? [] : (incident.assignments ?? []).map((a) => ({ at: a.at, assignee: userRef(a.assignee) })),
+    assigned_via: 'escalation_policy',
+    last_status_change_at: lastChange,
+    resolved_at: incident.resolved_at ?? null,
+    first_trigger_log_entry: logEntryRef(incident, urls),
+    alert_counts: { all: alerts.length, triggered, resolved: alerts.length - triggered },
+    is_mergeable: true,
+    incident_type: { name: 'incident_default' },
+    escalation_policy: incident.escalation_policy
+      ? reference(
+          'escalation_policy_reference',
+          incident.escalation_policy.id,
+          incident.escalation_policy.summary,
+          `${urls.api}/escalation_policies/${incident.escalation_policy.id}`,
+          `${urls.web}/escalation_policies/${incident.escalation_policy.id}`,
+        )
+      : null,
+    teams: (incident.teams ?? []).map((t) => reference('team_reference', t.id, t.summary, `${urls.api}/teams/${t.id}`, `${urls.web}/teams/${t.id}`)),
+    pending_actions: [],
+    acknowledgements: [],
+    alert_grouping: null,
+    last_status_change_by: serviceRef(incident, urls),
+    priority: incident.priority
+      ? { id: incident.priority.id, type: 'priority_reference', summary: incident.priority.summary, self: `${urls.api}/priorities/${incident.priority.id}` }
+      : null,
+    resolve_reason: null,
+    incidents_responders: [],
+    responder_requests: [],
+    subscriber_requests: [],
+    urgency: incident.urgency,
+  };
+}
+
+function renderAlert(alert: ScenarioAlert, incident: ScenarioIncident, urls: Urls) {
+  return {
+    id: alert.id,
+    type: 'alert',
+    summary: alert.summary,
+    self: `${urls.api}/incidents/${incident.id}/alerts/${alert.id}`,
+    html_url: `${urls.web}/alerts/${alert.id}`,
+    created_at: alert.created_at,
+    status: alert.status,
+    resolved_at: alert.resolved_at ?? null,
+    alert_key: alert.alert_key ?? alert.id.toLowerCase(),
+    service: serviceRef(incident, urls),
+    first_trigger_log_entry: logEntryRef(incident, urls),
+    incident: reference('incident_reference', incident.id, `[#${incident.incident_number}] ${incident.title}`, `${urls.api}/incidents/${incident.id}`, incident.html_url),
+    suppressed: alert.suppressed ?? false,
+    severity: alert.severity,
+    integration: alert.integration
+      ? reference(
+          'events_api_v2_inbound_integration_reference',
+          alert.integration.id,
+          alert.integration.summary,
+          `${urls.api}/services/${incident.service.id}/integrations/${alert.integration.id}`,
+          `${urls.web}/services/${incident.service.id}/integrations/${alert.integration.id}`,
+        )
+      : null,
+    body: {
+      type: 'alert_body',
+      contexts: alert.body?.contexts ?? [],
+      details: alert.body?.details ?? {},
+      ...(alert.body?.cef_details ? { cef_details: alert.body.cef_details } : {}),
+    },
+  };
+}
+
+function compareBy(sort: string): (a: ScenarioAlert, b: ScenarioAlert) => number {
+  const [field, dir] = sort.split(':') as [string, string | undefined];
+  const sign = dir === 'desc' ? -1 : 1;
+  const key = (a: ScenarioAlert) => (field === 'resolved_at' ? a.resolved_at ?? '' : a.created_at);
+  return (a, b) => {
+    const d = Date.parse(key(a) || '1970-01-01T00:00:00Z') - Date.parse(key(b) || '1970-01-01T00:00:00Z');
+    return d !== 0 ? sign * d : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  };
+}
+
+function parseIntParam(raw: string | undefined, name: string, errors: string[]): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(raw)) {
+    errors.push(`${name[0]!.toUpperCase()}${name.slice(1)} must be a non-negative integer.`);
+    return undefined;
+  }
+  return Number(raw);
+}
+
+function createPagerDutyApp(opts: { scenario: Scenario; token: string; faults: FaultSwitch; onRequest: () => void }) {
+  const { incident, alerts } = opts.scenario.pagerduty;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const urlsFor = (req: Request): Urls => ({ api: `${req.protocol}://${req.get('host') ?? '127.0.0.1'}`, web: new URL(incident.html_url).origin });
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    opts.onRequest();
+    const fault = opts.faults.take();
+    if (fault) {
+      if (fault.retryAfterSeconds !== undefined) res.set('Retry-After', String(fault.retryAfterSeconds));
+      sendError(res, fault.status);
+      return;
+    }
+    // REST API keys use `Token token=…`; scoped OAuth (what the broker mints) uses `Bearer …`.
+    const m = /^(?:Token token=|Bearer )(\S+)$/.exec(req.get('authorization') ?? '');
+    if (!m || !tokenMatches(m[1], opts.token)) {
+      sendError(res, 401);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendError(res, 403, ['The sandbox PagerDuty API grants a read-only key.']);
+      return;
+    }
+    const accept = acceptable(req.get('accept'));
+    if (accept === 'bad-version') {
+      sendError(res, 400, ['The Accept header must request version 2 of the API.']);
+      return;
+    }
+    if (accept === 'not-acceptable') {
+      sendError(res, 406);
+      return;
+    }
+    next();
+  });
+
+  // The API accepts either the incident id or its number.
+  const findIncident = (idOrNumber: string) => (idOrNumber === incident.id || idOrNumber === String(incident.incident_number) ? incident : undefined);
+
+  app.get('/incidents/:id', (req, res) => {
+    const found = findIncident(String(req.params.id));
+    if (!found) {
+      sendError(res, 404);
+      return;
+    }
+    res.json({ incident: renderIncident(found, alerts, urlsFor(req)) });
+  });
+
+  app.get('/incidents/:id/alerts', (req, res) => {
+    const found = findIncident(String(req.params.id));
+    if (!found) {
+      sendError(res, 404);
+      return;
+    }
+    const errors: string[] = [];
+    const limitRaw = parseIntParam(singleQuery(req, 'limit'), 'limit', errors);
+    const offset = parseIntParam(singleQuery(req, 'offset'), 'offset', errors) ?? 0;
+    if (limitRaw === 0) errors.push('Limit must be greater than 0.');
+    const limit = Math.min(limitRaw ?? DEFAULT_LIMIT, MAX_LIMIT);
+    const totalRaw = singleQuery(req, 'total');
+    if (totalRaw !== undefined && totalRaw !== 'true' && totalRaw !== 'false') errors.push('Total must be true or false.');
+    const sort = singleQuery(req, 'sort_by') ?? 'created_at';
+    if (!SORTS.has(sort)) errors.push(`Sort by "${sort.slice(0, 40)}" is not supported.`);
+    const statuses = queryValues(req, 'statuses[]');
+    if (statuses.some((s) => !STATUSES.has(s))) errors.push('Statuses must be triggered or resolved.');
+    if (queryValues(req, 'include[]').some((s) => !ALERT_INCLUDES.has(s))) errors.push('Include must be services, first_trigger_log_entries or incidents.');
+    if (errors.length === 0 && offset + limit > MAX_OFFSET_WINDOW) errors.push(`Offset must be less than ${MAX_OFFSET_WINDOW - limit + 1}.`);
+    if (errors.length > 0) {
+      sendError(res, 400, errors);
+      return;
+    }
+    const alertKey = singleQuery(req, 'alert_key');
+    const selected = alerts
+      .filter((a) => (statuses.length === 0 || statuses.includes(a.status)) && (alertKey === undefined || (a.alert_key ?? a.id.toLowerCase()) === alertKey))
+      .sort(compareBy(sort));
+    const page = selected.slice(offset, offset + limit);
+    const urls = urlsFor(req);
+    res.json({
+      alerts: page.map((a) => renderAlert(a, found, urls)),
+      limit,
+      offset,
+      more: offset + page.length < selected.length,
+      // Counting is opt-in on the real API (`total=true`); otherwise it answers null.
+      total: totalRaw === 'true' ? selected.length : null,
+    });
+  });
+
+  app.use((_req: Request, res: Response) => {
+    sendError(res, 404);
+  });
+  // Express 5 needs the four-argument signature to recognise an error handler.
+  app.use((_err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    sendError(res, 500);
+  });
+  return app;
+}
+
+export async function startPagerDutyEmulator(options: PagerDutyEmulatorOptions): Promise<PagerDutyEmulator> {
+  if (options.token.length === 0) throw new Error('the PagerDuty emulator needs a non-empty token');
+  let requests = 0;
+  const faults = new FaultSwitch();
+  const app = createPagerDutyApp({ scenario: options.scenario, token: options.token, faults, onRequest: () => void requests++ });
+  const server = await listen(app, options.host ?? '127.0.0.1', options.port ?? 0);
+  return {
+    url: server.url,
+    close: server.close,
+    setFault: (fault) => faults.set(fault),
+    get requests() {
+      return requests;
+    },
+  };
+}

@@ -1,0 +1,450 @@
+// Scenario files drive the sandbox emulators. They are written by hand and may
+// be wrong, so everything is validated here, once, and the emulators can then
+// trust the typed result. See sandbox/scenarios/README.md for the format.
+import { readFile, stat } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+
+/** A scenario is a few KiB; anything far larger is a mistake or an attack on the loader. */
+const MAX_SCENARIO_FILE_BYTES = 8 * 1024 * 1024;
+const MAX_REPORTED_ISSUES = 12;
+
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+  constructor(
+    readonly source: string,
+    readonly issues: { path: string; message: string }[],
+  ) {
+    super(`${source}: invalid scenario\n${issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+  }
+}
+
+// ---- time templates ---------------------------------------------------------
+
+const TEMPLATE = /^\$\{now(?:([+-])(\d{1,9})([smhd]))?\}$/;
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** RFC 3339 with whole seconds, the form both the Kubernetes apiserver and PagerDuty emit. */
+export function formatTimestamp(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+type PathSegment = string | number;
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (typeof seg === 'string' && /^[A-Za-z_][A-Za-z0-9_-]*$/.test(seg)) out += out ? `.${seg}` : seg;
+    else out += `[${JSON.stringify(String(seg))}]`;
+  }
+  return out;
+}
+
+/**
+ * Replaces `${now}` / `${now-12m}` style strings, so a scenario written once always
+ * looks like it happened minutes ago. Anything else containing `${` is an error:
+ * a typo would otherwise survive as a literal and break time parsing far away.
+ */
+function resolveTemplates(value: unknown, nowMs: number, path: PathSegment[], issues: ScenarioError['issues']): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${')) return value;
+    const m = TEMPLATE.exec(value);
+    if (!m) {
+      issues.push({ path: formatPath(path), message: `unknown template ${JSON.stringify(value)}; expected \${now}, \${now-12m}, \${now+30s} (units s, m, h, d)` });
+      return value;
+    }
+    const [, sign, amount, unit] = m;
+    const offset = sign && amount && unit ? Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS] * (sign === '-' ? -1 : 1) : 0;
+    return formatTimestamp(nowMs + offset);
+  }
+  if (Array.isArray(value)) return value.map((v, i) => resolveTemplates(v, nowMs, [...path, i], issues));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = resolveTemplates(v, nowMs, [...path, k], issues);
+    return out;
+  }
+  return value;
+}
+
+// ---- field shapes -----------------------------------------------------------
+
+const timestamp = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 timestamp or a ${now...} template' });
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+export const dns1123Label = z.string().max(63).regex(DNS1123_LABEL, 'must be a DNS-1123 label (lowercase alphanumerics and "-")');
+const dns1123Subdomain = z.string().max(253).regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain');
+const labelKey = z.string().refine((k) => {
+  const slash = k.indexOf('/');
+  const prefix = slash >= 0 ? k.slice(0, slash) : undefined;
+  const name = slash >= 0 ? k.slice(slash + 1) : k;
+  if (prefix !== undefined && (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))) return false;
+  return name.length <= 63 && LABEL_NAME.test(name);
+}, 'must be a valid label key ([prefix/]name)');
+const labelValue = z.string().max(63).regex(/^$|^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be a valid label value');
+const count = z.number().int().min(0);
+/** The API serialises quantities as strings; YAML authors often write `cpu: 1`. */
+const quantity = z.union([z.string(), z.number()]).transform(String);
+const pagerDutyId = z.string().regex(/^[A-Z0-9]{2,32}$/, 'must be a PagerDuty id (uppercase letters and digits)');
+
+const ownerReference = z.looseObject({
+  apiVersion: z.string(),
+  kind: z.string(),
+  name: dns1123Subdomain,
+  uid: z.string().optional(),
+  controller: z.boolean().optional(),
+  blockOwnerDeletion: z.boolean().optional(),
+});
+
+const objectMeta = z.looseObject({
+  name: dns1123Subdomain,
+  namespace: dns1123Label.optional(),
+  uid: z.string().optional(),
+  resourceVersion: z.string().regex(/^\d+$/, 'must be a decimal string').optional(),
+  generation: count.optional(),
+  creationTimestamp: timestamp.optional(),
+  labels: z.record(labelKey, labelValue).optional(),
+  annotations: z.record(z.string(), z.string({ message: 'annotation values are strings; quote numbers' })).optional(),
+  ownerReferences: z.array(ownerReference).optional(),
+});
+
+const container = z.looseObject({
+  name: dns1123Label,
+  image: z.string().min(1),
+  resources: z
+    .looseObject({
+      limits: z.record(z.string(), quantity).optional(),
+      requests: z.record(z.string(), quantity).optional(),
+    })
+    .optional(),
+});
+
+const podSpec = z.looseObject({
+  containers: z.array(container).min(1),
+  initContainers: z.array(container).optional(),
+  nodeName: z.string().optional(),
+  restartPolicy: z.enum(['Always', 'OnFailure', 'Never']).optional(),
+  serviceAccountName: z.string().optional(),
+});
+
+const containerState = z
+  .looseObject({
+    waiting: z.looseObject({ reason: z.string().optional(), message: z.string().optional() }).optional(),
+    running: z.looseObject({ startedAt: timestamp.optional() }).optional(),
+    terminated: z
+      .looseObject({
+        exitCode: z.number().int(),
+        signal: z.number().int().optional(),
+        reason: z.string().optional(),
+        message: z.string().optional(),
+        startedAt: timestamp.optional(),
+        finishedAt: timestamp.optional(),
+        containerID: z.string().optional(),
+      })
+      .optional(),
+  })
+  .refine((s) => [s.waiting, s.running, s.terminated].filter(Boolean).length <= 1, 'a container state holds at most one of waiting, running, terminated');
+
+const containerStatus = z.looseObject({
+  name: dns1123Label,
+  image: z.string(),
+  imageID: z.string().default(''),
+  ready: z.boolean(),
+  restartCount: count,
+  started: z.boolean().optional(),
+  containerID: z.string().optional(),
+  state: containerState.optional(),
+  lastState: containerState.optional(),
+});
+
+const conditionStatus = z.enum(['True', 'False', 'Unknown']);
+
+const podCondition = z.looseObject({
+  type: z.string(),
+  status: conditionStatus,
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  lastProbeTime: timestamp.nullable().optional(),
+  lastTransitionTime: timestamp.optional(),
+});
+
+const pod = z
+  .looseObject({
+    apiVersion: z.literal('v1').optional(),
+    kind: z.literal('Pod').optional(),
+    metadata: objectMeta,
+    spec: podSpec,
+    status: z
+      .looseObject({
+        phase: z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']),
+        conditions: z.array(podCondition).optional(),
+        containerStatuses: z.array(containerStatus).optional(),
+        initContainerStatuses: z.array(containerStatus).optional(),
+        hostIP: z.string().optional(),
+        podIP: z.string().optional(),
+        startTime: timestamp.optional(),
+        qosClass: z.enum(['Guaranteed', 'Burstable', 'BestEffort']).optional(),
+        reason: z.string().optional(),
+        message: z.string().optional(),
+      })
+      .optional(),
+  })
+  .superRefine((p, ctx) => {
+    const declared = new Set(p.spec.containers.map((c) => c.name));
+    p.status?.containerStatuses?.forEach((s, i) => {
+      if (!declared.has(s.name)) {
+        ctx.addIssue({ code: 'custom', path: ['status', 'containerStatuses', i, 'name'], message: `no container "${s.name}" in spec.containers` });
+      }
+    });
+  });
+
+const event = z.looseObject({
+  apiVersion: z.literal('v1').optional(),
+  kind: z.literal('Event').optional(),
+  metadata: objectMeta,
+  involvedObject: z.looseObject({
+    kind: z.string().min(1),
+    name: z.string().min(1),
+    namespace: z.string().optional(),
+    uid: z.string().optional(),
+    apiVersion: z.string().optional(),
+    fieldPath: z.string().optional(),
+  }),
+  reason: z.string().min(1),
+  message: z.string(),
+  type: z.enum(['Normal', 'Warning']),
+  count: z.number().int().min(1).optional(),
+  firstTimestamp: timestamp.optional(),
+  lastTimestamp: timestamp.optional(),
+  eventTime: timestamp.nullable().optional(),
+  source: z.looseObject({ component: z.string().optional(), host: z.string().optional() }).optional(),
+  reportingComponent: z.string().optional(),
+  reportingInstance: z.string().optional(),
+});
+
+const labelSelector = z.looseObject({
+  matchLabels: z.record(labelKey, labelValue).optional(),
+  matchExpressions: z
+    .array(z.looseObject({ key: labelKey, operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), values: z.array(z.string()).optional() }))
+    .optional(),
+});
+
+const podTemplate = z.looseObject({
+  metadata: z.looseObject({ labels: z.record(labelKey, labelValue).optional(), annotations: z.record(z.string(), z.string()).optional() }).optional(),
+  spec: podSpec,
+});
+
+const workloadCondition = z.looseObject({
+  type: z.string(),
+  status: conditionStatus,
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  lastUpdateTime: timestamp.optional(),
+  lastTransitionTime: timestamp.optional(),
+});
+
+const deployment = z.looseObject({
+  apiVersion: z.literal('apps/v1').optional(),
+  kind: z.literal('Deployment').optional(),
+  metadata: objectMeta,
+  spec: z.looseObject({
+    replicas: count.optional(),
+    selector: labelSelector,
+    template: podTemplate,
+    strategy: z.looseObject({ type: z.enum(['RollingUpdate', 'Recreate']).optional() }).optional(),
+    revisionHistoryLimit: count.optional(),
+    progressDeadlineSeconds: count.optional(),
+    minReadySeconds: count.optional(),
+  }),
+  status: z
+    .looseObject({
+      observedGeneration: count.optional(),
+      replicas: count.optional(),
+      updatedReplicas: count.optional(),
+      readyReplicas: count.optional(),
+      availableReplicas: count.optional(),
+      unavailableReplicas: count.optional(),
+      conditions: z.array(workloadCondition).optional(),
+    })
+    .optional(),
+});
+
+const replicaSet = z.looseObject({
+  apiVersion: z.literal('apps/v1').optional(),
+  kind: z.literal('ReplicaSet').optional(),
+  metadata: objectMeta,
+  spec: z.looseObject({
+    replicas: count.optional(),
+    selector: labelSelector,
+    template: podTemplate.optional(),
+    minReadySeconds: count.optional(),
+  }),
+  status: z
+    .looseObject({
+      replicas: count,
+      fullyLabeledReplicas: count.optional(),
+      readyReplicas: count.optional(),
+      availableReplicas: count.optional(),
+      observedGeneration: count.optional(),
+      conditions: z.array(workloadCondition).optional(),
+    })
+    .optional(),
+});
+
+const namespaceContent = z.strictObject({
+  pods: z.array(pod).default([]),
+  events: z.array(event).default([]),
+  deployments: z.array(deployment).default([]),
+  replicaSets: z.array(replicaSet).default([]),
+});
+
+const reference = z.strictObject({ id: pagerDutyId, summary: z.string().min(1) });
+
+const incident = z.strictObject({
+  id: pagerDutyId,
+  incident_number: z.number().int().min(1),
+  title: z.string().min(1).max(1024),
+  description: z.string().optional(),
+  status: z.enum(['triggered', 'acknowledged', 'resolved']),
+  urgency: z.enum(['high', 'low']),
+  created_at: timestamp,
+  updated_at: timestamp.optional(),
+  last_status_change_at: timestamp.optional(),
+  resolved_at: timestamp.nullable().optional(),
+  incident_key: z.string().optional(),
+  html_url: z.url({ protocol: /^https?$/ }),
+  service: z.strictObject({ id: pagerDutyId, summary: z.string().min(1), html_url: z.url().optional() }),
+  escalation_policy: reference.optional(),
+  teams: z.array(reference).optional(),
+  priority: reference.nullable().optional(),
+  assignments: z.array(z.strictObject({ at: timestamp, assignee: reference })).optional(),
+});
+
+const alert = z.strictObject({
+  id: pagerDutyId,
+  status: z.enum(['triggered', 'resolved']),
+  severity: z.enum(['info', 'warning', 'error', 'critical']),
+  summary: z.string().min(1).max(1024),
+  created_at: timestamp,
+  resolved_at: timestamp.nullable().optional(),
+  alert_key: z.string().optional(),
+  suppressed: z.boolean().optional(),
+  integration: reference.optional(),
+  body: z
+    .strictObject({
+      details: z.union([z.record(z.string(), z.unknown()), z.string()]).optional(),
+      cef_details: z.record(z.string(), z.unknown()).optional(),
+      contexts: z.array(z.looseObject({ type: z.string() })).optional(),
+    })
+    .optional(),
+});
+
+const scenarioSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and "-"'),
+    description: z.string().min(1),
+    pagerduty: z.strictObject({ incident, alerts: z.array(alert).default([]) }),
+    kubernetes: z.strictObject({ namespaces: z.record(dns1123Label, namespaceContent).default({}) }).prefault({}),
+  })
+  .superRefine((s, ctx) => {
+    const alertIds = new Set<string>();
+    s.pagerduty.alerts.forEach((a, i) => {
+      if (alertIds.has(a.id)) ctx.addIssue({ code: 'custom', path: ['pagerduty', 'alerts', i, 'id'], message: `duplicate alert id ${a.id}` });
+      alertIds.add(a.id);
+    });
+    for (const [ns, content] of Object.entries(s.kubernetes.namespaces)) {
+      checkNamespace(ns, content, (path, message) => ctx.addIssue({ code: 'custom', path: ['kubernetes', 'namespaces', ns, ...path], message }));
+    }
+  });
+
+type NamespaceContent = z.output<typeof namespaceContent>;
+
+/** Catches the mistakes that would make the emulated cluster impossible: clashing names, dangling owners. */
+function checkNamespace(ns: string, content: NamespaceContent, report: (path: PathSegment[], message: string) => void): void {
+  const names: Record<string, Set<string>> = {};
+  for (const kind of ['pods', 'events', 'deployments', 'replicaSets'] as const) {
+    const seen = (names[kind] = new Set());
+    content[kind].forEach((obj, i) => {
+      const meta = obj.metadata;
+      if (seen.has(meta.name)) report([kind, i, 'metadata', 'name'], `duplicate ${kind} name "${meta.name}"`);
+      seen.add(meta.name);
+      if (meta.namespace !== undefined && meta.namespace !== ns) {
+        report([kind, i, 'metadata', 'namespace'], `is "${meta.namespace}" but the object is listed under namespace "${ns}"`);
+      }
+    });
+  }
+  const owners: Record<string, Set<string> | undefined> = { ReplicaSet: names.replicaSets, Deployment: names.deployments };
+  for (const kind of ['pods', 'replicaSets'] as const) {
+    content[kind].forEach((obj, i) => {
+      obj.metadata.ownerReferences?.forEach((ref, j) => {
+        const known = owners[ref.kind];
+        if (known && !known.has(ref.name)) report([kind, i, 'metadata', 'ownerReferences', j, 'name'], `no ${ref.kind} "${ref.name}" in namespace "${ns}"`);
+      });
+    });
+  }
+}
+
+export type Scenario = z.output<typeof scenarioSchema>;
+export type ScenarioIncident = Scenario['pagerduty']['incident'];
+export type ScenarioAlert = Scenario['pagerduty']['alerts'][number];
+export type ScenarioNamespace = NamespaceContent;
+export type ScenarioPod = NamespaceContent['pods'][number];
+export type ScenarioEvent = NamespaceContent['events'][number];
+export type ScenarioDeployment = NamespaceContent['deployments'][number];
+export type ScenarioReplicaSet = NamespaceContent['replicaSets'][number];
+/** What a scenario may be built from in code (tests): the input side of the schema, before defaults. */
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+
+export interface ScenarioOptions {
+  /** The instant `${now}` stands for; defaults to the current time. */
+  now?: Date | number;
+  /** Named in error messages, e.g. the file name. */
+  source?: string;
+}
+
+function nowMs(now: Date | number | undefined): number {
+  const ms = now === undefined ? Date.now() : now instanceof Date ? now.getTime() : now;
+  if (!Number.isFinite(ms)) throw new TypeError('now must be a valid date');
+  return ms;
+}
+
+/** Validates a scenario already in memory (YAML parsed, or built by a test); resolves time templates. */
+export function buildScenario(value: unknown, opts: ScenarioOptions = {}): Scenario {
+  const source = opts.source ?? 'scenario';
+  const issues: ScenarioError['issues'] = [];
+  const resolved = resolveTemplates(value, nowMs(opts.now), [], issues);
+  if (issues.length > 0) throw new ScenarioError(source, issues.slice(0, MAX_REPORTED_ISSUES));
+  const result = scenarioSchema.safeParse(resolved);
+  if (!result.success) {
+    throw new ScenarioError(
+      source,
+      result.error.issues.slice(0, MAX_REPORTED_ISSUES).map((i) => ({ path: formatPath(i.path), message: i.message })),
+    );
+  }
+  return result.data;
+}
+
+export function parseScenario(text: string, opts: ScenarioOptions = {}): Scenario {
+  const source = opts.source ?? 'scenario';
+  // Aliases stay capped (billion-laughs); duplicate keys are an error rather than last-one-wins.
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(
+      source,
+      doc.errors.slice(0, MAX_REPORTED_ISSUES).map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}` : '', message: e.message.split('\n')[0] ?? e.message })),
+    );
+  }
+  return buildScenario(doc.toJS({ maxAliasCount: 100 }), { ...opts, source });
+}
+
+export async function loadScenario(path: string, opts: Omit<ScenarioOptions, 'source'> = {}): Promise<Scenario> {
+  const source = path;
+  const info = await stat(path);
+  if (!info.isFile()) throw new ScenarioError(source, [{ path: '', message: 'not a regular file' }]);
+  if (info.size > MAX_SCENARIO_FILE_BYTES) {
+    throw new ScenarioError(source, [{ path: '', message: `file is ${info.size} bytes; the limit is ${MAX_SCENARIO_FILE_BYTES}` }]);
+  }
+  return parseScenario(await readFile(path, 'utf8'), { ...opts, source });
+}

@@ -1,0 +1,84 @@
+// `make up` / `make down`: the local stack in the background, described by .sandbox/stack.json.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../workers/paths.js';
+import { startStack, stopPids, type StackInfo } from './stack.js';
+
+export const SANDBOX_DIR = join(PROJECT_ROOT, '.sandbox');
+export const STACK_FILE = join(SANDBOX_DIR, 'stack.json');
+export const DEFAULT_SCENARIO = 'crashloop-after-rollout';
+
+export function scenarioPath(name = process.env.SCENARIO || DEFAULT_SCENARIO): string {
+  const path = join(PROJECT_ROOT, 'sandbox', 'scenarios', `${name}.yaml`);
+  if (!existsSync(path)) throw new Error(`no scenario "${name}" (looked for ${path})`);
+  return path;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function runningStack(): StackInfo | undefined {
+  if (!existsSync(STACK_FILE)) return undefined;
+  const info = JSON.parse(readFileSync(STACK_FILE, 'utf8')) as StackInfo;
+  return Object.values(info.pids).some(alive) ? info : undefined;
+}
+
+async function up(): Promise<void> {
+  const existing = runningStack();
+  if (existing) {
+    console.log(`stack already running (started ${existing.startedAt}); gateway ${existing.gatewayUrl}, Web UI ${existing.temporalUiUrl}`);
+    return;
+  }
+  const { info } = await startStack({
+    dir: SANDBOX_DIR,
+    scenario: scenarioPath(),
+    ports: { temporal: 7233, temporalUi: 8233, gateway: 8787 },
+  });
+  writeFileSync(STACK_FILE, JSON.stringify(info, null, 2) + '\n');
+  console.log(`stack up (${STACK_FILE})`);
+  console.log(`  gateway         ${info.gatewayUrl}/webhooks/pagerduty`);
+  console.log(`  Temporal        ${info.temporalAddress}   Web UI ${info.temporalUiUrl}`);
+  console.log(`  PagerDuty API   ${info.pagerdutyUrl}`);
+  console.log(`  Kubernetes API  ${info.kubernetesUrl}`);
+  console.log(`  logs            ${info.logDir}`);
+  console.log(`try: npx triage start ${info.incidentId} && npx triage status ${info.incidentId}`);
+}
+
+async function down(): Promise<void> {
+  if (!existsSync(STACK_FILE)) {
+    console.log('no stack running (.sandbox/stack.json not found)');
+    return;
+  }
+  const info = JSON.parse(readFileSync(STACK_FILE, 'utf8')) as StackInfo;
+  const pids = Object.values(info.pids).reverse();
+  stopPids(pids);
+  const deadline = Date.now() + 15_000;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids.filter(alive)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
+  rmSync(STACK_FILE);
+  console.log(`stack down (stopped ${Object.keys(info.pids).join(', ')})`);
+}
+
+const command = process.argv[2];
+const commands: Record<string, () => Promise<void>> = { up, down };
+const run = command ? commands[command] : undefined;
+if (!run) {
+  console.error('usage: stack-cli.js up|down');
+  process.exit(2);
+}
+run().catch((err: unknown) => {
+  console.error((err as Error).message);
+  process.exit(1);
+});

@@ -1,0 +1,34 @@
+// Gateway entry point: `node dist/starter/gateway-main.js` (TRIAGE_CONFIG names the YAML file).
+import { readFileSync } from 'node:fs';
+import { ConfigError, configPath, loadConfig } from '../workers/config.js';
+import { createGatewayApp } from './gateway.js';
+import { createJsonLogger } from './logger.js';
+import { temporalTriageStarter } from './temporal-triage-starter.js';
+import { lazyClient } from './triage-client.js';
+
+function main(): void {
+  const config = loadConfig(configPath());
+  if (!config.gateway) throw new ConfigError('gateway: section missing (host, port, pagerdutyWebhookSecretFiles)');
+  const { host, port, pagerdutyWebhookSecretFiles } = config.gateway;
+  const logger = createJsonLogger({ base: { component: 'gateway' } });
+  // Read on each delivery: a rotated Secret (two files during the overlap) needs no restart.
+  const secrets = () => pagerdutyWebhookSecretFiles.map((f) => readFileSync(f, 'utf8').trim()).filter((s) => s.length > 0);
+  secrets(); // fail at start, not on the first page, if a file is unreadable
+  const client = lazyClient(config.temporal);
+  const app = createGatewayApp({ secrets, triage: temporalTriageStarter(client, config.temporal), logger });
+  const server = app.listen(port, host, () => logger.info('gateway listening', { url: `http://${host}:${port}` }));
+  const shutdown = () => {
+    logger.info('gateway stopping');
+    server.close(() => void client.connection.close().finally(() => process.exit(0)));
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+try {
+  main();
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : `gateway failed: ${(err as Error).message}`);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+}

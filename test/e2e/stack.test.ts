@@ -1,0 +1,161 @@
+// End to end: the same processes `make up` starts (Temporal dev server,
+// emulators, worker, gateway), driven by signed webhooks and the `triage` CLI.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { loadScenario, type Scenario } from '../../sandbox/scenario.js';
+import { freePort } from '../../sandbox/ports.js';
+import { SANDBOX_NON_APPROVER, startStack, type RunningStack } from '../../sandbox/stack.js';
+import { incidentEnvelope, postSignedWebhook } from '../../sandbox/webhook.js';
+import { createGatewayApp } from '../../starter/gateway.js';
+import { silentLogger } from '../../starter/logger.js';
+import { signPagerDutyBody } from '../../starter/pagerduty-signature.js';
+import { temporalTriageStarter } from '../../starter/temporal-triage-starter.js';
+import { lazyClient, queryStatus } from '../../starter/triage-client.js';
+import { PROJECT_ROOT } from '../../workers/paths.js';
+import { triageWorkflowId } from '../../workflows/messages.js';
+import { SCENARIO_FILE } from '../workflow/harness.js';
+
+const exec = promisify(execFile);
+
+let stack: RunningStack;
+let client: Client;
+let scenario: Scenario;
+let secret: string;
+
+async function triage(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [join(PROJECT_ROOT, 'bin/triage.js'), '--config', stack.info.configFile, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+async function executions(incidentId: string): Promise<number> {
+  let n = 0;
+  for await (const _ of client.workflow.list({ query: `WorkflowId = '${triageWorkflowId(incidentId)}'` })) n += 1;
+  return n;
+}
+
+async function waitForStage(incidentId: string, stage: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await queryStatus(client, incidentId)).stage === stage) return;
+    } catch {
+      // not started yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${incidentId} did not reach ${stage}`);
+}
+
+beforeAll(async () => {
+  if (!existsSync(join(PROJECT_ROOT, 'dist/workers/main.js'))) throw new Error('run `npm run build` first (make test does)');
+  scenario = await loadScenario(SCENARIO_FILE);
+  stack = await startStack({ dir: mkdtempSync(join(tmpdir(), 'triage-e2e-')), scenario: SCENARIO_FILE });
+  secret = readFileSync(stack.info.pagerdutyWebhookSecretFile, 'utf8');
+  client = new Client({ connection: await Connection.connect({ address: stack.info.temporalAddress }), namespace: stack.info.temporalNamespace });
+}, 120_000);
+
+afterAll(async () => {
+  await client?.connection.close();
+  await stack?.stop();
+});
+
+describe('the running stack', () => {
+  const incidentId = () => scenario.pagerduty.incident.id;
+
+  test('health and readiness', async () => {
+    expect((await fetch(`${stack.info.gatewayUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${stack.info.gatewayUrl}/readyz`)).status).toBe(200);
+  });
+
+  test('a webhook with a wrong signature gets 401 and starts nothing', async () => {
+    const res = await postSignedWebhook(stack.info.gatewayUrl, incidentEnvelope(scenario, 'incident.triggered'), 'not-the-secret');
+    expect(res.status).toBe(401);
+    expect(await res.text()).not.toContain(secret);
+    expect(await executions(incidentId())).toBe(0);
+  });
+
+  test('the same valid webhook posted 20 times concurrently yields one execution', async () => {
+    const body = incidentEnvelope(scenario, 'incident.triggered', 'evt-dup');
+    const responses = await Promise.all(Array.from({ length: 20 }, () => postSignedWebhook(stack.info.gatewayUrl, body, secret, 'delivery-1')));
+    expect(responses.map((r) => r.status)).toEqual(Array(20).fill(202));
+    expect(await executions(incidentId())).toBe(1);
+  });
+
+  test('the CLI refuses a non-approver with the reason and no Update in history, then an approver decides', async () => {
+    await waitForStage(incidentId(), 'awaiting-decision');
+    const refused = await triage('approve', incidentId(), '--as', SANDBOX_NON_APPROVER);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`${SANDBOX_NON_APPROVER} is not an approver`);
+    const history = await client.workflow.getHandle(triageWorkflowId(incidentId())).fetchHistory();
+    expect((history.events ?? []).some((e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateAdmittedEventAttributes)).toBe(false);
+
+    const status = await triage('status', incidentId(), '--json');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ stage: 'awaiting-decision', approvers: stack.info.approvers });
+
+    const approved = await triage('approve', incidentId(), '--as', stack.info.approvers[0]!);
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toMatch(/approved by U0ALICE/);
+    await client.workflow.getHandle(triageWorkflowId(incidentId())).result();
+    expect((await triage('status', incidentId())).stdout).toMatch(/approved/);
+  });
+
+  test('the history the CLI prints replays against the current code', async () => {
+    const history = await triage('history', incidentId());
+    expect(history.code).toBe(0);
+    const file = join(mkdtempSync(join(tmpdir(), 'triage-history-')), 'history.json');
+    writeFileSync(file, history.stdout);
+    const replay = await triage('replay', file);
+    expect(replay.stderr).toBe('');
+    expect(replay.code).toBe(0);
+  });
+
+  test('a redelivered trigger after the triage finished is acknowledged, not run again', async () => {
+    const res = await postSignedWebhook(stack.info.gatewayUrl, incidentEnvelope(scenario, 'incident.reopened'), secret);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ status: 'already-triaged' });
+    expect(await executions(incidentId())).toBe(1);
+  });
+
+  test('incident.resolved and pagey.ping are acknowledged', async () => {
+    for (const type of ['incident.resolved', 'pagey.ping'] as const) {
+      const res = await postSignedWebhook(stack.info.gatewayUrl, incidentEnvelope(scenario, type), secret);
+      expect(res.status).toBe(202);
+    }
+  });
+});
+
+describe('a gateway whose Temporal is unreachable', () => {
+  test('answers 503 so PagerDuty redelivers, and readyz says not ready', async () => {
+    const closedPort = await freePort();
+    const temporal = { address: `127.0.0.1:${closedPort}`, namespace: 'default', taskQueue: 'x', uiUrl: 'http://127.0.0.1:8233' };
+    const temporalClient = lazyClient(temporal);
+    const app = createGatewayApp({ secrets: () => ['s3cret'], triage: temporalTriageStarter(temporalClient, temporal), logger: silentLogger });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const body = incidentEnvelope(scenario, 'incident.triggered');
+      const res = await fetch(`${url}/webhooks/pagerduty`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-pagerduty-signature': signPagerDutyBody(body, 's3cret') },
+        body,
+      });
+      expect(res.status).toBe(503);
+      expect((await fetch(`${url}/readyz`)).status).toBe(503);
+    } finally {
+      server.close();
+      await temporalClient.connection.close().catch(() => undefined);
+    }
+  });
+});

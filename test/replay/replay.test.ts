@@ -1,0 +1,38 @@
+// Every committed history must replay against the current workflow code: a
+// change that breaks determinism for workflows already running fails here.
+import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { WORKFLOWS_SOURCE } from '../../workers/paths.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const dir = join(here, '..', 'histories');
+const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+function histories() {
+  return files.map((f) => ({ workflowId: f, history: JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown }));
+}
+
+let bundle: WorkflowBundle;
+beforeAll(async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_SOURCE, logger: new DefaultLogger('WARN') });
+});
+
+test('histories are committed', () => {
+  expect(files).toEqual(expect.arrayContaining(['approved.json', 'expired.json']));
+});
+
+test('every recorded history replays without a determinism error', async () => {
+  const results = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, histories())) results.push(r);
+  expect(results.map((r) => [r.workflowId, r.error?.message])).toEqual(files.map((f) => [f, undefined]));
+});
+
+test('a workflow that schedules its activities differently fails the replay', async () => {
+  const altered = await bundleWorkflowCode({ workflowsPath: join(here, 'altered-workflow.ts'), logger: new DefaultLogger('WARN') });
+  const [first] = histories();
+  await expect(Worker.runReplayHistory({ workflowBundle: altered }, first!.history)).rejects.toThrow(DeterminismViolationError);
+});

@@ -1,0 +1,158 @@
+// Configuration for the worker, the gateway and the CLI: one YAML file plus
+// environment overrides, validated once at start. Secrets are never values in
+// this file, only paths to files mounted from a Secret.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { SURFACES } from '../activities/model.js';
+import { parseDuration } from './duration.js';
+
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((u) => u.replace(/\/+$/, ''));
+const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port');
+const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name (DNS-1123 label)');
+
+const approvalSchema = z
+  .object({ reminderAfter: duration, expireAfter: duration })
+  .refine((a) => a.expireAfter > a.reminderAfter, { message: 'expireAfter must be longer than reminderAfter' })
+  .transform((a) => ({ reminderAfterMs: a.reminderAfter, expireAfterMs: a.expireAfter }));
+
+const serviceSchema = z.object({
+  name: z.string().min(1),
+  surfaces: z.array(z.enum(SURFACES)).min(1).optional(),
+  kubernetes: z
+    .object({
+      namespaces: z.array(dnsLabel).min(1),
+      labelSelector: z.string().max(1024).optional(),
+    })
+    .optional(),
+  approvers: z.array(z.string().min(1).max(128)).min(1, 'list at least one approver'),
+  approval: approvalSchema.optional(),
+});
+
+export const configSchema = z
+  .object({
+    temporal: z
+      .object({
+        address: hostPort.default('127.0.0.1:7233'),
+        namespace: z.string().min(1).default('default'),
+        taskQueue: z.string().min(1).default('keyless-triage'),
+        uiUrl: httpUrl.default('http://127.0.0.1:8233'),
+      })
+      .prefault({}),
+    gateway: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8787),
+        /** One file per accepted secret: two during a rotation. */
+        pagerdutyWebhookSecretFiles: z.array(z.string().min(1)).min(1).max(2),
+      })
+      .optional(),
+    pagerduty: z.object({
+      apiUrl: httpUrl.default('https://api.pagerduty.com'),
+      /** Until the credential broker lands, the REST token is read from a mounted file on every call. */
+      tokenFile: z.string().min(1),
+    }),
+    kubernetes: z
+      .object({
+        cluster: z.string().min(1).default('in-cluster'),
+        /** Unset in a pod: the in-cluster service-account token is used. */
+        kubeconfig: z.string().min(1).optional(),
+      })
+      .prefault({}),
+    approval: approvalSchema.prefault({ reminderAfter: '15m', expireAfter: '1h' }),
+    retry: z
+      .object({
+        maximumAttempts: z.number().int().min(1).max(100).default(5),
+        initialInterval: duration.default(1000),
+        maximumInterval: duration.default(30_000),
+      })
+      .prefault({})
+      .transform((r) => ({ maximumAttempts: r.maximumAttempts, initialIntervalMs: r.initialInterval, maximumIntervalMs: r.maximumInterval })),
+    services: z.record(z.string().regex(/^[A-Z0-9]{1,32}$/i, 'must be a PagerDuty service id'), serviceSchema).refine((s) => Object.keys(s).length > 0, {
+      message: 'configure at least one PagerDuty service',
+    }),
+  })
+  .strict();
+
+export type TriageConfig = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Environment variables that override a setting, by the setting's path. */
+export const ENV_OVERRIDES: Record<string, string> = {
+  TEMPORAL_ADDRESS: 'temporal.address',
+  TEMPORAL_NAMESPACE: 'temporal.namespace',
+  TRIAGE_TASK_QUEUE: 'temporal.taskQueue',
+  TEMPORAL_UI_URL: 'temporal.uiUrl',
+  PAGERDUTY_API_URL: 'pagerduty.apiUrl',
+  PAGERDUTY_TOKEN_FILE: 'pagerduty.tokenFile',
+  TRIAGE_KUBECONFIG: 'kubernetes.kubeconfig',
+  TRIAGE_GATEWAY_PORT: 'gateway.port',
+};
+
+/** Where the configuration file is: `--config`, then TRIAGE_CONFIG, then the sandbox's. */
+export function configPath(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(explicit ?? env.TRIAGE_CONFIG ?? '.sandbox/triage.yaml');
+}
+
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): TriageConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read configuration file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); set TRIAGE_CONFIG or pass --config`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`configuration file ${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return parseConfig(raw, { env, baseDir: dirname(path), source: path });
+}
+
+export function parseConfig(raw: unknown, opts: { env?: NodeJS.ProcessEnv; baseDir?: string; source?: string } = {}): TriageConfig {
+  const source = opts.source ?? 'configuration';
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${source}: must be a YAML mapping`);
+  const merged = applyEnv(structuredClone(raw) as Record<string, unknown>, opts.env ?? {});
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
+  }
+  return resolvePaths(result.data, opts.baseDir ?? process.cwd());
+}
+
+function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  for (const [name, path] of Object.entries(ENV_OVERRIDES)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    const [section, key] = path.split('.') as [string, string];
+    const target = (raw[section] ??= {}) as Record<string, unknown>;
+    target[key] = key === 'port' ? Number(value) : value;
+  }
+  return raw;
+}
+
+// Relative file paths in the file are relative to the file, not to wherever the process started.
+function resolvePaths(config: TriageConfig, baseDir: string): TriageConfig {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  return {
+    ...config,
+    pagerduty: { ...config.pagerduty, tokenFile: abs(config.pagerduty.tokenFile) },
+    kubernetes: { ...config.kubernetes, ...(config.kubernetes.kubeconfig ? { kubeconfig: abs(config.kubernetes.kubeconfig) } : {}) },
+    ...(config.gateway ? { gateway: { ...config.gateway, pagerdutyWebhookSecretFiles: config.gateway.pagerdutyWebhookSecretFiles.map(abs) } } : {}),
+  };
+}

@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises';
+import { KubeConfig } from '@kubernetes/client-node';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import type { ServiceScopeSettings } from '../activities/scope.js';
+import type { TriageConfig } from './config.js';
+
+export function kubeConfigFrom(config: TriageConfig): KubeConfig {
+  const kc = new KubeConfig();
+  // In a pod: the projected service-account token, which the client re-reads as the kubelet rotates it.
+  if (config.kubernetes.kubeconfig) kc.loadFromFile(config.kubernetes.kubeconfig);
+  else kc.loadFromCluster();
+  return kc;
+}
+
+export function activitiesFrom(config: TriageConfig, kubeConfig: KubeConfig = kubeConfigFrom(config)) {
+  const tokenFile = config.pagerduty.tokenFile;
+  return createActivities({
+    pagerduty: {
+      baseUrl: config.pagerduty.apiUrl,
+      // Read on every call so a rotated Secret takes effect without a restart.
+      authorization: async () => `Token token=${(await readFile(tokenFile, 'utf8')).trim()}`,
+    },
+    kubeConfig,
+    scope: {
+      services: Object.fromEntries(
+        Object.entries(config.services).map(([id, { kubernetes, ...svc }]): [string, ServiceScopeSettings] => [
+          id,
+          { ...svc, ...(kubernetes ? { kubernetes: { cluster: config.kubernetes.cluster, ...kubernetes } } : {}) },
+        ]),
+      ),
+      approval: config.approval,
+      retry: config.retry,
+      temporalUiUrl: config.temporal.uiUrl,
+      namespace: config.temporal.namespace,
+    },
+  });
+}
+
+export async function createTriageWorker(
+  config: TriageConfig,
+  opts: { connection: NativeConnection; workflowBundle: WorkflowBundleOption; activities?: ReturnType<typeof activitiesFrom> },
+): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowBundle: opts.workflowBundle,
+    activities: opts.activities ?? activitiesFrom(config),
+    shutdownGraceTime: '10 seconds',
+  });
+}
