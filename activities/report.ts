@@ -49,7 +49,7 @@ export function buildDiagnosis(request: DiagnosisRequest): Diagnosis {
 
 // ---- evidence ----------------------------------------------------------------
 
-interface CollectedEvidence {
+export interface CollectedEvidence {
   input: AnalysisInput;
   surfaces: SurfaceStatus[];
 }
@@ -233,7 +233,8 @@ function surfaceDetail(surface: SurfaceName, input: AnalysisInput): string {
   }
   if (surface === 'kubernetes' && input.kubernetes) {
     const pods = input.kubernetes.namespaces.reduce((sum, ns) => sum + ns.podCounts.total, 0);
-    return `, cluster ${md(input.kubernetes.cluster, 100)}, ${input.kubernetes.namespaces.length} namespaces, ${pods} pods`;
+    const namespaces = input.kubernetes.namespaces.length;
+    return `, cluster ${md(input.kubernetes.cluster, 100)}, ${namespaces} namespace${namespaces === 1 ? '' : 's'}, ${pods} pod${pods === 1 ? '' : 's'}`;
   }
   return '';
 }

@@ -8,7 +8,7 @@ import { PROJECT_ROOT } from '../workers/paths.js';
 import { triageWorkflowId, type TriageOutcome, type TriageStatus } from '../workflows/messages.js';
 import { queryStatus, workflowUiUrl } from '../starter/triage-client.js';
 import { loadScenario } from './scenario.js';
-import { SANDBOX_DIR, scenarioPath } from './stack-cli.js';
+import { SANDBOX_DIR, scenarioPath } from './locations.js';
 import { SANDBOX_NON_APPROVER, startStack, type RunningStack } from './stack.js';
 import { incidentEnvelope, postSignedWebhook } from './webhook.js';
 import { portIsFree } from './ports.js';

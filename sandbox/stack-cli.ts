@@ -1,18 +1,7 @@
 // `make up` / `make down`: the local stack in the background, described by .sandbox/stack.json.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PROJECT_ROOT } from '../workers/paths.js';
+import { SANDBOX_DIR, scenarioPath, STACK_FILE } from './locations.js';
 import { startStack, stopPids, type StackInfo } from './stack.js';
-
-export const SANDBOX_DIR = join(PROJECT_ROOT, '.sandbox');
-export const STACK_FILE = join(SANDBOX_DIR, 'stack.json');
-export const DEFAULT_SCENARIO = 'crashloop-after-rollout';
-
-export function scenarioPath(name = process.env.SCENARIO || DEFAULT_SCENARIO): string {
-  const path = join(PROJECT_ROOT, 'sandbox', 'scenarios', `${name}.yaml`);
-  if (!existsSync(path)) throw new Error(`no scenario "${name}" (looked for ${path})`);
-  return path;
-}
 
 function alive(pid: number): boolean {
   try {
@@ -23,7 +12,7 @@ function alive(pid: number): boolean {
   }
 }
 
-export function runningStack(): StackInfo | undefined {
+function runningStack(): StackInfo | undefined {
   if (!existsSync(STACK_FILE)) return undefined;
   const info = JSON.parse(readFileSync(STACK_FILE, 'utf8')) as StackInfo;
   return Object.values(info.pids).some(alive) ? info : undefined;

@@ -5,7 +5,7 @@ import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { ConfigError, configPath, configSchema, loadConfig } from '../workers/config.js';
 import { WORKFLOW_BUNDLE, WORKFLOWS_SOURCE } from '../workers/paths.js';
 import { triageWorkflowId, type DecisionChoice, type TriageStatus } from '../workflows/messages.js';
@@ -59,6 +59,7 @@ function printStatus(status: TriageStatus, temporal: TemporalSettings): void {
     status.expiresAt && !status.decision ? `expires    ${status.expiresAt}` : undefined,
     status.decision ? `decision   ${status.decision.decision} by ${status.decision.approver} at ${status.decision.at}${status.decision.comment ? ` (${status.decision.comment})` : ''}` : undefined,
     status.resolvedAt ? `resolved   ${status.resolvedAt}` : undefined,
+    status.failure ? `failure    ${status.failure}` : undefined,
     `web ui     ${workflowUiUrl(temporal, status.workflowId)}`,
   ];
   console.log(lines.filter((l) => l !== undefined).join('\n'));
@@ -138,6 +139,7 @@ export function buildProgram(): Command {
     .argument('<file>', 'history JSON from `triage history` or `temporal workflow show --output json`')
     .action(async (file: string) => {
       const history: unknown = JSON.parse(await readFile(file, 'utf8'));
+      Runtime.install({ logger: new DefaultLogger('WARN') });
       const bundle = existsSync(WORKFLOW_BUNDLE) ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_SOURCE };
       await Worker.runReplayHistory(bundle, history);
       console.log(`replayed ${file}: deterministic`);

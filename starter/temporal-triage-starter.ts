@@ -4,17 +4,19 @@ import { triageWorkflowId } from '../workflows/messages.js';
 import { signalResolved, startTriage, type TemporalSettings } from './triage-client.js';
 import { TemporalUnavailableError, type TriageStarter } from './triage-starter.js';
 
-// Anything but a definite answer from Temporal means "try again later": the
-// gateway turns it into a 503 and PagerDuty redelivers, so nothing is lost.
-async function orUnavailable<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw new TemporalUnavailableError('Temporal did not accept the request', { cause: err });
-  }
-}
+/** Under the gateway's own 4 s budget, so the gRPC retries stop before PagerDuty's 5 s timeout. */
+const TEMPORAL_DEADLINE_MS = 3500;
 
 export function temporalTriageStarter(client: Client, temporal: TemporalSettings): TriageStarter {
+  // Anything but a definite answer from Temporal means "try again later": the
+  // gateway turns it into a 503 and PagerDuty redelivers, so nothing is lost.
+  const orUnavailable = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await client.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, fn);
+    } catch (err) {
+      throw new TemporalUnavailableError('Temporal did not accept the request', { cause: err });
+    }
+  };
   return {
     startTriage: ({ incident, eventId, webhookId }) =>
       orUnavailable(() =>

@@ -25,7 +25,8 @@ export function workflowUiUrl(temporal: TemporalSettings, workflowId: string): s
 
 /** A client whose connection is made on first use, so a process can start while Temporal is down. */
 export function lazyClient(temporal: TemporalSettings): Client {
-  return new Client({ connection: Connection.lazy({ address: temporal.address }), namespace: temporal.namespace });
+  // A short connect timeout: the gateway must answer PagerDuty within 5 s, with a 503 if need be.
+  return new Client({ connection: Connection.lazy({ address: temporal.address, connectTimeout: '2 seconds' }), namespace: temporal.namespace });
 }
 
 export interface StartRequest {

@@ -24,7 +24,8 @@ export type Stage =
   | 'approved'
   | 'rejected'
   | 'expired'
-  | 'resolved-before-decision';
+  | 'resolved-before-decision'
+  | 'failed';
 
 export type DecisionChoice = 'approve' | 'reject';
 
@@ -54,6 +55,8 @@ export interface TriageStatus {
   expiresAt?: string;
   decision?: DecisionRecord;
   resolvedAt?: string;
+  /** Why the triage failed, when it did (e.g. an unconfigured service). */
+  failure?: string;
 }
 
 export type TriageOutcome = Pick<TriageStatus, 'workflowId' | 'stage' | 'headline' | 'findings' | 'surfaces' | 'planHash' | 'decision' | 'resolvedAt'> & {

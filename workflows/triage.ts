@@ -84,6 +84,22 @@ export async function triageIncident(input: TriageInput): Promise<TriageOutcome>
     upsertSearchAttributes([{ key: stageKey, value: stage }]);
   };
 
+  try {
+    return await runTriage(input, state, setStage);
+  } catch (err) {
+    // Visible in the Web UI and to `TriageStage = "failed"` searches; the
+    // reuse policy lets a later trigger start a fresh triage.
+    if (!isCancellation(err)) {
+      state.failure = failureReason(err);
+      setStage('failed');
+      setCurrentDetails(`Triage failed: ${state.failure}`);
+    }
+    throw err;
+  }
+}
+
+async function runTriage(input: TriageInput, state: TriageStatus, setStage: (s: Stage) => void): Promise<TriageOutcome> {
+  const { workflowId } = state;
   const incident = await setup.fetchIncident.executeWithOptions({ summary: 'PagerDuty: fetch incident' }, [input.incidentId, workflowId]);
   state.incident = {
     id: incident.id,

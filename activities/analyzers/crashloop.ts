@@ -121,7 +121,9 @@ function containerLines(crashes: readonly Crash[]): string[] {
     lines.push(`container ${name}: ${describeRestarts(list)}; last terminated ${terminations}`);
     const oomKilled = list.filter((c) => c.termination.reason === OOM);
     if (oomKilled.length > 0) lines.push(`container ${name} was ${OOM}${describeLimits(memoryLimitsOf(oomKilled))}`);
-    for (const { first } of countBy(list, (c) => String(c.termination.exitCode ?? ''))) {
+    // OOMKilled already says why exit 137 happened.
+    const explainable = list.filter((c) => c.termination.reason !== OOM);
+    for (const { first } of countBy(explainable, (c) => String(c.termination.exitCode ?? ''))) {
       const code = first.termination.exitCode;
       const meaning = code === undefined ? undefined : EXIT_CODE_MEANINGS[code];
       if (code !== undefined && meaning !== undefined) lines.push(`container ${name}: exit ${code} means ${meaning}`);
@@ -157,7 +159,7 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
       analyzer: CRASHLOOP_ANALYZER,
       severity: 'critical',
       surface: 'kubernetes',
-      title: cleanText(`${subject} crash-looping${titleCause(crashes)}${titleSuffixFor(link)}`),
+      title: cleanText(`${subject} in CrashLoopBackOff${titleCause(crashes)}${titleSuffixFor(link)}`),
       objects: workload.kind === 'Pod' ? podRefs : [workload.ref, ...podRefs],
       evidence: evidence.map((line) => cleanText(line)),
     },

@@ -2,7 +2,7 @@
 // evidence, rank what they found by strength of evidence, and name the most
 // likely cause only when the evidence supports one.
 import type { AnalysisInput, Analyzer, Finding, Severity } from '../model.js';
-import type { Assessment, Assessor } from './assessment.js';
+import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { assessCrashLoops, CRASHLOOP_ANALYZER } from './crashloop.js';
 import { assessImagePulls, IMAGE_PULL_ANALYZER } from './image-pull.js';
 import { assessRollouts, ROLLOUT_ANALYZER } from './rollout.js';
@@ -87,11 +87,7 @@ export function runAnalyzers(input: AnalysisInput, analyzers: readonly Registere
 }
 
 /** The registry as plain `Analyzer`s, for callers that only want findings. */
-export const analyzers: readonly Analyzer[] = ANALYZERS.map(
-  ({ assess }): Analyzer =>
-    (input) =>
-      assess(input).map((assessment) => assessment.finding),
-);
+export const analyzers: readonly Analyzer[] = ANALYZERS.map(({ assess }) => asAnalyzer(assess));
 
 /**
  * One line naming the most likely cause: the top-ranked finding, unless it is
@@ -114,5 +110,4 @@ export function diagnose(input: AnalysisInput, analyzers: readonly RegisteredAna
   return { findings, headline: headline(findings) };
 }
 
-export { cleanText, MAX_UNTRUSTED_TEXT } from './untrusted-text.js';
 export type { Assessment, Assessor } from './assessment.js';

@@ -95,11 +95,15 @@ export function groupByWorkload<P extends PodLike>(ns: NamespaceEvidence, pods: 
   const groups = new Map<string, WorkloadGroup<P>>();
   for (const pod of pods) {
     const workload = workloadOfPod(ns, pod);
-    const group = groups.get(workload.ref) ?? { workload, pods: [] };
+    // Raw names: two names that clean to the same text are still two workloads.
+    const key = `${workload.kind}/${workload.name}`;
+    const group = groups.get(key) ?? { workload, pods: [] };
     group.pods.push(pod);
-    groups.set(workload.ref, group);
+    groups.set(key, group);
   }
-  const sorted = [...groups.values()].sort((a, b) => compareText(a.workload.ref, b.workload.ref));
+  const sorted = [...groups.values()].sort(
+    (a, b) => compareText(a.workload.ref, b.workload.ref) || compareText(a.workload.name, b.workload.name),
+  );
   for (const group of sorted) group.pods.sort((a, b) => compareText(a.name, b.name));
   return sorted;
 }

@@ -3,7 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { Express } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 
 export interface Listening {
   url: string;
@@ -38,4 +38,34 @@ export function tokenMatches(given: string | undefined, expected: string): boole
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);
+}
+
+/** One line of an emulator's request log: what an apiserver audit log or a SaaS access log would show. */
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  status: number;
+  userAgent?: string;
+  triageId?: string;
+}
+
+const MAX_LOG_ENTRIES = 1000;
+
+/**
+ * Records every request once its response is sent (the last 1,000), so tests
+ * can check what the client sent: the triage id in the User-Agent or X-Triage-Id.
+ */
+export function requestLogger(log: RequestLogEntry[]) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    res.on('finish', () => {
+      const entry: RequestLogEntry = { method: req.method, path: req.path, status: res.statusCode };
+      const userAgent = req.get('user-agent');
+      const triageId = req.get('x-triage-id');
+      if (userAgent) entry.userAgent = userAgent.slice(0, 256);
+      if (triageId) entry.triageId = triageId.slice(0, 128);
+      log.push(entry);
+      if (log.length > MAX_LOG_ENTRIES) log.splice(0, log.length - MAX_LOG_ENTRIES);
+    });
+    next();
+  };
 }

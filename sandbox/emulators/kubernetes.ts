@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Scenario, ScenarioNamespace } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
-import { listen, tokenMatches } from './http-server.js';
+import { listen, requestLogger, tokenMatches, type RequestLogEntry } from './http-server.js';
 import { SelectorError, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
 
 export interface KubernetesEmulatorOptions {
@@ -22,6 +22,8 @@ export interface KubernetesEmulator {
   setFault(fault: Fault | null): void;
   /** API requests received so far, including refused ones. */
   readonly requests: number;
+  /** The most recent requests with their User-Agent / X-Triage-Id and status, oldest first. */
+  readonly requestLog: readonly RequestLogEntry[];
   /** Swaps the cluster state; continue tokens issued before become stale (410), as after an etcd compaction. */
   replaceScenario(scenario: Scenario): void;
 }
@@ -125,12 +127,12 @@ function buildStore(scenario: Scenario, previous?: Store): Store {
     const byResource = new Map<string, KubeObject[]>();
     for (const type of RESOURCES) {
       const items = (content[type.scenarioKey] as KubeObject[]).map((raw) => {
-        const obj = structuredClone(raw);
-        const meta = { ...obj.metadata } as KubeObject['metadata'] & Record<string, unknown>;
+        const { apiVersion: _a, kind: _k, metadata, ...rest } = structuredClone(raw);
+        const meta = { ...metadata } as KubeObject['metadata'] & Record<string, unknown>;
         meta.namespace = ns;
         meta.uid ??= uidFor(type.kind, ns, meta.name);
         meta.resourceVersion ??= String(++rv);
-        return { ...obj, apiVersion: type.apiVersion, kind: type.kind, metadata: meta } as KubeObject;
+        return { apiVersion: type.apiVersion, kind: type.kind, metadata: meta, ...rest } as KubeObject;
       });
       items.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
       byResource.set(type.plural, items);
@@ -304,10 +306,11 @@ const VERSION_INFO = {
   platform: 'linux/amd64',
 };
 
-function createKubernetesApp(opts: { getStore: () => Store; token: string; faults: FaultSwitch; onRequest: () => void }) {
+function createKubernetesApp(opts: { getStore: () => Store; token: string; faults: FaultSwitch; onRequest: () => void; log: RequestLogEntry[] }) {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(requestLogger(opts.log));
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     opts.onRequest();
@@ -361,8 +364,9 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
   if (options.token.length === 0) throw new Error('the Kubernetes emulator needs a non-empty token');
   let store = buildStore(options.scenario);
   let requests = 0;
+  const log: RequestLogEntry[] = [];
   const faults = new FaultSwitch();
-  const app = createKubernetesApp({ getStore: () => store, token: options.token, faults, onRequest: () => void requests++ });
+  const app = createKubernetesApp({ getStore: () => store, token: options.token, faults, onRequest: () => void requests++, log });
   const server = await listen(app, options.host ?? '127.0.0.1', options.port ?? 0);
   return {
     url: server.url,
@@ -371,6 +375,7 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
     get requests() {
       return requests;
     },
+    requestLog: log,
     replaceScenario(scenario) {
       store = buildStore(scenario, store);
     },

@@ -5,7 +5,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { STATUS_CODES } from 'node:http';
 import type { Scenario, ScenarioAlert, ScenarioIncident } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
-import { listen, tokenMatches } from './http-server.js';
+import { listen, requestLogger, tokenMatches, type RequestLogEntry } from './http-server.js';
 
 export interface PagerDutyEmulatorOptions {
   scenario: Scenario;
@@ -20,6 +20,8 @@ export interface PagerDutyEmulator {
   setFault(fault: Fault | null): void;
   /** API requests received so far, including refused ones. */
   readonly requests: number;
+  /** The most recent requests with their User-Agent / X-Triage-Id and status, oldest first. */
+  readonly requestLog: readonly RequestLogEntry[];
 }
 
 // PagerDuty's documented error codes for the statuses the emulator produces.
@@ -201,11 +203,12 @@ function parseIntParam(raw: string | undefined, name: string, errors: string[]):
   return Number(raw);
 }
 
-function createPagerDutyApp(opts: { scenario: Scenario; token: string; faults: FaultSwitch; onRequest: () => void }) {
+function createPagerDutyApp(opts: { scenario: Scenario; token: string; faults: FaultSwitch; onRequest: () => void; log: RequestLogEntry[] }) {
   const { incident, alerts } = opts.scenario.pagerduty;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(requestLogger(opts.log));
   const urlsFor = (req: Request): Urls => ({ api: `${req.protocol}://${req.get('host') ?? '127.0.0.1'}`, web: new URL(incident.html_url).origin });
 
   app.use((req: Request, res: Response, next: NextFunction) => {
@@ -302,8 +305,9 @@ function createPagerDutyApp(opts: { scenario: Scenario; token: string; faults: F
 export async function startPagerDutyEmulator(options: PagerDutyEmulatorOptions): Promise<PagerDutyEmulator> {
   if (options.token.length === 0) throw new Error('the PagerDuty emulator needs a non-empty token');
   let requests = 0;
+  const log: RequestLogEntry[] = [];
   const faults = new FaultSwitch();
-  const app = createPagerDutyApp({ scenario: options.scenario, token: options.token, faults, onRequest: () => void requests++ });
+  const app = createPagerDutyApp({ scenario: options.scenario, token: options.token, faults, onRequest: () => void requests++, log });
   const server = await listen(app, options.host ?? '127.0.0.1', options.port ?? 0);
   return {
     url: server.url,
@@ -312,5 +316,6 @@ export async function startPagerDutyEmulator(options: PagerDutyEmulatorOptions):
     get requests() {
       return requests;
     },
+    requestLog: log,
   };
 }

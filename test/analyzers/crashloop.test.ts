@@ -49,7 +49,7 @@ const cases: Case[] = [
       replicaSets: [replicaSet(OLD_RS, { ready: 0 })],
     }),
     expected: {
-      titles: ['checkout-api pods crash-looping (exit 1, Error)'],
+      titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error)'],
       objects: [[
         'Deployment/shop/checkout-api',
         'Pod/shop/checkout-api-5c6b7-p0',
@@ -71,19 +71,19 @@ const cases: Case[] = [
       replicaSets: [replicaSet(OLD_RS)],
     }),
     expected: {
-      titles: ['checkout-api pods crash-looping (OOMKilled, limit 256Mi)'],
+      titles: ['checkout-api pods in CrashLoopBackOff (OOMKilled, limit 256Mi)'],
       evidence: [
         'container api: restarted 12 times; last terminated OOMKilled (exit 137) in 2 pods',
         'container api was OOMKilled (limit 256Mi)',
-        'container api: exit 137 means killed by SIGKILL (out of memory or liveness probe)',
       ],
+      notEvidence: [/exit 137 means/],
     },
   },
   {
     name: 'OOMKilled without a memory limit names no limit',
     ns: namespace('shop', { pods: [pod('worker', { containers: [crashLooping(oomKilled)] })] }),
     expected: {
-      titles: ['pod worker crash-looping (OOMKilled)'],
+      titles: ['pod worker in CrashLoopBackOff (OOMKilled)'],
       objects: [['Pod/shop/worker']],
       evidence: ['container api was OOMKilled'],
     },
@@ -96,7 +96,7 @@ const cases: Case[] = [
       replicaSets: [replicaSet(OLD_RS, { replicas: 7 })],
     }),
     expected: {
-      titles: ['checkout-api pods crash-looping (exit 1, Error)'],
+      titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error)'],
       objects: [[
         'Deployment/shop/checkout-api',
         ...[0, 1, 2, 3, 4].map((i) => `Pod/shop/checkout-api-5c6b7-p${i}`),
@@ -115,7 +115,7 @@ const cases: Case[] = [
       replicaSets: [replicaSet(OLD_RS), replicaSet('cart-6f7d8', { deployment: 'cart' })],
     }),
     expected: {
-      titles: ['cart pods crash-looping (exit 2, Error)', 'checkout-api pods crash-looping (exit 1, Error)'],
+      titles: ['cart pods in CrashLoopBackOff (exit 2, Error)', 'checkout-api pods in CrashLoopBackOff (exit 1, Error)'],
     },
   },
   {
@@ -125,7 +125,7 @@ const cases: Case[] = [
       ...rolledOut({ rolledOutMinutesBefore: 4 }),
     }),
     expected: {
-      titles: ['checkout-api pods crash-looping (exit 1, Error) since the rollout to revision 7, 4 min before the incident'],
+      titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error) since the rollout to revision 7, 4 min before the incident'],
       evidence: [
         'all 3 failing pods are of revision 7 (ReplicaSet checkout-api-7d9f8), rolled out at 2024-05-01T10:26:00Z, 4 min before the incident',
       ],
@@ -141,7 +141,7 @@ const cases: Case[] = [
       ...rolledOut({ rolledOutMinutesBefore: 4 }),
     }),
     expected: {
-      titles: ['checkout-api pods crash-looping (exit 1, Error)'],
+      titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error)'],
       evidence: [
         '2 of 3 failing pods are of revision 7 (ReplicaSet checkout-api-7d9f8), rolled out at 2024-05-01T10:26:00Z, 4 min before the incident; the others run older revisions, so the fault may predate the rollout',
       ],
@@ -153,7 +153,7 @@ const cases: Case[] = [
       pods: podsOf(NEW_RS, 3, () => ({ containers: [crashLooping(errorExit1)] })),
       ...rolledOut({ rolledOutMinutesBefore: 61 }),
     }),
-    expected: { titles: ['checkout-api pods crash-looping (exit 1, Error)'], notEvidence: [/revision 7/] },
+    expected: { titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error)'], notEvidence: [/revision 7/] },
   },
   {
     name: 'ReplicaSet without an owner field is mapped to its deployment by name',
@@ -162,14 +162,23 @@ const cases: Case[] = [
       deployments: [deployment('checkout-api')],
       replicaSets: [{ ...replicaSet(OLD_RS), deployment: undefined } as ReturnType<typeof replicaSet>],
     }),
-    expected: { titles: ['checkout-api pods crash-looping (exit 1, Error)'], objects: [['Deployment/shop/checkout-api', 'Pod/shop/checkout-api-5c6b7-p0']] },
+    expected: { titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error)'], objects: [['Deployment/shop/checkout-api', 'Pod/shop/checkout-api-5c6b7-p0']] },
   },
   {
     name: 'exit code 127 is explained',
     ns: namespace('shop', { pods: [pod('job-x', { containers: [crashLooping({ reason: 'Error', exitCode: 127 })] })] }),
     expected: {
-      titles: ['pod job-x crash-looping (exit 127, Error)'],
+      titles: ['pod job-x in CrashLoopBackOff (exit 127, Error)'],
       evidence: ['container api: exit 127 means command not found in the image'],
+    },
+  },
+  {
+    name: 'exit 137 without OOMKilled is explained as SIGKILL',
+    ns: namespace('shop', { pods: [pod('job-y', { containers: [crashLooping({ reason: 'Error', exitCode: 137 })] })] }),
+    expected: {
+      titles: ['pod job-y in CrashLoopBackOff (exit 137, Error)'],
+      evidence: ['container api: exit 137 means killed by SIGKILL (out of memory or liveness probe)'],
+      notEvidence: [/OOMKilled/],
     },
   },
 ];
@@ -190,4 +199,18 @@ describe('crashLoopAnalyzer', () => {
   test('no Kubernetes evidence, no finding', () => {
     expect(crashLoopAnalyzer(analysisInput(undefined))).toEqual([]);
   });
+});
+
+test('when the evidence omitted pods, the namespace-wide count is cited', () => {
+  const ns = namespace('shop', {
+    pods: podsOf(OLD_RS, 2, () => ({ containers: [crashLooping(errorExit1)] })),
+    extraPods: 10,
+    deployments: [deployment('checkout-api', { replicas: 12, ready: 0, available: 0 })],
+    replicaSets: [replicaSet(OLD_RS, { replicas: 12 })],
+  });
+  ns.podCounts.byWaitingReason['CrashLoopBackOff'] = 12;
+  const [finding] = crashLoopAnalyzer(analysisInput(kubernetes(ns)));
+  expect(finding?.evidence).toContain(
+    'namespace shop counts 12 in CrashLoopBackOff across all its pods; the evidence lists 2 of those pods',
+  );
 });

@@ -111,6 +111,15 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'one replica ready, even if not yet available, keeps it a warning',
+    ns: namespace('shop', {
+      pods: [pendingPod(`${OLD_RS}-p0`, OLD_RS, '0/3 nodes are available: 3 Insufficient cpu.')],
+      deployments: [deployment('checkout-api', { replicas: 2, ready: 1, available: 0 })],
+      replicaSets: [replicaSet(OLD_RS)],
+    }),
+    expected: { findings: [{ title: 'checkout-api pods unschedulable: 0/3 nodes are available: 3 Insufficient cpu.', severity: 'warning' }] },
+  },
+  {
     name: 'a pod gated from scheduling on purpose is not reported',
     ns: namespace('shop', {
       pods: [pod('gated', { phase: 'Pending', ready: false, node: undefined, unscheduled: { reason: 'SchedulingGated' } })],
@@ -128,4 +137,14 @@ describe('unschedulableAnalyzer', () => {
     const evidence = findings.flatMap((f) => f.evidence);
     for (const line of expected.evidence ?? []) expect(evidence).toContain(line);
   });
+});
+
+test('a long scheduler message is cut in the title and bounded in the evidence', () => {
+  const long = `0/300 nodes are available: ${Array.from({ length: 60 }, (_, i) => `${i} node(s) didn't match pod affinity rules`).join(', ')}.`;
+  const ns = namespace('shop', { pods: [pendingPod('solo', 'solo-rs', long)] });
+  const [finding] = unschedulableAnalyzer(analysisInput(kubernetes(ns)));
+  expect(finding?.title.startsWith('solo-rs pods unschedulable: 0/300 nodes are available: 0 node(s)')).toBe(true);
+  expect(finding?.title.endsWith('…')).toBe(true);
+  expect(finding!.title.length).toBeLessThanOrEqual(200);
+  for (const line of finding!.evidence) expect(line.length).toBeLessThanOrEqual(300);
 });

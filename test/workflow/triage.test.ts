@@ -1,4 +1,4 @@
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { decide, DecisionRefused, queryStatus, signalResolved, startTriage } from '../../starter/triage-client.js';
@@ -140,7 +140,7 @@ describe('triageIncident on a real Temporal dev server', () => {
       const history = await handle(fx).fetchHistory();
       const failed = (history.events ?? []).filter((e) => e.activityTaskFailedEventAttributes);
       expect(failed).toHaveLength(1);
-      expect(failed[0]!.activityTaskFailedEventAttributes!.retryState).toBe(temporal.api.enums.v1.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE);
+      expect(failed[0]!.activityTaskFailedEventAttributes!.retryState).toBe(proto.temporal.api.enums.v1.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE);
     });
   });
 
@@ -207,6 +207,9 @@ describe('triageIncident on a real Temporal dev server', () => {
       const history = await handle(fx).fetchHistory();
       const failed = (history.events ?? []).find((e) => e.workflowExecutionFailedEventAttributes);
       expect(JSON.stringify(failed?.workflowExecutionFailedEventAttributes?.failure)).toMatch(/PUNKNOWN is not configured/);
+      const status = await queryStatus(ctx.env.client, fx.incidentId);
+      expect(status).toMatchObject({ stage: 'failed', failure: expect.stringMatching(/PUNKNOWN is not configured/) });
+      expect((await handle(fx).describe()).typedSearchAttributes.get(stageKey)).toBe('failed');
     });
   });
 });

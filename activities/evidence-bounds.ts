@@ -1,0 +1,143 @@
+// Evidence is an activity result, so it is stored in Temporal history on every
+// run and read by analyzers, the report and humans. Each surface therefore
+// returns a summary with hard bounds, never raw API objects: the per-list caps
+// below pick what to keep, and the byte budget is the backstop that holds even
+// when every list is full of long strings.
+import type { KubernetesEvidence, NamespaceEvidence, PagerDutyEvidence } from './model.js';
+
+/** The serialized evidence of one surface never exceeds this. */
+export const MAX_EVIDENCE_BYTES = 64 * 1024;
+
+export const EVIDENCE_LIMITS = {
+  /** Free text (messages, summaries, titles) is cut to this many characters. */
+  textChars: 300,
+  /** Names, images, reasons: short by nature, cut in case they are not. */
+  shortTextChars: 256,
+  alertsShown: 20,
+  podsPerNamespace: 50,
+  containersPerPod: 10,
+  warningEventsPerNamespace: 50,
+  scalingEventsPerNamespace: 10,
+  deploymentsPerNamespace: 20,
+  revisionsPerDeployment: 3,
+  conditionsPerDeployment: 5,
+  imagesPerWorkload: 10,
+} as const;
+
+/** One line, no control characters, at most `max` characters (an ellipsis marks the cut). */
+export function truncateText(text: string, max: number = EVIDENCE_LIMITS.textChars): string {
+  const oneLine = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ');
+  if (oneLine.length <= max) return oneLine;
+  // Do not split a surrogate pair: a lone half is not valid UTF-8 when serialized.
+  let cut = max - 1;
+  const code = oneLine.charCodeAt(cut - 1);
+  if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
+  return `${oneLine.slice(0, cut)}…`;
+}
+
+export function evidenceBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value), 'utf8');
+}
+
+export interface TrimReport {
+  bytesBefore: number;
+  bytesAfter: number;
+  /** False only if even an evidence object stripped to its counts is over budget. */
+  fits: boolean;
+  dropped: { pods: number; events: number; replicaSets: number; deployments: number; alerts: number; namespaceDetails: number };
+}
+
+function emptyReport(bytes: number): TrimReport {
+  return { bytesBefore: bytes, bytesAfter: bytes, fits: true, dropped: { pods: 0, events: 0, replicaSets: 0, deployments: 0, alerts: 0, namespaceDetails: 0 } };
+}
+
+type ListKey = 'pods' | 'events' | 'replicaSets' | 'deployments';
+
+/**
+ * Removes the tail of one list (lists are ordered most important first) and
+ * counts it in the matching `...Omitted` field. Returns an estimate of the bytes
+ * saved so the caller need not re-serialize after every single removal.
+ */
+function dropLast(ns: NamespaceEvidence, key: ListKey): number {
+  const list = ns[key] as unknown[];
+  const removed = list.pop();
+  if (removed === undefined) return 0;
+  if (key === 'pods') ns.podsOmitted += 1;
+  if (key === 'events') ns.eventsOmitted += 1;
+  return evidenceBytes(removed) + 1;
+}
+
+/**
+ * Trims Kubernetes evidence until it serializes within `maxBytes`: first the
+ * least notable pods and the oldest events (alternating from whichever list is
+ * longest, so neither is emptied while the other is full), then replica sets
+ * and deployments, and as a last resort the details of whole namespaces, which
+ * keep their counts. Returns a new object; the input is not modified.
+ */
+export function fitKubernetesEvidence(evidence: KubernetesEvidence, maxBytes: number = MAX_EVIDENCE_BYTES): { evidence: KubernetesEvidence; report: TrimReport } {
+  const before = evidenceBytes(evidence);
+  const report = emptyReport(before);
+  if (before <= maxBytes) return { evidence, report };
+  const out = structuredClone(evidence);
+  let bytes = before;
+
+  const largest = (keys: ListKey[]): { ns: NamespaceEvidence; key: ListKey } | undefined => {
+    let best: { ns: NamespaceEvidence; key: ListKey; len: number } | undefined;
+    for (const ns of out.namespaces) {
+      for (const key of keys) {
+        const len = ns[key].length;
+        // Events before pods on a tie: a failing pod is the evidence, its events repeat it.
+        if (len > 0 && (!best || len > best.len)) best = { ns, key, len };
+      }
+    }
+    return best;
+  };
+
+  const stages: { keys: ListKey[]; counter: keyof TrimReport['dropped'] }[] = [
+    { keys: ['events', 'pods'], counter: 'events' },
+    { keys: ['replicaSets'], counter: 'replicaSets' },
+    { keys: ['deployments'], counter: 'deployments' },
+  ];
+  for (const stage of stages) {
+    while (bytes > maxBytes) {
+      const target = largest(stage.keys);
+      if (!target) break;
+      bytes -= dropLast(target.ns, target.key);
+      report.dropped[target.key === 'pods' ? 'pods' : target.key === 'events' ? 'events' : stage.counter] += 1;
+      // The estimate ignores digit growth in the omitted counters: re-measure when it claims success.
+      if (bytes <= maxBytes) bytes = evidenceBytes(out);
+    }
+  }
+  for (let i = out.namespaces.length - 1; i >= 0 && bytes > maxBytes; i--) {
+    const ns = out.namespaces[i]!;
+    ns.podsOmitted += ns.pods.length;
+    ns.eventsOmitted += ns.events.length;
+    ns.pods = [];
+    ns.events = [];
+    ns.deployments = [];
+    ns.replicaSets = [];
+    report.dropped.namespaceDetails += 1;
+    bytes = evidenceBytes(out);
+  }
+  report.bytesAfter = evidenceBytes(out);
+  report.fits = report.bytesAfter <= maxBytes;
+  return { evidence: out, report };
+}
+
+/** The same backstop for PagerDuty: drop the oldest shown alerts (they stay counted in `omitted`). */
+export function fitPagerDutyEvidence(evidence: PagerDutyEvidence, maxBytes: number = MAX_EVIDENCE_BYTES): { evidence: PagerDutyEvidence; report: TrimReport } {
+  const before = evidenceBytes(evidence);
+  const report = emptyReport(before);
+  if (before <= maxBytes) return { evidence, report };
+  const out = structuredClone(evidence);
+  let bytes = before;
+  while (bytes > maxBytes && out.alerts.shown.length > 0) {
+    out.alerts.shown.pop();
+    out.alerts.omitted += 1;
+    report.dropped.alerts += 1;
+    bytes = evidenceBytes(out);
+  }
+  report.bytesAfter = bytes;
+  report.fits = bytes <= maxBytes;
+  return { evidence: out, report };
+}

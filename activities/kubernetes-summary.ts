@@ -1,0 +1,330 @@
+// Turns listed Kubernetes objects into the compact evidence of model.ts. Pure
+// functions over @kubernetes/client-node's model types, so they are table-tested
+// without a cluster. What is "notable" follows what an on-call engineer looks
+// for first: pods that cannot run, then pods that cannot serve, then pods that
+// have been restarting.
+import type { CoreV1Event, V1ContainerStatus, V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import { EVIDENCE_LIMITS, truncateText } from './evidence-bounds.js';
+import type { ContainerSummary, DeploymentSummary, EventSummary, NamespaceEvidence, PodSummary, ReplicaSetSummary } from './model.js';
+
+const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+
+/** Waiting reasons that mean the container cannot run as configured, with their rank. */
+const BLOCKING_WAITING: Record<string, number> = {
+  CrashLoopBackOff: 100,
+  ImagePullBackOff: 95,
+  ErrImagePull: 95,
+  ErrImageNeverPull: 95,
+  InvalidImageName: 95,
+  CreateContainerConfigError: 95,
+  CreateContainerError: 90,
+  RunContainerError: 90,
+};
+
+/** Normal events worth keeping: they date a rollout or a scale change. */
+const SCALING_REASONS = new Set(['ScalingReplicaSet', 'SuccessfulCreate', 'SuccessfulDelete']);
+const SCALING_KINDS = new Set(['Deployment', 'ReplicaSet']);
+
+type Timestamp = Date | string | undefined | null;
+
+function toMs(t: Timestamp): number | undefined {
+  if (t === undefined || t === null) return undefined;
+  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function toIso(t: Timestamp): string | undefined {
+  const ms = toMs(t);
+  return ms === undefined ? undefined : new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+const short = (s: string) => truncateText(s, EVIDENCE_LIMITS.shortTextChars);
+const text = (s: string) => truncateText(s, EVIDENCE_LIMITS.textChars);
+
+function parseRevision(annotations: Record<string, string> | undefined): number | undefined {
+  const raw = annotations?.[REVISION_ANNOTATION];
+  return raw !== undefined && /^\d{1,9}$/.test(raw) ? Number(raw) : undefined;
+}
+
+// ---- pods -------------------------------------------------------------------
+
+function isReady(pod: V1Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+function containerSummary(status: V1ContainerStatus, pod: V1Pod, init: boolean): ContainerSummary {
+  const specs = init ? pod.spec?.initContainers : pod.spec?.containers;
+  const spec = specs?.find((c) => c.name === status.name);
+  const summary: ContainerSummary = {
+    name: short(status.name),
+    // The spec's image is what was asked for (the tag a rollout changed); status may hold a resolved digest.
+    image: short(spec?.image ?? status.image ?? ''),
+    ready: status.ready === true,
+    restartCount: status.restartCount ?? 0,
+  };
+  const waiting = status.state?.waiting;
+  if (waiting) {
+    summary.waiting = { reason: short(waiting.reason ?? 'Waiting') };
+    if (waiting.message) summary.waiting.message = text(waiting.message);
+  }
+  // A container that is terminated now (restartPolicy Never, failed init) has its latest exit in `state`.
+  const terminated = status.state?.terminated ?? status.lastState?.terminated;
+  if (terminated) {
+    summary.lastTerminated = {};
+    if (terminated.reason) summary.lastTerminated.reason = short(terminated.reason);
+    if (typeof terminated.exitCode === 'number') summary.lastTerminated.exitCode = terminated.exitCode;
+    const finishedAt = toIso(terminated.finishedAt);
+    if (finishedAt) summary.lastTerminated.finishedAt = finishedAt;
+  }
+  const memory = spec?.resources?.limits?.['memory'];
+  if (memory !== undefined) summary.memoryLimit = short(String(memory));
+  return summary;
+}
+
+/** Init containers only matter while they block the pod: waiting, running, or failed. */
+function initContainerMatters(status: V1ContainerStatus): boolean {
+  const done = status.state?.terminated;
+  return !(done && done.exitCode === 0);
+}
+
+interface RankedPod {
+  summary: PodSummary;
+  rank: number;
+  restarts: number;
+  createdMs: number;
+}
+
+function rankPod(summary: PodSummary): number {
+  const phase = summary.phase;
+  let rank = 0;
+  for (const c of summary.containers) {
+    if (c.waiting) rank = Math.max(rank, BLOCKING_WAITING[c.waiting.reason] ?? 40);
+    if (c.lastTerminated?.reason === 'OOMKilled') rank = Math.max(rank, 92);
+    if (c.restartCount > 0) rank = Math.max(rank, 30);
+  }
+  if (phase === 'Failed') rank = Math.max(rank, 85);
+  if (summary.unscheduled) rank = Math.max(rank, 80);
+  if (phase === 'Unknown') rank = Math.max(rank, 75);
+  if (phase === 'Running' && !summary.ready) rank = Math.max(rank, 60);
+  if (phase === 'Pending') rank = Math.max(rank, 50);
+  // Completed pods (jobs) are not ready by design; they are never notable on their own.
+  if (phase === 'Succeeded') return 0;
+  return rank;
+}
+
+export function summarizePod(pod: V1Pod): { summary: PodSummary; rank: number } {
+  const status = pod.status;
+  const summary: PodSummary = {
+    name: short(pod.metadata?.name ?? ''),
+    phase: short(status?.phase ?? 'Unknown'),
+    ready: isReady(pod),
+    containers: [],
+  };
+  if (pod.spec?.nodeName) summary.node = short(pod.spec.nodeName);
+  const createdAt = toIso(pod.metadata?.creationTimestamp);
+  if (createdAt) summary.createdAt = createdAt;
+  const owner = pod.metadata?.ownerReferences?.find((r) => r.kind === 'ReplicaSet');
+  if (owner) summary.replicaSet = short(owner.name);
+  const scheduled = status?.conditions?.find((c) => c.type === 'PodScheduled');
+  if (scheduled && scheduled.status !== 'True') {
+    summary.unscheduled = {};
+    if (scheduled.reason) summary.unscheduled.reason = short(scheduled.reason);
+    if (scheduled.message) summary.unscheduled.message = text(scheduled.message);
+  }
+  const containers = [
+    ...(status?.initContainerStatuses ?? []).filter(initContainerMatters).map((s) => containerSummary(s, pod, true)),
+    ...(status?.containerStatuses ?? []).map((s) => containerSummary(s, pod, false)),
+  ];
+  summary.containers = containers.slice(0, EVIDENCE_LIMITS.containersPerPod);
+  return { summary, rank: rankPod(summary) };
+}
+
+export function summarizePods(pods: readonly V1Pod[]): Pick<NamespaceEvidence, 'podCounts' | 'pods' | 'podsOmitted'> {
+  const podCounts: NamespaceEvidence['podCounts'] = { total: pods.length, notReady: 0, byPhase: {}, byWaitingReason: {} };
+  const notable: RankedPod[] = [];
+  for (const pod of pods) {
+    const { summary, rank } = summarizePod(pod);
+    podCounts.byPhase[summary.phase] = (podCounts.byPhase[summary.phase] ?? 0) + 1;
+    if (summary.phase !== 'Succeeded' && !summary.ready) podCounts.notReady += 1;
+    // Counted per pod, so "N pods in CrashLoopBackOff" reads right for multi-container pods.
+    const reasons = new Set(summary.containers.flatMap((c) => (c.waiting ? [c.waiting.reason] : [])));
+    for (const reason of reasons) podCounts.byWaitingReason[reason] = (podCounts.byWaitingReason[reason] ?? 0) + 1;
+    if (rank > 0) {
+      notable.push({
+        summary,
+        rank,
+        restarts: summary.containers.reduce((n, c) => n + c.restartCount, 0),
+        createdMs: toMs(summary.createdAt) ?? 0,
+      });
+    }
+  }
+  notable.sort(
+    (a, b) =>
+      b.rank - a.rank ||
+      b.restarts - a.restarts ||
+      b.createdMs - a.createdMs ||
+      (a.summary.name < b.summary.name ? -1 : a.summary.name > b.summary.name ? 1 : 0),
+  );
+  const shown = notable.slice(0, EVIDENCE_LIMITS.podsPerNamespace);
+  return { podCounts, pods: shown.map((p) => p.summary), podsOmitted: notable.length - shown.length };
+}
+
+// ---- events -----------------------------------------------------------------
+
+function lastSeenMs(e: CoreV1Event): number {
+  return toMs(e.lastTimestamp) ?? toMs(e.series?.lastObservedTime) ?? toMs(e.eventTime) ?? toMs(e.firstTimestamp) ?? toMs(e.metadata?.creationTimestamp) ?? 0;
+}
+
+function eventSummary(e: CoreV1Event, seenMs: number): EventSummary {
+  const summary: EventSummary = {
+    type: short(e.type ?? 'Normal'),
+    reason: short(e.reason ?? ''),
+    message: text(e.message ?? ''),
+    object: { kind: short(e.involvedObject?.kind ?? ''), name: short(e.involvedObject?.name ?? '') },
+    count: e.count ?? e.series?.count ?? 1,
+  };
+  if (seenMs > 0) summary.lastSeen = toIso(new Date(seenMs))!;
+  return summary;
+}
+
+/**
+ * Warning events newest first, then the few Normal events that date a rollout.
+ * Other Normal events (Pulled, Created, Started, ...) are dropped, not counted:
+ * they are routine. `relevant`, when given, keeps only events about those objects
+ * (`Kind/name`), which is how a label selector scopes events that carry no labels.
+ */
+export function summarizeEvents(events: readonly CoreV1Event[], relevant?: ReadonlySet<string>): Pick<NamespaceEvidence, 'events' | 'eventsOmitted'> {
+  const warnings: { e: CoreV1Event; ms: number }[] = [];
+  const scaling: { e: CoreV1Event; ms: number }[] = [];
+  for (const e of events) {
+    const kind = e.involvedObject?.kind ?? '';
+    if (relevant && !relevant.has(`${kind}/${e.involvedObject?.name ?? ''}`)) continue;
+    if (e.type === 'Warning') warnings.push({ e, ms: lastSeenMs(e) });
+    else if (SCALING_KINDS.has(kind) && SCALING_REASONS.has(e.reason ?? '')) scaling.push({ e, ms: lastSeenMs(e) });
+  }
+  // Ties (same second) fall back to the event name, so the order does not depend on the server's.
+  const newestFirst = (a: { e: CoreV1Event; ms: number }, b: { e: CoreV1Event; ms: number }) => {
+    const an = a.e.metadata?.name ?? '';
+    const bn = b.e.metadata?.name ?? '';
+    return b.ms - a.ms || (an < bn ? -1 : an > bn ? 1 : 0);
+  };
+  warnings.sort(newestFirst);
+  scaling.sort(newestFirst);
+  const w = warnings.slice(0, EVIDENCE_LIMITS.warningEventsPerNamespace);
+  const s = scaling.slice(0, EVIDENCE_LIMITS.scalingEventsPerNamespace);
+  return {
+    events: [...w, ...s].map(({ e, ms }) => eventSummary(e, ms)),
+    eventsOmitted: warnings.length - w.length + (scaling.length - s.length),
+  };
+}
+
+// ---- workloads --------------------------------------------------------------
+
+function templateImages(spec: { containers?: { image?: string }[] } | undefined): string[] {
+  return [...new Set((spec?.containers ?? []).map((c) => short(c.image ?? '')))].slice(0, EVIDENCE_LIMITS.imagesPerWorkload);
+}
+
+function deploymentSummary(d: V1Deployment): DeploymentSummary {
+  const summary: DeploymentSummary = {
+    name: short(d.metadata?.name ?? ''),
+    replicas: d.spec?.replicas ?? 1,
+    ready: d.status?.readyReplicas ?? 0,
+    updated: d.status?.updatedReplicas ?? 0,
+    available: d.status?.availableReplicas ?? 0,
+    images: templateImages(d.spec?.template?.spec),
+    conditions: (d.status?.conditions ?? []).slice(0, EVIDENCE_LIMITS.conditionsPerDeployment).map((c) => ({
+      type: short(c.type),
+      status: short(c.status),
+      ...(c.reason ? { reason: short(c.reason) } : {}),
+      ...(c.message ? { message: text(c.message) } : {}),
+    })),
+  };
+  const revision = parseRevision(d.metadata?.annotations);
+  if (revision !== undefined) summary.revision = revision;
+  return summary;
+}
+
+function deploymentUnhealthy(d: DeploymentSummary): boolean {
+  return d.available < d.replicas || d.updated < d.replicas || d.conditions.some((c) => c.status === 'False');
+}
+
+/** Unhealthy deployments first, then by name; at most the configured number. */
+export function summarizeDeployments(deployments: readonly V1Deployment[]): DeploymentSummary[] {
+  return deployments
+    .map(deploymentSummary)
+    .sort((a, b) => Number(deploymentUnhealthy(b)) - Number(deploymentUnhealthy(a)) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .slice(0, EVIDENCE_LIMITS.deploymentsPerNamespace);
+}
+
+function replicaSetSummary(rs: V1ReplicaSet): { summary: ReplicaSetSummary; createdMs: number } {
+  const summary: ReplicaSetSummary = {
+    name: short(rs.metadata?.name ?? ''),
+    replicas: rs.spec?.replicas ?? rs.status?.replicas ?? 0,
+    ready: rs.status?.readyReplicas ?? 0,
+    images: templateImages(rs.spec?.template?.spec),
+  };
+  const owner = rs.metadata?.ownerReferences?.find((r) => r.kind === 'Deployment');
+  if (owner) summary.deployment = short(owner.name);
+  const revision = parseRevision(rs.metadata?.annotations);
+  if (revision !== undefined) summary.revision = revision;
+  const createdAt = toIso(rs.metadata?.creationTimestamp);
+  if (createdAt) summary.createdAt = createdAt;
+  return { summary, createdMs: toMs(createdAt) ?? 0 };
+}
+
+/**
+ * For each shown deployment, its newest few revisions: enough to see what a
+ * rollout changed, without the whole revision history. ReplicaSets without a
+ * Deployment owner are kept the same way, as their own group.
+ */
+export function summarizeReplicaSets(replicaSets: readonly V1ReplicaSet[], deployments: readonly DeploymentSummary[]): ReplicaSetSummary[] {
+  const shown = new Set(deployments.map((d) => d.name));
+  const groups = new Map<string, { summary: ReplicaSetSummary; createdMs: number }[]>();
+  for (const rs of replicaSets) {
+    const entry = replicaSetSummary(rs);
+    const key = entry.summary.deployment;
+    if (key !== undefined && !shown.has(key)) continue;
+    const group = groups.get(key ?? '') ?? [];
+    group.push(entry);
+    groups.set(key ?? '', group);
+  }
+  const out: ReplicaSetSummary[] = [];
+  for (const key of [...groups.keys()].sort()) {
+    const group = groups.get(key)!;
+    group.sort((a, b) => (b.summary.revision ?? -1) - (a.summary.revision ?? -1) || b.createdMs - a.createdMs);
+    out.push(...group.slice(0, EVIDENCE_LIMITS.revisionsPerDeployment).map((g) => g.summary));
+  }
+  return out;
+}
+
+export interface NamespaceObjects {
+  namespace: string;
+  labelSelector?: string;
+  pods: readonly V1Pod[];
+  events: readonly CoreV1Event[];
+  deployments: readonly V1Deployment[];
+  replicaSets: readonly V1ReplicaSet[];
+}
+
+export function summarizeNamespace(objects: NamespaceObjects): NamespaceEvidence {
+  const pods = summarizePods(objects.pods);
+  // With a label selector, events are kept only for the selected objects (events carry no labels).
+  let relevant: Set<string> | undefined;
+  if (objects.labelSelector) {
+    relevant = new Set([
+      ...objects.pods.map((p) => `Pod/${p.metadata?.name ?? ''}`),
+      ...objects.deployments.map((d) => `Deployment/${d.metadata?.name ?? ''}`),
+      ...objects.replicaSets.map((r) => `ReplicaSet/${r.metadata?.name ?? ''}`),
+    ]);
+  }
+  const events = summarizeEvents(objects.events, relevant);
+  const deployments = summarizeDeployments(objects.deployments);
+  return {
+    namespace: objects.namespace,
+    ...(objects.labelSelector ? { labelSelector: objects.labelSelector } : {}),
+    ...pods,
+    ...events,
+    deployments,
+    replicaSets: summarizeReplicaSets(objects.replicaSets, deployments),
+  };
+}

@@ -1,0 +1,175 @@
+// The Kubernetes evidence activity: lists pods, events, deployments and replica
+// sets in the scoped namespaces (read-only verbs the `view` role grants) and
+// returns a bounded summary. Every request names the triage in its User-Agent,
+// which the apiserver audit log records, so the audit trail joins on one id.
+import { ApiException, AppsV1Api, CoreV1Api, Observable, setHeaderOptions, type ConfigurationOptions, type KubeConfig, type ObservableMiddleware } from '@kubernetes/client-node';
+import { asyncLocalStorage } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { fitKubernetesEvidence } from './evidence-bounds.js';
+import { httpFailure, invalidRequest, malformedResponse, networkFailure } from './http-failure.js';
+import { summarizeNamespace } from './kubernetes-summary.js';
+import type { EvidenceRequest, KubernetesEvidence, NamespaceEvidence } from './model.js';
+
+const SURFACE = 'kubernetes';
+export const USER_AGENT_PRODUCT = 'keyless-triage/0.1';
+const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_PAGE_SIZE = 500;
+/** A namespace with more objects than this is listed only this far; the summary says so in the log. */
+const MAX_LIST_ITEMS = 50_000;
+const MAX_NAMESPACES = 20;
+const MAX_SELECTOR_CHARS = 1024;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const TRIAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export interface KubernetesActivitiesOptions {
+  kubeConfig: KubeConfig;
+  /** Per request; the activity's own timeout bounds the whole collection. */
+  timeoutMs?: number;
+  /** Objects per list page (`limit`); every page is read. */
+  pageSize?: number;
+}
+
+interface ListPage<T> {
+  items: T[];
+  metadata?: { _continue?: string };
+}
+
+type Logger = { warn(message: string, meta?: Record<string, unknown>): void };
+
+/** The activity logger when running as an activity (tests call the function directly). */
+function activityLog(): Logger | undefined {
+  return asyncLocalStorage.getStore()?.log;
+}
+
+function statusMessage(body: unknown): string | undefined {
+  let value = body;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  if (value !== null && typeof value === 'object' && (value as { kind?: unknown }).kind === 'Status') {
+    const message = (value as { message?: unknown }).message;
+    return typeof message === 'string' ? message : undefined;
+  }
+  return undefined;
+}
+
+function headerValue(headers: Record<string, string> | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : headers[key];
+}
+
+/**
+ * ApiException's own message embeds the response headers and body, so it is
+ * never passed on; only status, Retry-After and the Status message are used.
+ */
+function toFailure(err: unknown): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof ApiException) {
+    const e = err as ApiException<unknown>;
+    return httpFailure({ surface: SURFACE, status: e.code, retryAfter: headerValue(e.headers, 'retry-after'), reason: statusMessage(e.body) });
+  }
+  if (err instanceof SyntaxError) return malformedResponse(SURFACE, 'response body is not JSON');
+  const e = err as { name?: unknown; code?: unknown; type?: unknown } | null;
+  if (e && typeof e === 'object' && (e.name === 'FetchError' || e.name === 'AbortError' || e.name === 'TimeoutError' || typeof e.code === 'string')) {
+    return networkFailure(SURFACE, err);
+  }
+  return ApplicationFailure.create({ message: `${SURFACE}: unexpected client error`, type: 'KubernetesClientError', nonRetryable: false, details: [{ surface: SURFACE }] });
+}
+
+export function createKubernetesActivities(options: KubernetesActivitiesOptions) {
+  const core = options.kubeConfig.makeApiClient(CoreV1Api);
+  const apps = options.kubeConfig.makeApiClient(AppsV1Api);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+
+  /**
+   * Per-request options: client-node 1.4 applies call-time middleware after the
+   * kubeconfig's auth, so the User-Agent set here is the one sent; the abort
+   * signal bounds the request and follows the activity's cancellation.
+   */
+  function requestOptions(userAgent: string): ConfigurationOptions {
+    const cancel = asyncLocalStorage.getStore()?.cancellationSignal;
+    const withSignal: ObservableMiddleware = {
+      pre: (ctx) => {
+        const timeout = AbortSignal.timeout(timeoutMs);
+        ctx.setSignal(cancel ? AbortSignal.any([timeout, cancel]) : timeout);
+        return new Observable(Promise.resolve(ctx));
+      },
+      post: (ctx) => new Observable(Promise.resolve(ctx)),
+    };
+    return setHeaderOptions('User-Agent', userAgent, { middleware: [withSignal], middlewareMergeStrategy: 'append' });
+  }
+
+  /** Reads every page. A continue token that expires mid-list (410) restarts the list once, as the API docs advise. */
+  async function listAll<T>(what: string, page: (cont: string | undefined) => Promise<ListPage<T>>): Promise<T[]> {
+    for (let attempt = 0; ; attempt++) {
+      const items: T[] = [];
+      let cont: string | undefined;
+      try {
+        do {
+          const res = await page(cont);
+          if (!res || !Array.isArray(res.items)) throw malformedResponse(SURFACE, `${what} list has no items array`);
+          items.push(...res.items);
+          cont = res.metadata?._continue || undefined;
+          if (cont && items.length >= MAX_LIST_ITEMS) {
+            activityLog()?.warn('kubernetes list stopped at the item cap', { what, items: items.length });
+            return items;
+          }
+        } while (cont);
+        return items;
+      } catch (err) {
+        if (attempt === 0 && cont !== undefined && err instanceof ApiException && (err as ApiException<unknown>).code === 410) continue;
+        // A cancelled activity must surface as cancelled, not as a retryable network error.
+        if (asyncLocalStorage.getStore()?.cancellationSignal.aborted) throw err;
+        throw toFailure(err);
+      }
+    }
+  }
+
+  async function collectNamespace(namespace: string, labelSelector: string | undefined, userAgent: string): Promise<NamespaceEvidence> {
+    const base = { namespace, limit: pageSize, ...(labelSelector ? { labelSelector } : {}) };
+    const [pods, events, deployments, replicaSets] = await Promise.all([
+      listAll('pods', (cont) => core.listNamespacedPod({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
+      // Events carry no labels of their object; they are scoped after listing instead.
+      listAll('events', (cont) => core.listNamespacedEvent({ namespace, limit: pageSize, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
+      listAll('deployments', (cont) => apps.listNamespacedDeployment({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
+      listAll('replicasets', (cont) => apps.listNamespacedReplicaSet({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
+    ]);
+    return summarizeNamespace({ namespace, ...(labelSelector ? { labelSelector } : {}), pods, events, deployments, replicaSets });
+  }
+
+  return {
+    async collectKubernetesEvidence(req: EvidenceRequest): Promise<KubernetesEvidence> {
+      const scope = req.scope.kubernetes;
+      if (!scope) throw invalidRequest(SURFACE, 'no Kubernetes scope is configured for this service');
+      if (!TRIAGE_ID.test(req.triageId)) throw invalidRequest(SURFACE, 'triage id has characters outside [A-Za-z0-9._:-]');
+      const namespaces = [...new Set(scope.namespaces)];
+      if (namespaces.length > MAX_NAMESPACES) throw invalidRequest(SURFACE, `at most ${MAX_NAMESPACES} namespaces per triage, got ${namespaces.length}`);
+      const badNamespace = namespaces.find((ns) => !DNS1123_LABEL.test(ns));
+      if (badNamespace !== undefined) throw invalidRequest(SURFACE, `namespace ${JSON.stringify(badNamespace.slice(0, 70))} is not a DNS-1123 label`);
+      const selector = scope.labelSelector?.trim() || undefined;
+      if (selector !== undefined && (selector.length > MAX_SELECTOR_CHARS || /[\u0000-\u001f\u007f]/.test(selector))) {
+        throw invalidRequest(SURFACE, 'label selector is too long or has control characters');
+      }
+
+      const userAgent = `${USER_AGENT_PRODUCT} (${req.triageId})`;
+      const collected = await Promise.all(namespaces.map((ns) => collectNamespace(ns, selector, userAgent)));
+      const evidence: KubernetesEvidence = {
+        surface: 'kubernetes',
+        cluster: scope.cluster,
+        collectedAt: new Date().toISOString(),
+        namespaces: collected,
+      };
+      const fitted = fitKubernetesEvidence(evidence);
+      if (fitted.report.bytesBefore !== fitted.report.bytesAfter) {
+        activityLog()?.warn('kubernetes evidence trimmed to its byte budget', { ...fitted.report });
+      }
+      return fitted.evidence;
+    },
+  };
+}

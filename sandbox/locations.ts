@@ -1,0 +1,16 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../workers/paths.js';
+
+/** Git-ignored: the stack's config, generated secrets, SQLite database and logs. */
+export const SANDBOX_DIR = join(PROJECT_ROOT, '.sandbox');
+export const STACK_FILE = join(SANDBOX_DIR, 'stack.json');
+export const DEFAULT_SCENARIO = 'crashloop-after-rollout';
+
+/** A scenario by name (`SCENARIO=<name>`), from sandbox/scenarios/. */
+export function scenarioPath(name = process.env.SCENARIO || DEFAULT_SCENARIO): string {
+  if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`invalid scenario name "${name}": use the file name without .yaml`);
+  const path = join(PROJECT_ROOT, 'sandbox', 'scenarios', `${name}.yaml`);
+  if (!existsSync(path)) throw new Error(`no scenario "${name}" (looked for ${path})`);
+  return path;
+}

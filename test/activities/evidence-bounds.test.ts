@@ -1,0 +1,99 @@
+import { MAX_EVIDENCE_BYTES, evidenceBytes, fitKubernetesEvidence, fitPagerDutyEvidence, truncateText } from '../../activities/evidence-bounds.js';
+import type { EventSummary, KubernetesEvidence, NamespaceEvidence, PagerDutyEvidence, PodSummary } from '../../activities/model.js';
+import { INCIDENT } from './evidence-request.js';
+
+function pod(i: number, failing: boolean): PodSummary {
+  return {
+    name: `web-${String(i).padStart(4, '0')}`,
+    phase: 'Running',
+    ready: !failing,
+    containers: [{ name: 'web', image: 'web:1', ready: !failing, restartCount: failing ? 9 : 1, ...(failing ? { waiting: { reason: 'CrashLoopBackOff', message: 'm'.repeat(300) } } : {}) }],
+  };
+}
+
+function event(i: number): EventSummary {
+  return { type: 'Warning', reason: 'BackOff', message: 'e'.repeat(300), object: { kind: 'Pod', name: `web-${i}` }, count: 1 };
+}
+
+function namespace(name: string, pods: number, events: number): NamespaceEvidence {
+  return {
+    namespace: name,
+    podCounts: { total: 5000, notReady: 10, byPhase: { Running: 5000 }, byWaitingReason: { CrashLoopBackOff: 10 } },
+    pods: Array.from({ length: pods }, (_, i) => pod(i, i < 10)),
+    podsOmitted: 7,
+    events: Array.from({ length: events }, (_, i) => event(i)),
+    eventsOmitted: 3,
+    deployments: [],
+    replicaSets: [],
+  };
+}
+
+function evidence(namespaces: NamespaceEvidence[]): KubernetesEvidence {
+  return { surface: 'kubernetes', cluster: 'c', collectedAt: '2025-03-01T12:00:00Z', namespaces };
+}
+
+describe('fitKubernetesEvidence', () => {
+  test('evidence within budget is returned as is', () => {
+    const e = evidence([namespace('a', 5, 5)]);
+    const { evidence: out, report } = fitKubernetesEvidence(e);
+    expect(out).toBe(e);
+    expect(report.dropped).toEqual({ pods: 0, events: 0, replicaSets: 0, deployments: 0, alerts: 0, namespaceDetails: 0 });
+  });
+
+  test('trims the tails of the longest lists until it fits, counting what it dropped', () => {
+    const input = evidence([namespace('a', 50, 50), namespace('b', 50, 50), namespace('c', 50, 10)]);
+    const inputCopy = structuredClone(input);
+    expect(evidenceBytes(input)).toBeGreaterThan(MAX_EVIDENCE_BYTES);
+    const { evidence: out, report } = fitKubernetesEvidence(input);
+    expect(input).toEqual(inputCopy);
+    expect(evidenceBytes(out)).toBeLessThanOrEqual(MAX_EVIDENCE_BYTES);
+    expect(report).toMatchObject({ fits: true, bytesBefore: evidenceBytes(input), bytesAfter: evidenceBytes(out) });
+    const droppedPods = input.namespaces.reduce((n, ns) => n + ns.pods.length, 0) - out.namespaces.reduce((n, ns) => n + ns.pods.length, 0);
+    const droppedEvents = input.namespaces.reduce((n, ns) => n + ns.events.length, 0) - out.namespaces.reduce((n, ns) => n + ns.events.length, 0);
+    expect(report.dropped.pods).toBe(droppedPods);
+    expect(report.dropped.events).toBe(droppedEvents);
+    out.namespaces.forEach((ns, i) => {
+      const before = input.namespaces[i]!;
+      expect(ns.podsOmitted).toBe(before.podsOmitted + before.pods.length - ns.pods.length);
+      expect(ns.eventsOmitted).toBe(before.eventsOmitted + before.events.length - ns.events.length);
+      // The most notable pods (first in the list) survive.
+      expect(ns.pods.slice(0, 10).every((p) => p.containers[0]?.waiting?.reason === 'CrashLoopBackOff')).toBe(true);
+      expect(ns.podCounts.total).toBe(5000);
+    });
+  });
+
+  test('with a tiny budget, whole namespace details go, counts stay', () => {
+    const { evidence: out, report } = fitKubernetesEvidence(evidence([namespace('a', 3, 3), namespace('b', 3, 3)]), 600);
+    expect(report.dropped.namespaceDetails + report.dropped.pods + report.dropped.events).toBeGreaterThan(0);
+    expect(out.namespaces.map((n) => n.podCounts.total)).toEqual([5000, 5000]);
+    expect(report.fits).toBe(evidenceBytes(out) <= 600);
+  });
+});
+
+describe('fitPagerDutyEvidence', () => {
+  test('drops the oldest shown alerts into omitted', () => {
+    const shown = Array.from({ length: 20 }, (_, i) => ({ id: `A${i}`, status: 'triggered', severity: 'info', summary: 's'.repeat(300), createdAt: '2025-03-01T12:00:00Z' }));
+    const e: PagerDutyEvidence = { surface: 'pagerduty', incident: INCIDENT, alerts: { total: 25, shown, omitted: 5 } };
+    const { evidence: out, report } = fitPagerDutyEvidence(e, 3000);
+    expect(evidenceBytes(out)).toBeLessThanOrEqual(3000);
+    expect(out.alerts.shown.length + out.alerts.omitted).toBe(25);
+    expect(out.alerts.shown[0]?.id).toBe('A0');
+    expect(report.dropped.alerts).toBe(20 - out.alerts.shown.length);
+  });
+});
+
+describe('truncateText', () => {
+  test.each([
+    ['short', 10, 'short'],
+    ['exactly ten', 11, 'exactly ten'],
+    ['a long line of text', 10, 'a long li…'],
+    ['line\nbreak\tand\u0000nul', 100, 'line break and nul'],
+  ])('%j at %i → %j', (input, max, expected) => {
+    expect(truncateText(input, max)).toBe(expected);
+  });
+  test('never splits a surrogate pair', () => {
+    const out = truncateText(`${'a'.repeat(8)}😀😀`, 10);
+    expect(out).toBe('aaaaaaaa…');
+    expect(Buffer.from(out, 'utf8').toString('utf8')).toBe(out);
+  });
+});

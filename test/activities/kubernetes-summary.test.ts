@@ -1,0 +1,129 @@
+import type { CoreV1Event, V1ContainerStatus, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import { summarizeEvents, summarizePod, summarizePods, summarizeReplicaSets } from '../../activities/kubernetes-summary.js';
+
+function pod(name: string, opts: { phase?: string; ready?: boolean; statuses?: V1ContainerStatus[]; init?: V1ContainerStatus[]; scheduled?: { status: string; reason?: string; message?: string } } = {}): V1Pod {
+  return {
+    metadata: { name, creationTimestamp: new Date('2025-03-01T11:00:00Z') },
+    spec: { containers: [{ name: 'app', image: 'app:2', resources: { limits: { memory: '1Gi' } } }], initContainers: [{ name: 'migrate', image: 'migrate:2' }] },
+    status: {
+      phase: opts.phase ?? 'Running',
+      conditions: [
+        { type: 'Ready', status: opts.ready === false ? 'False' : 'True' },
+        ...(opts.scheduled ? [{ type: 'PodScheduled', ...opts.scheduled }] : []),
+      ],
+      containerStatuses: opts.statuses ?? [{ name: 'app', image: 'app:2', imageID: '', ready: opts.ready !== false, restartCount: 0, state: { running: {} } }],
+      ...(opts.init ? { initContainerStatuses: opts.init } : {}),
+    },
+  };
+}
+
+const waiting = (reason: string, restartCount = 0): V1ContainerStatus => ({ name: 'app', image: 'app:2', imageID: '', ready: false, restartCount, state: { waiting: { reason } } });
+
+describe('pod notability and rank', () => {
+  test.each([
+    ['healthy', pod('a'), 0],
+    ['completed job', pod('a', { phase: 'Succeeded', ready: false, statuses: [] }), 0],
+    ['restarted once', pod('a', { statuses: [{ name: 'app', image: 'app:2', imageID: '', ready: true, restartCount: 1, state: { running: {} } }] }), 30],
+    ['creating', pod('a', { phase: 'Pending', ready: false, statuses: [waiting('ContainerCreating')] }), 50],
+    ['running, not ready', pod('a', { ready: false, statuses: [{ name: 'app', image: 'app:2', imageID: '', ready: false, restartCount: 0, state: { running: {} } }] }), 60],
+    ['unschedulable', pod('a', { phase: 'Pending', ready: false, statuses: [], scheduled: { status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available' } }), 80],
+    ['failed', pod('a', { phase: 'Failed', ready: false, statuses: [] }), 85],
+    ['image pull', pod('a', { phase: 'Pending', ready: false, statuses: [waiting('ImagePullBackOff')] }), 95],
+    ['crash loop', pod('a', { ready: false, statuses: [waiting('CrashLoopBackOff', 4)] }), 100],
+  ])('%s → rank %i', (_what, p, rank) => {
+    expect(summarizePod(p).rank).toBe(rank);
+  });
+
+  test('OOMKilled is read from the last termination, with the memory limit', () => {
+    const { summary, rank } = summarizePod(
+      pod('a', { statuses: [{ name: 'app', image: 'app@sha256:1', imageID: '', ready: true, restartCount: 2, state: { running: {} }, lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', finishedAt: new Date('2025-03-01T11:58:00.123Z') } } }] }),
+    );
+    expect(rank).toBe(92);
+    expect(summary.containers[0]).toEqual({ name: 'app', image: 'app:2', ready: true, restartCount: 2, lastTerminated: { exitCode: 137, reason: 'OOMKilled', finishedAt: '2025-03-01T11:58:00.123Z' }, memoryLimit: '1Gi' });
+  });
+
+  test('unscheduled pods carry the scheduler reason', () => {
+    const { summary } = summarizePod(pod('a', { phase: 'Pending', ready: false, statuses: [], scheduled: { status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' } }));
+    expect(summary.unscheduled).toEqual({ reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' });
+  });
+
+  test('a failing init container shows; a completed one does not', () => {
+    const done: V1ContainerStatus = { name: 'migrate', image: 'migrate:2', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } };
+    expect(summarizePod(pod('a', { init: [done] })).summary.containers.map((c) => c.name)).toEqual(['app']);
+    const crashing: V1ContainerStatus = { ...done, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 2, reason: 'Error' } } };
+    const { summary, rank } = summarizePod(pod('a', { phase: 'Pending', ready: false, init: [crashing], statuses: [waiting('PodInitializing')] }));
+    expect(summary.containers.map((c) => `${c.name}:${c.waiting?.reason}`)).toEqual(['migrate:CrashLoopBackOff', 'app:PodInitializing']);
+    expect(rank).toBe(100);
+  });
+
+  test('summarizePods counts every pod, shows the notable, most severe first, capped at 50', () => {
+    const pods = [
+      ...Array.from({ length: 100 }, (_, i) => pod(`ok-${i}`)),
+      ...Array.from({ length: 60 }, (_, i) => pod(`restarted-${String(i).padStart(2, '0')}`, { statuses: [{ name: 'app', image: 'app:2', imageID: '', ready: true, restartCount: 1 + (i % 3), state: { running: {} } }] })),
+      pod('crash', { ready: false, statuses: [waiting('CrashLoopBackOff', 3)] }),
+      pod('pull', { phase: 'Pending', ready: false, statuses: [waiting('ErrImagePull')] }),
+      pod('job', { phase: 'Succeeded', ready: false, statuses: [] }),
+    ];
+    const out = summarizePods(pods);
+    expect(out.podCounts).toEqual({ total: 163, notReady: 2, byPhase: { Running: 161, Pending: 1, Succeeded: 1 }, byWaitingReason: { CrashLoopBackOff: 1, ErrImagePull: 1 } });
+    expect(out.pods).toHaveLength(50);
+    expect(out.podsOmitted).toBe(12);
+    expect(out.pods.slice(0, 2).map((p) => p.name)).toEqual(['crash', 'pull']);
+    // Among equals, more restarts first.
+    expect(out.pods[2]?.containers[0]?.restartCount).toBe(3);
+  });
+});
+
+describe('events', () => {
+  const ev = (name: string, type: string, reason: string, kind: string, lastTimestamp: string): CoreV1Event => ({
+    metadata: { name },
+    involvedObject: { kind, name: name.split('.')[0] },
+    type,
+    reason,
+    message: `${reason} happened`,
+    lastTimestamp: new Date(lastTimestamp),
+  });
+
+  test('warnings newest first (≤ 50), scaling Normals (≤ 10), other Normals dropped uncounted', () => {
+    const events = [
+      ...Array.from({ length: 55 }, (_, i) => ev(`p${i}.1`, 'Warning', 'BackOff', 'Pod', new Date(Date.parse('2025-03-01T11:00:00Z') + i * 1000).toISOString())),
+      ...Array.from({ length: 12 }, (_, i) => ev(`d.${i}`, 'Normal', 'ScalingReplicaSet', 'Deployment', '2025-03-01T10:00:00Z')),
+      ev('p1.2', 'Normal', 'Pulled', 'Pod', '2025-03-01T11:59:00Z'),
+      ev('rs.1', 'Normal', 'SuccessfulCreate', 'ReplicaSet', '2025-03-01T09:00:00Z'),
+    ];
+    const out = summarizeEvents(events);
+    expect(out.events).toHaveLength(60);
+    expect(out.events[0]?.object.name).toBe('p54');
+    expect(out.events.slice(0, 50).every((e) => e.type === 'Warning')).toBe(true);
+    expect(out.events.slice(50).every((e) => e.reason === 'ScalingReplicaSet')).toBe(true);
+    expect(out.eventsOmitted).toBe(5 + 3);
+    expect(out.events[0]).toEqual({ type: 'Warning', reason: 'BackOff', message: 'BackOff happened', object: { kind: 'Pod', name: 'p54' }, count: 1, lastSeen: '2025-03-01T11:00:54Z' });
+  });
+
+  test('a relevance set keeps only events about those objects', () => {
+    const out = summarizeEvents([ev('a.1', 'Warning', 'BackOff', 'Pod', '2025-03-01T11:00:00Z'), ev('b.1', 'Warning', 'BackOff', 'Pod', '2025-03-01T11:00:00Z')], new Set(['Pod/b']));
+    expect(out.events.map((e) => e.object.name)).toEqual(['b']);
+  });
+});
+
+describe('replica sets', () => {
+  const rs = (name: string, deployment: string | undefined, revision: number): V1ReplicaSet => ({
+    metadata: {
+      name,
+      annotations: { 'deployment.kubernetes.io/revision': String(revision) },
+      ...(deployment ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment, uid: 'u' }] } : {}),
+    },
+    spec: { replicas: revision, selector: {} },
+  });
+
+  test('the newest three revisions of each shown deployment', () => {
+    const out = summarizeReplicaSets(
+      [rs('web-1', 'web', 1), rs('web-4', 'web', 4), rs('web-2', 'web', 2), rs('web-3', 'web', 3), rs('api-1', 'api', 1), rs('hidden-1', 'hidden', 1), rs('lone', undefined, 1)],
+      [
+        { name: 'web', replicas: 1, ready: 1, updated: 1, available: 1, images: [], conditions: [] },
+        { name: 'api', replicas: 1, ready: 1, updated: 1, available: 1, images: [], conditions: [] },
+      ],
+    );
+    expect(out.map((r) => r.name)).toEqual(['lone', 'api-1', 'web-4', 'web-3', 'web-2']);
+  });
+});

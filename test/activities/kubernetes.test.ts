@@ -1,0 +1,273 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createKubernetesActivities } from '../../activities/kubernetes.js';
+import { MAX_EVIDENCE_BYTES, evidenceBytes } from '../../activities/evidence-bounds.js';
+import type { KubernetesEvidence, NamespaceEvidence } from '../../activities/model.js';
+import { loadScenario } from '../../sandbox/scenario.js';
+import { startKubernetesEmulator, type KubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';
+import { failingIndexes, generatedNamespace, generatedScenario, podName } from '../sandbox/generated-scenario.js';
+import { evidenceRequest } from './evidence-request.js';
+
+const CRASHLOOP = fileURLToPath(new URL('../../sandbox/scenarios/crashloop-after-rollout.yaml', import.meta.url));
+const TOKEN = 'k8s-activity-token-4567';
+const NOW = Date.parse('2025-03-01T12:00:00Z');
+
+function kubeConfig(server: string, token = TOKEN): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'sandbox', server, skipTLSVerify: true }],
+    users: [{ name: 'triage', token }],
+    contexts: [{ name: 'sandbox', cluster: 'sandbox', user: 'triage' }],
+    currentContext: 'sandbox',
+  });
+  return kc;
+}
+
+async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
+  return err;
+}
+
+function only(evidence: KubernetesEvidence, namespace: string): NamespaceEvidence {
+  const ns = evidence.namespaces.find((n) => n.namespace === namespace);
+  if (!ns) throw new Error(`no evidence for ${namespace}`);
+  return ns;
+}
+
+describe('the crashloop-after-rollout scenario', () => {
+  let k8s: KubernetesEmulator;
+  beforeAll(async () => {
+    k8s = await startKubernetesEmulator({ scenario: await loadScenario(CRASHLOOP, { now: NOW }), token: TOKEN });
+  });
+  afterAll(() => k8s.close());
+  afterEach(() => k8s.setFault(null));
+
+  const collect = (scope = { cluster: 'sandbox', namespaces: ['checkout'] } as { cluster: string; namespaces: string[]; labelSelector?: string }, token = TOKEN) =>
+    createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url, token) }).collectKubernetesEvidence(evidenceRequest({ kubernetes: scope }));
+
+  test('the CrashLoopBackOff pods lead the evidence, with their rollout context', async () => {
+    const evidence = await collect();
+    expect(evidence).toMatchObject({ surface: 'kubernetes', cluster: 'sandbox' });
+    const ns = only(evidence, 'checkout');
+    expect(ns.podCounts).toEqual({ total: 4, notReady: 2, byPhase: { Running: 4 }, byWaitingReason: { CrashLoopBackOff: 2 } });
+    // Only the two failing pods are notable; the healthy ones are counted, not listed.
+    expect(ns.pods.map((p) => p.name)).toEqual(['checkout-api-6b8f7c9d54-x7k2p', 'checkout-api-6b8f7c9d54-q9w4z']);
+    expect(ns.podsOmitted).toBe(0);
+    expect(ns.pods[0]).toEqual({
+      name: 'checkout-api-6b8f7c9d54-x7k2p',
+      phase: 'Running',
+      ready: false,
+      node: 'ip-10-0-3-17.eu-west-1.compute.internal',
+      createdAt: '2025-03-01T11:51:00Z',
+      replicaSet: 'checkout-api-6b8f7c9d54',
+      containers: [
+        {
+          name: 'checkout-api',
+          image: 'registry.example.com/checkout/checkout-api:2.14.0',
+          ready: false,
+          restartCount: 6,
+          waiting: { reason: 'CrashLoopBackOff', message: expect.stringContaining('back-off 2m40s restarting failed container=checkout-api') },
+          lastTerminated: { reason: 'Error', exitCode: 1, finishedAt: '2025-03-01T11:58:00Z' },
+          memoryLimit: '512Mi',
+        },
+      ],
+    });
+  });
+
+  test('Warning events newest first, scaling events kept, routine Normal events dropped', async () => {
+    const ns = only(await collect(), 'checkout');
+    expect(ns.events.map((e) => `${e.type}/${e.reason}/${e.object.name}`)).toEqual([
+      'Warning/BackOff/checkout-api-6b8f7c9d54-x7k2p',
+      'Warning/BackOff/checkout-api-6b8f7c9d54-q9w4z',
+      'Warning/Unhealthy/checkout-api-6b8f7c9d54-x7k2p',
+      // Same second: ordered by event name, whatever order the server lists them in.
+      'Normal/SuccessfulCreate/checkout-api-6b8f7c9d54',
+      'Normal/ScalingReplicaSet/checkout-api',
+      'Normal/ScalingReplicaSet/checkout-api',
+    ]);
+    expect(ns.events[0]).toMatchObject({ count: 27, lastSeen: '2025-03-01T11:59:30Z', object: { kind: 'Pod' } });
+    expect(ns.eventsOmitted).toBe(0);
+  });
+
+  test('deployments (unhealthy first) and the newest three revisions per deployment', async () => {
+    const ns = only(await collect(), 'checkout');
+    expect(ns.deployments.map((d) => d.name)).toEqual(['checkout-api', 'checkout-worker']);
+    expect(ns.deployments[0]).toMatchObject({ revision: 7, replicas: 3, ready: 1, updated: 2, available: 1, images: ['registry.example.com/checkout/checkout-api:2.14.0'] });
+    expect(ns.deployments[0]?.conditions.map((c) => `${c.type}=${c.status}`)).toEqual(['Available=True', 'Progressing=True']);
+    expect(ns.replicaSets.map((r) => `${r.deployment}@${r.revision}`)).toEqual(['checkout-api@7', 'checkout-api@6', 'checkout-api@5', 'checkout-worker@3']);
+    expect(ns.replicaSets[0]).toEqual({
+      name: 'checkout-api-6b8f7c9d54',
+      deployment: 'checkout-api',
+      revision: 7,
+      createdAt: '2025-03-01T11:51:00Z',
+      replicas: 2,
+      ready: 0,
+      images: ['registry.example.com/checkout/checkout-api:2.14.0'],
+    });
+  });
+
+  test('a label selector scopes pods, workloads and their events', async () => {
+    const ns = only(await collect({ cluster: 'sandbox', namespaces: ['checkout'], labelSelector: 'app=checkout-worker' }), 'checkout');
+    expect(ns.labelSelector).toBe('app=checkout-worker');
+    expect(ns.podCounts.total).toBe(1);
+    expect(ns.pods).toEqual([]);
+    expect(ns.deployments.map((d) => d.name)).toEqual(['checkout-worker']);
+    expect(ns.events).toEqual([]);
+  });
+
+  test('namespaces are collected in parallel; an unknown one is simply empty', async () => {
+    const evidence = await collect({ cluster: 'sandbox', namespaces: ['checkout', 'payments'] });
+    expect(evidence.namespaces.map((n) => n.namespace)).toEqual(['checkout', 'payments']);
+    expect(only(evidence, 'payments').podCounts.total).toBe(0);
+  });
+
+  test('every request carries the triage id in its User-Agent', async () => {
+    const before = k8s.requestLog.length;
+    await collect();
+    const mine = k8s.requestLog.slice(before);
+    expect(mine.map((r) => r.path).sort()).toEqual([
+      '/api/v1/namespaces/checkout/events',
+      '/api/v1/namespaces/checkout/pods',
+      '/apis/apps/v1/namespaces/checkout/deployments',
+      '/apis/apps/v1/namespaces/checkout/replicasets',
+    ]);
+    for (const r of mine) expect(r.userAgent).toBe('keyless-triage/0.1 (triage-Q1CHECKOUT1)');
+  });
+
+  test('401 from the apiserver → non-retryable ApplicationFailure', async () => {
+    const f = await failureOf(collect(undefined, 'wrong-token'));
+    expect(f).toMatchObject({ nonRetryable: true, type: 'HttpClientError', message: 'kubernetes: HTTP 401 Unauthorized', details: [{ surface: 'kubernetes', status: 401 }] });
+  });
+
+  test('503 with Retry-After: 7 → retryable with nextRetryDelay 7 s', async () => {
+    k8s.setFault({ status: 503, retryAfterSeconds: 7 });
+    const f = await failureOf(collect());
+    expect(f).toMatchObject({ nonRetryable: false, type: 'HttpServerError', nextRetryDelay: 7000 });
+    expect(f.message).toBe('kubernetes: HTTP 503 Service Unavailable: the server is currently unable to handle the request');
+  });
+
+  test('the apiserver Status message is the reason, never the ApiException text with headers', async () => {
+    k8s.setFault({ status: 403 });
+    const f = await failureOf(collect());
+    expect(f.message).toBe('kubernetes: HTTP 403 Forbidden: forbidden');
+    expect(f.message).not.toMatch(/Headers|content-type/i);
+  });
+
+  test.each([['Checkout'], ['../kube-system'], ['a'.repeat(64)], ['kube_system'], ['']])('namespace %j is refused before any request', async (bad) => {
+    const before = k8s.requests;
+    const f = await failureOf(collect({ cluster: 'sandbox', namespaces: ['checkout', bad] }));
+    expect(f).toMatchObject({ nonRetryable: true, type: 'InvalidRequest' });
+    expect(k8s.requests).toBe(before);
+  });
+
+  test('no Kubernetes scope is a non-retryable configuration error', async () => {
+    const f = await failureOf(createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url) }).collectKubernetesEvidence(evidenceRequest()));
+    expect(f).toMatchObject({ nonRetryable: true, type: 'InvalidRequest' });
+  });
+});
+
+describe('a namespace of 2,000 pods, 10 failing', () => {
+  let k8s: KubernetesEmulator;
+  const shape = { pods: 2000, failing: 10, restarted: 300, warningEvents: 400, messageChars: 1000 };
+  beforeAll(async () => {
+    k8s = await startKubernetesEmulator({ scenario: generatedScenario({ bulk: shape, 'bulk-b': shape }, NOW), token: TOKEN });
+  });
+  afterAll(() => k8s.close());
+
+  test('every page is read, the bound holds, and all failing pods are kept', async () => {
+    const notable = generatedNamespace(shape).pods.filter((p) => p.status.containerStatuses[0]!.restartCount > 0).length;
+    expect(notable).toBeGreaterThan(300);
+    const before = k8s.requestLog.length;
+    const evidence = await createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url) }).collectKubernetesEvidence(
+      evidenceRequest({ kubernetes: { cluster: 'sandbox', namespaces: ['bulk', 'bulk-b'] } }),
+    );
+    const podPages = k8s.requestLog.slice(before).filter((r) => r.path === '/api/v1/namespaces/bulk/pods');
+    expect(podPages).toHaveLength(4);
+
+    expect(evidenceBytes(evidence)).toBeLessThanOrEqual(MAX_EVIDENCE_BYTES);
+    for (const name of ['bulk', 'bulk-b']) {
+      const ns = only(evidence, name);
+      expect(ns.podCounts.total).toBe(2000);
+      expect(ns.podCounts.notReady).toBe(10);
+      expect(ns.podCounts.byWaitingReason).toEqual({ CrashLoopBackOff: 10 });
+      const expectedFailing = [...failingIndexes(shape)].map(podName).sort();
+      const shownFailing = ns.pods.filter((p) => p.containers.some((c) => c.waiting?.reason === 'CrashLoopBackOff')).map((p) => p.name);
+      expect(shownFailing.sort()).toEqual(expectedFailing);
+      // Failing pods first, then restarted ones; everything not shown is counted.
+      expect(ns.pods.slice(0, 10).every((p) => p.containers[0]?.waiting?.reason === 'CrashLoopBackOff')).toBe(true);
+      // Two full namespaces do not fit in 64 KiB: the byte budget, not the per-list cap, decided here.
+      expect(ns.pods.length).toBeLessThan(50);
+      expect(ns.pods.length + ns.podsOmitted).toBe(notable);
+      expect(ns.events.length).toBeLessThanOrEqual(50);
+      expect(ns.events.length + ns.eventsOmitted).toBe(400);
+      expect(Math.max(...ns.events.map((e) => e.message.length))).toBeLessThanOrEqual(300);
+    }
+  });
+});
+
+describe('no answer from the apiserver', () => {
+  const scope = { cluster: 'sandbox', namespaces: ['checkout'] };
+
+  test('connection refused → retryable network failure', async () => {
+    const gone = await startKubernetesEmulator({ scenario: await loadScenario(CRASHLOOP), token: TOKEN });
+    await gone.close();
+    const f = await failureOf(createKubernetesActivities({ kubeConfig: kubeConfig(gone.url) }).collectKubernetesEvidence(evidenceRequest({ kubernetes: scope })));
+    expect(f).toMatchObject({ nonRetryable: false, type: 'HttpNetworkError', message: 'kubernetes: request failed (ECONNREFUSED)' });
+  });
+
+  test('cancelling the activity aborts the requests and surfaces as a cancellation, not a retryable failure', async () => {
+    let opened = 0;
+    let closed = 0;
+    const server = createServer((req) => {
+      // never answers; counts how many requests the client abandons
+      opened++;
+      req.socket.on('close', () => closed++);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const env = new MockActivityEnvironment();
+      const { collectKubernetesEvidence } = createKubernetesActivities({ kubeConfig: kubeConfig(url), timeoutMs: 60_000 });
+      const running = env.run(collectKubernetesEvidence, evidenceRequest({ kubernetes: scope }));
+      setTimeout(() => env.cancel(), 200);
+      const err = await running.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeDefined();
+      expect(err).not.toBeInstanceOf(ApplicationFailure);
+      // The abort reached the sockets: all four list requests were dropped long before the 60 s timeout.
+      for (let i = 0; i < 50 && closed < 4; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(opened).toBe(4);
+      expect(closed).toBe(4);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test('a hanging apiserver times out per request → retryable HttpTimeout', async () => {
+    const server = createServer(() => {
+      // never answers
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const started = Date.now();
+      const f = await failureOf(createKubernetesActivities({ kubeConfig: kubeConfig(url), timeoutMs: 300 }).collectKubernetesEvidence(evidenceRequest({ kubernetes: scope })));
+      expect(f).toMatchObject({ nonRetryable: false, type: 'HttpTimeout', message: 'kubernetes: request timed out' });
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

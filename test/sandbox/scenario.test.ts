@@ -1,0 +1,201 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ScenarioError, buildScenario, loadScenario, parseScenario } from '../../sandbox/scenario.js';
+
+const CRASHLOOP = fileURLToPath(new URL('../../sandbox/scenarios/crashloop-after-rollout.yaml', import.meta.url));
+const NOW = Date.parse('2025-03-01T12:00:00Z');
+
+const minimal = (extra = '') => `
+name: tiny
+description: smallest valid scenario
+pagerduty:
+  incident:
+    id: PABC123
+    incident_number: 1
+    title: something broke
+    status: triggered
+    urgency: high
+    created_at: \${now-12m}
+    html_url: https://example.pagerduty.com/incidents/PABC123
+    service: { id: PSVC1, summary: svc }
+${extra}`;
+
+function errorOf(fn: () => unknown): ScenarioError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ScenarioError) return err;
+    throw err;
+  }
+  throw new Error('expected a ScenarioError');
+}
+
+describe('time templates', () => {
+  test('resolve relative to the given now, in whole seconds', () => {
+    const s = parseScenario(
+      minimal(`
+  alerts:
+    - { id: PA1, status: triggered, severity: critical, summary: a, created_at: "\${now}" }
+    - { id: PA2, status: triggered, severity: error, summary: b, created_at: "\${now+30s}" }
+    - { id: PA3, status: resolved, severity: info, summary: c, created_at: "\${now-2h}" }
+    - { id: PA4, status: resolved, severity: info, summary: d, created_at: "\${now-3d}" }
+`),
+      { now: NOW + 789 },
+    );
+    expect(s.pagerduty.incident.created_at).toBe('2025-03-01T11:48:00Z');
+    expect(s.pagerduty.alerts.map((a) => a.created_at)).toEqual([
+      '2025-03-01T12:00:00Z',
+      '2025-03-01T12:00:30Z',
+      '2025-03-01T10:00:00Z',
+      '2025-02-26T12:00:00Z',
+    ]);
+  });
+
+  test('default now is the current time', () => {
+    const before = Date.now();
+    const s = parseScenario(minimal());
+    const created = Date.parse(s.pagerduty.incident.created_at);
+    expect(created).toBeGreaterThanOrEqual(before - 12 * 60_000 - 1000);
+    expect(created).toBeLessThanOrEqual(Date.now() - 12 * 60_000);
+  });
+
+  test.each(['${now-5y}', '${today}', '${now - 5m}', 'at ${now}', '${now-5m'])('unknown template %s names its path', (bad) => {
+    const err = errorOf(() =>
+      parseScenario(minimal(`  alerts:\n    - { id: PA1, status: triggered, severity: critical, summary: x, created_at: ${JSON.stringify(bad)} }\n`), {
+        source: 'bad.yaml',
+      }),
+    );
+    expect(err.message).toContain('bad.yaml');
+    expect(err.issues[0]?.path).toBe('pagerduty.alerts[0].created_at');
+    expect(err.issues[0]?.message).toMatch(/unknown template/);
+  });
+});
+
+describe('validation', () => {
+  test('the crashloop scenario loads with every object typed', async () => {
+    const s = await loadScenario(CRASHLOOP, { now: NOW });
+    expect(s.name).toBe('crashloop-after-rollout');
+    expect(s.pagerduty.incident).toMatchObject({ id: 'Q1CHECKOUT1', urgency: 'high', created_at: '2025-03-01T11:55:00Z' });
+    expect(s.pagerduty.alerts).toHaveLength(2);
+    const ns = s.kubernetes.namespaces['checkout']!;
+    expect(ns.deployments.map((d) => d.metadata.name)).toEqual(['checkout-api', 'checkout-worker']);
+    const crashing = ns.pods.filter((p) => p.status?.containerStatuses?.some((c) => c.state?.waiting?.reason === 'CrashLoopBackOff'));
+    expect(crashing).toHaveLength(2);
+    expect(crashing.every((p) => p.metadata.ownerReferences?.[0]?.name === 'checkout-api-6b8f7c9d54')).toBe(true);
+    const newest = ns.replicaSets.find((r) => r.metadata.annotations?.['deployment.kubernetes.io/revision'] === '7');
+    expect(newest?.metadata.creationTimestamp).toBe('2025-03-01T11:51:00Z');
+  });
+
+  test('a wrong field names the file and the path', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'scenario-'));
+    const file = join(dir, 'broken.yaml');
+    await writeFile(
+      file,
+      minimal(`kubernetes:
+  namespaces:
+    shop:
+      pods:
+        - metadata: { name: web-1 }
+          spec: { containers: [{ name: web, image: web:1 }] }
+          status: { phase: Exploded }
+`),
+    );
+    await expect(loadScenario(file)).rejects.toThrow(ScenarioError);
+    const err = (await loadScenario(file).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as ScenarioError;
+    expect(err.source).toBe(file);
+    expect(err.issues.map((i) => i.path)).toEqual(['kubernetes.namespaces.shop.pods[0].status.phase']);
+    expect(err.message).toContain(file);
+  });
+
+  test('unknown top-level and PagerDuty keys are rejected (typos)', () => {
+    const err = errorOf(() => parseScenario(`${minimal()}\n  alertz: []\n`));
+    expect(err.issues.some((i) => i.path === 'pagerduty' && /alertz/.test(i.message))).toBe(true);
+  });
+
+  test('label keys with spaces, unquoted numeric annotations and bad namespace names are rejected', () => {
+    const err = errorOf(() =>
+      parseScenario(
+        minimal(`kubernetes:
+  namespaces:
+    Shop_1:
+      deployments: []
+    shop:
+      replicaSets:
+        - metadata:
+            name: web-abc
+            labels: { "bad key": x }
+            annotations: { deployment.kubernetes.io/revision: 7 }
+          spec: { selector: {} }
+`),
+      ),
+    );
+    const paths = err.issues.map((i) => i.path);
+    expect(paths).toContain('kubernetes.namespaces.Shop_1');
+    expect(paths).toContain('kubernetes.namespaces.shop.replicaSets[0].metadata.labels["bad key"]');
+    expect(paths).toContain('kubernetes.namespaces.shop.replicaSets[0].metadata.annotations["deployment.kubernetes.io/revision"]');
+  });
+
+  test('a container status must name a container of the spec', () => {
+    const pod = (name: string, owner: string, statusName = 'web') => ({
+      metadata: { name, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: owner }] },
+      spec: { containers: [{ name: 'web', image: 'web:1' }] },
+      status: { phase: 'Running', containerStatuses: [{ name: statusName, image: 'web:1', ready: true, restartCount: 0 }] },
+    });
+    const err = errorOf(() =>
+      buildScenario({
+        name: 'x',
+        description: 'x',
+        pagerduty: parseScenario(minimal(), { now: NOW }).pagerduty,
+        kubernetes: { namespaces: { shop: { pods: [pod('web-1', 'web-gone'), pod('web-2', 'web-gone', 'sidecar')] } } },
+      }),
+    );
+    const messages = err.issues.map((i) => `${i.path}: ${i.message}`);
+    expect(messages).toContain('kubernetes.namespaces.shop.pods[1].status.containerStatuses[0].name: no container "sidecar" in spec.containers');
+  });
+
+  test('invalid YAML reports a line', () => {
+    const err = errorOf(() => parseScenario('name: [unclosed\n', { source: 'x.yaml' }));
+    expect(err.message).toContain('x.yaml');
+    expect(err.issues[0]?.path).toMatch(/^line \d+/);
+  });
+
+  test('duplicate YAML keys are an error, not last-one-wins', () => {
+    const err = errorOf(() => parseScenario(`${minimal()}\nname: again\n`));
+    expect(err.issues[0]?.message).toMatch(/unique|duplicate/i);
+  });
+
+  test('dangling owner references, duplicate names and namespace mismatches are reported together', () => {
+    const base = parseScenario(minimal(), { now: NOW });
+    const err = errorOf(() =>
+      buildScenario({
+        ...base,
+        kubernetes: {
+          namespaces: {
+            shop: {
+              pods: [
+                {
+                  metadata: { name: 'p', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'nope' }] },
+                  spec: { containers: [{ name: 'c', image: 'i' }] },
+                },
+                { metadata: { name: 'p', namespace: 'other' }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+              ],
+            },
+          },
+        },
+      }),
+    );
+    const messages = err.issues.map((i) => `${i.path}: ${i.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'kubernetes.namespaces.shop.pods[1].metadata.name: duplicate pods name "p"',
+        'kubernetes.namespaces.shop.pods[1].metadata.namespace: is "other" but the object is listed under namespace "shop"',
+        'kubernetes.namespaces.shop.pods[0].metadata.ownerReferences[0].name: no ReplicaSet "nope" in namespace "shop"',
+      ]),
+    );
+  });
+});
