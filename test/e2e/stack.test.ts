@@ -66,7 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.connection.close();
-  await stack?.stop();
+  await stack?.stop(); // idempotent: the last test already stopped it
 });
 
 describe('the running stack', () => {
@@ -132,6 +132,15 @@ describe('the running stack', () => {
       const res = await postSignedWebhook(stack.info.gatewayUrl, incidentEnvelope(scenario, type), secret);
       expect(res.status).toBe(202);
     }
+  });
+});
+
+describe('stopping the stack', () => {
+  test('SIGTERM shuts the worker and the gateway down gracefully', async () => {
+    await stack.stop();
+    expect(readFileSync(join(stack.info.logDir, 'worker.log'), 'utf8')).toMatch(/"msg":"worker stopped"/);
+    expect(readFileSync(join(stack.info.logDir, 'gateway.log'), 'utf8')).toMatch(/"msg":"gateway stopping"/);
+    for (const pid of Object.values(stack.info.pids)) expect(() => process.kill(pid, 0)).toThrow();
   });
 });
 
