@@ -146,3 +146,18 @@ export function invalidRequest(surface: string, what: string): ApplicationFailur
     details: [{ surface }],
   });
 }
+
+/**
+ * A rate limit signalled by something other than 429: GitHub's secondary rate
+ * limits answer 403 with `retry-after`, or with `x-ratelimit-remaining: 0` and
+ * `x-ratelimit-reset` (epoch seconds). Retryable, after the server's delay.
+ */
+export function rateLimitFailure(surface: string, status: number, delayMs: number | undefined, reason?: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    message: `${surface}: HTTP ${status} rate limited${safeReason(reason) ? `: ${safeReason(reason)}` : ''}`,
+    type: HTTP_FAILURE_TYPES.rateLimited,
+    nonRetryable: false,
+    details: [{ surface, status }],
+    ...(delayMs !== undefined ? { nextRetryDelay: Math.min(delayMs, MAX_RETRY_DELAY_MS) } : {}),
+  });
+}

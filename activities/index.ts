@@ -1,6 +1,7 @@
 // The worker's activities, assembled from one module per surface. Each module
 // receives its clients, so tests point them at the sandbox emulators.
 import type { KubeConfig } from '@kubernetes/client-node';
+import { createGitHubActivities, type GitHubClientOptions } from './github.js';
 import { createKubernetesActivities } from './kubernetes.js';
 import { createPagerDutyActivities, type PagerDutyClientOptions } from './pagerduty.js';
 import { buildDiagnosis, type DiagnosisRequest } from './report.js';
@@ -8,6 +9,7 @@ import { createScopeActivities, type ScopeSettings } from './scope.js';
 
 export interface ActivityDependencies {
   pagerduty: PagerDutyClientOptions;
+  github: GitHubClientOptions;
   kubeConfig: KubeConfig;
   scope: ScopeSettings;
 }
@@ -17,6 +19,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createPagerDutyActivities(deps.pagerduty),
     ...createKubernetesActivities({ kubeConfig: deps.kubeConfig }),
     ...createScopeActivities(deps.scope),
+    ...createGitHubActivities(deps.github),
     async diagnose(request: DiagnosisRequest) {
       return buildDiagnosis(request);
     },

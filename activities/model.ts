@@ -27,6 +27,9 @@ export interface TriageScope {
   kubernetes?: KubernetesScope;
   approvers: string[];
   approval: { reminderAfterMs: number; expireAfterMs: number };
+  github?: { repo: string };
+  /** Activity settings for the writes after approval. */
+  writes: { timeoutMs: number; maximumAttempts: number };
   /** Per-surface retry settings; the defaults suit production, tests shorten them. */
   retry: { maximumAttempts: number; initialIntervalMs: number; maximumIntervalMs: number };
   temporalUiUrl: string;
@@ -180,7 +183,8 @@ export type Analyzer = (input: AnalysisInput) => Finding[];
 // ---- Report and write plan -------------------------------------------------
 
 export interface WritePlan {
-  github: { repo?: string; title: string; body: string; labels: string[] };
+  /** `repo` is unset when the service has no GitHub repository configured: nothing is written there. */
+  github: { repo?: string; title: string; body: string; labels: string[]; idempotencyKey: string };
   slack: { channel?: string; text: string };
 }
 

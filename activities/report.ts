@@ -19,6 +19,7 @@ import {
 } from './model.js';
 import { compareSeverity, diagnose } from './analyzers/index.js';
 import { cleanText } from './analyzers/untrusted-text.js';
+import { idempotencyKey, idempotencyLabel, idempotencyMarker } from './idempotency.js';
 
 export interface DiagnosisRequest {
   incident: IncidentRef;
@@ -101,11 +102,14 @@ function incidentNumber(incident: IncidentRef): string {
 
 function buildWritePlan(sources: PlanSources): WritePlan {
   const severity = maxSeverity(sources.findings);
+  const key = idempotencyKey(sources.workflowId);
   return {
     github: {
+      ...(sources.scope.github ? { repo: sources.scope.github.repo } : {}),
       title: issueTitle(sources.incident),
-      body: renderIssueBody(sources),
-      labels: ['triage', ...(severity ? [`severity:${severity}`] : [])],
+      body: `${renderIssueBody(sources)}\n\n${idempotencyMarker(key)}\n`,
+      labels: ['triage', ...(severity ? [`severity:${severity}`] : []), idempotencyLabel(key)],
+      idempotencyKey: key,
     },
     slack: { text: renderSlackText(sources) },
   };

@@ -8,12 +8,14 @@ export interface ServiceScopeSettings {
   kubernetes?: KubernetesScope;
   approvers: string[];
   approval?: TriageScope['approval'];
+  github?: { repo: string };
 }
 
 export interface ScopeSettings {
   services: Record<string, ServiceScopeSettings>;
   approval: TriageScope['approval'];
   retry: TriageScope['retry'];
+  writes: TriageScope['writes'];
   temporalUiUrl: string;
   namespace: string;
 }
@@ -39,6 +41,8 @@ export function createScopeActivities(settings: ScopeSettings) {
         ...(service.kubernetes ? { kubernetes: service.kubernetes } : {}),
         approvers: service.approvers,
         approval: service.approval ?? settings.approval,
+        ...(service.github ? { github: service.github } : {}),
+        writes: settings.writes,
         retry: settings.retry,
         temporalUiUrl: settings.temporalUiUrl,
         namespace: settings.namespace,

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true }); // a fresh Temporal database: the demo triages its incident anew each time
 
   say(`keyless-triage demo — scenario ${scenario.name}`);
-  say('starting the sandbox: Temporal dev server, PagerDuty + Kubernetes emulators, worker, gateway …');
+  say('starting the sandbox: Temporal dev server, PagerDuty + Kubernetes + GitHub emulators, credential broker, worker, gateway …');
   const ports = { temporal: await preferred(7233), temporalUi: await preferred(8233), gateway: await preferred(8787) };
   let stack: RunningStack | undefined;
   try {
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       ports: Object.fromEntries(Object.entries(ports).filter(([, p]) => p !== undefined)),
     });
     const { info } = stack;
-    say(`  Temporal ${info.temporalAddress}, Web UI ${info.temporalUiUrl}, gateway ${info.gatewayUrl}`);
+    say(`  Temporal ${info.temporalAddress}, Web UI ${info.temporalUiUrl}, gateway ${info.gatewayUrl}, broker ${info.brokerUrl}`);
 
     say();
     say(`PagerDuty → gateway: incident.triggered for ${incidentId} "${scenario.pagerduty.incident.title}" (signed v3 webhook)`);
@@ -103,6 +103,11 @@ async function main(): Promise<void> {
       const outcome = (await client.workflow.getHandle(triageWorkflowId(incidentId)).result()) as TriageOutcome;
       say();
       say(`decision: ${outcome.stage} by ${outcome.decision?.approver} at ${outcome.decision?.at} (plan ${outcome.planHash?.slice(0, 12)})`);
+      if (!outcome.githubIssue) throw new Error('the approved triage wrote no GitHub issue');
+      say(`github:   ${outcome.githubIssue.url}`);
+      say(`          "${outcome.githubIssue.title}" (created through the broker with the App's installation token)`);
+      const audit = readFileSync(info.brokerAuditLog, 'utf8').trim().split('\n');
+      say(`broker:   ${audit.length} audited requests in ${info.brokerAuditLog}`);
       say(`web ui:   ${workflowUiUrl(temporal, outcome.workflowId)}   (live while the stack runs: use \`make up\` to keep it)`);
     } finally {
       await client.connection.close();

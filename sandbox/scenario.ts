@@ -341,12 +341,19 @@ const alert = z.strictObject({
     .optional(),
 });
 
+/** GitHub's rules: an owner is 1-39 alphanumerics or single hyphens; a repository name is 1-100 of [A-Za-z0-9._-], not "." or "..". */
+const gitHubRepo = z
+  .string()
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/, 'must be owner/name, as GitHub spells repositories');
+
 const scenarioSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and "-"'),
     description: z.string().min(1),
     pagerduty: z.strictObject({ incident, alerts: z.array(alert).default([]) }),
     kubernetes: z.strictObject({ namespaces: z.record(dns1123Label, namespaceContent).default({}) }).prefault({}),
+    /** Where the triage files its issue; the GitHub emulator's installation covers this repository. */
+    github: z.strictObject({ repo: gitHubRepo }).optional(),
   })
   .superRefine((s, ctx) => {
     const alertIds = new Set<string>();
@@ -394,6 +401,7 @@ export type ScenarioPod = NamespaceContent['pods'][number];
 export type ScenarioEvent = NamespaceContent['events'][number];
 export type ScenarioDeployment = NamespaceContent['deployments'][number];
 export type ScenarioReplicaSet = NamespaceContent['replicaSets'][number];
+export type ScenarioGitHub = NonNullable<Scenario['github']>;
 /** What a scenario may be built from in code (tests): the input side of the schema, before defaults. */
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 

@@ -33,8 +33,10 @@ async function up(): Promise<void> {
   console.log(`stack up (${STACK_FILE})`);
   console.log(`  gateway         ${info.gatewayUrl}/webhooks/pagerduty`);
   console.log(`  Temporal        ${info.temporalAddress}   Web UI ${info.temporalUiUrl}`);
+  console.log(`  broker          ${info.brokerUrl}   audit ${info.brokerAuditLog}`);
   console.log(`  PagerDuty API   ${info.pagerdutyUrl}`);
   console.log(`  Kubernetes API  ${info.kubernetesUrl}`);
+  console.log(`  GitHub API      ${info.githubUrl}   repo ${info.githubRepo ?? '(none)'}`);
   console.log(`  logs            ${info.logDir}`);
   console.log(`try: npx triage start ${info.incidentId} && npx triage status ${info.incidentId}`);
 }

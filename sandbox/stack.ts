@@ -2,8 +2,8 @@
 // and the gateway, each its own process, wired by a generated configuration.
 // Used by `make up`/`make down`, `make demo` and the end-to-end tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { stringify as toYaml } from 'yaml';
@@ -22,10 +22,14 @@ export interface StackOptions {
   dir: string;
   scenario: string;
   /** Fixed ports; anything left out gets a free ephemeral port. */
-  ports?: Partial<Record<'temporal' | 'temporalUi' | 'gateway' | 'pagerduty' | 'kubernetes', number>>;
+  ports?: Partial<Record<ServiceName | 'temporalUi' | 'pagerduty' | 'kubernetes' | 'github', number>>;
   approval?: { reminderAfter: string; expireAfter: string };
   retry?: { maximumAttempts: number; initialInterval: string; maximumInterval: string };
+  /** Timeout of one write attempt (GitHub); short in tests that kill the worker mid-write. */
+  writeTimeout?: string;
 }
+
+type ServiceName = 'temporal' | 'emulators' | 'broker' | 'worker' | 'gateway';
 
 export interface StackInfo {
   gatewayUrl: string;
@@ -33,10 +37,16 @@ export interface StackInfo {
   temporalUiUrl: string;
   temporalNamespace: string;
   taskQueue: string;
+  brokerUrl: string;
+  brokerAuditLog: string;
   pagerdutyUrl: string;
   kubernetesUrl: string;
+  githubUrl: string;
+  githubRepo?: string;
   pagerdutyWebhookSecretFile: string;
   configFile: string;
+  brokerConfigFile: string;
+  secretDir: string;
   scenario: string;
   incidentId: string;
   approvers: string[];
@@ -47,46 +57,71 @@ export interface StackInfo {
 
 export interface RunningStack {
   info: StackInfo;
+  /** SIGKILL the worker, as a node failure would: no graceful shutdown, no completions reported. */
+  killWorker(): Promise<void>;
+  /** Start a new worker process (after killWorker). */
+  startWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
 const NAMESPACE = 'default';
 const TASK_QUEUE = 'keyless-triage';
+const GITHUB_APP_ID = '424242';
+const GITHUB_INSTALLATION_ID = 4242;
+const PAGERDUTY_ACCOUNT = 'as_account-us.sandbox';
 
 export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const dir = resolve(opts.dir);
   const logDir = join(dir, 'logs');
   const secretDir = join(dir, 'secrets');
+  const brokerSecretDir = join(secretDir, 'broker');
+  rmSync(logDir, { recursive: true, force: true }); // one run's logs, complete: a restarted worker appends to its file
   mkdirSync(logDir, { recursive: true });
-  mkdirSync(secretDir, { recursive: true, mode: 0o700 });
+  mkdirSync(brokerSecretDir, { recursive: true, mode: 0o700 });
   const scenarioPath = resolve(opts.scenario);
   const scenario = await loadScenario(scenarioPath);
 
-  // Generated per run, readable by this user only, never printed.
-  const secret = (name: string) => {
-    const file = join(secretDir, name);
-    writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  // Generated per run, readable by this user only, never printed. The
+  // broker's credentials sit in their own directory that only the broker's
+  // configuration names; the emulators play the SaaS side and know them too.
+  const secret = (file: string, value: string = randomBytes(32).toString('hex')) => {
+    writeFileSync(file, value, { mode: 0o600 });
     return file;
   };
-  const webhookSecretFile = secret('pagerduty-webhook-secret');
-  const pagerdutyTokenFile = secret('pagerduty-token');
-  const kubernetesTokenFile = secret('kubernetes-token');
+  const webhookSecretFile = secret(join(secretDir, 'pagerduty-webhook-secret'));
+  const kubernetesTokenFile = secret(join(secretDir, 'kubernetes-token'));
+  const appKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const githubPrivateKeyFile = secret(join(brokerSecretDir, 'github-app.pem'), appKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const githubPublicKeyFile = join(dir, 'github-app.pub.pem');
+  writeFileSync(githubPublicKeyFile, appKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  const pagerdutyClientIdFile = secret(join(brokerSecretDir, 'pagerduty-client-id'), randomBytes(16).toString('hex'));
+  const pagerdutyClientSecretFile = secret(join(brokerSecretDir, 'pagerduty-client-secret'));
 
   const port = async (name: keyof NonNullable<StackOptions['ports']>) => opts.ports?.[name] ?? (await freePort());
   const ports = {
     temporal: await port('temporal'),
     temporalUi: await port('temporalUi'),
     gateway: await port('gateway'),
+    broker: await port('broker'),
     pagerduty: await port('pagerduty'),
     kubernetes: await port('kubernetes'),
+    github: await port('github'),
   };
   for (const [name, p] of Object.entries(ports)) {
     if (!(await portIsFree(p))) throw new Error(`port ${p} (${name}) is in use; is another stack running? (\`make down\` stops the one \`make up\` started)`);
   }
 
-  const children: { name: string; child: ChildProcess }[] = [];
+  const children = new Map<ServiceName, ChildProcess>();
   const stop = async () => {
-    for (const { child } of [...children].reverse()) await terminate(child);
+    for (const child of [...children.values()].reverse()) await terminate(child);
+  };
+  const configFile = join(dir, 'triage.yaml');
+  const startWorker = async () => {
+    const log = join(logDir, 'worker.log');
+    const from = existsSync(log) ? statSync(log).size : 0;
+    const worker = launch('worker', process.execPath, [join(PROJECT_ROOT, 'dist/workers/main.js')], logDir, { ...process.env, TRIAGE_CONFIG: configFile });
+    children.set('worker', worker);
+    await waitForLog(log, /worker started/, worker, 'worker', from);
   };
 
   try {
@@ -100,54 +135,87 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       '--log-level', 'warn',
       ...triageSearchAttributes.flatMap((k) => ['--search-attribute', `${k.name}=Keyword`]),
     ], logDir);
-    children.push({ name: 'temporal', child: temporal });
+    children.set('temporal', temporal);
     const temporalAddress = `127.0.0.1:${ports.temporal}`;
     await waitForTemporal(temporalAddress, temporal, logDir);
 
+    const githubRepo = scenario.github?.repo;
     const emulators = launch('emulators', process.execPath, [
       join(PROJECT_ROOT, 'dist/sandbox/emulators/main.js'),
       '--scenario', scenarioPath,
       '--pagerduty-port', String(ports.pagerduty),
       '--kubernetes-port', String(ports.kubernetes),
-      '--pagerduty-token-file', pagerdutyTokenFile,
+      '--github-port', String(ports.github),
       '--kubernetes-token-file', kubernetesTokenFile,
+      '--pagerduty-client-id-file', pagerdutyClientIdFile,
+      '--pagerduty-client-secret-file', pagerdutyClientSecretFile,
+      '--github-app-id', GITHUB_APP_ID,
+      '--github-installation-id', String(GITHUB_INSTALLATION_ID),
+      '--github-app-public-key-file', githubPublicKeyFile,
+      ...(githubRepo ? ['--github-repo', githubRepo] : []),
     ], logDir);
-    children.push({ name: 'emulators', child: emulators });
+    children.set('emulators', emulators);
     await waitForLog(join(logDir, 'emulators.log'), /"pagerdutyUrl"/, emulators, 'emulators');
     const pagerdutyUrl = `http://127.0.0.1:${ports.pagerduty}`;
     const kubernetesUrl = `http://127.0.0.1:${ports.kubernetes}`;
+    const githubUrl = `http://127.0.0.1:${ports.github}`;
+
+    const brokerConfigFile = join(dir, 'broker.yaml');
+    const brokerAuditLog = join(logDir, 'broker-audit.jsonl');
+    writeFileSync(
+      brokerConfigFile,
+      toYaml({
+        listen: { host: '127.0.0.1', port: ports.broker },
+        auditLog: brokerAuditLog,
+        upstreamTimeout: '15s',
+        providers: {
+          github: { upstream: githubUrl, appId: GITHUB_APP_ID, installationId: GITHUB_INSTALLATION_ID, privateKeyFile: githubPrivateKeyFile, repos: githubRepo ? [githubRepo] : [] },
+          pagerduty: {
+            upstream: pagerdutyUrl,
+            tokenUrl: `${pagerdutyUrl}/oauth/token`,
+            clientIdFile: pagerdutyClientIdFile,
+            clientSecretFile: pagerdutyClientSecretFile,
+            account: PAGERDUTY_ACCOUNT,
+            notes: false,
+          },
+        },
+      }),
+      { mode: 0o600 },
+    );
+    const broker = launch('broker', process.execPath, [join(PROJECT_ROOT, 'dist/broker/main.js')], logDir, { ...process.env, BROKER_CONFIG: brokerConfigFile });
+    children.set('broker', broker);
+    await waitForLog(join(logDir, 'broker.log'), /broker listening/, broker, 'broker');
+    const brokerUrl = `http://127.0.0.1:${ports.broker}`;
 
     const kubeconfigFile = join(dir, 'kubeconfig.yaml');
     writeFileSync(kubeconfigFile, toYaml(kubeconfig(kubernetesUrl, kubernetesTokenFile)));
 
-    const configFile = join(dir, 'triage.yaml');
     const temporalUiUrl = `http://127.0.0.1:${ports.temporalUi}`;
     writeFileSync(
       configFile,
       toYaml({
         temporal: { address: temporalAddress, namespace: NAMESPACE, taskQueue: TASK_QUEUE, uiUrl: temporalUiUrl },
         gateway: { host: '127.0.0.1', port: ports.gateway, pagerdutyWebhookSecretFiles: [webhookSecretFile] },
-        pagerduty: { apiUrl: pagerdutyUrl, tokenFile: pagerdutyTokenFile },
+        broker: { url: brokerUrl },
         kubernetes: { cluster: 'sandbox', kubeconfig: kubeconfigFile },
         approval: opts.approval ?? { reminderAfter: '10m', expireAfter: '30m' },
         retry: opts.retry ?? { maximumAttempts: 3, initialInterval: '500ms', maximumInterval: '5s' },
+        writes: { timeout: opts.writeTimeout ?? '30s', maximumAttempts: 10 },
         services: {
           [scenario.pagerduty.incident.service.id]: {
             name: scenario.pagerduty.incident.service.summary,
             kubernetes: { namespaces: Object.keys(scenario.kubernetes.namespaces) },
             approvers: SANDBOX_APPROVERS,
+            ...(githubRepo ? { github: { repo: githubRepo } } : {}),
           },
         },
       }),
     );
 
-    const env = { ...process.env, TRIAGE_CONFIG: configFile };
-    const worker = launch('worker', process.execPath, [join(PROJECT_ROOT, 'dist/workers/main.js')], logDir, env);
-    children.push({ name: 'worker', child: worker });
-    await waitForLog(join(logDir, 'worker.log'), /worker started/, worker, 'worker');
+    await startWorker();
 
-    const gateway = launch('gateway', process.execPath, [join(PROJECT_ROOT, 'dist/starter/gateway-main.js')], logDir, env);
-    children.push({ name: 'gateway', child: gateway });
+    const gateway = launch('gateway', process.execPath, [join(PROJECT_ROOT, 'dist/starter/gateway-main.js')], logDir, { ...process.env, TRIAGE_CONFIG: configFile });
+    children.set('gateway', gateway);
     const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
     await waitForHttp(`${gatewayUrl}/healthz`, gateway, logDir, 'gateway');
 
@@ -157,18 +225,39 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       temporalUiUrl,
       temporalNamespace: NAMESPACE,
       taskQueue: TASK_QUEUE,
+      brokerUrl,
+      brokerAuditLog,
       pagerdutyUrl,
       kubernetesUrl,
+      githubUrl,
+      ...(githubRepo ? { githubRepo } : {}),
       pagerdutyWebhookSecretFile: webhookSecretFile,
       configFile,
+      brokerConfigFile,
+      secretDir,
       scenario: scenarioPath,
       incidentId: scenario.pagerduty.incident.id,
       approvers: SANDBOX_APPROVERS,
       logDir,
-      pids: Object.fromEntries(children.map(({ name, child }) => [name, child.pid!])),
+      pids: Object.fromEntries([...children].map(([name, child]) => [name, child.pid!])),
       startedAt: new Date().toISOString(),
     };
-    return { info, stop };
+    const killWorker = async () => {
+      const worker = children.get('worker');
+      if (!worker || worker.exitCode !== null || worker.signalCode !== null) return;
+      const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+      process.kill(-worker.pid!, 'SIGKILL');
+      await exited;
+    };
+    return {
+      info,
+      stop,
+      killWorker,
+      startWorker: async () => {
+        await startWorker();
+        info.pids.worker = children.get('worker')!.pid!;
+      },
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -189,7 +278,7 @@ function kubeconfig(server: string, tokenFile: string) {
 }
 
 function launch(name: string, command: string, args: string[], logDir: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  const log = openSync(join(logDir, `${name}.log`), 'w');
+  const log = openSync(join(logDir, `${name}.log`), 'a');
   // Own process group, so `make down` can stop a service with everything it spawned.
   const child = spawn(command, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', log, log], detached: true });
   closeSync(log);
@@ -257,8 +346,8 @@ async function waitForTemporal(address: string, child: ChildProcess, logDir: str
   });
 }
 
-async function waitForLog(file: string, pattern: RegExp, child: ChildProcess, name: string): Promise<void> {
-  await until(name, child, resolve(file, '..'), async () => existsSync(file) && pattern.test(readFileSync(file, 'utf8')));
+async function waitForLog(file: string, pattern: RegExp, child: ChildProcess, name: string, fromByte = 0): Promise<void> {
+  await until(name, child, resolve(file, '..'), async () => existsSync(file) && pattern.test(readFileSync(file).subarray(fromByte).toString('utf8')));
 }
 
 async function waitForHttp(url: string, child: ChildProcess, logDir: string, name: string): Promise<void> {

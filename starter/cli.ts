@@ -60,6 +60,7 @@ function printStatus(status: TriageStatus, temporal: TemporalSettings): void {
     status.decision ? `decision   ${status.decision.decision} by ${status.decision.approver} at ${status.decision.at}${status.decision.comment ? ` (${status.decision.comment})` : ''}` : undefined,
     status.resolvedAt ? `resolved   ${status.resolvedAt}` : undefined,
     status.failure ? `failure    ${status.failure}` : undefined,
+    status.githubIssue ? `issue      ${status.githubIssue.url} (${status.githubIssue.title})` : undefined,
     `web ui     ${workflowUiUrl(temporal, status.workflowId)}`,
   ];
   console.log(lines.filter((l) => l !== undefined).join('\n'));

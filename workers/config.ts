@@ -1,6 +1,8 @@
 // Configuration for the worker, the gateway and the CLI: one YAML file plus
-// environment overrides, validated once at start. Secrets are never values in
-// this file, only paths to files mounted from a Secret.
+// environment overrides, validated once at start. It holds no credential and
+// no path to one the worker could read: SaaS credentials live in the broker's
+// own configuration; the gateway's webhook secret files are the one exception,
+// and only the gateway mounts them.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -37,6 +39,7 @@ const serviceSchema = z.object({
     .optional(),
   approvers: z.array(z.string().min(1).max(128)).min(1, 'list at least one approver'),
   approval: approvalSchema.optional(),
+  github: z.object({ repo: z.string().regex(/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/, 'must be owner/name') }).optional(),
 });
 
 export const configSchema = z
@@ -57,11 +60,8 @@ export const configSchema = z
         pagerdutyWebhookSecretFiles: z.array(z.string().min(1)).min(1).max(2),
       })
       .optional(),
-    pagerduty: z.object({
-      apiUrl: httpUrl.default('https://api.pagerduty.com'),
-      /** Until the credential broker lands, the REST token is read from a mounted file on every call. */
-      tokenFile: z.string().min(1),
-    }),
+    /** The credential broker sidecar: every SaaS call goes through it, and it alone holds the credentials. */
+    broker: z.object({ url: httpUrl.default('http://127.0.0.1:8790') }).prefault({}),
     kubernetes: z
       .object({
         cluster: z.string().min(1).default('in-cluster'),
@@ -78,6 +78,11 @@ export const configSchema = z
       })
       .prefault({})
       .transform((r) => ({ maximumAttempts: r.maximumAttempts, initialIntervalMs: r.initialInterval, maximumIntervalMs: r.maximumInterval })),
+    /** The writes after approval (GitHub issue): a timeout long enough for one call, and patient retries. */
+    writes: z
+      .object({ timeout: duration.default(30_000), maximumAttempts: z.number().int().min(1).max(100).default(10) })
+      .prefault({})
+      .transform((w) => ({ timeoutMs: w.timeout, maximumAttempts: w.maximumAttempts })),
     services: z.record(z.string().regex(/^[A-Z0-9]{1,32}$/i, 'must be a PagerDuty service id'), serviceSchema).refine((s) => Object.keys(s).length > 0, {
       message: 'configure at least one PagerDuty service',
     }),
@@ -96,8 +101,7 @@ export const ENV_OVERRIDES: Record<string, string> = {
   TEMPORAL_NAMESPACE: 'temporal.namespace',
   TRIAGE_TASK_QUEUE: 'temporal.taskQueue',
   TEMPORAL_UI_URL: 'temporal.uiUrl',
-  PAGERDUTY_API_URL: 'pagerduty.apiUrl',
-  PAGERDUTY_TOKEN_FILE: 'pagerduty.tokenFile',
+  TRIAGE_BROKER_URL: 'broker.url',
   TRIAGE_KUBECONFIG: 'kubernetes.kubeconfig',
   TRIAGE_GATEWAY_PORT: 'gateway.port',
 };
@@ -151,7 +155,6 @@ function resolvePaths(config: TriageConfig, baseDir: string): TriageConfig {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   return {
     ...config,
-    pagerduty: { ...config.pagerduty, tokenFile: abs(config.pagerduty.tokenFile) },
     kubernetes: { ...config.kubernetes, ...(config.kubernetes.kubeconfig ? { kubeconfig: abs(config.kubernetes.kubeconfig) } : {}) },
     ...(config.gateway ? { gateway: { ...config.gateway, pagerdutyWebhookSecretFiles: config.gateway.pagerdutyWebhookSecretFiles.map(abs) } } : {}),
   };

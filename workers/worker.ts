@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
@@ -14,13 +13,10 @@ export function kubeConfigFrom(config: TriageConfig): KubeConfig {
 }
 
 export function activitiesFrom(config: TriageConfig, kubeConfig: KubeConfig = kubeConfigFrom(config)) {
-  const tokenFile = config.pagerduty.tokenFile;
   return createActivities({
-    pagerduty: {
-      baseUrl: config.pagerduty.apiUrl,
-      // Read on every call so a rotated Secret takes effect without a restart.
-      authorization: async () => `Token token=${(await readFile(tokenFile, 'utf8')).trim()}`,
-    },
+    // No credential here: the broker adds it on the way out.
+    pagerduty: { baseUrl: `${config.broker.url}/pagerduty`, authorization: () => '' },
+    github: { baseUrl: `${config.broker.url}/github` },
     kubeConfig,
     scope: {
       services: Object.fromEntries(
@@ -31,6 +27,7 @@ export function activitiesFrom(config: TriageConfig, kubeConfig: KubeConfig = ku
       ),
       approval: config.approval,
       retry: config.retry,
+      writes: config.writes,
       temporalUiUrl: config.temporal.uiUrl,
       namespace: config.temporal.namespace,
     },

@@ -57,9 +57,14 @@ export interface TriageStatus {
   resolvedAt?: string;
   /** Why the triage failed, when it did (e.g. an unconfigured service). */
   failure?: string;
+  /** The issue written after approval. */
+  githubIssue?: { repo: string; number: number; url: string; title: string };
 }
 
-export type TriageOutcome = Pick<TriageStatus, 'workflowId' | 'stage' | 'headline' | 'findings' | 'surfaces' | 'planHash' | 'decision' | 'resolvedAt'> & {
+export type TriageOutcome = Pick<
+  TriageStatus,
+  'workflowId' | 'stage' | 'headline' | 'findings' | 'surfaces' | 'planHash' | 'decision' | 'resolvedAt' | 'githubIssue'
+> & {
   incidentId: string;
 };
 

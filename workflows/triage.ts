@@ -12,7 +12,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { TriageActivities } from '../activities/index.js';
-import type { Diagnosis, Evidence, EvidenceRequest, SurfaceName, SurfaceResult, TriageScope } from '../activities/model.js';
+import type { Diagnosis, Evidence, EvidenceRequest, SurfaceName, SurfaceResult, TriageScope, WritePlan } from '../activities/model.js';
 import {
   decideUpdate,
   incidentResolvedSignal,
@@ -130,6 +130,7 @@ async function runTriage(input: TriageInput, state: TriageStatus, setStage: (s: 
   state.planHash = diagnosis.planHash;
 
   const outcome = await awaitDecision(state, scope, setStage);
+  if (outcome === 'approved') await writeApprovedPlan(diagnosis.plan, scope, state);
   return {
     workflowId,
     incidentId: input.incidentId,
@@ -140,7 +141,27 @@ async function runTriage(input: TriageInput, state: TriageStatus, setStage: (s: 
     planHash: state.planHash,
     decision: state.decision,
     resolvedAt: state.resolvedAt,
+    githubIssue: state.githubIssue,
   };
+}
+
+/** Step 7: only after approval, and exactly the plan that was approved. */
+async function writeApprovedPlan(plan: WritePlan, scope: TriageScope, state: TriageStatus): Promise<void> {
+  const { repo, title, body, labels, idempotencyKey } = plan.github;
+  if (!repo) {
+    log.info('no GitHub repository configured for this service; no issue written');
+    return;
+  }
+  const writes = proxyActivities<TriageActivities>({
+    startToCloseTimeout: scope.writes.timeoutMs,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: scope.writes.maximumAttempts },
+  });
+  setCurrentDetails(`Approved by ${state.decision?.approver}; creating the GitHub issue in ${repo}`);
+  const issue = await writes.createGitHubIssue.executeWithOptions({ summary: `GitHub: create the triage issue in ${repo}` }, [
+    { triageId: state.workflowId, repo, title, body, labels, idempotencyKey },
+  ]);
+  state.githubIssue = { repo: issue.repo, number: issue.number, url: issue.url, title: issue.title };
+  setCurrentDetails(`${describeOutcome(state, 'approved')}; GitHub issue ${issue.url}`);
 }
 
 async function collectEvidence(scope: TriageScope, request: EvidenceRequest): Promise<SurfaceResult[]> {

@@ -1,4 +1,4 @@
-// What both emulators need from a listening socket: a URL to hand out, a close
+// What every emulator needs from a listening socket: a URL to hand out, a close
 // that does not hang on keep-alive connections, and a constant-time token check.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -68,4 +68,14 @@ export function requestLogger(log: RequestLogEntry[]) {
     });
     next();
   };
+}
+
+/**
+ * The `/_sandbox/` control routes and the sandbox-only web pages answer the
+ * local machine only: they need no credential, so they must not be reachable
+ * from elsewhere even when an emulator listens on a wider address.
+ */
+export function fromLoopback(req: Request): boolean {
+  const addr = req.socket.remoteAddress ?? '';
+  return addr === '::1' || /^(?:::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(addr);
 }

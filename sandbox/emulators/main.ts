@@ -1,9 +1,10 @@
-// Runs the PagerDuty and Kubernetes emulators for the local stack. The launcher
-// reads the one JSON line on stdout to learn the URLs; tokens come from files so
-// they never appear in argv (visible in `ps`) or in any output.
+// Runs the PagerDuty, Kubernetes and GitHub emulators for the local stack. The
+// launcher reads the one JSON line on stdout to learn the URLs; secrets come from
+// files so they never appear in argv (visible in `ps`) or in any output.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadScenario } from '../scenario.js';
+import { startGitHubEmulator, type GitHubEmulator } from './github.js';
 import { startKubernetesEmulator } from './kubernetes.js';
 import { startPagerDutyEmulator } from './pagerduty.js';
 
@@ -15,11 +16,20 @@ function port(value: string | undefined, flag: string): number {
   return Number(value);
 }
 
-async function token(path: string | undefined, flag: string): Promise<string> {
-  if (!path) throw new Error(`${flag} is required`);
-  const value = (await readFile(path, 'utf8')).trim();
-  if (value.length === 0 || /\s/.test(value)) throw new Error(`${flag}: the file must hold one token on one line`);
+/** One secret on one line. Errors name the flag, never the file's content. */
+async function secret(path: string, flag: string): Promise<string> {
+  let value: string;
+  try {
+    value = (await readFile(path, 'utf8')).trim();
+  } catch (err) {
+    throw new Error(`${flag}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (value.length === 0 || /\s/.test(value)) throw new Error(`${flag}: the file must hold one value on one line`);
   return value;
+}
+
+async function optionalSecret(path: string | undefined, flag: string): Promise<string | undefined> {
+  return path === undefined ? undefined : secret(path, flag);
 }
 
 async function main(): Promise<void> {
@@ -28,31 +38,81 @@ async function main(): Promise<void> {
       scenario: { type: 'string' },
       'pagerduty-port': { type: 'string' },
       'kubernetes-port': { type: 'string' },
+      'github-port': { type: 'string' },
       'pagerduty-token-file': { type: 'string' },
+      'pagerduty-client-id-file': { type: 'string' },
+      'pagerduty-client-secret-file': { type: 'string' },
       'kubernetes-token-file': { type: 'string' },
+      'github-app-id': { type: 'string' },
+      'github-installation-id': { type: 'string' },
+      'github-app-public-key-file': { type: 'string' },
+      'github-repo': { type: 'string', multiple: true },
     },
     strict: true,
   });
   if (!values.scenario) throw new Error('--scenario is required');
   const scenario = await loadScenario(values.scenario);
+
+  const pagerdutyToken = await optionalSecret(values['pagerduty-token-file'], '--pagerduty-token-file');
+  const clientIdFile = values['pagerduty-client-id-file'];
+  const clientSecretFile = values['pagerduty-client-secret-file'];
+  if ((clientIdFile === undefined) !== (clientSecretFile === undefined)) {
+    throw new Error('--pagerduty-client-id-file and --pagerduty-client-secret-file go together');
+  }
+  if (pagerdutyToken === undefined && clientIdFile === undefined) {
+    throw new Error('PagerDuty needs --pagerduty-token-file or --pagerduty-client-id-file with --pagerduty-client-secret-file');
+  }
+  const oauth =
+    clientIdFile !== undefined && clientSecretFile !== undefined
+      ? { clientId: await secret(clientIdFile, '--pagerduty-client-id-file'), clientSecret: await secret(clientSecretFile, '--pagerduty-client-secret-file') }
+      : undefined;
+
+  // GitHub runs when the App is described; its three flags go together.
+  const appId = values['github-app-id'];
+  const installationId = values['github-installation-id'];
+  const publicKeyFile = values['github-app-public-key-file'];
+  const githubFlags = [appId, installationId, publicKeyFile].filter((v) => v !== undefined).length;
+  if (githubFlags !== 0 && githubFlags !== 3) {
+    throw new Error('--github-app-id, --github-installation-id and --github-app-public-key-file go together');
+  }
+  if (installationId !== undefined && !/^[1-9]\d{0,15}$/.test(installationId)) throw new Error('--github-installation-id must be a positive integer');
+  // Without --github-repo the scenario's repository is the installation's.
+  const repos = values['github-repo'] ?? (scenario.github ? [scenario.github.repo] : []);
+  const appPublicKeyPem = publicKeyFile === undefined ? undefined : await readFile(publicKeyFile, 'utf8');
+  const kubernetesTokenFile = values['kubernetes-token-file'];
+  if (kubernetesTokenFile === undefined) throw new Error('--kubernetes-token-file is required');
+  const kubernetesToken = await secret(kubernetesTokenFile, '--kubernetes-token-file');
+
   const pagerduty = await startPagerDutyEmulator({
     scenario,
-    token: await token(values['pagerduty-token-file'], '--pagerduty-token-file'),
+    ...(pagerdutyToken !== undefined ? { token: pagerdutyToken } : {}),
+    ...(oauth ? { oauth } : {}),
     host: HOST,
     port: port(values['pagerduty-port'], '--pagerduty-port'),
   });
   const kubernetes = await startKubernetesEmulator({
     scenario,
-    token: await token(values['kubernetes-token-file'], '--kubernetes-token-file'),
+    token: kubernetesToken,
     host: HOST,
     port: port(values['kubernetes-port'], '--kubernetes-port'),
   });
+  let github: GitHubEmulator | undefined;
+  if (appId !== undefined && installationId !== undefined && appPublicKeyPem !== undefined) {
+    github = await startGitHubEmulator({
+      appId,
+      installationId: Number(installationId),
+      appPublicKeyPem,
+      repos,
+      host: HOST,
+      port: port(values['github-port'], '--github-port'),
+    });
+  }
 
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    Promise.all([pagerduty.close(), kubernetes.close()]).then(
+    Promise.all([pagerduty.close(), kubernetes.close(), github?.close()]).then(
       () => process.exit(0),
       (err: unknown) => {
         process.stderr.write(`emulators: error while closing: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -62,7 +122,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  process.stdout.write(`${JSON.stringify({ pagerdutyUrl: pagerduty.url, kubernetesUrl: kubernetes.url, scenario: scenario.name })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({
+      pagerdutyUrl: pagerduty.url,
+      kubernetesUrl: kubernetes.url,
+      ...(github ? { githubUrl: github.url, githubRepos: repos } : {}),
+      scenario: scenario.name,
+    })}\n`,
+  );
 }
 
 main().catch((err: unknown) => {

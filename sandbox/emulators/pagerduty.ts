@@ -1,17 +1,40 @@
 // A read-only PagerDuty REST API v2 for the sandbox: the incident and its alerts,
 // in the documented wire shape (see ../shared/specs/pagerduty-rest-openapiv3.json),
-// with PagerDuty's auth header forms, classic offset pagination and error bodies.
+// with PagerDuty's auth header forms, classic offset pagination and error bodies;
+// and the scoped-OAuth token endpoint (client-credentials grant) that on the real
+// service lives at https://identity.pagerduty.com/oauth/token.
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Scenario, ScenarioAlert, ScenarioIncident } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
-import { listen, requestLogger, tokenMatches, type RequestLogEntry } from './http-server.js';
+import { fromLoopback, listen, requestLogger, tokenMatches, type RequestLogEntry } from './http-server.js';
+import { IssuedTokens } from './issued-tokens.js';
+
+export interface PagerDutyOAuthOptions {
+  clientId: string;
+  clientSecret: string;
+  /**
+   * Grant only these of the requested scopes. PagerDuty silently issues a token
+   * with fewer scopes than asked when the app lacks some; this simulates it.
+   */
+  grantedScopes?: string[];
+  /** The client's account as `<region>.<subdomain>` (e.g. `us.acme`); when set, token requests for another account are refused. */
+  account?: string;
+  /** Lifetime of access tokens (`expires_in`); default one day. */
+  tokenTtlSeconds?: number;
+}
 
 export interface PagerDutyEmulatorOptions {
   scenario: Scenario;
-  token: string;
+  /** A REST API key, sent as `Token token=…` (or `Bearer …`); it reads everything. At least one of `token` and `oauth` is needed. */
+  token?: string;
+  /** Enables `POST /oauth/token`; REST routes then also take `Bearer <access token it issued>`. */
+  oauth?: PagerDutyOAuthOptions;
   host?: string;
   port?: number;
+  /** Clock in ms since the epoch, for expiry tests. */
+  now?: () => number;
 }
 
 export interface PagerDutyEmulator {
@@ -22,6 +45,8 @@ export interface PagerDutyEmulator {
   readonly requests: number;
   /** The most recent requests with their User-Agent / X-Triage-Id and status, oldest first. */
   readonly requestLog: readonly RequestLogEntry[];
+  /** Every OAuth access token issued so far, expired ones included (for leak scans). */
+  issuedTokens(): string[];
 }
 
 // PagerDuty's documented error codes for the statuses the emulator produces.
@@ -36,6 +61,33 @@ const ERRORS: Record<number, { message: string; code: number }> = {
 function sendError(res: Response, status: number, errors?: string[]): void {
   const known = ERRORS[status] ?? { message: STATUS_CODES[status] ?? 'Error', code: 2000 };
   res.status(status).json({ error: { message: known.message, code: known.code, ...(errors ? { errors } : {}) } });
+}
+
+/** What PagerDuty answers a scoped token that lacks the endpoint's scope (the body carries no code). */
+function sendMissingScope(res: Response, scope: string): void {
+  res.status(403).json({ error: { message: 'Token missing required scopes', required_scopes: scope } });
+}
+
+// ---- OAuth (client-credentials grant) -----------------------------------------
+
+const DEFAULT_OAUTH_TTL_S = 86_400;
+/** `as_account-<region>.<subdomain>` names the account a token is for; PagerDuty serves the us and eu regions. */
+const ACCOUNT_SCOPE = /^as_account-((?:us|eu)\.[a-z0-9][a-z0-9-]{0,62})$/;
+/** Resource scopes look like `incidents.read`, `services.write`, `workflow_integrations:connections.read`. */
+const RESOURCE_SCOPE = /^[a-z_]+(?::[a-z_]+)?\.(?:read|write)$/;
+
+interface OAuthGrant {
+  scopes: Set<string>;
+}
+
+/** RFC 6749 section 5.2 error responses, which PagerDuty's identity service follows. */
+function sendOAuthError(res: Response, status: number, error: string, description: string): void {
+  res.status(status).set({ 'cache-control': 'no-store', pragma: 'no-cache' }).json({ error, error_description: description });
+}
+
+function accessToken(): string {
+  // PagerDuty's documented shape: pdus+_0<account-ish id>_<uuid>.
+  return `pdus+_0${randomBytes(4).toString('hex').toUpperCase().slice(0, 6)}_${randomUUID()}`;
 }
 
 /** The API's classic pagination caps `limit` at 100 and `offset + limit` at 10,000. */
@@ -203,13 +255,99 @@ function parseIntParam(raw: string | undefined, name: string, errors: string[]):
   return Number(raw);
 }
 
-function createPagerDutyApp(opts: { scenario: Scenario; token: string; faults: FaultSwitch; onRequest: () => void; log: RequestLogEntry[] }) {
+interface AppOptions {
+  scenario: Scenario;
+  token: string | undefined;
+  oauth: (Required<Pick<PagerDutyOAuthOptions, 'clientId' | 'clientSecret' | 'tokenTtlSeconds'>> & Pick<PagerDutyOAuthOptions, 'grantedScopes' | 'account'>) | undefined;
+  tokens: IssuedTokens<OAuthGrant>;
+  now: () => number;
+  faults: FaultSwitch;
+  onRequest: () => void;
+  log: RequestLogEntry[];
+}
+
+function tokenEndpoint(opts: AppOptions) {
+  const form = express.urlencoded({ extended: false, limit: '16kb', type: 'application/x-www-form-urlencoded', parameterLimit: 20 });
+  return [
+    form,
+    (req: Request, res: Response) => {
+      opts.onRequest();
+      const oauth = opts.oauth;
+      if (!oauth) {
+        sendOAuthError(res, 400, 'unauthorized_client', 'this sandbox PagerDuty has no OAuth client configured');
+        return;
+      }
+      if (!req.is('application/x-www-form-urlencoded')) {
+        sendOAuthError(res, 400, 'invalid_request', 'the request body must be application/x-www-form-urlencoded');
+        return;
+      }
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const param = (name: string): string | undefined | null => {
+        const v = body[name];
+        // A repeated parameter is an error in OAuth 2.0 (RFC 6749 section 3.2).
+        return v === undefined ? undefined : typeof v === 'string' ? v : null;
+      };
+      const grantType = param('grant_type');
+      const clientId = param('client_id');
+      const clientSecret = param('client_secret');
+      const scope = param('scope');
+      if (grantType === null || clientId === null || clientSecret === null || scope === null) {
+        sendOAuthError(res, 400, 'invalid_request', 'a parameter was given more than once');
+        return;
+      }
+      if (!grantType) {
+        sendOAuthError(res, 400, 'invalid_request', 'grant_type is required');
+        return;
+      }
+      if (grantType !== 'client_credentials') {
+        sendOAuthError(res, 400, 'unsupported_grant_type', 'this client may only use the client_credentials grant');
+        return;
+      }
+      // Both compared every time, so timing does not tell which one was wrong.
+      const idOk = tokenMatches(clientId ?? '', oauth.clientId);
+      const secretOk = tokenMatches(clientSecret ?? '', oauth.clientSecret);
+      if (!idOk || !secretOk) {
+        sendOAuthError(res, 401, 'invalid_client', 'client authentication failed');
+        return;
+      }
+      const requested = (scope ?? '').split(' ').filter((s) => s.length > 0);
+      const accounts = requested.map((s) => ACCOUNT_SCOPE.exec(s)?.[1]).filter((a): a is string => a !== undefined);
+      const resources = requested.filter((s) => !s.startsWith('as_account-'));
+      if (accounts.length !== 1 || resources.some((s) => !RESOURCE_SCOPE.test(s)) || (oauth.account !== undefined && accounts[0] !== oauth.account)) {
+        sendOAuthError(res, 400, 'invalid_request', 'Invalid scope');
+        return;
+      }
+      const allowed = oauth.grantedScopes === undefined ? undefined : new Set(oauth.grantedScopes);
+      const granted = [...new Set(resources)].filter((s) => allowed === undefined || allowed.has(s));
+      const token = accessToken();
+      opts.tokens.add(token, { scopes: new Set(granted) }, opts.now() + oauth.tokenTtlSeconds * 1000);
+      res
+        .status(200)
+        .set({ 'cache-control': 'no-store', pragma: 'no-cache' })
+        .json({ access_token: token, scope: [`as_account-${accounts[0]}`, ...granted].join(' '), token_type: 'bearer', expires_in: oauth.tokenTtlSeconds });
+    },
+  ];
+}
+
+function createPagerDutyApp(opts: AppOptions) {
   const { incident, alerts } = opts.scenario.pagerduty;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestLogger(opts.log));
   const urlsFor = (req: Request): Urls => ({ api: `${req.protocol}://${req.get('host') ?? '127.0.0.1'}`, web: new URL(incident.html_url).origin });
+
+  // Sandbox-only: what a leak scan looks for. Loopback only; no auth and no faults.
+  app.get('/_sandbox/issued-tokens', (req, res) => {
+    if (!fromLoopback(req)) {
+      res.status(403).json({ error: { message: 'sandbox control routes answer loopback clients only', code: 2010 } });
+      return;
+    }
+    res.json({ tokens: opts.tokens.all() });
+  });
+
+  // The token endpoint is another service in production (identity.pagerduty.com), so REST faults leave it alone.
+  app.post('/oauth/token', ...tokenEndpoint(opts));
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     opts.onRequest();
@@ -220,12 +358,26 @@ function createPagerDutyApp(opts: { scenario: Scenario; token: string; faults: F
       return;
     }
     // REST API keys use `Token token=…`; scoped OAuth (what the broker mints) uses `Bearer …`.
-    const m = /^(?:Token token=|Bearer )(\S+)$/.exec(req.get('authorization') ?? '');
-    if (!m || !tokenMatches(m[1], opts.token)) {
+    const m = /^(Token token=|Bearer )(\S+)$/.exec(req.get('authorization') ?? '');
+    const given = m?.[2];
+    let scopes: Set<string> | 'api-key' | undefined;
+    if (given !== undefined && opts.token !== undefined && tokenMatches(given, opts.token)) {
+      scopes = 'api-key';
+    } else if (given !== undefined && m?.[1] === 'Bearer ') {
+      const checked = opts.tokens.check(given);
+      if ('grant' in checked) scopes = checked.grant.scopes;
+    }
+    if (scopes === undefined) {
+      // Unknown and expired tokens alike: PagerDuty answers 401 and the client mints a new one.
       sendError(res, 401);
       return;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    const reading = req.method === 'GET' || req.method === 'HEAD';
+    if (scopes !== 'api-key' && !scopes.has(reading ? 'incidents.read' : 'incidents.write')) {
+      sendMissingScope(res, reading ? 'incidents.read' : 'incidents.write');
+      return;
+    }
+    if (!reading) {
       sendError(res, 403, ['The sandbox PagerDuty API grants a read-only key.']);
       return;
     }
@@ -296,18 +448,52 @@ function createPagerDutyApp(opts: { scenario: Scenario; token: string; faults: F
     sendError(res, 404);
   });
   // Express 5 needs the four-argument signature to recognise an error handler.
-  app.use((_err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (req.path === '/oauth/token') {
+      const type = (err as { type?: unknown }).type;
+      if (type === 'entity.parse.failed' || type === 'entity.too.large' || type === 'parameters.too.many') sendOAuthError(res, 400, 'invalid_request', 'the request body could not be read');
+      else sendOAuthError(res, 500, 'server_error', 'internal error');
+      return;
+    }
     sendError(res, 500);
   });
   return app;
 }
 
 export async function startPagerDutyEmulator(options: PagerDutyEmulatorOptions): Promise<PagerDutyEmulator> {
-  if (options.token.length === 0) throw new Error('the PagerDuty emulator needs a non-empty token');
+  if (options.token === undefined && options.oauth === undefined) throw new Error('the PagerDuty emulator needs a token, an OAuth client, or both');
+  if (options.token !== undefined && options.token.length === 0) throw new Error('the PagerDuty emulator needs a non-empty token');
+  const oauth = options.oauth;
+  if (oauth) {
+    if (oauth.clientId.length === 0 || oauth.clientSecret.length === 0) throw new Error('the PagerDuty OAuth client needs a non-empty id and secret');
+    if (oauth.tokenTtlSeconds !== undefined && (!Number.isInteger(oauth.tokenTtlSeconds) || oauth.tokenTtlSeconds < 1)) {
+      throw new Error('the PagerDuty OAuth tokenTtlSeconds must be a positive integer');
+    }
+    if (oauth.account !== undefined && !ACCOUNT_SCOPE.test(`as_account-${oauth.account}`)) throw new Error('the PagerDuty OAuth account must look like us.<subdomain> or eu.<subdomain>');
+    const bad = oauth.grantedScopes?.find((s) => !RESOURCE_SCOPE.test(s));
+    if (bad !== undefined) throw new Error(`the PagerDuty OAuth granted scope ${JSON.stringify(bad)} is not a resource scope like incidents.read`);
+  }
+  const now = options.now ?? Date.now;
   let requests = 0;
   const log: RequestLogEntry[] = [];
   const faults = new FaultSwitch();
-  const app = createPagerDutyApp({ scenario: options.scenario, token: options.token, faults, onRequest: () => void requests++, log });
+  const tokens = new IssuedTokens<OAuthGrant>(now);
+  const app = createPagerDutyApp({
+    scenario: options.scenario,
+    token: options.token,
+    oauth: oauth && {
+      clientId: oauth.clientId,
+      clientSecret: oauth.clientSecret,
+      tokenTtlSeconds: oauth.tokenTtlSeconds ?? DEFAULT_OAUTH_TTL_S,
+      ...(oauth.grantedScopes ? { grantedScopes: [...oauth.grantedScopes] } : {}),
+      ...(oauth.account !== undefined ? { account: oauth.account } : {}),
+    },
+    tokens,
+    now,
+    faults,
+    onRequest: () => void requests++,
+    log,
+  });
   const server = await listen(app, options.host ?? '127.0.0.1', options.port ?? 0);
   return {
     url: server.url,
@@ -317,5 +503,6 @@ export async function startPagerDutyEmulator(options: PagerDutyEmulatorOptions):
       return requests;
     },
     requestLog: log,
+    issuedTokens: () => tokens.all(),
   };
 }

@@ -25,6 +25,7 @@ export function evidenceRequest(opts: { incident?: Partial<IncidentRef>; kuberne
       approvers: ['U0ONCALL'],
       approval: { reminderAfterMs: 900_000, expireAfterMs: 3_600_000 },
       retry: { maximumAttempts: 3, initialIntervalMs: 100, maximumIntervalMs: 1000 },
+      writes: { timeoutMs: 30_000, maximumAttempts: 10 },
       temporalUiUrl: 'http://127.0.0.1:8233',
       namespace: 'default',
     },

@@ -1,7 +1,7 @@
 // End to end: the same processes `make up` starts (Temporal dev server,
 // emulators, worker, gateway), driven by signed webhooks and the `triage` CLI.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,8 @@ import { signPagerDutyBody } from '../../starter/pagerduty-signature.js';
 import { temporalTriageStarter } from '../../starter/temporal-triage-starter.js';
 import { lazyClient, queryStatus } from '../../starter/triage-client.js';
 import { PROJECT_ROOT } from '../../workers/paths.js';
-import { triageWorkflowId } from '../../workflows/messages.js';
+import { triageWorkflowId, type TriageOutcome } from '../../workflows/messages.js';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { SCENARIO_FILE } from '../workflow/harness.js';
 
 const exec = promisify(execFile);
@@ -56,10 +57,51 @@ async function waitForStage(incidentId: string, stage: string): Promise<void> {
   throw new Error(`${incidentId} did not reach ${stage}`);
 }
 
+async function until(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function sandboxControl(base: string, what: string, body: unknown): Promise<void> {
+  const res = await fetch(`${base}/_sandbox/${what}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`sandbox control ${what}: ${res.status}`);
+}
+
+async function githubIssues(): Promise<{ number: number; html_url: string; title: string }[]> {
+  const { issues } = (await (await fetch(`${stack.info.githubUrl}/_sandbox/issues`)).json()) as { issues: { issue: { number: number; html_url: string; title: string } }[] };
+  return issues.map((i) => i.issue);
+}
+
+/** Every credential the sandbox generated or the emulators issued, PEM keys line by line. */
+async function collectSandboxSecrets(): Promise<{ name: string; value: string }[]> {
+  const found: { name: string; value: string }[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else {
+        const text = readFileSync(path, 'utf8').trim();
+        const parts = text.includes('-----BEGIN') ? text.split('\n').filter((l) => !l.startsWith('-----') && l.length >= 16) : [text];
+        parts.forEach((value) => found.push({ name: entry.name, value }));
+      }
+    }
+  };
+  walk(stack.info.secretDir);
+  for (const [name, base] of [['github token', stack.info.githubUrl], ['pagerduty token', stack.info.pagerdutyUrl]] as const) {
+    const { tokens } = (await (await fetch(`${base}/_sandbox/issued-tokens`)).json()) as { tokens: string[] };
+    tokens.forEach((value) => found.push({ name, value }));
+  }
+  return found;
+}
+
 beforeAll(async () => {
   if (!existsSync(join(PROJECT_ROOT, 'dist/workers/main.js'))) throw new Error('run `npm run build` first (make test does)');
   scenario = await loadScenario(SCENARIO_FILE);
-  stack = await startStack({ dir: mkdtempSync(join(tmpdir(), 'triage-e2e-')), scenario: SCENARIO_FILE });
+  // A short write timeout: after the worker is killed mid-write, the retry comes within seconds.
+  stack = await startStack({ dir: mkdtempSync(join(tmpdir(), 'triage-e2e-')), scenario: SCENARIO_FILE, writeTimeout: '4s' });
   secret = readFileSync(stack.info.pagerdutyWebhookSecretFile, 'utf8');
   client = new Client({ connection: await Connection.connect({ address: stack.info.temporalAddress }), namespace: stack.info.temporalNamespace });
 }, 120_000);
@@ -103,11 +145,58 @@ describe('the running stack', () => {
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ stage: 'awaiting-decision', approvers: stack.info.approvers });
 
+    // GitHub stores the issue, then holds its answer: the worker dies between
+    // the write and its completion, and a new worker retries the activity.
+    await sandboxControl(stack.info.githubUrl, 'hold-after-create', { ms: 6000 });
     const approved = await triage('approve', incidentId(), '--as', stack.info.approvers[0]!);
     expect(approved.code).toBe(0);
     expect(approved.stdout).toMatch(/approved by U0ALICE/);
-    await client.workflow.getHandle(triageWorkflowId(incidentId())).result();
-    expect((await triage('status', incidentId())).stdout).toMatch(/approved/);
+    await until(async () => (await githubIssues()).length === 1);
+    await stack.killWorker();
+    await sandboxControl(stack.info.githubUrl, 'hold-after-create', { ms: 0 });
+    await stack.startWorker();
+
+    const outcome = (await client.workflow.getHandle(triageWorkflowId(incidentId())).result()) as TriageOutcome;
+    const issues = await githubIssues();
+    expect(issues).toHaveLength(1);
+    expect(outcome.githubIssue).toMatchObject({ number: issues[0]!.number, url: issues[0]!.html_url });
+    expect(issues[0]!.title).toContain(scenario.pagerduty.incident.title);
+    const finalHistory = await client.workflow.getHandle(triageWorkflowId(incidentId())).fetchHistory();
+    const githubStarted = (finalHistory.events ?? []).find((e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt! > 1);
+    expect(githubStarted).toBeDefined(); // the write really was retried
+    expect((await triage('status', incidentId())).stdout).toMatch(/issue +http/);
+  });
+
+  test('no secret the sandbox generated is in the worker: environment, configuration, history, logs', async () => {
+    const secrets = await collectSandboxSecrets();
+    expect(secrets.length).toBeGreaterThan(5);
+    const places: [string, string][] = [
+      ['worker environment', readFileSync(`/proc/${stack.info.pids.worker}/environ`, 'utf8')],
+      ['worker configuration', readFileSync(stack.info.configFile, 'utf8')],
+      ['kubeconfig', readFileSync(join(stack.info.configFile, '..', 'kubeconfig.yaml'), 'utf8')],
+      ['worker log', readFileSync(join(stack.info.logDir, 'worker.log'), 'utf8')],
+      ['broker audit log', readFileSync(stack.info.brokerAuditLog, 'utf8')],
+      ['broker log', readFileSync(join(stack.info.logDir, 'broker.log'), 'utf8')],
+    ];
+    for await (const execution of client.workflow.list()) {
+      const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+      places.push([`history of ${execution.workflowId}`, historyToJSON(history)]);
+    }
+    const leaks = places.flatMap(([where, text]) => secrets.filter((s) => text.includes(s.value)).map((s) => `${s.name} in ${where}`));
+    expect(leaks).toEqual([]);
+  });
+
+  test('the broker refuses a route outside its policy and audits the refusal', async () => {
+    const res = await fetch(`${stack.info.brokerUrl}/github/repos/someone-else/secrets/issues`, { headers: { 'x-triage-id': 'triage-e2e-probe' } });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: 'denied' });
+    const readAudit = () => readFileSync(stack.info.brokerAuditLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    await until(async () => readAudit().at(-1)?.triageId === 'triage-e2e-probe'); // appended after the response
+    const audit = readAudit();
+    expect(audit.at(-1)).toMatchObject({ provider: 'github', method: 'GET', decision: 'denied', triageId: 'triage-e2e-probe' });
+    // Every call the worker made for the triage is in the audit log, joined by the triage id.
+    const forTriage = audit.filter((a) => a.triageId === triageWorkflowId(incidentId()));
+    expect(forTriage.map((a) => `${a.provider} ${a.method}`)).toEqual(expect.arrayContaining(['pagerduty GET', 'github GET', 'github POST']));
   });
 
   test('the history the CLI prints replays against the current code', async () => {

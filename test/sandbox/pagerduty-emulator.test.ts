@@ -182,3 +182,167 @@ describe('faults', () => {
     expect(pd.requests).toBe(before + 2);
   });
 });
+
+describe('scoped OAuth (client-credentials grant)', () => {
+  const CLIENT_ID = 'sandbox-client-0123';
+  const CLIENT_SECRET = 'sandbox-secret-4567';
+  const SCOPE = 'as_account-us.sandbox incidents.read';
+  const started: PagerDutyEmulator[] = [];
+  let oauthPd: PagerDutyEmulator;
+
+  async function startOAuth(extra: Partial<NonNullable<Parameters<typeof startPagerDutyEmulator>[0]['oauth']>> = {}, more: { token?: string; now?: () => number } = {}) {
+    const e = await startPagerDutyEmulator({ scenario, oauth: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, ...extra }, ...more });
+    started.push(e);
+    return e;
+  }
+
+  beforeAll(async () => {
+    oauthPd = await startOAuth();
+  });
+  afterAll(() => Promise.all(started.map((e) => e.close())));
+
+  async function grant(target: PagerDutyEmulator, params: Record<string, string | string[]>, contentType = 'application/x-www-form-urlencoded') {
+    const form = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) for (const one of Array.isArray(v) ? v : [v]) form.append(k, one);
+    const res = await fetch(`${target.url}/oauth/token`, { method: 'POST', headers: { 'content-type': contentType }, body: form.toString() });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
+  }
+
+  const credentials = { grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET };
+
+  async function read(target: PagerDutyEmulator, authorization: string, method = 'GET') {
+    const res = await fetch(`${target.url}/incidents/Q1CHECKOUT1`, { method, headers: { Authorization: authorization, Accept: ACCEPT } });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  }
+
+  test('grants a bearer token in the documented shape, which then reads the incident', async () => {
+    const { status, headers, body } = await grant(oauthPd, { ...credentials, scope: SCOPE });
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      access_token: expect.stringMatching(/^pdus\+_0[A-F0-9]{6}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+      scope: SCOPE,
+      token_type: 'bearer',
+      expires_in: 86_400,
+    });
+    expect(headers.get('cache-control')).toBe('no-store');
+    expect(oauthPd.issuedTokens()).toContain(body.access_token);
+    expect((await read(oauthPd, `Bearer ${body.access_token}`)).status).toBe(200);
+    // An OAuth token is a bearer credential; the API-key form does not carry it.
+    expect((await read(oauthPd, `Token token=${body.access_token}`)).status).toBe(401);
+    expect((await read(oauthPd, `Bearer ${body.access_token}x`)).status).toBe(401);
+  });
+
+  test('each grant is a new token', async () => {
+    const a = (await grant(oauthPd, { ...credentials, scope: SCOPE })).body.access_token;
+    const b = (await grant(oauthPd, { ...credentials, scope: SCOPE })).body.access_token;
+    expect(a).not.toBe(b);
+  });
+
+  test.each([
+    ['a wrong secret', { ...credentials, client_secret: 'nope', scope: SCOPE }, 401, 'invalid_client'],
+    ['an unknown client', { ...credentials, client_id: 'someone-else', scope: SCOPE }, 401, 'invalid_client'],
+    ['no secret', { grant_type: 'client_credentials', client_id: CLIENT_ID, scope: SCOPE }, 401, 'invalid_client'],
+    ['no grant_type', { client_id: CLIENT_ID, client_secret: CLIENT_SECRET, scope: SCOPE }, 400, 'invalid_request'],
+    ['another grant type', { ...credentials, grant_type: 'authorization_code', scope: SCOPE }, 400, 'unsupported_grant_type'],
+    ['no account scope', { ...credentials, scope: 'incidents.read' }, 400, 'invalid_request'],
+    ['no scope at all', credentials, 400, 'invalid_request'],
+    ['two accounts', { ...credentials, scope: 'as_account-us.a as_account-us.b incidents.read' }, 400, 'invalid_request'],
+    ['an unknown region', { ...credentials, scope: 'as_account-xx.sandbox incidents.read' }, 400, 'invalid_request'],
+    ['a malformed scope', { ...credentials, scope: 'as_account-us.sandbox incidents' }, 400, 'invalid_request'],
+    ['a repeated parameter', { ...credentials, client_secret: [CLIENT_SECRET, CLIENT_SECRET], scope: SCOPE }, 400, 'invalid_request'],
+  ])('%s → %i %s', async (_what, params, status, error) => {
+    const before = oauthPd.issuedTokens().length;
+    const res = await grant(oauthPd, params);
+    expect(res.status).toBe(status);
+    expect(res.body).toEqual({ error, error_description: expect.any(String) });
+    expect(JSON.stringify(res.body)).not.toContain(CLIENT_SECRET);
+    expect(oauthPd.issuedTokens()).toHaveLength(before);
+  });
+
+  test('a JSON body is refused: the grant is form-encoded', async () => {
+    const res = await fetch(`${oauthPd.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...credentials, scope: SCOPE }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'invalid_request' });
+  });
+
+  test('PagerDuty may grant fewer scopes than asked; the response says which', async () => {
+    const narrowing = await startOAuth({ grantedScopes: ['incidents.read'] });
+    const { body } = await grant(narrowing, { ...credentials, scope: 'as_account-us.sandbox incidents.read incidents.write' });
+    expect(body.scope).toBe('as_account-us.sandbox incidents.read');
+  });
+
+  test('a token without incidents.read gets 403 Token missing required scopes', async () => {
+    const narrowing = await startOAuth({ grantedScopes: ['services.read'] });
+    const { body } = await grant(narrowing, { ...credentials, scope: 'as_account-us.sandbox incidents.read services.read' });
+    expect(body.scope).toBe('as_account-us.sandbox services.read');
+    const res = await read(narrowing, `Bearer ${body.access_token}`);
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ error: { message: 'Token missing required scopes', required_scopes: 'incidents.read' } });
+    const alerts = await fetch(`${narrowing.url}/incidents/Q1CHECKOUT1/alerts`, { headers: { Authorization: `Bearer ${body.access_token}` } });
+    expect(alerts.status).toBe(403);
+  });
+
+  test('writing needs incidents.write; with it, the sandbox is still read-only', async () => {
+    const readOnly = (await grant(oauthPd, { ...credentials, scope: SCOPE })).body.access_token;
+    expect((await read(oauthPd, `Bearer ${readOnly}`, 'PUT')).body).toEqual({ error: { message: 'Token missing required scopes', required_scopes: 'incidents.write' } });
+    const writer = (await grant(oauthPd, { ...credentials, scope: `${SCOPE} incidents.write` })).body.access_token;
+    expect((await read(oauthPd, `Bearer ${writer}`, 'PUT')).body.error).toMatchObject({ message: 'Access Denied', code: 2010 });
+  });
+
+  test('a token stops working when it expires: 401, and the client mints another', async () => {
+    let skewMs = 0;
+    const shortLived = await startOAuth({ tokenTtlSeconds: 60 }, { now: () => Date.now() + skewMs });
+    const { body } = await grant(shortLived, { ...credentials, scope: SCOPE });
+    expect(body.expires_in).toBe(60);
+    expect((await read(shortLived, `Bearer ${body.access_token}`)).status).toBe(200);
+    skewMs = 60_000;
+    expect((await read(shortLived, `Bearer ${body.access_token}`)).body).toEqual({ error: { message: 'Unauthorized', code: 2006 } });
+  });
+
+  test('with an account configured, a token for another account is refused', async () => {
+    const pinned = await startOAuth({ account: 'us.sandbox' });
+    expect((await grant(pinned, { ...credentials, scope: SCOPE })).status).toBe(200);
+    expect((await grant(pinned, { ...credentials, scope: 'as_account-eu.sandbox incidents.read' })).status).toBe(400);
+  });
+
+  test('the static key keeps working next to OAuth', async () => {
+    const both = await startOAuth({}, { token: TOKEN });
+    expect((await read(both, `Token token=${TOKEN}`)).status).toBe(200);
+    const { body } = await grant(both, { ...credentials, scope: SCOPE });
+    expect((await read(both, `Bearer ${body.access_token}`)).status).toBe(200);
+  });
+
+  test('without the OAuth option the token endpoint refuses every client', async () => {
+    const res = await fetch(`${pd.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...credentials, scope: SCOPE }).toString() });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('unauthorized_client');
+  });
+
+  test('REST faults leave the token endpoint (another service in production) alone', async () => {
+    oauthPd.setFault({ status: 503 });
+    try {
+      const { status, body } = await grant(oauthPd, { ...credentials, scope: SCOPE });
+      expect(status).toBe(200);
+      expect((await read(oauthPd, `Bearer ${body.access_token}`)).status).toBe(503);
+    } finally {
+      oauthPd.setFault(null);
+    }
+  });
+
+  test('GET /_sandbox/issued-tokens lists every token for leak scans, without auth', async () => {
+    const res = await fetch(`${oauthPd.url}/_sandbox/issued-tokens`);
+    expect(res.status).toBe(200);
+    const { tokens } = (await res.json()) as { tokens: string[] };
+    expect(tokens).toEqual(oauthPd.issuedTokens());
+    expect(tokens.length).toBeGreaterThan(3);
+  });
+
+  test.each([
+    ['neither a key nor an OAuth client', {}],
+    ['an empty client secret', { oauth: { clientId: 'a', clientSecret: '' } }],
+    ['a granted scope that is not a scope', { oauth: { clientId: 'a', clientSecret: 'b', grantedScopes: ['everything'] } }],
+    ['an account without a region', { oauth: { clientId: 'a', clientSecret: 'b', account: 'sandbox' } }],
+  ])('refuses to start with %s', async (_what, opts) => {
+    await expect(startPagerDutyEmulator({ scenario, ...opts })).rejects.toThrow();
+  });
+});

@@ -199,3 +199,30 @@ describe('validation', () => {
     );
   });
 });
+
+describe('github section', () => {
+  test('the crashloop scenario files its issue in acme/checkout', async () => {
+    expect((await loadScenario(CRASHLOOP, { now: NOW })).github).toEqual({ repo: 'acme/checkout' });
+  });
+
+  test('is optional', () => {
+    expect(parseScenario(minimal()).github).toBeUndefined();
+  });
+
+  test.each(['acme/checkout', 'Acme-Corp/checkout.api', 'a/b_c-d.e', `${'o'.repeat(39)}/${'r'.repeat(100)}`])('accepts repo %s', (repo) => {
+    expect(parseScenario(minimal(`github:\n  repo: ${repo}\n`)).github?.repo).toBe(repo);
+  });
+
+  test.each(['checkout', 'acme/checkout/extra', '-acme/checkout', 'acme-/checkout', 'ac--me/checkout', 'acme/..', 'acme/che ckout', `${'o'.repeat(40)}/r`, `o/${'r'.repeat(101)}`])(
+    'refuses repo %s, naming the field',
+    (repo) => {
+      const err = errorOf(() => parseScenario(minimal(`github:\n  repo: ${JSON.stringify(repo)}\n`)));
+      expect(err.issues[0]).toEqual({ path: 'github.repo', message: 'must be owner/name, as GitHub spells repositories' });
+    },
+  );
+
+  test('unknown keys are typos, as elsewhere', () => {
+    const err = errorOf(() => parseScenario(minimal('github:\n  repo: acme/checkout\n  repository: acme/checkout\n')));
+    expect(err.issues[0]?.path).toBe('github');
+  });
+});

@@ -5,7 +5,6 @@ import { ConfigError, loadConfig, parseConfig } from '../../workers/config.js';
 import { parseDuration } from '../../workers/duration.js';
 
 const valid = {
-  pagerduty: { tokenFile: '/run/secrets/pd' },
   services: { PCHKOUT: { name: 'checkout', approvers: ['U0ALICE'], kubernetes: { namespaces: ['checkout'] } } },
 };
 
@@ -18,7 +17,7 @@ describe('configuration', () => {
   });
 
   test.each([
-    ['a missing token file', { ...valid, pagerduty: {} }, 'pagerduty.tokenFile'],
+    ['a broker URL that is not a URL', { ...valid, broker: { url: 'localhost 8790' } }, 'broker.url: must be an http(s) URL'],
     ['no approvers', { ...valid, services: { PCHKOUT: { name: 'checkout', approvers: [] } } }, 'services.PCHKOUT.approvers: list at least one approver'],
     ['a bad namespace', { ...valid, services: { PCHKOUT: { name: 'c', approvers: ['U1'], kubernetes: { namespaces: ['Bad_NS'] } } } }, 'services.PCHKOUT.kubernetes.namespaces.0'],
     ['a bad duration', { ...valid, approval: { reminderAfter: 'soon', expireAfter: '1h' } }, 'approval.reminderAfter: invalid duration "soon"'],
@@ -32,16 +31,16 @@ describe('configuration', () => {
   });
 
   test('environment variables override the file', () => {
-    const config = parseConfig(valid, { env: { TEMPORAL_ADDRESS: 'temporal.internal:7233', PAGERDUTY_API_URL: 'http://127.0.0.1:9000/' } });
+    const config = parseConfig(valid, { env: { TEMPORAL_ADDRESS: 'temporal.internal:7233', TRIAGE_BROKER_URL: 'http://127.0.0.1:9000/' } });
     expect(config.temporal.address).toBe('temporal.internal:7233');
-    expect(config.pagerduty.apiUrl).toBe('http://127.0.0.1:9000');
+    expect(config.broker.url).toBe('http://127.0.0.1:9000');
   });
 
   test('relative paths are relative to the file; unreadable files and bad YAML are named', () => {
     const dir = mkdtempSync(join(tmpdir(), 'config-'));
     const file = join(dir, 'triage.yaml');
-    writeFileSync(file, 'pagerduty:\n  tokenFile: secrets/pd\nservices:\n  PCHKOUT: { name: checkout, approvers: [U0ALICE] }\n');
-    expect(loadConfig(file, {}).pagerduty.tokenFile).toBe(join(dir, 'secrets/pd'));
+    writeFileSync(file, 'kubernetes:\n  kubeconfig: kube/config\nservices:\n  PCHKOUT: { name: checkout, approvers: [U0ALICE] }\n');
+    expect(loadConfig(file, {}).kubernetes.kubeconfig).toBe(join(dir, 'kube/config'));
     expect(() => loadConfig(join(dir, 'missing.yaml'), {})).toThrow(/cannot read configuration file .*missing.yaml \(ENOENT\)/);
     writeFileSync(file, 'services: [\n');
     expect(() => loadConfig(file, {})).toThrow(/not valid YAML/);

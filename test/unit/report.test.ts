@@ -1,3 +1,4 @@
+import { idempotencyKey, idempotencyLabel, idempotencyMarker } from '../../activities/idempotency.js';
 import { NO_CLEAR_CAUSE } from '../../activities/analyzers/index.js';
 import type { PagerDutyEvidence, SurfaceResult, TriageScope, WritePlan } from '../../activities/model.js';
 import {
@@ -31,6 +32,8 @@ const scope: TriageScope = {
   approvers: ['U012345'],
   approval: { reminderAfterMs: 900_000, expireAfterMs: 3_600_000 },
   retry: { maximumAttempts: 3, initialIntervalMs: 1_000, maximumIntervalMs: 10_000 },
+  writes: { timeoutMs: 30_000, maximumAttempts: 10 },
+  github: { repo: 'acme/checkout' },
   temporalUiUrl: 'http://localhost:8233',
   namespace: 'default',
 };
@@ -81,8 +84,9 @@ describe('buildDiagnosis', () => {
     ]);
     const { github, slack } = diagnosis.plan;
     expect(github.title).toBe('[triage] checkout-api error rate above 5% (PagerDuty #1234)');
-    expect(github.labels).toEqual(['triage', 'severity:critical']);
-    expect(github.repo).toBeUndefined();
+    expect(github.labels).toEqual(['triage', 'severity:critical', idempotencyLabel(idempotencyKey('triage-PABC123'))]);
+    expect(github.repo).toBe('acme/checkout');
+    expect(github.body).toContain(idempotencyMarker(github.idempotencyKey));
     expect(slack.channel).toBeUndefined();
     expect(github.body).toContain(`**Most likely cause:** ${diagnosis.headline}`);
     expect(github.body).toContain('### 1. critical: checkout-api pods in CrashLoopBackOff (exit 1, Error) since the rollout');
@@ -121,7 +125,7 @@ describe('buildDiagnosis', () => {
     expect(diagnosis.findings).toEqual([]);
     expect(diagnosis.headline).toBe(NO_CLEAR_CAUSE);
     expect(diagnosis.plan.github.body).toContain('- **kubernetes**: unavailable: connect ECONNREFUSED 10.0.0.1:443 after 3 attempts');
-    expect(diagnosis.plan.github.labels).toEqual(['triage']);
+    expect(diagnosis.plan.github.labels).toEqual(['triage', expect.stringMatching(/^triage-key:[0-9a-f]{20}$/)]);
     expect(diagnosis.plan.slack.text).toContain(`${NO_CLEAR_CAUSE} · 0 findings · kubernetes unavailable`);
   });
 
@@ -218,14 +222,14 @@ describe('untrusted text in the report', () => {
 
 describe('plan hash', () => {
   const plan: WritePlan = {
-    github: { title: '[triage] t (PagerDuty #1)', body: 'body\n- a', labels: ['triage', 'severity:critical'] },
+    github: { title: '[triage] t (PagerDuty #1)', body: 'body\n- a', labels: ['triage', 'severity:critical'], idempotencyKey: 'k1' },
     slack: { text: 'summary' },
   };
 
   test('is stable under key reordering at every level', () => {
     const reordered = {
       slack: { text: 'summary' },
-      github: { labels: ['triage', 'severity:critical'], body: 'body\n- a', title: '[triage] t (PagerDuty #1)' },
+      github: { idempotencyKey: 'k1', labels: ['triage', 'severity:critical'], body: 'body\n- a', title: '[triage] t (PagerDuty #1)' },
     } as WritePlan;
     expect(canonicalJson(reordered)).toBe(canonicalJson(plan));
     expect(hashPlan(reordered)).toBe(hashPlan(plan));
@@ -239,11 +243,11 @@ describe('plan hash', () => {
 
   test('is the sha256 of the canonical JSON', () => {
     expect(canonicalJson(plan)).toBe(
-      '{"github":{"body":"body\\n- a","labels":["triage","severity:critical"],"title":"[triage] t (PagerDuty #1)"},"slack":{"text":"summary"}}',
+      '{"github":{"body":"body\\n- a","idempotencyKey":"k1","labels":["triage","severity:critical"],"title":"[triage] t (PagerDuty #1)"},"slack":{"text":"summary"}}',
     );
-    expect(hashPlan({ github: { title: '', body: '', labels: [] }, slack: { text: '' } })).toBe(
-      // sha256('{"github":{"body":"","labels":[],"title":""},"slack":{"text":""}}')
-      'fa9d0d9e2af55b6fe67e1022e114b072a476ca93967076665c6dda699c989cbc',
+    expect(hashPlan({ github: { title: '', body: '', labels: [], idempotencyKey: '' }, slack: { text: '' } })).toBe(
+      // sha256('{"github":{"body":"","idempotencyKey":"","labels":[],"title":""},"slack":{"text":""}}')
+      'd6577d6938eee0d5197702ba96dde4eddbc56256ae9b3fb348ffd839a86307b0',
     );
   });
 

@@ -1,6 +1,6 @@
 // A real Temporal dev server (the project's Temporal CLI, never a download),
 // the workflow bundle built once per suite, and per-test emulators + worker.
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,11 +15,20 @@ import { findTemporalCli } from '../../sandbox/temporal-cli.js';
 import { loadScenario, type Scenario } from '../../sandbox/scenario.js';
 import { startPagerDutyEmulator } from '../../sandbox/emulators/pagerduty.js';
 import { startKubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';
+import { startGitHubEmulator } from '../../sandbox/emulators/github.js';
+import { startBroker } from '../../broker/broker.js';
+import { parseBrokerConfig } from '../../broker/config.js';
+import { silentLogger } from '../../broker/log.js';
 import { queryStatus } from '../../starter/triage-client.js';
 import type { TriageStatus } from '../../workflows/messages.js';
 
 export const SCENARIO_FILE = join(PROJECT_ROOT, 'sandbox/scenarios/crashloop-after-rollout.yaml');
 export const APPROVERS = ['U0ALICE', 'U0BOB'];
+export const GITHUB_REPO = 'acme/checkout';
+const APP_ID = '1001';
+const INSTALLATION_ID = 77;
+// One App key pair per test process: generating RSA keys is slow.
+const appKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
 let runtimeInstalled = false;
 
@@ -53,6 +62,9 @@ export interface TriageFixture {
   config: TriageConfig;
   pagerduty: Awaited<ReturnType<typeof startPagerDutyEmulator>>;
   kubernetes: Awaited<ReturnType<typeof startKubernetesEmulator>>;
+  github: Awaited<ReturnType<typeof startGitHubEmulator>>;
+  broker: Awaited<ReturnType<typeof startBroker>>;
+  auditLog: string;
 }
 
 export interface FixtureOptions {
@@ -60,6 +72,7 @@ export interface FixtureOptions {
   mutate?: (s: Scenario) => void;
   /** The service id the configuration knows; defaults to the scenario's. */
   configuredServiceId?: string;
+  writeTimeout?: string;
 }
 
 /**
@@ -73,24 +86,57 @@ export async function withTriageWorker<T>(
 ): Promise<T> {
   const scenario = await uniqueScenario(opts.mutate);
   const dir = mkdtempSync(join(tmpdir(), 'triage-test-'));
-  const pdToken = randomBytes(24).toString('hex');
+  const secret = (name: string, value = randomBytes(24).toString('hex')) => {
+    writeFileSync(join(dir, name), value, { mode: 0o600 });
+    return { file: join(dir, name), value };
+  };
   const k8sToken = randomBytes(24).toString('hex');
-  const tokenFile = join(dir, 'pagerduty-token');
-  writeFileSync(tokenFile, pdToken, { mode: 0o600 });
-  const pagerduty = await startPagerDutyEmulator({ scenario, token: pdToken });
+  const clientId = secret('pagerduty-client-id');
+  const clientSecret = secret('pagerduty-client-secret');
+  const privateKey = secret('github-app.pem', appKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const pagerduty = await startPagerDutyEmulator({ scenario, oauth: { clientId: clientId.value, clientSecret: clientSecret.value } });
   const kubernetes = await startKubernetesEmulator({ scenario, token: k8sToken });
+  const github = await startGitHubEmulator({
+    appId: APP_ID,
+    installationId: INSTALLATION_ID,
+    appPublicKeyPem: appKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    repos: [GITHUB_REPO],
+  });
+  const auditLog = join(dir, 'broker-audit.jsonl');
+  const broker = await startBroker(
+    parseBrokerConfig(
+      {
+        listen: { host: '127.0.0.1', port: 0 },
+        auditLog,
+        providers: {
+          github: { upstream: github.url, appId: APP_ID, installationId: INSTALLATION_ID, privateKeyFile: privateKey.file, repos: [GITHUB_REPO] },
+          pagerduty: {
+            upstream: pagerduty.url,
+            tokenUrl: `${pagerduty.url}/oauth/token`,
+            clientIdFile: clientId.file,
+            clientSecretFile: clientSecret.file,
+            account: 'as_account-us.sandbox',
+          },
+        },
+      },
+      dir,
+    ),
+    { log: silentLogger },
+  );
   const taskQueue = `triage-test-${counter}`;
   const config = parseConfig({
     temporal: { address: env.address, namespace: env.namespace ?? 'default', taskQueue, uiUrl: 'http://127.0.0.1:8233' },
-    pagerduty: { apiUrl: pagerduty.url, tokenFile },
+    broker: { url: broker.url },
     kubernetes: { cluster: 'sandbox' },
     approval: opts.approval ?? { reminderAfter: '10m', expireAfter: '30m' },
     retry: { maximumAttempts: 3, initialInterval: '100ms', maximumInterval: '1s' },
+    writes: { timeout: opts.writeTimeout ?? '10s', maximumAttempts: 5 },
     services: {
       [opts.configuredServiceId ?? scenario.pagerduty.incident.service.id]: {
         name: scenario.pagerduty.incident.service.summary,
         kubernetes: { namespaces: Object.keys(scenario.kubernetes.namespaces) },
         approvers: APPROVERS,
+        github: { repo: GITHUB_REPO },
       },
     },
   });
@@ -109,9 +155,10 @@ export async function withTriageWorker<T>(
     activities: activitiesFrom(config, kc),
   });
   try {
-    return await worker.runUntil(fn({ scenario, incidentId: scenario.pagerduty.incident.id, config, pagerduty, kubernetes }));
+    return await worker.runUntil(fn({ scenario, incidentId: scenario.pagerduty.incident.id, config, pagerduty, kubernetes, github, broker, auditLog }));
   } finally {
-    await Promise.all([pagerduty.close(), kubernetes.close()]);
+    await broker.close();
+    await Promise.all([pagerduty.close(), kubernetes.close(), github.close()]);
   }
 }
 

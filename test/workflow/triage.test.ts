@@ -4,7 +4,9 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { decide, DecisionRefused, queryStatus, signalResolved, startTriage } from '../../starter/triage-client.js';
 import { triageWorkflowId, type TriageOutcome } from '../../workflows/messages.js';
 import { decisionKey, stageKey } from '../../workflows/search-attributes.js';
-import { APPROVERS, startTestEnvironment, waitForStatus, withTriageWorker, type TriageFixture } from './harness.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { idempotencyKey, idempotencyLabel, idempotencyMarker } from '../../activities/idempotency.js';
+import { APPROVERS, GITHUB_REPO, startTestEnvironment, waitForStatus, withTriageWorker, type TriageFixture } from './harness.js';
 
 let ctx: { env: TestWorkflowEnvironment; bundle: WorkflowBundle };
 
@@ -24,6 +26,27 @@ async function start(fx: TriageFixture) {
 
 function handle(fx: TriageFixture) {
   return ctx.env.client.workflow.getHandle(triageWorkflowId(fx.incidentId));
+}
+
+async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+function auditLines(fx: TriageFixture): Record<string, unknown>[] {
+  if (!existsSync(fx.auditLog)) return [];
+  return readFileSync(fx.auditLog, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The attempt number of the activity's last start: Temporal records only the final attempt. */
+async function activityAttempts(fx: TriageFixture, activityType: string): Promise<number> {
+  const events = (await handle(fx).fetchHistory()).events ?? [];
+  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType);
+  const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
+  return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
 }
 
 async function updateEvents(fx: TriageFixture) {
@@ -63,6 +86,23 @@ describe('triageIncident on a real Temporal dev server', () => {
       expect(outcome.stage).toBe('approved');
       expect(outcome.decision?.approver).toBe('U0ALICE');
 
+      // The approved plan, and only it, became one GitHub issue, through the broker.
+      const issues = fx.github.issues(GITHUB_REPO);
+      expect(issues).toHaveLength(1);
+      const [issue] = issues;
+      expect(outcome.githubIssue).toEqual({ repo: GITHUB_REPO, number: issue!.number, url: issue!.html_url, title: issue!.title });
+      expect(issue!.title).toBe(`[triage] ${fx.scenario.pagerduty.incident.title} (PagerDuty #${fx.scenario.pagerduty.incident.incident_number})`);
+      expect(issue!.body).toContain(fx.scenario.pagerduty.incident.html_url);
+      expect(issue!.body).toContain(`/workflows/${triageWorkflowId(fx.incidentId)}`);
+      expect(issue!.body).toContain(idempotencyMarker(idempotencyKey(triageWorkflowId(fx.incidentId))));
+      expect(issue!.labels.map((l) => l.name)).toEqual(['triage', 'severity:critical', idempotencyLabel(idempotencyKey(triageWorkflowId(fx.incidentId)))]);
+      const forTriage = () => auditLines(fx).filter((a) => a.triageId === triageWorkflowId(fx.incidentId));
+      await waitFor(() => forTriage().some((a) => a.method === 'POST'));
+      const audit = forTriage();
+      expect(audit.map((a) => `${a.provider} ${a.method} ${a.decision}`)).toEqual(
+        expect.arrayContaining(['pagerduty GET allowed', 'github GET allowed', 'github POST allowed']),
+      );
+
       const description = await handle(fx).describe();
       expect(description.typedSearchAttributes.get(stageKey)).toBe('approved');
       expect(description.typedSearchAttributes.get(decisionKey)).toBe('approve');
@@ -78,6 +118,8 @@ describe('triageIncident on a real Temporal dev server', () => {
       const outcome = (await handle(fx).result()) as TriageOutcome;
       expect(outcome.stage).toBe('rejected');
       expect(outcome.decision?.decision).toBe('reject');
+      expect(fx.github.issues(GITHUB_REPO)).toHaveLength(0);
+      expect(fx.github.requestLog.filter((r) => r.method === 'POST' && r.path.endsWith('/issues'))).toHaveLength(0);
     });
   });
 
@@ -158,6 +200,49 @@ describe('triageIncident on a real Temporal dev server', () => {
         (e) => e.activityTaskStartedEventAttributes && String(e.activityTaskStartedEventAttributes.scheduledEventId) === String(k8sStarted?.eventId),
       );
       expect(started?.activityTaskStartedEventAttributes?.attempt).toBe(2);
+    });
+  });
+
+  test('a GitHub write retried after it succeeded finds its issue instead of opening a second', async () => {
+    // GitHub stores the issue but answers after the activity's timeout: the
+    // first attempt never completes, the retry must not create again.
+    await withTriageWorker(ctx, { writeTimeout: '2s' }, async (fx) => {
+      fx.github.setHoldAfterCreate(3500);
+      await start(fx);
+      const { planHash } = await waitForStatus(ctx.env, fx.incidentId, awaiting);
+      await decide(ctx.env.client, fx.incidentId, { decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'h1');
+      const outcome = (await handle(fx).result()) as TriageOutcome;
+      expect(fx.github.issues(GITHUB_REPO)).toHaveLength(1);
+      expect(outcome.githubIssue?.number).toBe(fx.github.issues(GITHUB_REPO)[0]!.number);
+      expect(await activityAttempts(fx, 'createGitHubIssue')).toBeGreaterThan(1);
+    });
+  });
+
+  test("GitHub's secondary rate limit is waited out, then the issue is created once", async () => {
+    await withTriageWorker(ctx, {}, async (fx) => {
+      await start(fx);
+      const { planHash } = await waitForStatus(ctx.env, fx.incidentId, awaiting);
+      // The broker mints its installation token on first use; mint it now so the limit hits the issue calls.
+      expect((await fetch(`${fx.broker.url}/github/repos/${GITHUB_REPO}/issues`, { headers: { 'user-agent': 'test' } })).status).toBe(200);
+      fx.github.setFault({ status: 403, retryAfterSeconds: 1, times: 1 });
+      await decide(ctx.env.client, fx.incidentId, { decision: 'approve', approver: 'U0BOB', planHash: planHash! }, 'rl1');
+      await handle(fx).result();
+      expect(fx.github.issues(GITHUB_REPO)).toHaveLength(1);
+      expect(await activityAttempts(fx, 'createGitHubIssue')).toBe(2);
+    });
+  });
+
+  test('the broker refuses a route outside its policy, audits it, and sends nothing upstream', async () => {
+    await withTriageWorker(ctx, {}, async (fx) => {
+      const before = fx.github.requestLog.length;
+      const res = await fetch(`${fx.broker.url}/github/repos/acme/other-repo/issues`, { method: 'POST', headers: { 'x-triage-id': 'triage-probe' }, body: '{}' });
+      expect(res.status).toBe(403);
+      const pd = await fetch(`${fx.broker.url}/pagerduty/users`, { headers: { 'x-triage-id': 'triage-probe' } });
+      expect(pd.status).toBe(403);
+      expect(fx.github.requestLog.length).toBe(before);
+      // Audit lines are appended asynchronously, after the response.
+      await waitFor(() => auditLines(fx).filter((a) => a.triageId === 'triage-probe').length === 2);
+      expect(auditLines(fx).filter((a) => a.triageId === 'triage-probe').map((a) => a.decision)).toEqual(['denied', 'denied']);
     });
   });
 

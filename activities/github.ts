@@ -1,0 +1,97 @@
+// GitHub writes, through the broker: the worker sends no credential; the
+// broker adds the App installation token and allows only configured repos.
+import { Octokit } from '@octokit/rest';
+import type { ApplicationFailure } from '@temporalio/common';
+import { httpFailure, invalidRequest, networkFailure, rateLimitFailure, retryAfterMs } from './http-failure.js';
+import { idempotencyLabel, idempotencyMarker } from './idempotency.js';
+
+const SURFACE = 'github';
+const REPO = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/;
+const TRIAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const DEFAULT_TIMEOUT_MS = 15_000;
+
+export interface GitHubClientOptions {
+  /** The broker's `/github` prefix (or, in tests, any GitHub-compatible base URL). */
+  baseUrl: string;
+  timeoutMs?: number;
+}
+
+export interface CreateIssueRequest {
+  triageId: string;
+  repo: string;
+  title: string;
+  /** Already contains the idempotency marker (it is part of the approved plan). */
+  body: string;
+  labels: string[];
+  idempotencyKey: string;
+}
+
+export interface GitHubIssueRef {
+  repo: string;
+  number: number;
+  url: string;
+  title: string;
+  /** False when an earlier attempt had already created it. */
+  created: boolean;
+}
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+export function createGitHubActivities(options: GitHubClientOptions) {
+  const octokit = new Octokit({ baseUrl: options.baseUrl, userAgent: 'keyless-triage/0.1', log: silent });
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
+  return {
+    /**
+     * Creates the triage's issue once. Every attempt first lists the issues
+     * carrying the idempotency label (listing is consistent; search is not)
+     * and returns the one whose body holds the marker.
+     */
+    async createGitHubIssue(req: CreateIssueRequest): Promise<GitHubIssueRef> {
+      const match = REPO.exec(req.repo);
+      if (!match) throw invalidRequest(SURFACE, `repository must be owner/name`);
+      if (!TRIAGE_ID.test(req.triageId)) throw invalidRequest(SURFACE, 'triage id has an unexpected shape');
+      const [, owner, repo] = match as unknown as [string, string, string];
+      const label = idempotencyLabel(req.idempotencyKey);
+      const marker = idempotencyMarker(req.idempotencyKey);
+      if (!req.body.includes(marker) || !req.labels.includes(label)) throw invalidRequest(SURFACE, 'the plan lacks its idempotency key');
+      const request = () => ({ headers: { 'x-triage-id': req.triageId }, request: { signal: AbortSignal.timeout(timeoutMs) } });
+
+      try {
+        const { data: existing } = await octokit.rest.issues.listForRepo({ owner, repo, labels: label, state: 'all', per_page: 100, ...request() });
+        const found = existing.find((issue) => issue.body?.includes(marker));
+        if (found) return { repo: req.repo, number: found.number, url: found.html_url, title: found.title, created: false };
+        const { data: created } = await octokit.rest.issues.create({ owner, repo, title: req.title, body: req.body, labels: req.labels, ...request() });
+        return { repo: req.repo, number: created.number, url: created.html_url, title: created.title, created: true };
+      } catch (err) {
+        throw gitHubFailure(err);
+      }
+    },
+  };
+}
+
+interface OctokitError {
+  status: number;
+  response?: { headers?: Record<string, string | number | undefined>; data?: unknown };
+}
+
+function isOctokitError(err: unknown): err is OctokitError {
+  return typeof err === 'object' && err !== null && typeof (err as { status?: unknown }).status === 'number' && (err as Error).name === 'HttpError';
+}
+
+export function gitHubFailure(err: unknown, now: number = Date.now()): ApplicationFailure {
+  if (!isOctokitError(err) || err.status < 400) return networkFailure(SURFACE, err);
+  const headers = err.response?.headers ?? {};
+  const header = (name: string) => (headers[name] === undefined ? undefined : String(headers[name]));
+  const data = err.response?.data;
+  const reason = typeof data === 'object' && data !== null && typeof (data as { message?: unknown }).message === 'string' ? (data as { message: string }).message : undefined;
+  const retryAfter = header('retry-after');
+  const exhausted = header('x-ratelimit-remaining') === '0';
+  if ((err.status === 403 || err.status === 429) && (retryAfter !== undefined || exhausted)) {
+    // Secondary rate limits: wait what GitHub says, else until the window resets.
+    const reset = Number(header('x-ratelimit-reset'));
+    const delay = retryAfterMs(retryAfter, now) ?? (Number.isFinite(reset) && reset * 1000 > now ? reset * 1000 - now : 60_000);
+    return rateLimitFailure(SURFACE, err.status, delay, reason);
+  }
+  return httpFailure({ surface: SURFACE, status: err.status, retryAfter, reason });
+}

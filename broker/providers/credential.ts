@@ -1,0 +1,22 @@
+// What every provider gives the proxy: headers to add on the outbound request
+// and an id that names the credential in the audit log without revealing it.
+import type { ProviderName } from '../config.js';
+
+export interface OutboundCredential {
+  /** Added to the upstream request after the caller's own credential headers are stripped. */
+  headers: Record<string, string>;
+  /** e.g. `github-app:123/installation:456`; never a secret value. */
+  credentialId: string;
+}
+
+export interface CredentialProvider {
+  readonly provider: ProviderName;
+  /** Throws CredentialUnavailableError (its message is safe to return to the caller). */
+  credential(): Promise<OutboundCredential>;
+  /** "ready" or "unavailable: <reason>", from local files and cached state only: never calls upstream. */
+  readiness(): Promise<string>;
+  /** Request headers set only when the caller sent none. */
+  readonly defaultHeaders?: Readonly<Record<string, string>>;
+}
+
+export type Clock = () => number;

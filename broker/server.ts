@@ -1,0 +1,155 @@
+// The broker's HTTP front: `/healthz`, and `/<provider>/<upstream path>`
+// decided by the policy, given its credential, proxied, and audited. Plain
+// node:http, because the proxy needs the raw request target and the raw
+// streams, which a framework would parse or buffer first.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import { triageIdFrom, type AuditRecord, type AuditSink } from './audit.js';
+import { PROVIDERS, type ProviderName } from './config.js';
+import type { Logger } from './log.js';
+import { decide, type Policy } from './policy.js';
+import type { CredentialProvider, OutboundCredential } from './providers/credential.js';
+import { proxyRequest, CLIENT_CLOSED_STATUS, type ProxyOptions } from './proxy.js';
+import { sendJson } from './reply.js';
+import { CredentialUnavailableError } from './secret-file.js';
+import type { Upstream } from './upstream.js';
+
+export interface BrokerHandlerDeps {
+  policy: Policy;
+  credentials: Partial<Record<ProviderName, CredentialProvider>>;
+  upstreams: Partial<Record<ProviderName, Upstream>>;
+  audit: AuditSink;
+  proxy: ProxyOptions;
+  log: Logger;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export function createBrokerHandler(deps: BrokerHandlerDeps): Handler {
+  return (req, res) => {
+    handle(req, res, deps).catch((err: unknown) => {
+      // A bug must not take the process down or leave the caller hanging.
+      deps.log.error('broker request failed', { error: (err as Error)?.name ?? 'error' });
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  };
+}
+
+/**
+ * CONNECT would make the broker a tunnel to any host. Node resets such
+ * sockets silently when nobody listens; this refuses them visibly, in the
+ * audit log too.
+ */
+export function createConnectRefusal(deps: Pick<BrokerHandlerDeps, 'audit'>): (req: IncomingMessage, socket: Duplex) => void {
+  return (req, socket) => {
+    const body = JSON.stringify({ error: 'denied', reason: 'CONNECT not allowed' });
+    socket.end(
+      `HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    deps.audit.write({
+      time: new Date().toISOString(),
+      provider: '',
+      method: 'CONNECT',
+      path: (req.url ?? '').slice(0, 2048),
+      decision: 'denied',
+      reason: 'CONNECT not allowed',
+      triageId: triageIdFrom(req.headers['x-triage-id']),
+      status: 403,
+      bytesIn: 0,
+      bytesOut: Buffer.byteLength(body),
+      durationMs: 0,
+    });
+  };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, deps: BrokerHandlerDeps): Promise<void> {
+  const started = performance.now();
+  const target = req.url ?? '';
+  const method = req.method ?? '';
+
+  // Probes would drown the audit trail and carry no credential use.
+  if (target === '/healthz' || target.startsWith('/healthz?')) {
+    await healthz(req, res, deps);
+    return;
+  }
+
+  const triageId = triageIdFrom(req.headers['x-triage-id']);
+  const audit = (fields: Omit<AuditRecord, 'time' | 'method' | 'triageId' | 'durationMs'>) => {
+    deps.audit.write({
+      time: new Date().toISOString(),
+      provider: fields.provider,
+      method: method.slice(0, 16),
+      path: fields.path,
+      decision: fields.decision,
+      ...(fields.reason !== undefined && { reason: fields.reason }),
+      ...(fields.credentialId !== undefined && { credentialId: fields.credentialId }),
+      triageId,
+      status: fields.status,
+      ...(fields.upstreamStatus !== undefined && { upstreamStatus: fields.upstreamStatus }),
+      bytesIn: fields.bytesIn,
+      bytesOut: fields.bytesOut,
+      durationMs: Math.round(performance.now() - started),
+    });
+  };
+
+  const decision = decide(deps.policy, method, target);
+  if (!decision.allowed) {
+    const error = decision.status === 404 ? 'not found' : 'denied';
+    const bytesOut = sendJson(res, decision.status, { error, reason: decision.reason });
+    audit({ provider: decision.provider, path: decision.path, decision: 'denied', reason: decision.reason, status: decision.status, bytesIn: 0, bytesOut });
+    return;
+  }
+
+  const { provider, path } = decision;
+  const credentials = deps.credentials[provider];
+  const upstream = deps.upstreams[provider];
+  if (!credentials || !upstream) throw new Error(`provider ${provider} is in the policy but not wired`);
+
+  let credential: OutboundCredential;
+  try {
+    credential = await credentials.credential();
+  } catch (err) {
+    if (!(err instanceof CredentialUnavailableError)) throw err;
+    const bytesOut = sendJson(res, 503, { error: 'credential unavailable', reason: err.message });
+    audit({ provider, path, decision: 'allowed', reason: `credential unavailable: ${err.message}`, status: 503, bytesIn: 0, bytesOut });
+    return;
+  }
+
+  if (req.destroyed) {
+    audit({ provider, path, decision: 'allowed', reason: 'caller closed the connection', credentialId: credential.credentialId, status: CLIENT_CLOSED_STATUS, bytesIn: 0, bytesOut: 0 });
+    return;
+  }
+
+  const outcome = await proxyRequest(
+    req,
+    res,
+    { upstream, path, query: decision.query, credential, defaultHeaders: credentials.defaultHeaders ?? {} },
+    deps.proxy,
+  );
+  audit({
+    provider,
+    path,
+    decision: 'allowed',
+    ...(outcome.reason !== undefined && { reason: outcome.reason }),
+    credentialId: credential.credentialId,
+    status: outcome.status,
+    ...(outcome.upstreamStatus !== undefined && { upstreamStatus: outcome.upstreamStatus }),
+    bytesIn: outcome.bytesIn,
+    bytesOut: outcome.bytesOut,
+  });
+}
+
+async function healthz(req: IncomingMessage, res: ServerResponse, deps: BrokerHandlerDeps): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+    return;
+  }
+  const providers: Record<string, string> = {};
+  for (const name of PROVIDERS) {
+    const credentials = deps.credentials[name];
+    if (credentials) providers[name] = await credentials.readiness();
+  }
+  sendJson(res, 200, { status: 'ok', providers });
+}
