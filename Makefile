@@ -32,14 +32,21 @@ $(BUILD_STAMP): $(NODE_STAMP) $(SOURCES)
 
 install: $(NODE_STAMP) $(VENV_STAMP) $(BUILD_STAMP)
 
+# The browser test drives Debian's Chromium with playwright-core (no browser download).
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else \
+	  echo "the browser test needs Debian's chromium package: apt-get install chromium (as root)"; exit 1; fi; \
+	$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
 demo: install
 	node dist/sandbox/demo.js
 
 typecheck: $(NODE_STAMP)
 	npx tsc -p tsconfig.json
 
-test: install typecheck
-	npm test --silent
+test: install typecheck $(CHROMIUM)
+	CHROMIUM=$(CHROMIUM) npm test --silent
 
 up: install
 	node dist/sandbox/stack-cli.js up

@@ -4,6 +4,7 @@
 // below pick what to keep, and the byte budget is the backstop that holds even
 // when every list is full of long strings.
 import type { KubernetesEvidence, NamespaceEvidence, PagerDutyEvidence } from './model.js';
+import { boundedLine } from './untrusted-text.js';
 
 /** The serialized evidence of one surface never exceeds this. */
 export const MAX_EVIDENCE_BYTES = 64 * 1024;
@@ -24,15 +25,13 @@ export const EVIDENCE_LIMITS = {
   imagesPerWorkload: 10,
 } as const;
 
-/** One line, no control characters, at most `max` characters (an ellipsis marks the cut). */
+/**
+ * One printable line of at most `max` characters (an ellipsis marks the cut).
+ * The same cleaning the report and Slack apply, so what is stored in history
+ * is already free of control and bidi characters.
+ */
 export function truncateText(text: string, max: number = EVIDENCE_LIMITS.textChars): string {
-  const oneLine = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ');
-  if (oneLine.length <= max) return oneLine;
-  // Do not split a surrogate pair: a lone half is not valid UTF-8 when serialized.
-  let cut = max - 1;
-  const code = oneLine.charCodeAt(cut - 1);
-  if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
-  return `${oneLine.slice(0, cut)}…`;
+  return boundedLine(text, max);
 }
 
 export function evidenceBytes(value: unknown): number {

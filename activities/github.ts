@@ -40,6 +40,13 @@ const silent = { debug() {}, info() {}, warn() {}, error() {} };
 export function createGitHubActivities(options: GitHubClientOptions) {
   const octokit = new Octokit({ baseUrl: options.baseUrl, userAgent: 'keyless-triage/0.1', log: silent });
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // Per call: the triage id for the broker's audit log, and a deadline.
+  const callOptions = (triageId: string) => ({ headers: { 'x-triage-id': triageId }, request: { signal: AbortSignal.timeout(timeoutMs) } });
+  const ownerAndRepo = (full: string): [string, string] => {
+    const match = REPO.exec(full);
+    if (!match) throw invalidRequest(SURFACE, 'repository must be owner/name');
+    return [match[1]!, match[2]!];
+  };
 
   return {
     /**
@@ -48,21 +55,33 @@ export function createGitHubActivities(options: GitHubClientOptions) {
      * and returns the one whose body holds the marker.
      */
     async createGitHubIssue(req: CreateIssueRequest): Promise<GitHubIssueRef> {
-      const match = REPO.exec(req.repo);
-      if (!match) throw invalidRequest(SURFACE, `repository must be owner/name`);
+      const [owner, repo] = ownerAndRepo(req.repo);
       if (!TRIAGE_ID.test(req.triageId)) throw invalidRequest(SURFACE, 'triage id has an unexpected shape');
-      const [, owner, repo] = match as unknown as [string, string, string];
       const label = idempotencyLabel(req.idempotencyKey);
       const marker = idempotencyMarker(req.idempotencyKey);
       if (!req.body.includes(marker) || !req.labels.includes(label)) throw invalidRequest(SURFACE, 'the plan lacks its idempotency key');
-      const request = () => ({ headers: { 'x-triage-id': req.triageId }, request: { signal: AbortSignal.timeout(timeoutMs) } });
-
+      const request = () => callOptions(req.triageId);
       try {
         const { data: existing } = await octokit.rest.issues.listForRepo({ owner, repo, labels: label, state: 'all', per_page: 100, ...request() });
         const found = existing.find((issue) => issue.body?.includes(marker));
         if (found) return { repo: req.repo, number: found.number, url: found.html_url, title: found.title, created: false };
         const { data: created } = await octokit.rest.issues.create({ owner, repo, title: req.title, body: req.body, labels: req.labels, ...request() });
         return { repo: req.repo, number: created.number, url: created.html_url, title: created.title, created: true };
+      } catch (err) {
+        throw gitHubFailure(err);
+      }
+    },
+
+    /** After the #incidents note exists: the issue links back to it (idempotent: a retry finds the link). */
+    async linkIssueToNote(req: { triageId: string; repo: string; number: number; noteUrl: string }): Promise<void> {
+      const [owner, repo] = ownerAndRepo(req.repo);
+      if (!/^https?:\/\/[^\s<>()]+$/.test(req.noteUrl)) throw invalidRequest(SURFACE, 'note link must be an http(s) URL');
+      const request = () => callOptions(req.triageId);
+      try {
+        const { data: issue } = await octokit.rest.issues.get({ owner, repo, issue_number: req.number, ...request() });
+        const body = issue.body ?? '';
+        if (body.includes(req.noteUrl)) return;
+        await octokit.rest.issues.update({ owner, repo, issue_number: req.number, body: `${body}\n**Slack:** [the #incidents note](${req.noteUrl})\n`, ...request() });
       } catch (err) {
         throw gitHubFailure(err);
       }

@@ -6,10 +6,12 @@ import { createKubernetesActivities } from './kubernetes.js';
 import { createPagerDutyActivities, type PagerDutyClientOptions } from './pagerduty.js';
 import { buildDiagnosis, type DiagnosisRequest } from './report.js';
 import { createScopeActivities, type ScopeSettings } from './scope.js';
+import { createSlackActivities, type SlackClientOptions } from './slack.js';
 
 export interface ActivityDependencies {
   pagerduty: PagerDutyClientOptions;
   github: GitHubClientOptions;
+  slack: SlackClientOptions;
   kubeConfig: KubeConfig;
   scope: ScopeSettings;
 }
@@ -20,6 +22,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createKubernetesActivities({ kubeConfig: deps.kubeConfig }),
     ...createScopeActivities(deps.scope),
     ...createGitHubActivities(deps.github),
+    ...createSlackActivities(deps.slack),
     async diagnose(request: DiagnosisRequest) {
       return buildDiagnosis(request);
     },

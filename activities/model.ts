@@ -28,6 +28,7 @@ export interface TriageScope {
   approvers: string[];
   approval: { reminderAfterMs: number; expireAfterMs: number };
   github?: { repo: string };
+  slack?: { approvalChannel: string; incidentsChannel: string };
   /** Activity settings for the writes after approval. */
   writes: { timeoutMs: number; maximumAttempts: number };
   /** Per-surface retry settings; the defaults suit production, tests shorten them. */

@@ -18,8 +18,14 @@ import {
   type WritePlan,
 } from './model.js';
 import { compareSeverity, diagnose } from './analyzers/index.js';
-import { cleanText } from './analyzers/untrusted-text.js';
 import { idempotencyKey, idempotencyLabel, idempotencyMarker } from './idempotency.js';
+import {
+  cleanText,
+  escapeGitHubMarkdown,
+  escapeSlackText,
+  neutralizeGitHubReferences,
+  safeLinkTarget,
+} from './untrusted-text.js';
 
 export interface DiagnosisRequest {
   incident: IncidentRef;
@@ -92,8 +98,10 @@ function maxSeverity(findings: readonly Finding[]): Severity | undefined {
 }
 
 export function issueTitle(incident: IncidentRef): string {
-  // Issue titles are plain text on GitHub: cleaned, not Markdown-escaped.
-  return `[triage] ${cleanText(incident.title, ISSUE_TITLE_INCIDENT_LIMIT)} (PagerDuty #${incidentNumber(incident)})`;
+  // Issue titles are plain text on GitHub (no Markdown to escape) and do not
+  // create cross-references; the incident's own text still gets word joiners
+  // so a title like "@org/team #12" reads as text wherever it is shown.
+  return `[triage] ${neutralizeGitHubReferences(cleanText(incident.title, ISSUE_TITLE_INCIDENT_LIMIT))} (PagerDuty #${neutralizeGitHubReferences(incidentNumber(incident))})`;
 }
 
 function incidentNumber(incident: IncidentRef): string {
@@ -123,42 +131,17 @@ function renderSlackText(sources: PlanSources): string {
     `${findings.length} finding${findings.length === 1 ? '' : 's'}`,
     ...unavailable,
   ];
-  return escapeSlack(cleanText(parts.join(' · ')));
+  return escapeSlackText(cleanText(parts.join(' · ')));
 }
 
 // ---- Markdown ----------------------------------------------------------------
-
-/**
- * Minimal escaping of untrusted text for GitHub Markdown: no raw HTML, no code
- * spans, links or images, no table-cell breaks. A later issue hardens this
- * (mentions, issue references, emphasis).
- */
-export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/\\/g, '\\\\')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/([`|[\]])/g, '\\$1');
-}
-
-/** Slack mrkdwn treats `<...>` as links and mentions and wants these three escaped. */
-export function escapeSlack(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** An http(s) URL safe to put in a Markdown link target, or undefined. */
-export function safeLinkTarget(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
-  // Characters that would end the link target or a table cell.
-  return url.href.replace(/[()|`'"<> ]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
-}
+//
+// The body is GitHub-flavoured Markdown written by code; every piece of text
+// that came from evidence or PagerDuty goes through `md` (escapeGitHubMarkdown
+// in untrusted-text.ts), so it cannot ping anyone, cross-reference an issue,
+// autolink a URL, inject HTML or break the layout. Code-built text avoids
+// `#<digits>` too ("incident 1234"), since GitHub would link it to an issue of
+// the repository the body is written to.
 
 export function temporalWorkflowUrl(temporalUiUrl: string, namespace: string, workflowId: string): string {
   return `${temporalUiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
@@ -166,11 +149,11 @@ export function temporalWorkflowUrl(temporalUiUrl: string, namespace: string, wo
 
 function link(text: string, url: string): string {
   const target = safeLinkTarget(url);
-  return target ? `[${escapeMarkdown(text)}](${target})` : `${escapeMarkdown(text)} (link omitted: not an http(s) URL)`;
+  return target ? `[${escapeGitHubMarkdown(text)}](${target})` : `${escapeGitHubMarkdown(text)} (link omitted: not an http(s) URL)`;
 }
 
 function md(text: unknown, max?: number): string {
-  return escapeMarkdown(cleanText(text, max));
+  return escapeGitHubMarkdown(cleanText(text, max));
 }
 
 function renderIssueBody(sources: PlanSources): string {
@@ -190,7 +173,7 @@ function renderSummary({ incident, headline }: PlanSources): string {
     '',
     '| incident | service | urgency | status | opened |',
     '| --- | --- | --- | --- | --- |',
-    `| ${link(`PagerDuty #${incidentNumber(incident)}`, incident.htmlUrl)}: ${md(incident.title, ISSUE_TITLE_INCIDENT_LIMIT)} | ${md(incident.serviceName, 100)} | ${md(incident.urgency, 20)} | ${md(incident.status, 20)} | ${md(incident.createdAt, 40)} |`,
+    `| ${link(`PagerDuty incident ${incidentNumber(incident)}`, incident.htmlUrl)}: ${md(incident.title, ISSUE_TITLE_INCIDENT_LIMIT)} | ${md(incident.serviceName, 100)} | ${md(incident.urgency, 20)} | ${md(incident.status, 20)} | ${md(incident.createdAt, 40)} |`,
   ].join('\n');
 }
 
@@ -273,7 +256,7 @@ function renderLinks({ incident, temporalUiUrl, namespace, workflowId }: PlanSou
   return [
     '## Links',
     '',
-    `- PagerDuty incident: ${link(`#${incidentNumber(incident)}`, incident.htmlUrl)}`,
+    `- PagerDuty: ${link(`incident ${incidentNumber(incident)}`, incident.htmlUrl)}`,
     `- Temporal workflow: ${link(cleanText(workflowId, 200), temporalWorkflowUrl(temporalUiUrl, namespace, workflowId))}`,
   ].join('\n');
 }

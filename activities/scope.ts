@@ -9,6 +9,7 @@ export interface ServiceScopeSettings {
   approvers: string[];
   approval?: TriageScope['approval'];
   github?: { repo: string };
+  slack?: { approvalChannel: string; incidentsChannel: string };
 }
 
 export interface ScopeSettings {
@@ -42,6 +43,7 @@ export function createScopeActivities(settings: ScopeSettings) {
         approvers: service.approvers,
         approval: service.approval ?? settings.approval,
         ...(service.github ? { github: service.github } : {}),
+        ...(service.slack ? { slack: service.slack } : {}),
         writes: settings.writes,
         retry: settings.retry,
         temporalUiUrl: settings.temporalUiUrl,

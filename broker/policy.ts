@@ -82,6 +82,8 @@ export function buildPolicy(config: Pick<BrokerConfig, 'providers'>): Policy {
         { method: 'POST', path: '/api/chat.postMessage', query: [] },
         { method: 'POST', path: '/api/chat.update', query: [] },
         { method: 'POST', path: '/api/chat.postEphemeral', query: [] },
+        // The #incidents note's link, for the GitHub issue to point back at it.
+        { method: 'POST', path: '/api/chat.getPermalink', query: [] },
         { method: 'GET', path: '/api/conversations.list', query: ['cursor', 'exclude_archived', 'limit', 'team_id', 'types'] },
         { method: 'POST', path: '/api/conversations.list', query: [] },
         { method: 'GET', path: '/api/conversations.info', query: ['channel', 'include_locale', 'include_num_members'] },

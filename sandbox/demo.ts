@@ -1,10 +1,7 @@
 // `make demo`: the whole flow on the sandbox, start to finish, then tidy up.
-import { execFile } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { PROJECT_ROOT } from '../workers/paths.js';
 import { triageWorkflowId, type TriageOutcome, type TriageStatus } from '../workflows/messages.js';
 import { queryStatus, workflowUiUrl } from '../starter/triage-client.js';
 import { loadScenario } from './scenario.js';
@@ -13,7 +10,6 @@ import { SANDBOX_NON_APPROVER, startStack, type RunningStack } from './stack.js'
 import { incidentEnvelope, postSignedWebhook } from './webhook.js';
 import { portIsFree } from './ports.js';
 
-const run = promisify(execFile);
 const say = (line = '') => console.log(line);
 
 async function preferred(port: number): Promise<number | undefined> {
@@ -38,14 +34,40 @@ async function waitForStage(client: Client, incidentId: string, done: (s: Triage
   throw new Error(`triage did not reach the expected stage within 90 s (last: ${last || 'no status'})`);
 }
 
-async function cli(configFile: string, args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [join(PROJECT_ROOT, 'bin/triage.js'), '--config', configFile, ...args]);
-    return { code: 0, out: (stdout + stderr).trim() };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}`.trim() };
+/** What the sandbox Slack page does on a click: the emulator signs a block_actions request and sends it to the gateway. */
+async function click(slackUrl: string, card: { channelId: string; ts: string }, actionId: string, userId: string): Promise<number> {
+  const res = await fetch(`${slackUrl}/_sandbox/click`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ channel: card.channelId, ts: card.ts, actionId, userId }),
+  });
+  if (!res.ok) throw new Error(`sandbox Slack refused the click: ${res.status} ${await res.text()}`);
+  const { status } = (await res.json()) as { status: number };
+  return status;
+}
+
+interface SlackState {
+  channels: { id: string; name: string; messages: { text: string; ts: string }[] }[];
+  ephemerals?: Record<string, { text: string }[]>;
+}
+
+async function slackState(slackUrl: string): Promise<SlackState> {
+  return (await (await fetch(`${slackUrl}/_sandbox/state`)).json()) as SlackState;
+}
+
+async function lastEphemeral(slackUrl: string, userId: string): Promise<string> {
+  // The gateway answers through response_url after acknowledging; give it a moment.
+  for (let i = 0; i < 50; i++) {
+    const text = (await slackState(slackUrl)).ephemerals?.[userId]?.at(-1)?.text;
+    if (text) return `"${text}"`;
+    await new Promise((r) => setTimeout(r, 100));
   }
+  return '(nothing)';
+}
+
+async function lastMessage(slackUrl: string, channel: string): Promise<string> {
+  const found = (await slackState(slackUrl)).channels.find((c) => c.name === channel);
+  return found?.messages.at(-1)?.text ?? '(nothing)';
 }
 
 async function main(): Promise<void> {
@@ -89,16 +111,17 @@ async function main(): Promise<void> {
       say(`  plan ${status.planHash}`);
 
       say();
-      say(`a non-approver tries first: triage approve ${incidentId} --as ${SANDBOX_NON_APPROVER}`);
-      const refused = await cli(info.configFile, ['approve', incidentId, '--as', SANDBOX_NON_APPROVER]);
-      say(`  exit ${refused.code}: ${refused.out}`);
-      if (refused.code === 0) throw new Error('a non-approver was able to approve');
+      say(`approval card posted in #${info.slackChannels.approval}; sandbox Slack: ${info.slackPageUrl}`);
+      const card = status.slackCard;
+      if (!card) throw new Error(`the approval card was not posted: ${(status.notices ?? []).join('; ') || 'no reason recorded'}`);
+
+      say(`${SANDBOX_NON_APPROVER} clicks Approve (a signed block_actions request, as Slack sends it) …`);
+      const refused = await click(info.slackUrl, card, 'triage_approve', SANDBOX_NON_APPROVER);
+      say(`  gateway answered ${refused}; ${SANDBOX_NON_APPROVER} sees: ${await lastEphemeral(info.slackUrl, SANDBOX_NON_APPROVER)}`);
 
       const approver = info.approvers[0]!;
-      say(`the on-call approver decides: triage approve ${incidentId} --as ${approver}`);
-      const approved = await cli(info.configFile, ['approve', incidentId, '--as', approver, '--comment', 'matches the rollout; roll back']);
-      say(`  exit ${approved.code}: ${approved.out}`);
-      if (approved.code !== 0) throw new Error('approval failed');
+      say(`${approver} clicks Approve and confirms …`);
+      say(`  gateway answered ${await click(info.slackUrl, card, 'triage_approve', approver)}`);
 
       const outcome = (await client.workflow.getHandle(triageWorkflowId(incidentId)).result()) as TriageOutcome;
       say();
@@ -108,6 +131,7 @@ async function main(): Promise<void> {
       say(`          "${outcome.githubIssue.title}" (created through the broker with the App's installation token)`);
       const audit = readFileSync(info.brokerAuditLog, 'utf8').trim().split('\n');
       say(`broker:   ${audit.length} audited requests in ${info.brokerAuditLog}`);
+      say(`slack:    #${info.slackChannels.incidents}: ${await lastMessage(info.slackUrl, info.slackChannels.incidents)}`);
       say(`web ui:   ${workflowUiUrl(temporal, outcome.workflowId)}   (live while the stack runs: use \`make up\` to keep it)`);
     } finally {
       await client.connection.close();

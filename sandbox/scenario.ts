@@ -346,6 +346,17 @@ const gitHubRepo = z
   .string()
   .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/, 'must be owner/name, as GitHub spells repositories');
 
+/** Slack's rules: channel names are lowercase letters, digits, "-" and "_", at most 80 characters. */
+const slackChannelName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,79}$/, 'must be a Slack channel name: lowercase letters, digits, "-" and "_", without "#"');
+const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user id: U or W, then uppercase letters and digits');
+const slackUserName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,79}$/, 'must be a Slack username: lowercase letters, digits, ".", "-" and "_"');
+
+/** The sandbox Slack workspace: the channels the app is in and the people who can click its buttons. */
+const slackWorkspace = z.strictObject({
+  channels: z.array(z.strictObject({ name: slackChannelName })).min(1),
+  users: z.array(z.strictObject({ id: slackUserId, name: slackUserName })).min(1),
+});
+
 const scenarioSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and "-"'),
@@ -354,6 +365,8 @@ const scenarioSchema = z
     kubernetes: z.strictObject({ namespaces: z.record(dns1123Label, namespaceContent).default({}) }).prefault({}),
     /** Where the triage files its issue; the GitHub emulator's installation covers this repository. */
     github: z.strictObject({ repo: gitHubRepo }).optional(),
+    /** The sandbox Slack's channels and users; without it the Slack emulator uses its defaults. */
+    slack: slackWorkspace.optional(),
   })
   .superRefine((s, ctx) => {
     const alertIds = new Set<string>();
@@ -361,6 +374,18 @@ const scenarioSchema = z
       if (alertIds.has(a.id)) ctx.addIssue({ code: 'custom', path: ['pagerduty', 'alerts', i, 'id'], message: `duplicate alert id ${a.id}` });
       alertIds.add(a.id);
     });
+    if (s.slack) {
+      const unique = (list: string[], what: string, path: (i: number) => PathSegment[]) => {
+        const seen = new Set<string>();
+        list.forEach((v, i) => {
+          if (seen.has(v)) ctx.addIssue({ code: 'custom', path: ['slack', ...path(i)], message: `duplicate ${what} ${v}` });
+          seen.add(v);
+        });
+      };
+      unique(s.slack.channels.map((c) => c.name), 'channel name', (i) => ['channels', i, 'name']);
+      unique(s.slack.users.map((u) => u.id), 'user id', (i) => ['users', i, 'id']);
+      unique(s.slack.users.map((u) => u.name), 'username', (i) => ['users', i, 'name']);
+    }
     for (const [ns, content] of Object.entries(s.kubernetes.namespaces)) {
       checkNamespace(ns, content, (path, message) => ctx.addIssue({ code: 'custom', path: ['kubernetes', 'namespaces', ns, ...path], message }));
     }
@@ -402,6 +427,7 @@ export type ScenarioEvent = NamespaceContent['events'][number];
 export type ScenarioDeployment = NamespaceContent['deployments'][number];
 export type ScenarioReplicaSet = NamespaceContent['replicaSets'][number];
 export type ScenarioGitHub = NonNullable<Scenario['github']>;
+export type ScenarioSlack = NonNullable<Scenario['slack']>;
 /** What a scenario may be built from in code (tests): the input side of the schema, before defaults. */
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 

@@ -37,6 +37,7 @@ async function up(): Promise<void> {
   console.log(`  PagerDuty API   ${info.pagerdutyUrl}`);
   console.log(`  Kubernetes API  ${info.kubernetesUrl}`);
   console.log(`  GitHub API      ${info.githubUrl}   repo ${info.githubRepo ?? '(none)'}`);
+  console.log(`  sandbox Slack   ${info.slackPageUrl}   (pick a user, click Approve on the card)`);
   console.log(`  logs            ${info.logDir}`);
   console.log(`try: npx triage start ${info.incidentId} && npx triage status ${info.incidentId}`);
 }

@@ -22,7 +22,7 @@ export interface StackOptions {
   dir: string;
   scenario: string;
   /** Fixed ports; anything left out gets a free ephemeral port. */
-  ports?: Partial<Record<ServiceName | 'temporalUi' | 'pagerduty' | 'kubernetes' | 'github', number>>;
+  ports?: Partial<Record<ServiceName | 'temporalUi' | 'pagerduty' | 'kubernetes' | 'github' | 'slack', number>>;
   approval?: { reminderAfter: string; expireAfter: string };
   retry?: { maximumAttempts: number; initialInterval: string; maximumInterval: string };
   /** Timeout of one write attempt (GitHub); short in tests that kill the worker mid-write. */
@@ -43,6 +43,10 @@ export interface StackInfo {
   kubernetesUrl: string;
   githubUrl: string;
   githubRepo?: string;
+  slackUrl: string;
+  /** The sandbox Slack: pick a user, see the card, click its buttons. */
+  slackPageUrl: string;
+  slackChannels: { approval: string; incidents: string };
   pagerdutyWebhookSecretFile: string;
   configFile: string;
   brokerConfigFile: string;
@@ -96,6 +100,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   writeFileSync(githubPublicKeyFile, appKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString());
   const pagerdutyClientIdFile = secret(join(brokerSecretDir, 'pagerduty-client-id'), randomBytes(16).toString('hex'));
   const pagerdutyClientSecretFile = secret(join(brokerSecretDir, 'pagerduty-client-secret'));
+  const slackBotTokenFile = secret(join(brokerSecretDir, 'slack-bot-token'), `xoxb-sandbox-${randomBytes(24).toString('hex')}`);
+  const slackSigningSecretFile = secret(join(secretDir, 'slack-signing-secret'));
 
   const port = async (name: keyof NonNullable<StackOptions['ports']>) => opts.ports?.[name] ?? (await freePort());
   const ports = {
@@ -106,6 +112,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     pagerduty: await port('pagerduty'),
     kubernetes: await port('kubernetes'),
     github: await port('github'),
+    slack: await port('slack'),
   };
   for (const [name, p] of Object.entries(ports)) {
     if (!(await portIsFree(p))) throw new Error(`port ${p} (${name}) is in use; is another stack running? (\`make down\` stops the one \`make up\` started)`);
@@ -153,12 +160,18 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       '--github-installation-id', String(GITHUB_INSTALLATION_ID),
       '--github-app-public-key-file', githubPublicKeyFile,
       ...(githubRepo ? ['--github-repo', githubRepo] : []),
+      '--slack-port', String(ports.slack),
+      '--slack-bot-token-file', slackBotTokenFile,
+      '--slack-signing-secret-file', slackSigningSecretFile,
+      '--gateway-url', `http://127.0.0.1:${ports.gateway}`,
     ], logDir);
     children.set('emulators', emulators);
     await waitForLog(join(logDir, 'emulators.log'), /"pagerdutyUrl"/, emulators, 'emulators');
     const pagerdutyUrl = `http://127.0.0.1:${ports.pagerduty}`;
     const kubernetesUrl = `http://127.0.0.1:${ports.kubernetes}`;
     const githubUrl = `http://127.0.0.1:${ports.github}`;
+    const slackUrl = `http://127.0.0.1:${ports.slack}`;
+    const slackChannels = sandboxChannels(scenario.slack?.channels.map((c) => c.name) ?? []);
 
     const brokerConfigFile = join(dir, 'broker.yaml');
     const brokerAuditLog = join(logDir, 'broker-audit.jsonl');
@@ -178,6 +191,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
             account: PAGERDUTY_ACCOUNT,
             notes: false,
           },
+          slack: { upstream: slackUrl, botTokenFile: slackBotTokenFile },
         },
       }),
       { mode: 0o600 },
@@ -195,7 +209,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       configFile,
       toYaml({
         temporal: { address: temporalAddress, namespace: NAMESPACE, taskQueue: TASK_QUEUE, uiUrl: temporalUiUrl },
-        gateway: { host: '127.0.0.1', port: ports.gateway, pagerdutyWebhookSecretFiles: [webhookSecretFile] },
+        gateway: { host: '127.0.0.1', port: ports.gateway, pagerdutyWebhookSecretFiles: [webhookSecretFile], slackSigningSecretFile },
         broker: { url: brokerUrl },
         kubernetes: { cluster: 'sandbox', kubeconfig: kubeconfigFile },
         approval: opts.approval ?? { reminderAfter: '10m', expireAfter: '30m' },
@@ -207,6 +221,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
             kubernetes: { namespaces: Object.keys(scenario.kubernetes.namespaces) },
             approvers: SANDBOX_APPROVERS,
             ...(githubRepo ? { github: { repo: githubRepo } } : {}),
+            slack: { approvalChannel: slackChannels.approval, incidentsChannel: slackChannels.incidents },
           },
         },
       }),
@@ -231,6 +246,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       kubernetesUrl,
       githubUrl,
       ...(githubRepo ? { githubRepo } : {}),
+      slackUrl,
+      slackPageUrl: `${slackUrl}/`,
+      slackChannels,
       pagerdutyWebhookSecretFile: webhookSecretFile,
       configFile,
       brokerConfigFile,
@@ -262,6 +280,11 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     await stop();
     throw err;
   }
+}
+
+/** The approval card goes to the scenario's first channel other than #incidents; the note to #incidents. */
+function sandboxChannels(names: string[]): { approval: string; incidents: string } {
+  return { approval: names.find((n) => n !== 'incidents') ?? 'incidents', incidents: 'incidents' };
 }
 
 function kubeconfig(server: string, tokenFile: string) {

@@ -3,6 +3,7 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import { createJsonLogger, type LogFields, type Logger } from './logger.js';
 import { PAGERDUTY_SIGNATURE_HEADER, verifyPagerDutySignature } from './pagerduty-signature.js';
 import { parsePagerDutyWebhook } from './pagerduty-webhook.js';
+import { mountSlackInteractions, readSigningSecret } from './slack-interactions.js';
 import { TemporalUnavailableError, type TriageStarter } from './triage-starter.js';
 
 export const PAGERDUTY_WEBHOOK_PATH = '/webhooks/pagerduty';
@@ -22,6 +23,15 @@ export interface GatewayDeps {
    * and retries; answering 503 first frees the connection and says so in our log.
    */
   starterTimeoutMs?: number;
+  /** Slack interactivity on `/slack/events`; without it that path answers 404. */
+  slack?: SlackGatewayOptions;
+}
+
+export interface SlackGatewayOptions {
+  /** Called per request, like `secrets`, so a rotated signing secret needs no restart. */
+  signingSecret: () => string;
+  /** How long a click waits for the `decide` Update before the clicker is told to try again. */
+  decideTimeoutMs?: number;
 }
 
 interface WebhookReply {
@@ -91,6 +101,15 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   app.all(PAGERDUTY_WEBHOOK_PATH, (_req, res) => {
     res.status(405).set('Allow', 'POST').json({ error: 'method not allowed' });
   });
+
+  if (deps.slack) {
+    mountSlackInteractions(app, {
+      signingSecret: deps.slack.signingSecret,
+      triage: deps.triage,
+      logger,
+      ...(deps.slack.decideTimeoutMs === undefined ? {} : { decideTimeoutMs: deps.slack.decideTimeoutMs }),
+    });
+  }
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
@@ -212,9 +231,11 @@ function bodyReadFailure(err: unknown): WebhookReply {
   return { statusCode: 503, body: UNAVAILABLE, outcome: 'internal-error', fields: { error: err } };
 }
 
-// Not ready without a webhook secret either: every delivery would get a 503.
+// Not ready without a webhook secret (or, when Slack is configured, its
+// signing secret) either: every delivery or click would get a 503.
 async function isReady(deps: GatewayDeps, timeoutMs: number): Promise<boolean> {
   try {
+    if (deps.slack && readSigningSecret(deps.slack.signingSecret) === undefined) return false;
     return configuredSecrets(deps) !== undefined && (await withTimeout(deps.triage.ready(), timeoutMs));
   } catch {
     return false;

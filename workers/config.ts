@@ -23,6 +23,11 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
 const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port');
 const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name (DNS-1123 label)');
 
+const slackChannel = z
+  .string()
+  .regex(/^#?[a-z0-9][a-z0-9._-]{0,79}$|^[CG][A-Z0-9]{8,}$/, 'must be a Slack channel name or id')
+  .transform((c) => c.replace(/^#/, ''));
+
 const approvalSchema = z
   .object({ reminderAfter: duration, expireAfter: duration })
   .refine((a) => a.expireAfter > a.reminderAfter, { message: 'expireAfter must be longer than reminderAfter' })
@@ -40,6 +45,8 @@ const serviceSchema = z.object({
   approvers: z.array(z.string().min(1).max(128)).min(1, 'list at least one approver'),
   approval: approvalSchema.optional(),
   github: z.object({ repo: z.string().regex(/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/, 'must be owner/name') }).optional(),
+  /** Channel names (with or without #) or ids: the approval card goes to the first, the note after approval to the second. */
+  slack: z.object({ approvalChannel: slackChannel, incidentsChannel: slackChannel.default('incidents') }).optional(),
 });
 
 export const configSchema = z
@@ -58,6 +65,8 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(8787),
         /** One file per accepted secret: two during a rotation. */
         pagerdutyWebhookSecretFiles: z.array(z.string().min(1)).min(1).max(2),
+        /** Slack's signing secret; without it `/slack/events` is not served. */
+        slackSigningSecretFile: z.string().min(1).optional(),
       })
       .optional(),
     /** The credential broker sidecar: every SaaS call goes through it, and it alone holds the credentials. */
@@ -156,6 +165,14 @@ function resolvePaths(config: TriageConfig, baseDir: string): TriageConfig {
   return {
     ...config,
     kubernetes: { ...config.kubernetes, ...(config.kubernetes.kubeconfig ? { kubeconfig: abs(config.kubernetes.kubeconfig) } : {}) },
-    ...(config.gateway ? { gateway: { ...config.gateway, pagerdutyWebhookSecretFiles: config.gateway.pagerdutyWebhookSecretFiles.map(abs) } } : {}),
+    ...(config.gateway
+      ? {
+          gateway: {
+            ...config.gateway,
+            pagerdutyWebhookSecretFiles: config.gateway.pagerdutyWebhookSecretFiles.map(abs),
+            ...(config.gateway.slackSigningSecretFile ? { slackSigningSecretFile: abs(config.gateway.slackSigningSecretFile) } : {}),
+          },
+        }
+      : {}),
   };
 }

@@ -17,6 +17,7 @@ export function activitiesFrom(config: TriageConfig, kubeConfig: KubeConfig = ku
     // No credential here: the broker adds it on the way out.
     pagerduty: { baseUrl: `${config.broker.url}/pagerduty`, authorization: () => '' },
     github: { baseUrl: `${config.broker.url}/github` },
+    slack: { baseUrl: `${config.broker.url}/slack` },
     kubeConfig,
     scope: {
       services: Object.fromEntries(

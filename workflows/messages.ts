@@ -59,6 +59,10 @@ export interface TriageStatus {
   failure?: string;
   /** The issue written after approval. */
   githubIssue?: { repo: string; number: number; url: string; title: string };
+  /** The approval card in Slack, once posted. */
+  slackCard?: { channelId: string; ts: string };
+  /** What went wrong without stopping the triage (e.g. Slack unreachable). */
+  notices?: string[];
 }
 
 export type TriageOutcome = Pick<

@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   condition,
   isCancellation,
@@ -24,6 +23,8 @@ import {
   type TriageOutcome,
   type TriageStatus,
 } from './messages.js';
+import { approvalCard, type ApprovalCard } from './approval-card.js';
+import { failureReason } from './failure-reason.js';
 import { decisionKey, serviceKey, stageKey, urgencyKey } from './search-attributes.js';
 
 // Fetching the incident and resolving the scope happen before any per-service
@@ -129,8 +130,27 @@ async function runTriage(input: TriageInput, state: TriageStatus, setStage: (s: 
   state.findings = diagnosis.findings.map((f) => ({ severity: f.severity, title: f.title }));
   state.planHash = diagnosis.planHash;
 
-  const outcome = await awaitDecision(state, scope, setStage);
-  if (outcome === 'approved') await writeApprovedPlan(diagnosis.plan, scope, state);
+  const now = Date.now();
+  state.reminderAt = new Date(now + scope.approval.reminderAfterMs).toISOString();
+  state.expiresAt = new Date(now + scope.approval.expireAfterMs).toISOString();
+  const card = approvalCard(scope, state, {
+    incident,
+    headline: diagnosis.headline,
+    findings: diagnosis.findings,
+    surfaces: diagnosis.surfaces,
+    planHash: diagnosis.planHash,
+    workflowId,
+    webUiUrl: `${scope.temporalUiUrl}/namespaces/${encodeURIComponent(scope.namespace)}/workflows/${encodeURIComponent(workflowId)}`,
+    approvers: scope.approvers,
+    expiresAt: state.expiresAt,
+    ...(diagnosis.plan.github.repo ? { githubRepo: diagnosis.plan.github.repo } : {}),
+  });
+
+  const outcome = await awaitDecision(state, scope, setStage, card);
+  if (outcome === 'approved') await writeApprovedPlan(diagnosis.plan, scope, state, card);
+  else if (state.decision) await card.close({ kind: 'decided', decision: state.decision });
+  else if (outcome === 'expired') await card.close({ kind: 'expired' });
+  else await card.close({ kind: 'resolved', at: state.resolvedAt! });
   return {
     workflowId,
     incidentId: input.incidentId,
@@ -146,10 +166,12 @@ async function runTriage(input: TriageInput, state: TriageStatus, setStage: (s: 
 }
 
 /** Step 7: only after approval, and exactly the plan that was approved. */
-async function writeApprovedPlan(plan: WritePlan, scope: TriageScope, state: TriageStatus): Promise<void> {
+async function writeApprovedPlan(plan: WritePlan, scope: TriageScope, state: TriageStatus, card: ApprovalCard): Promise<void> {
+  const decision = state.decision!;
   const { repo, title, body, labels, idempotencyKey } = plan.github;
   if (!repo) {
     log.info('no GitHub repository configured for this service; no issue written');
+    await card.close({ kind: 'decided', decision });
     return;
   }
   const writes = proxyActivities<TriageActivities>({
@@ -161,6 +183,14 @@ async function writeApprovedPlan(plan: WritePlan, scope: TriageScope, state: Tri
     { triageId: state.workflowId, repo, title, body, labels, idempotencyKey },
   ]);
   state.githubIssue = { repo: issue.repo, number: issue.number, url: issue.url, title: issue.title };
+
+  const noteUrl = await card.note(decision, issue);
+  if (noteUrl) {
+    await writes.linkIssueToNote.executeWithOptions({ summary: 'GitHub: link the issue to the #incidents note' }, [
+      { triageId: state.workflowId, repo, number: issue.number, noteUrl },
+    ]);
+  }
+  await card.close({ kind: 'decided', decision, issue: { url: issue.url, number: issue.number } });
   setCurrentDetails(`${describeOutcome(state, 'approved')}; GitHub issue ${issue.url}`);
 }
 
@@ -180,12 +210,10 @@ async function collectEvidence(scope: TriageScope, request: EvidenceRequest): Pr
   );
 }
 
-async function awaitDecision(state: TriageStatus, scope: TriageScope, setStage: (s: Stage) => void): Promise<Stage> {
+async function awaitDecision(state: TriageStatus, scope: TriageScope, setStage: (s: Stage) => void, card: ApprovalCard): Promise<Stage> {
   const settled = () => state.decision !== undefined || state.resolvedAt !== undefined;
-  const now = Date.now();
-  state.reminderAt = new Date(now + scope.approval.reminderAfterMs).toISOString();
-  state.expiresAt = new Date(now + scope.approval.expireAfterMs).toISOString();
   setStage('awaiting-decision');
+  await card.post();
   setCurrentDetails(
     `Waiting for a decision from ${scope.approvers.join(', ')} on plan ${state.planHash?.slice(0, 12)}. ` +
       `Reminder at ${state.reminderAt}; expires at ${state.expiresAt}.`,
@@ -196,7 +224,9 @@ async function awaitDecision(state: TriageStatus, scope: TriageScope, setStage: 
     setStage('escalated');
     log.warn('approval reminder: no decision yet', { approvers: scope.approvers, expiresAt: state.expiresAt });
     setCurrentDetails(`No decision after the reminder deadline; escalated to ${scope.approvers.join(', ')}. Expires at ${state.expiresAt}.`);
-    done = await condition(settled, scope.approval.expireAfterMs - scope.approval.reminderAfterMs, { summary: 'Approval expiry deadline' });
+    await card.remind();
+    const left = Date.parse(state.expiresAt!) - Date.now();
+    done = left > 0 ? await condition(settled, left, { summary: 'Approval expiry deadline' }) : settled();
   }
 
   let stage: Stage;
@@ -240,13 +270,4 @@ export function validateDecision(state: TriageStatus, d: DecisionInput): void {
   if (d.planHash !== state.planHash) {
     throw ApplicationFailure.nonRetryable(`stale plan: the current plan hash is ${state.planHash?.slice(0, 12)}…, not ${d.planHash.slice(0, 12)}…`, 'StalePlan');
   }
-}
-
-function failureReason(err: unknown): string {
-  // ActivityFailure wraps the activity's ApplicationFailure; its message is the
-  // classified, secret-free reason the activity wrote.
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure && cause.message) return cause.message;
-  if (cause instanceof Error && cause.message) return cause.message;
-  return 'unknown failure';
 }

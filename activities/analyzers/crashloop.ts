@@ -3,7 +3,7 @@
 // crashing pods came from a rollout just before the incident.
 import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
 import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from './untrusted-text.js';
+import { cleanText } from '../untrusted-text.js';
 import {
   compareText,
   describeRolloutLink,

@@ -2,7 +2,7 @@
 // an invalid reference. Which image, and what the registry said, settle it.
 import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
 import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from './untrusted-text.js';
+import { cleanText } from '../untrusted-text.js';
 import {
   compareText,
   describeRolloutLink,

@@ -7,7 +7,7 @@ import { assessCrashLoops, CRASHLOOP_ANALYZER } from './crashloop.js';
 import { assessImagePulls, IMAGE_PULL_ANALYZER } from './image-pull.js';
 import { assessRollouts, ROLLOUT_ANALYZER } from './rollout.js';
 import { assessUnschedulable, UNSCHEDULABLE_ANALYZER } from './unschedulable.js';
-import { cleanText } from './untrusted-text.js';
+import { cleanText } from '../untrusted-text.js';
 import { compareText } from './workloads.js';
 
 export interface RegisteredAnalyzer {

@@ -3,7 +3,7 @@
 // analyzers say whether the failing pods belong to the new revision.
 import type { DeploymentSummary, NamespaceEvidence, ReplicaSetSummary, Severity } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from './untrusted-text.js';
+import { cleanText } from '../untrusted-text.js';
 import {
   compareText,
   DEFAULT_ROLLOUT_WINDOW_MINUTES,

@@ -3,7 +3,7 @@
 // cited as is (cleaned and truncated).
 import type { EventSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
 import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from './untrusted-text.js';
+import { cleanText } from '../untrusted-text.js';
 import {
   compareText,
   describeRolloutLink,

@@ -2,7 +2,7 @@
 // to the rollout that created them, so every analyzer groups and correlates the
 // same way while staying a pure function of the evidence.
 import type { DeploymentSummary, IncidentRef, NamespaceEvidence, ReplicaSetSummary } from '../model.js';
-import { cleanText } from './untrusted-text.js';
+import { cleanText } from '../untrusted-text.js';
 
 /** How long before the incident a rollout still counts as a likely trigger. */
 export const DEFAULT_ROLLOUT_WINDOW_MINUTES = 60;

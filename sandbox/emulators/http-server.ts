@@ -47,6 +47,8 @@ export interface RequestLogEntry {
   status: number;
   userAgent?: string;
   triageId?: string;
+  /** The API's own error code, for APIs that answer errors with a 2xx status (Slack's `{ ok: false, error }`). */
+  error?: string;
 }
 
 const MAX_LOG_ENTRIES = 1000;
@@ -55,14 +57,17 @@ const MAX_LOG_ENTRIES = 1000;
  * Records every request once its response is sent (the last 1,000), so tests
  * can check what the client sent: the triage id in the User-Agent or X-Triage-Id.
  */
-export function requestLogger(log: RequestLogEntry[]) {
+export function requestLogger(log: RequestLogEntry[], errorOf?: (res: Response) => string | undefined) {
   return (req: Request, res: Response, next: NextFunction): void => {
     res.on('finish', () => {
-      const entry: RequestLogEntry = { method: req.method, path: req.path, status: res.statusCode };
+      // originalUrl, not path: under a mounted router `path` loses the mount point.
+      const entry: RequestLogEntry = { method: req.method, path: req.originalUrl.split('?')[0] ?? req.path, status: res.statusCode };
       const userAgent = req.get('user-agent');
       const triageId = req.get('x-triage-id');
+      const error = errorOf?.(res);
       if (userAgent) entry.userAgent = userAgent.slice(0, 256);
       if (triageId) entry.triageId = triageId.slice(0, 128);
+      if (error) entry.error = error.slice(0, 64);
       log.push(entry);
       if (log.length > MAX_LOG_ENTRIES) log.splice(0, log.length - MAX_LOG_ENTRIES);
     });

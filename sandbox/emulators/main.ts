@@ -1,4 +1,4 @@
-// Runs the PagerDuty, Kubernetes and GitHub emulators for the local stack. The
+// Runs the PagerDuty, Kubernetes, GitHub and Slack emulators for the local stack. The
 // launcher reads the one JSON line on stdout to learn the URLs; secrets come from
 // files so they never appear in argv (visible in `ps`) or in any output.
 import { readFile } from 'node:fs/promises';
@@ -7,6 +7,7 @@ import { loadScenario } from '../scenario.js';
 import { startGitHubEmulator, type GitHubEmulator } from './github.js';
 import { startKubernetesEmulator } from './kubernetes.js';
 import { startPagerDutyEmulator } from './pagerduty.js';
+import { DEFAULT_SLACK_WORKSPACE, startSlackEmulator, type SlackEmulator } from './slack.js';
 
 const HOST = '127.0.0.1';
 
@@ -47,6 +48,10 @@ async function main(): Promise<void> {
       'github-installation-id': { type: 'string' },
       'github-app-public-key-file': { type: 'string' },
       'github-repo': { type: 'string', multiple: true },
+      'slack-port': { type: 'string' },
+      'slack-bot-token-file': { type: 'string' },
+      'slack-signing-secret-file': { type: 'string' },
+      'gateway-url': { type: 'string' },
     },
     strict: true,
   });
@@ -83,6 +88,21 @@ async function main(): Promise<void> {
   if (kubernetesTokenFile === undefined) throw new Error('--kubernetes-token-file is required');
   const kubernetesToken = await secret(kubernetesTokenFile, '--kubernetes-token-file');
 
+  // Slack runs when both of its secrets are given; the gateway URL is where its clicks go.
+  const slackTokenFile = values['slack-bot-token-file'];
+  const slackSecretFile = values['slack-signing-secret-file'];
+  if ((slackTokenFile === undefined) !== (slackSecretFile === undefined)) {
+    throw new Error('--slack-bot-token-file and --slack-signing-secret-file go together');
+  }
+  const gatewayUrl = values['gateway-url'];
+  if (gatewayUrl !== undefined && slackTokenFile === undefined) throw new Error('--gateway-url needs the Slack emulator (--slack-bot-token-file and --slack-signing-secret-file)');
+  if (gatewayUrl !== undefined && !/^https?:\/\/[^\s/?#]+(?:\/[^\s?#]*)?$/.test(gatewayUrl)) throw new Error('--gateway-url must be an http(s) URL');
+  const slackSecrets =
+    slackTokenFile !== undefined && slackSecretFile !== undefined
+      ? { botToken: await secret(slackTokenFile, '--slack-bot-token-file'), signingSecret: await secret(slackSecretFile, '--slack-signing-secret-file') }
+      : undefined;
+  const slackPort = port(values['slack-port'], '--slack-port');
+
   const pagerduty = await startPagerDutyEmulator({
     scenario,
     ...(pagerdutyToken !== undefined ? { token: pagerdutyToken } : {}),
@@ -108,11 +128,24 @@ async function main(): Promise<void> {
     });
   }
 
+  let slack: SlackEmulator | undefined;
+  if (slackSecrets) {
+    const workspace = scenario.slack ?? DEFAULT_SLACK_WORKSPACE;
+    slack = await startSlackEmulator({
+      ...slackSecrets,
+      ...(gatewayUrl !== undefined ? { gatewayUrl } : {}),
+      channels: workspace.channels,
+      users: workspace.users,
+      host: HOST,
+      port: slackPort,
+    });
+  }
+
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    Promise.all([pagerduty.close(), kubernetes.close(), github?.close()]).then(
+    Promise.all([pagerduty.close(), kubernetes.close(), github?.close(), slack?.close()]).then(
       () => process.exit(0),
       (err: unknown) => {
         process.stderr.write(`emulators: error while closing: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -127,6 +160,7 @@ async function main(): Promise<void> {
       pagerdutyUrl: pagerduty.url,
       kubernetesUrl: kubernetes.url,
       ...(github ? { githubUrl: github.url, githubRepos: repos } : {}),
+      ...(slack ? { slackUrl: slack.url } : {}),
       scenario: scenario.name,
     })}\n`,
   );

@@ -87,7 +87,9 @@ describe('truncateText', () => {
     ['short', 10, 'short'],
     ['exactly ten', 11, 'exactly ten'],
     ['a long line of text', 10, 'a long li…'],
-    ['line\nbreak\tand\u0000nul', 100, 'line break and nul'],
+    // The same cleaning as the report's (activities/untrusted-text.ts): breaks become spaces, other controls go.
+    ['line\nbreak\tand\u0000nul\u202e', 100, 'line break andnul'],
+    ['  padded   and   spaced  ', 100, 'padded and spaced'],
   ])('%j at %i → %j', (input, max, expected) => {
     expect(truncateText(input, max)).toBe(expected);
   });

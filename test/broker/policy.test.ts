@@ -132,6 +132,6 @@ test('the policy can be printed for review', () => {
     query: [],
     repos: ['acme/checkout', 'acme/payments.api'],
   });
-  expect(lines.filter((l) => l.provider === 'slack')).toHaveLength(8);
+  expect(lines.filter((l) => l.provider === 'slack')).toHaveLength(9);
   expect(formatPolicy(policy)).toContain('github    GET   /repos/{owner}/{repo}/issues?labels,state,per_page,page,sort,direction  repos: acme/checkout, acme/payments.api');
 });

@@ -70,6 +70,15 @@ async function sandboxControl(base: string, what: string, body: unknown): Promis
   if (!res.ok) throw new Error(`sandbox control ${what}: ${res.status}`);
 }
 
+async function slackClick(card: { channelId: string; ts: string }, userId: string, extra: Record<string, unknown>): Promise<{ status: number }> {
+  const res = await fetch(`${stack.info.slackUrl}/_sandbox/click`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ channel: card.channelId, ts: card.ts, actionId: 'triage_approve', userId, ...extra }),
+  });
+  return { status: res.status };
+}
+
 async function githubIssues(): Promise<{ number: number; html_url: string; title: string }[]> {
   const { issues } = (await (await fetch(`${stack.info.githubUrl}/_sandbox/issues`)).json()) as { issues: { issue: { number: number; html_url: string; title: string } }[] };
   return issues.map((i) => i.issue);
@@ -133,7 +142,7 @@ describe('the running stack', () => {
     expect(await executions(incidentId())).toBe(1);
   });
 
-  test('the CLI refuses a non-approver with the reason and no Update in history, then an approver decides', async () => {
+  test('the CLI refuses a non-approver; Slack clicks are verified; ten deliveries of a click decide once; a worker killed mid-write leaves one issue', async () => {
     await waitForStage(incidentId(), 'awaiting-decision');
     const refused = await triage('approve', incidentId(), '--as', SANDBOX_NON_APPROVER);
     expect(refused.code).not.toBe(0);
@@ -145,12 +154,29 @@ describe('the running stack', () => {
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ stage: 'awaiting-decision', approvers: stack.info.approvers });
 
+    // Slack clicks the gateway must refuse: forged, replayed (older than 5 minutes), from the future.
+    const { slackCard } = await queryStatus(client, incidentId());
+    const click = (userId: string, extra: Record<string, unknown> = {}) => slackClick(slackCard!, userId, extra);
+    expect((await click(stack.info.approvers[0]!, { badSignature: true })).status).toBe(401);
+    expect((await click(stack.info.approvers[0]!, { timestampOffsetSeconds: -360 })).status).toBe(401);
+    expect((await click(stack.info.approvers[0]!, { timestampOffsetSeconds: 300 })).status).toBe(401);
+    expect((await queryStatus(client, incidentId())).stage).toBe('awaiting-decision');
+
     // GitHub stores the issue, then holds its answer: the worker dies between
     // the write and its completion, and a new worker retries the activity.
     await sandboxControl(stack.info.githubUrl, 'hold-after-create', { ms: 6000 });
-    const approved = await triage('approve', incidentId(), '--as', stack.info.approvers[0]!);
-    expect(approved.code).toBe(0);
-    expect(approved.stdout).toMatch(/approved by U0ALICE/);
+    // Ten concurrent deliveries of the approver's click decide once.
+    const clicks = await Promise.all(Array.from({ length: 10 }, () => click(stack.info.approvers[0]!)));
+    expect(clicks.map((c) => c.status)).toEqual(Array(10).fill(200));
+    await until(async () => (await queryStatus(client, incidentId())).decision !== undefined);
+    const accepted = ((await client.workflow.getHandle(triageWorkflowId(incidentId())).fetchHistory()).events ?? []).filter(
+      (e) => e.workflowExecutionUpdateAcceptedEventAttributes,
+    );
+    expect(accepted).toHaveLength(1);
+    expect((await queryStatus(client, incidentId())).decision?.approver).toBe(stack.info.approvers[0]);
+    const late = await triage('approve', incidentId(), '--as', stack.info.approvers[1]!);
+    expect(late.code).not.toBe(0);
+    expect(late.stderr).toMatch(/refused: already decided: approve by U0ALICE/);
     await until(async () => (await githubIssues()).length === 1);
     await stack.killWorker();
     await sandboxControl(stack.info.githubUrl, 'hold-after-create', { ms: 0 });

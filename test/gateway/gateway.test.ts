@@ -51,6 +51,10 @@ class RecordingStarter implements TriageStarter {
   ready(): Promise<boolean> {
     return this.readyImpl();
   }
+  // Slack decisions are covered in slack-interactions.test.ts; no PagerDuty path decides.
+  decide(): Promise<never> {
+    return Promise.reject(new Error('decide is not used by the PagerDuty webhook'));
+  }
 }
 
 interface Reply {

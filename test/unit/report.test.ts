@@ -1,15 +1,8 @@
 import { idempotencyKey, idempotencyLabel, idempotencyMarker } from '../../activities/idempotency.js';
 import { NO_CLEAR_CAUSE } from '../../activities/analyzers/index.js';
 import type { PagerDutyEvidence, SurfaceResult, TriageScope, WritePlan } from '../../activities/model.js';
-import {
-  buildDiagnosis,
-  canonicalJson,
-  escapeMarkdown,
-  hashPlan,
-  issueTitle,
-  safeLinkTarget,
-  type DiagnosisRequest,
-} from '../../activities/report.js';
+import { buildDiagnosis, canonicalJson, hashPlan, issueTitle, type DiagnosisRequest } from '../../activities/report.js';
+import { WORD_JOINER } from '../../activities/untrusted-text.js';
 import {
   crashLooping,
   event,
@@ -23,6 +16,8 @@ import {
   podsOf,
   rolledOut,
 } from '../analyzers/fixtures.js';
+
+const WJ = WORD_JOINER;
 
 const scope: TriageScope = {
   serviceId: 'PSVC01',
@@ -92,7 +87,8 @@ describe('buildDiagnosis', () => {
     expect(github.body).toContain('### 1. critical: checkout-api pods in CrashLoopBackOff (exit 1, Error) since the rollout');
     expect(github.body).toContain('- container api: restarted 5 times; last terminated Error (exit 1) in 3 pods');
     expect(github.body).toContain('### 2. warning: rollout of checkout-api to revision 7');
-    expect(github.body).toContain('- PagerDuty incident: [#1234](https://acme.pagerduty.com/incidents/PABC123)');
+    expect(github.body).toContain('- PagerDuty: [incident 1234](https://acme.pagerduty.com/incidents/PABC123)');
+    expect(github.body).toContain('| [PagerDuty incident 1234](https://acme.pagerduty.com/incidents/PABC123): checkout-api error rate above 5% | checkout |');
     expect(github.body).toContain('- Temporal workflow: [triage-PABC123](http://localhost:8233/namespaces/default/workflows/triage-PABC123)');
     expect(github.body).toContain('- **pagerduty**: ok, 2 alerts (1 shown)');
     expect(github.body).toContain('- **kubernetes**: ok, cluster prod-eu-1, 1 namespace, 3 pods');
@@ -187,36 +183,64 @@ describe('untrusted text in the report', () => {
     expect(body).not.toMatch(/(^|[^\\])\[click\]\(/);
     expect(body).not.toMatch(/^## Approved/m);
     expect(body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
-    expect(body).toContain('&lt;img src=x onerror=alert(1)&gt; \\| \\`rm -rf\\` \\[click\\](https://evil.example) ## Approved');
+    expect(body).toContain(`&lt;img src=x onerror=alert(1)&gt; \\| \\\`rm -rf\\\` \\[click\\](https:${WJ}//evil.example) #${WJ}#${WJ} Approved`);
     expect(body).toContain('| shop\\|&lt;b&gt; |');
     expect(body).toContain('- **pagerduty**: unavailable: HTTP 503 &lt;html&gt;&lt;body&gt;upstream down&lt;/body&gt;&lt;/html&gt;');
-    expect(body).toContain('PagerDuty #1234 (link omitted: not an http(s) URL)');
+    expect(body).toContain('PagerDuty incident 1234 (link omitted: not an http(s) URL)');
   });
 
   test('the issue title and Slack text are one line, without control characters', () => {
     const { plan } = hostileDiagnosis();
-    expect(plan.github.title).toBe('[triage] Checkout down <script>alert("t")</script> ]0;pwn @here (PagerDuty #1234)');
+    expect(plan.github.title).toBe(`[triage] Checkout down <script>alert("t")</script> ]0;pwn @${WJ}here (PagerDuty #1234)`);
     expect(plan.slack.text).not.toMatch(/[<>\u0000-\u001f]/);
     expect(plan.slack.text).toContain('&lt;script&gt;');
   });
 
-  test.each([
-    { text: 'a|b', expected: 'a\\|b' },
-    { text: 'use `x`', expected: 'use \\`x\\`' },
-    { text: '<b>&amp;</b>', expected: '&lt;b&gt;&amp;amp;&lt;/b&gt;' },
-    { text: '![x](http://t/p.png)', expected: '!\\[x\\](http://t/p.png)' },
-    { text: 'C:\\path', expected: 'C:\\\\path' },
-  ])('escapeMarkdown($text)', ({ text, expected }) => {
-    expect(escapeMarkdown(text)).toBe(expected);
-  });
+  describe('GitHub: no pings, references, autolinks or forged markers from untrusted text', () => {
+    const marker = idempotencyMarker(idempotencyKey('triage-PABC123'));
+    const hostile =
+      '@octocat @acme/oncall #12 GH-3 acme/app#4 acme/app@a5c3785 https://evil.example www.evil.example bob@example.com ' +
+      `a5c3785ed8d6a35868bc ${marker} <!-- keyless-triage idempotency-key: 0000 --> <details><summary>x</summary> $$x$$ | --- |`;
 
-  test.each([
-    { url: 'https://acme.pagerduty.com/incidents/P1', expected: 'https://acme.pagerduty.com/incidents/P1' },
-    { url: 'https://x.example/a)b|c', expected: 'https://x.example/a%29b%7Cc' },
-    { url: 'javascript:alert(1)', expected: undefined },
-    { url: 'not a url', expected: undefined },
-  ])('safeLinkTarget($url)', ({ url, expected }) => {
-    expect(safeLinkTarget(url)).toBe(expected);
+    function hostilePlan() {
+      const ns = namespace('shop', {
+        pods: [pendingPod(`pod-${hostile}`, 'rs-x', hostile)],
+        events: [event({ object: { kind: 'Pod', name: `pod-${hostile}` }, message: hostile })],
+      });
+      return buildDiagnosis(
+        request({
+          incident: incident({ title: hostile, serviceName: hostile }),
+          surfaces: [
+            { surface: 'kubernetes', status: 'ok', evidence: kubernetes(ns) },
+            { surface: 'pagerduty', status: 'unavailable', reason: hostile },
+          ],
+        }),
+      ).plan;
+    }
+
+    test('the body', () => {
+      const { body } = hostilePlan().github;
+      // The incident text reached the body, once per place it is shown.
+      expect(body.split('@' + WJ + 'octocat').length).toBeGreaterThan(3);
+      expect(body).not.toMatch(/@\w/);
+      expect(body).not.toMatch(/#\d/);
+      expect(body).not.toMatch(/GH-\d/i);
+      expect(body).not.toMatch(/www\./i);
+      const links = body.replace(/\]\((https?:\/\/[^)\s]+)\)/g, '](LINK)');
+      expect(links).not.toMatch(/https?:\/\//);
+      expect(body.replace(marker, '')).not.toContain('<');
+      expect(body.split(marker)).toHaveLength(2);
+      expect(body.trimEnd().endsWith(marker)).toBe(true);
+      expect(body.replace(marker, '')).not.toMatch(/[0-9a-f]{7}/i);
+      expect(body).not.toMatch(/(^|[^\\])\$/m);
+      expect(body).toContain('&lt;details&gt;');
+    });
+
+    test('the title', () => {
+      const { title } = hostilePlan().github;
+      expect(title).not.toMatch(/@\w|#\d.*#\d|https?:\/\/|www\./i);
+      expect(title).toMatch(/\(PagerDuty #1234\)$/);
+    });
   });
 });
 

@@ -16,6 +16,7 @@ import { loadScenario, type Scenario } from '../../sandbox/scenario.js';
 import { startPagerDutyEmulator } from '../../sandbox/emulators/pagerduty.js';
 import { startKubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';
 import { startGitHubEmulator } from '../../sandbox/emulators/github.js';
+import { startSlackEmulator } from '../../sandbox/emulators/slack.js';
 import { startBroker } from '../../broker/broker.js';
 import { parseBrokerConfig } from '../../broker/config.js';
 import { silentLogger } from '../../broker/log.js';
@@ -25,6 +26,8 @@ import type { TriageStatus } from '../../workflows/messages.js';
 export const SCENARIO_FILE = join(PROJECT_ROOT, 'sandbox/scenarios/crashloop-after-rollout.yaml');
 export const APPROVERS = ['U0ALICE', 'U0BOB'];
 export const GITHUB_REPO = 'acme/checkout';
+export const APPROVAL_CHANNEL = 'checkout-oncall';
+export const INCIDENTS_CHANNEL = 'incidents';
 const APP_ID = '1001';
 const INSTALLATION_ID = 77;
 // One App key pair per test process: generating RSA keys is slow.
@@ -63,6 +66,7 @@ export interface TriageFixture {
   pagerduty: Awaited<ReturnType<typeof startPagerDutyEmulator>>;
   kubernetes: Awaited<ReturnType<typeof startKubernetesEmulator>>;
   github: Awaited<ReturnType<typeof startGitHubEmulator>>;
+  slack: Awaited<ReturnType<typeof startSlackEmulator>>;
   broker: Awaited<ReturnType<typeof startBroker>>;
   auditLog: string;
 }
@@ -102,6 +106,13 @@ export async function withTriageWorker<T>(
     appPublicKeyPem: appKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     repos: [GITHUB_REPO],
   });
+  const botToken = secret('slack-bot-token');
+  const slack = await startSlackEmulator({
+    botToken: botToken.value,
+    signingSecret: randomBytes(16).toString('hex'),
+    channels: [{ name: APPROVAL_CHANNEL }, { name: INCIDENTS_CHANNEL }],
+    users: APPROVERS.map((id) => ({ id, name: id.toLowerCase() })),
+  });
   const auditLog = join(dir, 'broker-audit.jsonl');
   const broker = await startBroker(
     parseBrokerConfig(
@@ -117,6 +128,7 @@ export async function withTriageWorker<T>(
             clientSecretFile: clientSecret.file,
             account: 'as_account-us.sandbox',
           },
+          slack: { upstream: slack.url, botTokenFile: botToken.file },
         },
       },
       dir,
@@ -137,6 +149,7 @@ export async function withTriageWorker<T>(
         kubernetes: { namespaces: Object.keys(scenario.kubernetes.namespaces) },
         approvers: APPROVERS,
         github: { repo: GITHUB_REPO },
+        slack: { approvalChannel: APPROVAL_CHANNEL, incidentsChannel: INCIDENTS_CHANNEL },
       },
     },
   });
@@ -155,10 +168,10 @@ export async function withTriageWorker<T>(
     activities: activitiesFrom(config, kc),
   });
   try {
-    return await worker.runUntil(fn({ scenario, incidentId: scenario.pagerduty.incident.id, config, pagerduty, kubernetes, github, broker, auditLog }));
+    return await worker.runUntil(fn({ scenario, incidentId: scenario.pagerduty.incident.id, config, pagerduty, kubernetes, github, slack, broker, auditLog }));
   } finally {
     await broker.close();
-    await Promise.all([pagerduty.close(), kubernetes.close(), github.close()]);
+    await Promise.all([pagerduty.close(), kubernetes.close(), github.close(), slack.close()]);
   }
 }
 

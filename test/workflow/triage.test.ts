@@ -6,7 +6,7 @@ import { triageWorkflowId, type TriageOutcome } from '../../workflows/messages.j
 import { decisionKey, stageKey } from '../../workflows/search-attributes.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { idempotencyKey, idempotencyLabel, idempotencyMarker } from '../../activities/idempotency.js';
-import { APPROVERS, GITHUB_REPO, startTestEnvironment, waitForStatus, withTriageWorker, type TriageFixture } from './harness.js';
+import { APPROVAL_CHANNEL, APPROVERS, GITHUB_REPO, INCIDENTS_CHANNEL, startTestEnvironment, waitForStatus, withTriageWorker, type TriageFixture } from './harness.js';
 
 let ctx: { env: TestWorkflowEnvironment; bundle: WorkflowBundle };
 
@@ -36,8 +36,8 @@ async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
 function auditLines(fx: TriageFixture): Record<string, unknown>[] {
   if (!existsSync(fx.auditLog)) return [];
   return readFileSync(fx.auditLog, 'utf8')
-    .trim()
     .split('\n')
+    .filter((l) => l.endsWith('}')) // a line being appended right now is not complete yet
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
@@ -100,13 +100,55 @@ describe('triageIncident on a real Temporal dev server', () => {
       await waitFor(() => forTriage().some((a) => a.method === 'POST'));
       const audit = forTriage();
       expect(audit.map((a) => `${a.provider} ${a.method} ${a.decision}`)).toEqual(
-        expect.arrayContaining(['pagerduty GET allowed', 'github GET allowed', 'github POST allowed']),
+        expect.arrayContaining(['pagerduty GET allowed', 'github GET allowed', 'github POST allowed', 'slack POST allowed']),
       );
+
+      // Slack: the card was posted, then closed with the outcome; the note links the issue, the issue links the note.
+      const [card] = fx.slack.messages(APPROVAL_CHANNEL);
+      expect(card?.text).toContain(fx.scenario.pagerduty.incident.title);
+      expect(JSON.stringify(card?.blocks)).not.toContain('triage_approve');
+      expect(JSON.stringify(card?.blocks)).toContain('U0ALICE');
+      const [note] = fx.slack.messages(INCIDENTS_CHANNEL);
+      expect(JSON.stringify(note)).toContain(issue!.html_url);
+      expect(fx.github.issues(GITHUB_REPO)[0]!.body).toMatch(/\*\*Slack:\*\* \[the #incidents note\]\(http/);
 
       const description = await handle(fx).describe();
       expect(description.typedSearchAttributes.get(stageKey)).toBe('approved');
       expect(description.typedSearchAttributes.get(decisionKey)).toBe('approve');
       expect(await description.staticSummary()).toMatch(/Triage PagerDuty/);
+    });
+  });
+
+  test('with Slack down the triage still waits for a decision, and says why there is no card', async () => {
+    await withTriageWorker(ctx, {}, async (fx) => {
+      fx.slack.setFault({ status: 500 });
+      await start(fx);
+      const status = await waitForStatus(ctx.env, fx.incidentId, (s) => s.stage === 'awaiting-decision' && (s.notices?.length ?? 0) > 0, 60_000);
+      expect(status.notices?.[0]).toMatch(/^Slack: could not post the approval card: slack: HTTP 500/);
+      expect(status.slackCard).toBeUndefined();
+      await decide(ctx.env.client, fx.incidentId, { decision: 'reject', approver: 'U0ALICE', planHash: status.planHash! }, 'sd1');
+      expect(((await handle(fx).result()) as TriageOutcome).stage).toBe('rejected');
+    });
+  });
+
+  test('an incident titled with <!channel> and a link to another host yields a card and an issue where neither is active', async () => {
+    const hostile = '<!channel> checkout down <https://evil.example/login|open the runbook> @here see #12 www.evil.example';
+    await withTriageWorker(ctx, { mutate: (s) => void (s.pagerduty.incident.title = hostile) }, async (fx) => {
+      await start(fx);
+      const { planHash } = await waitForStatus(ctx.env, fx.incidentId, (s) => awaiting(s) && s.slackCard !== undefined);
+      const [card] = fx.slack.messages(APPROVAL_CHANNEL);
+      const mrkdwn = JSON.stringify(card?.blocks).match(/"type":"mrkdwn","text":"(?:[^"\\]|\\.)*"/g) ?? [];
+      for (const text of [...mrkdwn, card!.text]) {
+        expect(text).not.toMatch(/<!channel>|<!here>|<https:\/\/evil/);
+      }
+      expect(JSON.stringify(card?.blocks)).toContain('"type":"plain_text","text":"<!channel> checkout down');
+      await decide(ctx.env.client, fx.incidentId, { decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'x1');
+      await handle(fx).result();
+      const [issue] = fx.github.issues(GITHUB_REPO);
+      // Titles are plain text on GitHub: `<!channel>` means nothing there, but links and mentions would.
+      expect(issue!.title).not.toMatch(/https:\/\/evil|www\.evil|@here|#12\b/);
+      expect(issue!.body).not.toMatch(/<!channel>|https:\/\/evil|www\.evil|@here|#12\b/);
+      expect(issue!.body).toContain('&lt;!channel&gt;');
     });
   });
 
@@ -253,6 +295,10 @@ describe('triageIncident on a real Temporal dev server', () => {
       const outcome = (await handle(fx).result()) as TriageOutcome;
       expect(outcome.stage).toBe('expired');
       expect(outcome.decision).toBeUndefined();
+      // The reminder went into the card's thread; the expired card has no buttons left.
+      const [card] = fx.slack.messages(APPROVAL_CHANNEL);
+      expect(card?.replies).toHaveLength(1);
+      expect(JSON.stringify(card?.blocks)).not.toContain('triage_approve');
       const history = await handle(fx).fetchHistory();
       const timers = (history.events ?? []).filter((e) => e.timerStartedEventAttributes).map((e) => e.userMetadata?.summary);
       expect(timers).toHaveLength(2);

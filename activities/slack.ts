@@ -1,0 +1,161 @@
+// Slack, through the broker: the worker sends no token; the broker adds the
+// bot token and allows only the chat/conversations methods the card needs.
+import { ErrorCode, WebClient, type WebAPICallError } from '@slack/web-api';
+import { ApplicationFailure } from '@temporalio/common';
+import { httpFailure, invalidRequest, networkFailure, rateLimitFailure } from './http-failure.js';
+import {
+  approvalCard,
+  decidedCard,
+  expiredCard,
+  incidentNote,
+  reminderMessage,
+  resolvedCard,
+  type CardContext,
+  type SlackMessage,
+} from './slack-card.js';
+
+const SURFACE = 'slack';
+const CHANNEL_ID = /^[CG][A-Z0-9]{8,}$/;
+const TRIAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** Slack asks apps to post about one message per second per channel. */
+const CHANNEL_INTERVAL_MS = 1000;
+
+export interface SlackClientOptions {
+  /** The broker's `/slack` prefix; the Web API lives under `/api/`. */
+  baseUrl: string;
+  timeoutMs?: number;
+}
+
+export interface SlackMessageRef {
+  channelId: string;
+  ts: string;
+}
+
+export type CardOutcome =
+  | { kind: 'decided'; decision: { decision: 'approve' | 'reject'; approver: string; at: string; comment?: string }; issue?: { url: string; number: number } }
+  | { kind: 'expired' }
+  | { kind: 'resolved'; at: string };
+
+export function createSlackActivities(options: SlackClientOptions) {
+  const channelIds = new Map<string, string>();
+  const nextSlot = new Map<string, number>();
+
+  // One client per triage: the triage id travels as a header to the broker's audit log.
+  const client = (triageId: string) => {
+    if (!TRIAGE_ID.test(triageId)) throw invalidRequest(SURFACE, 'triage id has an unexpected shape');
+    return new WebClient(undefined, {
+      slackApiUrl: `${options.baseUrl}/api/`,
+      headers: { 'x-triage-id': triageId },
+      timeout: options.timeoutMs ?? 15_000,
+      // Temporal owns retries: a 429 becomes a retry after Slack's Retry-After, durably.
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+    });
+  };
+
+  async function channelId(slack: WebClient, channel: string): Promise<string> {
+    if (CHANNEL_ID.test(channel)) return channel;
+    const known = channelIds.get(channel);
+    if (known) return known;
+    // Resolved once per worker process; channel ids do not change when channels are renamed.
+    // Public channels only: private ones would need groups:read, beyond the bot's channels:read.
+    for await (const page of slack.paginate('conversations.list', { types: 'public_channel', exclude_archived: true, limit: 200 })) {
+      for (const c of (page as { channels?: { id?: string; name?: string }[] }).channels ?? []) {
+        if (c.id && c.name) channelIds.set(c.name, c.id);
+      }
+      if (channelIds.has(channel)) break;
+    }
+    const id = channelIds.get(channel);
+    if (!id) throw invalidRequest(SURFACE, `channel ${channel} not found or the app is not in it`);
+    return id;
+  }
+
+  async function pace(channel: string): Promise<void> {
+    const now = Date.now();
+    const slot = Math.max(now, nextSlot.get(channel) ?? 0);
+    nextSlot.set(channel, slot + CHANNEL_INTERVAL_MS);
+    if (slot > now) await new Promise((r) => setTimeout(r, slot - now));
+  }
+
+  async function post(triageId: string, channel: string, message: SlackMessage, threadTs?: string): Promise<SlackMessageRef> {
+    const slack = client(triageId);
+    try {
+      const id = await channelId(slack, channel);
+      await pace(id);
+      const res = await slack.chat.postMessage({
+        channel: id,
+        text: message.text,
+        blocks: message.blocks,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        // Untrusted text must never turn into a mention or a link.
+        link_names: false,
+        unfurl_links: false,
+        unfurl_media: false,
+      });
+      return { channelId: id, ts: String(res.ts) };
+    } catch (err) {
+      throw slackFailure(err);
+    }
+  }
+
+  return {
+    async postApprovalCard(req: { triageId: string; channel: string; card: CardContext }): Promise<SlackMessageRef> {
+      return post(req.triageId, req.channel, approvalCard(req.card));
+    },
+
+    async postApprovalReminder(req: { triageId: string; message: SlackMessageRef; card: CardContext }): Promise<SlackMessageRef> {
+      return post(req.triageId, req.message.channelId, reminderMessage(req.card), req.message.ts);
+    },
+
+    /** Replaces the buttons with the outcome, so a stale card cannot be clicked into a decision. */
+    async closeApprovalCard(req: { triageId: string; message: SlackMessageRef; card: CardContext; outcome: CardOutcome }): Promise<void> {
+      const { outcome } = req;
+      const message =
+        outcome.kind === 'decided'
+          ? decidedCard(req.card, outcome.decision, outcome.issue)
+          : outcome.kind === 'expired'
+            ? expiredCard(req.card)
+            : resolvedCard(req.card, outcome.at);
+      const slack = client(req.triageId);
+      try {
+        await pace(req.message.channelId);
+        await slack.chat.update({ channel: req.message.channelId, ts: req.message.ts, text: message.text, blocks: message.blocks });
+      } catch (err) {
+        throw slackFailure(err);
+      }
+    },
+
+    async postIncidentNote(req: {
+      triageId: string;
+      channel: string;
+      card: CardContext;
+      decision: { decision: 'approve' | 'reject'; approver: string; at: string; comment?: string };
+      issue: { url: string; number: number; title: string };
+    }): Promise<SlackMessageRef & { permalink?: string }> {
+      const ref = await post(req.triageId, req.channel, incidentNote(req.card, req.decision, req.issue));
+      try {
+        const { permalink } = await client(req.triageId).chat.getPermalink({ channel: ref.channelId, message_ts: ref.ts });
+        return { ...ref, ...(permalink ? { permalink } : {}) };
+      } catch {
+        // The note is posted; a missing permalink only costs the link back from the issue.
+        return ref;
+      }
+    },
+  };
+}
+
+export function slackFailure(err: unknown): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  const e = err as WebAPICallError & { retryAfter?: number; statusCode?: number; headers?: Record<string, string>; data?: { error?: string } };
+  switch (e?.code) {
+    case ErrorCode.RateLimitedError:
+      return rateLimitFailure(SURFACE, 429, (e.retryAfter ?? 1) * 1000, 'ratelimited');
+    case ErrorCode.PlatformError:
+      // `ok: false` answers (channel_not_found, invalid_blocks, not_authed …) will not fix themselves.
+      return invalidRequest(SURFACE, `Slack refused the call: ${e.data?.error ?? 'unknown error'}`);
+    case ErrorCode.HTTPError:
+      return httpFailure({ surface: SURFACE, status: e.statusCode ?? 500, retryAfter: e.headers?.['retry-after'] });
+    default:
+      return networkFailure(SURFACE, err);
+  }
+}

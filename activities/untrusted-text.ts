@@ -1,0 +1,172 @@
+// Incident titles, service names, pod and image names, event messages, log
+// lines, approver ids and comments come from systems an attacker may write to.
+// Everything that copies such text into evidence, findings, the GitHub issue or
+// a Slack message goes through this module, so there is one definition of
+// "printable, one line, bounded" and one escaping per output format.
+//
+// Three layers, applied in this order by callers:
+//   1. printableLine: no control, bidi, zero-width or line-break characters,
+//      so text cannot reorder what a reader sees or forge structure;
+//   2. cutToLength: bounded, with an ellipsis, never splitting a surrogate pair;
+//   3. an escaper for the place the text goes (Slack mrkdwn, GitHub Markdown,
+//      GitHub plain-text title). Escaping comes last because it lengthens text.
+
+export const MAX_UNTRUSTED_TEXT = 300;
+
+export const ELLIPSIS = '…';
+
+/**
+ * U+2060 WORD JOINER: invisible and not whitespace, so GitHub's mention,
+ * reference and autolink recognisers see `@`, `#`, `://` and `www.` followed
+ * by a character they do not accept, while a reader sees the text unchanged.
+ */
+export const WORD_JOINER = '\u2060';
+
+// Cc: C0/C1 controls and DEL (terminal escapes lose their ESC). Cf: bidi
+// embeddings, overrides and isolates, zero-width spaces and joiners, soft
+// hyphens, tag characters. Cs: lone surrogates (not valid UTF-8, and JSON
+// encoders disagree on them). Zl/Zp: line and paragraph separators.
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+// Turned into a space first, so words on either side of a line break stay apart.
+const LINE_BREAKS = /[\t\n\v\f\r\u0085\u2028\u2029]/g;
+
+function asText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined || value === null) return '';
+  return String(value);
+}
+
+/** Printable one-line text: line breaks become spaces, invisible characters go, runs of spaces collapse. */
+export function printableLine(value: unknown): string {
+  return asText(value).replace(LINE_BREAKS, ' ').replace(INVISIBLE, '').replace(/\s+/g, ' ').trim();
+}
+
+/** At most `max` UTF-16 units; an ellipsis marks a cut, which never leaves half of a surrogate pair. */
+export function cutToLength(text: string, max: number): string {
+  if (text.length <= max) return text;
+  if (max < 1) return '';
+  let cut = text.slice(0, max - 1);
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut.trimEnd()}${ELLIPSIS}`;
+}
+
+/** Printable one line of at most `max` UTF-16 units, for bounds other than the analyzers' (Block Kit fields, evidence). */
+export function boundedLine(value: unknown, max: number): string {
+  return cutToLength(printableLine(value), max);
+}
+
+/**
+ * What analyzers and the report copy from evidence: printable, one line, and
+ * never longer than MAX_UNTRUSTED_TEXT whatever limit the caller asks for.
+ */
+export function cleanText(value: unknown, max: number = MAX_UNTRUSTED_TEXT): string {
+  return boundedLine(value, Math.min(max, MAX_UNTRUSTED_TEXT));
+}
+
+// ---- Slack mrkdwn --------------------------------------------------------------
+
+/**
+ * Slack parses `&`, `<` and `>` as control characters in mrkdwn (links,
+ * mentions, `<!channel>`, dates) and wants exactly these three as HTML
+ * entities; with them escaped no `<…>` sequence can come from the text.
+ */
+export function escapeSlackMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * For the top-level `text` of a message (the notification and fallback text),
+ * which Slack parses as mrkdwn and, if a poster ever sets `link_names` or
+ * `parse: full`, also scans for `@channel`, `@here` and `@name`: escaped, and
+ * every `@` followed by a word joiner so those flags cannot create a mention.
+ */
+export function escapeSlackText(text: string): string {
+  return escapeSlackMrkdwn(text).replace(/@/g, `@${WORD_JOINER}`);
+}
+
+/**
+ * Cuts already-escaped mrkdwn without leaving half an entity (`&am…`), which
+ * Slack would show as garbage.
+ */
+export function cutEscapedSlack(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = cutToLength(text, max);
+  const partial = /&[a-z]{0,3}…$/.exec(cut);
+  if (partial) cut = `${cut.slice(0, partial.index).trimEnd()}${ELLIPSIS}`;
+  return cut;
+}
+
+// ---- links ---------------------------------------------------------------------
+
+/** An http(s) URL safe as a Markdown link target, or undefined: characters that would end the target or a table cell are percent-encoded. */
+export function safeLinkTarget(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+  return url.href.replace(/[()|`'"<> ]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+/** An http(s) URL for a Slack `<url|label>` link: `|`, `<`, `>` are percent-encoded and `&` is an entity, as Slack expects inside mrkdwn. */
+export function slackLinkTarget(value: string): string | undefined {
+  const target = safeLinkTarget(value);
+  return target === undefined ? undefined : target.replace(/&/g, '&amp;');
+}
+
+// ---- GitHub --------------------------------------------------------------------
+
+/**
+ * Stops GitHub from turning plain text into pings, cross-references and
+ * links, by putting a word joiner where its recognisers need two characters
+ * to be adjacent:
+ * - `@user`, `@org/team`, `user@example.com`, `owner/repo@sha`: after `@`;
+ * - `#123`, `owner/repo#123` (and ATX headings): after `#`;
+ * - `GH-123`: after `GH-`;
+ * - `https://…`, `ftp://…`: inside `://`; `www.example.com`: before the dot;
+ * - commit SHAs (7 to 40 hex digits): inside every run of 7 or more hex
+ *   digits, so no run of more than 6 remains.
+ * Used alone for issue titles (plain text) and as the last step of
+ * escapeGitHubMarkdown. Repository-configured custom autolinks (e.g.
+ * `JIRA-123`) are not covered: they link to the repository's own tracker and
+ * notify nobody.
+ */
+export function neutralizeGitHubReferences(text: string): string {
+  const wj = WORD_JOINER;
+  return text
+    .replace(/[@#]/g, `$&${wj}`)
+    .replace(/(gh-)(?=\d)/gi, `$1${wj}`)
+    .replace(/:\/\//g, `:${wj}//`)
+    .replace(/(www)\./gi, `$1${wj}.`)
+    .replace(/[0-9a-f]{7,}/gi, (run) => run.match(/.{1,6}/g)!.join(wj));
+}
+
+/**
+ * Untrusted text as inert GitHub-flavoured Markdown (expects printableLine
+ * output: one line, no controls).
+ * - `\` first, so no later escape can be undone by a preceding backslash;
+ * - `&`, `<`, `>` as entities: no raw HTML, no `<!--` comment (the
+ *   idempotency marker stays the only one), no `<url>` autolink, no quote,
+ *   no entity written by the text itself;
+ * - `$` as `&dollar;`: GitHub renders `$…$` as math and a backslash does not
+ *   reliably escape it there;
+ * - `` ` * _ ~ [ ] | `` backslash-escaped: no code spans or fences, emphasis,
+ *   strikethrough, links, images, footnotes, task boxes or table cells;
+ * - a leading `-`, `+`, `=` or `1.`/`1)` escaped, since the text may start a
+ *   list item or line (nested lists, thematic breaks, setext underlines);
+ * - then neutralizeGitHubReferences for mentions, references and autolinks.
+ */
+export function escapeGitHubMarkdown(text: string): string {
+  const escaped = text
+    .replace(/\\/g, '\\\\')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\$/g, '&dollar;')
+    .replace(/[`*_~[\]|]/g, '\\$&')
+    .replace(/^[-+=]/, '\\$&')
+    .replace(/^(\d{1,9})([.)])/, '$1\\$2');
+  return neutralizeGitHubReferences(escaped);
+}

@@ -1,0 +1,137 @@
+// The Slack flags of sandbox/emulators/main.ts, run as the stack launcher runs
+// it: a child process, secrets in files, one JSON line, SIGTERM to stop. As in
+// emulators-main.test.ts the sources are transpiled into a temporary directory;
+// the page's files are linked in next to them, where the emulator looks.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { parse, stringify } from 'yaml';
+import { BOT_TOKEN, SIGNING_SECRET, webClient } from './slack-fixtures.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SCENARIO = join(ROOT, 'sandbox/scenarios/crashloop-after-rollout.yaml');
+
+let work: string;
+let mainJs: string;
+const files: Record<string, string> = {};
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'slack-main-'));
+  const out = join(work, 'build');
+  const sources = ['sandbox/scenario.ts', ...readdirSync(join(ROOT, 'sandbox/emulators')).filter((f) => f.endsWith('.ts')).map((f) => `sandbox/emulators/${f}`)];
+  for (const rel of sources) {
+    const { outputText } = ts.transpileModule(readFileSync(join(ROOT, rel), 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      fileName: rel,
+    });
+    const target = join(out, rel.replace(/\.ts$/, '.js'));
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, outputText);
+  }
+  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
+  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
+  symlinkSync(join(ROOT, 'sandbox/slack-page'), join(out, 'sandbox/slack-page'), 'dir');
+  mainJs = join(out, 'sandbox/emulators/main.js');
+  const secret = (name: string, value: string) => {
+    files[name] = join(work, name);
+    writeFileSync(files[name], `${value}\n`, { mode: 0o600 });
+  };
+  secret('kube-token', 'kube-token-5d2e');
+  secret('pd-token', 'pd-token-77aa');
+  secret('slack-bot-token', BOT_TOKEN);
+  secret('slack-signing-secret', SIGNING_SECRET);
+  // The scenario without its slack section, for the defaults.
+  const doc = parse(readFileSync(SCENARIO, 'utf8')) as Record<string, unknown>;
+  delete doc.slack;
+  files['no-slack.yaml'] = join(work, 'no-slack.yaml');
+  writeFileSync(files['no-slack.yaml'], stringify(doc));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function run(args: string[]): { child: ChildProcess; firstLine: Promise<string>; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [mainJs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const firstLine = new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const nl = stdout.indexOf('\n');
+      if (nl >= 0) resolve(stdout.slice(0, nl));
+    });
+    void exited.then((code) => reject(new Error(`exited ${code}: ${stderr}`)));
+  });
+  firstLine.catch(() => undefined);
+  return { child, firstLine, output: () => stdout + stderr, exited };
+}
+
+const baseArgs = (scenario = SCENARIO) => ['--scenario', scenario, '--kubernetes-token-file', files['kube-token']!, '--pagerduty-token-file', files['pd-token']!];
+const slackArgs = () => ['--slack-bot-token-file', files['slack-bot-token']!, '--slack-signing-secret-file', files['slack-signing-secret']!];
+
+test('with the Slack flags: slackUrl in the JSON line, the scenario\'s workspace, the gateway URL, the page; no secret printed', async () => {
+  const proc = run([...baseArgs(), ...slackArgs(), '--slack-port', '0', '--gateway-url', 'http://127.0.0.1:8787']);
+  try {
+    const info = JSON.parse(await proc.firstLine) as Record<string, string>;
+    expect(info.slackUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const client = webClient(info.slackUrl!);
+    await expect(client.auth.test()).resolves.toMatchObject({ ok: true });
+    const { channels } = await client.conversations.list({});
+    expect(channels?.map((c) => c.name)).toEqual(['checkout-oncall', 'incidents']);
+    const state = (await (await fetch(`${info.slackUrl}/_sandbox/state`)).json()) as { users: unknown[]; gatewayUrl: string };
+    expect(state.users).toEqual([
+      { id: 'U0ALICE', name: 'alice' },
+      { id: 'U0BOB', name: 'bob' },
+      { id: 'U0MALLORY', name: 'mallory' },
+    ]);
+    expect(state.gatewayUrl).toBe('http://127.0.0.1:8787');
+    const page = await fetch(`${info.slackUrl}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('aria-label="Acting user"');
+
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    for (const value of [BOT_TOKEN, SIGNING_SECRET]) expect(proc.output()).not.toContain(value);
+  } finally {
+    proc.child.kill('SIGKILL');
+  }
+});
+
+test('a scenario without a slack section gets #incidents and alice, bob and mallory', async () => {
+  const proc = run([...baseArgs(files['no-slack.yaml']), ...slackArgs()]);
+  try {
+    const info = JSON.parse(await proc.firstLine) as Record<string, string>;
+    const state = (await (await fetch(`${info.slackUrl}/_sandbox/state`)).json()) as { channels: { name: string }[]; users: { id: string }[]; gatewayUrl: null };
+    expect(state.channels.map((c) => c.name)).toEqual(['incidents']);
+    expect(state.users.map((u) => u.id)).toEqual(['U0ALICE', 'U0BOB', 'U0MALLORY']);
+    expect(state.gatewayUrl).toBeNull();
+  } finally {
+    proc.child.kill('SIGTERM');
+    await proc.exited;
+  }
+});
+
+test('without the Slack flags there is no Slack emulator', async () => {
+  const proc = run(baseArgs());
+  try {
+    expect(JSON.parse(await proc.firstLine)).not.toHaveProperty('slackUrl');
+  } finally {
+    proc.child.kill('SIGTERM');
+    await proc.exited;
+  }
+});
+
+test.each([
+  ['the bot token without the signing secret', () => ['--slack-bot-token-file', files['slack-bot-token']!], /go together/],
+  ['a gateway URL without Slack', () => ['--gateway-url', 'http://127.0.0.1:8787'], /--gateway-url needs the Slack emulator/],
+  ['a gateway URL that is not http(s)', () => [...slackArgs(), '--gateway-url', 'file:///etc/passwd'], /--gateway-url must be an http\(s\) URL/],
+  ['a bad port', () => [...slackArgs(), '--slack-port', '99999'], /--slack-port must be a port number/],
+])('exits 1 on %s, printing no secret', async (_what, extra, message) => {
+  const proc = run([...baseArgs(), ...extra()]);
+  expect(await proc.exited).toBe(1);
+  expect(proc.output()).toMatch(message);
+  for (const value of [BOT_TOKEN, SIGNING_SECRET]) expect(proc.output()).not.toContain(value);
+});

@@ -1,0 +1,136 @@
+import {
+  boundedLine,
+  cleanText,
+  cutEscapedSlack,
+  cutToLength,
+  escapeGitHubMarkdown,
+  escapeSlackMrkdwn,
+  escapeSlackText,
+  MAX_UNTRUSTED_TEXT,
+  neutralizeGitHubReferences,
+  safeLinkTarget,
+  slackLinkTarget,
+  WORD_JOINER,
+} from '../../activities/untrusted-text.js';
+
+const WJ = WORD_JOINER;
+
+describe('cleanText', () => {
+  test.each([
+    { name: 'plain text is kept', value: 'checkout-api-7d9f8-abcde', max: undefined, expected: 'checkout-api-7d9f8-abcde' },
+    { name: 'line breaks and tabs become one space', value: 'a\r\n\tb\u2028c', max: undefined, expected: 'a b c' },
+    { name: 'terminal escapes lose their ESC', value: 'x\u001b[31mred\u001b[0m', max: undefined, expected: 'x[31mred[0m' },
+    { name: 'NUL, BEL, DEL and C1 controls are removed', value: 'a\u0000b\u0007c\u007fd\u009be', max: undefined, expected: 'abcde' },
+    { name: 'bidi overrides and zero-width characters are removed', value: 'safe\u202eexe.txt\u200b\u2066', max: undefined, expected: 'safeexe.txt' },
+    { name: 'lone surrogates are removed', value: 'a\ud800b\udc00c', max: undefined, expected: 'abc' },
+    { name: 'other spaces become one ASCII space', value: 'a\u00a0\u3000 b', max: undefined, expected: 'a b' },
+    { name: 'markup is data, kept as text', value: '<script>alert(1)</script>', max: undefined, expected: '<script>alert(1)</script>' },
+    { name: 'truncated with an ellipsis', value: 'abcdefghij', max: 5, expected: 'abcd…' },
+    { name: 'a surrogate pair is never split', value: 'abc😀def', max: 5, expected: 'abc…' },
+    { name: 'undefined is empty', value: undefined, max: undefined, expected: '' },
+    { name: 'numbers are shown', value: 137, max: undefined, expected: '137' },
+  ])('$name', ({ value, max, expected }) => {
+    expect(cleanText(value, max)).toBe(expected);
+  });
+
+  test('never longer than the global bound, whatever limit is asked for', () => {
+    expect(cleanText('x'.repeat(10_000), 5_000)).toHaveLength(MAX_UNTRUSTED_TEXT);
+    expect(cleanText('x'.repeat(10_000))).toHaveLength(MAX_UNTRUSTED_TEXT);
+    expect(MAX_UNTRUSTED_TEXT).toBe(300);
+  });
+
+  test('boundedLine applies the same cleaning with any bound', () => {
+    expect(boundedLine(`a\u202e${'b'.repeat(2_000)}`, 1_000)).toHaveLength(1_000);
+    expect(boundedLine('a\n\u0000b', 1_000)).toBe('a b');
+  });
+});
+
+describe('cutToLength', () => {
+  test.each([
+    { text: 'short', max: 10, expected: 'short' },
+    { text: 'a long line of text', max: 10, expected: 'a long li…' },
+    { text: 'trailing space cut', max: 10, expected: 'trailing…' },
+    { text: 'abc', max: 1, expected: '…' },
+    { text: 'abc', max: 0, expected: '' },
+    { text: `${'a'.repeat(8)}😀😀`, max: 10, expected: 'aaaaaaaa…' },
+  ])('cutToLength($text, $max)', ({ text, max, expected }) => {
+    expect(cutToLength(text, max)).toBe(expected);
+  });
+});
+
+describe('Slack escaping', () => {
+  test.each([
+    { text: '<!channel> & <@U123|bob>', expected: '&lt;!channel&gt; &amp; &lt;@U123|bob&gt;' },
+    { text: '&lt;already&gt;', expected: '&amp;lt;already&amp;gt;' },
+    { text: '<https://evil.example|click>', expected: '&lt;https://evil.example|click&gt;' },
+  ])('escapeSlackMrkdwn($text)', ({ text, expected }) => {
+    expect(escapeSlackMrkdwn(text)).toBe(expected);
+  });
+
+  test('the message text also keeps @channel from becoming a mention under link_names', () => {
+    expect(escapeSlackText('ping @channel <!here>')).toBe(`ping @${WJ}channel &lt;!here&gt;`);
+  });
+
+  test('cutting escaped text never leaves half an entity', () => {
+    expect(cutEscapedSlack('ab &amp; cd', 6)).toBe('ab…');
+    expect(cutEscapedSlack('ab &amp; cd', 9)).toBe('ab &amp;…');
+    expect(cutEscapedSlack('abc', 9)).toBe('abc');
+  });
+
+  test.each([
+    { url: 'https://acme.pagerduty.com/incidents/P1', expected: 'https://acme.pagerduty.com/incidents/P1' },
+    { url: 'https://x.example/a?b=1&c=2', expected: 'https://x.example/a?b=1&amp;c=2' },
+    { url: 'https://x.example/a|b>c', expected: 'https://x.example/a%7Cb%3Ec' },
+    { url: 'javascript:alert(1)', expected: undefined },
+  ])('slackLinkTarget($url)', ({ url, expected }) => {
+    expect(slackLinkTarget(url)).toBe(expected);
+  });
+});
+
+describe('GitHub escaping', () => {
+  test.each([
+    { text: 'a|b', expected: 'a\\|b' },
+    { text: 'use `x`', expected: 'use \\`x\\`' },
+    { text: '<b>&amp;</b>', expected: '&lt;b&gt;&amp;amp;&lt;/b&gt;' },
+    { text: '![x](http://t/p.png)', expected: `!\\[x\\](http:${WJ}//t/p.png)` },
+    { text: 'C:\\path', expected: 'C:\\\\path' },
+    { text: '*bold* _it_ ~del~', expected: '\\*bold\\* \\_it\\_ \\~del\\~' },
+    { text: '$x^2$ costs $5', expected: '&dollar;x^2&dollar; costs &dollar;5' },
+    { text: '<!-- keyless-triage idempotency-key: x -->', expected: '&lt;!-- keyless-triage idempotency-key: x --&gt;' },
+    { text: '- item', expected: '\\- item' },
+    { text: '+ item', expected: '\\+ item' },
+    { text: '=====', expected: '\\=====' },
+    { text: '12. item', expected: '12\\. item' },
+    { text: '3) item', expected: '3\\) item' },
+    { text: '# Approved', expected: `#${WJ} Approved` },
+    { text: '> quoted', expected: '&gt; quoted' },
+    { text: 'exit 1. then', expected: 'exit 1. then' },
+  ])('escapeGitHubMarkdown($text)', ({ text, expected }) => {
+    expect(escapeGitHubMarkdown(text)).toBe(expected);
+  });
+
+  test.each([
+    { name: 'user mention', text: 'ping @octocat', expected: `ping @${WJ}octocat` },
+    { name: 'team mention', text: '@acme/oncall', expected: `@${WJ}acme/oncall` },
+    { name: 'email autolink', text: 'bob@example.com', expected: `bob@${WJ}example.com` },
+    { name: 'issue reference', text: 'fixes #123', expected: `fixes #${WJ}123` },
+    { name: 'cross-repository reference', text: 'acme/app#7', expected: `acme/app#${WJ}7` },
+    { name: 'GH- reference', text: 'see GH-26 and gh-3', expected: `see GH-${WJ}26 and gh-${WJ}3` },
+    { name: 'URL autolink', text: 'https://evil.example/x', expected: `https:${WJ}//evil.example/x` },
+    { name: 'www autolink', text: 'WWW.evil.example', expected: `WWW${WJ}.evil.example` },
+    { name: 'commit SHA', text: 'a5c3785ed8d6a35868bc', expected: `a5c378${WJ}5ed8d6${WJ}a35868${WJ}bc` },
+    { name: 'short hex is kept', text: 'rs-7d9f8b', expected: 'rs-7d9f8b' },
+    { name: 'plain words are kept', text: 'CrashLoopBackOff in checkout-api', expected: 'CrashLoopBackOff in checkout-api' },
+  ])('neutralizeGitHubReferences: $name', ({ text, expected }) => {
+    expect(neutralizeGitHubReferences(text)).toBe(expected);
+  });
+
+  test.each([
+    { url: 'https://acme.pagerduty.com/incidents/P1', expected: 'https://acme.pagerduty.com/incidents/P1' },
+    { url: 'https://x.example/a)b|c', expected: 'https://x.example/a%29b%7Cc' },
+    { url: 'javascript:alert(1)', expected: undefined },
+    { url: 'not a url', expected: undefined },
+  ])('safeLinkTarget($url)', ({ url, expected }) => {
+    expect(safeLinkTarget(url)).toBe(expected);
+  });
+});
