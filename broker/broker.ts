@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openAuditLog, type AuditSink } from './audit.js';
 import type { BrokerConfig, ProviderName } from './config.js';
-import { createJsonLogger, type Logger } from './log.js';
+import { createJsonLogger, type Logger } from '../starter/logger.js';
 import { buildPolicy, type Policy } from './policy.js';
 import type { Clock, CredentialProvider } from './providers/credential.js';
 import { createDatadogCredentials } from './providers/datadog.js';
@@ -41,7 +41,7 @@ export class BrokerStartError extends Error {
 }
 
 export async function startBroker(config: BrokerConfig, options: StartBrokerOptions = {}): Promise<RunningBroker> {
-  const log = options.log ?? createJsonLogger();
+  const log = options.log ?? createJsonLogger({ base: { component: 'broker' } });
   const now = options.now ?? Date.now;
   const failureBackoffMs = options.credentialRetryMs ?? 5_000;
   const pool = createUpstreamPool(config);

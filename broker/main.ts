@@ -4,9 +4,9 @@
 // loudly instead of the worker meeting 503s later.
 import { startBroker } from './broker.js';
 import { loadBrokerConfigFromEnv } from './config.js';
-import { createJsonLogger } from './log.js';
+import { createJsonLogger } from '../starter/logger.js';
 
-const log = createJsonLogger();
+const log = createJsonLogger({ base: { component: 'broker' } });
 
 async function main(): Promise<void> {
   let broker;

@@ -101,7 +101,7 @@ test('defaults: loopback:8790, 30s, public upstreams, no providers', () => {
 });
 
 test.each([
-  ['upstreamTimeout: soon', 'upstreamTimeout: must be a duration'],
+  ['upstreamTimeout: soon', 'upstreamTimeout: invalid duration'],
   ['providers: { github: { appId: "1", installationId: 2, privateKeyFile: k, repos: [acme] } }', 'providers.github.repos[0]: must be owner/repo'],
   ['providers: { github: { appId: "1", installationId: 2, privateKeyFile: k, repos: [] } }', 'providers.github.repos: list at least one owner/repo'],
   ['providers: { github: { appId: "1", installationId: 2, privateKeyfile: k, repos: [a/b] } }', 'providers.github'],

@@ -117,7 +117,7 @@ test('exits 1 naming the setting when the config is invalid, or BROKER_CONFIG is
     await writeFile(configFile, 'auditLog: a.jsonl\nupstreamTimeout: later\n');
     const bad = run({ BROKER_CONFIG: configFile });
     expect(await bad.exit).toBe(1);
-    expect((await bad.line('broker failed to start', 0)).reason).toContain('upstreamTimeout: must be a duration');
+    expect((await bad.line('broker failed to start', 0)).reason).toContain('upstreamTimeout: invalid duration');
 
     const unset = run({});
     expect(await unset.exit).toBe(1);

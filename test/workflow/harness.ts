@@ -19,7 +19,7 @@ import { startGitHubEmulator } from '../../sandbox/emulators/github.js';
 import { startSlackEmulator } from '../../sandbox/emulators/slack.js';
 import { startBroker } from '../../broker/broker.js';
 import { parseBrokerConfig } from '../../broker/config.js';
-import { silentLogger } from '../../broker/log.js';
+import { silentLogger } from '../../starter/logger.js';
 import { queryStatus } from '../../starter/triage-client.js';
 import type { TriageStatus } from '../../workflows/messages.js';
 
