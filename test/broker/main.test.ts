@@ -1,34 +1,15 @@
 // broker/main.ts as the sidecar runs it: a real `node` process reading
 // BROKER_CONFIG, one JSON "broker listening" line on stdout, exit 1 when the
 // PagerDuty grant is short, exit 0 after SIGTERM with the audit log flushed.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { builtEntry } from '../built-entry.js';
 import { call, createWorld, type World } from './harness.js';
 
-const ROOT = resolve(process.cwd());
-// Inside node_modules so the compiled files resolve the project's packages.
-const OUT_DIR = join(ROOT, 'node_modules', '.cache', 'broker-main-test');
-const MAIN = join(OUT_DIR, 'broker', 'main.js');
-
-beforeAll(async () => {
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  await promisify(execFile)(process.execPath, [
-    tsc,
-    '--outDir', OUT_DIR,
-    '--rootDir', ROOT,
-    '--module', 'NodeNext',
-    '--moduleResolution', 'NodeNext',
-    '--target', 'ES2022',
-    '--strict',
-    '--skipLibCheck',
-    '--types', 'node',
-    join(ROOT, 'broker', 'main.ts'),
-  ]);
-}, 120_000);
+const MAIN = builtEntry('broker/main.js');
 
 interface Run {
   child: ChildProcess;

@@ -1,16 +1,15 @@
 // Runs sandbox/emulators/main.ts as the stack launcher does: a child process
-// with flags and secret files, one JSON line on stdout, SIGTERM to stop. There
-// is no TypeScript runner here, so the sandbox sources are transpiled into a
-// temporary directory that links the project's node_modules.
+// with flags and secret files, one JSON line on stdout, SIGTERM to stop; the
+// compiled entry point from dist/ (make test builds it before the tests).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
-import ts from 'typescript';
+import { builtEntry } from '../built-entry.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCENARIO = join(ROOT, 'sandbox/scenarios/crashloop-after-rollout.yaml');
@@ -24,20 +23,7 @@ const privatePem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toSt
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'emulators-main-'));
-  const out = join(work, 'build');
-  const sources = ['sandbox/scenario.ts', ...readdirSync(join(ROOT, 'sandbox/emulators')).filter((f) => f.endsWith('.ts')).map((f) => `sandbox/emulators/${f}`)];
-  for (const rel of sources) {
-    const { outputText } = ts.transpileModule(readFileSync(join(ROOT, rel), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-      fileName: rel,
-    });
-    const target = join(out, rel.replace(/\.ts$/, '.js'));
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, outputText);
-  }
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
-  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
-  mainJs = join(out, 'sandbox/emulators/main.js');
+  mainJs = builtEntry('sandbox/emulators/main.js');
   const secret = (name: string, value: string) => {
     const file = join(work, name);
     writeFileSync(file, `${value}\n`, { mode: 0o600 });

@@ -1,13 +1,12 @@
 // The Slack flags of sandbox/emulators/main.ts, run as the stack launcher runs
-// it: a child process, secrets in files, one JSON line, SIGTERM to stop. As in
-// emulators-main.test.ts the sources are transpiled into a temporary directory;
-// the page's files are linked in next to them, where the emulator looks.
+// it: a child process, secrets in files, one JSON line, SIGTERM to stop; the
+// compiled entry point from dist/ (make test builds it before the tests).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+import { builtEntry } from '../built-entry.js';
 import { parse, stringify } from 'yaml';
 import { BOT_TOKEN, SIGNING_SECRET, webClient } from './slack-fixtures.js';
 
@@ -20,21 +19,7 @@ const files: Record<string, string> = {};
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'slack-main-'));
-  const out = join(work, 'build');
-  const sources = ['sandbox/scenario.ts', ...readdirSync(join(ROOT, 'sandbox/emulators')).filter((f) => f.endsWith('.ts')).map((f) => `sandbox/emulators/${f}`)];
-  for (const rel of sources) {
-    const { outputText } = ts.transpileModule(readFileSync(join(ROOT, rel), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-      fileName: rel,
-    });
-    const target = join(out, rel.replace(/\.ts$/, '.js'));
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, outputText);
-  }
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
-  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
-  symlinkSync(join(ROOT, 'sandbox/slack-page'), join(out, 'sandbox/slack-page'), 'dir');
-  mainJs = join(out, 'sandbox/emulators/main.js');
+  mainJs = builtEntry('sandbox/emulators/main.js');
   const secret = (name: string, value: string) => {
     files[name] = join(work, name);
     writeFileSync(files[name], `${value}\n`, { mode: 0o600 });
