@@ -8,6 +8,7 @@ import type { TriageScope } from '../activities/model.js';
 import type { CardContext } from '../activities/slack-card.js';
 import type { CardOutcome, SlackMessageRef } from '../activities/slack.js';
 import { failureReason } from './failure-reason.js';
+import { surfaceRetryPolicy } from './retry-policy.js';
 import type { TriageStatus } from './messages.js';
 
 export interface ApprovalCard {
@@ -21,15 +22,7 @@ export interface ApprovalCard {
 export function approvalCard(scope: TriageScope, state: TriageStatus, card: CardContext): ApprovalCard {
   const channels = scope.slack;
   const triageId = state.workflowId;
-  const slack = proxyActivities<TriageActivities>({
-    startToCloseTimeout: '30 seconds',
-    retry: {
-      initialInterval: scope.retry.initialIntervalMs,
-      maximumInterval: scope.retry.maximumIntervalMs,
-      backoffCoefficient: 2,
-      maximumAttempts: scope.retry.maximumAttempts,
-    },
-  });
+  const slack = proxyActivities<TriageActivities>({ startToCloseTimeout: '30 seconds', retry: surfaceRetryPolicy(scope) });
   let message: SlackMessageRef | undefined;
 
   async function bestEffort<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {

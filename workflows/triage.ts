@@ -25,6 +25,7 @@ import {
 } from './messages.js';
 import { approvalCard, type ApprovalCard } from './approval-card.js';
 import { failureReason } from './failure-reason.js';
+import { surfaceRetryPolicy } from './retry-policy.js';
 import { decisionKey, serviceKey, stageKey, urgencyKey } from './search-attributes.js';
 
 // Fetching the incident and resolving the scope happen before any per-service
@@ -40,15 +41,7 @@ const setup = proxyActivities<TriageActivities>({
  * adding CloudWatch or Datadog is one entry here and one in SURFACES.
  */
 function collectors(scope: TriageScope): Record<SurfaceName, (req: EvidenceRequest) => Promise<Evidence>> {
-  const options: ActivityOptions = {
-    startToCloseTimeout: '60 seconds',
-    retry: {
-      initialInterval: scope.retry.initialIntervalMs,
-      maximumInterval: scope.retry.maximumIntervalMs,
-      backoffCoefficient: 2,
-      maximumAttempts: scope.retry.maximumAttempts,
-    },
-  };
+  const options: ActivityOptions = { startToCloseTimeout: '60 seconds', retry: surfaceRetryPolicy(scope) };
   const acts = proxyActivities<TriageActivities>(options);
   const namespaces = scope.kubernetes?.namespaces.join(', ') ?? 'no namespace';
   return {

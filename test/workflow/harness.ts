@@ -37,8 +37,9 @@ let runtimeInstalled = false;
 
 export async function startTestEnvironment(): Promise<{ env: TestWorkflowEnvironment; bundle: WorkflowBundle }> {
   if (!runtimeInstalled) {
-    // Runtime.install may run once per process, before any connection.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    // Runtime.install may run once per process, before any connection. Tests
+    // fail activities on purpose; their warnings would only bury real errors.
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
   const env = await TestWorkflowEnvironment.createLocal({
