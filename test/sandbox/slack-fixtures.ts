@@ -1,10 +1,11 @@
 // Shared by the Slack emulator tests: the scenario's workspace, a card shaped
 // like the triage app's, and a WebClient that fails fast instead of retrying.
+import { randomBytes } from 'node:crypto';
 import { WebClient } from '@slack/web-api';
 import { startSlackEmulator, type SlackEmulator, type SlackEmulatorOptions } from '../../sandbox/emulators/slack.js';
 
-export const BOT_TOKEN = 'xoxb-sandbox-test-0123456789abcdef';
-export const SIGNING_SECRET = 'signing-secret-test-8f14e45fceea167a';
+export const BOT_TOKEN = `xoxb-sandbox-${randomBytes(12).toString('hex')}`;
+export const SIGNING_SECRET = randomBytes(16).toString('hex');
 export const USERS = [
   { id: 'U0ALICE', name: 'alice' },
   { id: 'U0BOB', name: 'bob' },
