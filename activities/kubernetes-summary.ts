@@ -120,6 +120,8 @@ export function summarizePod(pod: V1Pod): { summary: PodSummary; rank: number } 
     ready: isReady(pod),
     containers: [],
   };
+  // Evicted pods are phase Failed like any crashed pod; only the reason tells them apart.
+  if (status?.reason) summary.reason = short(status.reason);
   if (pod.spec?.nodeName) summary.node = short(pod.spec.nodeName);
   const createdAt = toIso(pod.metadata?.creationTimestamp);
   if (createdAt) summary.createdAt = createdAt;

@@ -82,6 +82,8 @@ export interface ContainerSummary {
 export interface PodSummary {
   name: string;
   phase: string;
+  /** The pod's `status.reason` (e.g. `Evicted`), set by the kubelet when it ends or refuses a pod. */
+  reason?: string;
   ready: boolean;
   node?: string;
   createdAt?: string;

@@ -47,6 +47,16 @@ describe('pod notability and rank', () => {
     expect(summary.unscheduled).toEqual({ reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' });
   });
 
+  test('an evicted pod carries the pod reason; a pod without one does not', () => {
+    const evicted = pod('a', { phase: 'Failed', ready: false, statuses: [] });
+    evicted.spec = { ...evicted.spec!, nodeName: 'node-b' };
+    evicted.status = { ...evicted.status, reason: 'Evicted', message: 'The node was low on resource: memory.' };
+    const { summary, rank } = summarizePod(evicted);
+    expect(summary).toMatchObject({ phase: 'Failed', reason: 'Evicted', node: 'node-b' });
+    expect(rank).toBe(85);
+    expect('reason' in summarizePod(pod('b')).summary).toBe(false);
+  });
+
   test('a failing init container shows; a completed one does not', () => {
     const done: V1ContainerStatus = { name: 'migrate', image: 'migrate:2', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } };
     expect(summarizePod(pod('a', { init: [done] })).summary.containers.map((c) => c.name)).toEqual(['app']);

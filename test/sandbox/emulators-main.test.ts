@@ -1,7 +1,6 @@
 // Runs sandbox/emulators/main.ts as the stack launcher does: a child process
 // with flags and secret files, one JSON line on stdout, SIGTERM to stop; the
 // compiled entry point from dist/ (make test builds it before the tests).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,13 +8,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
-import { builtEntry } from '../built-entry.js';
+import { runEmulators } from './emulators-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCENARIO = join(ROOT, 'sandbox/scenarios/crashloop-after-rollout.yaml');
 
 let work: string;
-let mainJs: string;
 const secrets = { pagerdutyClientId: 'pd-client-id-7f3a', pagerdutyClientSecret: 'pd-client-secret-9b1c', kubernetesToken: 'kube-token-5d2e' };
 const files: Record<string, string> = {};
 const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -23,7 +21,6 @@ const privatePem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toSt
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'emulators-main-'));
-  mainJs = builtEntry('sandbox/emulators/main.js');
   const secret = (name: string, value: string) => {
     const file = join(work, name);
     writeFileSync(file, `${value}\n`, { mode: 0o600 });
@@ -37,29 +34,10 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function run(args: string[]): { child: ChildProcess; firstLine: Promise<string>; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [mainJs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const firstLine = new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const nl = stdout.indexOf('\n');
-      if (nl >= 0) resolve(stdout.slice(0, nl));
-    });
-    void exited.then((code) => reject(new Error(`exited ${code}: ${stderr}`)));
-  });
-  // Tests of failing starts await the exit, not the line.
-  firstLine.catch(() => undefined);
-  return { child, firstLine, output: () => stdout + stderr, exited };
-}
-
 const baseArgs = () => ['--scenario', SCENARIO, '--kubernetes-token-file', files['kube-token']!];
 
 test('starts all three emulators, prints one JSON line with their URLs, and stops on SIGTERM', async () => {
-  const proc = run([
+  const proc = runEmulators([
     ...baseArgs(),
     '--pagerduty-client-id-file', files['pd-client-id']!,
     '--pagerduty-client-secret-file', files['pd-client-secret']!,
@@ -105,7 +83,7 @@ test('starts all three emulators, prints one JSON line with their URLs, and stop
 });
 
 test('--github-repo (repeatable) sets the installation; the static PagerDuty key still works alone', async () => {
-  const proc = run([
+  const proc = runEmulators([
     ...baseArgs(),
     '--pagerduty-token-file', files['pd-client-secret']!,
     '--github-app-id', '424242',
@@ -125,7 +103,7 @@ test('--github-repo (repeatable) sets the installation; the static PagerDuty key
 });
 
 test('without the GitHub flags there is no GitHub emulator', async () => {
-  const proc = run([...baseArgs(), '--pagerduty-token-file', files['pd-client-secret']!]);
+  const proc = runEmulators([...baseArgs(), '--pagerduty-token-file', files['pd-client-secret']!]);
   try {
     expect(JSON.parse(await proc.firstLine)).not.toHaveProperty('githubUrl');
   } finally {
@@ -141,7 +119,7 @@ test.each([
   ['a missing secret file', ['--pagerduty-client-id-file', 'ID', '--pagerduty-client-secret-file', '/nonexistent/secret'], /cannot read the file \(ENOENT\)/],
 ])('exits 1 on %s, without printing any secret', async (_what, extra, message) => {
   const args = extra.map((a) => (a === 'ID' ? files['pd-client-id']! : a));
-  const proc = run([...baseArgs(), ...args]);
+  const proc = runEmulators([...baseArgs(), ...args]);
   expect(await proc.exited).toBe(1);
   expect(proc.output()).toMatch(message);
   for (const value of Object.values(secrets)) expect(proc.output()).not.toContain(value);

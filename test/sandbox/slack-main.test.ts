@@ -1,12 +1,11 @@
 // The Slack flags of sandbox/emulators/main.ts, run as the stack launcher runs
 // it: a child process, secrets in files, one JSON line, SIGTERM to stop; the
 // compiled entry point from dist/ (make test builds it before the tests).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { builtEntry } from '../built-entry.js';
+import { runEmulators } from './emulators-process.js';
 import { parse, stringify } from 'yaml';
 import { BOT_TOKEN, SIGNING_SECRET, webClient } from './slack-fixtures.js';
 
@@ -14,12 +13,10 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCENARIO = join(ROOT, 'sandbox/scenarios/crashloop-after-rollout.yaml');
 
 let work: string;
-let mainJs: string;
 const files: Record<string, string> = {};
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'slack-main-'));
-  mainJs = builtEntry('sandbox/emulators/main.js');
   const secret = (name: string, value: string) => {
     files[name] = join(work, name);
     writeFileSync(files[name], `${value}\n`, { mode: 0o600 });
@@ -36,29 +33,11 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function run(args: string[]): { child: ChildProcess; firstLine: Promise<string>; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [mainJs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const firstLine = new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const nl = stdout.indexOf('\n');
-      if (nl >= 0) resolve(stdout.slice(0, nl));
-    });
-    void exited.then((code) => reject(new Error(`exited ${code}: ${stderr}`)));
-  });
-  firstLine.catch(() => undefined);
-  return { child, firstLine, output: () => stdout + stderr, exited };
-}
-
 const baseArgs = (scenario = SCENARIO) => ['--scenario', scenario, '--kubernetes-token-file', files['kube-token']!, '--pagerduty-token-file', files['pd-token']!];
 const slackArgs = () => ['--slack-bot-token-file', files['slack-bot-token']!, '--slack-signing-secret-file', files['slack-signing-secret']!];
 
 test('with the Slack flags: slackUrl in the JSON line, the scenario\'s workspace, the gateway URL, the page; no secret printed', async () => {
-  const proc = run([...baseArgs(), ...slackArgs(), '--slack-port', '0', '--gateway-url', 'http://127.0.0.1:8787']);
+  const proc = runEmulators([...baseArgs(), ...slackArgs(), '--slack-port', '0', '--gateway-url', 'http://127.0.0.1:8787']);
   try {
     const info = JSON.parse(await proc.firstLine) as Record<string, string>;
     expect(info.slackUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -86,7 +65,7 @@ test('with the Slack flags: slackUrl in the JSON line, the scenario\'s workspace
 });
 
 test('a scenario without a slack section gets #incidents and alice, bob and mallory', async () => {
-  const proc = run([...baseArgs(files['no-slack.yaml']), ...slackArgs()]);
+  const proc = runEmulators([...baseArgs(files['no-slack.yaml']), ...slackArgs()]);
   try {
     const info = JSON.parse(await proc.firstLine) as Record<string, string>;
     const state = (await (await fetch(`${info.slackUrl}/_sandbox/state`)).json()) as { channels: { name: string }[]; users: { id: string }[]; gatewayUrl: null };
@@ -100,7 +79,7 @@ test('a scenario without a slack section gets #incidents and alice, bob and mall
 });
 
 test('without the Slack flags there is no Slack emulator', async () => {
-  const proc = run(baseArgs());
+  const proc = runEmulators(baseArgs());
   try {
     expect(JSON.parse(await proc.firstLine)).not.toHaveProperty('slackUrl');
   } finally {
@@ -115,7 +94,7 @@ test.each([
   ['a gateway URL that is not http(s)', () => [...slackArgs(), '--gateway-url', 'file:///etc/passwd'], /--gateway-url must be an http\(s\) URL/],
   ['a bad port', () => [...slackArgs(), '--slack-port', '99999'], /--slack-port must be a port number/],
 ])('exits 1 on %s, printing no secret', async (_what, extra, message) => {
-  const proc = run([...baseArgs(), ...extra()]);
+  const proc = runEmulators([...baseArgs(), ...extra()]);
   expect(await proc.exited).toBe(1);
   expect(proc.output()).toMatch(message);
   for (const value of [BOT_TOKEN, SIGNING_SECRET]) expect(proc.output()).not.toContain(value);
