@@ -4,7 +4,11 @@
 import type { AnalysisInput, Analyzer, Finding, Severity } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { assessCrashLoops, CRASHLOOP_ANALYZER } from './crashloop.js';
+import { assessEvictions, EVICTIONS_ANALYZER } from './evictions.js';
 import { assessImagePulls, IMAGE_PULL_ANALYZER } from './image-pull.js';
+import { assessOomKills, OOM_ANALYZER } from './oom.js';
+import { assessProbes, PROBES_ANALYZER } from './probes.js';
+import { assessRestarts, RESTARTS_ANALYZER } from './restarts.js';
 import { assessRollouts, ROLLOUT_ANALYZER } from './rollout.js';
 import { assessUnschedulable, UNSCHEDULABLE_ANALYZER } from './unschedulable.js';
 import { cleanText } from '../untrusted-text.js';
@@ -21,6 +25,10 @@ export const ANALYZERS: readonly RegisteredAnalyzer[] = [
   { name: IMAGE_PULL_ANALYZER, assess: assessImagePulls },
   { name: UNSCHEDULABLE_ANALYZER, assess: assessUnschedulable },
   { name: ROLLOUT_ANALYZER, assess: assessRollouts },
+  { name: PROBES_ANALYZER, assess: assessProbes },
+  { name: OOM_ANALYZER, assess: assessOomKills },
+  { name: EVICTIONS_ANALYZER, assess: assessEvictions },
+  { name: RESTARTS_ANALYZER, assess: assessRestarts },
 ];
 
 export const NO_CLEAR_CAUSE = 'No clear cause in the evidence collected';

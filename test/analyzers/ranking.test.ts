@@ -95,6 +95,10 @@ describe('runAnalyzers', () => {
       'kubernetes.image-pull',
       'kubernetes.unschedulable',
       'kubernetes.rollout',
+      'kubernetes.probes',
+      'kubernetes.oom',
+      'kubernetes.evictions',
+      'kubernetes.restarts',
     ]);
     expect(analyzers).toHaveLength(ANALYZERS.length);
   });

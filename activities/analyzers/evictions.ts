@@ -1,0 +1,197 @@
+// Pods the kubelet evicted to reclaim memory or disk on their node, and the
+// node pressure behind it. Evictions are about the node, not the workload, so
+// every finding names the nodes involved.
+import type { EventSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
+import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
+import { cleanText } from '../untrusted-text.js';
+import {
+  compareText,
+  describeRolloutLink,
+  describeWorkloadHealth,
+  groupByWorkload,
+  objectRef,
+  parseTime,
+  plural,
+  rolloutExplains,
+  rolloutLink,
+  type WorkloadGroup,
+} from './workloads.js';
+
+export const EVICTIONS_ANALYZER = 'kubernetes.evictions';
+
+/**
+ * Node events that mean the kubelet is (about to start) evicting. The kubelet
+ * itself records memory pressure as `NodeHasInsufficientMemory`; the other
+ * spelling is accepted too.
+ */
+const PRESSURE_REASONS: Record<string, string> = {
+  NodeHasMemoryPressure: 'memory pressure',
+  NodeHasInsufficientMemory: 'memory pressure',
+  NodeHasDiskPressure: 'disk pressure',
+  EvictionThresholdMet: 'eviction threshold met',
+};
+
+const MESSAGE_LIMIT = 160;
+
+/** A pod evicted, listed in the evidence or known only from its `Evicted` events. */
+interface EvictedPod {
+  name: string;
+  replicaSet?: string;
+  pod?: PodSummary;
+  events: EventSummary[];
+}
+
+function isEvicted(pod: PodSummary): boolean {
+  return pod.phase === 'Failed' && pod.reason === 'Evicted';
+}
+
+function isEvictedEvent(event: EventSummary): boolean {
+  return event.type === 'Warning' && event.reason === 'Evicted' && event.object.kind === 'Pod';
+}
+
+function pressureOf(event: EventSummary): string | undefined {
+  return event.object.kind === 'Node' ? PRESSURE_REASONS[event.reason] : undefined;
+}
+
+function evictedPods(ns: NamespaceEvidence): EvictedPod[] {
+  const listed = new Map(ns.pods.map((pod) => [pod.name, pod]));
+  const byName = new Map<string, EvictedPod>();
+  const entry = (name: string): EvictedPod => {
+    const existing = byName.get(name);
+    if (existing) return existing;
+    const created: EvictedPod = { name, events: [] };
+    const pod = listed.get(name);
+    if (pod) {
+      created.pod = pod;
+      if (pod.replicaSet !== undefined) created.replicaSet = pod.replicaSet;
+    }
+    byName.set(name, created);
+    return created;
+  };
+  for (const pod of ns.pods.filter(isEvicted)) entry(pod.name);
+  // The event outlives the pod object when the controller deletes it, so an
+  // event alone is enough: it is the kubelet's record of the eviction.
+  for (const event of ns.events.filter(isEvictedEvent)) entry(event.object.name).events.push(event);
+  return [...byName.values()];
+}
+
+function nodesOf(pods: readonly EvictedPod[]): string[] {
+  return [...new Set(pods.flatMap((p) => (p.pod?.node ? [cleanText(p.pod.node, 253)] : [])))].sort(compareText);
+}
+
+function latest(events: readonly EventSummary[]): string {
+  const times = events.flatMap((e) => {
+    const ms = parseTime(e.lastSeen);
+    return ms === undefined ? [] : [ms];
+  });
+  return times.length > 0 ? `, last at ${new Date(Math.max(...times)).toISOString().replace(/\.000Z$/, 'Z')}` : '';
+}
+
+function occurrences(event: EventSummary): number {
+  return Number.isFinite(event.count) && event.count > 0 ? event.count : 1;
+}
+
+function messageLine(label: string, events: readonly EventSummary[]): string[] {
+  const messages = [...new Set(events.map((e) => cleanText(e.message, MESSAGE_LIMIT)).filter((m) => m !== ''))].sort(compareText);
+  const [message] = messages;
+  if (message === undefined) return [];
+  return [`${label}: ${message}${messages.length > 1 ? ` (and ${plural(messages.length - 1, 'other message')})` : ''}`];
+}
+
+/** Node name → the pressure events the namespace's evidence holds for it. */
+function pressureByNode(ns: NamespaceEvidence): Map<string, EventSummary[]> {
+  const byNode = new Map<string, EventSummary[]>();
+  for (const event of ns.events) {
+    if (pressureOf(event) === undefined) continue;
+    byNode.set(event.object.name, [...(byNode.get(event.object.name) ?? []), event]);
+  }
+  return byNode;
+}
+
+function pressuresOf(events: readonly EventSummary[]): string[] {
+  return [...new Set(events.flatMap((e) => pressureOf(e) ?? []))].sort(compareText);
+}
+
+function assessEvictedGroup(
+  ns: NamespaceEvidence,
+  group: WorkloadGroup<EvictedPod>,
+  pressure: Map<string, EventSummary[]>,
+  incident: IncidentRef,
+): Assessment {
+  const { workload, pods } = group;
+  const nodes = nodesOf(pods);
+  const events = pods.flatMap((p) => p.events);
+  const link = rolloutLink(ns, group, incident);
+  const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${plural(pods.length, 'pod')} of ${workload.label}`;
+  const where = nodes.length === 0 ? '' : nodes.length === 1 ? ` from node ${nodes[0]}` : ` from nodes ${nodes.join(', ')}`;
+  const podRefs = pods.slice(0, MAX_LISTED_OBJECTS).map((pod) => objectRef('Pod', ns.namespace, pod.name));
+  const seen = events.reduce((sum, e) => sum + occurrences(e), 0);
+  const nodePressure = [...pressure.entries()]
+    .filter(([node]) => nodes.includes(cleanText(node, 253)))
+    .sort(([a], [b]) => compareText(a, b))
+    .map(([node, list]) => `node ${cleanText(node, 253)} reported ${pressuresOf(list).join(', ')}`);
+  const evidence = [
+    `${plural(pods.length, 'pod')} evicted${where}; ${describeWorkloadHealth(workload)}`,
+    ...(events.length > 0 ? [`Evicted warning seen ${plural(seen, 'time')}${latest(events)}`] : []),
+    ...messageLine('kubelet', events),
+    ...nodePressure,
+    ...(link ? [describeRolloutLink(link)] : []),
+  ];
+  return {
+    finding: {
+      analyzer: EVICTIONS_ANALYZER,
+      // The controller replaces evicted pods; the pressure that evicts them is the thing to fix.
+      severity: 'warning',
+      surface: 'kubernetes',
+      title: cleanText(`${subject} evicted${where}`),
+      objects: workload.kind === 'Pod' ? podRefs : [workload.ref, ...podRefs],
+      evidence: evidence.map((line) => cleanText(line)),
+    },
+    affected: pods.length,
+    rolloutCorrelated: rolloutExplains(link),
+  };
+}
+
+function assessNode(ns: NamespaceEvidence, node: string, events: readonly EventSummary[], evicted: readonly EvictedPod[]): Assessment {
+  const name = cleanText(node, 253);
+  const pressures = pressuresOf(events);
+  const onNode = evicted.filter((p) => p.pod?.node === node);
+  const evidence = [
+    ...[...new Set(events.map((e) => e.reason))].sort(compareText).map((reason) => {
+      const ofReason = events.filter((e) => e.reason === reason);
+      const seen = ofReason.reduce((sum, e) => sum + occurrences(e), 0);
+      return `${cleanText(reason, 60)} on node ${name} seen ${plural(seen, 'time')}${latest(ofReason)}`;
+    }),
+    ...messageLine('kubelet', events),
+    ...(onNode.length > 0 ? [`${plural(onNode.length, 'evicted pod')} of namespace ${cleanText(ns.namespace, 63)} ran on node ${name}`] : []),
+  ];
+  return {
+    finding: {
+      analyzer: EVICTIONS_ANALYZER,
+      severity: 'warning',
+      surface: 'kubernetes',
+      title: cleanText(`node ${name} under pressure: ${pressures.join(', ')}`),
+      // Nodes are cluster-scoped: no namespace in the reference.
+      objects: [`Node/${name}`],
+      evidence: evidence.map((line) => cleanText(line)),
+    },
+    affected: Math.max(1, onNode.length),
+    rolloutCorrelated: false,
+  };
+}
+
+export const assessEvictions: Assessor = (input) => {
+  const namespaces = input.kubernetes?.namespaces ?? [];
+  return namespaces.flatMap((ns) => {
+    const evicted = evictedPods(ns);
+    const pressure = pressureByNode(ns);
+    return [
+      ...groupByWorkload(ns, evicted).map((group) => assessEvictedGroup(ns, group, pressure, input.incident)),
+      ...[...pressure.entries()]
+        .sort(([a], [b]) => compareText(a, b))
+        .map(([node, events]) => assessNode(ns, node, events, evicted)),
+    ];
+  });
+};
+
+export const evictionsAnalyzer = asAnalyzer(assessEvictions);
