@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseDuration } from '../workers/duration.js';
+import { durationSetting } from '../workers/duration.js';
 
 export const PROVIDERS = ['github', 'pagerduty', 'datadog', 'slack'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
@@ -20,14 +20,7 @@ function isLoopbackHost(host: string): boolean {
   return LOOPBACK_HOSTS.has(bare) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
 }
 
-const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  try {
-    return parseDuration(value);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
+const duration = durationSetting;
 
 // Upstreams are the broker's whole egress allowlist. Plain http would put the
 // credential on the wire in clear text, so it is only accepted for loopback
