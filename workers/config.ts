@@ -1,8 +1,8 @@
 // Configuration for the worker, the gateway and the CLI: one YAML file plus
 // environment overrides, validated once at start. It holds no credential and
 // no path to one the worker could read: SaaS credentials live in the broker's
-// own configuration; the gateway's webhook secret files are the one exception,
-// and only the gateway mounts them.
+// own configuration; the gateway's secret files (PagerDuty webhook, Slack
+// signing) are the one exception, and only the gateway mounts them.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
