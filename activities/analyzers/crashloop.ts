@@ -2,19 +2,18 @@
 // are how they last died (OOMKilled vs. an application error) and whether the
 // crashing pods came from a rollout just before the incident.
 import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
-import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
+import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import {
   compareText,
   describeRolloutLink,
   describeWorkloadHealth,
   groupByWorkload,
-  objectRef,
   plural,
-  rolloutExplains,
   rolloutLink,
   titleSuffixFor,
   type WorkloadGroup,
+  workloadAssessment,
 } from './workloads.js';
 
 export const CRASHLOOP_ANALYZER = 'kubernetes.crashloop';
@@ -153,19 +152,12 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
     ...(link ? [describeRolloutLink(link)] : []),
     ...omittedLine(ns),
   ];
-  const podRefs = pods.slice(0, MAX_LISTED_OBJECTS).map((pod) => objectRef('Pod', ns.namespace, pod.name));
-  return {
-    finding: {
-      analyzer: CRASHLOOP_ANALYZER,
-      severity: 'critical',
-      surface: 'kubernetes',
-      title: cleanText(`${subject} in CrashLoopBackOff${titleCause(crashes)}${titleSuffixFor(link)}`),
-      objects: workload.kind === 'Pod' ? podRefs : [workload.ref, ...podRefs],
-      evidence: evidence.map((line) => cleanText(line)),
-    },
-    affected: pods.length,
-    rolloutCorrelated: rolloutExplains(link),
-  };
+  return workloadAssessment(ns, group, link, {
+    analyzer: CRASHLOOP_ANALYZER,
+    severity: 'critical',
+    title: `${subject} in CrashLoopBackOff${titleCause(crashes)}${titleSuffixFor(link)}`,
+    evidence: evidence,
+  });
 }
 
 export const assessCrashLoops: Assessor = (input) => {

@@ -2,19 +2,18 @@
 // node pressure behind it. Evictions are about the node, not the workload, so
 // every finding names the nodes involved.
 import type { EventSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
-import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
+import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import {
   compareText,
   describeRolloutLink,
   describeWorkloadHealth,
   groupByWorkload,
-  objectRef,
   parseTime,
   plural,
-  rolloutExplains,
   rolloutLink,
   type WorkloadGroup,
+  workloadAssessment,
 } from './workloads.js';
 
 export const EVICTIONS_ANALYZER = 'kubernetes.evictions';
@@ -124,7 +123,6 @@ function assessEvictedGroup(
   const link = rolloutLink(ns, group, incident);
   const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${plural(pods.length, 'pod')} of ${workload.label}`;
   const where = nodes.length === 0 ? '' : nodes.length === 1 ? ` from node ${nodes[0]}` : ` from nodes ${nodes.join(', ')}`;
-  const podRefs = pods.slice(0, MAX_LISTED_OBJECTS).map((pod) => objectRef('Pod', ns.namespace, pod.name));
   const seen = events.reduce((sum, e) => sum + occurrences(e), 0);
   const nodePressure = [...pressure.entries()]
     .filter(([node]) => nodes.includes(cleanText(node, 253)))
@@ -137,19 +135,13 @@ function assessEvictedGroup(
     ...nodePressure,
     ...(link ? [describeRolloutLink(link)] : []),
   ];
-  return {
-    finding: {
-      analyzer: EVICTIONS_ANALYZER,
-      // The controller replaces evicted pods; the pressure that evicts them is the thing to fix.
-      severity: 'warning',
-      surface: 'kubernetes',
-      title: cleanText(`${subject} evicted${where}`),
-      objects: workload.kind === 'Pod' ? podRefs : [workload.ref, ...podRefs],
-      evidence: evidence.map((line) => cleanText(line)),
-    },
-    affected: pods.length,
-    rolloutCorrelated: rolloutExplains(link),
-  };
+  return workloadAssessment(ns, group, link, {
+    analyzer: EVICTIONS_ANALYZER,
+    // The controller replaces evicted pods; the pressure that evicts them is the thing to fix.
+    severity: 'warning',
+    title: `${subject} evicted${where}`,
+    evidence,
+  });
 }
 
 function assessNode(ns: NamespaceEvidence, node: string, events: readonly EventSummary[], evicted: readonly EvictedPod[]): Assessment {

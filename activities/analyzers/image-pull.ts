@@ -1,19 +1,18 @@
 // Images the kubelet cannot pull: a wrong tag, a missing registry credential or
 // an invalid reference. Which image, and what the registry said, settle it.
 import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
-import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
+import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import {
   compareText,
   describeRolloutLink,
   describeWorkloadHealth,
   groupByWorkload,
-  objectRef,
   plural,
-  rolloutExplains,
   rolloutLink,
   titleSuffixFor,
   type WorkloadGroup,
+  workloadAssessment,
 } from './workloads.js';
 
 export const IMAGE_PULL_ANALYZER = 'kubernetes.image-pull';
@@ -81,24 +80,17 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
   const failures = failuresOf(pods);
   const link = rolloutLink(ns, group, incident);
   const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${workload.label} pods`;
-  const podRefs = pods.slice(0, MAX_LISTED_OBJECTS).map((pod) => objectRef('Pod', ns.namespace, pod.name));
   const evidence = [
     `${plural(pods.length, 'pod')} cannot start: image pull failing; ${describeWorkloadHealth(workload)}`,
     ...imageLines(failures),
     ...(link ? [describeRolloutLink(link)] : []),
   ];
-  return {
-    finding: {
-      analyzer: IMAGE_PULL_ANALYZER,
-      severity: 'critical',
-      surface: 'kubernetes',
-      title: cleanText(`${titleOf(subject, failures)}${titleSuffixFor(link)}`),
-      objects: workload.kind === 'Pod' ? podRefs : [workload.ref, ...podRefs],
-      evidence: evidence.map((line) => cleanText(line)),
-    },
-    affected: pods.length,
-    rolloutCorrelated: rolloutExplains(link),
-  };
+  return workloadAssessment(ns, group, link, {
+    analyzer: IMAGE_PULL_ANALYZER,
+    severity: 'critical',
+    title: `${titleOf(subject, failures)}${titleSuffixFor(link)}`,
+    evidence: evidence,
+  });
 }
 
 export const assessImagePulls: Assessor = (input) => {

@@ -3,7 +3,7 @@
 // already reports OOMKilled containers in CrashLoopBackOff. What settles an
 // OOM is the memory limit and whether a rollout just changed the pod template.
 import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
-import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
+import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import {
   compareText,
@@ -11,14 +11,13 @@ import {
   describeRolloutLink,
   describeWorkloadHealth,
   groupByWorkload,
-  objectRef,
   parseTime,
   plural,
   recentRollout,
-  rolloutExplains,
   rolloutLink,
   titleSuffixFor,
   type WorkloadGroup,
+  workloadAssessment,
 } from './workloads.js';
 
 export const OOM_ANALYZER = 'kubernetes.oom';
@@ -108,24 +107,17 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
   const link = rolloutLink(ns, group, incident);
   const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${workload.label} pods`;
   const limitNote = limits.length === 1 ? ` (limit ${limits[0]})` : '';
-  const podRefs = pods.slice(0, MAX_LISTED_OBJECTS).map((pod) => objectRef('Pod', ns.namespace, pod.name));
   const evidence = [
     `${plural(pods.length, 'pod')} with a container ${OOM} and not in CrashLoopBackOff; ${describeWorkloadHealth(workload)}`,
     ...containerLines(kills),
     ...rolloutLines(ns, group, incident),
   ];
-  return {
-    finding: {
-      analyzer: OOM_ANALYZER,
-      severity: isCritical(kills) ? 'critical' : 'warning',
-      surface: 'kubernetes',
-      title: cleanText(`${subject} ${OOM}${limitNote}${titleSuffixFor(link)}`),
-      objects: workload.kind === 'Pod' ? podRefs : [workload.ref, ...podRefs],
-      evidence: evidence.map((line) => cleanText(line)),
-    },
-    affected: pods.length,
-    rolloutCorrelated: rolloutExplains(link),
-  };
+  return workloadAssessment(ns, group, link, {
+    analyzer: OOM_ANALYZER,
+    severity: isCritical(kills) ? 'critical' : 'warning',
+    title: `${subject} ${OOM}${limitNote}${titleSuffixFor(link)}`,
+    evidence: evidence,
+  });
 }
 
 export const assessOomKills: Assessor = (input) => {

@@ -3,20 +3,19 @@
 // failing liveness or startup probe gets the container killed, so together with
 // restarts it is an outage in progress rather than a degradation.
 import type { EventSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
-import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
+import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import {
   compareText,
   describeRolloutLink,
   describeWorkloadHealth,
   groupByWorkload,
-  objectRef,
   parseTime,
   plural,
-  rolloutExplains,
   rolloutLink,
   titleSuffixFor,
   type WorkloadGroup,
+  workloadAssessment,
 } from './workloads.js';
 
 export const PROBES_ANALYZER = 'kubernetes.probes';
@@ -139,25 +138,18 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<ProbedPod>, inc
   const link = rolloutLink(ns, group, incident);
   const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${workload.label} pods`;
   const what = `failing ${kinds.join(' and ')} ${kinds.length === 1 ? 'probe' : 'probes'}`;
-  const podRefs = pods.slice(0, MAX_LISTED_OBJECTS).map((pod) => objectRef('Pod', ns.namespace, pod.name));
   const evidence = [
     `${plural(pods.length, 'pod')} with failing probes; ${describeWorkloadHealth(workload)}`,
     ...kindLines(pods),
     ...restartLine(pods),
     ...(link ? [describeRolloutLink(link)] : []),
   ];
-  return {
-    finding: {
-      analyzer: PROBES_ANALYZER,
-      severity: critical ? 'critical' : 'warning',
-      surface: 'kubernetes',
-      title: cleanText(`${subject} ${what}${critical ? ', containers restarting' : ''}${titleSuffixFor(link)}`),
-      objects: workload.kind === 'Pod' ? podRefs : [workload.ref, ...podRefs],
-      evidence: evidence.map((line) => cleanText(line)),
-    },
-    affected: pods.length,
-    rolloutCorrelated: rolloutExplains(link),
-  };
+  return workloadAssessment(ns, group, link, {
+    analyzer: PROBES_ANALYZER,
+    severity: critical ? 'critical' : 'warning',
+    title: `${subject} ${what}${critical ? ', containers restarting' : ''}${titleSuffixFor(link)}`,
+    evidence: evidence,
+  });
 }
 
 export const assessProbes: Assessor = (input) => {

@@ -3,20 +3,19 @@
 // so a container that dies every few minutes can look Running in every
 // snapshot; only its restart count gives it away.
 import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
-import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
+import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import {
   compareText,
   describeRolloutLink,
   describeWorkloadHealth,
   groupByWorkload,
-  objectRef,
   parseTime,
   plural,
-  rolloutExplains,
   rolloutLink,
   titleSuffixFor,
   type WorkloadGroup,
+  workloadAssessment,
 } from './workloads.js';
 
 export const RESTARTS_ANALYZER = 'kubernetes.restarts';
@@ -98,24 +97,17 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
   const max = Math.max(...flaps.map((f) => f.container.restartCount));
   const link = rolloutLink(ns, group, incident);
   const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${workload.label} pods`;
-  const podRefs = pods.slice(0, MAX_LISTED_OBJECTS).map((pod) => objectRef('Pod', ns.namespace, pod.name));
   const evidence = [
     `${plural(pods.length, 'pod')} restarting repeatedly, not in CrashLoopBackOff; ${describeWorkloadHealth(workload)}`,
     ...containerLines(flaps),
     ...(link ? [describeRolloutLink(link)] : []),
   ];
-  return {
-    finding: {
-      analyzer: RESTARTS_ANALYZER,
-      severity: 'warning',
-      surface: 'kubernetes',
-      title: cleanText(`${subject} restarting repeatedly (up to ${plural(max, 'restart')})${titleSuffixFor(link)}`),
-      objects: workload.kind === 'Pod' ? podRefs : [workload.ref, ...podRefs],
-      evidence: evidence.map((line) => cleanText(line)),
-    },
-    affected: pods.length,
-    rolloutCorrelated: rolloutExplains(link),
-  };
+  return workloadAssessment(ns, group, link, {
+    analyzer: RESTARTS_ANALYZER,
+    severity: 'warning',
+    title: `${subject} restarting repeatedly (up to ${plural(max, 'restart')})${titleSuffixFor(link)}`,
+    evidence: evidence,
+  });
 }
 
 export const assessRestarts: Assessor = (input) => {

@@ -2,22 +2,21 @@
 // volume zones. The scheduler's own message names the constraint, so it is
 // cited as is (cleaned and truncated).
 import type { EventSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
-import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
+import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import {
   compareText,
   describeRolloutLink,
   describeWorkloadHealth,
   groupByWorkload,
-  objectRef,
   parseTime,
   plural,
-  rolloutExplains,
   rolloutLink,
   titleSuffixFor,
   workloadOfPod,
   type Workload,
   type WorkloadGroup,
+  workloadAssessment,
 } from './workloads.js';
 
 export const UNSCHEDULABLE_ANALYZER = 'kubernetes.unschedulable';
@@ -111,7 +110,6 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PendingPod>, in
   const critical = allReplicasPending(ns, workload, pods);
   const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${workload.label} pods`;
   const cause = message !== undefined ? `: ${cleanText(message, TITLE_MESSAGE_LIMIT)}` : '';
-  const podRefs = pods.slice(0, MAX_LISTED_OBJECTS).map((pod) => objectRef('Pod', ns.namespace, pod.name));
   const evidence = [
     `${plural(pods.length, 'pod')} pending, not scheduled; ${describeWorkloadHealth(workload)}${critical ? '; no replica is running' : ''}`,
     ...(message !== undefined
@@ -120,18 +118,12 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PendingPod>, in
     ...eventLine(pods),
     ...(link ? [describeRolloutLink(link)] : []),
   ];
-  return {
-    finding: {
-      analyzer: UNSCHEDULABLE_ANALYZER,
-      severity: critical ? 'critical' : 'warning',
-      surface: 'kubernetes',
-      title: cleanText(`${subject} unschedulable${titleSuffixFor(link)}${cause}`),
-      objects: workload.kind === 'Pod' ? podRefs : [workload.ref, ...podRefs],
-      evidence: evidence.map((line) => cleanText(line)),
-    },
-    affected: pods.length,
-    rolloutCorrelated: rolloutExplains(link),
-  };
+  return workloadAssessment(ns, group, link, {
+    analyzer: UNSCHEDULABLE_ANALYZER,
+    severity: critical ? 'critical' : 'warning',
+    title: `${subject} unschedulable${titleSuffixFor(link)}${cause}`,
+    evidence: evidence,
+  });
 }
 
 export const assessUnschedulable: Assessor = (input) => {

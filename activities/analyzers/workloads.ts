@@ -1,7 +1,8 @@
 // Maps pods to the workload that owns them (pod → ReplicaSet → Deployment) and
 // to the rollout that created them, so every analyzer groups and correlates the
 // same way while staying a pure function of the evidence.
-import type { DeploymentSummary, IncidentRef, NamespaceEvidence, ReplicaSetSummary } from '../model.js';
+import type { DeploymentSummary, Finding, IncidentRef, NamespaceEvidence, ReplicaSetSummary } from '../model.js';
+import { MAX_LISTED_OBJECTS, type Assessment } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 
 /** How long before the incident a rollout still counts as a likely trigger. */
@@ -227,4 +228,31 @@ export function describeWorkloadHealth(workload: Workload): string {
     return `Deployment ${cleanText(workload.namespace, 63)}/${workload.label} has ${d.ready}/${d.replicas} ready, ${d.available} available`;
   }
   return `${workload.kind} ${cleanText(workload.namespace, 63)}/${workload.label}`;
+}
+
+/**
+ * A finding about one workload's pods: it lists the workload and a few pods,
+ * counts them all for ranking, and records whether the workload's rollout
+ * explains them. Title and evidence are cleaned here, once for every analyzer.
+ */
+export function workloadAssessment(
+  ns: NamespaceEvidence,
+  group: WorkloadGroup<PodLike>,
+  link: RolloutLink | undefined,
+  finding: Pick<Finding, 'analyzer' | 'severity' | 'title' | 'evidence'>,
+): Assessment {
+  const { workload, pods } = group;
+  const podRefs = pods.slice(0, MAX_LISTED_OBJECTS).map((pod) => objectRef('Pod', ns.namespace, pod.name));
+  return {
+    finding: {
+      analyzer: finding.analyzer,
+      severity: finding.severity,
+      surface: 'kubernetes',
+      title: cleanText(finding.title),
+      objects: workload.kind === 'Pod' ? podRefs : [workload.ref, ...podRefs],
+      evidence: finding.evidence.map((line) => cleanText(line)),
+    },
+    affected: pods.length,
+    rolloutCorrelated: rolloutExplains(link),
+  };
 }

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { parseConfig, type TriageConfig } from '../../workers/config.js';
@@ -35,7 +36,19 @@ const appKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
 let runtimeInstalled = false;
 
-export async function startTestEnvironment(): Promise<{ env: TestWorkflowEnvironment; bundle: WorkflowBundle }> {
+export interface TestContext {
+  env: TestWorkflowEnvironment;
+  bundle: WorkflowBundle;
+  /**
+   * A client without the SDK's gRPC retry interceptor: against a local server
+   * retries only hide failures, and a retry timer firing after teardown throws
+   * "Channel has been shut down" into whichever suite runs next.
+   */
+  client: Client;
+  teardown(): Promise<void>;
+}
+
+export async function startTestEnvironment(): Promise<TestContext> {
   if (!runtimeInstalled) {
     // Runtime.install may run once per process, before any connection. Tests
     // fail activities on purpose; their warnings would only bury real errors.
@@ -46,7 +59,16 @@ export async function startTestEnvironment(): Promise<{ env: TestWorkflowEnviron
     server: { executable: { type: 'existing-path', path: findTemporalCli() }, searchAttributes: triageSearchAttributes },
   });
   const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_SOURCE, logger: new DefaultLogger('WARN') });
-  return { env, bundle };
+  const client = new Client({ connection: await Connection.connect({ address: env.address, interceptors: [] }), namespace: env.namespace ?? 'default' });
+  return {
+    env,
+    bundle,
+    client,
+    async teardown() {
+      await client.connection.close();
+      await env.teardown();
+    },
+  };
 }
 
 let counter = 0;
@@ -85,7 +107,7 @@ export interface FixtureOptions {
  * task queue, then tears both down.
  */
 export async function withTriageWorker<T>(
-  { env, bundle }: { env: TestWorkflowEnvironment; bundle: WorkflowBundle },
+  { env, bundle }: Pick<TestContext, 'env' | 'bundle'>,
   opts: FixtureOptions,
   fn: (fx: TriageFixture) => Promise<T>,
 ): Promise<T> {
@@ -177,7 +199,7 @@ export async function withTriageWorker<T>(
 }
 
 export async function waitForStatus(
-  env: TestWorkflowEnvironment,
+  client: Client,
   incidentId: string,
   done: (s: TriageStatus) => boolean,
   timeoutMs = 30_000,
@@ -186,7 +208,7 @@ export async function waitForStatus(
   let last: TriageStatus | undefined;
   while (Date.now() < deadline) {
     try {
-      last = await queryStatus(env.client, incidentId);
+      last = await queryStatus(client, incidentId);
       if (done(last)) return last;
     } catch {
       // not started yet

@@ -1,31 +1,29 @@
 import proto from '@temporalio/proto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
 import { decide, DecisionRefused, queryStatus, signalResolved, startTriage } from '../../starter/triage-client.js';
 import { triageWorkflowId, type TriageOutcome } from '../../workflows/messages.js';
 import { decisionKey, stageKey } from '../../workflows/search-attributes.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { idempotencyKey, idempotencyLabel, idempotencyMarker } from '../../activities/idempotency.js';
-import { APPROVAL_CHANNEL, APPROVERS, GITHUB_REPO, INCIDENTS_CHANNEL, startTestEnvironment, waitForStatus, withTriageWorker, type TriageFixture } from './harness.js';
+import { APPROVAL_CHANNEL, APPROVERS, GITHUB_REPO, INCIDENTS_CHANNEL, startTestEnvironment, type TestContext, waitForStatus, withTriageWorker, type TriageFixture } from './harness.js';
 
-let ctx: { env: TestWorkflowEnvironment; bundle: WorkflowBundle };
+let ctx: TestContext;
 
 beforeAll(async () => {
   ctx = await startTestEnvironment();
 });
 
 afterAll(async () => {
-  await ctx?.env.teardown();
+  await ctx?.teardown();
 });
 
 const awaiting = (s: { stage: string }) => s.stage === 'awaiting-decision';
 
 async function start(fx: TriageFixture) {
-  return startTriage(ctx.env.client, fx.config.temporal, { incidentId: fx.incidentId, source: { kind: 'cli', user: 'test' } });
+  return startTriage(ctx.client, fx.config.temporal, { incidentId: fx.incidentId, source: { kind: 'cli', user: 'test' } });
 }
 
 function handle(fx: TriageFixture) {
-  return ctx.env.client.workflow.getHandle(triageWorkflowId(fx.incidentId));
+  return ctx.client.workflow.getHandle(triageWorkflowId(fx.incidentId));
 }
 
 async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -58,7 +56,7 @@ describe('triageIncident on a real Temporal dev server', () => {
   test('collects PagerDuty and Kubernetes evidence in parallel, diagnoses, and ends approved', async () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       await start(fx);
-      const status = await waitForStatus(ctx.env, fx.incidentId, awaiting);
+      const status = await waitForStatus(ctx.client, fx.incidentId, awaiting);
       expect(status.surfaces).toEqual([
         { surface: 'pagerduty', status: 'ok' },
         { surface: 'kubernetes', status: 'ok' },
@@ -80,7 +78,7 @@ describe('triageIncident on a real Temporal dev server', () => {
       // Every activity carries a summary for the Web UI.
       for (const e of scheduled) expect(e.userMetadata?.summary).toBeTruthy();
 
-      const record = await decide(ctx.env.client, fx.incidentId, { decision: 'approve', approver: 'U0ALICE', planHash: status.planHash!, comment: 'roll back' }, 'u1');
+      const record = await decide(ctx.client, fx.incidentId, { decision: 'approve', approver: 'U0ALICE', planHash: status.planHash!, comment: 'roll back' }, 'u1');
       expect(record).toMatchObject({ decision: 'approve', approver: 'U0ALICE', comment: 'roll back' });
       const outcome = (await handle(fx).result()) as TriageOutcome;
       expect(outcome.stage).toBe('approved');
@@ -123,10 +121,10 @@ describe('triageIncident on a real Temporal dev server', () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       fx.slack.setFault({ status: 500 });
       await start(fx);
-      const status = await waitForStatus(ctx.env, fx.incidentId, (s) => s.stage === 'awaiting-decision' && (s.notices?.length ?? 0) > 0, 60_000);
+      const status = await waitForStatus(ctx.client, fx.incidentId, (s) => s.stage === 'awaiting-decision' && (s.notices?.length ?? 0) > 0, 60_000);
       expect(status.notices?.[0]).toMatch(/^Slack: could not post the approval card: slack: HTTP 500/);
       expect(status.slackCard).toBeUndefined();
-      await decide(ctx.env.client, fx.incidentId, { decision: 'reject', approver: 'U0ALICE', planHash: status.planHash! }, 'sd1');
+      await decide(ctx.client, fx.incidentId, { decision: 'reject', approver: 'U0ALICE', planHash: status.planHash! }, 'sd1');
       expect(((await handle(fx).result()) as TriageOutcome).stage).toBe('rejected');
     });
   });
@@ -135,14 +133,14 @@ describe('triageIncident on a real Temporal dev server', () => {
     const hostile = '<!channel> checkout down <https://evil.example/login|open the runbook> @here see #12 www.evil.example';
     await withTriageWorker(ctx, { mutate: (s) => void (s.pagerduty.incident.title = hostile) }, async (fx) => {
       await start(fx);
-      const { planHash } = await waitForStatus(ctx.env, fx.incidentId, (s) => awaiting(s) && s.slackCard !== undefined);
+      const { planHash } = await waitForStatus(ctx.client, fx.incidentId, (s) => awaiting(s) && s.slackCard !== undefined);
       const [card] = fx.slack.messages(APPROVAL_CHANNEL);
       const mrkdwn = JSON.stringify(card?.blocks).match(/"type":"mrkdwn","text":"(?:[^"\\]|\\.)*"/g) ?? [];
       for (const text of [...mrkdwn, card!.text]) {
         expect(text).not.toMatch(/<!channel>|<!here>|<https:\/\/evil/);
       }
       expect(JSON.stringify(card?.blocks)).toContain('"type":"plain_text","text":"<!channel> checkout down');
-      await decide(ctx.env.client, fx.incidentId, { decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'x1');
+      await decide(ctx.client, fx.incidentId, { decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'x1');
       await handle(fx).result();
       const [issue] = fx.github.issues(GITHUB_REPO);
       // Titles are plain text on GitHub: `<!channel>` means nothing there, but links and mentions would.
@@ -155,8 +153,8 @@ describe('triageIncident on a real Temporal dev server', () => {
   test('a reject decision ends the triage rejected', async () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       await start(fx);
-      const status = await waitForStatus(ctx.env, fx.incidentId, awaiting);
-      await decide(ctx.env.client, fx.incidentId, { decision: 'reject', approver: 'U0BOB', planHash: status.planHash! }, 'r1');
+      const status = await waitForStatus(ctx.client, fx.incidentId, awaiting);
+      await decide(ctx.client, fx.incidentId, { decision: 'reject', approver: 'U0BOB', planHash: status.planHash! }, 'r1');
       const outcome = (await handle(fx).result()) as TriageOutcome;
       expect(outcome.stage).toBe('rejected');
       expect(outcome.decision?.decision).toBe('reject');
@@ -168,21 +166,21 @@ describe('triageIncident on a real Temporal dev server', () => {
   test('an unknown approver is refused by the validator and leaves no Update event in history', async () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       await start(fx);
-      const status = await waitForStatus(ctx.env, fx.incidentId, awaiting);
+      const status = await waitForStatus(ctx.client, fx.incidentId, awaiting);
       await expect(
-        decide(ctx.env.client, fx.incidentId, { decision: 'approve', approver: 'U0MALLORY', planHash: status.planHash! }, 'm1'),
+        decide(ctx.client, fx.incidentId, { decision: 'approve', approver: 'U0MALLORY', planHash: status.planHash! }, 'm1'),
       ).rejects.toThrow(new DecisionRefused('U0MALLORY is not an approver for this service'));
       expect(await updateEvents(fx)).toHaveLength(0);
-      expect((await queryStatus(ctx.env.client, fx.incidentId)).stage).toBe('awaiting-decision');
+      expect((await queryStatus(ctx.client, fx.incidentId)).stage).toBe('awaiting-decision');
     });
   });
 
   test('a stale plan hash is refused', async () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       await start(fx);
-      await waitForStatus(ctx.env, fx.incidentId, awaiting);
+      await waitForStatus(ctx.client, fx.incidentId, awaiting);
       const stale = 'a'.repeat(64);
-      await expect(decide(ctx.env.client, fx.incidentId, { decision: 'approve', approver: APPROVERS[0]!, planHash: stale }, 's1')).rejects.toThrow(/stale plan/);
+      await expect(decide(ctx.client, fx.incidentId, { decision: 'approve', approver: APPROVERS[0]!, planHash: stale }, 's1')).rejects.toThrow(/stale plan/);
       expect(await updateEvents(fx)).toHaveLength(0);
     });
   });
@@ -190,10 +188,10 @@ describe('triageIncident on a real Temporal dev server', () => {
   test('two concurrent decisions: exactly one is recorded, the other is refused', async () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       await start(fx);
-      const { planHash } = await waitForStatus(ctx.env, fx.incidentId, awaiting);
+      const { planHash } = await waitForStatus(ctx.client, fx.incidentId, awaiting);
       const results = await Promise.allSettled([
-        decide(ctx.env.client, fx.incidentId, { decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'c1'),
-        decide(ctx.env.client, fx.incidentId, { decision: 'reject', approver: 'U0BOB', planHash: planHash! }, 'c2'),
+        decide(ctx.client, fx.incidentId, { decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'c1'),
+        decide(ctx.client, fx.incidentId, { decision: 'reject', approver: 'U0BOB', planHash: planHash! }, 'c2'),
       ]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       expect(await updateEvents(fx)).toHaveLength(1);
@@ -203,9 +201,9 @@ describe('triageIncident on a real Temporal dev server', () => {
   test('the same updateId sent twice decides once', async () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       await start(fx);
-      const { planHash } = await waitForStatus(ctx.env, fx.incidentId, awaiting);
+      const { planHash } = await waitForStatus(ctx.client, fx.incidentId, awaiting);
       const decision = { decision: 'approve' as const, approver: 'U0ALICE', planHash: planHash! };
-      const [a, b] = await Promise.all([decide(ctx.env.client, fx.incidentId, decision, 'same'), decide(ctx.env.client, fx.incidentId, decision, 'same')]);
+      const [a, b] = await Promise.all([decide(ctx.client, fx.incidentId, decision, 'same'), decide(ctx.client, fx.incidentId, decision, 'same')]);
       expect(a).toEqual(b);
       expect(await updateEvents(fx)).toHaveLength(1);
     });
@@ -215,7 +213,7 @@ describe('triageIncident on a real Temporal dev server', () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       fx.kubernetes.setFault({ status: 403 });
       await start(fx);
-      const status = await waitForStatus(ctx.env, fx.incidentId, awaiting);
+      const status = await waitForStatus(ctx.client, fx.incidentId, awaiting);
       const k8s = status.surfaces.find((s) => s.surface === 'kubernetes');
       expect(k8s).toMatchObject({ status: 'unavailable' });
       expect(k8s?.reason).toMatch(/403/);
@@ -232,7 +230,7 @@ describe('triageIncident on a real Temporal dev server', () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       fx.kubernetes.setFault({ status: 503, retryAfterSeconds: 1, times: 1 });
       await start(fx);
-      const status = await waitForStatus(ctx.env, fx.incidentId, awaiting);
+      const status = await waitForStatus(ctx.client, fx.incidentId, awaiting);
       expect(status.surfaces.find((s) => s.surface === 'kubernetes')?.status).toBe('ok');
       const history = await handle(fx).fetchHistory();
       const k8sStarted = (history.events ?? []).find(
@@ -251,8 +249,8 @@ describe('triageIncident on a real Temporal dev server', () => {
     await withTriageWorker(ctx, { writeTimeout: '2s' }, async (fx) => {
       fx.github.setHoldAfterCreate(3500);
       await start(fx);
-      const { planHash } = await waitForStatus(ctx.env, fx.incidentId, awaiting);
-      await decide(ctx.env.client, fx.incidentId, { decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'h1');
+      const { planHash } = await waitForStatus(ctx.client, fx.incidentId, awaiting);
+      await decide(ctx.client, fx.incidentId, { decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'h1');
       const outcome = (await handle(fx).result()) as TriageOutcome;
       expect(fx.github.issues(GITHUB_REPO)).toHaveLength(1);
       expect(outcome.githubIssue?.number).toBe(fx.github.issues(GITHUB_REPO)[0]!.number);
@@ -263,11 +261,11 @@ describe('triageIncident on a real Temporal dev server', () => {
   test("GitHub's secondary rate limit is waited out, then the issue is created once", async () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       await start(fx);
-      const { planHash } = await waitForStatus(ctx.env, fx.incidentId, awaiting);
+      const { planHash } = await waitForStatus(ctx.client, fx.incidentId, awaiting);
       // The broker mints its installation token on first use; mint it now so the limit hits the issue calls.
       expect((await fetch(`${fx.broker.url}/github/repos/${GITHUB_REPO}/issues`, { headers: { 'user-agent': 'test' } })).status).toBe(200);
       fx.github.setFault({ status: 403, retryAfterSeconds: 1, times: 1 });
-      await decide(ctx.env.client, fx.incidentId, { decision: 'approve', approver: 'U0BOB', planHash: planHash! }, 'rl1');
+      await decide(ctx.client, fx.incidentId, { decision: 'approve', approver: 'U0BOB', planHash: planHash! }, 'rl1');
       await handle(fx).result();
       expect(fx.github.issues(GITHUB_REPO)).toHaveLength(1);
       expect(await activityAttempts(fx, 'createGitHubIssue')).toBe(2);
@@ -291,7 +289,7 @@ describe('triageIncident on a real Temporal dev server', () => {
   test('without a decision the request is escalated, then expires', async () => {
     await withTriageWorker(ctx, { approval: { reminderAfter: '1s', expireAfter: '3s' } }, async (fx) => {
       await start(fx);
-      await waitForStatus(ctx.env, fx.incidentId, (s) => s.stage === 'escalated');
+      await waitForStatus(ctx.client, fx.incidentId, (s) => s.stage === 'escalated');
       const outcome = (await handle(fx).result()) as TriageOutcome;
       expect(outcome.stage).toBe('expired');
       expect(outcome.decision).toBeUndefined();
@@ -308,12 +306,12 @@ describe('triageIncident on a real Temporal dev server', () => {
   test('incident.resolved while waiting ends the triage as resolved before decision', async () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       await start(fx);
-      await waitForStatus(ctx.env, fx.incidentId, awaiting);
-      expect(await signalResolved(ctx.env.client, fx.incidentId, 'ev-resolved')).toBe('signalled');
+      await waitForStatus(ctx.client, fx.incidentId, awaiting);
+      expect(await signalResolved(ctx.client, fx.incidentId, 'ev-resolved')).toBe('signalled');
       const outcome = (await handle(fx).result()) as TriageOutcome;
       expect(outcome.stage).toBe('resolved-before-decision');
       expect(outcome.resolvedAt).toBeDefined();
-      expect(await signalResolved(ctx.env.client, 'QNOSUCHINCIDENT', 'ev')).toBe('not-running');
+      expect(await signalResolved(ctx.client, 'QNOSUCHINCIDENT', 'ev')).toBe('not-running');
     });
   });
 
@@ -321,12 +319,12 @@ describe('triageIncident on a real Temporal dev server', () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       const results = await Promise.all(Array.from({ length: 20 }, () => start(fx)));
       expect(new Set(results.map((r) => r.runId)).size).toBe(1);
-      const { planHash } = await waitForStatus(ctx.env, fx.incidentId, awaiting);
-      await decide(ctx.env.client, fx.incidentId, { decision: 'reject', approver: 'U0ALICE', planHash: planHash! }, 'd1');
+      const { planHash } = await waitForStatus(ctx.client, fx.incidentId, awaiting);
+      await decide(ctx.client, fx.incidentId, { decision: 'reject', approver: 'U0ALICE', planHash: planHash! }, 'd1');
       await handle(fx).result();
       expect((await start(fx)).status).toBe('already-triaged');
       const executions = [];
-      for await (const e of ctx.env.client.workflow.list({ query: `WorkflowId = '${triageWorkflowId(fx.incidentId)}'` })) executions.push(e);
+      for await (const e of ctx.client.workflow.list({ query: `WorkflowId = '${triageWorkflowId(fx.incidentId)}'` })) executions.push(e);
       expect(executions).toHaveLength(1);
     });
   });
@@ -338,7 +336,7 @@ describe('triageIncident on a real Temporal dev server', () => {
       const history = await handle(fx).fetchHistory();
       const failed = (history.events ?? []).find((e) => e.workflowExecutionFailedEventAttributes);
       expect(JSON.stringify(failed?.workflowExecutionFailedEventAttributes?.failure)).toMatch(/PUNKNOWN is not configured/);
-      const status = await queryStatus(ctx.env.client, fx.incidentId);
+      const status = await queryStatus(ctx.client, fx.incidentId);
       expect(status).toMatchObject({ stage: 'failed', failure: expect.stringMatching(/PUNKNOWN is not configured/) });
       expect((await handle(fx).describe()).typedSearchAttributes.get(stageKey)).toBe('failed');
     });
