@@ -3,7 +3,7 @@
 // returns a summary with hard bounds, never raw API objects: the per-list caps
 // below pick what to keep, and the byte budget is the backstop that holds even
 // when every list is full of long strings.
-import type { KubernetesEvidence, NamespaceEvidence, PagerDutyEvidence } from './model.js';
+import type { KubernetesEvidence, LogTail, NamespaceEvidence, PagerDutyEvidence } from './model.js';
 import { boundedLine } from './untrusted-text.js';
 
 /** The serialized evidence of one surface never exceeds this. */
@@ -23,6 +23,12 @@ export const EVIDENCE_LIMITS = {
   revisionsPerDeployment: 3,
   conditionsPerDeployment: 5,
   imagesPerWorkload: 10,
+  /** Containers per triage whose previous log is read: the most notable crashes, not every replica's. */
+  previousLogsPerTriage: 5,
+  /** The newest lines of a previous container's log that are kept; each is cut to `textChars`. */
+  logLinesPerContainer: 20,
+  /** When over budget, logs are cut to this many newest lines before any pod or event is dropped. */
+  logLinesFloor: 5,
 } as const;
 
 /**
@@ -43,11 +49,16 @@ export interface TrimReport {
   bytesAfter: number;
   /** False only if even an evidence object stripped to its counts is over budget. */
   fits: boolean;
-  dropped: { pods: number; events: number; replicaSets: number; deployments: number; alerts: number; namespaceDetails: number };
+  dropped: { pods: number; events: number; replicaSets: number; deployments: number; alerts: number; logLines: number; namespaceDetails: number };
 }
 
 function emptyReport(bytes: number): TrimReport {
-  return { bytesBefore: bytes, bytesAfter: bytes, fits: true, dropped: { pods: 0, events: 0, replicaSets: 0, deployments: 0, alerts: 0, namespaceDetails: 0 } };
+  return {
+    bytesBefore: bytes,
+    bytesAfter: bytes,
+    fits: true,
+    dropped: { pods: 0, events: 0, replicaSets: 0, deployments: 0, alerts: 0, logLines: 0, namespaceDetails: 0 },
+  };
 }
 
 type ListKey = 'pods' | 'events' | 'replicaSets' | 'deployments';
@@ -66,12 +77,34 @@ function dropLast(ns: NamespaceEvidence, key: ListKey): number {
   return evidenceBytes(removed) + 1;
 }
 
+type ShownLog = Extract<LogTail, { status: 'ok' }>;
+
+function shownLogs(evidence: KubernetesEvidence): ShownLog[] {
+  return evidence.namespaces.flatMap((ns) => ns.pods.flatMap((p) => p.containers.flatMap((c) => (c.previousLog?.status === 'ok' ? [c.previousLog] : []))));
+}
+
+/**
+ * Removes the oldest line of the longest log that has more than `floor` lines
+ * (the newest lines say why the container died) and marks that log truncated.
+ * Returns an estimate of the bytes saved, 0 when no log is above the floor.
+ */
+function dropOldestLogLine(logs: ShownLog[], floor: number): number {
+  let longest: ShownLog | undefined;
+  for (const log of logs) if (log.lines.length > floor && (!longest || log.lines.length > longest.lines.length)) longest = log;
+  if (!longest) return 0;
+  const line = longest.lines.shift()!;
+  longest.truncated = true;
+  return evidenceBytes(line) + 1;
+}
+
 /**
  * Trims Kubernetes evidence until it serializes within `maxBytes`: first the
- * least notable pods and the oldest events (alternating from whichever list is
- * longest, so neither is emptied while the other is full), then replica sets
- * and deployments, and as a last resort the details of whole namespaces, which
- * keep their counts. Returns a new object; the input is not modified.
+ * oldest lines of previous-container logs, down to their newest few (a log
+ * otherwise goes with its pod); then the least notable pods and the oldest
+ * events (alternating from whichever list is longest, so neither is emptied
+ * while the other is full), then replica sets and deployments, and as a last
+ * resort the details of whole namespaces, which keep their counts. Returns a
+ * new object; the input is not modified.
  */
 export function fitKubernetesEvidence(evidence: KubernetesEvidence, maxBytes: number = MAX_EVIDENCE_BYTES): { evidence: KubernetesEvidence; report: TrimReport } {
   const before = evidenceBytes(evidence);
@@ -79,6 +112,15 @@ export function fitKubernetesEvidence(evidence: KubernetesEvidence, maxBytes: nu
   if (before <= maxBytes) return { evidence, report };
   const out = structuredClone(evidence);
   let bytes = before;
+
+  const logs = shownLogs(out);
+  while (bytes > maxBytes) {
+    const saved = dropOldestLogLine(logs, EVIDENCE_LIMITS.logLinesFloor);
+    if (saved === 0) break;
+    bytes -= saved;
+    report.dropped.logLines += 1;
+    if (bytes <= maxBytes) bytes = evidenceBytes(out);
+  }
 
   const largest = (keys: ListKey[]): { ns: NamespaceEvidence; key: ListKey } | undefined => {
     let best: { ns: NamespaceEvidence; key: ListKey; len: number } | undefined;

@@ -1,6 +1,8 @@
 // The worker's activities, assembled from one module per surface. Each module
 // receives its clients, so tests point them at the sandbox emulators.
 import type { KubeConfig } from '@kubernetes/client-node';
+import { createCloudWatchActivities, type CloudWatchActivitiesOptions } from './cloudwatch.js';
+import { createDatadogActivities, type DatadogActivitiesOptions } from './datadog.js';
 import { createGitHubActivities, type GitHubClientOptions } from './github.js';
 import { createKubernetesActivities } from './kubernetes.js';
 import { createPagerDutyActivities, type PagerDutyClientOptions } from './pagerduty.js';
@@ -13,6 +15,9 @@ export interface ActivityDependencies {
   github: GitHubClientOptions;
   slack: SlackClientOptions;
   kubeConfig: KubeConfig;
+  /** AWS credentials come from the SDK's default chain; only the sandbox sets an endpoint (moto). */
+  cloudwatch: CloudWatchActivitiesOptions;
+  datadog: DatadogActivitiesOptions;
   scope: ScopeSettings;
 }
 
@@ -20,6 +25,8 @@ export function createActivities(deps: ActivityDependencies) {
   return {
     ...createPagerDutyActivities(deps.pagerduty),
     ...createKubernetesActivities({ kubeConfig: deps.kubeConfig }),
+    ...createCloudWatchActivities(deps.cloudwatch),
+    ...createDatadogActivities(deps.datadog),
     ...createScopeActivities(deps.scope),
     ...createGitHubActivities(deps.github),
     ...createSlackActivities(deps.slack),

@@ -2,10 +2,13 @@
 // functions over @kubernetes/client-node's model types, so they are table-tested
 // without a cluster. What is "notable" follows what an on-call engineer looks
 // for first: pods that cannot run, then pods that cannot serve, then pods that
-// have been restarting.
+// have been restarting. The same goes for logs: the previous log of the few
+// containers that crashed, read last, as a bounded and redacted tail.
 import type { CoreV1Event, V1ContainerStatus, V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { EVIDENCE_LIMITS, truncateText } from './evidence-bounds.js';
-import type { ContainerSummary, DeploymentSummary, EventSummary, NamespaceEvidence, PodSummary, ReplicaSetSummary } from './model.js';
+import { redactLogLines } from './log-redaction.js';
+import type { ContainerSummary, DeploymentSummary, EventSummary, LogTail, NamespaceEvidence, PodSummary, ReplicaSetSummary } from './model.js';
+import { printableLine } from './untrusted-text.js';
 
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 
@@ -328,5 +331,93 @@ export function summarizeNamespace(objects: NamespaceObjects): NamespaceEvidence
     ...events,
     deployments,
     replicaSets: summarizeReplicaSets(objects.replicaSets, deployments),
+  };
+}
+
+// ---- previous container logs --------------------------------------------------
+
+/** A crashed container whose previous instance's log is worth reading, and the summary it goes into. */
+export interface PreviousLogTarget {
+  namespace: string;
+  pod: string;
+  container: ContainerSummary;
+}
+
+/**
+ * 2 for a crash loop, 1 for a container that restarted after failing (an exit
+ * other than 0, OOMKilled included), 0 otherwise. Without a restart there is no
+ * previous instance to read.
+ */
+function crashSeverity(c: ContainerSummary): number {
+  if (c.restartCount === 0) return 0;
+  if (c.waiting?.reason === 'CrashLoopBackOff') return 2;
+  return c.lastTerminated && c.lastTerminated.exitCode !== 0 ? 1 : 0;
+}
+
+/**
+ * The containers whose previous log is read, at most `max` per triage however
+ * many pods crash: crash loops before other failures, in the pods' notability
+ * order. Replicas of one workload crash the same way, so each workload's first
+ * crash is taken before a second replica of any.
+ */
+export function previousLogTargets(namespaces: readonly NamespaceEvidence[], max: number = EVIDENCE_LIMITS.previousLogsPerTriage): PreviousLogTarget[] {
+  const crashed = namespaces
+    .flatMap((ns) =>
+      ns.pods.flatMap((pod) =>
+        pod.containers.map((container) => ({
+          target: { namespace: ns.namespace, pod: pod.name, container },
+          severity: crashSeverity(container),
+          workload: `${ns.namespace}/${pod.replicaSet ?? pod.name}/${container.name}`,
+        })),
+      ),
+    )
+    .filter((c) => c.severity > 0)
+    .sort((a, b) => b.severity - a.severity);
+  const seen = new Set<string>();
+  const firsts: PreviousLogTarget[] = [];
+  const repeats: PreviousLogTarget[] = [];
+  for (const c of crashed) {
+    (seen.has(c.workload) ? repeats : firsts).push(c.target);
+    seen.add(c.workload);
+  }
+  return [...firsts, ...repeats].slice(0, max);
+}
+
+// Terminal escape sequences: CSI (colours, cursor moves, also as the 8-bit
+// C1 byte), OSC (titles, hyperlinks; unterminated ones run to the end), the
+// other string controls, charset designations and two-character escapes. They
+// go whole: dropping only the ESC would leave "[31m" behind.
+const TERMINAL_ESCAPE =
+  /\u001b\[[0-?]*[ -\/]*[@-~]|\u009b[0-?]*[ -\/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[PX^_][^\u001b]*(?:\u001b\\)?|\u001b[()*+][ -~]|\u001b[ -~]/g;
+
+/** What one read of a previous container's log returned. */
+export interface PreviousLogRead {
+  /** The answer body, decoded as UTF-8 (invalid bytes are already U+FFFD). */
+  body: string;
+  /** The answer stopped at limitBytes: its last line may be cut short, and newer lines are missing. */
+  limitReached: boolean;
+  /** Older lines exist that this read did not ask for, because a longer read was cut. */
+  shortened: boolean;
+}
+
+/**
+ * The log as evidence: each line stripped of escapes and control characters
+ * (secrets split by them are joined again before redaction), redacted, cut to
+ * the text bound; blank lines dropped; the newest lines kept.
+ */
+export function previousLogTail(read: PreviousLogRead): LogTail {
+  const lines = read.body.split('\n');
+  // A whole log ends with a newline. After the last one is either nothing, the
+  // process's final write without a newline (kept), or a line the kubelet cut at
+  // limitBytes (dropped: half a line may hold half a secret no pattern recognises).
+  const last = lines.pop() ?? '';
+  if (last !== '' && !read.limitReached) lines.push(last);
+  const cleaned = redactLogLines(lines.map((line) => printableLine(line.replace(TERMINAL_ESCAPE, ''))));
+  const kept = cleaned.filter((l) => l.text !== '').slice(-EVIDENCE_LIMITS.logLinesPerContainer);
+  return {
+    status: 'ok',
+    lines: kept.map((l) => text(l.text)),
+    truncated: read.limitReached || read.shortened || lines.length > EVIDENCE_LIMITS.logLinesPerContainer,
+    redactions: kept.reduce((n, l) => n + l.redactions, 0),
   };
 }

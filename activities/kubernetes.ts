@@ -1,14 +1,15 @@
 // The Kubernetes evidence activity: lists pods, events, deployments and replica
-// sets in the scoped namespaces (read-only verbs the `view` role grants) and
+// sets in the scoped namespaces, reads the previous log of the few containers
+// that crashed (read-only verbs the `view` role grants, pods/log included) and
 // returns a bounded summary. Every request names the triage in its User-Agent,
 // which the apiserver audit log records, so the audit trail joins on one id.
 import { ApiException, AppsV1Api, CoreV1Api, Observable, setHeaderOptions, type ConfigurationOptions, type KubeConfig, type ObservableMiddleware } from '@kubernetes/client-node';
 import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { fitKubernetesEvidence } from './evidence-bounds.js';
+import { EVIDENCE_LIMITS, fitKubernetesEvidence, truncateText } from './evidence-bounds.js';
 import { httpFailure, invalidRequest, malformedResponse, networkFailure } from './http-failure.js';
-import { summarizeNamespace } from './kubernetes-summary.js';
-import type { EvidenceRequest, KubernetesEvidence, NamespaceEvidence } from './model.js';
+import { previousLogTail, previousLogTargets, summarizeNamespace, type PreviousLogTarget } from './kubernetes-summary.js';
+import type { EvidenceRequest, KubernetesEvidence, LogTail, NamespaceEvidence } from './model.js';
 
 const SURFACE = 'kubernetes';
 export const USER_AGENT_PRODUCT = 'keyless-triage/0.1';
@@ -20,6 +21,10 @@ const MAX_NAMESPACES = 20;
 const MAX_SELECTOR_CHARS = 1024;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const TRIAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** One line more than is kept, so a log of exactly the kept length is known to be whole. */
+const LOG_TAIL_LINES = EVIDENCE_LIMITS.logLinesPerContainer + 1;
+/** Bytes per log read: room for long JSON lines, while a runaway line cannot make the read large. */
+const LOG_LIMIT_BYTES = 32 * 1024;
 
 export interface KubernetesActivitiesOptions {
   kubeConfig: KubeConfig;
@@ -79,6 +84,20 @@ function toFailure(err: unknown): unknown {
     return networkFailure(SURFACE, err);
   }
   return ApplicationFailure.create({ message: `${SURFACE}: unexpected client error`, type: 'KubernetesClientError', nonRetryable: false, details: [{ surface: SURFACE }] });
+}
+
+/**
+ * Why a previous log could not be read, for the evidence. A 403 is named for
+ * what fixes it: the worker's role lacks `get` on `pods/log` (the `view`
+ * ClusterRole has it; a hand-written Role may not).
+ */
+function logUnavailableReason(err: unknown): string {
+  if (err instanceof ApiException && (err as ApiException<unknown>).code === 403) {
+    return "HTTP 403 Forbidden: the worker's Kubernetes role does not grant get on pods/log in this namespace";
+  }
+  const failure = toFailure(err);
+  const message = failure instanceof Error ? failure.message.replace(`${SURFACE}: `, '') : 'unexpected client error';
+  return truncateText(message, EVIDENCE_LIMITS.textChars);
 }
 
 export function createKubernetesActivities(options: KubernetesActivitiesOptions) {
@@ -143,6 +162,35 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
     return summarizeNamespace({ namespace, ...(labelSelector ? { labelSelector } : {}), pods, events, deployments, replicaSets });
   }
 
+  /**
+   * The end of the log of the container's previous instance. The kubelet seeks
+   * to the last `tailLines` lines and then stops writing at `limitBytes`, so a
+   * cut answer holds the oldest of those lines and lacks the newest, the ones
+   * that say why the container died. A cut read is therefore repeated with a
+   * quarter as many lines (21, 5, 1). A failed read makes the log unavailable,
+   * never the surface.
+   */
+  async function readPreviousLog(target: PreviousLogTarget, userAgent: string): Promise<LogTail> {
+    let shortened = false;
+    for (let tailLines = LOG_TAIL_LINES; ; tailLines = Math.max(1, Math.floor(tailLines / 4))) {
+      let body: unknown;
+      try {
+        body = await core.readNamespacedPodLog(
+          { namespace: target.namespace, name: target.pod, container: target.container.name, previous: true, tailLines, limitBytes: LOG_LIMIT_BYTES },
+          requestOptions(userAgent),
+        );
+      } catch (err) {
+        if (asyncLocalStorage.getStore()?.cancellationSignal.aborted) throw err;
+        return { status: 'unavailable', reason: logUnavailableReason(err) };
+      }
+      if (typeof body !== 'string') return { status: 'unavailable', reason: 'the log answer is not text' };
+      // Decoding can only lengthen the body (an invalid byte becomes a 3-byte U+FFFD), so a cut answer is never missed.
+      const limitReached = Buffer.byteLength(body, 'utf8') >= LOG_LIMIT_BYTES;
+      if (!limitReached || tailLines === 1) return previousLogTail({ body, limitReached, shortened });
+      shortened = true;
+    }
+  }
+
   return {
     async collectKubernetesEvidence(req: EvidenceRequest): Promise<KubernetesEvidence> {
       const scope = req.scope.kubernetes;
@@ -159,6 +207,11 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
 
       const userAgent = `${USER_AGENT_PRODUCT} (${req.triageId})`;
       const collected = await Promise.all(namespaces.map((ns) => collectNamespace(ns, selector, userAgent)));
+      await Promise.all(
+        previousLogTargets(collected).map(async (target) => {
+          target.container.previousLog = await readPreviousLog(target, userAgent);
+        }),
+      );
       const evidence: KubernetesEvidence = {
         surface: 'kubernetes',
         cluster: scope.cluster,

@@ -2,8 +2,8 @@
 // in Temporal history, so every shape is compact and bounded (see evidence
 // bounds in activities/evidence-bounds.ts), and holds no secret.
 
-/** The evidence surfaces, one activity each. CloudWatch and Datadog join this list later. */
-export const SURFACES = ['pagerduty', 'kubernetes'] as const;
+/** The evidence surfaces, one activity each. */
+export const SURFACES = ['pagerduty', 'kubernetes', 'cloudwatch', 'datadog'] as const;
 export type SurfaceName = (typeof SURFACES)[number];
 
 /** The incident as the workflow needs it (from PagerDuty's REST `incident`). */
@@ -25,6 +25,8 @@ export interface TriageScope {
   serviceName: string;
   surfaces: SurfaceName[];
   kubernetes?: KubernetesScope;
+  cloudwatch?: CloudWatchScope;
+  datadog?: DatadogScope;
   approvers: string[];
   approval: { reminderAfterMs: number; expireAfterMs: number };
   github?: { repo: string };
@@ -41,6 +43,53 @@ export interface KubernetesScope {
   cluster: string;
   namespaces: string[];
   labelSelector?: string;
+}
+
+/** The CloudWatch statistics both AWS and moto compute; percentiles are left out for that reason. */
+export const CLOUDWATCH_STATS = ['Average', 'Sum', 'Minimum', 'Maximum', 'SampleCount'] as const;
+export type CloudWatchStat = (typeof CLOUDWATCH_STATS)[number];
+
+/** CloudWatch's StandardUnit values. */
+export const CLOUDWATCH_UNITS = [
+  'Seconds', 'Microseconds', 'Milliseconds', 'Bytes', 'Kilobytes', 'Megabytes', 'Gigabytes', 'Terabytes', 'Bits', 'Kilobits', 'Megabits',
+  'Gigabits', 'Terabits', 'Percent', 'Count', 'Bytes/Second', 'Kilobytes/Second', 'Megabytes/Second', 'Gigabytes/Second', 'Terabytes/Second',
+  'Bits/Second', 'Kilobits/Second', 'Megabits/Second', 'Gigabits/Second', 'Terabits/Second', 'Count/Second', 'None',
+] as const;
+export type CloudWatchUnit = (typeof CLOUDWATCH_UNITS)[number];
+
+/** What a metric means for the diagnosis, set in configuration (code never guesses it from names). */
+export interface MetricMeaning {
+  /** A short label for people and charts, e.g. `ALB p99 latency`; unique within the service. */
+  label: string;
+  /** Set when the series measures something the service depends on (a database, a payment API). */
+  dependency?: string;
+}
+
+export interface CloudWatchMetricQuery extends MetricMeaning {
+  namespace: string;
+  metricName: string;
+  dimensions: Record<string, string>;
+  stat: CloudWatchStat;
+  periodSeconds: number;
+  unit?: CloudWatchUnit;
+}
+
+export interface CloudWatchScope {
+  region: string;
+  metrics: CloudWatchMetricQuery[];
+}
+
+export interface DatadogQuery extends MetricMeaning {
+  /** A Datadog metrics query, e.g. `sum:trace.http.request.errors{service:checkout}.as_count()`. */
+  query: string;
+}
+
+export interface DatadogScope {
+  queries: DatadogQuery[];
+  /** Monitors carrying any of these tags are checked for Alert/Warn, e.g. `service:checkout-api`. */
+  monitorTags: string[];
+  /** A logs search query for the error messages, e.g. `service:checkout-api status:error`. */
+  logQuery?: string;
 }
 
 export interface EvidenceRequest {
@@ -77,6 +126,8 @@ export interface ContainerSummary {
   waiting?: { reason: string; message?: string };
   lastTerminated?: { reason?: string; exitCode?: number; finishedAt?: string };
   memoryLimit?: string;
+  /** The end of the previous (crashed) container's log: bounded, secret-shaped strings redacted. */
+  previousLog?: LogTail;
 }
 
 export interface PodSummary {
@@ -93,6 +144,10 @@ export interface PodSummary {
   unscheduled?: { reason?: string; message?: string };
   containers: ContainerSummary[];
 }
+
+export type LogTail =
+  | { status: 'ok'; lines: string[]; truncated: boolean; redactions: number }
+  | { status: 'unavailable'; reason: string };
 
 export interface EventSummary {
   type: string;
@@ -151,7 +206,74 @@ export interface KubernetesEvidence {
   namespaces: NamespaceEvidence[];
 }
 
-export type Evidence = PagerDutyEvidence | KubernetesEvidence;
+// ---- Metrics (CloudWatch and Datadog) --------------------------------------
+
+/**
+ * The evidence window around an incident: a baseline before the change and the
+ * window the incident sits in. Times are RFC 3339.
+ */
+export interface MetricWindow {
+  start: string;
+  /** Where the baseline ends and the incident window begins. */
+  incidentWindowStart: string;
+  end: string;
+}
+
+/** Numbers code compares; `undefined` when the series has no point in that part of the window. */
+export interface MetricSummary {
+  baseline?: number;
+  incident?: number;
+  peak?: { value: number; at: string };
+  /** The first point of the incident window that departs from the baseline and stays departed. */
+  changeBeganAt?: string;
+  points: number;
+}
+
+export interface MetricSeries extends MetricMeaning {
+  unit?: string;
+  /** `[epoch ms, value]`, oldest first, downsampled to at most MAX_SERIES_POINTS. */
+  points: [number, number][];
+  summary: MetricSummary;
+}
+
+export interface CloudWatchEvidence {
+  surface: 'cloudwatch';
+  region: string;
+  /** Who did the reading, from STS GetCallerIdentity: in EKS, the Pod Identity role's session. */
+  readBy: { arn: string; account: string };
+  window: MetricWindow;
+  series: MetricSeries[];
+}
+
+export interface DatadogMonitorSummary {
+  id: number;
+  name: string;
+  state: 'Alert' | 'Warn';
+  tags: string[];
+  priority?: number;
+  /** When the monitor's current state began, when Datadog says. */
+  since?: string;
+}
+
+export interface DatadogLogMessage {
+  message: string;
+  count: number;
+  service?: string;
+  status?: string;
+  lastSeen: string;
+}
+
+export interface DatadogEvidence {
+  surface: 'datadog';
+  window: MetricWindow;
+  series: MetricSeries[];
+  monitors: DatadogMonitorSummary[];
+  monitorsOmitted: number;
+  /** Error log messages grouped by text, most frequent first; absent when no log query is configured. */
+  logs?: { query: string; scanned: number; top: DatadogLogMessage[]; truncated: boolean };
+}
+
+export type Evidence = PagerDutyEvidence | KubernetesEvidence | CloudWatchEvidence | DatadogEvidence;
 
 export type SurfaceResult =
   | { surface: SurfaceName; status: 'ok'; evidence: Evidence }
@@ -179,6 +301,8 @@ export interface AnalysisInput {
   incident: IncidentRef;
   pagerduty?: PagerDutyEvidence;
   kubernetes?: KubernetesEvidence;
+  cloudwatch?: CloudWatchEvidence;
+  datadog?: DatadogEvidence;
 }
 
 export type Analyzer = (input: AnalysisInput) => Finding[];
@@ -199,4 +323,10 @@ export interface Diagnosis {
   plan: WritePlan;
   /** sha256 hex of the canonical JSON of `plan`; approvals name it. */
   planHash: string;
+  /**
+   * One sparkline line per metric series for the Slack card, strongest change
+   * first. Optional: a diagnosis recorded before this field existed has none,
+   * and a running workflow must replay it.
+   */
+  metricLines?: string[];
 }

@@ -19,6 +19,7 @@ import {
 } from './model.js';
 import { compareSeverity, diagnose } from './analyzers/index.js';
 import { idempotencyKey, idempotencyLabel, idempotencyMarker } from './idempotency.js';
+import { cardMetricLines, renderDatadog, renderLogTails, renderMetrics } from './report-sections.js';
 import {
   cleanText,
   escapeGitHubMarkdown,
@@ -40,7 +41,7 @@ export interface DiagnosisRequest {
 type SurfaceStatus = Diagnosis['surfaces'][number];
 
 /** GitHub rejects bodies over 65,536 characters; stay clear of it. */
-const MAX_BODY = 60_000;
+export const MAX_BODY = 60_000;
 const MAX_FINDINGS_IN_BODY = 20;
 const MAX_EVIDENCE_LINES = 8;
 const MAX_ALERTS_IN_BODY = 10;
@@ -51,7 +52,7 @@ export function buildDiagnosis(request: DiagnosisRequest): Diagnosis {
   const { input, surfaces } = collectEvidence(request);
   const { findings, headline } = diagnose(input);
   const plan = buildWritePlan({ ...request, input, surfaces, findings, headline });
-  return { findings, headline, surfaces, plan, planHash: hashPlan(plan) };
+  return { findings, headline, surfaces, plan, planHash: hashPlan(plan), metricLines: cardMetricLines(input.cloudwatch, input.datadog) };
 }
 
 // ---- evidence ----------------------------------------------------------------
@@ -77,8 +78,20 @@ export function collectEvidence(request: Pick<DiagnosisRequest, 'incident' | 'sc
     if (evidence.surface !== name) {
       return { surface: name, status: 'unavailable', reason: `evidence was for ${cleanText(evidence.surface, 40)}` };
     }
-    if (evidence.surface === 'pagerduty') input.pagerduty = evidence;
-    else input.kubernetes = evidence;
+    switch (evidence.surface) {
+      case 'pagerduty':
+        input.pagerduty = evidence;
+        break;
+      case 'kubernetes':
+        input.kubernetes = evidence;
+        break;
+      case 'cloudwatch':
+        input.cloudwatch = evidence;
+        break;
+      case 'datadog':
+        input.datadog = evidence;
+        break;
+    }
     return { surface: name, status: 'ok' };
   });
   return { input, surfaces };
@@ -208,8 +221,11 @@ function renderSurfaces({ surfaces, input }: PlanSources): string {
   );
   const details = [
     ...(input.kubernetes ? [renderKubernetes(input.kubernetes)] : []),
+    ...(input.kubernetes ? [renderLogTails(input.kubernetes)] : []),
+    renderMetrics(input.cloudwatch, input.datadog),
+    ...(input.datadog ? [renderDatadog(input.datadog)] : []),
     ...(input.pagerduty ? [renderAlerts(input.pagerduty)] : []),
-  ];
+  ].filter((d): d is string => d !== undefined);
   return ['## Evidence surfaces', statusLines.join('\n'), ...details].join('\n\n');
 }
 
@@ -222,6 +238,13 @@ function surfaceDetail(surface: SurfaceName, input: AnalysisInput): string {
     const pods = input.kubernetes.namespaces.reduce((sum, ns) => sum + ns.podCounts.total, 0);
     const namespaces = input.kubernetes.namespaces.length;
     return `, cluster ${md(input.kubernetes.cluster, 100)}, ${namespaces} namespace${namespaces === 1 ? '' : 's'}, ${pods} pod${pods === 1 ? '' : 's'}`;
+  }
+  if (surface === 'cloudwatch' && input.cloudwatch) {
+    return `, ${input.cloudwatch.series.length} metric${input.cloudwatch.series.length === 1 ? '' : 's'} in ${md(input.cloudwatch.region, 30)}`;
+  }
+  if (surface === 'datadog' && input.datadog) {
+    const { series, monitors, monitorsOmitted } = input.datadog;
+    return `, ${series.length} quer${series.length === 1 ? 'y' : 'ies'}, ${monitors.length + monitorsOmitted} monitor${monitors.length + monitorsOmitted === 1 ? '' : 's'} in Alert or Warn`;
   }
   return '';
 }
@@ -261,11 +284,23 @@ function renderLinks({ incident, temporalUiUrl, namespace, workflowId }: PlanSou
   ].join('\n');
 }
 
-/** Cut at a line boundary so no escape sequence or table row is split. */
-function capBody(body: string): string {
+/**
+ * Cut at a line boundary so no escape sequence or table row is split, and
+ * close a code fence the cut left open (a chart or a log tail), or the note
+ * below would render as code.
+ */
+export function capBody(body: string): string {
   if (body.length <= MAX_BODY) return body;
-  const cut = body.lastIndexOf('\n', MAX_BODY - 100);
-  return `${body.slice(0, cut > 0 ? cut : MAX_BODY - 100)}\n\n_(truncated: the workflow history has the full diagnosis)_`;
+  const cut = body.lastIndexOf('\n', MAX_BODY - 200);
+  const kept = body.slice(0, cut > 0 ? cut : MAX_BODY - 200);
+  let open: string | undefined;
+  for (const line of kept.split('\n')) {
+    const fence = /^(`{3,})/.exec(line)?.[1];
+    if (fence === undefined) continue;
+    if (open === undefined) open = fence;
+    else if (line.trim() === open) open = undefined;
+  }
+  return `${kept}${open ? `\n${open}` : ''}\n\n_(truncated: the workflow history has the full diagnosis)_`;
 }
 
 // ---- plan hash ---------------------------------------------------------------

@@ -1,11 +1,13 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { SURFACES, type KubernetesScope, type SurfaceName, type TriageScope } from './model.js';
+import { SURFACES, type CloudWatchScope, type DatadogScope, type KubernetesScope, type SurfaceName, type TriageScope } from './model.js';
 
 export interface ServiceScopeSettings {
   name: string;
   /** Defaults to every surface the service has settings for. */
   surfaces?: SurfaceName[];
   kubernetes?: KubernetesScope;
+  cloudwatch?: CloudWatchScope;
+  datadog?: DatadogScope;
   approvers: string[];
   approval?: TriageScope['approval'];
   github?: { repo: string };
@@ -34,12 +36,15 @@ export function createScopeActivities(settings: ScopeSettings) {
           'UnknownService',
         );
       }
-      const surfaces = service.surfaces ?? SURFACES.filter((s) => s !== 'kubernetes' || service.kubernetes !== undefined);
+      // PagerDuty is always there (the incident came from it); the others only when the service has settings for them.
+      const surfaces = service.surfaces ?? SURFACES.filter((s) => s === 'pagerduty' || service[s] !== undefined);
       return {
         serviceId,
         serviceName: service.name,
         surfaces,
         ...(service.kubernetes ? { kubernetes: service.kubernetes } : {}),
+        ...(service.cloudwatch ? { cloudwatch: service.cloudwatch } : {}),
+        ...(service.datadog ? { datadog: service.datadog } : {}),
         approvers: service.approvers,
         approval: service.approval ?? settings.approval,
         ...(service.github ? { github: service.github } : {}),

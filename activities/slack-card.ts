@@ -57,6 +57,8 @@ export interface CardContext {
   approvers: string[];
   expiresAt: string;
   githubRepo?: string;
+  /** One sparkline line per metric series (report-sections.ts), strongest change first. */
+  metricLines?: string[];
 }
 
 export interface CardDecision {
@@ -241,6 +243,13 @@ function wholeLines(lines: readonly string[], alreadyHidden: number, max: number
   return kept.join('\n');
 }
 
+/** Sparklines are read at a glance, so they sit right under the findings; plain text, as labels come from configuration. */
+function metricsBlocks(metricLines: readonly string[] | undefined): KnownBlock[] {
+  if (!metricLines || metricLines.length === 0) return [];
+  const lines = metricLines.map((l) => line(l, TEXT_CHARS, '-'));
+  return [{ type: 'section', text: plain(wholeLines(['Metrics', ...lines], 0, BLOCK_KIT_LIMITS.sectionText), BLOCK_KIT_LIMITS.sectionText) }];
+}
+
 function linksBlock(ctx: CardContext): KnownBlock {
   const links = [
     slackLink(ctx.incident.htmlUrl, `PagerDuty incident #${incidentNumber(ctx.incident)}`),
@@ -265,6 +274,7 @@ function cardBody(ctx: CardContext, status: string): KnownBlock[] {
     { type: 'section', text: plain(`Most likely cause: ${line(ctx.headline, TEXT_CHARS, 'not determined')}`, BLOCK_KIT_LIMITS.sectionText) },
     { type: 'divider' },
     ...findingBlocks(ctx.findings),
+    ...metricsBlocks(ctx.metricLines),
     { type: 'divider' },
     surfacesBlock(ctx.surfaces),
     linksBlock(ctx),

@@ -4,6 +4,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { CLOUDWATCH_STATS, CLOUDWATCH_UNITS } from '../activities/model.js';
 
 /** A scenario is a few KiB; anything far larger is a mistake or an attack on the loader. */
 const MAX_SCENARIO_FILE_BYTES = 8 * 1024 * 1024;
@@ -293,8 +294,17 @@ const replicaSet = z.looseObject({
     .optional(),
 });
 
+/** What `kubectl logs` shows for a container: its current log, or with `previous` the one before its last restart. */
+const containerLog = z.strictObject({
+  pod: dns1123Subdomain,
+  container: dns1123Label,
+  previous: z.boolean().default(true),
+  text: z.string().max(1024 * 1024),
+});
+
 const namespaceContent = z.strictObject({
   pods: z.array(pod).default([]),
+  logs: z.array(containerLog).default([]),
   events: z.array(event).default([]),
   deployments: z.array(deployment).default([]),
   replicaSets: z.array(replicaSet).default([]),
@@ -357,6 +367,131 @@ const slackWorkspace = z.strictObject({
   users: z.array(z.strictObject({ id: slackUserId, name: slackUserName })).min(1),
 });
 
+// ---- metrics (CloudWatch, Datadog) ------------------------------------------
+
+/**
+ * A series is written either point by point (`values`, one per step from
+ * `start`) or as a shape: a steady `baseline` that moves to `incident` at
+ * `changeAt`, with deterministic jitter so charts look like real telemetry and
+ * every run of a scenario produces the same numbers.
+ */
+const explicitSeries = z.strictObject({
+  start: timestamp,
+  stepSeconds: z.number().int().min(1).max(86_400).default(60),
+  values: z.array(z.number().finite()).min(1).max(1440),
+});
+const shapedSeries = z
+  .strictObject({
+    start: timestamp,
+    end: timestamp,
+    stepSeconds: z.number().int().min(1).max(86_400).default(60),
+    baseline: z.number().finite(),
+    incident: z.number().finite().optional(),
+    changeAt: timestamp.optional(),
+    /** Relative noise, e.g. 0.05 for ±5%. */
+    jitter: z.number().min(0).max(1).default(0.05),
+  })
+  .refine((s) => (s.incident === undefined) === (s.changeAt === undefined), 'incident and changeAt go together')
+  .refine((s) => Date.parse(s.end) > Date.parse(s.start), 'end must be after start')
+  .refine((s) => (Date.parse(s.end) - Date.parse(s.start)) / 1000 / s.stepSeconds <= 1440, 'at most 1,440 points per series');
+
+/** A stable pseudo-random number in [-1, 1] for point `i`: the same scenario always yields the same series. */
+function noise(i: number): number {
+  const x = Math.sin((i + 1) * 12.9898) * 43758.5453;
+  return (x - Math.floor(x)) * 2 - 1;
+}
+
+/** The expanded form, `[epoch ms, value]` pairs: what a loaded scenario holds, so it validates again unchanged. */
+const expandedSeries = z.array(z.tuple([z.number().int().min(0), z.number().finite()])).max(1440);
+
+const metricSeries = z.union([explicitSeries, shapedSeries, expandedSeries]).transform((s): [number, number][] => {
+  if (Array.isArray(s)) return s;
+  const start = Date.parse(s.start);
+  const stepMs = s.stepSeconds * 1000;
+  if ('values' in s) return s.values.map((v, i) => [start + i * stepMs, v]);
+  const change = s.changeAt === undefined ? Infinity : Date.parse(s.changeAt);
+  const points: [number, number][] = [];
+  for (let t = start, i = 0; t <= Date.parse(s.end); t += stepMs, i += 1) {
+    const level = t >= change ? (s.incident ?? s.baseline) : s.baseline;
+    points.push([t, Math.max(0, level * (1 + s.jitter * noise(i)))]);
+  }
+  return points;
+});
+
+const metricLabel = z.string().min(1).max(80);
+const dependencyName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be lowercase letters, digits, ".", "-" and "_"');
+
+
+const cloudWatchMetric = z.strictObject({
+  label: metricLabel,
+  dependency: dependencyName.optional(),
+  namespace: z.string().regex(/^[^:][^:]{0,254}$/, 'must be a CloudWatch namespace (1-255 characters, no ":" first)'),
+  metricName: z.string().min(1).max(255),
+  dimensions: z.record(z.string().min(1).max(255), z.string().min(1).max(1024)).refine((d) => Object.keys(d).length <= 30, 'at most 30 dimensions').default({}),
+  stat: z.enum(CLOUDWATCH_STATS).default('Average'),
+  periodSeconds: z.number().int().refine((p) => p === 1 || p === 5 || p === 10 || p === 30 || (p >= 60 && p % 60 === 0), 'must be 1, 5, 10, 30 or a multiple of 60').default(60),
+  unit: z.enum(CLOUDWATCH_UNITS).optional(),
+  series: metricSeries,
+});
+
+const cloudWatch = z.strictObject({
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region, e.g. eu-west-1').default('eu-west-1'),
+  metrics: z.array(cloudWatchMetric).min(1).max(20),
+});
+
+const datadogQuery = z.strictObject({
+  label: metricLabel,
+  dependency: dependencyName.optional(),
+  query: z.string().min(1).max(2000),
+  unit: z.string().max(32).optional(),
+  series: metricSeries,
+});
+
+const datadogMonitor = z.strictObject({
+  id: z.number().int().min(1),
+  name: z.string().min(1).max(1000),
+  type: z.string().default('query alert'),
+  query: z.string().min(1),
+  message: z.string().default(''),
+  overall_state: z.enum(['OK', 'Alert', 'Warn', 'No Data', 'Ignored', 'Skipped', 'Unknown']),
+  overall_state_modified: timestamp.optional(),
+  tags: z.array(z.string().min(1).max(200)).default([]),
+  priority: z.number().int().min(1).max(5).nullable().default(null),
+});
+
+const datadogLog = z.strictObject({
+  timestamp,
+  service: z.string().min(1).max(100),
+  status: z.enum(['emergency', 'alert', 'critical', 'error', 'warn', 'notice', 'info', 'debug']).default('error'),
+  message: z.string().max(8192),
+  host: z.string().optional(),
+  tags: z.array(z.string()).default([]),
+  /** The same line this many times, one per `every` seconds back from `timestamp`: a noisy error without a noisy file. */
+  repeat: z.number().int().min(1).max(10_000).default(1),
+  every: z.number().int().min(1).max(3600).default(10),
+});
+
+const datadog = z.strictObject({
+  queries: z.array(datadogQuery).max(20).default([]),
+  monitorTags: z.array(z.string().min(1)).default([]),
+  logQuery: z.string().min(1).max(1000).optional(),
+  monitors: z.array(datadogMonitor).default([]),
+  logs: z.array(datadogLog).default([]),
+});
+
+// ---- emulator conditions ----------------------------------------------------
+
+/** Per-surface network conditions for benchmarks and failure tests: added latency and an error rate. */
+export const surfaceConditions = z.strictObject({
+  latencyMs: z.number().int().min(0).max(60_000).default(0),
+  /** Share of API requests that fail, 0-1; 1 fails every request. */
+  errorRate: z.number().min(0).max(1).default(0),
+  errorStatus: z.number().int().min(400).max(599).default(503),
+  retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
+});
+
+export const CONDITION_SURFACES = ['pagerduty', 'kubernetes', 'github', 'slack', 'datadog'] as const;
+
 const scenarioSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and "-"'),
@@ -367,6 +502,12 @@ const scenarioSchema = z
     github: z.strictObject({ repo: gitHubRepo }).optional(),
     /** The sandbox Slack's channels and users; without it the Slack emulator uses its defaults. */
     slack: slackWorkspace.optional(),
+    /** Metrics moto serves (seeded with PutMetricData); they are also the service's configured metrics. */
+    cloudwatch: cloudWatch.optional(),
+    /** What the Datadog emulator serves; its queries, tags and log query are also the service's configuration. */
+    datadog: datadog.optional(),
+    /** Added latency and error rates per emulated surface (the environment can override them). */
+    conditions: z.partialRecord(z.enum(CONDITION_SURFACES), surfaceConditions).default({}),
   })
   .superRefine((s, ctx) => {
     const alertIds = new Set<string>();
@@ -386,6 +527,19 @@ const scenarioSchema = z
       unique(s.slack.users.map((u) => u.id), 'user id', (i) => ['users', i, 'id']);
       unique(s.slack.users.map((u) => u.name), 'username', (i) => ['users', i, 'name']);
     }
+    const uniqueIn = <T>(list: readonly T[], key: (v: T) => string | number, what: string, path: (i: number) => PathSegment[]) => {
+      const seen = new Set<string | number>();
+      list.forEach((v, i) => {
+        const k = key(v);
+        if (seen.has(k)) ctx.addIssue({ code: 'custom', path: path(i), message: `duplicate ${what} ${JSON.stringify(k)}` });
+        seen.add(k);
+      });
+    };
+    // Labels name the charts and the findings; two series with one label would be indistinguishable.
+    const labels = [...(s.cloudwatch?.metrics ?? []).map((m, i) => ({ label: m.label, path: ['cloudwatch', 'metrics', i, 'label'] })),
+      ...(s.datadog?.queries ?? []).map((q, i) => ({ label: q.label, path: ['datadog', 'queries', i, 'label'] }))];
+    uniqueIn(labels, (l) => l.label, 'metric label', (i) => labels[i]!.path);
+    if (s.datadog) uniqueIn(s.datadog.monitors, (m) => m.id, 'monitor id', (i) => ['datadog', 'monitors', i, 'id']);
     for (const [ns, content] of Object.entries(s.kubernetes.namespaces)) {
       checkNamespace(ns, content, (path, message) => ctx.addIssue({ code: 'custom', path: ['kubernetes', 'namespaces', ns, ...path], message }));
     }
@@ -407,6 +561,13 @@ function checkNamespace(ns: string, content: NamespaceContent, report: (path: Pa
       }
     });
   }
+  content.logs.forEach((log, i) => {
+    const pod = content.pods.find((p) => p.metadata.name === log.pod);
+    if (!pod) report(['logs', i, 'pod'], `no pod "${log.pod}" in namespace "${ns}"`);
+    else if (![...pod.spec.containers, ...(pod.spec.initContainers ?? [])].some((c) => c.name === log.container)) {
+      report(['logs', i, 'container'], `pod "${log.pod}" has no container "${log.container}"`);
+    }
+  });
   const owners: Record<string, Set<string> | undefined> = { ReplicaSet: names.replicaSets, Deployment: names.deployments };
   for (const kind of ['pods', 'replicaSets'] as const) {
     content[kind].forEach((obj, i) => {
@@ -428,6 +589,10 @@ export type ScenarioDeployment = NamespaceContent['deployments'][number];
 export type ScenarioReplicaSet = NamespaceContent['replicaSets'][number];
 export type ScenarioGitHub = NonNullable<Scenario['github']>;
 export type ScenarioSlack = NonNullable<Scenario['slack']>;
+export type ScenarioCloudWatch = NonNullable<Scenario['cloudwatch']>;
+export type ScenarioDatadog = NonNullable<Scenario['datadog']>;
+export type ScenarioLog = NamespaceContent['logs'][number];
+export type SurfaceConditions = z.output<typeof surfaceConditions>;
 /** What a scenario may be built from in code (tests): the input side of the schema, before defaults. */
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 

@@ -9,7 +9,9 @@ import { Connection } from '@temporalio/client';
 import { stringify as toYaml } from 'yaml';
 import { PROJECT_ROOT } from '../workers/paths.js';
 import { triageSearchAttributes } from '../workflows/search-attributes.js';
-import { loadScenario } from './scenario.js';
+import { loadScenario, type Scenario } from './scenario.js';
+import { sandboxCredentials, seedCloudWatch, startMoto, type Moto } from './moto.js';
+import { CREDENTIALS_PATH } from './emulators/pod-identity.js';
 import { freePort, portIsFree } from './ports.js';
 import { findTemporalCli } from './temporal-cli.js';
 
@@ -22,11 +24,13 @@ export interface StackOptions {
   dir: string;
   scenario: string;
   /** Fixed ports; anything left out gets a free ephemeral port. */
-  ports?: Partial<Record<ServiceName | 'temporalUi' | 'pagerduty' | 'kubernetes' | 'github' | 'slack', number>>;
+  ports?: Partial<Record<ServiceName | 'temporalUi' | 'pagerduty' | 'kubernetes' | 'github' | 'slack' | 'datadog' | 'moto' | 'podIdentity', number>>;
   approval?: { reminderAfter: string; expireAfter: string };
   retry?: { maximumAttempts: number; initialInterval: string; maximumInterval: string };
   /** Timeout of one write attempt (GitHub); short in tests that kill the worker mid-write. */
   writeTimeout?: string;
+  /** Added to every service's environment, e.g. `SANDBOX_DATADOG_ERROR_RATE` for the emulators. */
+  environment?: Record<string, string>;
 }
 
 type ServiceName = 'temporal' | 'emulators' | 'broker' | 'worker' | 'gateway';
@@ -44,6 +48,11 @@ export interface StackInfo {
   githubUrl: string;
   githubRepo?: string;
   slackUrl: string;
+  datadogUrl: string;
+  /** moto, serving CloudWatch and STS. */
+  motoUrl: string;
+  /** The emulated EKS Pod Identity Agent the worker gets its AWS credentials from. */
+  podIdentityUrl: string;
   /** The sandbox Slack: pick a user, see the card, click its buttons. */
   slackPageUrl: string;
   slackChannels: { approval: string; incidents: string };
@@ -102,6 +111,10 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const pagerdutyClientSecretFile = secret(join(brokerSecretDir, 'pagerduty-client-secret'));
   const slackBotTokenFile = secret(join(brokerSecretDir, 'slack-bot-token'), `xoxb-sandbox-${randomBytes(24).toString('hex')}`);
   const slackSigningSecretFile = secret(join(secretDir, 'slack-signing-secret'));
+  const datadogApiKeyFile = secret(join(brokerSecretDir, 'datadog-api-key'), randomBytes(16).toString('hex'));
+  const datadogAppKeyFile = secret(join(brokerSecretDir, 'datadog-app-key'), randomBytes(20).toString('hex'));
+  // What the kubelet projects into an EKS pod for the Pod Identity Agent: a token, not an AWS credential.
+  const podIdentityTokenFile = secret(join(secretDir, 'pod-identity-token'));
 
   const port = async (name: keyof NonNullable<StackOptions['ports']>) => opts.ports?.[name] ?? (await freePort());
   const ports = {
@@ -113,20 +126,27 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     kubernetes: await port('kubernetes'),
     github: await port('github'),
     slack: await port('slack'),
+    datadog: await port('datadog'),
+    moto: await port('moto'),
+    podIdentity: await port('podIdentity'),
   };
+  const podIdentityUrl = `http://127.0.0.1:${ports.podIdentity}${CREDENTIALS_PATH}`;
   for (const [name, p] of Object.entries(ports)) {
     if (!(await portIsFree(p))) throw new Error(`port ${p} (${name}) is in use; is another stack running? (\`make down\` stops the one \`make up\` started)`);
   }
 
   const children = new Map<ServiceName, ChildProcess>();
+  let moto: Moto | undefined;
   const stop = async () => {
     for (const child of [...children.values()].reverse()) await terminate(child);
+    await moto?.close();
   };
+  const childEnv = { ...process.env, ...opts.environment };
   const configFile = join(dir, 'triage.yaml');
   const startWorker = async () => {
     const log = join(logDir, 'worker.log');
     const from = existsSync(log) ? statSync(log).size : 0;
-    const worker = launch('worker', process.execPath, [join(PROJECT_ROOT, 'dist/workers/main.js')], logDir, { ...process.env, TRIAGE_CONFIG: configFile });
+    const worker = launch('worker', process.execPath, [join(PROJECT_ROOT, 'dist/workers/main.js')], logDir, workerEnvironment(childEnv, configFile, podIdentityUrl, podIdentityTokenFile));
     children.set('worker', worker);
     await waitForLog(log, /worker started/, worker, 'worker', from);
   };
@@ -146,6 +166,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     const temporalAddress = `127.0.0.1:${ports.temporal}`;
     await waitForTemporal(temporalAddress, temporal, logDir);
 
+    moto = await startMoto({ port: ports.moto, logFile: join(logDir, 'moto.log') });
+    if (scenario.cloudwatch) await seedCloudWatch(moto.url, scenario.cloudwatch, sandboxCredentials());
+
     const githubRepo = scenario.github?.repo;
     const emulators = launch('emulators', process.execPath, [
       join(PROJECT_ROOT, 'dist/sandbox/emulators/main.js'),
@@ -164,13 +187,20 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       '--slack-bot-token-file', slackBotTokenFile,
       '--slack-signing-secret-file', slackSigningSecretFile,
       '--gateway-url', `http://127.0.0.1:${ports.gateway}`,
-    ], logDir);
+      '--datadog-port', String(ports.datadog),
+      '--datadog-api-key-file', datadogApiKeyFile,
+      '--datadog-app-key-file', datadogAppKeyFile,
+      '--pod-identity-port', String(ports.podIdentity),
+      '--pod-identity-token-file', podIdentityTokenFile,
+      '--sts-endpoint', moto.url,
+    ], logDir, childEnv);
     children.set('emulators', emulators);
     await waitForLog(join(logDir, 'emulators.log'), /"pagerdutyUrl"/, emulators, 'emulators');
     const pagerdutyUrl = `http://127.0.0.1:${ports.pagerduty}`;
     const kubernetesUrl = `http://127.0.0.1:${ports.kubernetes}`;
     const githubUrl = `http://127.0.0.1:${ports.github}`;
     const slackUrl = `http://127.0.0.1:${ports.slack}`;
+    const datadogUrl = `http://127.0.0.1:${ports.datadog}`;
     const slackChannels = sandboxChannels(scenario.slack?.channels.map((c) => c.name) ?? []);
 
     const brokerConfigFile = join(dir, 'broker.yaml');
@@ -192,11 +222,12 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
             notes: false,
           },
           slack: { upstream: slackUrl, botTokenFile: slackBotTokenFile },
+          datadog: { upstream: datadogUrl, apiKeyFile: datadogApiKeyFile, appKeyFile: datadogAppKeyFile },
         },
       }),
       { mode: 0o600 },
     );
-    const broker = launch('broker', process.execPath, [join(PROJECT_ROOT, 'dist/broker/main.js')], logDir, { ...process.env, BROKER_CONFIG: brokerConfigFile });
+    const broker = launch('broker', process.execPath, [join(PROJECT_ROOT, 'dist/broker/main.js')], logDir, { ...childEnv, BROKER_CONFIG: brokerConfigFile });
     children.set('broker', broker);
     await waitForLog(join(logDir, 'broker.log'), /broker listening/, broker, 'broker');
     const brokerUrl = `http://127.0.0.1:${ports.broker}`;
@@ -212,6 +243,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
         gateway: { host: '127.0.0.1', port: ports.gateway, pagerdutyWebhookSecretFiles: [webhookSecretFile], slackSigningSecretFile },
         broker: { url: brokerUrl },
         kubernetes: { cluster: 'sandbox', kubeconfig: kubeconfigFile },
+        aws: { region: scenario.cloudwatch?.region ?? 'eu-west-1', endpoint: moto.url },
         approval: opts.approval ?? { reminderAfter: '10m', expireAfter: '30m' },
         retry: opts.retry ?? { maximumAttempts: 3, initialInterval: '500ms', maximumInterval: '5s' },
         writes: { timeout: opts.writeTimeout ?? '30s', maximumAttempts: 10 },
@@ -220,6 +252,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
             name: scenario.pagerduty.incident.service.summary,
             kubernetes: { namespaces: Object.keys(scenario.kubernetes.namespaces) },
             approvers: SANDBOX_APPROVERS,
+            ...metricSettings(scenario),
             ...(githubRepo ? { github: { repo: githubRepo } } : {}),
             slack: { approvalChannel: slackChannels.approval, incidentsChannel: slackChannels.incidents },
           },
@@ -229,7 +262,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
 
     await startWorker();
 
-    const gateway = launch('gateway', process.execPath, [join(PROJECT_ROOT, 'dist/starter/gateway-main.js')], logDir, { ...process.env, TRIAGE_CONFIG: configFile });
+    const gateway = launch('gateway', process.execPath, [join(PROJECT_ROOT, 'dist/starter/gateway-main.js')], logDir, { ...childEnv, TRIAGE_CONFIG: configFile });
     children.set('gateway', gateway);
     const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
     await waitForHttp(`${gatewayUrl}/healthz`, gateway, logDir, 'gateway');
@@ -247,6 +280,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       githubUrl,
       ...(githubRepo ? { githubRepo } : {}),
       slackUrl,
+      datadogUrl,
+      motoUrl: moto.url,
+      podIdentityUrl,
       slackPageUrl: `${slackUrl}/`,
       slackChannels,
       pagerdutyWebhookSecretFile: webhookSecretFile,
@@ -257,7 +293,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       incidentId: scenario.pagerduty.incident.id,
       approvers: SANDBOX_APPROVERS,
       logDir,
-      pids: Object.fromEntries([...children].map(([name, child]) => [name, child.pid!])),
+      pids: { ...Object.fromEntries([...children].map(([name, child]) => [name, child.pid!])), moto: moto.pid },
       startedAt: new Date().toISOString(),
     };
     const killWorker = async () => {
@@ -280,6 +316,42 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     await stop();
     throw err;
   }
+}
+
+/**
+ * The worker's environment as EKS Pod Identity shapes it: where the agent is
+ * and the token to show it, and no AWS key of any kind, so the SDK's default
+ * chain can only use the agent (as in production).
+ */
+function workerEnvironment(base: NodeJS.ProcessEnv, configFile: string, agentUrl: string, tokenFile: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, TRIAGE_CONFIG: configFile };
+  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN']) delete env[name];
+  return {
+    ...env,
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: agentUrl,
+    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}
+
+/** The scenario's metric definitions are the service's configured metrics; the data stays with moto and the Datadog emulator. */
+function metricSettings(scenario: Scenario): Record<string, unknown> {
+  const settings: Record<string, unknown> = {};
+  if (scenario.cloudwatch) {
+    settings.cloudwatch = {
+      region: scenario.cloudwatch.region,
+      metrics: scenario.cloudwatch.metrics.map(({ series: _series, periodSeconds, ...metric }) => ({ ...metric, period: `${periodSeconds}s` })),
+    };
+  }
+  if (scenario.datadog) {
+    const { queries, monitorTags, logQuery } = scenario.datadog;
+    settings.datadog = {
+      queries: queries.map(({ label, query, dependency }) => ({ label, query, ...(dependency ? { dependency } : {}) })),
+      monitorTags,
+      ...(logQuery ? { logQuery } : {}),
+    };
+  }
+  return settings;
 }
 
 /** The approval card goes to the scenario's first channel other than #incidents; the note to #incidents. */

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { SURFACES } from '../activities/model.js';
+import { CLOUDWATCH_STATS, CLOUDWATCH_UNITS, SURFACES } from '../activities/model.js';
 import { durationSetting } from './duration.js';
 
 const duration = durationSetting;
@@ -26,6 +26,43 @@ const approvalSchema = z
   .refine((a) => a.expireAfter > a.reminderAfter, { message: 'expireAfter must be longer than reminderAfter' })
   .transform((a) => ({ reminderAfterMs: a.reminderAfter, expireAfterMs: a.expireAfter }));
 
+const metricMeaning = {
+  label: z.string().min(1).max(80),
+  /** Names the dependency the series measures (a database, a payment API), so a regression there can be named as the cause. */
+  dependency: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be lowercase letters, digits, ".", "-" and "_"').optional(),
+};
+
+const awsRegion = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region, e.g. eu-west-1');
+
+const cloudWatchSchema = z.object({
+  /** Defaults to aws.region. */
+  region: awsRegion.optional(),
+  metrics: z
+    .array(
+      z.object({
+        ...metricMeaning,
+        namespace: z.string().min(1).max(255),
+        metricName: z.string().min(1).max(255),
+        dimensions: z.record(z.string().min(1).max(255), z.string().min(1).max(1024)).default({}),
+        stat: z.enum(CLOUDWATCH_STATS).default('Average'),
+        /** CloudWatch's rule: 1, 5, 10 or 30 seconds (high-resolution metrics), or a multiple of 60 seconds. */
+        period: duration
+          .default(60_000)
+          .refine((ms) => [1_000, 5_000, 10_000, 30_000].includes(ms) || (ms > 0 && ms % 60_000 === 0), 'must be 1s, 5s, 10s, 30s or a whole number of minutes'),
+        unit: z.enum(CLOUDWATCH_UNITS).optional(),
+      }),
+    )
+    .min(1)
+    .max(20),
+});
+
+const datadogSchema = z.object({
+  queries: z.array(z.object({ ...metricMeaning, query: z.string().min(1).max(2000) })).max(20).default([]),
+  /** Monitors with any of these tags are checked for Alert and Warn. */
+  monitorTags: z.array(z.string().min(1).max(200)).max(20).default([]),
+  logQuery: z.string().min(1).max(1000).optional(),
+});
+
 const serviceSchema = z.object({
   name: z.string().min(1),
   surfaces: z.array(z.enum(SURFACES)).min(1).optional(),
@@ -35,6 +72,8 @@ const serviceSchema = z.object({
       labelSelector: z.string().max(1024).optional(),
     })
     .optional(),
+  cloudwatch: cloudWatchSchema.optional(),
+  datadog: datadogSchema.optional(),
   approvers: z.array(z.string().min(1).max(128)).min(1, 'list at least one approver'),
   approval: approvalSchema.optional(),
   github: z.object({ repo: z.string().regex(/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/, 'must be owner/name') }).optional(),
@@ -71,6 +110,11 @@ export const configSchema = z
         kubeconfig: z.string().min(1).optional(),
       })
       .prefault({}),
+    /**
+     * Credentials come from the SDK's default chain (Pod Identity in EKS), never
+     * from here. `endpoint` is for the sandbox (moto) only.
+     */
+    aws: z.object({ region: awsRegion.default('us-east-1'), endpoint: httpUrl.optional() }).prefault({}),
     approval: approvalSchema.prefault({ reminderAfter: '15m', expireAfter: '1h' }),
     retry: z
       .object({
@@ -106,6 +150,7 @@ export const ENV_OVERRIDES: Record<string, string> = {
   TRIAGE_BROKER_URL: 'broker.url',
   TRIAGE_KUBECONFIG: 'kubernetes.kubeconfig',
   TRIAGE_GATEWAY_PORT: 'gateway.port',
+  AWS_REGION: 'aws.region',
 };
 
 /** Where the configuration file is: `--config`, then TRIAGE_CONFIG, then the sandbox's. */

@@ -18,12 +18,25 @@ export function activitiesFrom(config: TriageConfig, kubeConfig: KubeConfig = ku
     pagerduty: { baseUrl: `${config.broker.url}/pagerduty`, authorization: () => '' },
     github: { baseUrl: `${config.broker.url}/github` },
     slack: { baseUrl: `${config.broker.url}/slack` },
+    datadog: { baseUrl: `${config.broker.url}/datadog` },
     kubeConfig,
+    cloudwatch: config.aws.endpoint ? { endpoint: config.aws.endpoint } : {},
     scope: {
       services: Object.fromEntries(
-        Object.entries(config.services).map(([id, { kubernetes, ...svc }]): [string, ServiceScopeSettings] => [
+        Object.entries(config.services).map(([id, { kubernetes, cloudwatch, ...svc }]): [string, ServiceScopeSettings] => [
           id,
-          { ...svc, ...(kubernetes ? { kubernetes: { cluster: config.kubernetes.cluster, ...kubernetes } } : {}) },
+          {
+            ...svc,
+            ...(kubernetes ? { kubernetes: { cluster: config.kubernetes.cluster, ...kubernetes } } : {}),
+            ...(cloudwatch
+              ? {
+                  cloudwatch: {
+                    region: cloudwatch.region ?? config.aws.region,
+                    metrics: cloudwatch.metrics.map(({ period, ...metric }) => ({ ...metric, periodSeconds: period / 1000 })),
+                  },
+                }
+              : {}),
+          },
         ]),
       ),
       approval: config.approval,

@@ -47,7 +47,7 @@ export interface TriageStatus {
   stage: Stage;
   incident?: Pick<IncidentRef, 'id' | 'number' | 'title' | 'urgency' | 'serviceName' | 'htmlUrl'>;
   headline?: string;
-  findings: Pick<Finding, 'severity' | 'title'>[];
+  findings: Pick<Finding, 'analyzer' | 'surface' | 'severity' | 'title' | 'objects'>[];
   surfaces: { surface: SurfaceName; status: 'ok' | 'unavailable'; reason?: string }[];
   planHash?: string;
   approvers: string[];

@@ -36,10 +36,7 @@ const setup = proxyActivities<TriageActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 },
 });
 
-/**
- * One entry per evidence surface, each with its own activity and Web UI summary:
- * adding CloudWatch or Datadog is one entry here and one in SURFACES.
- */
+/** One entry per evidence surface, each with its own activity and Web UI summary. */
 function collectors(scope: TriageScope): Record<SurfaceName, (req: EvidenceRequest) => Promise<Evidence>> {
   const options: ActivityOptions = { startToCloseTimeout: '60 seconds', retry: surfaceRetryPolicy(scope) };
   const acts = proxyActivities<TriageActivities>(options);
@@ -48,6 +45,16 @@ function collectors(scope: TriageScope): Record<SurfaceName, (req: EvidenceReque
     pagerduty: (req) => acts.collectPagerDutyEvidence.executeWithOptions({ ...options, summary: 'PagerDuty: incident alerts' }, [req]),
     kubernetes: (req) =>
       acts.collectKubernetesEvidence.executeWithOptions({ ...options, summary: `Kubernetes: pods, events, rollouts in ${namespaces}` }, [req]),
+    cloudwatch: (req) =>
+      acts.collectCloudWatchEvidence.executeWithOptions(
+        { ...options, summary: `CloudWatch: ${scope.cloudwatch?.metrics.length ?? 0} metrics in ${scope.cloudwatch?.region ?? 'no region'}` },
+        [req],
+      ),
+    datadog: (req) =>
+      acts.collectDatadogEvidence.executeWithOptions(
+        { ...options, summary: `Datadog: ${scope.datadog?.queries.length ?? 0} queries, monitors, error logs` },
+        [req],
+      ),
   };
 }
 
@@ -120,7 +127,7 @@ async function runTriage(input: TriageInput, state: TriageStatus, setStage: (s: 
     { incident, scope, surfaces: surfaceResults, workflowId, temporalUiUrl: scope.temporalUiUrl, namespace: scope.namespace },
   ]);
   state.headline = diagnosis.headline;
-  state.findings = diagnosis.findings.map((f) => ({ severity: f.severity, title: f.title }));
+  state.findings = diagnosis.findings.map((f) => ({ analyzer: f.analyzer, surface: f.surface, severity: f.severity, title: f.title, objects: f.objects }));
   state.planHash = diagnosis.planHash;
 
   const now = Date.now();
@@ -137,6 +144,7 @@ async function runTriage(input: TriageInput, state: TriageStatus, setStage: (s: 
     approvers: scope.approvers,
     expiresAt: state.expiresAt,
     ...(diagnosis.plan.github.repo ? { githubRepo: diagnosis.plan.github.repo } : {}),
+    ...(diagnosis.metricLines?.length ? { metricLines: diagnosis.metricLines } : {}),
   });
 
   const outcome = await awaitDecision(state, scope, setStage, card);

@@ -1,9 +1,11 @@
 // The analyzer registry and the diagnosis: run every analyzer over the
 // evidence, rank what they found by strength of evidence, and name the most
 // likely cause only when the evidence supports one.
-import type { AnalysisInput, Analyzer, Finding, Severity } from '../model.js';
+import type { AnalysisInput, Analyzer, Finding, Severity, SurfaceName } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { assessCrashLoops, CRASHLOOP_ANALYZER } from './crashloop.js';
+import { assessErrorLogs, assessMonitors, ERROR_LOGS_ANALYZER, MONITORS_ANALYZER } from './datadog.js';
+import { assessDependencies, assessMetricShifts, DEPENDENCY_ANALYZER, METRIC_SHIFT_ANALYZER } from './metrics.js';
 import { assessEvictions, EVICTIONS_ANALYZER } from './evictions.js';
 import { assessImagePulls, IMAGE_PULL_ANALYZER } from './image-pull.js';
 import { assessOomKills, OOM_ANALYZER } from './oom.js';
@@ -16,19 +18,25 @@ import { compareText } from './workloads.js';
 
 export interface RegisteredAnalyzer {
   name: string;
+  /** The surface whose evidence it reads, named when the analyzer itself fails. */
+  surface: SurfaceName;
   assess: Assessor;
 }
 
 /** One entry per failure mode. */
 export const ANALYZERS: readonly RegisteredAnalyzer[] = [
-  { name: CRASHLOOP_ANALYZER, assess: assessCrashLoops },
-  { name: IMAGE_PULL_ANALYZER, assess: assessImagePulls },
-  { name: UNSCHEDULABLE_ANALYZER, assess: assessUnschedulable },
-  { name: ROLLOUT_ANALYZER, assess: assessRollouts },
-  { name: PROBES_ANALYZER, assess: assessProbes },
-  { name: OOM_ANALYZER, assess: assessOomKills },
-  { name: EVICTIONS_ANALYZER, assess: assessEvictions },
-  { name: RESTARTS_ANALYZER, assess: assessRestarts },
+  { name: CRASHLOOP_ANALYZER, surface: 'kubernetes', assess: assessCrashLoops },
+  { name: IMAGE_PULL_ANALYZER, surface: 'kubernetes', assess: assessImagePulls },
+  { name: UNSCHEDULABLE_ANALYZER, surface: 'kubernetes', assess: assessUnschedulable },
+  { name: ROLLOUT_ANALYZER, surface: 'kubernetes', assess: assessRollouts },
+  { name: PROBES_ANALYZER, surface: 'kubernetes', assess: assessProbes },
+  { name: OOM_ANALYZER, surface: 'kubernetes', assess: assessOomKills },
+  { name: EVICTIONS_ANALYZER, surface: 'kubernetes', assess: assessEvictions },
+  { name: RESTARTS_ANALYZER, surface: 'kubernetes', assess: assessRestarts },
+  { name: DEPENDENCY_ANALYZER, surface: 'cloudwatch', assess: assessDependencies },
+  { name: METRIC_SHIFT_ANALYZER, surface: 'cloudwatch', assess: assessMetricShifts },
+  { name: MONITORS_ANALYZER, surface: 'datadog', assess: assessMonitors },
+  { name: ERROR_LOGS_ANALYZER, surface: 'datadog', assess: assessErrorLogs },
 ];
 
 export const NO_CLEAR_CAUSE = 'No clear cause in the evidence collected';
@@ -73,7 +81,7 @@ function assessSafely(analyzer: RegisteredAnalyzer, input: AnalysisInput): Asses
         finding: {
           analyzer: analyzer.name,
           severity: 'info',
-          surface: 'kubernetes',
+          surface: analyzer.surface,
           title: `analyzer ${analyzer.name} failed; its failure mode was not checked`,
           objects: [],
           evidence: [`error: ${message || 'unknown'}`],

@@ -7,7 +7,7 @@ import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { errors as joseErrors, importSPKI, jwtVerify } from 'jose';
-import { formatTimestamp } from '../scenario.js';
+import { formatTimestamp, type SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
 import { fromLoopback, listen, requestLogger, type RequestLogEntry } from './http-server.js';
 import { IssuedTokens, randomBase62 } from './issued-tokens.js';
@@ -15,6 +15,8 @@ import { IssuedTokens, randomBase62 } from './issued-tokens.js';
 export type PermissionLevel = 'read' | 'write';
 
 export interface GitHubEmulatorOptions {
+  /** Added latency and error rate on every API request (scenario `conditions` or the environment). */
+  conditions?: SurfaceConditions;
   /** The App's numeric id; JWTs must carry it as `iss` (GitHub takes it as a string or a number). */
   appId: string;
   installationId: number;
@@ -693,8 +695,9 @@ function createGitHubApp(ctx: AppContext) {
   });
 
   // ---- the API ---------------------------------------------------------------
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  app.use(async (req: Request, res: Response, next: NextFunction) => {
     ctx.onRequest();
+    await ctx.faults.delay();
     res.set({ 'x-github-media-type': 'github.v3; format=json', 'x-github-api-version-selected': '2022-11-28' });
     const fault = ctx.faults.take();
     if (fault) {
@@ -1104,7 +1107,7 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
           pendingHolds.add(timer);
         });
   const log: RequestLogEntry[] = [];
-  const faults = new FaultSwitch();
+  const faults = new FaultSwitch(options.conditions);
   const tokens = new IssuedTokens<TokenGrant>(now);
   let baseUrl = '';
   const ctx: AppContext = {

@@ -1,16 +1,18 @@
 // A read-only Kubernetes apiserver for the sandbox: the few list endpoints the
-// triage worker calls, with the apiserver's List/Status wire shapes, selectors,
-// chunked lists and bearer-token auth, so @kubernetes/client-node works
-// against it unchanged (only the server URL differs).
+// triage worker calls and the pod log, with the apiserver's List/Status wire
+// shapes, selectors, chunked lists and bearer-token auth, so
+// @kubernetes/client-node works against it unchanged (only the server URL differs).
 import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Scenario, ScenarioNamespace } from '../scenario.js';
+import type { Scenario, ScenarioNamespace, SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
 import { listen, requestLogger, tokenMatches, type RequestLogEntry } from './http-server.js';
 import { SelectorError, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
 
 export interface KubernetesEmulatorOptions {
   scenario: Scenario;
+  /** Added latency and error rate on every API request (scenario `conditions` or the environment). */
+  conditions?: SurfaceConditions;
   token: string;
   host?: string;
   port?: number;
@@ -117,13 +119,26 @@ interface Store {
   resourceVersion: number;
   /** namespace → resource plural → objects sorted by name (etcd key order). */
   namespaces: Map<string, Map<string, KubeObject[]>>;
+  /** Container logs by logKey. */
+  logs: Map<string, string>;
+}
+
+function logKey(namespace: string, pod: string, container: string, previous: boolean): string {
+  return JSON.stringify([namespace, pod, container, previous]);
 }
 
 /** Fills what the apiserver always returns (kind, apiVersion, namespace, uid, resourceVersion), once, up front. */
 function buildStore(scenario: Scenario, previous?: Store): Store {
   let rv = (previous?.resourceVersion ?? 1000) + 1;
   const namespaces = new Map<string, Map<string, KubeObject[]>>();
+  const logs = new Map<string, string>();
   for (const [ns, content] of Object.entries(scenario.kubernetes.namespaces)) {
+    for (const log of content.logs) logs.set(logKey(ns, log.pod, log.container, log.previous), log.text);
+    // An owner reference carries the owner's uid (the API requires it); scenarios name owners by kind and name.
+    const ownerUid = (kind: string, name: string): string => {
+      const owners = kind === 'ReplicaSet' ? content.replicaSets : kind === 'Deployment' ? content.deployments : [];
+      return owners.find((o) => o.metadata.name === name)?.metadata.uid ?? uidFor(kind, ns, name);
+    };
     const byResource = new Map<string, KubeObject[]>();
     for (const type of RESOURCES) {
       const items = (content[type.scenarioKey] as KubeObject[]).map((raw) => {
@@ -131,6 +146,9 @@ function buildStore(scenario: Scenario, previous?: Store): Store {
         const meta = { ...metadata } as KubeObject['metadata'] & Record<string, unknown>;
         meta.namespace = ns;
         meta.uid ??= uidFor(type.kind, ns, meta.name);
+        if (Array.isArray(meta.ownerReferences)) {
+          meta.ownerReferences = meta.ownerReferences.map((ref) => ({ ...ref, uid: ref.uid ?? ownerUid(ref.kind, ref.name) }));
+        }
         meta.resourceVersion ??= String(++rv);
         return { apiVersion: type.apiVersion, kind: type.kind, metadata: meta, ...rest } as KubeObject;
       });
@@ -139,7 +157,7 @@ function buildStore(scenario: Scenario, previous?: Store): Store {
     }
     namespaces.set(ns, byResource);
   }
-  return { resourceVersion: rv + 1, namespaces };
+  return { resourceVersion: rv + 1, namespaces, logs };
 }
 
 function fieldValue(obj: KubeObject, field: string): string {
@@ -294,6 +312,131 @@ function getHandler(getStore: () => Store, type: ResourceType) {
   };
 }
 
+// ---- pod logs -------------------------------------------------------------------
+
+interface PodForLogs {
+  metadata: { name: string };
+  spec: { containers: { name: string }[]; initContainers?: { name: string }[] };
+  status?: {
+    containerStatuses?: ContainerStatusForLogs[];
+    initContainerStatuses?: ContainerStatusForLogs[];
+  };
+}
+
+interface ContainerStatusForLogs {
+  name: string;
+  restartCount: number;
+  state?: { waiting?: { reason?: string } };
+  lastState?: { terminated?: unknown };
+}
+
+class QueryError extends Error {}
+
+/** Go's strconv.ParseBool, which the apiserver uses for query booleans. */
+function parseBool(raw: string | undefined): boolean | undefined {
+  if (raw === undefined) return undefined;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(raw)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(raw)) return false;
+  throw new QueryError(`strconv.ParseBool: parsing ${JSON.stringify(raw)}: invalid syntax`);
+}
+
+function parseInteger(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^-?\d{1,15}$/.test(raw)) throw new QueryError(`strconv.ParseInt: parsing ${JSON.stringify(raw)}: invalid syntax`);
+  return Number(raw);
+}
+
+/** The last `tailLines` lines (each with its newline), then at most `limitBytes` bytes of them, as the kubelet does. */
+function tailOf(text: string, tailLines: number | undefined, limitBytes: number | undefined): Buffer {
+  const lines = text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+  const tail = tailLines === undefined ? lines : tailLines === 0 ? [] : lines.slice(-tailLines);
+  const bytes = Buffer.from(tail.join(''), 'utf8');
+  // Cut mid-line and even mid-character, as the kubelet's limit writer does.
+  return limitBytes === undefined ? bytes : bytes.subarray(0, limitBytes);
+}
+
+/**
+ * GET .../pods/{name}/log: the scenario's `logs`, as text/plain. Container
+ * defaulting, the errors and their wording follow the apiserver and kubelet;
+ * `timestamps` is ignored (scenario logs carry no per-line times).
+ */
+function logHandler(getStore: () => Store) {
+  return (req: Request, res: Response): void => {
+    const store = getStore();
+    const namespace = String(req.params.namespace);
+    const name = String(req.params.name);
+    const pod = store.namespaces
+      .get(namespace)
+      ?.get('pods')
+      ?.find((o) => o.metadata.name === name) as PodForLogs | undefined;
+    if (!pod) {
+      sendStatus(res, 404, `pods "${name}" not found`, { name, kind: 'pods' });
+      return;
+    }
+    let follow, previous, tailLines, limitBytes;
+    try {
+      follow = parseBool(queryParam(req, 'follow'));
+      previous = parseBool(queryParam(req, 'previous'));
+      tailLines = parseInteger(queryParam(req, 'tailLines'));
+      limitBytes = parseInteger(queryParam(req, 'limitBytes'));
+    } catch (err) {
+      if (err instanceof QueryError) {
+        sendStatus(res, 400, err.message);
+        return;
+      }
+      throw err;
+    }
+    if (follow === true) {
+      sendStatus(res, 400, 'follow is not supported by the sandbox apiserver: it does not stream logs');
+      return;
+    }
+    const invalid = [
+      ...(typeof tailLines === 'number' && tailLines < 0 ? [`tailLines: Invalid value: ${tailLines}: must be greater than or equal to 0`] : []),
+      ...(typeof limitBytes === 'number' && limitBytes < 1 ? [`limitBytes: Invalid value: ${limitBytes}: must be greater than 0`] : []),
+    ];
+    if (invalid.length > 0) {
+      const causes = invalid.map((message) => ({ reason: 'FieldValueInvalid', message, field: message.split(':')[0] }));
+      sendStatus(res, 422, `PodLogOptions "${name}" is invalid: ${invalid.length > 1 ? `[${invalid.join(', ')}]` : invalid[0]}`, { name, kind: 'PodLogOptions', causes });
+      return;
+    }
+
+    const containers = pod.spec.containers.map((c) => c.name);
+    const initContainers = (pod.spec.initContainers ?? []).map((c) => c.name);
+    let container = queryParam(req, 'container') ?? '';
+    if (container === '') {
+      if (containers.length !== 1) {
+        const init = initContainers.length > 0 ? ` or one of the init containers: [${initContainers.join(' ')}]` : '';
+        sendStatus(res, 400, `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]${init}`);
+        return;
+      }
+      container = containers[0]!;
+    } else if (!containers.includes(container) && !initContainers.includes(container)) {
+      sendStatus(res, 400, `container ${container} is not valid for pod ${name}`);
+      return;
+    }
+
+    const status = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find((s) => s.name === container);
+    const restarted = status?.lastState?.terminated !== undefined && status.restartCount > 0;
+    let text: string | undefined;
+    if (previous === true) {
+      text = restarted ? store.logs.get(logKey(namespace, name, container, true)) : undefined;
+      if (text === undefined) {
+        sendStatus(res, 400, `previous terminated container "${container}" in pod "${name}" not found`);
+        return;
+      }
+    } else {
+      const waiting = status?.state?.waiting;
+      // A container waiting to restart serves its last run's log, as the kubelet does.
+      text = store.logs.get(logKey(namespace, name, container, false)) ?? (waiting && restarted ? store.logs.get(logKey(namespace, name, container, true)) : undefined);
+      if (text === undefined && waiting && !restarted) {
+        sendStatus(res, 400, `container "${container}" in pod "${name}" is waiting to start: ${waiting.reason ?? 'ContainerCreating'}`);
+        return;
+      }
+    }
+    res.status(200).type('text/plain').send(tailOf(text ?? '', tailLines, limitBytes));
+  };
+}
+
 const VERSION_INFO = {
   major: '1',
   minor: '31',
@@ -312,8 +455,9 @@ function createKubernetesApp(opts: { getStore: () => Store; token: string; fault
   app.set('etag', false);
   app.use(requestLogger(opts.log));
 
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  app.use(async (req: Request, res: Response, next: NextFunction) => {
     opts.onRequest();
+    await opts.faults.delay();
     const fault = opts.faults.take();
     if (fault) {
       if (fault.retryAfterSeconds !== undefined) res.set('Retry-After', String(fault.retryAfterSeconds));
@@ -350,6 +494,7 @@ function createKubernetesApp(opts: { getStore: () => Store; token: string; fault
     app.get(base, listHandler(opts.getStore, type));
     app.get(`${base}/:name`, getHandler(opts.getStore, type));
   }
+  app.get('/api/v1/namespaces/:namespace/pods/:name/log', logHandler(opts.getStore));
   app.use((_req: Request, res: Response) => {
     sendStatus(res, 404);
   });
@@ -365,7 +510,7 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
   let store = buildStore(options.scenario);
   let requests = 0;
   const log: RequestLogEntry[] = [];
-  const faults = new FaultSwitch();
+  const faults = new FaultSwitch(options.conditions);
   const app = createKubernetesApp({ getStore: () => store, token: options.token, faults, onRequest: () => void requests++, log });
   const server = await listen(app, options.host ?? '127.0.0.1', options.port ?? 0);
   return {

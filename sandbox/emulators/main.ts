@@ -1,12 +1,17 @@
-// Runs the PagerDuty, Kubernetes, GitHub and Slack emulators for the local stack. The
-// launcher reads the one JSON line on stdout to learn the URLs; secrets come from
-// files so they never appear in argv (visible in `ps`) or in any output.
+// Runs the PagerDuty, Kubernetes, GitHub, Slack and Datadog emulators and the
+// EKS Pod Identity Agent emulator for the local stack. The launcher reads the one
+// JSON line on stdout to learn the URLs; secrets come from files so they never
+// appear in argv (visible in `ps`) or in any output. Each surface's standing
+// conditions (latency, error rate) come from the scenario and SANDBOX_* variables.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { allConditions } from '../conditions.js';
 import { loadScenario } from '../scenario.js';
+import { startDatadogEmulator, type DatadogEmulator } from './datadog.js';
 import { startGitHubEmulator, type GitHubEmulator } from './github.js';
 import { startKubernetesEmulator } from './kubernetes.js';
 import { startPagerDutyEmulator } from './pagerduty.js';
+import { startPodIdentityAgent, type PodIdentityAgent } from './pod-identity.js';
 import { DEFAULT_SLACK_WORKSPACE, startSlackEmulator, type SlackEmulator } from './slack.js';
 
 const HOST = '127.0.0.1';
@@ -52,11 +57,18 @@ async function main(): Promise<void> {
       'slack-bot-token-file': { type: 'string' },
       'slack-signing-secret-file': { type: 'string' },
       'gateway-url': { type: 'string' },
+      'datadog-port': { type: 'string' },
+      'datadog-api-key-file': { type: 'string' },
+      'datadog-app-key-file': { type: 'string' },
+      'pod-identity-port': { type: 'string' },
+      'pod-identity-token-file': { type: 'string' },
+      'sts-endpoint': { type: 'string' },
     },
     strict: true,
   });
   if (!values.scenario) throw new Error('--scenario is required');
   const scenario = await loadScenario(values.scenario);
+  const conditions = allConditions(scenario);
 
   const pagerdutyToken = await optionalSecret(values['pagerduty-token-file'], '--pagerduty-token-file');
   const clientIdFile = values['pagerduty-client-id-file'];
@@ -103,8 +115,21 @@ async function main(): Promise<void> {
       : undefined;
   const slackPort = port(values['slack-port'], '--slack-port');
 
+  // Datadog runs when both of its keys are given; a scenario without a datadog section serves no data.
+  const ddApiKeyFile = values['datadog-api-key-file'];
+  const ddAppKeyFile = values['datadog-app-key-file'];
+  if ((ddApiKeyFile === undefined) !== (ddAppKeyFile === undefined)) {
+    throw new Error('--datadog-api-key-file and --datadog-app-key-file go together');
+  }
+  const datadogKeys =
+    ddApiKeyFile !== undefined && ddAppKeyFile !== undefined
+      ? { apiKey: await secret(ddApiKeyFile, '--datadog-api-key-file'), appKey: await secret(ddAppKeyFile, '--datadog-app-key-file') }
+      : undefined;
+  const datadogPort = port(values['datadog-port'], '--datadog-port');
+
   const pagerduty = await startPagerDutyEmulator({
     scenario,
+    conditions: conditions.pagerduty,
     ...(pagerdutyToken !== undefined ? { token: pagerdutyToken } : {}),
     ...(oauth ? { oauth } : {}),
     host: HOST,
@@ -112,6 +137,7 @@ async function main(): Promise<void> {
   });
   const kubernetes = await startKubernetesEmulator({
     scenario,
+    conditions: conditions.kubernetes,
     token: kubernetesToken,
     host: HOST,
     port: port(values['kubernetes-port'], '--kubernetes-port'),
@@ -119,6 +145,7 @@ async function main(): Promise<void> {
   let github: GitHubEmulator | undefined;
   if (appId !== undefined && installationId !== undefined && appPublicKeyPem !== undefined) {
     github = await startGitHubEmulator({
+      conditions: conditions.github,
       appId,
       installationId: Number(installationId),
       appPublicKeyPem,
@@ -133,6 +160,7 @@ async function main(): Promise<void> {
     const workspace = scenario.slack ?? DEFAULT_SLACK_WORKSPACE;
     slack = await startSlackEmulator({
       ...slackSecrets,
+      conditions: conditions.slack,
       ...(gatewayUrl !== undefined ? { gatewayUrl } : {}),
       channels: workspace.channels,
       users: workspace.users,
@@ -141,11 +169,42 @@ async function main(): Promise<void> {
     });
   }
 
+  let datadog: DatadogEmulator | undefined;
+  if (datadogKeys) {
+    datadog = await startDatadogEmulator({
+      ...datadogKeys,
+      datadog: scenario.datadog ?? { queries: [], monitorTags: [], monitors: [], logs: [] },
+      conditions: conditions.datadog,
+      host: HOST,
+      port: datadogPort,
+    });
+  }
+
+  // The agent hands out moto STS sessions; it needs both the token file and moto.
+  const podIdentityTokenFile = values['pod-identity-token-file'];
+  const stsEndpoint = values['sts-endpoint'];
+  if ((podIdentityTokenFile === undefined) !== (stsEndpoint === undefined)) {
+    throw new Error('--pod-identity-token-file and --sts-endpoint go together');
+  }
+  if (stsEndpoint !== undefined && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}\/?$/.test(stsEndpoint)) {
+    throw new Error('--sts-endpoint must be a loopback http URL (moto)');
+  }
+  let podIdentity: PodIdentityAgent | undefined;
+  if (podIdentityTokenFile !== undefined && stsEndpoint !== undefined) {
+    podIdentity = await startPodIdentityAgent({
+      stsEndpoint,
+      tokenFile: podIdentityTokenFile,
+      podName: 'keyless-triage-worker',
+      host: HOST,
+      port: port(values['pod-identity-port'], '--pod-identity-port'),
+    });
+  }
+
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    Promise.all([pagerduty.close(), kubernetes.close(), github?.close(), slack?.close()]).then(
+    Promise.all([pagerduty.close(), kubernetes.close(), github?.close(), slack?.close(), datadog?.close(), podIdentity?.close()]).then(
       () => process.exit(0),
       (err: unknown) => {
         process.stderr.write(`emulators: error while closing: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -161,6 +220,8 @@ async function main(): Promise<void> {
       kubernetesUrl: kubernetes.url,
       ...(github ? { githubUrl: github.url, githubRepos: repos } : {}),
       ...(slack ? { slackUrl: slack.url } : {}),
+      ...(datadog ? { datadogUrl: datadog.url } : {}),
+      ...(podIdentity ? { podIdentityUrl: podIdentity.url } : {}),
       scenario: scenario.name,
     })}\n`,
   );

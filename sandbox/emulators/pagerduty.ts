@@ -4,9 +4,9 @@
 // and the scoped-OAuth token endpoint (client-credentials grant) that on the real
 // service lives at https://identity.pagerduty.com/oauth/token.
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import type { Scenario, ScenarioAlert, ScenarioIncident } from '../scenario.js';
+import type { Scenario, ScenarioAlert, ScenarioIncident, SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
 import { fromLoopback, listen, requestLogger, tokenMatches, type RequestLogEntry } from './http-server.js';
 import { IssuedTokens } from './issued-tokens.js';
@@ -27,6 +27,8 @@ export interface PagerDutyOAuthOptions {
 
 export interface PagerDutyEmulatorOptions {
   scenario: Scenario;
+  /** Added latency and error rate on every REST request (scenario `conditions` or the environment). */
+  conditions?: SurfaceConditions;
   /** A REST API key, sent as `Token token=…` (or `Bearer …`); it reads everything. At least one of `token` and `oauth` is needed. */
   token?: string;
   /** Enables `POST /oauth/token`; REST routes then also take `Bearer <access token it issued>`. */
@@ -95,7 +97,22 @@ const MAX_LIMIT = 100;
 const MAX_OFFSET_WINDOW = 10_000;
 const DEFAULT_LIMIT = 25;
 const SORTS = new Set(['created_at', 'resolved_at', 'created_at:asc', 'created_at:desc', 'resolved_at:asc', 'resolved_at:desc']);
+/** `sort_by` takes one or two of SORTS, comma-separated ("A maximum of two fields can be included"). */
+const MAX_SORT_FIELDS = 2;
 const ALERT_INCLUDES = new Set(['services', 'first_trigger_log_entries', 'incidents']);
+const INCIDENT_INCLUDES = new Set([
+  'acknowledgers',
+  'agents',
+  'assignees',
+  'conference_bridge',
+  'custom_fields',
+  'escalation_policies',
+  'first_trigger_log_entries',
+  'priorities',
+  'services',
+  'teams',
+  'users',
+]);
 const STATUSES = new Set(['triggered', 'resolved']);
 
 function acceptable(accept: string | undefined): 'ok' | 'bad-version' | 'not-acceptable' {
@@ -150,10 +167,23 @@ function logEntryRef(incident: ScenarioIncident, urls: Urls) {
   };
 }
 
+/** Every incident has a de-duplication key; PagerDuty makes up a 32-hex one when the trigger did not give one. */
+function incidentKey(incident: ScenarioIncident): string {
+  return incident.incident_key ?? createHash('sha256').update(`incident-key/${incident.id}`).digest('hex').slice(0, 32);
+}
+
+/** Every service has an escalation policy, so every incident names one; a scenario that leaves it out gets the account's "Default". */
+function escalationPolicy(incident: ScenarioIncident): { id: string; summary: string } {
+  if (incident.escalation_policy) return incident.escalation_policy;
+  const id = `P${createHash('sha256').update(`escalation-policy/${incident.service.id}`).digest('hex').slice(0, 6).toUpperCase()}`;
+  return { id, summary: 'Default' };
+}
+
 function renderIncident(incident: ScenarioIncident, alerts: ScenarioAlert[], urls: Urls) {
   const triggered = alerts.filter((a) => a.status === 'triggered').length;
   const lastChange = incident.last_status_change_at ?? incident.updated_at ?? incident.created_at;
   const userRef = (r: { id: string; summary: string }) => reference('user_reference', r.id, r.summary, `${urls.api}/users/${r.id}`, `${urls.web}/users/${r.id}`);
+  const ep = escalationPolicy(incident);
   return {
     id: incident.id,
     type: 'incident',
@@ -166,7 +196,7 @@ function renderIncident(incident: ScenarioIncident, alerts: ScenarioAlert[], url
     created_at: incident.created_at,
     updated_at: incident.updated_at ?? lastChange,
     status: incident.status,
-    incident_key: incident.incident_key ?? null,
+    incident_key: incidentKey(incident),
     service: serviceRef(incident, urls),
     // The API empties assignments once an incident is resolved.
     assignments: incident.status === 'resolved' ? [] : (incident.assignments ?? []).map((a) => ({ at: a.at, assignee: userRef(a.assignee) })),
@@ -177,15 +207,7 @@ function renderIncident(incident: ScenarioIncident, alerts: ScenarioAlert[], url
     alert_counts: { all: alerts.length, triggered, resolved: alerts.length - triggered },
     is_mergeable: true,
     incident_type: { name: 'incident_default' },
-    escalation_policy: incident.escalation_policy
-      ? reference(
-          'escalation_policy_reference',
-          incident.escalation_policy.id,
-          incident.escalation_policy.summary,
-          `${urls.api}/escalation_policies/${incident.escalation_policy.id}`,
-          `${urls.web}/escalation_policies/${incident.escalation_policy.id}`,
-        )
-      : null,
+    escalation_policy: reference('escalation_policy_reference', ep.id, ep.summary, `${urls.api}/escalation_policies/${ep.id}`, `${urls.web}/escalation_policies/${ep.id}`),
     teams: (incident.teams ?? []).map((t) => reference('team_reference', t.id, t.summary, `${urls.api}/teams/${t.id}`, `${urls.web}/teams/${t.id}`)),
     pending_actions: [],
     acknowledgements: [],
@@ -202,7 +224,15 @@ function renderIncident(incident: ScenarioIncident, alerts: ScenarioAlert[], url
   };
 }
 
+/** Alerts only reach PagerDuty through an integration; a scenario that leaves it out gets the service's Events API v2 one. */
+function alertIntegration(alert: ScenarioAlert, incident: ScenarioIncident): { id: string; summary: string } {
+  if (alert.integration) return alert.integration;
+  const id = `P${createHash('sha256').update(`integration/${incident.service.id}`).digest('hex').slice(0, 6).toUpperCase()}`;
+  return { id, summary: 'Events API V2' };
+}
+
 function renderAlert(alert: ScenarioAlert, incident: ScenarioIncident, urls: Urls) {
+  const integration = alertIntegration(alert, incident);
   return {
     id: alert.id,
     type: 'alert',
@@ -218,15 +248,13 @@ function renderAlert(alert: ScenarioAlert, incident: ScenarioIncident, urls: Url
     incident: reference('incident_reference', incident.id, `[#${incident.incident_number}] ${incident.title}`, `${urls.api}/incidents/${incident.id}`, incident.html_url),
     suppressed: alert.suppressed ?? false,
     severity: alert.severity,
-    integration: alert.integration
-      ? reference(
-          'events_api_v2_inbound_integration_reference',
-          alert.integration.id,
-          alert.integration.summary,
-          `${urls.api}/services/${incident.service.id}/integrations/${alert.integration.id}`,
-          `${urls.web}/services/${incident.service.id}/integrations/${alert.integration.id}`,
-        )
-      : null,
+    integration: reference(
+      'events_api_v2_inbound_integration_reference',
+      integration.id,
+      integration.summary,
+      `${urls.api}/services/${incident.service.id}/integrations/${integration.id}`,
+      `${urls.web}/services/${incident.service.id}/integrations/${integration.id}`,
+    ),
     body: {
       type: 'alert_body',
       contexts: alert.body?.contexts ?? [],
@@ -236,13 +264,20 @@ function renderAlert(alert: ScenarioAlert, incident: ScenarioIncident, urls: Url
   };
 }
 
-function compareBy(sort: string): (a: ScenarioAlert, b: ScenarioAlert) => number {
-  const [field, dir] = sort.split(':') as [string, string | undefined];
-  const sign = dir === 'desc' ? -1 : 1;
-  const key = (a: ScenarioAlert) => (field === 'resolved_at' ? a.resolved_at ?? '' : a.created_at);
+/** Orders by each `field[:dir]` in turn, then by id so pages are stable. */
+function compareBy(sorts: string[]): (a: ScenarioAlert, b: ScenarioAlert) => number {
+  const keys = sorts.map((sort) => {
+    const [field, dir] = sort.split(':') as [string, string | undefined];
+    const sign = dir === 'desc' ? -1 : 1;
+    const at = (a: ScenarioAlert) => Date.parse((field === 'resolved_at' ? a.resolved_at ?? '' : a.created_at) || '1970-01-01T00:00:00Z');
+    return { sign, at };
+  });
   return (a, b) => {
-    const d = Date.parse(key(a) || '1970-01-01T00:00:00Z') - Date.parse(key(b) || '1970-01-01T00:00:00Z');
-    return d !== 0 ? sign * d : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+    for (const { sign, at } of keys) {
+      const d = at(a) - at(b);
+      if (d !== 0) return sign * d;
+    }
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   };
 }
 
@@ -349,8 +384,9 @@ function createPagerDutyApp(opts: AppOptions) {
   // The token endpoint is another service in production (identity.pagerduty.com), so REST faults leave it alone.
   app.post('/oauth/token', ...tokenEndpoint(opts));
 
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  app.use(async (req: Request, res: Response, next: NextFunction) => {
     opts.onRequest();
+    await opts.faults.delay();
     const fault = opts.faults.take();
     if (fault) {
       if (fault.retryAfterSeconds !== undefined) res.set('Retry-After', String(fault.retryAfterSeconds));
@@ -402,6 +438,11 @@ function createPagerDutyApp(opts: AppOptions) {
       sendError(res, 404);
       return;
     }
+    // The references come back as references whatever is asked; an unknown name is still refused, as for alerts.
+    if (queryValues(req, 'include[]').some((s) => !INCIDENT_INCLUDES.has(s))) {
+      sendError(res, 400, [`Include must be one of ${[...INCIDENT_INCLUDES].join(', ')}.`]);
+      return;
+    }
     res.json({ incident: renderIncident(found, alerts, urlsFor(req)) });
   });
 
@@ -418,8 +459,10 @@ function createPagerDutyApp(opts: AppOptions) {
     const limit = Math.min(limitRaw ?? DEFAULT_LIMIT, MAX_LIMIT);
     const totalRaw = singleQuery(req, 'total');
     if (totalRaw !== undefined && totalRaw !== 'true' && totalRaw !== 'false') errors.push('Total must be true or false.');
-    const sort = singleQuery(req, 'sort_by') ?? 'created_at';
-    if (!SORTS.has(sort)) errors.push(`Sort by "${sort.slice(0, 40)}" is not supported.`);
+    const sorts = (singleQuery(req, 'sort_by') ?? 'created_at').split(',');
+    const badSort = sorts.find((s) => !SORTS.has(s));
+    if (badSort !== undefined) errors.push(`Sort by "${badSort.slice(0, 40)}" is not supported.`);
+    else if (sorts.length > MAX_SORT_FIELDS) errors.push(`Sort by takes at most ${MAX_SORT_FIELDS} fields.`);
     const statuses = queryValues(req, 'statuses[]');
     if (statuses.some((s) => !STATUSES.has(s))) errors.push('Statuses must be triggered or resolved.');
     if (queryValues(req, 'include[]').some((s) => !ALERT_INCLUDES.has(s))) errors.push('Include must be services, first_trigger_log_entries or incidents.');
@@ -431,7 +474,7 @@ function createPagerDutyApp(opts: AppOptions) {
     const alertKey = singleQuery(req, 'alert_key');
     const selected = alerts
       .filter((a) => (statuses.length === 0 || statuses.includes(a.status)) && (alertKey === undefined || (a.alert_key ?? a.id.toLowerCase()) === alertKey))
-      .sort(compareBy(sort));
+      .sort(compareBy(sorts));
     const page = selected.slice(offset, offset + limit);
     const urls = urlsFor(req);
     res.json({
@@ -476,7 +519,7 @@ export async function startPagerDutyEmulator(options: PagerDutyEmulatorOptions):
   const now = options.now ?? Date.now;
   let requests = 0;
   const log: RequestLogEntry[] = [];
-  const faults = new FaultSwitch();
+  const faults = new FaultSwitch(options.conditions);
   const tokens = new IssuedTokens<OAuthGrant>(now);
   const app = createPagerDutyApp({
     scenario: options.scenario,

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
 import { fromLoopback, listen, requestLogger, tokenMatches, type RequestLogEntry } from './http-server.js';
 import { randomBase62 } from './issued-tokens.js';
@@ -24,6 +25,8 @@ export interface SlackUser {
 }
 
 export interface SlackEmulatorOptions {
+  /** Added latency and error rate on every API request (scenario `conditions` or the environment). */
+  conditions?: SurfaceConditions;
   /** The bot token (`xoxb-…`) every Web API call must carry as `Authorization: Bearer …`. */
   botToken: string;
   /** The app's signing secret: clicks are signed with it, as Slack signs them. */
@@ -338,7 +341,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions): Promise
   const responseUrls = new Map<string, ResponseUrlRecord>();
   const log: RequestLogEntry[] = [];
   const interactions: InteractionRecord[] = [];
-  const faults = new FaultSwitch();
+  const faults = new FaultSwitch(options.conditions);
   const buckets = new Map<string, { tokens: number; atMs: number }>();
   let gatewayUrl: string | undefined;
   let version = 0;
@@ -892,7 +895,8 @@ export async function startSlackEmulator(options: SlackEmulatorOptions): Promise
   // ---- the Web API ----------------------------------------------------------------------
   const api = express.Router();
   api.use(requestLogger(log, (res) => res.locals.slackError as string | undefined));
-  api.use((_req: Request, res: Response, next: NextFunction) => {
+  api.use(async (_req: Request, res: Response, next: NextFunction) => {
+    await faults.delay();
     res.set('x-slack-req-id', randomBytes(16).toString('hex'));
     const fault = faults.take();
     if (fault) {

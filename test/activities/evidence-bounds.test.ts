@@ -1,5 +1,5 @@
 import { MAX_EVIDENCE_BYTES, evidenceBytes, fitKubernetesEvidence, fitPagerDutyEvidence, truncateText } from '../../activities/evidence-bounds.js';
-import type { EventSummary, KubernetesEvidence, NamespaceEvidence, PagerDutyEvidence, PodSummary } from '../../activities/model.js';
+import type { EventSummary, KubernetesEvidence, LogTail, NamespaceEvidence, PagerDutyEvidence, PodSummary } from '../../activities/model.js';
 import { INCIDENT } from './evidence-request.js';
 
 function pod(i: number, failing: boolean): PodSummary {
@@ -37,7 +37,7 @@ describe('fitKubernetesEvidence', () => {
     const e = evidence([namespace('a', 5, 5)]);
     const { evidence: out, report } = fitKubernetesEvidence(e);
     expect(out).toBe(e);
-    expect(report.dropped).toEqual({ pods: 0, events: 0, replicaSets: 0, deployments: 0, alerts: 0, namespaceDetails: 0 });
+    expect(report.dropped).toEqual({ pods: 0, events: 0, replicaSets: 0, deployments: 0, alerts: 0, logLines: 0, namespaceDetails: 0 });
   });
 
   test('trims the tails of the longest lists until it fits, counting what it dropped', () => {
@@ -59,6 +59,59 @@ describe('fitKubernetesEvidence', () => {
       // The most notable pods (first in the list) survive.
       expect(ns.pods.slice(0, 10).every((p) => p.containers[0]?.waiting?.reason === 'CrashLoopBackOff')).toBe(true);
       expect(ns.podCounts.total).toBe(5000);
+    });
+  });
+
+  describe('previous-container logs', () => {
+    /** The first `count` pods carry a 20-line log of 300-character lines, `line 00` oldest. */
+    function withLogs(ns: NamespaceEvidence, count: number): NamespaceEvidence {
+      ns.pods.slice(0, count).forEach((p) => {
+        p.containers[0]!.previousLog = {
+          status: 'ok',
+          lines: Array.from({ length: 20 }, (_, i) => `line ${String(i).padStart(2, '0')} ${'l'.repeat(292)}`),
+          truncated: false,
+          redactions: 1,
+        };
+      });
+      return ns;
+    }
+    const logsOf = (e: KubernetesEvidence) =>
+      e.namespaces.flatMap((ns) => ns.pods.flatMap((p) => p.containers.flatMap((c) => (c.previousLog ? [c.previousLog] : [])))) as Extract<LogTail, { status: 'ok' }>[];
+
+    test('old log lines go first, evenly, down to the newest five; pods and events stay', () => {
+      const input = evidence([withLogs(namespace('a', 50, 50), 5)]);
+      const budget = 45_000;
+      expect(evidenceBytes(input)).toBeGreaterThan(budget);
+      const { evidence: out, report } = fitKubernetesEvidence(input, budget);
+      expect(evidenceBytes(out)).toBeLessThanOrEqual(budget);
+      expect(report.dropped).toMatchObject({ pods: 0, events: 0 });
+      const logs = logsOf(out);
+      expect(report.dropped.logLines).toBe(100 - logs.reduce((n, l) => n + l.lines.length, 0));
+      const lengths = logs.map((l) => l.lines.length);
+      expect(Math.max(...lengths) - Math.min(...lengths)).toBeLessThanOrEqual(1);
+      for (const log of logs) {
+        expect(log.lines.length).toBeGreaterThanOrEqual(5);
+        expect(log.lines.length).toBeLessThan(20);
+        expect(log.lines[log.lines.length - 1]).toMatch(/^line 19 /);
+        expect(log.truncated).toBe(true);
+      }
+      expect(logsOf(input).every((l) => l.lines.length === 20 && !l.truncated)).toBe(true);
+    });
+
+    test('at five lines a log stays while less notable pods and events are trimmed', () => {
+      const { evidence: out, report } = fitKubernetesEvidence(evidence([withLogs(namespace('a', 50, 50), 5)]), 20_000);
+      expect(report.fits).toBe(true);
+      expect(report.dropped.pods + report.dropped.events).toBeGreaterThan(0);
+      const logs = logsOf(out);
+      expect(logs).toHaveLength(5);
+      for (const log of logs) expect(log.lines.map((l) => l.slice(0, 7))).toEqual(['line 15', 'line 16', 'line 17', 'line 18', 'line 19']);
+    });
+
+    test('unavailable logs are left as they are', () => {
+      const ns = namespace('a', 50, 50);
+      ns.pods[0]!.containers[0]!.previousLog = { status: 'unavailable', reason: 'HTTP 403 Forbidden: pods/log' };
+      const { evidence: out } = fitKubernetesEvidence(evidence([ns]));
+      expect(out.namespaces[0]!.pods[0]!.containers[0]!.previousLog).toEqual({ status: 'unavailable', reason: 'HTTP 403 Forbidden: pods/log' });
     });
   });
 

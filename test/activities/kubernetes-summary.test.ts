@@ -1,5 +1,13 @@
 import type { CoreV1Event, V1ContainerStatus, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
-import { summarizeEvents, summarizePod, summarizePods, summarizeReplicaSets } from '../../activities/kubernetes-summary.js';
+import {
+  previousLogTail,
+  previousLogTargets,
+  summarizeEvents,
+  summarizePod,
+  summarizePods,
+  summarizeReplicaSets,
+} from '../../activities/kubernetes-summary.js';
+import type { ContainerSummary, NamespaceEvidence, PodSummary } from '../../activities/model.js';
 
 function pod(name: string, opts: { phase?: string; ready?: boolean; statuses?: V1ContainerStatus[]; init?: V1ContainerStatus[]; scheduled?: { status: string; reason?: string; message?: string } } = {}): V1Pod {
   return {
@@ -135,5 +143,152 @@ describe('replica sets', () => {
       ],
     );
     expect(out.map((r) => r.name)).toEqual(['lone', 'api-1', 'web-4', 'web-3', 'web-2']);
+  });
+});
+
+describe('previousLogTargets', () => {
+  const crashLoop = (restartCount = 4): ContainerSummary => ({
+    name: 'app',
+    image: 'app:2',
+    ready: false,
+    restartCount,
+    waiting: { reason: 'CrashLoopBackOff' },
+    lastTerminated: { reason: 'Error', exitCode: 1 },
+  });
+  const oomKilled: ContainerSummary = { name: 'app', image: 'app:2', ready: true, restartCount: 2, lastTerminated: { reason: 'OOMKilled', exitCode: 137 } };
+  const podOf = (name: string, replicaSet: string | undefined, ...containers: ContainerSummary[]): PodSummary => ({
+    name,
+    phase: 'Running',
+    ready: false,
+    ...(replicaSet ? { replicaSet } : {}),
+    containers,
+  });
+  const ns = (namespace: string, pods: PodSummary[]): NamespaceEvidence => ({
+    namespace,
+    podCounts: { total: pods.length, notReady: pods.length, byPhase: {}, byWaitingReason: {} },
+    pods,
+    podsOmitted: 0,
+    events: [],
+    eventsOmitted: 0,
+    deployments: [],
+    replicaSets: [],
+  });
+  const names = (targets: ReturnType<typeof previousLogTargets>) => targets.map((t) => `${t.namespace}/${t.pod}/${t.container.name}`);
+
+  test.each<[string, ContainerSummary, boolean]>([
+    ['crash loop', crashLoop(), true],
+    ['restarted after an OOM kill', oomKilled, true],
+    ['restarted after an error with no exit code', { name: 'app', image: 'app:2', ready: true, restartCount: 1, lastTerminated: { reason: 'Error' } }, true],
+    ['restarted after completing (exit 0)', { name: 'app', image: 'app:2', ready: true, restartCount: 1, lastTerminated: { reason: 'Completed', exitCode: 0 } }, false],
+    ['failed, never restarted: no previous instance', { name: 'app', image: 'app:2', ready: false, restartCount: 0, lastTerminated: { reason: 'Error', exitCode: 1 } }, false],
+    ['pulling its image', { name: 'app', image: 'app:2', ready: false, restartCount: 0, waiting: { reason: 'ImagePullBackOff' } }, false],
+  ])('%s → read: %s', (_what, container, read) => {
+    expect(previousLogTargets([ns('a', [podOf('p', 'rs', container)])])).toHaveLength(read ? 1 : 0);
+  });
+
+  test('at most five, crash loops first, one per workload before a second replica of any', () => {
+    const targets = previousLogTargets([
+      ns('a', [
+        ...Array.from({ length: 8 }, (_, i) => podOf(`web-${i}`, 'web-7d9', crashLoop())),
+        podOf('cache-0', 'cache-5f1', oomKilled),
+        podOf('job-x', undefined, { ...crashLoop(), name: 'migrate' }, crashLoop()),
+      ]),
+      ns('b', [podOf('api-0', 'api-6c2', crashLoop(1))]),
+    ]);
+    expect(names(targets)).toEqual(['a/web-0/app', 'a/job-x/migrate', 'a/job-x/app', 'b/api-0/app', 'a/cache-0/app']);
+    expect(previousLogTargets([ns('a', Array.from({ length: 8 }, (_, i) => podOf(`web-${i}`, 'web-7d9', crashLoop())))]).map((t) => t.pod)).toEqual([
+      'web-0',
+      'web-1',
+      'web-2',
+      'web-3',
+      'web-4',
+    ]);
+  });
+
+  test('targets point at the summaries, so the log lands in the evidence', () => {
+    const evidence = [ns('a', [podOf('p', 'rs', crashLoop())])];
+    previousLogTargets(evidence)[0]!.container.previousLog = { status: 'unavailable', reason: 'r' };
+    expect(evidence[0]!.pods[0]!.containers[0]!.previousLog).toEqual({ status: 'unavailable', reason: 'r' });
+  });
+});
+
+describe('previousLogTail', () => {
+  function read(body: string, opts: { limitReached?: boolean; shortened?: boolean } = {}) {
+    const tail = previousLogTail({ body, limitReached: opts.limitReached ?? false, shortened: opts.shortened ?? false });
+    if (tail.status !== 'ok') throw new Error('a log that was read is never unavailable');
+    return tail;
+  }
+  const lines = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}\n`).join('');
+
+  test('whole lines, in order', () => {
+    expect(read('starting\nconfig error: DATABASE_URL is not set\n')).toEqual({
+      status: 'ok',
+      lines: ['starting', 'config error: DATABASE_URL is not set'],
+      truncated: false,
+      redactions: 0,
+    });
+  });
+
+  test("the process's last write without a newline is kept; a line cut by limitBytes is dropped", () => {
+    expect(read('a\npanic: boom').lines).toEqual(['a', 'panic: boom']);
+    expect(read('a\nb\npassword=hunt', { limitReached: true })).toEqual({ status: 'ok', lines: ['a', 'b'], truncated: true, redactions: 0 });
+    expect(read('a\nb\n', { limitReached: true })).toMatchObject({ lines: ['a', 'b'], truncated: true });
+  });
+
+  test('the newest 20 lines are kept; truncated says whether there were more', () => {
+    expect(read(lines(20))).toMatchObject({ truncated: false });
+    const out = read(lines(21));
+    expect(out).toMatchObject({ truncated: true });
+    expect(out.lines).toHaveLength(20);
+    expect(out.lines[0]).toBe('line 2');
+    expect(out.lines[19]).toBe('line 21');
+    expect(read(lines(3), { shortened: true })).toMatchObject({ lines: ['line 1', 'line 2', 'line 3'], truncated: true });
+  });
+
+  test('terminal escapes and control characters go; a secret split by them is still redacted', () => {
+    const body = [
+      '\u001b[1;31mERROR\u001b[0m \u001b]8;;https://example.com\u0007link\u001b]8;;\u0007 done',
+      'progress 10%\r100%\ttab',
+      'nul\u0000 bell\u0007 bidi\u202e reversed \u200bzero-width',
+      'pass\u001b[0mword=hunt\u0000er2 and tok\u200ben=abc123',
+      '\u009b31mc1 csi',
+    ].join('\n');
+    expect(read(body)).toEqual({
+      status: 'ok',
+      lines: ['ERROR link done', 'progress 10% 100% tab', 'nul bell bidi reversed zero-width', 'password=[redacted] and token=[redacted]', 'c1 csi'],
+      truncated: false,
+      redactions: 2,
+    });
+  });
+
+  test('invalid UTF-8 (decoded to U+FFFD) and lone surrogates', () => {
+    const decoded = Buffer.from([0x6f, 0x6b, 0x20, 0xff, 0xfe, 0x20, 0xe2, 0x82, 0x0a]).toString('utf8');
+    expect(read(`${decoded}lone \ud800 surrogate\n`).lines).toEqual(['ok \ufffd\ufffd \ufffd', 'lone surrogate']);
+  });
+
+  test('long lines are cut to 300 characters, after redaction', () => {
+    const out = read(`${'x'.repeat(290)} token=abcdef0123456789 ${'y'.repeat(5000)}\n`);
+    expect(out.lines[0]).toHaveLength(300);
+    expect(out.lines[0]!.endsWith('…')).toBe(true);
+    expect(out.lines[0]).not.toContain('abcdef');
+    expect(out.redactions).toBe(1);
+  });
+
+  test('blank lines are dropped; redactions count the kept lines only', () => {
+    const out = read(`password=dropped1\n${'\n \n'.repeat(5)}${lines(20)}token=kept9\n`);
+    expect(out).toMatchObject({ truncated: true, redactions: 1 });
+    expect(out.lines).toHaveLength(20);
+    expect(out.lines[19]).toBe('token=[redacted]');
+    expect(out.lines).not.toContain('');
+  });
+
+  test('a multi-line private key is removed', () => {
+    const out = read('loading key\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx1\nAAAAB3NzaC1yc2E\n-----END RSA PRIVATE KEY-----\nready\n');
+    expect(out).toEqual({
+      status: 'ok',
+      lines: ['loading key', '-----BEGIN RSA PRIVATE KEY-----', '[redacted]', '[redacted]', '-----END RSA PRIVATE KEY-----', 'ready'],
+      truncated: false,
+      redactions: 2,
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -6,10 +6,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createKubernetesActivities } from '../../activities/kubernetes.js';
 import { MAX_EVIDENCE_BYTES, evidenceBytes } from '../../activities/evidence-bounds.js';
-import type { KubernetesEvidence, NamespaceEvidence } from '../../activities/model.js';
-import { loadScenario } from '../../sandbox/scenario.js';
+import type { KubernetesEvidence, LogTail, NamespaceEvidence } from '../../activities/model.js';
+import { buildScenario, loadScenario, type Scenario } from '../../sandbox/scenario.js';
 import { startKubernetesEmulator, type KubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';
-import { failingIndexes, generatedNamespace, generatedScenario, podName } from '../sandbox/generated-scenario.js';
+import { GENERATED_INCIDENT, failingIndexes, generatedNamespace, podName, type GeneratedNamespace } from '../sandbox/generated-scenario.js';
 import { evidenceRequest } from './evidence-request.js';
 
 const CRASHLOOP = fileURLToPath(new URL('../../sandbox/scenarios/crashloop-after-rollout.yaml', import.meta.url));
@@ -40,6 +40,57 @@ function only(evidence: KubernetesEvidence, namespace: string): NamespaceEvidenc
   const ns = evidence.namespaces.find((n) => n.namespace === namespace);
   if (!ns) throw new Error(`no evidence for ${namespace}`);
   return ns;
+}
+
+function previousLogOf(evidence: KubernetesEvidence, namespace: string, pod: string): LogTail | undefined {
+  return only(evidence, namespace).pods.find((p) => p.name === pod)?.containers[0]?.previousLog;
+}
+
+const logReads = (log: readonly { path: string }[]) => log.filter((r) => r.path.endsWith('/log'));
+
+/**
+ * An apiserver in front of the emulator that answers pod log reads itself: how
+ * a role without pods/log, or a kubelet that never answers, looks to the client.
+ */
+async function logProxy(upstream: string, answerLog: (res: ServerResponse) => void): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    if ((req.url ?? '').split('?')[0]!.endsWith('/log')) {
+      answerLog(res);
+      return;
+    }
+    void fetch(`${upstream}${req.url}`, { headers: { authorization: req.headers.authorization ?? '' } }).then(async (up) => {
+      res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
+      res.end(Buffer.from(await up.arrayBuffer()));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Generated namespaces (as generatedScenario builds them) with a previous log for each failing pod. */
+function scenarioWithLogs(namespaces: Record<string, GeneratedNamespace>, logText: (pod: string) => string): Scenario {
+  return buildScenario(
+    {
+      name: 'generated-logs',
+      description: 'built in code',
+      pagerduty: { incident: GENERATED_INCIDENT, alerts: [] },
+      kubernetes: {
+        namespaces: Object.fromEntries(
+          Object.entries(namespaces).map(([ns, shape]) => [
+            ns,
+            { ...generatedNamespace(shape), logs: [...failingIndexes(shape)].map((i) => ({ pod: podName(i), container: 'api', text: logText(podName(i)) })) },
+          ]),
+        ),
+      },
+    },
+    { source: 'generated', now: NOW },
+  );
 }
 
 describe('the crashloop-after-rollout scenario', () => {
@@ -77,9 +128,89 @@ describe('the crashloop-after-rollout scenario', () => {
           waiting: { reason: 'CrashLoopBackOff', message: expect.stringContaining('back-off 2m40s restarting failed container=checkout-api') },
           lastTerminated: { reason: 'Error', exitCode: 1, finishedAt: '2025-03-01T11:58:00Z' },
           memoryLimit: '512Mi',
+          previousLog: {
+            status: 'ok',
+            lines: expect.arrayContaining([expect.stringContaining('startup failed: config: ORDERS_DB_HOST is required since 2.14.0')]),
+            truncated: false,
+            redactions: 1,
+          },
         },
       ],
     });
+  });
+
+  test("the crashed container's previous log: its last lines, the planted password redacted", async () => {
+    const evidence = await collect();
+    const log = previousLogOf(evidence, 'checkout', 'checkout-api-6b8f7c9d54-x7k2p');
+    expect(log).toEqual({ status: 'ok', lines: expect.any(Array), truncated: false, redactions: 1 });
+    if (log?.status !== 'ok') throw new Error('no log');
+    expect(log.lines).toHaveLength(8);
+    expect(log.lines[0]).toBe('level=info msg="starting checkout-api" version=2.14.0 commit=3e9a4f1 go=go1.22.10');
+    expect(log.lines[3]).toBe(
+      'level=info msg="connecting to orders database" dsn="host=127.0.0.1 port=5432 dbname=orders user=checkout password=[redacted] sslmode=require"',
+    );
+    expect(log.lines[7]).toMatch(/^level=fatal msg="startup failed: config: ORDERS_DB_HOST is required/);
+    expect(JSON.stringify(evidence)).not.toContain('Chk0ut-Pr0d-2025');
+  });
+
+  test('a crashed container without a previous log is unavailable, with the apiserver\'s reason; the surface is not', async () => {
+    const log = previousLogOf(await collect(), 'checkout', 'checkout-api-6b8f7c9d54-q9w4z');
+    expect(log).toEqual({
+      status: 'unavailable',
+      reason: 'HTTP 400 Bad Request: previous terminated container "checkout-api" in pod "checkout-api-6b8f7c9d54-q9w4z" not found',
+    });
+  });
+
+  test('healthy containers and containers that never restarted are not read', async () => {
+    const before = k8s.requestLog.length;
+    const evidence = await collect({ cluster: 'sandbox', namespaces: ['checkout'], labelSelector: 'app=checkout-worker' });
+    expect(logReads(k8s.requestLog.slice(before))).toEqual([]);
+    expect(JSON.stringify(evidence)).not.toContain('previousLog');
+  });
+
+  test('a role without pods/log (403) makes the log unavailable, naming pods/log; the surface still succeeds', async () => {
+    const proxy = await logProxy(k8s.url, (res) => {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: 'pods "checkout-api-6b8f7c9d54-x7k2p" is forbidden: User "system:serviceaccount:triage:keyless-triage" cannot get resource "pods/log" in API group "" in the namespace "checkout"',
+          reason: 'Forbidden',
+          details: { name: 'checkout-api-6b8f7c9d54-x7k2p', kind: 'pods' },
+          code: 403,
+        }),
+      );
+    });
+    try {
+      const evidence = await createKubernetesActivities({ kubeConfig: kubeConfig(proxy.url) }).collectKubernetesEvidence(
+        evidenceRequest({ kubernetes: { cluster: 'sandbox', namespaces: ['checkout'] } }),
+      );
+      expect(only(evidence, 'checkout').pods).toHaveLength(2);
+      for (const pod of ['checkout-api-6b8f7c9d54-x7k2p', 'checkout-api-6b8f7c9d54-q9w4z']) {
+        expect(previousLogOf(evidence, 'checkout', pod)).toEqual({ status: 'unavailable', reason: expect.stringContaining('pods/log') });
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('a log read that never answers times out into unavailable, within the request timeout', async () => {
+    const proxy = await logProxy(k8s.url, () => {
+      // never answers
+    });
+    try {
+      const started = Date.now();
+      const evidence = await createKubernetesActivities({ kubeConfig: kubeConfig(proxy.url), timeoutMs: 500 }).collectKubernetesEvidence(
+        evidenceRequest({ kubernetes: { cluster: 'sandbox', namespaces: ['checkout'] } }),
+      );
+      expect(previousLogOf(evidence, 'checkout', 'checkout-api-6b8f7c9d54-x7k2p')).toEqual({ status: 'unavailable', reason: 'request timed out' });
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('Warning events newest first, scaling events kept, routine Normal events dropped', async () => {
@@ -136,6 +267,8 @@ describe('the crashloop-after-rollout scenario', () => {
     expect(mine.map((r) => r.path).sort()).toEqual([
       '/api/v1/namespaces/checkout/events',
       '/api/v1/namespaces/checkout/pods',
+      '/api/v1/namespaces/checkout/pods/checkout-api-6b8f7c9d54-q9w4z/log',
+      '/api/v1/namespaces/checkout/pods/checkout-api-6b8f7c9d54-x7k2p/log',
       '/apis/apps/v1/namespaces/checkout/deployments',
       '/apis/apps/v1/namespaces/checkout/replicasets',
     ]);
@@ -177,8 +310,15 @@ describe('the crashloop-after-rollout scenario', () => {
 describe('a namespace of 2,000 pods, 10 failing', () => {
   let k8s: KubernetesEmulator;
   const shape = { pods: 2000, failing: 10, restarted: 300, warningEvents: 400, messageChars: 1000 };
+  // Every failing pod has a previous log of long, coloured lines full of credentials.
+  const crashLog = (pod: string) =>
+    Array.from({ length: 30 }, (_, i) =>
+      i === 29
+        ? `fatal error: runtime: out of memory (${pod})`
+        : `\u001b[33mwarn\u001b[0m batch=${i} token=ghp_${'A'.repeat(36)} password=bulk-Secret-${i} ${'x'.repeat(900)}`,
+    ).join('\n') + '\n';
   beforeAll(async () => {
-    k8s = await startKubernetesEmulator({ scenario: generatedScenario({ bulk: shape, 'bulk-b': shape }, NOW), token: TOKEN });
+    k8s = await startKubernetesEmulator({ scenario: scenarioWithLogs({ bulk: shape, 'bulk-b': shape }, crashLog), token: TOKEN });
   });
   afterAll(() => k8s.close());
 
@@ -209,6 +349,49 @@ describe('a namespace of 2,000 pods, 10 failing', () => {
       expect(ns.events.length).toBeLessThanOrEqual(50);
       expect(ns.events.length + ns.eventsOmitted).toBe(400);
       expect(Math.max(...ns.events.map((e) => e.message.length))).toBeLessThanOrEqual(300);
+    }
+
+    // 20 crashing containers, 5 log reads: one per workload first, then the next most notable.
+    const reads = logReads(k8s.requestLog.slice(before));
+    expect(reads).toHaveLength(5);
+    expect(new Set(reads.map((r) => r.path.split('/')[4])).size).toBe(2);
+    const logs = evidence.namespaces.flatMap((ns) => ns.pods.flatMap((p) => p.containers.flatMap((c) => (c.previousLog ? [c.previousLog] : []))));
+    expect(logs).toHaveLength(5);
+    for (const log of logs) {
+      if (log.status !== 'ok') throw new Error(`log unavailable: ${log.reason}`);
+      // The budget shed old lines before pods; the newest few, with the cause, stay.
+      expect(log.lines.length).toBeGreaterThanOrEqual(5);
+      expect(log.lines.length).toBeLessThanOrEqual(20);
+      expect(log.lines[log.lines.length - 1]).toMatch(/^fatal error: runtime: out of memory/);
+      expect(log.truncated).toBe(true);
+      expect(log.redactions).toBeGreaterThan(0);
+      expect(Math.max(...log.lines.map((l) => l.length))).toBeLessThanOrEqual(300);
+    }
+    const json = JSON.stringify(evidence);
+    expect(json).not.toMatch(/ghp_|bulk-Secret|\\u001b|\[33m/);
+  });
+});
+
+describe('previous logs with long lines', () => {
+  const shape = { pods: 3, failing: 1 };
+  const longLines = (pod: string) =>
+    Array.from({ length: 40 }, (_, i) => (i === 39 ? `panic: cannot open ledger (${pod})` : `${i} ${'y'.repeat(3000)}`)).join('\n') + '\n';
+
+  test('a read cut at limitBytes lacks the newest lines, so it is repeated with fewer: the last line is kept', async () => {
+    const k8s = await startKubernetesEmulator({ scenario: scenarioWithLogs({ ledger: shape }, longLines), token: TOKEN });
+    try {
+      const evidence = await createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url) }).collectKubernetesEvidence(
+        evidenceRequest({ kubernetes: { cluster: 'sandbox', namespaces: ['ledger'] } }),
+      );
+      // 21 lines of 3 KB pass the 32 KiB limit; 5 do not.
+      expect(logReads(k8s.requestLog)).toHaveLength(2);
+      const log = only(evidence, 'ledger').pods[0]?.containers[0]?.previousLog;
+      if (log?.status !== 'ok') throw new Error('no log');
+      expect(log.truncated).toBe(true);
+      expect(log.lines.map((l) => l.slice(0, 3))).toEqual(['35 ', '36 ', '37 ', '38 ', 'pan']);
+      expect(log.lines[4]).toMatch(/^panic: cannot open ledger/);
+    } finally {
+      await k8s.close();
     }
   });
 });

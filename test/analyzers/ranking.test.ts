@@ -99,6 +99,10 @@ describe('runAnalyzers', () => {
       'kubernetes.oom',
       'kubernetes.evictions',
       'kubernetes.restarts',
+      'metrics.dependency',
+      'metrics.shift',
+      'datadog.monitors',
+      'datadog.error-logs',
     ]);
     expect(analyzers).toHaveLength(ANALYZERS.length);
   });
@@ -133,6 +137,7 @@ describe('runAnalyzers', () => {
   test('an analyzer that throws becomes an info finding and the others still run', () => {
     const broken = {
       name: 'kubernetes.broken',
+      surface: 'kubernetes' as const,
       assess: () => {
         throw new Error('boom\u001b[2J');
       },
@@ -141,6 +146,7 @@ describe('runAnalyzers', () => {
     expect(findings.at(-1)).toMatchObject({
       analyzer: 'kubernetes.broken',
       severity: 'info',
+      surface: 'kubernetes',
       title: 'analyzer kubernetes.broken failed; its failure mode was not checked',
       evidence: ['error: boom[2J'],
     });

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
-import { loadScenario, type Scenario } from '../../sandbox/scenario.js';
+import { buildScenario, loadScenario, type Scenario } from '../../sandbox/scenario.js';
 import { startKubernetesEmulator, type KubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';
-import { generatedScenario } from './generated-scenario.js';
+import { GENERATED_INCIDENT, generatedScenario } from './generated-scenario.js';
 
 const CRASHLOOP = fileURLToPath(new URL('../../sandbox/scenarios/crashloop-after-rollout.yaml', import.meta.url));
 const TOKEN = 'sandbox-k8s-token-0123456789';
@@ -78,6 +78,142 @@ describe('lists', () => {
     const { status, body } = await get('/version', { token: null });
     expect(status).toBe(200);
     expect(body).toMatchObject({ major: '1', gitVersion: expect.stringMatching(/^v1\./) });
+  });
+});
+
+describe('pod logs', () => {
+  const CRASHED = 'checkout-api-6b8f7c9d54-x7k2p';
+  const logPath = (pod: string, query = '') => `/api/v1/namespaces/checkout/pods/${pod}/log${query ? `?${query}` : ''}`;
+
+  async function getLog(path: string, base = k8s.url) {
+    const res = await fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    const text = await res.text();
+    const json = res.headers.get('content-type')?.startsWith('application/json') ? (JSON.parse(text) as Record<string, any>) : undefined;
+    return { status: res.status, type: res.headers.get('content-type'), text, body: json };
+  }
+
+  function scenarioLog(pod: string): string {
+    const log = scenario.kubernetes.namespaces['checkout']?.logs.find((l) => l.pod === pod && l.previous);
+    if (!log) throw new Error(`no log for ${pod}`);
+    return log.text;
+  }
+
+  test("previous=true answers the scenario's log as text/plain, defaulting the only container", async () => {
+    const { status, type, text } = await getLog(logPath(CRASHED, 'previous=true'));
+    expect(status).toBe(200);
+    expect(type).toMatch(/^text\/plain/);
+    expect(text).toBe(scenarioLog(CRASHED));
+    expect(text).toContain('startup failed');
+    expect((await getLog(logPath(CRASHED, 'previous=true&container=checkout-api'))).text).toBe(text);
+  });
+
+  test('tailLines keeps the last lines; limitBytes then cuts the start of that tail, mid-line', async () => {
+    const lines = scenarioLog(CRASHED).split('\n').slice(0, -1);
+    expect((await getLog(logPath(CRASHED, 'previous=true&tailLines=2'))).text).toBe(`${lines.slice(-2).join('\n')}\n`);
+    expect((await getLog(logPath(CRASHED, 'previous=true&tailLines=2&limitBytes=20'))).text).toBe(lines[lines.length - 2]!.slice(0, 20));
+    expect((await getLog(logPath(CRASHED, 'previous=true&tailLines=0'))).text).toBe('');
+    expect((await getLog(logPath(CRASHED, 'previous=true&tailLines=500'))).text).toBe(scenarioLog(CRASHED));
+  });
+
+  test('previous=true without a previous log, or for a container that never restarted, is the apiserver 400', async () => {
+    for (const pod of ['checkout-api-6b8f7c9d54-q9w4z', 'checkout-api-5c7d9f8b46-m4t8v']) {
+      const { status, body } = await getLog(logPath(pod, 'previous=true'));
+      expect(status).toBe(400);
+      expect(body).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'BadRequest', code: 400, message: `previous terminated container "checkout-api" in pod "${pod}" not found` });
+    }
+  });
+
+  test('the current log of a container waiting to restart is its last run; a running one without a log is empty', async () => {
+    expect((await getLog(logPath(CRASHED))).text).toBe(scenarioLog(CRASHED));
+    expect(await getLog(logPath('checkout-api-5c7d9f8b46-m4t8v', 'previous=false'))).toMatchObject({ status: 200, text: '' });
+  });
+
+  test('an unknown pod is a NotFound Status; an unknown container a BadRequest', async () => {
+    const missing = await getLog(logPath('nope', 'previous=true'));
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ kind: 'Status', reason: 'NotFound', code: 404, message: 'pods "nope" not found', details: { name: 'nope', kind: 'pods' } });
+    const container = await getLog(logPath(CRASHED, 'container=sidecar'));
+    expect(container.status).toBe(400);
+    expect(container.body?.message).toBe(`container sidecar is not valid for pod ${CRASHED}`);
+  });
+
+  test('follow is refused: the sandbox does not stream', async () => {
+    const { status, body } = await getLog(logPath(CRASHED, 'follow=true'));
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ kind: 'Status', reason: 'BadRequest', message: expect.stringContaining('follow') });
+    expect((await getLog(logPath(CRASHED, 'follow=false&previous=1'))).status).toBe(200);
+  });
+
+  test.each([
+    ['tailLines=-1', 422, 'PodLogOptions "checkout-api-6b8f7c9d54-x7k2p" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0'],
+    ['limitBytes=0', 422, 'PodLogOptions "checkout-api-6b8f7c9d54-x7k2p" is invalid: limitBytes: Invalid value: 0: must be greater than 0'],
+    ['tailLines=ten', 400, 'strconv.ParseInt: parsing "ten": invalid syntax'],
+    ['previous=yes', 400, 'strconv.ParseBool: parsing "yes": invalid syntax'],
+  ])('%s → %i', async (query, code, message) => {
+    const { status, body } = await getLog(logPath(CRASHED, query));
+    expect(status).toBe(code);
+    expect(body).toMatchObject({ kind: 'Status', code, message });
+  });
+
+  test('the same auth and faults as every other route', async () => {
+    const res = await fetch(`${k8s.url}${logPath(CRASHED, 'previous=true')}`);
+    expect(res.status).toBe(401);
+    k8s.setFault({ status: 503, retryAfterSeconds: 3 });
+    const { status, body } = await getLog(logPath(CRASHED, 'previous=true'));
+    expect(status).toBe(503);
+    expect(body).toMatchObject({ kind: 'Status', reason: 'ServiceUnavailable' });
+  });
+
+  describe('a pod with several containers', () => {
+    let multi: KubernetesEmulator;
+    beforeAll(async () => {
+      const status = (name: string, restartCount: number, waiting: string) => ({
+        name,
+        image: `${name}:1`,
+        ready: false,
+        restartCount,
+        state: { waiting: { reason: waiting } },
+        ...(restartCount > 0 ? { lastState: { terminated: { exitCode: 1, reason: 'Error' } } } : {}),
+      });
+      const input = {
+        name: 'multi',
+        description: 'a pod with a sidecar and an init container',
+        pagerduty: { incident: GENERATED_INCIDENT, alerts: [] },
+        kubernetes: {
+          namespaces: {
+            checkout: {
+              pods: [
+                {
+                  metadata: { name: 'two' },
+                  spec: { containers: [{ name: 'app', image: 'app:1' }, { name: 'proxy', image: 'proxy:1' }], initContainers: [{ name: 'migrate', image: 'migrate:1' }] },
+                  status: { phase: 'Running' as const, containerStatuses: [status('app', 3, 'CrashLoopBackOff'), status('proxy', 0, 'ContainerCreating')] },
+                },
+              ],
+              logs: [
+                { pod: 'two', container: 'app', text: 'app crashed\n' },
+                { pod: 'two', container: 'migrate', previous: false, text: 'migrations applied\n' },
+              ],
+            },
+          },
+        },
+      };
+      multi = await startKubernetesEmulator({ scenario: buildScenario(input), token: TOKEN });
+    });
+    afterAll(() => multi.close());
+
+    test('no container named is the apiserver 400 listing them, init containers included', async () => {
+      const { status, body } = await getLog(logPath('two', 'previous=true'), multi.url);
+      expect(status).toBe(400);
+      expect(body?.message).toBe('a container name must be specified for pod two, choose one of: [app proxy] or one of the init containers: [migrate]');
+    });
+
+    test('each container answers its own log; one still waiting to start is the kubelet 400', async () => {
+      expect((await getLog(logPath('two', 'container=app&previous=true'), multi.url)).text).toBe('app crashed\n');
+      expect((await getLog(logPath('two', 'container=migrate'), multi.url)).text).toBe('migrations applied\n');
+      const waiting = await getLog(logPath('two', 'container=proxy'), multi.url);
+      expect(waiting.status).toBe(400);
+      expect(waiting.body?.message).toBe('container "proxy" in pod "two" is waiting to start: ContainerCreating');
+    });
   });
 });
 
@@ -260,6 +396,18 @@ describe('@kubernetes/client-node against the emulator', () => {
   test('a wrong token surfaces as ApiException 401', async () => {
     const core = kubeConfig('wrong').makeApiClient(CoreV1Api);
     await expect(core.listNamespacedPod({ namespace: 'checkout' })).rejects.toMatchObject({ code: 401 });
+  });
+
+  test('CoreV1Api.readNamespacedPodLog returns the text; a missing previous log is an ApiException 400 with its Status', async () => {
+    const core = kubeConfig(TOKEN).makeApiClient(CoreV1Api);
+    const text = await core.readNamespacedPodLog({ namespace: 'checkout', name: 'checkout-api-6b8f7c9d54-x7k2p', previous: true, tailLines: 1 });
+    expect(text).toMatch(/^level=fatal msg="startup failed/);
+    const err = await core.readNamespacedPodLog({ namespace: 'checkout', name: 'checkout-api-6b8f7c9d54-q9w4z', previous: true }).then(
+      () => undefined,
+      (e: unknown) => e as { code?: number; body?: unknown },
+    );
+    expect(err?.code).toBe(400);
+    expect(JSON.parse(String(err?.body))).toMatchObject({ kind: 'Status', reason: 'BadRequest', message: expect.stringContaining('previous terminated container') });
   });
 
   test('VersionApi.getCode', async () => {

@@ -226,3 +226,49 @@ describe('github section', () => {
     expect(err.issues[0]?.path).toBe('github');
   });
 });
+
+describe('metric series', () => {
+  const withSeries = (series: string) =>
+    parseScenario(
+      minimal(`
+cloudwatch:
+  metrics:
+    - label: p99
+      namespace: AWS/ApplicationELB
+      metricName: TargetResponseTime
+      unit: Seconds
+      series: ${series}
+`),
+      { now: NOW },
+    ).cloudwatch!.metrics[0]!.series;
+
+  test('a shape expands to one point per step, moving at changeAt, the same on every load', () => {
+    const points = withSeries('{ start: "${now-10m}", end: "${now}", baseline: 1, incident: 5, changeAt: "${now-4m}", jitter: 0.1 }');
+    expect(points).toHaveLength(11);
+    expect(points[0]![0]).toBe(NOW - 10 * 60_000);
+    expect(points.slice(0, 6).every(([, v]) => v >= 0.9 && v <= 1.1)).toBe(true);
+    expect(points.slice(6).every(([, v]) => v >= 4.5 && v <= 5.5)).toBe(true);
+    expect(withSeries('{ start: "${now-10m}", end: "${now}", baseline: 1, incident: 5, changeAt: "${now-4m}", jitter: 0.1 }')).toEqual(points);
+  });
+
+  test('explicit values are placed one step apart from start', () => {
+    expect(withSeries('{ start: "${now-2m}", stepSeconds: 60, values: [1, 2, 3] }')).toEqual([
+      [NOW - 120_000, 1],
+      [NOW - 60_000, 2],
+      [NOW, 3],
+    ]);
+  });
+
+  test.each([
+    ['incident without changeAt', '{ start: "${now-10m}", end: "${now}", baseline: 1, incident: 5 }', /incident and changeAt go together/],
+    ['end before start', '{ start: "${now}", end: "${now-10m}", baseline: 1 }', /end must be after start/],
+    ['too many points', '{ start: "${now-2d}", end: "${now}", stepSeconds: 60, baseline: 1 }', /at most 1,440 points/],
+  ])('%s is refused', (_name, series, message) => {
+    expect(() => withSeries(series)).toThrow(message);
+  });
+
+  test('a loaded scenario validates again unchanged', async () => {
+    const loaded = await loadScenario(CRASHLOOP, { now: NOW });
+    expect(buildScenario(loaded, { now: NOW })).toEqual(loaded);
+  });
+});

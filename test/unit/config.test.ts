@@ -8,6 +8,11 @@ const valid = {
   services: { PCHKOUT: { name: 'checkout', approvers: ['U0ALICE'], kubernetes: { namespaces: ['checkout'] } } },
 };
 
+function withMetrics(metric: Record<string, unknown>) {
+  const base = { label: 'p99', namespace: 'AWS/ApplicationELB', metricName: 'TargetResponseTime' };
+  return { ...valid, services: { PCHKOUT: { ...valid.services.PCHKOUT, cloudwatch: { metrics: [{ ...base, ...metric }] } } } };
+}
+
 describe('configuration', () => {
   test('defaults fill what is not set', () => {
     const config = parseConfig(valid);
@@ -25,9 +30,27 @@ describe('configuration', () => {
     ['a bad Temporal address', { ...valid, temporal: { address: 'not an address' } }, 'temporal.address: must be host:port'],
     ['an unknown top-level key', { ...valid, temporl: {} }, 'temporl'],
     ['no services', { ...valid, services: {} }, 'configure at least one PagerDuty service'],
+    ['a CloudWatch statistic AWS does not compute here', withMetrics({ stat: 'p99' }), 'services.PCHKOUT.cloudwatch.metrics.0.stat'],
+    ['a CloudWatch period that is not whole minutes', withMetrics({ period: '90s' }), 'must be 1s, 5s, 10s, 30s or a whole number of minutes'],
+    ['a unit CloudWatch does not know', withMetrics({ unit: 'Furlongs' }), 'services.PCHKOUT.cloudwatch.metrics.0.unit'],
+    ['a bad AWS region', { ...valid, aws: { region: 'Ireland' } }, 'aws.region: must be an AWS region'],
+    ['a dependency name with spaces', withMetrics({ dependency: 'orders db' }), 'services.PCHKOUT.cloudwatch.metrics.0.dependency'],
   ])('%s stops start-up with a message naming the setting', (_name, raw, message) => {
     expect(() => parseConfig(raw)).toThrow(ConfigError);
     expect(() => parseConfig(raw)).toThrow(message);
+  });
+
+  test('CloudWatch and Datadog settings get defaults; the region comes from aws.region or AWS_REGION', () => {
+    const raw = {
+      ...withMetrics({ dimensions: { LoadBalancer: 'app/checkout/1' } }),
+      aws: { region: 'eu-west-1' },
+    };
+    const svc = { ...raw.services.PCHKOUT, datadog: { queries: [{ label: 'errors', query: 'sum:errors{service:checkout}', dependency: 'orders-db' }] } };
+    const config = parseConfig({ ...raw, services: { PCHKOUT: svc } });
+    expect(config.services.PCHKOUT?.cloudwatch?.metrics[0]).toMatchObject({ stat: 'Average', period: 60_000, dimensions: { LoadBalancer: 'app/checkout/1' } });
+    expect(config.services.PCHKOUT?.datadog).toEqual({ queries: [{ label: 'errors', query: 'sum:errors{service:checkout}', dependency: 'orders-db' }], monitorTags: [] });
+    expect(config.aws).toEqual({ region: 'eu-west-1' });
+    expect(parseConfig(raw, { env: { AWS_REGION: 'us-west-2' } }).aws.region).toBe('us-west-2');
   });
 
   test('environment variables override the file', () => {

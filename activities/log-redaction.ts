@@ -1,0 +1,235 @@
+// Container logs are written by applications, not by us, and applications
+// print credentials: a connection string at startup, a request dump with its
+// Authorization header, a config struct with a token field. Log lines that
+// become evidence are stored in Temporal history and copied into a GitHub
+// issue and a Slack message, so anything shaped like a secret is replaced
+// here, before the line is stored anywhere.
+//
+// The rules favour recall: a false positive costs a few readable characters, a
+// false negative publishes a credential. Key names are kept (`password=[redacted]`)
+// so the line still says what was there. Input is expected to be one printable
+// line (see printableLine in untrusted-text.ts): controls and zero-width
+// characters that could split a secret must already be gone. Every pattern
+// runs in linear time, since a line may be many kilobytes of hostile text.
+
+export const REDACTED = '[redacted]';
+
+export interface RedactedLine {
+  text: string;
+  /** How many secrets were replaced in this line. */
+  redactions: number;
+}
+
+type Groups = Record<string, string | undefined>;
+
+interface PatternRule {
+  /** Global, with named groups. */
+  pattern: RegExp;
+  /** The replacement, or undefined to leave the match as it is (not counted). */
+  replace(groups: Groups): string | undefined;
+}
+
+const PRIVATE_KEY_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
+const PRIVATE_KEY_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
+
+/** Authorization schemes whose credential follows after a space. */
+const AUTH_SCHEMES = 'bearer|basic|digest|token|negotiate|ntlm|aws4-hmac-sha256|apikey|ssws|dpop';
+
+const PATTERN_RULES: PatternRule[] = [
+  {
+    // A PEM block logged on one line (JSON-escaped newlines): the body goes, the markers stay.
+    pattern: new RegExp(`(?<begin>${PRIVATE_KEY_BEGIN.source})(?<body>.*?)(?<end>${PRIVATE_KEY_END.source}|$)`, 'g'),
+    replace: (g) => (g.body?.trim() ? `${g.begin}${REDACTED}${g.end}` : undefined),
+  },
+  {
+    // scheme://user:password@host: the user stays (it says which account), the password goes.
+    // The password runs to the last `@` of the authority, since unencoded `@` in passwords is common.
+    pattern: /(?<prefix>\b[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s:/?#@]*:)(?<password>[^\s/?#]*)@/g,
+    replace: (g) => (g.password ? `${g.prefix}${REDACTED}@` : undefined),
+  },
+  {
+    // Authorization / Proxy-Authorization as a header, a JSON field or key=value; the scheme stays.
+    pattern: new RegExp(
+      `(?<key>\\b(?:proxy-)?authorization\\\\?["']?\\s*[:=]\\s*\\\\?["']?)(?<scheme>(?:${AUTH_SCHEMES})\\s+)?(?<credential>[^\\s"',;\\\\]+)`,
+      'gi',
+    ),
+    replace: (g) => (g.credential === REDACTED ? undefined : `${g.key}${g.scheme ?? ''}${REDACTED}`),
+  },
+  {
+    // A bearer token anywhere else. It must hold a digit or symbol, so "Bearer authentication" is prose.
+    pattern: /(?<scheme>\bbearer\s+)(?<token>(?=[A-Za-z0-9._~+/-]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}=*)/gi,
+    replace: (g) => `${g.scheme}${REDACTED}`,
+  },
+  {
+    // AWS access key ids: long-term (AKIA) and STS session (ASIA).
+    pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/g,
+    replace: () => REDACTED,
+  },
+  {
+    // GitHub personal, OAuth, user-to-server, server-to-server and refresh tokens; fine-grained PATs.
+    pattern: /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g,
+    replace: () => REDACTED,
+  },
+  {
+    // Slack bot, user, app-level, workspace and refresh tokens.
+    pattern: /(?<![A-Za-z0-9])(?:xox[abposr]|xapp)-[A-Za-z0-9-]{10,}/g,
+    replace: () => REDACTED,
+  },
+  {
+    // JWTs (and JWEs): base64url segments, the first a JSON object ("eyJ" is `{"`).
+    pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*){1,3}/g,
+    replace: () => REDACTED,
+  },
+  {
+    // Datadog-style 32/40-hex API and application keys, only when labelled: a bare hex
+    // run is far more often a commit, a digest or a trace id.
+    pattern: /(?<label>\b(?:api|app(?:lication)?)[ _-]?key\\?["']?\s*[:=]?\s*\\?["']?)(?<key>[0-9a-fA-F]{32}(?:[0-9a-fA-F]{8})?)(?![0-9a-zA-Z])/gi,
+    replace: (g) => `${g.label}${REDACTED}`,
+  },
+];
+
+// ---- key = value ------------------------------------------------------------------
+
+/**
+ * A key and its separator: `key=`, `key: `, `"key": `, `\"key\":` (JSON inside a
+ * JSON string), `key => `, `key := `. A key may follow `-` (`--password=`).
+ */
+const KEY_SEPARATOR = /(?<![A-Za-z0-9_.])(?<key>[A-Za-z_][A-Za-z0-9_.-]{0,79})(?<keyQuote>\\?["']?)(?<sep> *(?:=>|:=|[:=]) *)/g;
+
+/** A value: a JSON string (escapes allowed), a single-quoted string, an escaped-quoted string, or a bare run. */
+const VALUE = /"(?:[^"\\]|\\.)*"?|'[^']*'?|\\"(?:[^\\]|\\(?!"))*(?:\\")?|[^\s"'`,;&<>(){}[\]\\]+/y;
+
+/** The last word of a key that makes it secret: `db_password`, `X-Amz-Signature`, `sessionToken`. */
+const SECRET_NOUNS = new Set([
+  'password', 'passwd', 'passphrase', 'pwd', 'pass', 'secret', 'token', 'credential', 'credentials',
+  'signature', 'sig', 'apikey', 'auth', 'cookie', 'secretkey', 'accesskey', 'privatekey',
+]);
+/** The last two words of a key that make it secret: `aws_secret_access_key`, `DD-APPLICATION-KEY`. */
+const SECRET_PAIRS = new Set([
+  'api key', 'app key', 'application key', 'access key', 'private key', 'secret key', 'signing key',
+  'encryption key', 'master key', 'account key', 'session key',
+]);
+/** Glued words: `pgpassword`, `accesstoken`, `xapikey`. */
+const SECRET_SUFFIXES = ['password', 'passwd', 'secret', 'token', 'apikey'];
+
+/** Words of a key, whatever its case style: `secretAccessKey`, `DB_PASSWORD`, `X-Api-Key`. */
+function keyWords(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}
+
+/**
+ * Judged on the key's last word, the noun it names: `password_file`, `token_ttl`,
+ * `secretName` and `max_tokens` name something else and keep their values.
+ */
+export function isSecretKey(key: string): boolean {
+  const words = keyWords(key);
+  const last = words[words.length - 1];
+  if (last === undefined) return false;
+  if (SECRET_NOUNS.has(last)) return true;
+  if (words.length >= 2 && SECRET_PAIRS.has(`${words[words.length - 2]} ${last}`)) return true;
+  return SECRET_SUFFIXES.some((s) => last.endsWith(s));
+}
+
+function quotedReplacement(value: string): string | undefined {
+  for (const quote of ['\\"', '"', "'"]) {
+    if (!value.startsWith(quote)) continue;
+    const closed = value.length >= 2 * quote.length && value.endsWith(quote);
+    const inner = value.slice(quote.length, closed ? -quote.length : undefined);
+    if (inner === '' || inner === REDACTED) return undefined;
+    return `${quote}${REDACTED}${closed ? quote : ''}`;
+  }
+  return REDACTED;
+}
+
+/**
+ * `key: word more text` is prose (Go error chains read "invalid token: signature
+ * is invalid"), not an assignment. Only a letters-only word that the line goes on
+ * after is spared; `password: hunter2`, `password: changeme` at the end of a line,
+ * `password:x` and `password=word` all go.
+ */
+function isProse(keyQuote: string, sep: string, value: string, rest: string): boolean {
+  return keyQuote === '' && sep.includes(':') && sep.endsWith(' ') && /^[A-Za-z]+$/.test(value) && /^ +\S/.test(rest);
+}
+
+function redactKeyValues(text: string): RedactedLine {
+  // The scan is synchronous, so the shared stateful patterns are safe once reset.
+  KEY_SEPARATOR.lastIndex = 0;
+  let out = '';
+  let copied = 0;
+  let redactions = 0;
+  for (let m = KEY_SEPARATOR.exec(text); m !== null; m = KEY_SEPARATOR.exec(text)) {
+    const g = m.groups as Groups;
+    // A key that is not secret is passed over, not consumed, so `conn="user=app password=x"` is still searched.
+    if (!isSecretKey(g.key ?? '')) continue;
+    const start = m.index + m[0].length;
+    VALUE.lastIndex = start;
+    const v = VALUE.exec(text)?.[0];
+    if (v === undefined) continue;
+    const end = start + v.length;
+    if (isProse(g.keyQuote ?? '', g.sep ?? '', v, text.slice(end, end + 2))) continue;
+    const replacement = quotedReplacement(v);
+    if (replacement === undefined) continue;
+    out += text.slice(copied, start) + replacement;
+    copied = end;
+    KEY_SEPARATOR.lastIndex = end;
+    redactions += 1;
+  }
+  return { text: out + text.slice(copied), redactions };
+}
+
+// ---- lines ------------------------------------------------------------------------
+
+/**
+ * A line that is nothing but a long mixed-case base64 run: the body of a PEM block
+ * whose BEGIN line fell outside the tail, or an encoded blob. A hex digest (one
+ * case) and a long identifier (no digit) are left alone.
+ */
+const BASE64_LINE = /^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])[A-Za-z0-9+/]{40,}={0,2}$/;
+
+/** Replaces every secret-shaped string in one printable line. */
+export function redactLogLine(line: string): RedactedLine {
+  if (BASE64_LINE.test(line)) return { text: REDACTED, redactions: 1 };
+  let text = line;
+  let redactions = 0;
+  for (const rule of PATTERN_RULES) {
+    text = text.replace(rule.pattern, (match: string, ...args: unknown[]) => {
+      const replacement = rule.replace(args[args.length - 1] as Groups);
+      if (replacement === undefined) return match;
+      redactions += 1;
+      return replacement;
+    });
+  }
+  const kv = redactKeyValues(text);
+  return { text: kv.text, redactions: redactions + kv.redactions };
+}
+
+/**
+ * Redacts consecutive lines of one log. Also removes the inside of a PEM private
+ * key printed over several lines: every line after a BEGIN marker up to its END.
+ */
+export function redactLogLines(lines: readonly string[]): RedactedLine[] {
+  let insideKey = false;
+  return lines.map((line) => {
+    if (insideKey) {
+      const end = PRIVATE_KEY_END.exec(line);
+      if (!end) return { text: REDACTED, redactions: 1 };
+      insideKey = false;
+      const body = line.slice(0, end.index).trim();
+      const rest = redactLogLine(line.slice(end.index + end[0].length));
+      return { text: `${body ? REDACTED : ''}${end[0]}${rest.text}`, redactions: rest.redactions + (body ? 1 : 0) };
+    }
+    const begin = PRIVATE_KEY_BEGIN.exec(line);
+    if (begin && !PRIVATE_KEY_END.test(line.slice(begin.index))) {
+      insideKey = true;
+      const head = redactLogLine(line.slice(0, begin.index));
+      const body = line.slice(begin.index + begin[0].length).trim();
+      return { text: `${head.text}${begin[0]}${body ? REDACTED : ''}`, redactions: head.redactions + (body ? 1 : 0) };
+    }
+    return redactLogLine(line);
+  });
+}

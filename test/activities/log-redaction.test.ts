@@ -1,0 +1,206 @@
+import fc from 'fast-check';
+import { REDACTED, isSecretKey, redactLogLine, redactLogLines } from '../../activities/log-redaction.js';
+
+const R = REDACTED;
+
+describe('redactLogLine: secrets go, the key names stay', () => {
+  test.each([
+    ['AWS access key id', 'using credentials AKIAIOSFODNN7EXAMPLE for s3', `using credentials ${R} for s3`],
+    ['AWS STS key id', 'assumed role, key ASIAY34FZKBOKMUTVV7A', `assumed role, key ${R}`],
+    ['AWS secret key (k=v)', 'aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', `aws_secret_access_key=${R}`],
+    ['AWS secret key (env, colon)', 'AWS_SECRET_ACCESS_KEY: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', `AWS_SECRET_ACCESS_KEY: ${R}`],
+    ['AWS secret key (camelCase JSON)', '{"secretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","region":"eu-west-1"}', `{"secretAccessKey":"${R}","region":"eu-west-1"}`],
+    ['GitHub classic PAT', 'git clone https://github.com/acme/x with ghp_16C7e42F292c6912E7710c838347Ae178B4a', `git clone https://github.com/acme/x with ${R}`],
+    ['GitHub app token', 'token ghs_abcdefghijklmnopqrstuvwxyz0123456789 expires', `token ${R} expires`],
+    ['GitHub fine-grained PAT', 'pat=github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRS', `pat=${R}`],
+    ['Slack bot token', 'slack client ready (xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx)', `slack client ready (${R})`],
+    ['Slack app token', 'socket mode with xapp-1-A0123456789-1234567890123-0123456789abcdef', `socket mode with ${R}`],
+    [
+      'JWT',
+      'session eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U accepted',
+      `session ${R} accepted`,
+    ],
+    ['Authorization: Bearer', 'GET /orders Authorization: Bearer abc.def-ghi_jkl', `GET /orders Authorization: Bearer ${R}`],
+    ['Authorization: Basic (JSON)', '{"headers":{"Authorization":"Basic dXNlcjpwYXNzd29yZA=="}}', `{"headers":{"Authorization":"Basic ${R}"}}`],
+    ['Authorization without scheme', 'authorization=0123456789abcdef', `authorization=${R}`],
+    ['a bearer token in prose', 'retrying with Bearer 9f8e7d6c5b4a', `retrying with Bearer ${R}`],
+    ['password=', 'db connect host=orders-db user=checkout password=hunter2 sslmode=require', `db connect host=orders-db user=checkout password=${R} sslmode=require`],
+    ['password inside a quoted value', 'conn="host=db user=app password=s3cr3t! dbname=orders"', `conn="host=db user=app password=${R} dbname=orders"`],
+    ['JSON password', '{"user":"app","password":"p@ss w0rd, really"}', `{"user":"app","password":"${R}"}`],
+    ['JSON inside a JSON string', '{"msg":"config {\\"db_password\\":\\"hunter2\\"}"}', `{"msg":"config {\\"db_password\\":\\"${R}\\"}"}`],
+    ['single-quoted env', "DB_PASSWORD='p@ss w0rd'", `DB_PASSWORD='${R}'`],
+    ['secret= and token= in a query string', 'GET /cb?client_secret=abc123&state=xyz&token=t0k3n', `GET /cb?client_secret=${R}&state=xyz&token=${R}`],
+    ['api_key=', 'api_key=0123456789abcdef0123456789abcdef', `api_key=${R}`],
+    ['a CLI flag', 'exec worker --db-password=Sup3r! --port=8080', `exec worker --db-password=${R} --port=8080`],
+    ['X-Amz-Signature', 'GET /b/k?X-Amz-Signature=4f2c9a1e0b7d&X-Amz-Expires=300', `GET /b/k?X-Amz-Signature=${R}&X-Amz-Expires=300`],
+    ['key: letters-only value at the end', 'password: changeme', `password: ${R}`],
+    ['PEM on one line', 'key="-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEA\\n-----END RSA PRIVATE KEY-----"', `key="-----BEGIN RSA PRIVATE KEY-----${R}-----END RSA PRIVATE KEY-----"`],
+    ['URL with user:password@', 'dial postgres://checkout:Chk0ut-2025@orders-db:5432/orders failed', `dial postgres://checkout:${R}@orders-db:5432/orders failed`],
+    ['URL password with an @', 'redis://:p@ss@cache:6379/0', `redis://:${R}@cache:6379/0`],
+    ['Datadog key, labelled with =', 'DD_API_KEY=0123456789abcdef0123456789abcdef', `DD_API_KEY=${R}`],
+    ['Datadog key, labelled in prose', 'using Datadog API key 0123456789abcdef0123456789abcdef', `using Datadog API key ${R}`],
+    ['Datadog application key, header', 'DD-APPLICATION-KEY: 0123456789abcdef0123456789abcdef01234567', `DD-APPLICATION-KEY: ${R}`],
+  ])('%s', (_what, line, expected) => {
+    const out = redactLogLine(line);
+    expect(out.text).toBe(expected);
+    expect(out.redactions).toBe(expected.split(R).length - 1);
+  });
+
+  test('counts every secret in a line', () => {
+    expect(redactLogLine('user=a password=b token=c AKIAIOSFODNN7EXAMPLE')).toEqual({ text: `user=a password=${R} token=${R} ${R}`, redactions: 3 });
+  });
+
+  test('a password already carrying a recognised token is replaced once', () => {
+    expect(redactLogLine('token=ghp_16C7e42F292c6912E7710c838347Ae178B4a')).toEqual({ text: `token=${R}`, redactions: 1 });
+  });
+
+  test('a line that is one long base64 blob (a PEM body line) goes', () => {
+    expect(redactLogLine('MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB')).toEqual({ text: R, redactions: 1 });
+  });
+});
+
+describe('near misses are left alone', () => {
+  test.each([
+    ['a git sha in a sentence', 'deployed commit 4f2c9a1e0b7d3c5e6f8091a2b3c4d5e6f708192a to production'],
+    ['a git sha alone on a line', '4f2c9a1e0b7d3c5e6f8091a2b3c4d5e6f708192a'],
+    ['an image digest', 'pulled registry.example.com/checkout@sha256:9c1e4f0b7a2d3c5e6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6'],
+    ['a UUID request id', 'request_id=6f1c2b3a-9d4e-4f7a-8b1c-2d3e4f5a6b7c status=500 duration=31ms'],
+    ['a trace id', 'trace_id=0af7651916cd43dd8448eb211c80319c span_id=b7ad6b7169203331'],
+    ['"token" in prose', 'token refresh failed, retrying in 5s'],
+    ['a Go error chain', 'auth: invalid token: signature is invalid'],
+    ['another Go error chain', 'failed to read secret: secrets "db" not found'],
+    ['"password" in prose', 'FATAL: password authentication failed for user "checkout"'],
+    ['Basic and Bearer as words', 'Basic authentication is disabled; use Bearer authentication'],
+    ['keys that name something else', 'password_file=/run/secrets/db token_ttl=3600 max_tokens=512 secretName=db-credentials api_key_id=17'],
+    ['a URL with a port and no credentials', 'GET https://orders-db.internal:5432/health?verbose=1 200'],
+    ['a short AKIA word', 'AKIAEXAMPLE is not a key id'],
+    ['a bare 32-hex string', 'etag 0123456789abcdef0123456789abcdef unchanged'],
+    ['empty passwords', 'password="" user=app secret=\'\' token='],
+    ['a long identifier', 'AbstractSingletonProxyFactoryBeanConfigurationException'],
+  ])('%s', (_what, line) => {
+    expect(redactLogLine(line)).toEqual({ text: line, redactions: 0 });
+  });
+});
+
+describe('redactLogLines', () => {
+  test('a PEM private key printed over several lines goes, the markers stay', () => {
+    const out = redactLogLines([
+      'loaded signing key:',
+      '-----BEGIN PRIVATE KEY-----',
+      'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7',
+      'short9line',
+      '-----END PRIVATE KEY-----',
+      'listening on :8080',
+    ]);
+    expect(out.map((l) => l.text)).toEqual(['loaded signing key:', '-----BEGIN PRIVATE KEY-----', R, R, '-----END PRIVATE KEY-----', 'listening on :8080']);
+    expect(out.map((l) => l.redactions)).toEqual([0, 0, 1, 1, 0, 0]);
+  });
+
+  test('a key whose BEGIN marker is on the same line as its first body bytes', () => {
+    const out = redactLogLines(['key=-----BEGIN EC PRIVATE KEY----- MHcCAQEEIIrYSSNQFaA', 'abc', 'xyz-----END EC PRIVATE KEY----- done']);
+    expect(out.map((l) => l.text)).toEqual([`key=-----BEGIN EC PRIVATE KEY-----${R}`, R, `${R}-----END EC PRIVATE KEY----- done`]);
+  });
+});
+
+describe('isSecretKey', () => {
+  test.each([
+    ['password', true], ['DB_PASSWORD', true], ['pgpassword', true], ['secretAccessKey', true], ['X-Api-Key', true],
+    ['x-amz-security-token', true], ['sessionToken', true], ['client_secret', true], ['Set-Cookie', true], ['sig', true],
+    ['password_file', false], ['tokens', false], ['secretName', false], ['request_id', false], ['monkey', false], ['bypass', false],
+  ])('%s → %s', (key, secret) => {
+    expect(isSecretKey(key)).toBe(secret);
+  });
+});
+
+describe('hostile input', () => {
+  test('long adversarial lines are handled in linear time', () => {
+    const lines = [
+      'a'.repeat(200_000),
+      'password='.repeat(20_000),
+      `${'https://u:'.repeat(20_000)}`,
+      `Bearer ${'a'.repeat(200_000)}`,
+      `eyJ${'a'.repeat(100_000)}.${'b'.repeat(100_000)}`,
+      `-----BEGIN PRIVATE KEY-----${' x'.repeat(100_000)}`,
+      `"password":"${'\\"'.repeat(50_000)}`,
+      'x=y '.repeat(50_000),
+    ];
+    const started = Date.now();
+    for (const line of lines) redactLogLine(line);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+});
+
+// ---- properties: a planted secret never survives ----------------------------------------
+
+/** Text around the secret: anything printable, kept apart from it by a space (secrets in logs are delimited). */
+const context = fc.string({ maxLength: 60 });
+
+function survives(secret: string, planted: string, before: string, after: string): boolean {
+  const out = redactLogLine(`${before} ${planted} ${after}`).text;
+  return out.includes(secret);
+}
+
+const base64url = (min: number, max: number) => fc.stringMatching(new RegExp(`^[A-Za-z0-9_-]{${min},${max}}$`));
+const password = fc.stringMatching(/^[A-Za-z]{0,12}[0-9!@#%^*+-][A-Za-z0-9!@#%^*+-]{7,24}$/);
+
+/** Each kind: the secret, and the text planted in the line (the secret with its label, when it needs one). */
+const kinds: Record<string, fc.Arbitrary<{ secret: string; planted: string }>> = {
+  'AWS access key id': fc.stringMatching(/^(AKIA|ASIA)[A-Z0-9]{16}$/).map((s) => ({ secret: s, planted: s })),
+  'AWS secret access key': fc
+    .tuple(fc.constantFrom('aws_secret_access_key=', 'AWS_SECRET_ACCESS_KEY: ', '"SecretAccessKey": "'), fc.stringMatching(/^[A-Za-z0-9/+]{40}$/))
+    .map(([label, s]) => ({ secret: s, planted: `${label}${s}` })),
+  'GitHub token': fc
+    .oneof(fc.stringMatching(/^gh[pousr]_[A-Za-z0-9]{36}$/), fc.stringMatching(/^github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}$/))
+    .map((s) => ({ secret: s, planted: s })),
+  'Slack token': fc
+    .oneof(fc.stringMatching(/^xox[bpa]-[0-9]{10,13}-[0-9]{10,13}-[A-Za-z0-9]{24}$/), fc.stringMatching(/^xapp-1-[A-Z0-9]{11}-[0-9]{13}-[a-f0-9]{64}$/))
+    .map((s) => ({ secret: s, planted: s })),
+  JWT: fc.tuple(base64url(10, 40), base64url(10, 80), base64url(0, 60)).map(([h, p, s]) => {
+    const jwt = `eyJ${h}.eyJ${p}.${s}`;
+    return { secret: jwt, planted: jwt };
+  }),
+  'Authorization header': fc
+    .tuple(fc.constantFrom('Authorization: Bearer ', 'authorization=Basic ', '"Authorization":"Bearer ', 'Proxy-Authorization: Digest '), fc.stringMatching(/^[A-Za-z0-9._~+/-]{8,64}$/))
+    .map(([label, s]) => ({ secret: s, planted: `${label}${s}` })),
+  'key-value pair': fc
+    .tuple(
+      fc.constantFrom('password', 'DB_PASSWORD', 'secret', 'token', 'api_key', 'apiKey', 'client_secret', 'X-Api-Key', 'passwd'),
+      fc.constantFrom((k: string, v: string) => `${k}=${v}`, (k: string, v: string) => `"${k}": "${v}"`, (k: string, v: string) => `${k}: ${v}`, (k: string, v: string) => `${k}='${v}'`, (k: string, v: string) => `--${k}=${v}`),
+      password,
+    )
+    .map(([key, form, s]) => ({ secret: s, planted: form(key, s) })),
+  'PEM private key': fc.tuple(fc.constantFrom('', 'RSA ', 'EC ', 'OPENSSH '), fc.stringMatching(/^[A-Za-z0-9+/]{32,200}$/)).map(([label, body]) => ({
+    secret: body,
+    planted: `-----BEGIN ${label}PRIVATE KEY-----\\n${body}\\n-----END ${label}PRIVATE KEY-----`,
+  })),
+  'URL credentials': fc
+    .tuple(fc.constantFrom('postgres', 'mysql', 'redis', 'amqp', 'https', 'mongodb+srv'), fc.stringMatching(/^[a-z]{0,10}$/), fc.stringMatching(/^[A-Za-z0-9!$%*+@-]{8,24}$/))
+    .map(([scheme, user, s]) => ({ secret: s, planted: `${scheme}://${user}:${s}@db.internal:5432/app` })),
+  'labelled Datadog key': fc
+    .tuple(fc.constantFrom('DD_API_KEY=', 'dd_app_key: ', 'Datadog API key ', 'application_key='), fc.stringMatching(/^([a-f0-9]{32}|[a-f0-9]{40})$/))
+    .map(([label, s]) => ({ secret: s, planted: `${label}${s}` })),
+};
+
+describe.each(Object.entries(kinds))('property: a planted %s never survives', (_kind, arbitrary) => {
+  test('whatever text surrounds it', () => {
+    fc.assert(
+      fc.property(arbitrary, context, context, ({ secret, planted }, before, after) => {
+        fc.pre(!before.includes(secret) && !after.includes(secret));
+        return !survives(secret, planted, before, after);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('property: a multi-line PEM key never survives', () => {
+  test('whatever lines surround it', () => {
+    const body = fc.array(fc.stringMatching(/^[A-Za-z0-9+/]{64}$/), { minLength: 1, maxLength: 6 });
+    fc.assert(
+      fc.property(fc.array(context, { maxLength: 3 }), body, fc.array(context, { maxLength: 3 }), (before, lines, after) => {
+        const out = redactLogLines([...before, '-----BEGIN OPENSSH PRIVATE KEY-----', ...lines, '-----END OPENSSH PRIVATE KEY-----', ...after]);
+        return lines.every((l) => !out.some((o) => o.text.includes(l)));
+      }),
+    );
+  });
+});

@@ -1,0 +1,109 @@
+// Every shipped scenario through the real stack (Temporal dev server, the
+// emulators, moto behind the emulated Pod Identity Agent, the broker, the
+// worker and the gateway, each its own process), checked against its
+// `.expected.yaml`. Then the same stack with Datadog answering 500 to every
+// request: the triage must still reach a decision and write its issue.
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { compareWithExpected, expectedFindingsPath, loadExpectedFindings } from '../../sandbox/expected-findings.js';
+import { loadScenario } from '../../sandbox/scenario.js';
+import { startStack, type RunningStack } from '../../sandbox/stack.js';
+import { incidentEnvelope, postSignedWebhook } from '../../sandbox/webhook.js';
+import { decide, queryStatus } from '../../starter/triage-client.js';
+import { PROJECT_ROOT } from '../../workers/paths.js';
+import type { TriageStatus } from '../../workflows/messages.js';
+
+const SCENARIO_DIR = join(PROJECT_ROOT, 'sandbox/scenarios');
+const scenarios = readdirSync(SCENARIO_DIR)
+  .filter((f) => f.endsWith('.yaml') && !f.endsWith('.expected.yaml'))
+  .sort()
+  .map((f) => join(SCENARIO_DIR, f));
+
+const STAGES_AFTER_DIAGNOSIS = new Set(['awaiting-decision', 'escalated', 'approved', 'rejected', 'expired', 'resolved-before-decision', 'failed']);
+
+interface Running {
+  stack: RunningStack;
+  client: Client;
+  incidentId: string;
+}
+
+/** Starts a stack on `scenario`, pages it, and runs `fn` with the stack and a client. */
+async function withTriage<T>(scenarioPath: string, environment: Record<string, string>, fn: (r: Running) => Promise<T>): Promise<T> {
+  const stack = await startStack({
+    dir: mkdtempSync(join(tmpdir(), `triage-scenario-${basename(scenarioPath, '.yaml')}-`)),
+    scenario: scenarioPath,
+    retry: { maximumAttempts: 3, initialInterval: '200ms', maximumInterval: '1s' },
+    environment,
+  });
+  const connection = await Connection.connect({ address: stack.info.temporalAddress });
+  try {
+    const client = new Client({ connection, namespace: stack.info.temporalNamespace });
+    const scenario = await loadScenario(scenarioPath);
+    const secret = readFileSync(stack.info.pagerdutyWebhookSecretFile, 'utf8');
+    const res = await postSignedWebhook(stack.info.gatewayUrl, incidentEnvelope(scenario, 'incident.triggered'), secret);
+    expect(res.status).toBe(202);
+    return await fn({ stack, client, incidentId: scenario.pagerduty.incident.id });
+  } finally {
+    await connection.close();
+    await stack.stop();
+  }
+}
+
+async function waitFor(client: Client, incidentId: string, done: (s: TriageStatus) => boolean, timeoutMs = 60_000): Promise<TriageStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: TriageStatus | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await queryStatus(client, incidentId);
+      if (done(last)) return last;
+    } catch {
+      // not started yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${incidentId}: condition not met in ${timeoutMs} ms; last status ${JSON.stringify(last)}`);
+}
+
+test('the library ships the scenarios the docs promise', () => {
+  expect(scenarios.map((s) => basename(s, '.yaml'))).toEqual(
+    expect.arrayContaining(['crashloop-after-rollout', 'dependency-latency', 'imagepullbackoff-bad-tag', 'oom-after-limit-change', 'unschedulable-cpu']),
+  );
+});
+
+describe.each(scenarios.map((path) => [basename(path, '.yaml'), path]))('scenario %s through the full stack', (_name, path) => {
+  test('yields its expected findings', async () => {
+    const expected = await loadExpectedFindings(expectedFindingsPath(path));
+    await withTriage(path, {}, async ({ client, incidentId }) => {
+      const status = await waitFor(client, incidentId, (s) => STAGES_AFTER_DIAGNOSIS.has(s.stage));
+      expect(status.stage).toBe('awaiting-decision');
+      const problems = compareWithExpected({ headline: status.headline ?? '', findings: status.findings, surfaces: status.surfaces }, expected);
+      expect(problems).toEqual([]);
+    });
+  });
+});
+
+test('with Datadog answering 500 all along, the triage completes with Datadog unavailable and the other findings intact', async () => {
+  const path = join(SCENARIO_DIR, 'crashloop-after-rollout.yaml');
+  const expected = await loadExpectedFindings(expectedFindingsPath(path));
+  const environment = { SANDBOX_DATADOG_ERROR_RATE: '1', SANDBOX_DATADOG_ERROR_STATUS: '500' };
+  await withTriage(path, environment, async ({ stack, client, incidentId }) => {
+    const status = await waitFor(client, incidentId, (s) => STAGES_AFTER_DIAGNOSIS.has(s.stage));
+    expect(status.stage).toBe('awaiting-decision');
+    expect(status.surfaces.find((s) => s.surface === 'datadog')).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/500/) });
+    const withoutDatadog = {
+      ...expected,
+      findings: expected.findings.filter((f) => f.surface !== 'datadog' && !f.analyzer.startsWith('datadog.')),
+      absent: [...expected.absent, 'datadog.'],
+      surfaces: { ...expected.surfaces, datadog: 'unavailable' as const },
+    };
+    expect(compareWithExpected({ headline: status.headline ?? '', findings: status.findings, surfaces: status.surfaces }, withoutDatadog)).toEqual([]);
+
+    await decide(client, incidentId, { decision: 'approve', approver: stack.info.approvers[0]!, planHash: status.planHash! }, `e2e-${incidentId}`);
+    const done = await waitFor(client, incidentId, (s) => s.githubIssue !== undefined || s.stage === 'failed');
+    expect(done.githubIssue?.url).toMatch(/\/issues\/1$/);
+    const issues = (await (await fetch(`${stack.info.githubUrl}/_sandbox/issues`)).json()) as { issues: { issue: { body: string } }[] };
+    expect(issues.issues[0]?.issue.body).toMatch(/\*\*datadog\*\*: unavailable: .*500/);
+  });
+});
