@@ -32,6 +32,13 @@ $(BUILD_STAMP): $(NODE_STAMP) $(SOURCES)
 
 install: $(NODE_STAMP) $(VENV_STAMP) $(BUILD_STAMP)
 
+# kustomize renders deploy/ for the manifest checks; built from the Go module
+# proxy with the machine's Go into a project-local directory.
+KUSTOMIZE_VERSION := v5.8.1
+KUSTOMIZE := .tools/bin/kustomize
+$(KUSTOMIZE):
+	GOBIN=$(abspath .tools/bin) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
 # The browser test drives Debian's Chromium with playwright-core (no browser download).
 CHROMIUM ?= /usr/bin/chromium
 $(CHROMIUM):
@@ -45,8 +52,8 @@ demo: install
 typecheck: $(NODE_STAMP)
 	npx tsc -p tsconfig.json
 
-test: install typecheck $(CHROMIUM)
-	CHROMIUM=$(CHROMIUM) npm test --silent
+test: install typecheck $(CHROMIUM) $(KUSTOMIZE)
+	CHROMIUM=$(CHROMIUM) KUSTOMIZE=$(abspath $(KUSTOMIZE)) npm test --silent
 
 up: install
 	node dist/sandbox/stack-cli.js up
@@ -59,4 +66,4 @@ record-histories: install
 	npm test --silent -- --testMatch '<rootDir>/test/replay/record-histories.ts'
 
 clean:
-	rm -rf dist .sandbox
+	rm -rf dist .sandbox .tools

@@ -261,6 +261,15 @@ export function summarizeDeployments(deployments: readonly V1Deployment[]): Depl
     .slice(0, EVIDENCE_LIMITS.deploymentsPerNamespace);
 }
 
+function templateMemoryLimits(spec: { containers?: { name?: string; resources?: { limits?: Record<string, unknown> } }[] } | undefined): Record<string, string> {
+  const limits: Record<string, string> = {};
+  for (const c of (spec?.containers ?? []).slice(0, EVIDENCE_LIMITS.imagesPerWorkload)) {
+    const limit = c.resources?.limits?.memory;
+    if (c.name && limit !== undefined && limit !== null) limits[short(c.name)] = short(String(limit));
+  }
+  return limits;
+}
+
 function replicaSetSummary(rs: V1ReplicaSet): { summary: ReplicaSetSummary; createdMs: number } {
   const summary: ReplicaSetSummary = {
     name: short(rs.metadata?.name ?? ''),
@@ -268,6 +277,8 @@ function replicaSetSummary(rs: V1ReplicaSet): { summary: ReplicaSetSummary; crea
     ready: rs.status?.readyReplicas ?? 0,
     images: templateImages(rs.spec?.template?.spec),
   };
+  const memoryLimits = templateMemoryLimits(rs.spec?.template?.spec);
+  if (Object.keys(memoryLimits).length > 0) summary.memoryLimits = memoryLimits;
   const owner = rs.metadata?.ownerReferences?.find((r) => r.kind === 'Deployment');
   if (owner) summary.deployment = short(owner.name);
   const revision = parseRevision(rs.metadata?.annotations);

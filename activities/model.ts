@@ -177,6 +177,8 @@ export interface ReplicaSetSummary {
   replicas: number;
   ready: number;
   images: string[];
+  /** The pod template's memory limit per container, so a rollout that changed one can be named. */
+  memoryLimits?: Record<string, string>;
 }
 
 export interface NamespaceEvidence {

@@ -319,15 +319,16 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
 }
 
 /**
- * The worker's environment as EKS Pod Identity shapes it: where the agent is
- * and the token to show it, and no AWS key of any kind, so the SDK's default
- * chain can only use the agent (as in production).
+ * The worker's environment as a pod spec would give it: only what it needs
+ * (no inherited tokens from the shell or the CI runner), the Pod Identity
+ * Agent's address and token file, and no AWS key of any kind, so the SDK's
+ * default chain can only use the agent, as in production.
  */
 function workerEnvironment(base: NodeJS.ProcessEnv, configFile: string, agentUrl: string, tokenFile: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base, TRIAGE_CONFIG: configFile };
-  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN']) delete env[name];
+  const passed = Object.entries(base).filter(([name]) => /^(PATH|HOME|TMPDIR|LANG|LC_[A-Z]+|TZ|NODE_OPTIONS|NODE_EXTRA_CA_CERTS|SANDBOX_[A-Z_]+|TRIAGE_[A-Z_]+|TEMPORAL_[A-Z_]+)$/.test(name));
   return {
-    ...env,
+    ...Object.fromEntries(passed),
+    TRIAGE_CONFIG: configFile,
     AWS_CONTAINER_CREDENTIALS_FULL_URI: agentUrl,
     AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
     AWS_EC2_METADATA_DISABLED: 'true',

@@ -6,14 +6,16 @@ import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import {
   compareText,
+  describeMemoryLimitChange,
   describeRolloutLink,
   describeWorkloadHealth,
   groupByWorkload,
+  memoryLimitChanges,
   plural,
   rolloutLink,
   titleSuffixFor,
-  type WorkloadGroup,
   workloadAssessment,
+  type WorkloadGroup,
 } from './workloads.js';
 
 export const CRASHLOOP_ANALYZER = 'kubernetes.crashloop';
@@ -131,6 +133,16 @@ function containerLines(crashes: readonly Crash[]): string[] {
   return lines;
 }
 
+/** The crashed container's own last words, quoted as data (already cleaned and redacted when collected). */
+function lastLogLine(crashes: readonly Crash[]): string[] {
+  for (const { pod, container } of crashes) {
+    const log = container.previousLog;
+    const last = log?.status === 'ok' ? log.lines.at(-1) : undefined;
+    if (last !== undefined) return [`previous log of ${cleanText(pod.name, 253)}/${cleanText(container.name, 63)} ends: "${cleanText(last, 200)}"`];
+  }
+  return [];
+}
+
 function omittedLine(ns: NamespaceEvidence): string[] {
   const total = ns.podCounts.byWaitingReason['CrashLoopBackOff'] ?? 0;
   const shown = ns.pods.filter((pod) => pod.containers.some(isCrashLooping)).length;
@@ -146,10 +158,14 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
   );
   const link = rolloutLink(ns, group, incident);
   const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${workload.label} pods`;
+  const oomContainers = new Set(crashes.filter((c) => c.termination.reason === OOM).map((c) => cleanText(c.container.name, 63)));
+  const limitChanges = link ? memoryLimitChanges(link.rollout).filter((c) => oomContainers.has(c.container)) : [];
   const evidence = [
     `${plural(pods.length, 'pod')} in CrashLoopBackOff; ${describeWorkloadHealth(workload)}`,
     ...containerLines(crashes),
+    ...(link ? limitChanges.map((c) => describeMemoryLimitChange(c, link.rollout.revision)) : []),
     ...(link ? [describeRolloutLink(link)] : []),
+    ...lastLogLine(crashes),
     ...omittedLine(ns),
   ];
   return workloadAssessment(ns, group, link, {

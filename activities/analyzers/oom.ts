@@ -8,7 +8,9 @@ import { cleanText } from '../untrusted-text.js';
 import {
   compareText,
   describeLead,
+  describeMemoryLimitChange,
   describeRolloutLink,
+  memoryLimitChanges,
   describeWorkloadHealth,
   groupByWorkload,
   parseTime,
@@ -106,10 +108,15 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
   const limits = limitsOf(kills);
   const link = rolloutLink(ns, group, incident);
   const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${workload.label} pods`;
-  const limitNote = limits.length === 1 ? ` (limit ${limits[0]})` : '';
+  // The rollout that produced the killed pods lowered (or set) their limit: the likeliest cause, so the title says so.
+  const killedContainers = new Set(kills.map((k) => cleanText(k.container.name, 63)));
+  const changes = link ? memoryLimitChanges(link.rollout).filter((c) => killedContainers.has(c.container)) : [];
+  const only = changes.length === 1 ? changes[0] : undefined;
+  const limitNote = limits.length === 1 ? ` (limit ${limits[0]}${only && only.after === limits[0] ? `, was ${only.before}` : ''})` : '';
   const evidence = [
     `${plural(pods.length, 'pod')} with a container ${OOM} and not in CrashLoopBackOff; ${describeWorkloadHealth(workload)}`,
     ...containerLines(kills),
+    ...(link ? changes.map((c) => describeMemoryLimitChange(c, link.rollout.revision)) : []),
     ...rolloutLines(ns, group, incident),
   ];
   return workloadAssessment(ns, group, link, {

@@ -176,6 +176,23 @@ export function describeLead(minutesBefore: number): string {
 }
 
 /** How the failing pods of one workload relate to a recent rollout of it. */
+/** Containers whose memory limit the rollout changed, e.g. `{ container: 'api', before: '512Mi', after: '256Mi' }`. */
+export function memoryLimitChanges(rollout: Rollout): { container: string; before: string; after: string }[] {
+  const before = rollout.previous?.memoryLimits ?? {};
+  const after = rollout.newest.memoryLimits ?? {};
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])]
+    .sort(compareText)
+    .flatMap((container) => {
+      const was = before[container] ?? 'none';
+      const now = after[container] ?? 'none';
+      return rollout.previous && was !== now ? [{ container: cleanText(container, 63), before: cleanText(was, 30), after: cleanText(now, 30) }] : [];
+    });
+}
+
+export function describeMemoryLimitChange(change: { container: string; before: string; after: string }, revision: number): string {
+  return `memory limit of container ${change.container} changed from ${change.before} to ${change.after} in revision ${revision}`;
+}
+
 export interface RolloutLink {
   rollout: Rollout;
   podsOfNewest: number;

@@ -214,3 +214,22 @@ test('when the evidence omitted pods, the namespace-wide count is cited', () => 
     'namespace shop counts 12 in CrashLoopBackOff across all its pods; the evidence lists 2 of those pods',
   );
 });
+
+describe('the crashed container’s last log line', () => {
+  const withLog = (previousLog: NonNullable<Parameters<typeof crashLooping>[1]>['previousLog']) =>
+    namespace('shop', { pods: [pod('worker-1', { containers: [crashLooping({ reason: 'Error', exitCode: 1 }, previousLog ? { previousLog } : {})] })] });
+
+  test('is quoted as evidence, already redacted', () => {
+    const [finding] = crashLoopAnalyzer(
+      analysisInput(kubernetes(withLog({ status: 'ok', lines: ['starting', 'FATAL: ORDERS_DB_HOST is not set (password=[redacted])'], truncated: false, redactions: 1 }))),
+    );
+    expect(finding?.evidence).toContain('previous log of worker-1/api ends: "FATAL: ORDERS_DB_HOST is not set (password=[redacted])"');
+  });
+
+  test('an unavailable or empty log adds nothing', () => {
+    for (const log of [{ status: 'unavailable' as const, reason: 'HTTP 403' }, { status: 'ok' as const, lines: [], truncated: false, redactions: 0 }, undefined]) {
+      const [finding] = crashLoopAnalyzer(analysisInput(kubernetes(withLog(log))));
+      expect(finding?.evidence.join('\n')).not.toMatch(/previous log/);
+    }
+  });
+});

@@ -10,6 +10,7 @@ import {
   kubernetes,
   namespace,
   NEW_RS,
+  OLD_IMAGE,
   OLD_RS,
   pod,
   podsOf,
@@ -89,6 +90,38 @@ const cases: Case[] = [
     expected: {
       titles: ['checkout-api pods OOMKilled (limit 128Mi) since the rollout to revision 7, 4 min before the incident'],
       evidence: ['all 3 failing pods are of revision 7 (ReplicaSet checkout-api-7d9f8), rolled out at 2024-05-01T10:26:00Z, 4 min before the incident'],
+    },
+  },
+  {
+    name: 'the rollout lowered the memory limit: the title says what it was',
+    ns: (() => {
+      const rollout = rolledOut({ rolledOutMinutesBefore: 4, ready: 1, newImage: OLD_IMAGE });
+      rollout.replicaSets[0]!.memoryLimits = { api: '512Mi' };
+      rollout.replicaSets[1]!.memoryLimits = { api: '256Mi' };
+      return namespace('shop', {
+        pods: podsOf(NEW_RS, 3, () => ({ containers: [container({ restartCount: 2, lastTerminated: oomKilled, memoryLimit: '256Mi' })] })),
+        ...rollout,
+      });
+    })(),
+    expected: {
+      titles: ['checkout-api pods OOMKilled (limit 256Mi, was 512Mi) since the rollout to revision 7, 4 min before the incident'],
+      evidence: ['memory limit of container api changed from 512Mi to 256Mi in revision 7'],
+    },
+  },
+  {
+    name: 'a limit change in another container is cited nowhere in this finding',
+    ns: (() => {
+      const rollout = rolledOut({ rolledOutMinutesBefore: 4, ready: 1 });
+      rollout.replicaSets[0]!.memoryLimits = { api: '256Mi', sidecar: '64Mi' };
+      rollout.replicaSets[1]!.memoryLimits = { api: '256Mi', sidecar: '32Mi' };
+      return namespace('shop', {
+        pods: podsOf(NEW_RS, 1, () => ({ containers: [container({ restartCount: 1, lastTerminated: oomKilled, memoryLimit: '256Mi' })] })),
+        ...rollout,
+      });
+    })(),
+    expected: {
+      titles: ['checkout-api pods OOMKilled (limit 256Mi) since the rollout to revision 7, 4 min before the incident'],
+      notEvidence: [/memory limit of container/],
     },
   },
   {
