@@ -163,6 +163,30 @@ function query(m: CloudWatchMetricQuery, i: number): MetricDataQuery {
 
 const MINUTE_MS = 60_000;
 
+export interface AwsClientOptions {
+  region: string;
+  /** Named in the User-Agent (`triage/<id>`), which CloudTrail records. */
+  triageId: string;
+  /** Sandbox only: moto's URL. */
+  endpoint?: string;
+}
+
+/**
+ * How every AWS client of the worker is built: no `credentials`, so the SDK's
+ * default chain finds them (Pod Identity in EKS); one attempt, since retries
+ * are Temporal's; the triage id in the User-Agent; the sandbox endpoint when
+ * there is one. CloudWatch also needs `protocol: AwsQueryProtocol` with an
+ * endpoint (moto); STS speaks Query already.
+ */
+export function awsClientSettings(opts: AwsClientOptions) {
+  return {
+    region: opts.region,
+    customUserAgent: [[...PRODUCT], ['triage', opts.triageId]] as [string, string][],
+    maxAttempts: 1,
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+  };
+}
+
 export function createCloudWatchActivities(options: CloudWatchActivitiesOptions = {}) {
   if (options.endpoint !== undefined) {
     const url = new URL(options.endpoint);
@@ -178,12 +202,7 @@ export function createCloudWatchActivities(options: CloudWatchActivitiesOptions 
    * policy, which is visible in history and configured per surface.
    */
   function clients(region: string, triageId: string) {
-    const common = {
-      region,
-      customUserAgent: [[...PRODUCT], ['triage', triageId]] as [string, string][],
-      maxAttempts: 1,
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    };
+    const common = awsClientSettings({ region, triageId, ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
     return {
       cloudwatch: new CloudWatchClient({ ...common, ...(options.endpoint ? { protocol: AwsQueryProtocol } : {}) }),
       sts: new STSClient(common),

@@ -23,6 +23,8 @@ export interface RedactedLine {
 type Groups = Record<string, string | undefined>;
 
 interface PatternRule {
+  /** What a match is, as a scanner reports it (never the value itself). */
+  kind: string;
   /** Global, with named groups. */
   pattern: RegExp;
   /** The replacement, or undefined to leave the match as it is (not counted). */
@@ -32,23 +34,30 @@ interface PatternRule {
 const PRIVATE_KEY_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
 const PRIVATE_KEY_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
 
+const PEM_PRIVATE_KEY = 'private key (PEM)';
+const JWT = 'JWT';
+const BASE64_BLOB = 'base64 blob (key material?)';
+
 /** Authorization schemes whose credential follows after a space. */
 const AUTH_SCHEMES = 'bearer|basic|digest|token|negotiate|ntlm|aws4-hmac-sha256|apikey|ssws|dpop';
 
 const PATTERN_RULES: PatternRule[] = [
   {
     // A PEM block logged on one line (JSON-escaped newlines): the body goes, the markers stay.
+    kind: PEM_PRIVATE_KEY,
     pattern: new RegExp(`(?<begin>${PRIVATE_KEY_BEGIN.source})(?<body>.*?)(?<end>${PRIVATE_KEY_END.source}|$)`, 'g'),
     replace: (g) => (g.body?.trim() ? `${g.begin}${REDACTED}${g.end}` : undefined),
   },
   {
     // scheme://user:password@host: the user stays (it says which account), the password goes.
     // The password runs to the last `@` of the authority, since unencoded `@` in passwords is common.
+    kind: 'password in a URL',
     pattern: /(?<prefix>\b[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s:/?#@]*:)(?<password>[^\s/?#]*)@/g,
     replace: (g) => (g.password ? `${g.prefix}${REDACTED}@` : undefined),
   },
   {
     // Authorization / Proxy-Authorization as a header, a JSON field or key=value; the scheme stays.
+    kind: 'Authorization header credential',
     pattern: new RegExp(
       `(?<key>\\b(?:proxy-)?authorization\\\\?["']?\\s*[:=]\\s*\\\\?["']?)(?<scheme>(?:${AUTH_SCHEMES})\\s+)?(?<credential>[^\\s"',;\\\\]+)`,
       'gi',
@@ -57,32 +66,38 @@ const PATTERN_RULES: PatternRule[] = [
   },
   {
     // A bearer token anywhere else. It must hold a digit or symbol, so "Bearer authentication" is prose.
+    kind: 'bearer token',
     pattern: /(?<scheme>\bbearer\s+)(?<token>(?=[A-Za-z0-9._~+/-]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}=*)/gi,
     replace: (g) => `${g.scheme}${REDACTED}`,
   },
   {
     // AWS access key ids: long-term (AKIA) and STS session (ASIA).
+    kind: 'AWS access key id',
     pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/g,
     replace: () => REDACTED,
   },
   {
     // GitHub personal, OAuth, user-to-server, server-to-server and refresh tokens; fine-grained PATs.
+    kind: 'GitHub token',
     pattern: /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g,
     replace: () => REDACTED,
   },
   {
     // Slack bot, user, app-level, workspace and refresh tokens.
+    kind: 'Slack token',
     pattern: /(?<![A-Za-z0-9])(?:xox[abposr]|xapp)-[A-Za-z0-9-]{10,}/g,
     replace: () => REDACTED,
   },
   {
     // JWTs (and JWEs): base64url segments, the first a JSON object ("eyJ" is `{"`).
+    kind: JWT,
     pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*){1,3}/g,
     replace: () => REDACTED,
   },
   {
     // Datadog-style 32/40-hex API and application keys, only when labelled: a bare hex
     // run is far more often a commit, a digest or a trace id.
+    kind: 'API or application key',
     pattern: /(?<label>\b(?:api|app(?:lication)?)[ _-]?key\\?["']?\s*[:=]?\s*\\?["']?)(?<key>[0-9a-fA-F]{32}(?:[0-9a-fA-F]{8})?)(?![0-9a-zA-Z])/gi,
     replace: (g) => `${g.label}${REDACTED}`,
   },
@@ -156,7 +171,12 @@ function isProse(keyQuote: string, sep: string, value: string, rest: string): bo
   return keyQuote === '' && sep.includes(':') && sep.endsWith(' ') && /^[A-Za-z]+$/.test(value) && /^ +\S/.test(rest);
 }
 
-function redactKeyValues(text: string): RedactedLine {
+/** What a scanner reports for a value redacted because of its key: the key names it, the value stays unsaid. */
+function keyKind(key: string): string {
+  return `secret-named field "${key}"`;
+}
+
+function redactKeyValues(text: string, found?: (kind: string) => void): RedactedLine {
   // The scan is synchronous, so the shared stateful patterns are safe once reset.
   KEY_SEPARATOR.lastIndex = 0;
   let out = '';
@@ -178,6 +198,7 @@ function redactKeyValues(text: string): RedactedLine {
     copied = end;
     KEY_SEPARATOR.lastIndex = end;
     redactions += 1;
+    found?.(keyKind(g.key ?? ''));
   }
   return { text: out + text.slice(copied), redactions };
 }
@@ -193,18 +214,27 @@ const BASE64_LINE = /^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])[A-Za-z0-9+/]{40,}={0,2}$
 
 /** Replaces every secret-shaped string in one printable line. */
 export function redactLogLine(line: string): RedactedLine {
-  if (BASE64_LINE.test(line)) return { text: REDACTED, redactions: 1 };
+  return scanLine(line, PATTERN_RULES);
+}
+
+/** Redaction of one line by `rules`, telling `found` the kind of each replacement. */
+function scanLine(line: string, rules: readonly PatternRule[], found?: (kind: string) => void): RedactedLine {
+  if (BASE64_LINE.test(line)) {
+    found?.(BASE64_BLOB);
+    return { text: REDACTED, redactions: 1 };
+  }
   let text = line;
   let redactions = 0;
-  for (const rule of PATTERN_RULES) {
+  for (const rule of rules) {
     text = text.replace(rule.pattern, (match: string, ...args: unknown[]) => {
       const replacement = rule.replace(args[args.length - 1] as Groups);
       if (replacement === undefined) return match;
       redactions += 1;
+      found?.(rule.kind);
       return replacement;
     });
   }
-  const kv = redactKeyValues(text);
+  const kv = redactKeyValues(text, found);
   return { text: kv.text, redactions: redactions + kv.redactions };
 }
 
@@ -233,3 +263,59 @@ export function redactLogLines(lines: readonly string[]): RedactedLine[] {
     return redactLogLine(line);
   });
 }
+
+// ---- finding, for scanners ------------------------------------------------------
+
+export interface SecretFinding {
+  /** 1-based line of the scanned text. */
+  line: number;
+  /** What was found ("Slack token", "private key (PEM)", `secret-named field "password"`): never the value. */
+  kind: string;
+}
+
+/**
+ * A bare JWT is only reported with a bearer context (an Authorization header,
+ * `Bearer …`, or a secret-named key such as `token:`, which the other rules
+ * catch): on its own it is as often an id token or a signed claim as a credential.
+ */
+const FINDING_RULES = PATTERN_RULES.filter((r) => r.kind !== JWT);
+const ANY_PEM_BEGIN = /-----BEGIN [A-Z0-9 ]{1,60}-----/;
+const ANY_PEM_END = /-----END [A-Z0-9 ]{1,60}-----/;
+
+/**
+ * Where a text (a file, an environment value) holds something shaped like a
+ * credential, and what kind, by the redaction rules above: for `triage doctor`,
+ * which must say what it found and where without repeating it. Certificates and
+ * public keys are not secrets; their base64 bodies are passed over.
+ */
+export function findSecrets(text: string): SecretFinding[] {
+  const findings: SecretFinding[] = [];
+  let inside: 'private key' | 'other' | undefined;
+  text.split(/\r?\n/).forEach((line, i) => {
+    const seen = new Set<string>();
+    const found = (kind: string) => {
+      if (seen.has(kind)) return;
+      seen.add(kind);
+      findings.push({ line: i + 1, kind });
+    };
+    if (inside !== undefined) {
+      const end = ANY_PEM_END.exec(line);
+      if (!end) return;
+      inside = undefined;
+      scanLine(line.slice(end.index + end[0].length), FINDING_RULES, found);
+      return;
+    }
+    const begin = ANY_PEM_BEGIN.exec(line);
+    if (begin && !ANY_PEM_END.test(line.slice(begin.index))) {
+      inside = PRIVATE_KEY_BEGIN.test(begin[0]) ? 'private key' : 'other';
+      scanLine(line.slice(0, begin.index), FINDING_RULES, found);
+      if (inside === 'private key') found(PEM_PRIVATE_KEY);
+      return;
+    }
+    scanLine(line, FINDING_RULES, found);
+  });
+  return findings;
+}
+
+/** Whether a variable or field of this name holds a secret by its name alone (`DB_PASSWORD`, `apiKey`), as redaction judges keys. */
+export { isSecretKey as isSecretName };

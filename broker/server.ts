@@ -1,4 +1,4 @@
-// The broker's HTTP front: `/healthz`, and `/<provider>/<upstream path>`
+// The broker's HTTP front: `/healthz`, `/readyz`, `/_broker/status`, and `/<provider>/<upstream path>`
 // decided by the policy, given its credential, proxied, and audited. Plain
 // node:http, because the proxy needs the raw request target and the raw
 // streams, which a framework would parse or buffer first.
@@ -72,6 +72,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: BrokerHan
   // Probes would drown the audit trail and carry no credential use.
   if (target === '/healthz' || target.startsWith('/healthz?')) {
     await healthz(req, res, deps);
+    return;
+  }
+  const probe = PROBES.get(target.split('?')[0]!);
+  if (probe) {
+    await probe(req, res, deps);
     return;
   }
 
@@ -153,3 +158,55 @@ async function healthz(req: IncomingMessage, res: ServerResponse, deps: BrokerHa
   }
   sendJson(res, 200, { status: 'ok', providers });
 }
+
+async function providerReadiness(deps: BrokerHandlerDeps): Promise<Record<string, string>> {
+  const providers: Record<string, string> = {};
+  for (const name of PROVIDERS) {
+    const credentials = deps.credentials[name];
+    if (credentials) providers[name] = await credentials.readiness();
+  }
+  return providers;
+}
+
+function onlyReads(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') return true;
+  sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+  return false;
+}
+
+/** 200 when every configured provider has its credential at hand, else 503 naming the ones that do not. */
+async function readyz(req: IncomingMessage, res: ServerResponse, deps: BrokerHandlerDeps): Promise<void> {
+  if (!onlyReads(req, res)) return;
+  const providers = await providerReadiness(deps);
+  const ready = Object.values(providers).every((r) => r === 'ready');
+  sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', providers });
+}
+
+/** Which providers are loaded, whether each is ready, and how many routes (and repositories) its policy allows. */
+async function brokerStatus(req: IncomingMessage, res: ServerResponse, deps: BrokerHandlerDeps): Promise<void> {
+  if (!onlyReads(req, res)) return;
+  const readiness = await providerReadiness(deps);
+  const providers: Record<string, { readiness: string; routes: number; repos?: number }> = {};
+  for (const name of PROVIDERS) {
+    const policy = deps.policy[name];
+    if (!policy && readiness[name] === undefined) continue;
+    providers[name] = {
+      readiness: readiness[name] ?? 'unavailable: no credential provider',
+      routes: policy?.rules.length ?? 0,
+      ...(policy?.repos ? { repos: policy.repos.size } : {}),
+    };
+  }
+  const ready = Object.values(providers).every((p) => p.readiness === 'ready');
+  sendJson(res, 200, { status: ready ? 'ready' : 'not ready', providers });
+}
+
+/**
+ * Read-only views for probes and `triage doctor`, answered before the policy
+ * (no provider is named `_broker`), neither proxied nor audited. They say which
+ * providers are loaded and how many routes each allows; never a credential id
+ * or value (a readiness reason names at most a secret file's path).
+ */
+const PROBES = new Map<string, (req: IncomingMessage, res: ServerResponse, deps: BrokerHandlerDeps) => Promise<void>>([
+  ['/readyz', readyz],
+  ['/_broker/status', brokerStatus],
+]);

@@ -1,9 +1,11 @@
 // `make demo`: the whole flow on the sandbox, start to finish, then tidy up.
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Client, Connection } from '@temporalio/client';
 import { triageWorkflowId, type TriageOutcome, type TriageStatus } from '../workflows/messages.js';
 import { queryStatus, workflowUiUrl } from '../starter/triage-client.js';
+import { sandboxHistoryExport } from '../starter/audit-command.js';
 import { loadScenario } from './scenario.js';
 import { SANDBOX_DIR, scenarioPath } from './locations.js';
 import { SANDBOX_NON_APPROVER, startStack, type RunningStack } from './stack.js';
@@ -70,6 +72,24 @@ async function lastMessage(slackUrl: string, channel: string): Promise<string> {
   return found?.messages.at(-1)?.text ?? '(nothing)';
 }
 
+/**
+ * Stopping the stack stops Temporal, and its history with it: keep a copy
+ * where `triage audit` looks when Temporal is unreachable. Best effort, so a
+ * failed run leaves its history to audit too.
+ */
+async function exportHistory(client: Client, incidentId: string, stackDir: string): Promise<string | undefined> {
+  const file = sandboxHistoryExport(incidentId, stackDir);
+  try {
+    const history = await client.workflow.getHandle(triageWorkflowId(incidentId)).fetchHistory();
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, historyToJSON(history) + '\n');
+    return file;
+  } catch (err) {
+    say(`could not export the workflow history: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const scenarioFile = scenarioPath();
   const scenario = await loadScenario(scenarioFile);
@@ -81,6 +101,7 @@ async function main(): Promise<void> {
   say('starting the sandbox: Temporal dev server, PagerDuty + Kubernetes + GitHub emulators, credential broker, worker, gateway …');
   const ports = { temporal: await preferred(7233), temporalUi: await preferred(8233), gateway: await preferred(8787) };
   let stack: RunningStack | undefined;
+  let exported: string | undefined;
   try {
     stack = await startStack({
       dir,
@@ -134,12 +155,15 @@ async function main(): Promise<void> {
       say(`slack:    #${info.slackChannels.incidents}: ${await lastMessage(info.slackUrl, info.slackChannels.incidents)}`);
       say(`web ui:   ${workflowUiUrl(temporal, outcome.workflowId)}   (live while the stack runs: use \`make up\` to keep it)`);
     } finally {
+      exported = await exportHistory(client, incidentId, dir);
       await client.connection.close();
     }
   } finally {
     say();
+    if (exported) say(`history:  exported to ${relative(process.cwd(), exported)} (Temporal stops with the sandbox)`);
     say('stopping the sandbox …');
     await stack?.stop();
+    if (exported) say(`next:     npx triage audit ${incidentId}   (the workflow history and the broker's audit lines, one timeline)`);
   }
   say('demo complete');
 }

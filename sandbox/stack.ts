@@ -143,10 +143,11 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   };
   const childEnv = { ...process.env, ...opts.environment };
   const configFile = join(dir, 'triage.yaml');
+  const workerConfigFile = join(dir, 'worker.yaml');
   const startWorker = async () => {
     const log = join(logDir, 'worker.log');
     const from = existsSync(log) ? statSync(log).size : 0;
-    const worker = launch('worker', process.execPath, [join(PROJECT_ROOT, 'dist/workers/main.js')], logDir, workerEnvironment(childEnv, configFile, podIdentityUrl, podIdentityTokenFile));
+    const worker = launch('worker', process.execPath, [join(PROJECT_ROOT, 'dist/workers/main.js')], logDir, workerEnvironment(childEnv, { configFile: workerConfigFile, home: dir, agentUrl: podIdentityUrl, tokenFile: podIdentityTokenFile }));
     children.set('worker', worker);
     await waitForLog(log, /worker started/, worker, 'worker', from);
   };
@@ -236,29 +237,29 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     writeFileSync(kubeconfigFile, toYaml(kubeconfig(kubernetesUrl, kubernetesTokenFile)));
 
     const temporalUiUrl = `http://127.0.0.1:${ports.temporalUi}`;
-    writeFileSync(
-      configFile,
-      toYaml({
-        temporal: { address: temporalAddress, namespace: NAMESPACE, taskQueue: TASK_QUEUE, uiUrl: temporalUiUrl },
-        gateway: { host: '127.0.0.1', port: ports.gateway, pagerdutyWebhookSecretFiles: [webhookSecretFile], slackSigningSecretFile },
-        broker: { url: brokerUrl },
-        kubernetes: { cluster: 'sandbox', kubeconfig: kubeconfigFile },
-        aws: { region: scenario.cloudwatch?.region ?? 'eu-west-1', endpoint: moto.url },
-        approval: opts.approval ?? { reminderAfter: '10m', expireAfter: '30m' },
-        retry: opts.retry ?? { maximumAttempts: 3, initialInterval: '500ms', maximumInterval: '5s' },
-        writes: { timeout: opts.writeTimeout ?? '30s', maximumAttempts: 10 },
-        services: {
-          [scenario.pagerduty.incident.service.id]: {
-            name: scenario.pagerduty.incident.service.summary,
-            kubernetes: { namespaces: Object.keys(scenario.kubernetes.namespaces) },
-            approvers: SANDBOX_APPROVERS,
-            ...metricSettings(scenario),
-            ...(githubRepo ? { github: { repo: githubRepo } } : {}),
-            slack: { approvalChannel: slackChannels.approval, incidentsChannel: slackChannels.incidents },
-          },
+    const settings = {
+      temporal: { address: temporalAddress, namespace: NAMESPACE, taskQueue: TASK_QUEUE, uiUrl: temporalUiUrl },
+      broker: { url: brokerUrl },
+      kubernetes: { cluster: 'sandbox', kubeconfig: kubeconfigFile },
+      aws: { region: scenario.cloudwatch?.region ?? 'eu-west-1', endpoint: moto.url },
+      approval: opts.approval ?? { reminderAfter: '10m', expireAfter: '30m' },
+      retry: opts.retry ?? { maximumAttempts: 3, initialInterval: '500ms', maximumInterval: '5s' },
+      writes: { timeout: opts.writeTimeout ?? '30s', maximumAttempts: 10 },
+      services: {
+        [scenario.pagerduty.incident.service.id]: {
+          name: scenario.pagerduty.incident.service.summary,
+          kubernetes: { namespaces: Object.keys(scenario.kubernetes.namespaces) },
+          approvers: SANDBOX_APPROVERS,
+          ...metricSettings(scenario),
+          ...(githubRepo ? { github: { repo: githubRepo } } : {}),
+          slack: { approvalChannel: slackChannels.approval, incidentsChannel: slackChannels.incidents },
         },
-      }),
-    );
+      },
+    };
+    // The gateway's file names its secret files; the worker's does not, as in a pod where it cannot read them.
+    const gatewaySettings = { host: '127.0.0.1', port: ports.gateway, pagerdutyWebhookSecretFiles: [webhookSecretFile], slackSigningSecretFile };
+    writeFileSync(configFile, toYaml({ ...settings, gateway: gatewaySettings }));
+    writeFileSync(workerConfigFile, toYaml(settings));
 
     await startWorker();
 
@@ -324,14 +325,21 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
  * Agent's address and token file, and no AWS key of any kind, so the SDK's
  * default chain can only use the agent, as in production.
  */
-function workerEnvironment(base: NodeJS.ProcessEnv, configFile: string, agentUrl: string, tokenFile: string): NodeJS.ProcessEnv {
-  const passed = Object.entries(base).filter(([name]) => /^(PATH|HOME|TMPDIR|LANG|LC_[A-Z]+|TZ|NODE_OPTIONS|NODE_EXTRA_CA_CERTS|SANDBOX_[A-Z_]+|TRIAGE_[A-Z_]+|TEMPORAL_[A-Z_]+)$/.test(name));
+function workerEnvironment(
+  base: NodeJS.ProcessEnv,
+  where: { configFile: string; home: string; agentUrl: string; tokenFile: string },
+): NodeJS.ProcessEnv {
+  const passed = Object.entries(base).filter(([name]) => /^(PATH|TMPDIR|LANG|LC_[A-Z]+|TZ|NODE_OPTIONS|NODE_EXTRA_CA_CERTS|SANDBOX_[A-Z_]+|TRIAGE_[A-Z_]+|TEMPORAL_[A-Z_]+)$/.test(name));
   return {
     ...Object.fromEntries(passed),
-    TRIAGE_CONFIG: configFile,
-    AWS_CONTAINER_CREDENTIALS_FULL_URI: agentUrl,
-    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
+    // The stack's directory, not the developer's: the SDK would prefer ~/.aws/credentials over the agent.
+    HOME: where.home,
+    TRIAGE_CONFIG: where.configFile,
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: where.agentUrl,
+    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: where.tokenFile,
     AWS_EC2_METADATA_DISABLED: 'true',
+    // The sandbox has no egress policy: a machine with internet would reach the probe host.
+    TRIAGE_DOCTOR_ALLOW_FAILED: 'egress.denied',
   };
 }
 

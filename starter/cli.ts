@@ -6,24 +6,15 @@ import { Command, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { ConfigError, configPath, configSchema, loadConfig } from '../workers/config.js';
+import { ConfigError, temporalSettingsFor } from '../workers/config.js';
 import { WORKFLOW_BUNDLE, WORKFLOWS_SOURCE } from '../workers/paths.js';
 import { triageWorkflowId, type DecisionChoice, type TriageStatus } from '../workflows/messages.js';
+import { auditCommand } from './audit-command.js';
+import { DoctorFailed, doctorCommand } from './doctor-command.js';
+import { egressCommand } from './egress-command.js';
 import { decide, DecisionRefused, lazyClient, queryStatus, startTriage, workflowUiUrl, type TemporalSettings } from './triage-client.js';
 
 const INCIDENT_ID = /^[A-Z0-9]{1,64}$/i;
-
-/** The CLI only needs Temporal settings: from the config file when there is one, else from the environment. */
-function temporalSettings(explicitConfig?: string): TemporalSettings {
-  const path = configPath(explicitConfig);
-  if (explicitConfig || process.env.TRIAGE_CONFIG || existsSync(path)) return loadConfig(path).temporal;
-  return configSchema.shape.temporal.parse({
-    address: process.env.TEMPORAL_ADDRESS,
-    namespace: process.env.TEMPORAL_NAMESPACE,
-    taskQueue: process.env.TRIAGE_TASK_QUEUE,
-    uiUrl: process.env.TEMPORAL_UI_URL,
-  });
-}
 
 function incidentId(value: string): string {
   if (!INCIDENT_ID.test(value)) throw new UsageError(`invalid incident id "${value}": PagerDuty ids are letters and digits`);
@@ -38,7 +29,7 @@ interface Context {
 }
 
 async function withClient<T>(program: Command, fn: (ctx: Context) => Promise<T>): Promise<T> {
-  const temporal = temporalSettings(program.opts<{ config?: string }>().config);
+  const temporal = temporalSettingsFor(program.opts<{ config?: string }>().config);
   const client = lazyClient(temporal);
   try {
     return await fn({ temporal, client });
@@ -109,6 +100,9 @@ export function buildProgram(): Command {
 
   program.addCommand(decisionCommand(program, 'approve'));
   program.addCommand(decisionCommand(program, 'reject'));
+  program.addCommand(auditCommand());
+  program.addCommand(egressCommand());
+  program.addCommand(doctorCommand());
 
   program
     .command('status')
@@ -155,7 +149,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof DecisionRefused) console.error(`refused: ${err.message}`);
-    else if (err instanceof UsageError || err instanceof ConfigError) console.error(err.message);
+    else if (err instanceof UsageError || err instanceof ConfigError || err instanceof DoctorFailed) console.error(err.message);
     else console.error(`triage: ${(err as Error)?.message ?? String(err)}`);
     return 1;
   }

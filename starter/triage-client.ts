@@ -1,7 +1,7 @@
 // Starting and messaging triage workflows: the one place that knows the
 // workflow id scheme, the id policies and the Web UI metadata. Used by the
 // gateway and the CLI alike.
-import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   decideUpdate,
@@ -16,6 +16,8 @@ import {
 } from '../workflows/messages.js';
 import { incidentIdKey, serviceKey, stageKey, urgencyKey } from '../workflows/search-attributes.js';
 import type { TriageConfig } from '../workers/config.js';
+import { lazyClientConnection } from '../workers/temporal-connection.js';
+import { createJsonLogger, type Logger } from './logger.js';
 
 export type TemporalSettings = TriageConfig['temporal'];
 
@@ -23,10 +25,17 @@ export function workflowUiUrl(temporal: TemporalSettings, workflowId: string): s
   return `${temporal.uiUrl}/namespaces/${encodeURIComponent(temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-/** A client whose connection is made on first use, so a process can start while Temporal is down. */
-export function lazyClient(temporal: TemporalSettings): Client {
+/**
+ * A client whose connection is made on first use, so a process can start while
+ * Temporal is down. Credential files (client certificate, API key) are read and
+ * validated now (a ConfigError names an unusable file) and followed as they
+ * rotate; closing the connection stops following them.
+ */
+export function lazyClient(temporal: TemporalSettings, opts: { logger?: Logger } = {}): Client {
+  const logger = opts.logger ?? createJsonLogger({ base: { component: 'temporal-client' }, write: (line) => process.stderr.write(line) });
   // A short connect timeout: the gateway must answer PagerDuty within 5 s, with a 503 if need be.
-  return new Client({ connection: Connection.lazy({ address: temporal.address, connectTimeout: '2 seconds' }), namespace: temporal.namespace });
+  const connection = lazyClientConnection(temporal, { logger, connectTimeout: '2 seconds' });
+  return new Client({ connection, namespace: temporal.namespace });
 }
 
 export interface StartRequest {

@@ -1,9 +1,11 @@
 // Configuration for the worker, the gateway and the CLI: one YAML file plus
 // environment overrides, validated once at start. It holds no credential and
 // no path to one the worker could read: SaaS credentials live in the broker's
-// own configuration; the gateway's secret files (PagerDuty webhook, Slack
-// signing) are the one exception, and only the gateway mounts them.
-import { readFileSync } from 'node:fs';
+// own configuration. Two exceptions, both paths to mounted files, never their
+// content: the gateway's secret files (PagerDuty webhook, Slack signing), which
+// only the gateway mounts, and the short-lived Temporal client credential
+// (certificate pair or API key), which the worker and the gateway both need.
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -81,16 +83,75 @@ const serviceSchema = z.object({
   slack: z.object({ approvalChannel: slackChannel, incidentsChannel: slackChannel.default('incidents') }).optional(),
 });
 
+const hostname = z.string().regex(/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, 'must be a DNS name');
+const filePath = z.string().min(1, 'must be a file path');
+
+/**
+ * TLS to the Temporal frontend. Every value is a path to a mounted file, never
+ * PEM content: the files rotate (cert-manager, Vault agent, SPIFFE helper) and
+ * are re-read when they do.
+ */
+const temporalTlsSchema = z
+  .object({
+    /** Client certificate (PEM, leaf first) for mTLS; needs keyFile. */
+    certFile: filePath.optional(),
+    /** Its private key (PEM). */
+    keyFile: filePath.optional(),
+    /** CA bundle (PEM) the server certificate must chain to; the system roots when unset. */
+    caFile: filePath.optional(),
+    /** Name the server certificate must carry, when it differs from the address's host. */
+    serverName: hostname.optional(),
+    /** Warn when the client certificate expires within this; default a quarter of its lifetime. */
+    expiryWarning: duration.optional(),
+  })
+  .strict();
+
+// Temporal Cloud's two gRPC endpoint forms (docs.temporal.io/cloud/namespaces#access-namespaces).
+const CLOUD_NAMESPACE_ENDPOINT = /\.tmprl\.cloud:\d+$/i;
+const CLOUD_REGIONAL_ENDPOINT = /\.api\.temporal\.io:\d+$/i;
+
+const temporalSchema = z
+  .object({
+    address: hostPort.default('127.0.0.1:7233'),
+    namespace: z.string().min(1).default('default'),
+    taskQueue: z.string().min(1).default('keyless-triage'),
+    uiUrl: httpUrl.default('http://127.0.0.1:8233'),
+    /** `true`: TLS with the system roots; an object: see temporalTlsSchema; unset or `false`: plaintext (local dev server). */
+    // `false` becomes null, `true` an empty object: a union would hide the object's own error messages.
+    tls: z.preprocess((v) => (v === true ? {} : v === false ? null : v), temporalTlsSchema.nullable()).optional(),
+    /** A file holding a Temporal Cloud API key (sent as a bearer token, over TLS only); re-read when it changes. */
+    apiKeyFile: filePath.optional(),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    const tls = t.tls ?? undefined;
+    const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (tls?.keyFile && !tls.certFile) issue(['tls', 'certFile'], 'keyFile is set but certFile is not: a client certificate needs both files');
+    if (tls?.certFile && !tls.keyFile) issue(['tls', 'keyFile'], 'certFile is set but keyFile is not: a client certificate needs both files');
+    if (tls?.certFile && t.apiKeyFile) {
+      issue(['apiKeyFile'], 'choose one client credential: tls.certFile/keyFile (mTLS) or apiKeyFile (API key), not both');
+    }
+    if (t.apiKeyFile && t.tls === null) issue(['tls'], 'tls is false but apiKeyFile is set: an API key is only ever sent over TLS');
+    const cloud = CLOUD_NAMESPACE_ENDPOINT.test(t.address) || CLOUD_REGIONAL_ENDPOINT.test(t.address);
+    if (cloud && !tls?.certFile && !t.apiKeyFile) {
+      issue(['address'], `${t.address} is Temporal Cloud: set tls.certFile and tls.keyFile (mTLS) or apiKeyFile (API key)`);
+    }
+    if (CLOUD_REGIONAL_ENDPOINT.test(t.address) && tls?.certFile) {
+      issue(['address'], `${t.address} is a regional endpoint, which takes API keys; for mTLS use the namespace endpoint <namespace>.<account>.tmprl.cloud:7233`);
+    }
+    if (cloud && !t.namespace.includes('.')) issue(['namespace'], 'a Temporal Cloud namespace is written <namespace>.<account>, e.g. triage.a1b2c');
+  })
+  .transform(({ tls, apiKeyFile, ...rest }) => {
+    // One shape for the code: `tls` present means TLS on. An API key turns it on, as in the Temporal CLI.
+    const tlsSettings = tls === undefined && apiKeyFile ? {} : (tls ?? undefined);
+    return { ...rest, ...(tlsSettings ? { tls: tlsSettings } : {}), ...(apiKeyFile ? { apiKeyFile } : {}) };
+  });
+
+export type TemporalTlsSettings = z.infer<typeof temporalTlsSchema>;
+
 export const configSchema = z
   .object({
-    temporal: z
-      .object({
-        address: hostPort.default('127.0.0.1:7233'),
-        namespace: z.string().min(1).default('default'),
-        taskQueue: z.string().min(1).default('keyless-triage'),
-        uiUrl: httpUrl.default('http://127.0.0.1:8233'),
-      })
-      .prefault({}),
+    temporal: temporalSchema.prefault({}),
     gateway: z
       .object({
         host: z.string().default('127.0.0.1'),
@@ -147,10 +208,31 @@ export const ENV_OVERRIDES: Record<string, string> = {
   TEMPORAL_NAMESPACE: 'temporal.namespace',
   TRIAGE_TASK_QUEUE: 'temporal.taskQueue',
   TEMPORAL_UI_URL: 'temporal.uiUrl',
+  // The Temporal CLI's names (`temporal options`) where the meaning is the same: paths, not data.
+  TEMPORAL_TLS: 'temporal.tls',
+  TEMPORAL_TLS_CLIENT_CERT_PATH: 'temporal.tls.certFile',
+  TEMPORAL_TLS_CLIENT_KEY_PATH: 'temporal.tls.keyFile',
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: 'temporal.tls.caFile',
+  TEMPORAL_TLS_SERVER_NAME: 'temporal.tls.serverName',
+  // The CLI has no file form for the API key (TEMPORAL_API_KEY is the key itself); this is ours.
+  TEMPORAL_API_KEY_FILE: 'temporal.apiKeyFile',
   TRIAGE_BROKER_URL: 'broker.url',
   TRIAGE_KUBECONFIG: 'kubernetes.kubeconfig',
   TRIAGE_GATEWAY_PORT: 'gateway.port',
-  AWS_REGION: 'aws.region',
+  // Not AWS_REGION: EKS's Pod Identity webhook injects that with the cluster's region, which would silently move the metrics.
+  TRIAGE_AWS_REGION: 'aws.region',
+};
+
+/**
+ * Temporal CLI variables that carry credential material inline. Refused rather
+ * than ignored: ignoring one would silently connect without the credential,
+ * and honouring it would put a secret in the environment.
+ */
+const INLINE_TEMPORAL_CREDENTIALS: Record<string, string> = {
+  TEMPORAL_API_KEY: 'write the key to a file and set TEMPORAL_API_KEY_FILE (or temporal.apiKeyFile)',
+  TEMPORAL_TLS_CLIENT_KEY_DATA: 'mount the key as a file and set TEMPORAL_TLS_CLIENT_KEY_PATH (or temporal.tls.keyFile)',
+  TEMPORAL_TLS_CLIENT_CERT_DATA: 'mount the certificate as a file and set TEMPORAL_TLS_CLIENT_CERT_PATH (or temporal.tls.certFile)',
+  TEMPORAL_TLS_SERVER_CA_CERT_DATA: 'mount the CA bundle as a file and set TEMPORAL_TLS_SERVER_CA_CERT_PATH (or temporal.tls.caFile)',
 };
 
 /** Where the configuration file is: `--config`, then TRIAGE_CONFIG, then the sandbox's. */
@@ -186,15 +268,58 @@ export function parseConfig(raw: unknown, opts: { env?: NodeJS.ProcessEnv; baseD
   return resolvePaths(result.data, opts.baseDir ?? process.cwd());
 }
 
+/**
+ * The `temporal` settings from the environment alone, for a process started
+ * without a configuration file (the CLI): the same variables, checks and
+ * defaults as in a file; relative paths are relative to the working directory.
+ */
+/** What the CLI needs: the config file's Temporal settings when there is a file (`--config`, TRIAGE_CONFIG, the sandbox's), else the environment's. */
+export function temporalSettingsFor(explicitConfig?: string, env: NodeJS.ProcessEnv = process.env): TriageConfig['temporal'] {
+  const path = configPath(explicitConfig, env);
+  if (explicitConfig || env.TRIAGE_CONFIG || existsSync(path)) return loadConfig(path, env).temporal;
+  return temporalSettingsFromEnv(env);
+}
+
+export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, baseDir: string = process.cwd()): TriageConfig['temporal'] {
+  const raw = applyEnv({}, env);
+  const result = configSchema.shape.temporal.safeParse(raw.temporal);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${['temporal', ...i.path].join('.')}: ${i.message}`);
+    throw new ConfigError(`Temporal settings from the environment are invalid:\n${lines.join('\n')}`);
+  }
+  return resolveTemporalPaths(result.data, baseDir);
+}
+
 function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  for (const [name, advice] of Object.entries(INLINE_TEMPORAL_CREDENTIALS)) {
+    if (env[name]) throw new ConfigError(`${name} is set, but credentials are never taken from the environment: ${advice}`);
+  }
   for (const [name, path] of Object.entries(ENV_OVERRIDES)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    const [section, key] = path.split('.') as [string, string];
-    const target = (raw[section] ??= {}) as Record<string, unknown>;
-    target[key] = key === 'port' ? Number(value) : value;
+    const keys = path.split('.');
+    const key = keys.pop()!;
+    let target = raw;
+    for (const k of keys) {
+      // A TLS file or server name from the environment turns TLS on, as in the Temporal CLI (`tls: true` becomes `{}`).
+      if (target[k] === null || typeof target[k] !== 'object') target[k] = {};
+      target = target[k] as Record<string, unknown>;
+    }
+    if (path === 'temporal.tls') {
+      const on = parseFlag(name, value);
+      // TEMPORAL_TLS=true keeps the file's TLS settings; false turns TLS off.
+      if (!on || typeof target[key] !== 'object' || target[key] === null) target[key] = on;
+    } else {
+      target[key] = key === 'port' ? Number(value) : value;
+    }
   }
   return raw;
+}
+
+function parseFlag(name: string, value: string): boolean {
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  throw new ConfigError(`${name} must be true or false, not "${value}"`);
 }
 
 // Relative file paths in the file are relative to the file, not to wherever the process started.
@@ -202,6 +327,7 @@ function resolvePaths(config: TriageConfig, baseDir: string): TriageConfig {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   return {
     ...config,
+    temporal: resolveTemporalPaths(config.temporal, baseDir),
     kubernetes: { ...config.kubernetes, ...(config.kubernetes.kubeconfig ? { kubeconfig: abs(config.kubernetes.kubeconfig) } : {}) },
     ...(config.gateway
       ? {
@@ -212,5 +338,24 @@ function resolvePaths(config: TriageConfig, baseDir: string): TriageConfig {
           },
         }
       : {}),
+  };
+}
+
+function resolveTemporalPaths(temporal: TriageConfig['temporal'], baseDir: string): TriageConfig['temporal'] {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const { tls, apiKeyFile } = temporal;
+  return {
+    ...temporal,
+    ...(tls
+      ? {
+          tls: {
+            ...tls,
+            ...(tls.certFile ? { certFile: abs(tls.certFile) } : {}),
+            ...(tls.keyFile ? { keyFile: abs(tls.keyFile) } : {}),
+            ...(tls.caFile ? { caFile: abs(tls.caFile) } : {}),
+          },
+        }
+      : {}),
+    ...(apiKeyFile ? { apiKeyFile: abs(apiKeyFile) } : {}),
   };
 }

@@ -1,22 +1,42 @@
 // Worker entry point: `node dist/workers/main.js` (TRIAGE_CONFIG names the YAML file).
 import { existsSync } from 'node:fs';
-import { NativeConnection } from '@temporalio/worker';
+import { runStartupDoctor } from '../starter/doctor.js';
+import { createJsonLogger } from '../starter/logger.js';
 import { ConfigError, configPath, loadConfig } from './config.js';
 import { WORKFLOW_BUNDLE } from './paths.js';
-import { createTriageWorker } from './worker.js';
+import { WorkerConnection } from './temporal-connection.js';
+import { activitiesFrom, createTriageWorker, kubeConfigFrom } from './worker.js';
+
+/** Exit code when the start-up doctor refuses: apart from configuration errors (2). */
+const DOCTOR_REFUSED = 3;
 
 async function main(): Promise<void> {
   const config = loadConfig(configPath());
   if (!existsSync(WORKFLOW_BUNDLE)) throw new ConfigError(`workflow bundle ${WORKFLOW_BUNDLE} is missing; run \`npm run build\``);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker = await createTriageWorker(config, { connection, workflowBundle: { codePath: WORKFLOW_BUNDLE } });
+  // Refuse to run over-privileged or leaky (readable Secrets, static AWS keys, credentials in the
+  // environment, open egress) before polling a single task; `triage doctor` runs the same checks.
+  const kubeConfig = kubeConfigFrom(config);
+  const doctor = await runStartupDoctor(config, { configFile: configPath(), deps: { kubeConfig: () => kubeConfig } });
+  for (const record of doctor.records) console.log(JSON.stringify({ time: new Date().toISOString(), component: 'worker', ...record }));
+  if (!doctor.proceed) {
+    console.error(doctor.refusal);
+    process.exit(DOCTOR_REFUSED);
+  }
+  // Validates the Temporal credential files (if any) and follows their rotation.
+  const temporal = await WorkerConnection.open(config.temporal, { logger: createJsonLogger({ base: { component: 'worker' } }) });
+  const worker = await createTriageWorker(config, {
+    connection: temporal.connection,
+    workflowBundle: { codePath: WORKFLOW_BUNDLE },
+    activities: activitiesFrom(config, kubeConfig),
+  });
+  temporal.attach(worker);
   // The SDK's runtime turns SIGTERM/SIGINT into a graceful shutdown: no new
   // tasks are polled and running activities get until the grace period to finish.
   console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'worker started', taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }));
   try {
     await worker.run();
   } finally {
-    await connection.close();
+    await temporal.close();
   }
   console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'worker stopped' }));
 }

@@ -16,6 +16,15 @@ export interface KubernetesEmulatorOptions {
   token: string;
   host?: string;
   port?: number;
+  /**
+   * RBAC rules the token's service account is bound to cluster-wide (a
+   * ClusterRoleBinding). Default: the built-in `view` ClusterRole, which reads
+   * the common resources but not Secrets. Every authenticated user also gets
+   * `system:basic-user` and `system:discovery`, as on a real cluster.
+   */
+  rules?: PolicyRule[];
+  /** Rules bound in one namespace only (RoleBindings), by namespace. */
+  namespaceRules?: Record<string, PolicyRule[]>;
 }
 
 export interface KubernetesEmulator {
@@ -28,6 +37,8 @@ export interface KubernetesEmulator {
   readonly requestLog: readonly RequestLogEntry[];
   /** Swaps the cluster state; continue tokens issued before become stale (410), as after an etcd compaction. */
   replaceScenario(scenario: Scenario): void;
+  /** Rebinds the service account: `rules` cluster-wide (null: the `view` ClusterRole), `namespaceRules` per namespace. */
+  setRbac(rbac: { rules?: PolicyRule[] | null; namespaceRules?: Record<string, PolicyRule[]> }): void;
 }
 
 type KubeObject = { metadata: { name: string; namespace?: string; labels?: Record<string, string> } } & Record<string, unknown>;
@@ -437,6 +448,315 @@ function logHandler(getStore: () => Store) {
   };
 }
 
+// ---- RBAC -----------------------------------------------------------------------
+// The apiserver's RBAC authorizer, for the one subject the emulator's token
+// stands for: the rules it is bound to answer SelfSubjectAccessReview and
+// SelfSubjectRulesReview, and decide every read the emulator serves (403 with
+// the apiserver's wording when they do not allow it).
+
+/** An RBAC PolicyRule (rbac.authorization.k8s.io/v1), as a Role or ClusterRole lists it. */
+export interface PolicyRule {
+  verbs: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+
+const READ = ['get', 'list', 'watch'];
+
+/**
+ * What the built-in `view` ClusterRole grants: the rules of
+ * `system:aggregate-to-view` (Kubernetes' bootstrap policy), which the
+ * aggregation controller copies into `view`. Read-only, and no Secrets.
+ */
+export const VIEW_CLUSTER_ROLE_RULES: readonly PolicyRule[] = [
+  {
+    verbs: READ,
+    apiGroups: [''],
+    resources: [
+      'configmaps', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'pods', 'replicationcontrollers',
+      'replicationcontrollers/scale', 'serviceaccounts', 'services', 'services/status',
+    ],
+  },
+  {
+    verbs: READ,
+    apiGroups: [''],
+    resources: ['bindings', 'events', 'limitranges', 'namespaces/status', 'pods/log', 'pods/status', 'replicationcontrollers/status', 'resourcequotas', 'resourcequotas/status'],
+  },
+  { verbs: READ, apiGroups: [''], resources: ['namespaces'] },
+  { verbs: READ, apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'] },
+  {
+    verbs: READ,
+    apiGroups: ['apps'],
+    resources: [
+      'controllerrevisions', 'daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status',
+      'replicasets', 'replicasets/scale', 'replicasets/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status',
+    ],
+  },
+  { verbs: READ, apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers', 'horizontalpodautoscalers/status'] },
+  { verbs: READ, apiGroups: ['batch'], resources: ['cronjobs', 'cronjobs/status', 'jobs', 'jobs/status'] },
+  {
+    verbs: READ,
+    apiGroups: ['extensions'],
+    resources: [
+      'daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status', 'ingresses', 'ingresses/status',
+      'networkpolicies', 'replicasets', 'replicasets/scale', 'replicasets/status', 'replicationcontrollers/scale',
+    ],
+  },
+  { verbs: READ, apiGroups: ['policy'], resources: ['poddisruptionbudgets', 'poddisruptionbudgets/status'] },
+  { verbs: READ, apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'ingresses/status', 'networkpolicies'] },
+];
+
+/** Bound to every authenticated user (group system:authenticated) by the bootstrap policy. */
+const AUTHENTICATED_BINDINGS: readonly { name: string; rules: readonly PolicyRule[] }[] = [
+  {
+    name: 'system:basic-user',
+    rules: [
+      { verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'] },
+      { verbs: ['create'], apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'] },
+    ],
+  },
+  {
+    name: 'system:discovery',
+    rules: [{ verbs: ['get'], nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'] }],
+  },
+  { name: 'system:public-info-viewer', rules: [{ verbs: ['get'], nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'] }] },
+];
+
+/** The service account the emulator's token authenticates as. */
+const SUBJECT = { namespace: 'keyless-triage', name: 'keyless-triage-worker' };
+const SUBJECT_USER = `system:serviceaccount:${SUBJECT.namespace}:${SUBJECT.name}`;
+const BINDING_NAME = 'keyless-triage-worker';
+
+interface Rbac {
+  /** Null: the `view` ClusterRole. */
+  clusterRules: PolicyRule[] | null;
+  namespaceRules: Record<string, PolicyRule[]>;
+}
+
+interface ResourceRequest {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource: string;
+  name: string;
+  /** "" for a cluster-scoped request, or one across all namespaces. */
+  namespace: string;
+}
+
+const has = (list: readonly string[] | undefined, value: string, all = '*') => (list ?? []).some((v) => v === all || v === value);
+
+/** rbac/v1 helpers' RuleAllows for a resource request: verbs, groups, resources (`*`, or `*` + `/sub` for a subresource), resourceNames. */
+function ruleAllowsResource(rule: PolicyRule, req: ResourceRequest): boolean {
+  if (!has(rule.verbs, req.verb) || !has(rule.apiGroups, req.group)) return false;
+  const combined = req.subresource ? `${req.resource}/${req.subresource}` : req.resource;
+  const resourceMatches = (rule.resources ?? []).some((r) => r === '*' || r === combined || (req.subresource !== '' && r === `*/${req.subresource}`));
+  if (!resourceMatches) return false;
+  return (rule.resourceNames ?? []).length === 0 || (rule.resourceNames ?? []).includes(req.name);
+}
+
+/** NonResourceURLMatches: `*`, an exact path, or a prefix ending in `*`. */
+function ruleAllowsNonResource(rule: PolicyRule, verb: string, path: string): boolean {
+  if (!has(rule.verbs, verb)) return false;
+  return (rule.nonResourceURLs ?? []).some((u) => u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.slice(0, -1))));
+}
+
+interface Grant {
+  rules: readonly PolicyRule[];
+  /** As the RBAC authorizer names it in an SSAR's reason. */
+  source: string;
+  /** RoleBinding rules apply in their namespace only, and never to non-resource URLs. */
+  namespace?: string;
+}
+
+function grantsOf(rbac: Rbac): Grant[] {
+  const sa = `ServiceAccount "${SUBJECT.name}/${SUBJECT.namespace}"`;
+  const role = rbac.clusterRules === null ? 'view' : BINDING_NAME;
+  return [
+    ...AUTHENTICATED_BINDINGS.map((b) => ({ rules: b.rules, source: `ClusterRoleBinding "${b.name}" of ClusterRole "${b.name}" to Group "system:authenticated"` })),
+    { rules: rbac.clusterRules ?? VIEW_CLUSTER_ROLE_RULES, source: `ClusterRoleBinding "${BINDING_NAME}" of ClusterRole "${role}" to ${sa}` },
+    ...Object.entries(rbac.namespaceRules).map(([ns, rules]) => ({
+      rules,
+      namespace: ns,
+      source: `RoleBinding "${BINDING_NAME}/${ns}" of Role "${BINDING_NAME}" to ${sa}`,
+    })),
+  ];
+}
+
+/** The first grant that allows the request, as the authorizer's reason, or undefined (RBAC has no opinion: denied). */
+function authorizeResource(rbac: Rbac, req: ResourceRequest): string | undefined {
+  for (const grant of grantsOf(rbac)) {
+    if (grant.namespace !== undefined && grant.namespace !== req.namespace) continue;
+    if (grant.rules.some((r) => r.nonResourceURLs === undefined && ruleAllowsResource(r, req))) return `RBAC: allowed by ${grant.source}`;
+  }
+  return undefined;
+}
+
+function authorizeNonResource(rbac: Rbac, verb: string, path: string): string | undefined {
+  for (const grant of grantsOf(rbac)) {
+    if (grant.namespace !== undefined) continue;
+    if (grant.rules.some((r) => r.nonResourceURLs !== undefined && ruleAllowsNonResource(r, verb, path))) return `RBAC: allowed by ${grant.source}`;
+  }
+  return undefined;
+}
+
+/** The apiserver's Forbidden Status for a request RBAC did not allow. */
+function sendForbidden(res: Response, req: ResourceRequest): void {
+  const qualified = req.group ? `${req.resource}.${req.group}` : req.resource;
+  const combined = req.subresource ? `${req.resource}/${req.subresource}` : req.resource;
+  const where = req.namespace ? ` in the namespace "${req.namespace}"` : ' at the cluster scope';
+  const message = `${qualified}${req.name ? ` "${req.name}"` : ''} is forbidden: User "${SUBJECT_USER}" cannot ${req.verb} resource "${combined}" in API group "${req.group}"${where}`;
+  sendStatus(res, 403, message, { ...(req.name ? { name: req.name } : {}), ...(req.group ? { group: req.group } : {}), kind: req.resource });
+}
+
+/** Decides a read the emulator serves before its handler runs, as the apiserver's authorization filter does. */
+function requireAccess(getRbac: () => Rbac, type: { plural: string; apiVersion: string }, verbOf: (req: Request) => string, subresource = '') {
+  const group = type.apiVersion.includes('/') ? type.apiVersion.split('/')[0]! : '';
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const request: ResourceRequest = {
+      verb: verbOf(req),
+      group,
+      resource: type.plural,
+      subresource,
+      name: req.params.name === undefined ? '' : String(req.params.name),
+      namespace: String(req.params.namespace ?? ''),
+    };
+    if (authorizeResource(getRbac(), request) === undefined) {
+      sendForbidden(res, request);
+      return;
+    }
+    next();
+  };
+}
+
+function listVerb(req: Request): string {
+  const watch = queryParam(req, 'watch');
+  return watch === 'true' || watch === '1' ? 'watch' : 'list';
+}
+
+/** RulesFor(user, namespace): cluster bindings, then the namespace's RoleBindings, split into resource and non-resource rules. */
+function rulesFor(rbac: Rbac, namespace: string) {
+  const resourceRules: Record<string, unknown>[] = [];
+  const nonResourceRules: Record<string, unknown>[] = [];
+  for (const grant of grantsOf(rbac)) {
+    if (grant.namespace !== undefined && grant.namespace !== namespace) continue;
+    for (const rule of grant.rules) {
+      if (rule.nonResourceURLs !== undefined) {
+        // Non-resource URLs only mean something in a ClusterRole bound cluster-wide.
+        if (grant.namespace === undefined) nonResourceRules.push({ verbs: rule.verbs, nonResourceURLs: rule.nonResourceURLs });
+        continue;
+      }
+      resourceRules.push({
+        verbs: rule.verbs,
+        ...(rule.apiGroups?.length ? { apiGroups: rule.apiGroups } : {}),
+        ...(rule.resources?.length ? { resources: rule.resources } : {}),
+        ...(rule.resourceNames?.length ? { resourceNames: rule.resourceNames } : {}),
+      });
+    }
+  }
+  return { resourceRules, nonResourceRules, incomplete: false };
+}
+
+const AUTHORIZATION_API_VERSION = 'authorization.k8s.io/v1';
+const REVIEW_PATHS = {
+  access: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+  rules: '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews',
+} as const;
+const MAX_REVIEW_BODY_BYTES = 64 * 1024;
+
+class BodyError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The review object the client posted; only JSON is accepted (the apiserver also takes YAML and protobuf, no client here sends them). */
+async function readReview(req: Request, kind: string): Promise<Record<string, unknown>> {
+  const type = (req.get('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') throw new BodyError(415, `the body of the request was in an unknown format - accepted media types include: application/json`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_REVIEW_BODY_BYTES) throw new BodyError(413, 'the request body is too large');
+    chunks.push(chunk);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (err) {
+    throw new BodyError(400, `couldn't get version/kind; json parse error: ${(err as Error).message}`);
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BodyError(400, "couldn't get version/kind; json parse error: not an object");
+  const obj = body as Record<string, unknown>;
+  if (obj.kind !== undefined && obj.kind !== kind) throw new BodyError(400, `the body of the request is a ${String(obj.kind)}, not a ${kind}`);
+  if (obj.apiVersion !== undefined && obj.apiVersion !== AUTHORIZATION_API_VERSION) {
+    throw new BodyError(400, `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${AUTHORIZATION_API_VERSION})`);
+  }
+  return obj;
+}
+
+const str = (v: unknown) => (typeof v === 'string' ? v : '');
+
+function reviewHandler(getRbac: () => Rbac, kind: 'SelfSubjectAccessReview' | 'SelfSubjectRulesReview') {
+  return async (req: Request, res: Response): Promise<void> => {
+    let review: Record<string, unknown>;
+    try {
+      review = await readReview(req, kind);
+    } catch (err) {
+      if (!(err instanceof BodyError)) throw err;
+      sendStatus(res, err.code, err.message);
+      return;
+    }
+    const spec = (review.spec !== null && typeof review.spec === 'object' ? review.spec : {}) as Record<string, unknown>;
+    const created = { kind, apiVersion: AUTHORIZATION_API_VERSION, metadata: { creationTimestamp: null } };
+
+    if (kind === 'SelfSubjectRulesReview') {
+      const namespace = str(spec.namespace);
+      if (namespace === '') {
+        sendStatus(res, 400, 'no namespace on request');
+        return;
+      }
+      // The apiserver answers with a fresh object: the spec is not echoed.
+      res.status(201).json({ ...created, spec: {}, status: rulesFor(getRbac(), namespace) });
+      return;
+    }
+
+    const resource = spec.resourceAttributes as Record<string, unknown> | undefined;
+    const nonResource = spec.nonResourceAttributes as Record<string, unknown> | undefined;
+    if ((resource === undefined) === (nonResource === undefined)) {
+      const field = resource === undefined ? 'spec.resourceAttributes' : 'spec.nonResourceAttributes';
+      const detail = resource === undefined ? 'Required value: exactly one of nonResourceAttributes or resourceAttributes must be specified' : 'Invalid value: "null": cannot be specified in combination with resourceAttributes';
+      sendStatus(res, 422, `SelfSubjectAccessReview.authorization.k8s.io "" is invalid: ${field}: ${detail}`, {
+        group: 'authorization.k8s.io',
+        kind,
+        causes: [{ reason: resource === undefined ? 'FieldValueRequired' : 'FieldValueInvalid', message: detail, field }],
+      });
+      return;
+    }
+    const reason =
+      resource !== undefined
+        ? authorizeResource(getRbac(), {
+            verb: str(resource.verb),
+            group: str(resource.group),
+            resource: str(resource.resource),
+            subresource: str(resource.subresource),
+            name: str(resource.name),
+            namespace: str(resource.namespace),
+          })
+        : authorizeNonResource(getRbac(), str(nonResource!.verb), str(nonResource!.path));
+    res.status(201).json({
+      ...created,
+      spec: resource !== undefined ? { resourceAttributes: resource } : { nonResourceAttributes: nonResource },
+      status: reason === undefined ? { allowed: false } : { allowed: true, reason },
+    });
+  };
+}
+
 const VERSION_INFO = {
   major: '1',
   minor: '31',
@@ -449,7 +769,7 @@ const VERSION_INFO = {
   platform: 'linux/amd64',
 };
 
-function createKubernetesApp(opts: { getStore: () => Store; token: string; faults: FaultSwitch; onRequest: () => void; log: RequestLogEntry[] }) {
+function createKubernetesApp(opts: { getStore: () => Store; getRbac: () => Rbac; token: string; faults: FaultSwitch; onRequest: () => void; log: RequestLogEntry[] }) {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -475,7 +795,9 @@ function createKubernetesApp(opts: { getStore: () => Store; token: string; fault
         return;
       }
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    // The reviews are the only create the emulator serves: they change nothing.
+    const review = req.method === 'POST' && (req.path === REVIEW_PATHS.access || req.path === REVIEW_PATHS.rules);
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !review) {
       sendStatus(res, 405);
       return;
     }
@@ -491,10 +813,12 @@ function createKubernetesApp(opts: { getStore: () => Store; token: string; fault
   });
   for (const type of RESOURCES) {
     const base = `${ROUTE_PREFIX[type.apiVersion]}/namespaces/:namespace/${type.plural}`;
-    app.get(base, listHandler(opts.getStore, type));
-    app.get(`${base}/:name`, getHandler(opts.getStore, type));
+    app.get(base, requireAccess(opts.getRbac, type, listVerb), listHandler(opts.getStore, type));
+    app.get(`${base}/:name`, requireAccess(opts.getRbac, type, () => 'get'), getHandler(opts.getStore, type));
   }
-  app.get('/api/v1/namespaces/:namespace/pods/:name/log', logHandler(opts.getStore));
+  app.get('/api/v1/namespaces/:namespace/pods/:name/log', requireAccess(opts.getRbac, { plural: 'pods', apiVersion: 'v1' }, () => 'get', 'log'), logHandler(opts.getStore));
+  app.post(REVIEW_PATHS.access, reviewHandler(opts.getRbac, 'SelfSubjectAccessReview'));
+  app.post(REVIEW_PATHS.rules, reviewHandler(opts.getRbac, 'SelfSubjectRulesReview'));
   app.use((_req: Request, res: Response) => {
     sendStatus(res, 404);
   });
@@ -511,7 +835,8 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
   let requests = 0;
   const log: RequestLogEntry[] = [];
   const faults = new FaultSwitch(options.conditions);
-  const app = createKubernetesApp({ getStore: () => store, token: options.token, faults, onRequest: () => void requests++, log });
+  let rbac: Rbac = { clusterRules: options.rules ? structuredClone(options.rules) : null, namespaceRules: structuredClone(options.namespaceRules ?? {}) };
+  const app = createKubernetesApp({ getStore: () => store, getRbac: () => rbac, token: options.token, faults, onRequest: () => void requests++, log });
   const server = await listen(app, options.host ?? '127.0.0.1', options.port ?? 0);
   return {
     url: server.url,
@@ -523,6 +848,12 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
     requestLog: log,
     replaceScenario(scenario) {
       store = buildStore(scenario, store);
+    },
+    setRbac(next) {
+      rbac = {
+        clusterRules: next.rules ? structuredClone(next.rules) : null,
+        namespaceRules: structuredClone(next.namespaceRules ?? {}),
+      };
     },
   };
 }

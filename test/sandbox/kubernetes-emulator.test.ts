@@ -415,3 +415,160 @@ describe('@kubernetes/client-node against the emulator', () => {
     expect(info.major).toBe('1');
   });
 });
+
+// ---- RBAC: SelfSubjectAccessReview, SelfSubjectRulesReview, and reads it decides ----
+
+import { AuthorizationV1Api, type V1ResourceAttributes } from '@kubernetes/client-node';
+import { VIEW_CLUSTER_ROLE_RULES, type PolicyRule } from '../../sandbox/emulators/kubernetes.js';
+
+describe('RBAC', () => {
+  let rbac: KubernetesEmulator;
+  beforeAll(async () => {
+    rbac = await startKubernetesEmulator({ scenario, token: TOKEN });
+  });
+  afterAll(() => rbac.close());
+  afterEach(() => rbac.setRbac({ rules: null }));
+
+  function api(): AuthorizationV1Api {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'sandbox', server: rbac.url, skipTLSVerify: true }],
+      users: [{ name: 'triage', token: TOKEN }],
+      contexts: [{ name: 'sandbox', cluster: 'sandbox', user: 'triage' }],
+      currentContext: 'sandbox',
+    });
+    return kc.makeApiClient(AuthorizationV1Api);
+  }
+
+  async function can(attrs: V1ResourceAttributes): Promise<boolean> {
+    const review = await api().createSelfSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attrs } } });
+    return review.status?.allowed ?? false;
+  }
+
+  async function post(path: string, body: unknown, contentType = 'application/json') {
+    const res = await fetch(`${rbac.url}${path}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': contentType },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  }
+
+  test('the default is the view ClusterRole: reads of the common resources, no Secrets, no writes', async () => {
+    expect(await can({ namespace: 'checkout', verb: 'list', resource: 'pods' })).toBe(true);
+    expect(await can({ namespace: 'checkout', verb: 'get', resource: 'pods', subresource: 'log', name: 'any' })).toBe(true);
+    expect(await can({ namespace: 'checkout', verb: 'watch', group: 'apps', resource: 'deployments' })).toBe(true);
+    expect(await can({ namespace: '', verb: 'list', resource: 'events' })).toBe(true);
+    for (const verb of ['get', 'list', 'watch']) {
+      expect(await can({ namespace: 'checkout', verb, resource: 'secrets' })).toBe(false);
+      expect(await can({ namespace: '', verb, resource: 'secrets' })).toBe(false);
+    }
+    expect(await can({ namespace: 'checkout', verb: 'create', resource: 'pods' })).toBe(false);
+    expect(await can({ namespace: 'checkout', verb: 'create', resource: 'pods', subresource: 'exec' })).toBe(false);
+    expect(await can({ namespace: '', verb: 'delete', resource: 'namespaces' })).toBe(false);
+    // The bootstrap policy gives every authenticated user the self reviews.
+    expect(await can({ verb: 'create', group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews' })).toBe(true);
+  });
+
+  test('the review comes back as the apiserver sends it: 201, the spec echoed, the status with the binding that allowed it', async () => {
+    const attrs = { namespace: 'checkout', verb: 'list', group: '', resource: 'pods' };
+    const allowed = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attrs } });
+    expect(allowed.status).toBe(201);
+    expect(allowed.body).toEqual({
+      kind: 'SelfSubjectAccessReview',
+      apiVersion: 'authorization.k8s.io/v1',
+      metadata: { creationTimestamp: null },
+      spec: { resourceAttributes: attrs },
+      status: { allowed: true, reason: expect.stringMatching(/^RBAC: allowed by ClusterRoleBinding ".+" of ClusterRole "view" to ServiceAccount ".+\/.+"$/) },
+    });
+    const denied = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { spec: { resourceAttributes: { ...attrs, resource: 'secrets' } } });
+    expect(denied.body.status).toEqual({ allowed: false });
+    const version = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { spec: { nonResourceAttributes: { verb: 'get', path: '/version' } } });
+    expect(version.body.status).toMatchObject({ allowed: true, reason: expect.stringContaining('system:discovery') });
+    const metrics = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { spec: { nonResourceAttributes: { verb: 'get', path: '/metrics' } } });
+    expect(metrics.body.status).toEqual({ allowed: false });
+  });
+
+  test('SelfSubjectRulesReview lists the bound rules with the built-in ones, through the typed client', async () => {
+    const review = await api().createSelfSubjectRulesReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: 'checkout' } } });
+    expect(review.status?.incomplete).toBe(false);
+    const rules = review.status?.resourceRules ?? [];
+    expect(rules).toEqual(expect.arrayContaining(VIEW_CLUSTER_ROLE_RULES.map((r) => expect.objectContaining({ verbs: r.verbs, apiGroups: r.apiGroups, resources: r.resources })) as never[]));
+    expect(rules).toContainEqual(expect.objectContaining({ verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'] }));
+    expect(rules.flatMap((r) => r.resources ?? [])).not.toContain('secrets');
+    expect(review.status?.nonResourceRules).toContainEqual(expect.objectContaining({ verbs: ['get'], nonResourceURLs: expect.arrayContaining(['/version', '/api/*']) }));
+    const raw = await post('/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', { spec: { namespace: 'checkout' } });
+    expect(raw.status).toBe(201);
+    expect(raw.body).toMatchObject({ kind: 'SelfSubjectRulesReview', apiVersion: 'authorization.k8s.io/v1', spec: {} });
+    // No resourceNames key when a rule has none (omitempty).
+    expect(raw.body.status.resourceRules.every((r: Record<string, unknown>) => !('resourceNames' in r))).toBe(true);
+  });
+
+  test.each<[string, PolicyRule, V1ResourceAttributes, boolean]>([
+    ['exact verb, group and resource', { verbs: ['get'], apiGroups: [''], resources: ['secrets'] }, { verb: 'get', resource: 'secrets', namespace: 'checkout' }, true],
+    ['another verb', { verbs: ['get'], apiGroups: [''], resources: ['secrets'] }, { verb: 'list', resource: 'secrets', namespace: 'checkout' }, false],
+    ['another group', { verbs: ['get'], apiGroups: ['apps'], resources: ['secrets'] }, { verb: 'get', resource: 'secrets', namespace: 'checkout' }, false],
+    ['* verbs', { verbs: ['*'], apiGroups: [''], resources: ['pods'] }, { verb: 'delete', resource: 'pods', namespace: 'checkout' }, true],
+    ['* groups', { verbs: ['create'], apiGroups: ['*'], resources: ['deployments'] }, { verb: 'create', group: 'apps', resource: 'deployments', namespace: 'checkout' }, true],
+    ['* resources includes subresources', { verbs: ['create'], apiGroups: [''], resources: ['*'] }, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'checkout' }, true],
+    ['a resource does not include its subresources', { verbs: ['create'], apiGroups: [''], resources: ['pods'] }, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'checkout' }, false],
+    ['*/subresource', { verbs: ['get'], apiGroups: [''], resources: ['*/log'] }, { verb: 'get', resource: 'pods', subresource: 'log', namespace: 'checkout' }, true],
+    ['resourceNames: the named one', { verbs: ['get'], apiGroups: [''], resources: ['secrets'], resourceNames: ['tls'] }, { verb: 'get', resource: 'secrets', name: 'tls', namespace: 'checkout' }, true],
+    ['resourceNames: another one', { verbs: ['get'], apiGroups: [''], resources: ['secrets'], resourceNames: ['tls'] }, { verb: 'get', resource: 'secrets', name: 'db', namespace: 'checkout' }, false],
+    ['resourceNames: a list (no name)', { verbs: ['list'], apiGroups: [''], resources: ['secrets'], resourceNames: ['tls'] }, { verb: 'list', resource: 'secrets', namespace: 'checkout' }, false],
+    ['a requested * needs a * rule', { verbs: ['get', 'list'], apiGroups: [''], resources: ['pods'] }, { verb: '*', resource: 'pods', namespace: 'checkout' }, false],
+  ])('rule evaluation: %s', async (_what, rule, attrs, expected) => {
+    rbac.setRbac({ rules: [rule] });
+    expect(await can(attrs)).toBe(expected);
+  });
+
+  test('RoleBindings apply in their namespace only; the rules review of that namespace lists them', async () => {
+    rbac.setRbac({ rules: [...VIEW_CLUSTER_ROLE_RULES], namespaceRules: { checkout: [{ verbs: ['get', 'list'], apiGroups: [''], resources: ['secrets'] }] } });
+    expect(await can({ namespace: 'checkout', verb: 'list', resource: 'secrets' })).toBe(true);
+    expect(await can({ namespace: 'payments', verb: 'list', resource: 'secrets' })).toBe(false);
+    expect(await can({ namespace: '', verb: 'list', resource: 'secrets' })).toBe(false);
+    const inCheckout = await api().createSelfSubjectRulesReview({ body: { spec: { namespace: 'checkout' } } });
+    const inPayments = await api().createSelfSubjectRulesReview({ body: { spec: { namespace: 'payments' } } });
+    expect(inCheckout.status?.resourceRules).toContainEqual(expect.objectContaining({ resources: ['secrets'] }));
+    expect(inPayments.status?.resourceRules).not.toContainEqual(expect.objectContaining({ resources: ['secrets'] }));
+  });
+
+  test('the reads the emulator serves are decided by the same rules, with the apiserver’s Forbidden', async () => {
+    rbac.setRbac({ rules: [{ verbs: ['list'], apiGroups: [''], resources: ['pods'] }] });
+    const pods = await fetch(`${rbac.url}/api/v1/namespaces/checkout/pods`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(pods.status).toBe(200);
+    const events = await fetch(`${rbac.url}/api/v1/namespaces/checkout/events`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(events.status).toBe(403);
+    expect(await events.json()).toMatchObject({
+      kind: 'Status',
+      reason: 'Forbidden',
+      code: 403,
+      message: 'events is forbidden: User "system:serviceaccount:keyless-triage:keyless-triage-worker" cannot list resource "events" in API group "" in the namespace "checkout"',
+      details: { kind: 'events' },
+    });
+    const deployments = await fetch(`${rbac.url}/apis/apps/v1/namespaces/checkout/deployments/checkout-api`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(await deployments.json()).toMatchObject({ code: 403, message: expect.stringMatching(/^deployments\.apps "checkout-api" is forbidden: .* cannot get resource "deployments" in API group "apps"/) });
+    const log = await fetch(`${rbac.url}/api/v1/namespaces/checkout/pods/checkout-api-6b8f7c9d54-x7k2p/log?previous=true`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(await log.json()).toMatchObject({ code: 403, message: expect.stringContaining('cannot get resource "pods/log"') });
+  });
+
+  test('malformed reviews get the apiserver’s errors; other writes are still refused', async () => {
+    const rules = await api()
+      .createSelfSubjectRulesReview({ body: { spec: {} } })
+      .then(() => undefined, (e: unknown) => e as { code?: number; body?: unknown });
+    expect(rules?.code).toBe(400);
+    expect(JSON.parse(String(rules?.body))).toMatchObject({ kind: 'Status', reason: 'BadRequest', message: 'no namespace on request' });
+    const neither = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { spec: {} });
+    expect(neither.status).toBe(422);
+    expect(neither.body).toMatchObject({ reason: 'Invalid', message: expect.stringContaining('exactly one of nonResourceAttributes or resourceAttributes') });
+    const both = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { spec: { resourceAttributes: {}, nonResourceAttributes: {} } });
+    expect(both.status).toBe(422);
+    expect((await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', '{not json')).status).toBe(400);
+    expect((await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { kind: 'SubjectAccessReview', spec: {} })).status).toBe(400);
+    expect((await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', 'spec: {}', 'text/plain')).status).toBe(415);
+    const write = await fetch(`${rbac.url}/api/v1/namespaces/checkout/pods`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: '{}' });
+    expect(write.status).toBe(405);
+    const anonymous = await fetch(`${rbac.url}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews`, { method: 'POST', body: '{}' });
+    expect(anonymous.status).toBe(401);
+  });
+});

@@ -1,0 +1,447 @@
+// The Kubernetes manifests in deploy/, as `kustomize build` renders them:
+// every object is checked against the Kubernetes OpenAPI description
+// (../shared/specs/kubernetes-swagger.json, with unknown fields refused as
+// `kubectl --validate=strict` would) or, for the Calico policies, against the
+// schema written from Calico's documented API (broker/egress.ts). Then the
+// rules the design depends on are checked as behaviour: hardened containers,
+// no secret anywhere near the worker container, the broker's Secret in the
+// broker container only, a gateway with no API identity, RBAC that is `view`
+// and nothing else, and configuration that agrees with the manifests.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { parseBrokerConfig, type BrokerConfig } from '../../broker/config.js';
+import { calicoNetworkPolicySchema } from '../../broker/egress.js';
+import { ENV_OVERRIDES, parseConfig, type TriageConfig } from '../../workers/config.js';
+import { PROJECT_ROOT } from '../../workers/paths.js';
+import { builtEntry } from '../built-entry.js';
+import { ApiDescription, pointerOf, type JsonObject, type SchemaPatch } from '../sandbox/openapi-schemas.js';
+
+const SPEC_FILE = fileURLToPath(new URL('../../../shared/specs/kubernetes-swagger.json', import.meta.url));
+const KUSTOMIZE = process.env.KUSTOMIZE ?? join(PROJECT_ROOT, '.tools/bin/kustomize');
+const DEPLOY = join(PROJECT_ROOT, 'deploy');
+const OVERLAY = join(DEPLOY, 'overlays/example');
+const BASE = join(DEPLOY, 'base');
+const COMPONENT = join(DEPLOY, 'components/cluster-wide-view');
+
+const NAMESPACE = 'keyless-triage';
+const WORKER_SA = 'keyless-triage-worker';
+const GATEWAY_SA = 'keyless-triage-gateway';
+const BROKER_SECRET = 'keyless-triage-broker';
+const GATEWAY_SECRET = 'keyless-triage-gateway';
+/** The API groups whose objects are checked against the swagger; anything else must be Calico's. */
+const SWAGGER_GROUPS = new Set(['', 'apps', 'policy', 'networking.k8s.io', 'rbac.authorization.k8s.io']);
+const QUANTITY = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$/;
+
+// Loose views of the rendered objects: the swagger check has already vouched for their shape.
+type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: any };
+type Container = { name: string; [k: string]: any };
+type PodSpec = { containers: Container[]; initContainers?: Container[]; volumes?: any[]; [k: string]: any };
+
+function kustomize(dir: string): K8sObject[] {
+  if (!existsSync(KUSTOMIZE)) {
+    throw new Error(`kustomize is missing at ${KUSTOMIZE}: run \`make .tools/bin/kustomize\` (make test builds it), or set KUSTOMIZE to a kustomize v5 binary`);
+  }
+  const out = execFileSync(KUSTOMIZE, ['build', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return parseAllDocuments(out)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+/** The overlay plus the opt-in component, the way an overlay that enables it would build. */
+function kustomizeWithComponent(): K8sObject[] {
+  const dir = mkdtempSync(join(tmpdir(), 'kustomize-component-'));
+  try {
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${relative(dir, OVERLAY)}\ncomponents:\n  - ${relative(dir, COMPONENT)}\n`,
+    );
+    return kustomize(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+let spec: ApiDescription;
+const definitionByKind = new Map<string, string>();
+let overlay: K8sObject[];
+let base: K8sObject[];
+let withComponent: K8sObject[];
+let triage: TriageConfig;
+let broker: BrokerConfig;
+
+function groupOf(apiVersion: string): string {
+  return apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
+}
+
+beforeAll(() => {
+  const raw = JSON.parse(readFileSync(SPEC_FILE, 'utf8')) as { definitions: Record<string, JsonObject> };
+  // kubectl's strict field validation refuses unknown fields; the published schema does not say so.
+  const strict: SchemaPatch[] = Object.entries(raw.definitions)
+    .filter(([, d]) => d.type === 'object' && d.properties !== undefined && d.additionalProperties === undefined)
+    .map(([name]) => ({ pointer: pointerOf('definitions', name), merge: { additionalProperties: false }, why: 'unknown fields are errors (kubectl --validate=strict)' }));
+  const quantity: SchemaPatch = {
+    pointer: pointerOf('definitions', 'io.k8s.apimachinery.pkg.api.resource.Quantity'),
+    merge: { format: 'quantity' },
+    why: 'the schema says only `type: string`; its description gives the serialization grammar',
+  };
+  spec = new ApiDescription(raw as unknown as JsonObject, `file://${SPEC_FILE}`, { formats: { quantity: QUANTITY }, patches: [...strict, quantity] });
+  for (const [name, d] of Object.entries(raw.definitions)) {
+    for (const gvk of (d['x-kubernetes-group-version-kind'] as unknown as { group: string; version: string; kind: string }[] | undefined) ?? []) {
+      definitionByKind.set(`${gvk.group ? `${gvk.group}/${gvk.version}` : gvk.version}/${gvk.kind}`, name);
+    }
+  }
+
+  overlay = kustomize(OVERLAY);
+  base = kustomize(BASE);
+  withComponent = kustomizeWithComponent();
+
+  const configMap = (name: string) => overlay.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith(`${name}-`));
+  triage = parseConfig(parseYaml(configMap('keyless-triage-config')!.data['triage.yaml']), { env: {} });
+  broker = parseBrokerConfig(parseYaml(configMap('keyless-triage-broker-config')!.data['broker.yaml']), '/etc/broker');
+});
+
+const find = (objects: K8sObject[], kind: string, name: string) => {
+  const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`no ${kind} ${name} in the build`);
+  return o;
+};
+const podSpec = (o: K8sObject): PodSpec => o.spec.template.spec;
+const allContainers = (p: PodSpec): Container[] => [...(p.initContainers ?? []), ...p.containers];
+const isSidecar = (c: Container) => c.restartPolicy === 'Always';
+const workloads = (objects: K8sObject[]) => objects.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'].includes(o.kind));
+
+/** The volumes a container mounts, resolved to their definitions. */
+function mountedVolumes(p: PodSpec, c: Container): any[] {
+  return (c.volumeMounts ?? []).map((m: any) => (p.volumes ?? []).find((v: any) => v.name === m.name)).filter(Boolean);
+}
+
+function secretsOfVolume(v: any): string[] {
+  if (v.secret) return [v.secret.secretName];
+  return (v.projected?.sources ?? []).filter((s: any) => s.secret).map((s: any) => s.secret.name);
+}
+
+describe.each([
+  ['overlays/example', () => overlay],
+  ['base', () => base],
+  ['overlays/example + components/cluster-wide-view', () => withComponent],
+])('kustomize build deploy/%s', (_name, objects) => {
+  test('renders objects', () => {
+    expect(objects().length).toBeGreaterThan(5);
+  });
+
+  test('every object conforms to the Kubernetes OpenAPI description or to the Calico schema', () => {
+    const problems: string[] = [];
+    for (const o of objects()) {
+      const where = `${o.kind} ${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
+      if (SWAGGER_GROUPS.has(groupOf(o.apiVersion))) {
+        const definition = definitionByKind.get(`${o.apiVersion}/${o.kind}`);
+        if (!definition) {
+          problems.push(`${where}: ${o.apiVersion} ${o.kind} is not in the Kubernetes description`);
+          continue;
+        }
+        problems.push(...spec.schemaErrors(pointerOf('definitions', definition), o).map((e) => `${where}: ${e}`));
+      } else if (o.apiVersion === 'projectcalico.org/v3' && o.kind === 'NetworkPolicy') {
+        const result = calicoNetworkPolicySchema.safeParse(o);
+        if (!result.success) problems.push(...result.error.issues.map((i) => `${where}: ${i.path.join('.')}: ${i.message}`));
+      } else {
+        problems.push(`${where}: no schema to check ${o.apiVersion} ${o.kind} against`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('no Role or ClusterRole grants access to Secrets, and every binding is to `view` for the worker', () => {
+    for (const role of objects().filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole')) {
+      for (const rule of role.rules ?? []) {
+        expect({ role: role.metadata.name, resources: rule.resources }).not.toEqual(
+          expect.objectContaining({ resources: expect.arrayContaining([expect.stringMatching(/^(secrets|\*)$/)]) }),
+        );
+      }
+    }
+    for (const binding of objects().filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')) {
+      expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' });
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: WORKER_SA, namespace: NAMESPACE }]);
+    }
+  });
+
+  test('no Secret is rendered: they are created with kubectl, never from the repository', () => {
+    expect(objects().filter((o) => o.kind === 'Secret')).toEqual([]);
+  });
+});
+
+describe('hardening of every container', () => {
+  const cases = () =>
+    workloads(overlay).flatMap((w) => allContainers(podSpec(w)).map((c) => ({ workload: w.metadata.name, pod: podSpec(w), container: c })));
+
+  test('there are the three containers the design names, from one image pinned by digest', () => {
+    expect(cases().map((c) => `${c.workload}/${c.container.name}`).sort()).toEqual([
+      'keyless-triage-gateway/gateway',
+      'keyless-triage-worker/broker',
+      'keyless-triage-worker/worker',
+    ]);
+    const images = new Set(cases().map((c) => c.container.image));
+    expect(images.size).toBe(1);
+    expect([...images][0]).toMatch(/^[a-z0-9.-]+(\/[a-z0-9._-]+)+(:[\w.-]+)?@sha256:[0-9a-f]{64}$/);
+    for (const { container } of cases()) expect(container.imagePullPolicy).toBe('Always');
+  });
+
+  test('non-root with numeric ids, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp', () => {
+    for (const { workload, pod, container } of cases()) {
+      const at = `${workload}/${container.name}`;
+      const sc = { ...pod.securityContext, ...container.securityContext };
+      expect({ at, runAsNonRoot: sc.runAsNonRoot }).toEqual({ at, runAsNonRoot: true });
+      expect({ at, uid: Number.isInteger(sc.runAsUser) && sc.runAsUser >= 10000 }).toEqual({ at, uid: true });
+      expect({ at, gid: Number.isInteger(sc.runAsGroup) && sc.runAsGroup > 0 }).toEqual({ at, gid: true });
+      expect({ at, ro: container.securityContext?.readOnlyRootFilesystem }).toEqual({ at, ro: true });
+      expect({ at, ape: container.securityContext?.allowPrivilegeEscalation }).toEqual({ at, ape: false });
+      expect({ at, privileged: container.securityContext?.privileged ?? false }).toEqual({ at, privileged: false });
+      expect({ at, drop: container.securityContext?.capabilities?.drop, add: container.securityContext?.capabilities?.add }).toEqual({ at, drop: ['ALL'], add: undefined });
+      expect({ at, seccomp: sc.seccompProfile?.type }).toEqual({ at, seccomp: 'RuntimeDefault' });
+      expect({ at, hostNetwork: pod.hostNetwork ?? false, hostPID: pod.hostPID ?? false, hostIPC: pod.hostIPC ?? false }).toEqual({ at, hostNetwork: false, hostPID: false, hostIPC: false });
+    }
+  });
+
+  test('CPU and memory requests and limits', () => {
+    for (const { workload, container } of cases()) {
+      const r = container.resources ?? {};
+      expect({ at: `${workload}/${container.name}`, requests: Object.keys(r.requests ?? {}).sort(), limits: Object.keys(r.limits ?? {}).sort() }).toEqual({
+        at: `${workload}/${container.name}`,
+        requests: ['cpu', 'memory'],
+        limits: ['cpu', 'memory'],
+      });
+    }
+  });
+
+  test('liveness and readiness probes, except the worker container, whose absence is documented', () => {
+    for (const { workload, container } of cases()) {
+      const at = `${workload}/${container.name}`;
+      if (at === 'keyless-triage-worker/worker') continue;
+      expect({ at, liveness: container.livenessProbe !== undefined, readiness: container.readinessProbe !== undefined }).toEqual({ at, liveness: true, readiness: true });
+    }
+    const workerDeployment = find(overlay, 'Deployment', 'keyless-triage-worker');
+    const worker = podSpec(workerDeployment).containers.find((c) => c.name === 'worker')!;
+    // Nothing to probe: no port, and workers/main.ts serves no health endpoint. Said where checkov and people read it.
+    expect(worker.ports).toBeUndefined();
+    expect(worker.livenessProbe ?? worker.readinessProbe ?? worker.startupProbe).toBeUndefined();
+    const skips = Object.entries(workerDeployment.metadata.annotations ?? {}).filter(([k]) => k.startsWith('checkov.io/skip'));
+    expect(skips.map(([, v]) => v.split('=')[0]).sort()).toEqual(['CKV_K8S_8', 'CKV_K8S_9']);
+    const main = readFileSync(join(PROJECT_ROOT, 'workers/main.ts'), 'utf8');
+    expect(main).not.toMatch(/createServer|listen\(|healthz/);
+  });
+
+  test('the broker runs as a native sidecar: started and probed before the worker, stopped after it', () => {
+    const pod = podSpec(find(overlay, 'Deployment', 'keyless-triage-worker'));
+    const brokerContainer = pod.initContainers?.find((c) => c.name === 'broker');
+    expect(brokerContainer && isSidecar(brokerContainer)).toBe(true);
+    expect(brokerContainer!.startupProbe).toBeDefined();
+    // The broker listens on loopback only, so its probes run inside the container against its port.
+    const port = broker.listen.port;
+    for (const probe of [brokerContainer!.startupProbe, brokerContainer!.readinessProbe, brokerContainer!.livenessProbe]) {
+      expect(probe.exec.command.join(' ')).toContain(`http://127.0.0.1:${port}/healthz`);
+    }
+    expect(new URL(triage.broker.url).port).toBe(String(port));
+    expect(broker.listen.host).toBe('127.0.0.1');
+  });
+
+  test('terminationGracePeriodSeconds covers the graceful shutdowns', () => {
+    const workerTs = readFileSync(join(PROJECT_ROOT, 'workers/worker.ts'), 'utf8');
+    const workerGrace = Number(/shutdownGraceTime: '(\d+) seconds'/.exec(workerTs)?.[1]);
+    expect(workerGrace).toBeGreaterThan(0);
+    // The broker is stopped after the worker has exited, so the two graces add up.
+    expect(podSpec(find(overlay, 'Deployment', 'keyless-triage-worker')).terminationGracePeriodSeconds).toBeGreaterThanOrEqual(workerGrace + broker.shutdownGraceMs / 1000 + 5);
+    const gateway = podSpec(find(overlay, 'Deployment', 'keyless-triage-gateway'));
+    const gatewayMain = readFileSync(join(PROJECT_ROOT, 'starter/gateway-main.ts'), 'utf8');
+    const gatewayExit = Number(/setTimeout\(\(\) => process\.exit\(0\), (\d+)\)/.exec(gatewayMain)?.[1]) / 1000;
+    expect(gatewayExit).toBeGreaterThan(0);
+    expect(gateway.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(gateway.containers[0]!.lifecycle.preStop.sleep.seconds + gatewayExit);
+  });
+
+  test("the entry points are scripts npm run build produces, run by the image's node", () => {
+    // deploy/Dockerfile: ENTRYPOINT is node itself, and a container picks its script with args.
+    const dockerfile = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
+    const node = (JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[])[0]!;
+    for (const { workload, container } of cases()) {
+      expect({ at: `${workload}/${container.name}`, command: container.command }).toEqual({ at: `${workload}/${container.name}`, command: undefined });
+      expect(container.args).toHaveLength(1);
+      expect(() => builtEntry(container.args[0].replace(/^dist\//, ''))).not.toThrow();
+      for (const probe of [container.startupProbe, container.readinessProbe, container.livenessProbe]) {
+        if (probe?.exec) expect(probe.exec.command[0]).toBe(node);
+      }
+    }
+    expect(cases().map((c) => c.container.args[0]).sort()).toEqual(['dist/broker/main.js', 'dist/starter/gateway-main.js', 'dist/workers/main.js']);
+  });
+
+  test('writable paths are emptyDirs with a size limit', () => {
+    for (const w of workloads(overlay)) {
+      for (const v of podSpec(w).volumes ?? []) if (v.emptyDir) expect({ volume: v.name, sizeLimit: v.emptyDir.sizeLimit }).toEqual({ volume: v.name, sizeLimit: expect.any(String) });
+    }
+  });
+});
+
+describe('credentials', () => {
+  const workerPod = () => podSpec(find(overlay, 'Deployment', 'keyless-triage-worker'));
+  const gatewayPod = () => podSpec(find(overlay, 'Deployment', 'keyless-triage-gateway'));
+
+  test('the worker container has no Secret: not in env, not through envFrom, not in a volume', () => {
+    const pod = workerPod();
+    const worker = pod.containers.find((c) => c.name === 'worker')!;
+    expect((worker.env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef)).toEqual([]);
+    expect((worker.envFrom ?? []).filter((e: any) => e.secretRef)).toEqual([]);
+    expect(mountedVolumes(pod, worker).flatMap(secretsOfVolume)).toEqual([]);
+    // Its configuration comes from the ConfigMap only.
+    const config = mountedVolumes(pod, worker).find((v) => v.name === 'config');
+    expect(config.configMap.name).toMatch(/^keyless-triage-config-/);
+    expect(worker.env.find((e: any) => e.name === 'TRIAGE_CONFIG').value).toBe('/etc/keyless-triage/triage.yaml');
+  });
+
+  test("only the broker container mounts the broker's Secret, and only the gateway the gateway's", () => {
+    const mounts: string[] = [];
+    for (const w of workloads(overlay)) {
+      const pod = podSpec(w);
+      for (const c of allContainers(pod)) for (const s of mountedVolumes(pod, c).flatMap(secretsOfVolume)) mounts.push(`${w.metadata.name}/${c.name} <- ${s}`);
+      for (const c of allContainers(pod)) {
+        for (const e of c.env ?? []) expect({ container: c.name, secretEnv: e.valueFrom?.secretKeyRef }).toEqual({ container: c.name, secretEnv: undefined });
+        for (const e of c.envFrom ?? []) expect({ container: c.name, secretEnvFrom: e.secretRef }).toEqual({ container: c.name, secretEnvFrom: undefined });
+      }
+    }
+    expect(mounts.sort()).toEqual([`keyless-triage-gateway/gateway <- ${GATEWAY_SECRET}`, `keyless-triage-worker/broker <- ${BROKER_SECRET}`]);
+  });
+
+  test("the broker's secret files and config are where broker.yaml and BROKER_CONFIG say", () => {
+    const pod = workerPod();
+    const brokerContainer = pod.initContainers!.find((c) => c.name === 'broker')!;
+    const secretMount = brokerContainer.volumeMounts.find((m: any) => mountedVolumes(pod, { name: 'x', volumeMounts: [m] })[0]?.secret?.secretName === BROKER_SECRET);
+    const { github, pagerduty, datadog, slack } = broker.providers;
+    const files = [github?.privateKeyFile, pagerduty?.clientIdFile, pagerduty?.clientSecretFile, datadog?.apiKeyFile, datadog?.appKeyFile, slack?.botTokenFile];
+    for (const f of files) expect(f?.startsWith(`${secretMount.mountPath}/`)).toBe(true);
+    const configDir = brokerContainer.volumeMounts.find((m: any) => m.name === 'broker-config').mountPath;
+    expect(brokerContainer.env).toEqual([{ name: 'BROKER_CONFIG', value: `${configDir}/broker.yaml` }]);
+  });
+
+  test("the gateway's secret files are where triage.yaml says, and the gateway listens where the Service sends", () => {
+    const pod = gatewayPod();
+    const gateway = pod.containers[0]!;
+    const secretMount = gateway.volumeMounts.find((m: any) => m.name === 'gateway-secrets');
+    expect(mountedVolumes(pod, gateway).find((v) => v.name === 'gateway-secrets').secret.secretName).toBe(GATEWAY_SECRET);
+    for (const f of [...triage.gateway!.pagerdutyWebhookSecretFiles, triage.gateway!.slackSigningSecretFile!]) expect(f.startsWith(`${secretMount.mountPath}/`)).toBe(true);
+    expect(triage.gateway!.host).toBe('0.0.0.0');
+    expect(gateway.ports).toEqual([{ name: 'http', containerPort: triage.gateway!.port, protocol: 'TCP' }]);
+    const service = find(overlay, 'Service', 'keyless-triage-gateway');
+    expect(service.spec.type).toBe('ClusterIP');
+    expect(service.spec.ports[0].targetPort).toBe('http');
+    expect(gateway.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(gateway.readinessProbe.httpGet.path).toBe('/readyz');
+  });
+
+  test('the gateway has no Kubernetes identity: no token, no binding', () => {
+    const sa = find(overlay, 'ServiceAccount', GATEWAY_SA);
+    expect(sa.automountServiceAccountToken).toBe(false);
+    const pod = gatewayPod();
+    expect(pod.serviceAccountName).toBe(GATEWAY_SA);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect((pod.volumes ?? []).filter((v: any) => v.projected?.sources?.some((s: any) => s.serviceAccountToken))).toEqual([]);
+    for (const objects of [overlay, withComponent]) {
+      const bound = objects.filter((o) => /Binding$/.test(o.kind) && (o.subjects ?? []).some((s: any) => s.name === GATEWAY_SA));
+      expect(bound).toEqual([]);
+    }
+  });
+
+  test('the Kubernetes token is projected into the worker container only', () => {
+    const pod = workerPod();
+    expect(find(overlay, 'ServiceAccount', WORKER_SA).automountServiceAccountToken).toBe(false);
+    expect(pod.serviceAccountName).toBe(WORKER_SA);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    const tokenVolumes = (pod.volumes ?? []).filter((v: any) => v.projected?.sources?.some((s: any) => s.serviceAccountToken)).map((v: any) => v.name);
+    expect(tokenVolumes).toEqual(['kube-api-access']);
+    const mountedBy = allContainers(pod).filter((c) => (c.volumeMounts ?? []).some((m: any) => m.name === 'kube-api-access')).map((c) => c.name);
+    expect(mountedBy).toEqual(['worker']);
+    const token = pod.volumes!.find((v: any) => v.name === 'kube-api-access').projected.sources.find((s: any) => s.serviceAccountToken).serviceAccountToken;
+    expect(token.expirationSeconds).toBeLessThanOrEqual(3600);
+    expect(token.audience).toBeUndefined();
+  });
+
+  test('EKS Pod Identity: nothing but the ServiceAccount name, and the broker kept out of the injection', () => {
+    const workerDeployment = find(overlay, 'Deployment', 'keyless-triage-worker');
+    const sa = find(overlay, 'ServiceAccount', WORKER_SA);
+    // No IRSA role annotation, no static AWS key: the association is made with the AWS API.
+    expect(Object.keys(sa.metadata.annotations ?? {}).filter((k) => k.startsWith('eks.amazonaws.com/'))).toEqual([]);
+    expect(workerDeployment.spec.template.metadata.annotations['eks.amazonaws.com/skip-containers']).toBe('broker');
+    for (const c of allContainers(podSpec(workerDeployment))) {
+      for (const e of c.env ?? []) expect(e.name).not.toMatch(/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE|CONTAINER_)/);
+    }
+  });
+});
+
+describe('configuration agrees with the manifests', () => {
+  test('one RoleBinding to `view` per namespace the services name, and no other', () => {
+    const configured = [...new Set(Object.values(triage.services).flatMap((s) => s.kubernetes?.namespaces ?? []))].sort();
+    const bound = overlay.filter((o) => o.kind === 'RoleBinding').map((o) => o.metadata.namespace).sort();
+    expect(bound).toEqual(configured);
+    expect(overlay.filter((o) => o.kind === 'ClusterRoleBinding')).toEqual([]);
+    expect(withComponent.filter((o) => o.kind === 'ClusterRoleBinding').map((o) => o.metadata.name)).toEqual(['keyless-triage-worker-view']);
+  });
+
+  test('environment overrides set in the manifests repeat triage.yaml, so the file (and the egress render) stay the truth', () => {
+    const setting = (path: string) => path.split('.').reduce<any>((node, key) => node?.[key], triage);
+    for (const w of workloads(overlay)) {
+      for (const c of allContainers(podSpec(w))) {
+        for (const e of c.env ?? []) {
+          const path = ENV_OVERRIDES[e.name];
+          if (!path) continue;
+          expect({ container: c.name, [e.name]: e.value }).toEqual({ container: c.name, [e.name]: String(setting(path)) });
+        }
+      }
+    }
+  });
+
+  test('every namespaced object lives in keyless-triage, except the RoleBindings in the namespaces they grant', () => {
+    for (const o of overlay) {
+      if (o.kind === 'Namespace' || o.kind === 'ClusterRoleBinding') continue;
+      if (o.kind === 'RoleBinding') expect(o.metadata.namespace).not.toBe(NAMESPACE);
+      else expect({ object: `${o.kind}/${o.metadata.name}`, namespace: o.metadata.namespace }).toEqual({ object: `${o.kind}/${o.metadata.name}`, namespace: NAMESPACE });
+    }
+    expect(find(overlay, 'Namespace', NAMESPACE).metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  });
+});
+
+describe('disruption and network policy', () => {
+  const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+  test('each Deployment has a PodDisruptionBudget that selects its pods and leaves room to drain', () => {
+    for (const d of workloads(overlay)) {
+      const labels = d.spec.template.metadata.labels;
+      const pdbs = overlay.filter((o) => o.kind === 'PodDisruptionBudget' && matches(o.spec.selector.matchLabels, labels));
+      expect({ deployment: d.metadata.name, pdbs: pdbs.length }).toEqual({ deployment: d.metadata.name, pdbs: 1 });
+      expect(d.spec.replicas).toBeGreaterThan(pdbs[0]!.spec.minAvailable);
+    }
+  });
+
+  test('default deny in both directions, DNS for all, ingress to the gateway port only', () => {
+    const policies = overlay.filter((o) => o.kind === 'NetworkPolicy' && o.apiVersion === 'networking.k8s.io/v1');
+    const deny = policies.find((p) => Object.keys(p.spec.podSelector).length === 0 && !p.spec.ingress && !p.spec.egress);
+    expect(deny?.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
+    const ingress = policies.filter((p) => p.spec.ingress);
+    expect(ingress).toHaveLength(1);
+    expect(ingress[0]!.spec.podSelector.matchLabels).toEqual(find(overlay, 'Deployment', 'keyless-triage-gateway').spec.selector.matchLabels);
+    expect(ingress[0]!.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: triage.gateway!.port }] }]);
+    const egress = policies.filter((p) => p.spec.egress);
+    expect(egress).toHaveLength(1);
+    expect(egress[0]!.spec.egress.flatMap((r: any) => r.ports.map((p: any) => `${p.protocol}/${p.port}`)).sort()).toEqual(['TCP/53', 'UDP/53']);
+  });
+
+  test("each Calico egress policy selects exactly its Deployment's pods", () => {
+    const calico = overlay.filter((o) => o.apiVersion === 'projectcalico.org/v3');
+    expect(calico.map((c) => c.metadata.name).sort()).toEqual(['keyless-triage-gateway-egress', 'keyless-triage-worker-egress']);
+    for (const policy of calico) {
+      const terms = Object.fromEntries((policy.spec.selector as string).split('&&').map((t) => /^\s*([\w./-]+) == '([^']*)'\s*$/.exec(t)!.slice(1, 3) as [string, string]));
+      const selected = workloads(overlay).filter((d) => matches(terms, d.spec.template.metadata.labels));
+      expect(selected.map((d) => d.metadata.name)).toEqual([policy.metadata.name.replace(/-egress$/, '')]);
+      expect(policy.spec.types).toEqual(['Egress']);
+      expect(policy.metadata.namespace).toBe(NAMESPACE);
+    }
+  });
+});
