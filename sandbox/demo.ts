@@ -7,7 +7,8 @@ import { triageWorkflowId, type TriageOutcome, type TriageStatus } from '../work
 import { queryStatus, workflowUiUrl } from '../starter/triage-client.js';
 import { sandboxHistoryExport } from '../starter/audit-command.js';
 import { loadScenario } from './scenario.js';
-import { SANDBOX_DIR, scenarioPath } from './locations.js';
+import { SANDBOX_DIR } from '../workers/paths.js';
+import { scenarioPath } from './locations.js';
 import { SANDBOX_NON_APPROVER, startStack, type RunningStack } from './stack.js';
 import { incidentEnvelope, postSignedWebhook } from './webhook.js';
 import { portIsFree } from './ports.js';

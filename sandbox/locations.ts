@@ -1,10 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../workers/paths.js';
-
-/** Git-ignored: the stack's config, generated secrets, SQLite database and logs. */
-export const SANDBOX_DIR = join(PROJECT_ROOT, '.sandbox');
-export const STACK_FILE = join(SANDBOX_DIR, 'stack.json');
 export const DEFAULT_SCENARIO = 'crashloop-after-rollout';
 
 /** A scenario by name (`SCENARIO=<name>`), from sandbox/scenarios/. */

@@ -1,6 +1,7 @@
 // `make up` / `make down`: the local stack in the background, described by .sandbox/stack.json.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { SANDBOX_DIR, scenarioPath, STACK_FILE } from './locations.js';
+import { SANDBOX_DIR, STACK_FILE } from '../workers/paths.js';
+import { scenarioPath } from './locations.js';
 import { startStack, stopPids, type StackInfo } from './stack.js';
 
 function alive(pid: number): boolean {

@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { BrokerConfigError, loadBrokerConfig } from '../broker/config.js';
-import { SANDBOX_DIR, STACK_FILE } from '../sandbox/locations.js';
+import { SANDBOX_DIR, STACK_FILE } from '../workers/paths.js';
 import { temporalSettingsFor } from '../workers/config.js';
 import { triageWorkflowId } from '../workflows/messages.js';
 import {

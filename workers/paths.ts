@@ -17,3 +17,7 @@ function findProjectRoot(from: string): string {
 export const PROJECT_ROOT = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
 export const WORKFLOWS_SOURCE = join(PROJECT_ROOT, 'workflows', 'index.ts');
 export const WORKFLOW_BUNDLE = join(PROJECT_ROOT, 'dist', 'workflow-bundle.js');
+
+/** Git-ignored: the sandbox stack's config, generated secrets, SQLite database and logs (the CLI looks there too). */
+export const SANDBOX_DIR = join(PROJECT_ROOT, '.sandbox');
+export const STACK_FILE = join(SANDBOX_DIR, 'stack.json');

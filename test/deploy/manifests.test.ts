@@ -240,9 +240,11 @@ describe('hardening of every container', () => {
     expect(brokerContainer!.startupProbe).toBeDefined();
     // The broker listens on loopback only, so its probes run inside the container against its port.
     const port = broker.listen.port;
-    for (const probe of [brokerContainer!.startupProbe, brokerContainer!.readinessProbe, brokerContainer!.livenessProbe]) {
+    // Started and alive: /healthz; ready only while every provider's credential is usable: /readyz.
+    for (const probe of [brokerContainer!.startupProbe, brokerContainer!.livenessProbe]) {
       expect(probe.exec.command.join(' ')).toContain(`http://127.0.0.1:${port}/healthz`);
     }
+    expect(brokerContainer!.readinessProbe.exec.command.join(' ')).toContain(`http://127.0.0.1:${port}/readyz`);
     expect(new URL(triage.broker.url).port).toBe(String(port));
     expect(broker.listen.host).toBe('127.0.0.1');
   });
