@@ -285,3 +285,20 @@ describe('decodeActionValue', () => {
     expect(decodeActionValue(value)).toEqual(expected);
   });
 });
+
+describe('metric sparklines on the card', () => {
+  const lines = ['CloudWatch: ALB p99 latency  ▁▁▁▂█▇  baseline 0.12 → 1.84 s (×15), since 10:42 UTC', 'Datadog: <!channel> errors  ▁▁▁█  baseline 1 → 40'];
+
+  test('sit under the findings as plain text, one line per metric', () => {
+    const card = approvalCard(ctx({ metricLines: lines }));
+    const section = ofType(card, 'section').find((s) => s.text?.text.startsWith('Metrics'));
+    expect(section?.text).toMatchObject({ type: 'plain_text' });
+    // Runs of spaces collapse, as in every plain_text line of the card.
+    expect(section?.text?.text.split('\n')).toEqual(['Metrics', ...lines.map((l) => l.replace(/ {2,}/g, ' '))]);
+    expect(blockKitViolations(card)).toEqual([]);
+  });
+
+  test('a card without metrics has no metrics section', () => {
+    expect(ofType(approvalCard(ctx()), 'section').some((s) => s.text?.text.startsWith('Metrics'))).toBe(false);
+  });
+});
