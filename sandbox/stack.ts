@@ -240,6 +240,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     const settings = {
       temporal: { address: temporalAddress, namespace: NAMESPACE, taskQueue: TASK_QUEUE, uiUrl: temporalUiUrl },
       broker: { url: brokerUrl },
+      worker: { healthPort: 0 },
       kubernetes: { cluster: 'sandbox', kubeconfig: kubeconfigFile },
       aws: { region: scenario.cloudwatch?.region ?? 'eu-west-1', endpoint: moto.url },
       approval: opts.approval ?? { reminderAfter: '10m', expireAfter: '30m' },

@@ -162,6 +162,8 @@ export const configSchema = z
         slackSigningSecretFile: z.string().min(1).optional(),
       })
       .optional(),
+    /** The worker's loopback health endpoint (`/healthz`, `/readyz`) for the container's exec probes; 0 picks a free port. */
+    worker: z.object({ healthPort: z.number().int().min(0).max(65535).default(8791) }).prefault({}),
     /** The credential broker sidecar: every SaaS call goes through it, and it alone holds the credentials. */
     broker: z.object({ url: httpUrl.default('http://127.0.0.1:8790') }).prefault({}),
     kubernetes: z

@@ -5,6 +5,7 @@ import { createJsonLogger } from '../starter/logger.js';
 import { ConfigError, configPath, loadConfig } from './config.js';
 import { WORKFLOW_BUNDLE } from './paths.js';
 import { WorkerConnection } from './temporal-connection.js';
+import { startWorkerHealth } from './health.js';
 import { activitiesFrom, createTriageWorker, kubeConfigFrom } from './worker.js';
 
 /** Exit code when the start-up doctor refuses: apart from configuration errors (2). */
@@ -30,12 +31,16 @@ async function main(): Promise<void> {
     activities: activitiesFrom(config, kubeConfig),
   });
   temporal.attach(worker);
+  const health = await startWorkerHealth({ state: () => worker.getState(), port: config.worker.healthPort });
   // The SDK's runtime turns SIGTERM/SIGINT into a graceful shutdown: no new
   // tasks are polled and running activities get until the grace period to finish.
-  console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'worker started', taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }));
+  console.log(
+    JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'worker started', taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, health: health.url }),
+  );
   try {
     await worker.run();
   } finally {
+    await health.close();
     await temporal.close();
   }
   console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'worker stopped' }));
