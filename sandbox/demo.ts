@@ -124,7 +124,12 @@ async function main(): Promise<void> {
     try {
       say();
       say('workflow progress:');
-      const status = await waitForStage(client, incidentId, (s) => s.stage === 'awaiting-decision');
+      // The stage turns to awaiting-decision just before the card is posted: wait for the post too (or its failure notice).
+      const status = await waitForStage(
+        client,
+        incidentId,
+        (s) => s.stage === 'awaiting-decision' && (s.slackCard !== undefined || (s.notices ?? []).some((n) => n.startsWith('Slack:'))),
+      );
 
       say();
       say(`findings — ${status.headline}`);

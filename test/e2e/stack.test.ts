@@ -155,7 +155,9 @@ describe('the running stack', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ stage: 'awaiting-decision', approvers: stack.info.approvers });
 
     // Slack clicks the gateway must refuse: forged, replayed (older than 5 minutes), from the future.
-    const { slackCard } = await queryStatus(client, incidentId());
+    // The card is posted right after the stage turns to awaiting-decision.
+    let slackCard: Awaited<ReturnType<typeof queryStatus>>['slackCard'];
+    await until(async () => (slackCard = (await queryStatus(client, incidentId())).slackCard) !== undefined);
     const click = (userId: string, extra: Record<string, unknown> = {}) => slackClick(slackCard!, userId, extra);
     expect((await click(stack.info.approvers[0]!, { badSignature: true })).status).toBe(401);
     expect((await click(stack.info.approvers[0]!, { timestampOffsetSeconds: -360 })).status).toBe(401);
