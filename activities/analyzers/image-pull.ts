@@ -59,8 +59,9 @@ function imageLines(failures: readonly PullFailure[]): string[] {
     const reasons = distinctSorted(ofImage.map((f) => f.reason)).join(', ');
     const messages = distinctSorted(ofImage.flatMap((f) => (f.message ? [f.message] : [])));
     const lines = [`image ${image}: ${plural(pods, 'pod')} waiting in ${reasons}`];
-    // Messages usually differ only by pod name; one is enough to cite.
-    const [message] = messages;
+    // Messages usually differ only by pod name; one is enough to cite. ErrImagePull's
+    // carries the registry's answer ("not found", "unauthorized"); the back-off's only says it waits.
+    const message = ofImage.find((f) => f.reason === 'ErrImagePull' && f.message !== undefined)?.message ?? messages[0];
     if (message !== undefined) {
       lines.push(`kubelet: ${message}${messages.length > 1 ? ` (and ${messages.length - 1} similar)` : ''}`);
     }

@@ -84,6 +84,17 @@ const cases: Case[] = [
     },
   },
   {
+    name: "the registry's answer is cited over the back-off message, whichever sorts first",
+    ns: namespace('shop', {
+      pods: [
+        pod(`${NEW_RS}-p0`, { replicaSet: NEW_RS, containers: [pullFailing('ImagePullBackOff', NEW_IMAGE, `Back-off pulling image "${NEW_IMAGE}"`)] }),
+        pod(`${NEW_RS}-p1`, { replicaSet: NEW_RS, containers: [pullFailing('ErrImagePull', NEW_IMAGE, notFound)] }),
+      ],
+      ...rolledOut({ rolledOutMinutesBefore: 4 }),
+    }),
+    expected: { titles: [`checkout-api pods cannot pull image ${NEW_IMAGE} (ErrImagePull, ImagePullBackOff) since the rollout to revision 7, 4 min before the incident`], evidence: [`kubelet: ${notFound} (and 1 similar)`] },
+  },
+  {
     name: 'two images failing in one pod',
     ns: namespace('shop', {
       pods: [pod('batch', { containers: [pullFailing('ErrImagePull', 'a:1'), { ...pullFailing('ErrImagePull', 'b:2'), name: 'sidecar' }] })],
