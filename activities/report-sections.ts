@@ -6,7 +6,7 @@
 import { metricLine, mermaidXyChart } from './charts.js';
 import { shiftOf } from './analyzers/metrics.js';
 import type { CloudWatchEvidence, DatadogEvidence, KubernetesEvidence, MetricSeries } from './model.js';
-import { cleanText, escapeGitHubMarkdown } from './untrusted-text.js';
+import { cleanText, gitHubText as md } from './untrusted-text.js';
 
 /** Charts are the biggest part of the body; past this many, the history has the rest. */
 export const MAX_CHARTS = 8;
@@ -14,10 +14,6 @@ export const MAX_CHARTS = 8;
 export const MAX_CARD_METRICS = 6;
 const MAX_MONITORS_IN_BODY = 10;
 const MAX_LOG_TAILS_IN_BODY = 3;
-
-function md(text: unknown, max?: number): string {
-  return escapeGitHubMarkdown(cleanText(text, max));
-}
 
 interface Charted {
   source: string;

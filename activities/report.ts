@@ -24,6 +24,7 @@ import {
   cleanText,
   escapeGitHubMarkdown,
   escapeSlackText,
+  gitHubText as md,
   neutralizeGitHubReferences,
   safeLinkTarget,
 } from './untrusted-text.js';
@@ -163,10 +164,6 @@ export function temporalWorkflowUrl(temporalUiUrl: string, namespace: string, wo
 function link(text: string, url: string): string {
   const target = safeLinkTarget(url);
   return target ? `[${escapeGitHubMarkdown(text)}](${target})` : `${escapeGitHubMarkdown(text)} (link omitted: not an http(s) URL)`;
-}
-
-function md(text: unknown, max?: number): string {
-  return escapeGitHubMarkdown(cleanText(text, max));
 }
 
 function renderIssueBody(sources: PlanSources): string {

@@ -170,3 +170,8 @@ export function escapeGitHubMarkdown(text: string): string {
     .replace(/^(\d{1,9})([.)])/, '$1\\$2');
   return neutralizeGitHubReferences(escaped);
 }
+
+/** Evidence text for the GitHub issue body: one clean, bounded line, escaped. */
+export function gitHubText(value: unknown, max?: number): string {
+  return escapeGitHubMarkdown(cleanText(value, max));
+}

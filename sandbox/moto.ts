@@ -4,13 +4,13 @@
 // against real AWS.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
 import { PROJECT_ROOT } from '../workers/paths.js';
 import { freePort } from './ports.js';
 import type { ScenarioCloudWatch } from './scenario.js';
+import { findMotoServer } from './venv-tools.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
@@ -21,32 +21,6 @@ const MAX_PAYLOAD_BYTES = 900 * 1024;
 /** CloudWatch refuses points older than two weeks or more than two hours ahead; the sandbox keeps to the same rule. */
 const OLDEST_POINT_MS = 14 * 86_400_000;
 const NEWEST_POINT_MS = 2 * 3_600_000;
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** moto's server: $MOTO_SERVER, else the project's .venv (requirements-dev.txt), else `moto_server` on PATH. */
-export function findMotoServer(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.MOTO_SERVER) {
-    if (executable(env.MOTO_SERVER)) return env.MOTO_SERVER;
-    throw new Error(`MOTO_SERVER is set to ${env.MOTO_SERVER}, which is not an executable file`);
-  }
-  const venv = join(PROJECT_ROOT, '.venv', 'bin', 'moto_server');
-  if (executable(venv)) return venv;
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir && executable(join(dir, 'moto_server'))) return join(dir, 'moto_server');
-  }
-  throw new Error(
-    'moto_server not found. Run `make install` (installs moto[server] from requirements-dev.txt into .venv/), ' +
-      'or set MOTO_SERVER to the path of a moto_server executable.',
-  );
-}
 
 export interface MotoOptions {
   host?: string;

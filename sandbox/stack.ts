@@ -13,7 +13,7 @@ import { loadScenario, type Scenario } from './scenario.js';
 import { sandboxCredentials, seedCloudWatch, startMoto, type Moto } from './moto.js';
 import { CREDENTIALS_PATH } from './emulators/pod-identity.js';
 import { freePort, portIsFree } from './ports.js';
-import { findTemporalCli } from './temporal-cli.js';
+import { findTemporalCli } from './venv-tools.js';
 
 /** Sandbox users in the Slack sense; the first two approve, the third does not. */
 export const SANDBOX_APPROVERS = ['U0ALICE', 'U0BOB'];

@@ -8,6 +8,7 @@ import {
   summarizeReplicaSets,
 } from '../../activities/kubernetes-summary.js';
 import type { ContainerSummary, NamespaceEvidence, PodSummary } from '../../activities/model.js';
+import { fakeCredential, pemMarker } from '../fake-credentials.js';
 
 function pod(name: string, opts: { phase?: string; ready?: boolean; statuses?: V1ContainerStatus[]; init?: V1ContainerStatus[]; scheduled?: { status: string; reason?: string; message?: string } } = {}): V1Pod {
   return {
@@ -283,10 +284,10 @@ describe('previousLogTail', () => {
   });
 
   test('a multi-line private key is removed', () => {
-    const out = read('loading key\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx1\nAAAAB3NzaC1yc2E\n-----END RSA PRIVATE KEY-----\nready\n');
+    const out = read(['loading key', pemMarker('BEGIN', 'RSA '), fakeCredential.pemBody(18), fakeCredential.pemBody(15), pemMarker('END', 'RSA '), 'ready', ''].join('\n'));
     expect(out).toEqual({
       status: 'ok',
-      lines: ['loading key', '-----BEGIN RSA PRIVATE KEY-----', '[redacted]', '[redacted]', '-----END RSA PRIVATE KEY-----', 'ready'],
+      lines: ['loading key', pemMarker('BEGIN', 'RSA '), '[redacted]', '[redacted]', pemMarker('END', 'RSA '), 'ready'],
       truncated: false,
       redactions: 2,
     });

@@ -1,23 +1,37 @@
 import fc from 'fast-check';
 import { REDACTED, isSecretKey, redactLogLine, redactLogLines } from '../../activities/log-redaction.js';
+import { fakeCredential, pemMarker } from '../fake-credentials.js';
 
 const R = REDACTED;
 
+// Made at run time (test/fake-credentials.ts): no credential-shaped literal in the repository.
+const AWS_KEY_ID = fakeCredential.awsAccessKeyId('AKIA');
+const AWS_STS_KEY_ID = fakeCredential.awsAccessKeyId('ASIA');
+const AWS_SECRET = fakeCredential.awsSecretAccessKey();
+const GITHUB_PAT = fakeCredential.gitHubToken('ghp');
+const GITHUB_APP_TOKEN = fakeCredential.gitHubToken('ghs');
+const GITHUB_FINE_GRAINED = fakeCredential.gitHubFineGrainedToken();
+const SLACK_BOT = fakeCredential.slackBotToken();
+const SLACK_APP = fakeCredential.slackAppToken();
+const JWT = fakeCredential.jwt();
+const BEGIN = (label = '') => pemMarker('BEGIN', label);
+const END = (label = '') => pemMarker('END', label);
+
 describe('redactLogLine: secrets go, the key names stay', () => {
   test.each([
-    ['AWS access key id', 'using credentials AKIAIOSFODNN7EXAMPLE for s3', `using credentials ${R} for s3`],
-    ['AWS STS key id', 'assumed role, key ASIAY34FZKBOKMUTVV7A', `assumed role, key ${R}`],
-    ['AWS secret key (k=v)', 'aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', `aws_secret_access_key=${R}`],
-    ['AWS secret key (env, colon)', 'AWS_SECRET_ACCESS_KEY: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', `AWS_SECRET_ACCESS_KEY: ${R}`],
-    ['AWS secret key (camelCase JSON)', '{"secretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","region":"eu-west-1"}', `{"secretAccessKey":"${R}","region":"eu-west-1"}`],
-    ['GitHub classic PAT', 'git clone https://github.com/acme/x with ghp_16C7e42F292c6912E7710c838347Ae178B4a', `git clone https://github.com/acme/x with ${R}`],
-    ['GitHub app token', 'token ghs_abcdefghijklmnopqrstuvwxyz0123456789 expires', `token ${R} expires`],
-    ['GitHub fine-grained PAT', 'pat=github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRS', `pat=${R}`],
-    ['Slack bot token', 'slack client ready (xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx)', `slack client ready (${R})`],
-    ['Slack app token', 'socket mode with xapp-1-A0123456789-1234567890123-0123456789abcdef', `socket mode with ${R}`],
+    ['AWS access key id', `using credentials ${AWS_KEY_ID} for s3`, `using credentials ${R} for s3`],
+    ['AWS STS key id', `assumed role, key ${AWS_STS_KEY_ID}`, `assumed role, key ${R}`],
+    ['AWS secret key (k=v)', `aws_secret_access_key=${AWS_SECRET}`, `aws_secret_access_key=${R}`],
+    ['AWS secret key (env, colon)', `AWS_SECRET_ACCESS_KEY: ${AWS_SECRET}`, `AWS_SECRET_ACCESS_KEY: ${R}`],
+    ['AWS secret key (camelCase JSON)', `{"secretAccessKey":"${AWS_SECRET}","region":"eu-west-1"}`, `{"secretAccessKey":"${R}","region":"eu-west-1"}`],
+    ['GitHub classic PAT', `git clone https://github.com/acme/x with ${GITHUB_PAT}`, `git clone https://github.com/acme/x with ${R}`],
+    ['GitHub app token', `token ${GITHUB_APP_TOKEN} expires`, `token ${R} expires`],
+    ['GitHub fine-grained PAT', `pat=${GITHUB_FINE_GRAINED}`, `pat=${R}`],
+    ['Slack bot token', `slack client ready (${SLACK_BOT})`, `slack client ready (${R})`],
+    ['Slack app token', `socket mode with ${SLACK_APP}`, `socket mode with ${R}`],
     [
       'JWT',
-      'session eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U accepted',
+      `session ${JWT} accepted`,
       `session ${R} accepted`,
     ],
     ['Authorization: Bearer', 'GET /orders Authorization: Bearer abc.def-ghi_jkl', `GET /orders Authorization: Bearer ${R}`],
@@ -34,7 +48,7 @@ describe('redactLogLine: secrets go, the key names stay', () => {
     ['a CLI flag', 'exec worker --db-password=Sup3r! --port=8080', `exec worker --db-password=${R} --port=8080`],
     ['X-Amz-Signature', 'GET /b/k?X-Amz-Signature=4f2c9a1e0b7d&X-Amz-Expires=300', `GET /b/k?X-Amz-Signature=${R}&X-Amz-Expires=300`],
     ['key: letters-only value at the end', 'password: changeme', `password: ${R}`],
-    ['PEM on one line', 'key="-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEA\\n-----END RSA PRIVATE KEY-----"', `key="-----BEGIN RSA PRIVATE KEY-----${R}-----END RSA PRIVATE KEY-----"`],
+    ['PEM on one line', `key="${BEGIN('RSA ')}\\n${fakeCredential.pemBody(16)}\\n${END('RSA ')}"`, `key="${BEGIN('RSA ')}${R}${END('RSA ')}"`],
     ['URL with user:password@', 'dial postgres://checkout:Chk0ut-2025@orders-db:5432/orders failed', `dial postgres://checkout:${R}@orders-db:5432/orders failed`],
     ['URL password with an @', 'redis://:p@ss@cache:6379/0', `redis://:${R}@cache:6379/0`],
     ['Datadog key, labelled with =', 'DD_API_KEY=0123456789abcdef0123456789abcdef', `DD_API_KEY=${R}`],
@@ -47,11 +61,11 @@ describe('redactLogLine: secrets go, the key names stay', () => {
   });
 
   test('counts every secret in a line', () => {
-    expect(redactLogLine('user=a password=b token=c AKIAIOSFODNN7EXAMPLE')).toEqual({ text: `user=a password=${R} token=${R} ${R}`, redactions: 3 });
+    expect(redactLogLine(`user=a password=b token=c ${AWS_KEY_ID}`)).toEqual({ text: `user=a password=${R} token=${R} ${R}`, redactions: 3 });
   });
 
   test('a password already carrying a recognised token is replaced once', () => {
-    expect(redactLogLine('token=ghp_16C7e42F292c6912E7710c838347Ae178B4a')).toEqual({ text: `token=${R}`, redactions: 1 });
+    expect(redactLogLine(`token=${GITHUB_PAT}`)).toEqual({ text: `token=${R}`, redactions: 1 });
   });
 
   test('a line that is one long base64 blob (a PEM body line) goes', () => {
@@ -86,19 +100,19 @@ describe('redactLogLines', () => {
   test('a PEM private key printed over several lines goes, the markers stay', () => {
     const out = redactLogLines([
       'loaded signing key:',
-      '-----BEGIN PRIVATE KEY-----',
-      'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7',
+      BEGIN(),
+      fakeCredential.pemBody(),
       'short9line',
-      '-----END PRIVATE KEY-----',
+      END(),
       'listening on :8080',
     ]);
-    expect(out.map((l) => l.text)).toEqual(['loaded signing key:', '-----BEGIN PRIVATE KEY-----', R, R, '-----END PRIVATE KEY-----', 'listening on :8080']);
+    expect(out.map((l) => l.text)).toEqual(['loaded signing key:', BEGIN(), R, R, END(), 'listening on :8080']);
     expect(out.map((l) => l.redactions)).toEqual([0, 0, 1, 1, 0, 0]);
   });
 
   test('a key whose BEGIN marker is on the same line as its first body bytes', () => {
-    const out = redactLogLines(['key=-----BEGIN EC PRIVATE KEY----- MHcCAQEEIIrYSSNQFaA', 'abc', 'xyz-----END EC PRIVATE KEY----- done']);
-    expect(out.map((l) => l.text)).toEqual([`key=-----BEGIN EC PRIVATE KEY-----${R}`, R, `${R}-----END EC PRIVATE KEY----- done`]);
+    const out = redactLogLines([`key=${BEGIN('EC ')} ${fakeCredential.pemBody(20)}`, 'abc', `xyz${END('EC ')} done`]);
+    expect(out.map((l) => l.text)).toEqual([`key=${BEGIN('EC ')}${R}`, R, `${R}${END('EC ')} done`]);
   });
 });
 
@@ -120,7 +134,7 @@ describe('hostile input', () => {
       `${'https://u:'.repeat(20_000)}`,
       `Bearer ${'a'.repeat(200_000)}`,
       `eyJ${'a'.repeat(100_000)}.${'b'.repeat(100_000)}`,
-      `-----BEGIN PRIVATE KEY-----${' x'.repeat(100_000)}`,
+      `${BEGIN()}${' x'.repeat(100_000)}`,
       `"password":"${'\\"'.repeat(50_000)}`,
       'x=y '.repeat(50_000),
     ];
@@ -171,7 +185,7 @@ const kinds: Record<string, fc.Arbitrary<{ secret: string; planted: string }>> =
     .map(([key, form, s]) => ({ secret: s, planted: form(key, s) })),
   'PEM private key': fc.tuple(fc.constantFrom('', 'RSA ', 'EC ', 'OPENSSH '), fc.stringMatching(/^[A-Za-z0-9+/]{32,200}$/)).map(([label, body]) => ({
     secret: body,
-    planted: `-----BEGIN ${label}PRIVATE KEY-----\\n${body}\\n-----END ${label}PRIVATE KEY-----`,
+    planted: `${BEGIN(label)}\\n${body}\\n${END(label)}`,
   })),
   'URL credentials': fc
     .tuple(fc.constantFrom('postgres', 'mysql', 'redis', 'amqp', 'https', 'mongodb+srv'), fc.stringMatching(/^[a-z]{0,10}$/), fc.stringMatching(/^[A-Za-z0-9!$%*+@-]{8,24}$/))
@@ -198,7 +212,7 @@ describe('property: a multi-line PEM key never survives', () => {
     const body = fc.array(fc.stringMatching(/^[A-Za-z0-9+/]{64}$/), { minLength: 1, maxLength: 6 });
     fc.assert(
       fc.property(fc.array(context, { maxLength: 3 }), body, fc.array(context, { maxLength: 3 }), (before, lines, after) => {
-        const out = redactLogLines([...before, '-----BEGIN OPENSSH PRIVATE KEY-----', ...lines, '-----END OPENSSH PRIVATE KEY-----', ...after]);
+        const out = redactLogLines([...before, BEGIN('OPENSSH '), ...lines, END('OPENSSH '), ...after]);
         return lines.every((l) => !out.some((o) => o.text.includes(l)));
       }),
     );

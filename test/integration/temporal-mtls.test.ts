@@ -11,7 +11,7 @@ import { createServer, type TLSSocket } from 'node:tls';
 import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { findTemporalCli } from '../../sandbox/temporal-cli.js';
+import { findTemporalCli } from '../../sandbox/venv-tools.js';
 import { createJsonLogger } from '../../starter/logger.js';
 import { parseConfig } from '../../workers/config.js';
 import { PROJECT_ROOT } from '../../workers/paths.js';

@@ -2,7 +2,8 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { findMotoServer, motoCloudWatchClient, sandboxCredentials, seedCloudWatch, startMoto, type Moto } from '../../sandbox/moto.js';
+import { motoCloudWatchClient, sandboxCredentials, seedCloudWatch, startMoto, type Moto } from '../../sandbox/moto.js';
+import { findMotoServer } from '../../sandbox/venv-tools.js';
 import { buildScenario, type ScenarioCloudWatch } from '../../sandbox/scenario.js';
 import { PROJECT_ROOT } from '../../workers/paths.js';
 

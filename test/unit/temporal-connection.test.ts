@@ -16,6 +16,7 @@ import {
 } from '../../workers/temporal-connection.js';
 import { createJsonLogger, silentLogger, type Logger } from '../../starter/logger.js';
 import { createTestCa, opensslAvailable, pemBodyLines, secretVolume, type TestCa } from './pki.js';
+import { pemMarker } from '../fake-credentials.js';
 
 if (!opensslAvailable()) throw new Error('these tests make certificates with the openssl CLI, which is not on PATH');
 
@@ -173,7 +174,7 @@ describe('validation at start', () => {
 
   test('a key file that is not a key, or not the certificate\'s key, is named and not echoed', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bad-'));
-    writeFileSync(join(dir, 'tls.key'), `${client.key.slice(0, 120)}garbage\n-----END PRIVATE KEY-----\n`);
+    writeFileSync(join(dir, 'tls.key'), `${client.key.slice(0, 120)}garbage\n${pemMarker('END')}\n`);
     expectCredentialError(temporalSettings({ tls: { certFile: client.certFile, keyFile: join(dir, 'tls.key') } }), `tls.keyFile ${join(dir, 'tls.key')} is not an unencrypted PEM private key`);
     const other = ca.issue('someone-else');
     expectCredentialError(temporalSettings({ tls: { certFile: client.certFile, keyFile: other.keyFile } }), `is not the private key of the certificate in ${client.certFile}`);

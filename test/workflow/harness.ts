@@ -12,7 +12,7 @@ import { parseConfig, type TriageConfig } from '../../workers/config.js';
 import { PROJECT_ROOT, WORKFLOWS_SOURCE } from '../../workers/paths.js';
 import { activitiesFrom } from '../../workers/worker.js';
 import { triageSearchAttributes } from '../../workflows/search-attributes.js';
-import { findTemporalCli } from '../../sandbox/temporal-cli.js';
+import { findTemporalCli } from '../../sandbox/venv-tools.js';
 import { loadScenario, type Scenario } from '../../sandbox/scenario.js';
 import { startPagerDutyEmulator } from '../../sandbox/emulators/pagerduty.js';
 import { startKubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';

@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findTemporalCli } from '../../sandbox/temporal-cli.js';
+import { findTemporalCli } from '../../sandbox/venv-tools.js';
 import { PROJECT_ROOT } from '../../workers/paths.js';
 
 function fakeCli(dir: string): string {

@@ -1,0 +1,31 @@
+// Credential-shaped strings for the redaction tests, made at run time with
+// random characters: the repository holds nothing a secret scanner (or a
+// reader) could take for a real key, and no test depends on a fixed value.
+import { randomBytes } from 'node:crypto';
+
+const UPPER_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+function pick(alphabet: string, n: number): string {
+  return Array.from(randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');
+}
+
+const digits = (n: number) => pick('0123456789', n);
+const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+export const fakeCredential = {
+  awsAccessKeyId: (prefix: 'AKIA' | 'ASIA' = 'AKIA') => `${prefix}${pick(UPPER_DIGITS, 16)}`,
+  awsSecretAccessKey: () => pick(`${ALNUM}/+`, 40),
+  gitHubToken: (kind: 'ghp' | 'ghs') => `${kind}_${pick(ALNUM, 36)}`,
+  gitHubFineGrainedToken: () => `github_pat_11${pick(ALNUM, 20)}_${pick(ALNUM, 59)}`,
+  slackBotToken: () => `xoxb-${digits(12)}-${digits(13)}-${pick(ALNUM, 24)}`,
+  slackAppToken: () => `xapp-1-A${pick(UPPER_DIGITS, 10)}-${digits(13)}-${randomBytes(32).toString('hex')}`,
+  jwt: () => [base64url({ alg: 'HS256' }), base64url({ sub: digits(10) }), randomBytes(32).toString('base64url')].join('.'),
+  /** Base64 body lines of a key, as a PEM block holds them. */
+  pemBody: (length = 64) => pick(`${ALNUM}+/`, length),
+};
+
+/** `-----BEGIN <label>PRIVATE KEY-----` and its END, assembled so no marker sits in the source as a literal. */
+export function pemMarker(edge: 'BEGIN' | 'END', label = ''): string {
+  return `-----${edge} ${label}${['PRIVATE', 'KEY'].join(' ')}-----`;
+}
