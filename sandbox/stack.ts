@@ -12,7 +12,7 @@ import { triageSearchAttributes } from '../workflows/search-attributes.js';
 import { loadScenario, type Scenario } from './scenario.js';
 import { sandboxCredentials, seedCloudWatch, startMoto, type Moto } from './moto.js';
 import { CREDENTIALS_PATH } from './emulators/pod-identity.js';
-import { freePort, portIsFree } from './ports.js';
+import { freePort, lostPortRace, portIsFree } from './ports.js';
 import { findTemporalCli } from './venv-tools.js';
 
 /** Sandbox users in the Slack sense; the first two approve, the third does not. */
@@ -83,7 +83,22 @@ const GITHUB_APP_ID = '424242';
 const GITHUB_INSTALLATION_ID = 4242;
 const PAGERDUTY_ACCOUNT = 'as_account-us.sandbox';
 
+const START_ATTEMPTS = 3;
+
 export async function startStack(opts: StackOptions): Promise<RunningStack> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStackOnce(opts);
+    } catch (err) {
+      // Another process may bind a port between our check and the service's
+      // own bind; the next attempt picks fresh ports (a fixed port that is
+      // taken by then fails the up-front check with its own message).
+      if (attempt >= START_ATTEMPTS || !lostPortRace(err)) throw err;
+    }
+  }
+}
+
+async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
   const dir = resolve(opts.dir);
   const logDir = join(dir, 'logs');
   const secretDir = join(dir, 'secrets');
