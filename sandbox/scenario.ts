@@ -490,7 +490,7 @@ export const surfaceConditions = z.strictObject({
   retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
 });
 
-export const CONDITION_SURFACES = ['pagerduty', 'kubernetes', 'github', 'slack', 'datadog'] as const;
+export const CONDITION_SURFACES = ['pagerduty', 'kubernetes', 'github', 'slack', 'datadog', 'cloudwatch'] as const;
 
 const scenarioSchema = z
   .strictObject({

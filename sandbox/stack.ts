@@ -24,7 +24,7 @@ export interface StackOptions {
   dir: string;
   scenario: string;
   /** Fixed ports; anything left out gets a free ephemeral port. */
-  ports?: Partial<Record<ServiceName | 'temporalUi' | 'pagerduty' | 'kubernetes' | 'github' | 'slack' | 'datadog' | 'moto' | 'podIdentity', number>>;
+  ports?: Partial<Record<ServiceName | 'temporalUi' | 'pagerduty' | 'kubernetes' | 'github' | 'slack' | 'datadog' | 'moto' | 'cloudwatch' | 'podIdentity', number>>;
   approval?: { reminderAfter: string; expireAfter: string };
   retry?: { maximumAttempts: number; initialInterval: string; maximumInterval: string };
   /** Timeout of one write attempt (GitHub); short in tests that kill the worker mid-write. */
@@ -51,6 +51,8 @@ export interface StackInfo {
   datadogUrl: string;
   /** moto, serving CloudWatch and STS. */
   motoUrl: string;
+  /** What the worker calls for CloudWatch and STS: a front on moto that applies the cloudwatch conditions. */
+  cloudwatchUrl: string;
   /** The emulated EKS Pod Identity Agent the worker gets its AWS credentials from. */
   podIdentityUrl: string;
   /** The sandbox Slack: pick a user, see the card, click its buttons. */
@@ -143,6 +145,7 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
     slack: await port('slack'),
     datadog: await port('datadog'),
     moto: await port('moto'),
+    cloudwatch: await port('cloudwatch'),
     podIdentity: await port('podIdentity'),
   };
   const podIdentityUrl = `http://127.0.0.1:${ports.podIdentity}${CREDENTIALS_PATH}`;
@@ -209,6 +212,8 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
       '--pod-identity-port', String(ports.podIdentity),
       '--pod-identity-token-file', podIdentityTokenFile,
       '--sts-endpoint', moto.url,
+      '--cloudwatch-port', String(ports.cloudwatch),
+      '--cloudwatch-upstream', moto.url,
     ], logDir, childEnv);
     children.set('emulators', emulators);
     await waitForLog(join(logDir, 'emulators.log'), /"pagerdutyUrl"/, emulators, 'emulators');
@@ -217,6 +222,7 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
     const githubUrl = `http://127.0.0.1:${ports.github}`;
     const slackUrl = `http://127.0.0.1:${ports.slack}`;
     const datadogUrl = `http://127.0.0.1:${ports.datadog}`;
+    const cloudwatchUrl = `http://127.0.0.1:${ports.cloudwatch}`;
     const slackChannels = sandboxChannels(scenario.slack?.channels.map((c) => c.name) ?? []);
 
     const brokerConfigFile = join(dir, 'broker.yaml');
@@ -257,7 +263,7 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
       broker: { url: brokerUrl },
       worker: { healthPort: 0 },
       kubernetes: { cluster: 'sandbox', kubeconfig: kubeconfigFile },
-      aws: { region: scenario.cloudwatch?.region ?? 'eu-west-1', endpoint: moto.url },
+      aws: { region: scenario.cloudwatch?.region ?? 'eu-west-1', endpoint: cloudwatchUrl },
       approval: opts.approval ?? { reminderAfter: '10m', expireAfter: '30m' },
       retry: opts.retry ?? { maximumAttempts: 3, initialInterval: '500ms', maximumInterval: '5s' },
       writes: { timeout: opts.writeTimeout ?? '30s', maximumAttempts: 10 },
@@ -299,6 +305,7 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
       slackUrl,
       datadogUrl,
       motoUrl: moto.url,
+      cloudwatchUrl,
       podIdentityUrl,
       slackPageUrl: `${slackUrl}/`,
       slackChannels,

@@ -1,5 +1,6 @@
-// Runs the PagerDuty, Kubernetes, GitHub, Slack and Datadog emulators and the
-// EKS Pod Identity Agent emulator for the local stack. The launcher reads the one
+// Runs the PagerDuty, Kubernetes, GitHub, Slack and Datadog emulators, the
+// front that gives moto (CloudWatch) the same conditions, and the EKS Pod
+// Identity Agent emulator for the local stack. The launcher reads the one
 // JSON line on stdout to learn the URLs; secrets come from files so they never
 // appear in argv (visible in `ps`) or in any output. Each surface's standing
 // conditions (latency, error rate) come from the scenario and SANDBOX_* variables.
@@ -7,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { allConditions } from '../conditions.js';
 import { loadScenario } from '../scenario.js';
+import { startAwsFront, type AwsFront } from './aws-front.js';
 import { startDatadogEmulator, type DatadogEmulator } from './datadog.js';
 import { startGitHubEmulator, type GitHubEmulator } from './github.js';
 import { startKubernetesEmulator } from './kubernetes.js';
@@ -63,6 +65,8 @@ async function main(): Promise<void> {
       'pod-identity-port': { type: 'string' },
       'pod-identity-token-file': { type: 'string' },
       'sts-endpoint': { type: 'string' },
+      'cloudwatch-port': { type: 'string' },
+      'cloudwatch-upstream': { type: 'string' },
     },
     strict: true,
   });
@@ -200,11 +204,24 @@ async function main(): Promise<void> {
     });
   }
 
+  // CloudWatch is moto; the front in between applies the surface's conditions.
+  const cloudwatchUpstream = values['cloudwatch-upstream'];
+  if (values['cloudwatch-port'] !== undefined && cloudwatchUpstream === undefined) throw new Error('--cloudwatch-port needs --cloudwatch-upstream (moto)');
+  let cloudwatch: AwsFront | undefined;
+  if (cloudwatchUpstream !== undefined) {
+    cloudwatch = await startAwsFront({
+      upstream: cloudwatchUpstream,
+      conditions: conditions.cloudwatch,
+      host: HOST,
+      port: port(values['cloudwatch-port'], '--cloudwatch-port'),
+    });
+  }
+
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    Promise.all([pagerduty.close(), kubernetes.close(), github?.close(), slack?.close(), datadog?.close(), podIdentity?.close()]).then(
+    Promise.all([pagerduty.close(), kubernetes.close(), github?.close(), slack?.close(), datadog?.close(), podIdentity?.close(), cloudwatch?.close()]).then(
       () => process.exit(0),
       (err: unknown) => {
         process.stderr.write(`emulators: error while closing: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -222,6 +239,7 @@ async function main(): Promise<void> {
       ...(slack ? { slackUrl: slack.url } : {}),
       ...(datadog ? { datadogUrl: datadog.url } : {}),
       ...(podIdentity ? { podIdentityUrl: podIdentity.url } : {}),
+      ...(cloudwatch ? { cloudwatchUrl: cloudwatch.url } : {}),
       scenario: scenario.name,
     })}\n`,
   );

@@ -1,8 +1,9 @@
 // Every shipped scenario through the real stack (Temporal dev server, the
 // emulators, moto behind the emulated Pod Identity Agent, the broker, the
 // worker and the gateway, each its own process), checked against its
-// `.expected.yaml`. Then the same stack with Datadog answering 500 to every
-// request: the triage must still reach a decision and write its issue.
+// `.expected.yaml`. Then the same stack with Datadog answering 500, and with
+// CloudWatch throttling, on every request: the triage must still reach a
+// decision and write its issue.
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -84,26 +85,31 @@ describe.each(scenarios.map((path) => [basename(path, '.yaml'), path]))('scenari
   });
 });
 
-test('with Datadog answering 500 all along, the triage completes with Datadog unavailable and the other findings intact', async () => {
+const OUTAGES = [
+  { surface: 'datadog', environment: { SANDBOX_DATADOG_ERROR_RATE: '1', SANDBOX_DATADOG_ERROR_STATUS: '500' }, reason: /500/ },
+  // Throttled on every call, retries included: what a CloudWatch account at its GetMetricData quota looks like.
+  { surface: 'cloudwatch', environment: { SANDBOX_CLOUDWATCH_ERROR_RATE: '1', SANDBOX_CLOUDWATCH_ERROR_STATUS: '429' }, reason: /Throttling|429/ },
+] as const;
+
+test.each(OUTAGES)('with $surface failing every request, the triage completes with it unavailable and the other findings intact', async ({ surface, environment, reason }) => {
   const path = join(SCENARIO_DIR, 'crashloop-after-rollout.yaml');
   const expected = await loadExpectedFindings(expectedFindingsPath(path));
-  const environment = { SANDBOX_DATADOG_ERROR_RATE: '1', SANDBOX_DATADOG_ERROR_STATUS: '500' };
   await withTriage(path, environment, async ({ stack, client, incidentId }) => {
     const status = await waitFor(client, incidentId, (s) => STAGES_AFTER_DIAGNOSIS.has(s.stage));
     expect(status.stage).toBe('awaiting-decision');
-    expect(status.surfaces.find((s) => s.surface === 'datadog')).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/500/) });
-    const withoutDatadog = {
+    expect(status.surfaces.find((s) => s.surface === surface)).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(reason) });
+    const without = {
       ...expected,
-      findings: expected.findings.filter((f) => f.surface !== 'datadog' && !f.analyzer.startsWith('datadog.')),
-      absent: [...expected.absent, 'datadog.'],
-      surfaces: { ...expected.surfaces, datadog: 'unavailable' as const },
+      findings: expected.findings.filter((f) => f.surface !== surface && !f.analyzer.startsWith(`${surface}.`)),
+      absent: [...expected.absent, `${surface}.`],
+      surfaces: { ...expected.surfaces, [surface]: 'unavailable' as const },
     };
-    expect(compareWithExpected({ headline: status.headline ?? '', findings: status.findings, surfaces: status.surfaces }, withoutDatadog)).toEqual([]);
+    expect(compareWithExpected({ headline: status.headline ?? '', findings: status.findings, surfaces: status.surfaces }, without)).toEqual([]);
 
     await decide(client, incidentId, { decision: 'approve', approver: stack.info.approvers[0]!, planHash: status.planHash! }, `e2e-${incidentId}`);
     const done = await waitFor(client, incidentId, (s) => s.githubIssue !== undefined || s.stage === 'failed');
     expect(done.githubIssue?.url).toMatch(/\/issues\/1$/);
     const issues = (await (await fetch(`${stack.info.githubUrl}/_sandbox/issues`)).json()) as { issues: { issue: { body: string } }[] };
-    expect(issues.issues[0]?.issue.body).toMatch(/\*\*datadog\*\*: unavailable: .*500/);
+    expect(issues.issues[0]?.issue.body).toMatch(new RegExp(`\\*\\*${surface}\\*\\*: unavailable: .*(${reason.source})`));
   });
 });
