@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { findSecrets } from '../../activities/log-redaction.js';
 import { WORKFLOWS_SOURCE } from '../../workers/paths.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -22,7 +23,7 @@ beforeAll(async () => {
 });
 
 test('histories are committed', () => {
-  expect(files).toEqual(expect.arrayContaining(['approved.json', 'expired.json']));
+  expect(files).toEqual(expect.arrayContaining(['approved.json', 'expired.json', 'four-surfaces-approved.json']));
 });
 
 test('every recorded history replays without a determinism error', async () => {
@@ -35,4 +36,13 @@ test('a workflow that schedules its activities differently fails the replay', as
   const altered = await bundleWorkflowCode({ workflowsPath: join(here, 'altered-workflow.ts'), logger: new DefaultLogger('WARN') });
   const [first] = histories();
   await expect(Worker.runReplayHistory({ workflowBundle: altered }, first!.history)).rejects.toThrow(DeterminismViolationError);
+});
+
+test.each(files)('%s, a history engineers read in the Web UI, holds nothing shaped like a credential', (file) => {
+  // Pretty-printed so each payload field is its own line for the scanner.
+  const text = JSON.stringify(JSON.parse(readFileSync(join(dir, file), 'utf8')), null, 1);
+  const payloads = text.match(/"data": "[A-Za-z0-9+/=]+"/g) ?? [];
+  const decoded = payloads.map((p) => Buffer.from(p.slice(9, -1), 'base64').toString('utf8')).join('\n');
+  expect(payloads.length).toBeGreaterThan(0);
+  expect(findSecrets(`${text}\n${decoded}`)).toEqual([]);
 });
