@@ -2,7 +2,8 @@
 // and checked for what matters when the process is assumed compromised: who it
 // runs as, what goes into the image, and that the three entry points it
 // documents are the ones the build produces. No Docker engine runs here, so the
-// image itself is not built.
+// image itself is not built; image-layout.test.ts runs its processes from the
+// same file layout instead.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
