@@ -19,6 +19,8 @@ export const EVIDENCE_LIMITS = {
   containersPerPod: 10,
   warningEventsPerNamespace: 50,
   scalingEventsPerNamespace: 10,
+  /** Node pressure events, whatever their type: one per node and reason (repeats are counted), so a few nodes' worth. */
+  nodePressureEventsPerNamespace: 10,
   deploymentsPerNamespace: 20,
   revisionsPerDeployment: 3,
   conditionsPerDeployment: 5,

@@ -5,6 +5,7 @@
 // have been restarting. The same goes for logs: the previous log of the few
 // containers that crashed, read last, as a bounded and redacted tail.
 import type { CoreV1Event, V1ContainerStatus, V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import { NODE_PRESSURE_REASONS } from './analyzers/evictions.js';
 import { EVIDENCE_LIMITS, truncateText } from './evidence-bounds.js';
 import { redactLogLines } from './log-redaction.js';
 import type { ContainerSummary, DeploymentSummary, EventSummary, LogTail, NamespaceEvidence, PodSummary, ReplicaSetSummary } from './model.js';
@@ -27,6 +28,11 @@ const BLOCKING_WAITING: Record<string, number> = {
 /** Normal events worth keeping: they date a rollout or a scale change. */
 const SCALING_REASONS = new Set(['ScalingReplicaSet', 'SuccessfulCreate', 'SuccessfulDelete']);
 const SCALING_KINDS = new Set(['Deployment', 'ReplicaSet']);
+/**
+ * A scale-up creates a pod per replica, each with its SuccessfulCreate event;
+ * the one ScalingReplicaSet event says what changed, so it is kept first.
+ */
+const SCALE_CHANGE_REASON = 'ScalingReplicaSet';
 
 type Timestamp = Date | string | undefined | null;
 
@@ -125,6 +131,8 @@ export function summarizePod(pod: V1Pod): { summary: PodSummary; rank: number } 
   };
   // Evicted pods are phase Failed like any crashed pod; only the reason tells them apart.
   if (status?.reason) summary.reason = short(status.reason);
+  // The Evicted event expires after about an hour; the pod's message outlives it.
+  if (status?.reason === 'Evicted' && status.message) summary.message = text(status.message);
   if (pod.spec?.nodeName) summary.node = short(pod.spec.nodeName);
   const createdAt = toIso(pod.metadata?.creationTimestamp);
   if (createdAt) summary.createdAt = createdAt;
@@ -192,34 +200,54 @@ function eventSummary(e: CoreV1Event, seenMs: number): EventSummary {
   return summary;
 }
 
+function isNodePressure(e: CoreV1Event): boolean {
+  return e.involvedObject?.kind === 'Node' && NODE_PRESSURE_REASONS.has(e.reason ?? '');
+}
+
+type Seen = { e: CoreV1Event; ms: number };
+
+// Ties (same second) fall back to the event name, so the order does not depend on the server's.
+function newestFirst(a: Seen, b: Seen): number {
+  const an = a.e.metadata?.name ?? '';
+  const bn = b.e.metadata?.name ?? '';
+  return b.ms - a.ms || (an < bn ? -1 : an > bn ? 1 : 0);
+}
+
+/** The scale changes first, then the pod creations and deletions that follow them; shown newest first. */
+function keptScalingEvents(scaling: readonly Seen[]): Seen[] {
+  const changes = scaling.filter((s) => s.e.reason === SCALE_CHANGE_REASON).sort(newestFirst);
+  const others = scaling.filter((s) => s.e.reason !== SCALE_CHANGE_REASON).sort(newestFirst);
+  return [...changes, ...others].slice(0, EVIDENCE_LIMITS.scalingEventsPerNamespace).sort(newestFirst);
+}
+
 /**
- * Warning events newest first, then the few Normal events that date a rollout.
- * Other Normal events (Pulled, Created, Started, ...) are dropped, not counted:
- * they are routine. `relevant`, when given, keeps only events about those objects
- * (`Kind/name`), which is how a label selector scopes events that carry no labels.
+ * Warning events newest first, then node pressure events of any type, then the
+ * few Normal events that date a rollout or a scale change. Other Normal events
+ * (Pulled, Created, Started, NodeHasSufficientMemory, ...) are dropped, not
+ * counted: they are routine. `relevant`, when given, keeps only events about
+ * those objects (`Kind/name`), which is how a label selector scopes events that
+ * carry no labels.
  */
 export function summarizeEvents(events: readonly CoreV1Event[], relevant?: ReadonlySet<string>): Pick<NamespaceEvidence, 'events' | 'eventsOmitted'> {
-  const warnings: { e: CoreV1Event; ms: number }[] = [];
-  const scaling: { e: CoreV1Event; ms: number }[] = [];
+  const warnings: Seen[] = [];
+  const pressure: Seen[] = [];
+  const scaling: Seen[] = [];
   for (const e of events) {
     const kind = e.involvedObject?.kind ?? '';
     if (relevant && !relevant.has(`${kind}/${e.involvedObject?.name ?? ''}`)) continue;
-    if (e.type === 'Warning') warnings.push({ e, ms: lastSeenMs(e) });
+    // Before the Warning check: a flood of pod warnings must not crowd out the node's own account.
+    if (isNodePressure(e)) pressure.push({ e, ms: lastSeenMs(e) });
+    else if (e.type === 'Warning') warnings.push({ e, ms: lastSeenMs(e) });
     else if (SCALING_KINDS.has(kind) && SCALING_REASONS.has(e.reason ?? '')) scaling.push({ e, ms: lastSeenMs(e) });
   }
-  // Ties (same second) fall back to the event name, so the order does not depend on the server's.
-  const newestFirst = (a: { e: CoreV1Event; ms: number }, b: { e: CoreV1Event; ms: number }) => {
-    const an = a.e.metadata?.name ?? '';
-    const bn = b.e.metadata?.name ?? '';
-    return b.ms - a.ms || (an < bn ? -1 : an > bn ? 1 : 0);
-  };
   warnings.sort(newestFirst);
-  scaling.sort(newestFirst);
+  pressure.sort(newestFirst);
   const w = warnings.slice(0, EVIDENCE_LIMITS.warningEventsPerNamespace);
-  const s = scaling.slice(0, EVIDENCE_LIMITS.scalingEventsPerNamespace);
+  const p = pressure.slice(0, EVIDENCE_LIMITS.nodePressureEventsPerNamespace);
+  const s = keptScalingEvents(scaling);
   return {
-    events: [...w, ...s].map(({ e, ms }) => eventSummary(e, ms)),
-    eventsOmitted: warnings.length - w.length + (scaling.length - s.length),
+    events: [...w, ...p, ...s].map(({ e, ms }) => eventSummary(e, ms)),
+    eventsOmitted: warnings.length - w.length + (pressure.length - p.length) + (scaling.length - s.length),
   };
 }
 
@@ -324,11 +352,13 @@ export interface NamespaceObjects {
 
 export function summarizeNamespace(objects: NamespaceObjects): NamespaceEvidence {
   const pods = summarizePods(objects.pods);
-  // With a label selector, events are kept only for the selected objects (events carry no labels).
+  // With a label selector, events are kept only for the selected objects (events carry no labels),
+  // and for the nodes those pods run on, whose pressure is what evicts them.
   let relevant: Set<string> | undefined;
   if (objects.labelSelector) {
     relevant = new Set([
       ...objects.pods.map((p) => `Pod/${p.metadata?.name ?? ''}`),
+      ...objects.pods.flatMap((p) => (p.spec?.nodeName ? [`Node/${p.spec.nodeName}`] : [])),
       ...objects.deployments.map((d) => `Deployment/${d.metadata?.name ?? ''}`),
       ...objects.replicaSets.map((r) => `ReplicaSet/${r.metadata?.name ?? ''}`),
     ]);

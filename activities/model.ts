@@ -135,6 +135,8 @@ export interface PodSummary {
   phase: string;
   /** The pod's `status.reason` (e.g. `Evicted`), set by the kubelet when it ends or refuses a pod. */
   reason?: string;
+  /** The pod's `status.message` when it was evicted: the kubelet names the resource it ran short of. Bounded. */
+  message?: string;
   ready: boolean;
   node?: string;
   createdAt?: string;

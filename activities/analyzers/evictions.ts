@@ -19,16 +19,30 @@ import {
 export const EVICTIONS_ANALYZER = 'kubernetes.evictions';
 
 /**
- * Node events that mean the kubelet is (about to start) evicting. The kubelet
- * itself records memory pressure as `NodeHasInsufficientMemory`; the other
- * spelling is accepted too.
+ * Node events that mean the kubelet is (about to start) evicting, and how a
+ * finding names each. The kubelet records most of them as Normal events on the
+ * Node (only EvictionThresholdMet is a Warning), so the evidence summariser
+ * keeps Node events with these reasons whatever their type: this map is the
+ * one list both read. The kubelet itself spells memory pressure
+ * `NodeHasInsufficientMemory`; the other spelling is accepted too. A Map, not
+ * an object literal: a reason is untrusted text, and `constructor` or
+ * `__proto__` must not find anything.
  */
-const PRESSURE_REASONS: Record<string, string> = {
-  NodeHasMemoryPressure: 'memory pressure',
-  NodeHasInsufficientMemory: 'memory pressure',
-  NodeHasDiskPressure: 'disk pressure',
-  EvictionThresholdMet: 'eviction threshold met',
-};
+export const NODE_PRESSURE_REASONS: ReadonlyMap<string, string> = new Map([
+  ['NodeHasMemoryPressure', 'memory pressure'],
+  ['NodeHasInsufficientMemory', 'memory pressure'],
+  ['NodeHasDiskPressure', 'disk pressure'],
+  ['NodeHasInsufficientPID', 'PID pressure'],
+  ['EvictionThresholdMet', 'eviction threshold met'],
+]);
+
+/**
+ * The kubelet's eviction message starts "The node was low on resource: <name>."
+ * (then, when known, "Threshold quantity: …, available: …."). Anchored, and the
+ * name limited to what resource names look like (memory, ephemeral-storage,
+ * pids, inodes…), so other text in the message cannot pass for a resource.
+ */
+const LOW_ON_RESOURCE = /^The node was low on resource: ([a-z][a-z0-9-]{0,39})\.(?: |$)/;
 
 const MESSAGE_LIMIT = 160;
 
@@ -49,7 +63,12 @@ function isEvictedEvent(event: EventSummary): boolean {
 }
 
 function pressureOf(event: EventSummary): string | undefined {
-  return event.object.kind === 'Node' ? PRESSURE_REASONS[event.reason] : undefined;
+  return event.object.kind === 'Node' ? NODE_PRESSURE_REASONS.get(event.reason) : undefined;
+}
+
+/** The resource the node ran short of, from the kubelet's eviction message; undefined for any other text. */
+export function starvedResource(message: string | undefined): string | undefined {
+  return LOW_ON_RESOURCE.exec(cleanText(message))?.[1];
 }
 
 function evictedPods(ns: NamespaceEvidence): EvictedPod[] {
@@ -107,6 +126,33 @@ function pressureByNode(ns: NamespaceEvidence): Map<string, EventSummary[]> {
   return byNode;
 }
 
+/**
+ * What each node ran short of when it evicted the group's pods, read from the
+ * kubelet's own eviction messages: it names node pressure even when the
+ * evidence holds no event of the Node itself (the kubelet records those in
+ * the `default` namespace, which a triage rarely covers).
+ */
+function starvedLines(pods: readonly EvictedPod[]): string[] {
+  const byNode = new Map<string, { resources: Set<string>; pods: number }>();
+  for (const pod of pods) {
+    const resources = [pod.pod?.message, ...pod.events.map((e) => e.message)].flatMap((m) => starvedResource(m) ?? []);
+    if (resources.length === 0) continue;
+    const node = pod.pod?.node !== undefined ? cleanText(pod.pod.node, 253) : '';
+    const entry = byNode.get(node) ?? { resources: new Set<string>(), pods: 0 };
+    for (const resource of resources) entry.resources.add(resource);
+    entry.pods += 1;
+    byNode.set(node, entry);
+  }
+  return [...byNode.entries()]
+    .sort(([a], [b]) => compareText(a, b))
+    .map(([node, { resources, pods: count }]) => {
+      const what = [...resources].sort(compareText).join(', ');
+      return node === ''
+        ? `the kubelet evicted ${plural(count, 'pod')} from a node low on ${what}`
+        : `node ${node} was low on ${what} when it evicted ${plural(count, 'pod')}`;
+    });
+}
+
 function pressuresOf(events: readonly EventSummary[]): string[] {
   return [...new Set(events.flatMap((e) => pressureOf(e) ?? []))].sort(compareText);
 }
@@ -132,6 +178,7 @@ function assessEvictedGroup(
     `${plural(pods.length, 'pod')} evicted${where}; ${describeWorkloadHealth(workload)}`,
     ...(events.length > 0 ? [`Evicted warning seen ${plural(seen, 'time')}${latest(events)}`] : []),
     ...messageLine('kubelet', events),
+    ...starvedLines(pods),
     ...nodePressure,
     ...(link ? [describeRolloutLink(link)] : []),
   ];

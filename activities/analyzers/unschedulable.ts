@@ -6,11 +6,15 @@ import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import {
   compareText,
+  DEFAULT_ROLLOUT_WINDOW_MINUTES,
+  describeLead,
   describeRolloutLink,
   describeWorkloadHealth,
   groupByWorkload,
   parseTime,
   plural,
+  replicaSetOfPod,
+  rolloutExplains,
   rolloutLink,
   titleSuffixFor,
   workloadOfPod,
@@ -22,6 +26,26 @@ import {
 export const UNSCHEDULABLE_ANALYZER = 'kubernetes.unschedulable';
 
 const TITLE_MESSAGE_LIMIT = 160;
+
+/**
+ * The deployment controller's ScalingReplicaSet message: "Scaled up replica set
+ * <name> from <old> to <new>" in newer releases, "Scaled up replica set
+ * <name> to <new>" in older ones. Anchored, with a ReplicaSet name and counts of
+ * bounded length, so no other text passes for a scale-up.
+ */
+const SCALED_UP = /^Scaled up replica set ([a-z0-9][a-z0-9.-]{0,252}) (?:from (\d{1,6}) )?to (\d{1,6})$/;
+
+/** Pods are created right after the scale that asks for them; this absorbs clock skew between controllers. */
+const CREATED_AFTER_SCALE_SKEW_MS = 60_000;
+
+/** A deployment's replica count raised shortly before the incident. */
+interface ScaleUp {
+  replicaSet: string;
+  from?: number;
+  to: number;
+  at: number;
+  minutesBefore: number;
+}
 
 /** A pending pod, listed in the evidence or known only from its FailedScheduling events. */
 interface PendingPod {
@@ -102,11 +126,76 @@ function allReplicasPending(ns: NamespaceEvidence, workload: Workload, pending: 
   return listedOfDeployment.every((pod) => pendingNames.has(pod.name));
 }
 
+/** A ScalingReplicaSet message that raised a ReplicaSet's size; undefined for a scale-down or any other text. */
+export function parseScaleUp(message: string): Pick<ScaleUp, 'replicaSet' | 'from' | 'to'> | undefined {
+  const match = SCALED_UP.exec(cleanText(message));
+  if (!match) return undefined;
+  const [, replicaSet, from, to] = match;
+  const scale: Pick<ScaleUp, 'replicaSet' | 'from' | 'to'> = { replicaSet: replicaSet!, to: Number(to) };
+  if (from === undefined) return scale;
+  scale.from = Number(from);
+  return scale.from < scale.to ? scale : undefined;
+}
+
+/**
+ * The deployment's newest scale-up inside the window before the incident. A
+ * rollout scales its new ReplicaSet up step by step too, so a step that
+ * starts from zero, or that grows a ReplicaSet created within a window before
+ * it, belongs to the rollout, not to a change of the replica count. As with
+ * rollouts, a scale-up after the incident opened is more likely a reaction
+ * to it than its cause.
+ */
+function recentScaleUp(ns: NamespaceEvidence, workload: Workload, incident: IncidentRef): ScaleUp | undefined {
+  const incidentAt = parseTime(incident.createdAt);
+  if (workload.kind !== 'Deployment' || incidentAt === undefined) return undefined;
+  const windowMs = DEFAULT_ROLLOUT_WINDOW_MINUTES * 60_000;
+  const candidates = ns.events.flatMap((event): ScaleUp[] => {
+    if (event.reason !== 'ScalingReplicaSet' || event.object.kind !== 'Deployment' || event.object.name !== workload.name) return [];
+    const at = parseTime(event.lastSeen);
+    const scale = parseScaleUp(event.message);
+    if (at === undefined || !scale || scale.from === 0) return [];
+    if (incidentAt - at < 0 || incidentAt - at > windowMs) return [];
+    const created = parseTime(ns.replicaSets.find((rs) => rs.name === scale.replicaSet)?.createdAt);
+    if (created !== undefined && at - created < windowMs) return [];
+    return [{ ...scale, at, minutesBefore: Math.round((incidentAt - at) / 60_000) }];
+  });
+  return candidates.sort((a, b) => b.at - a.at || b.to - a.to || compareText(a.replicaSet, b.replicaSet))[0];
+}
+
+/**
+ * The scale-up explains the pending pods when they are the pods it asked for:
+ * all of the ReplicaSet it grew, none created before it, no more of them than
+ * it added, and the deployment not scaled back below it since.
+ */
+function scaleUpExplains(ns: NamespaceEvidence, workload: Workload, pods: readonly PendingPod[], scale: ScaleUp): boolean {
+  if (workload.deployment && workload.deployment.replicas < scale.to) return false;
+  if (scale.from !== undefined && pods.length > scale.to - scale.from) return false;
+  return pods.every((pending) => {
+    // A pod known only from its events is matched by its generated name when its ReplicaSet is not listed.
+    const replicaSet = pending.replicaSet ?? replicaSetOfPod(ns, pending)?.name;
+    if (replicaSet !== undefined ? replicaSet !== scale.replicaSet : !pending.name.startsWith(`${scale.replicaSet}-`)) return false;
+    const created = parseTime(pending.pod?.createdAt);
+    return created === undefined || created >= scale.at - CREATED_AFTER_SCALE_SKEW_MS;
+  });
+}
+
+function describeScale(scale: ScaleUp): string {
+  return scale.from !== undefined ? `from ${scale.from} to ${scale.to} replicas` : `to ${scale.to} replicas`;
+}
+
+function describeScaleUp(scale: ScaleUp): string {
+  const at = new Date(scale.at).toISOString().replace(/\.000Z$/, 'Z');
+  return `scaled up ${describeScale(scale)} ${describeLead(scale.minutesBefore)} (ScalingReplicaSet of ReplicaSet ${cleanText(scale.replicaSet, 253)} at ${at})`;
+}
+
 function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PendingPod>, incident: IncidentRef): Assessment {
   const { workload, pods } = group;
   const messages = schedulerMessages(pods);
   const [message] = messages;
   const link = rolloutLink(ns, group, incident);
+  const scale = recentScaleUp(ns, workload, incident);
+  // A rollout that explains the pods keeps the title; the scale-up stays in the evidence.
+  const scaleExplains = scale !== undefined && !rolloutExplains(link) && scaleUpExplains(ns, workload, pods, scale);
   const critical = allReplicasPending(ns, workload, pods);
   const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${workload.label} pods`;
   const cause = message !== undefined ? `: ${cleanText(message, TITLE_MESSAGE_LIMIT)}` : '';
@@ -117,11 +206,13 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PendingPod>, in
       : []),
     ...eventLine(pods),
     ...(link ? [describeRolloutLink(link)] : []),
+    ...(scale ? [describeScaleUp(scale)] : []),
   ];
+  const suffix = scaleExplains ? ` since the scale-up ${describeScale(scale)}, ${describeLead(scale.minutesBefore)}` : titleSuffixFor(link);
   return workloadAssessment(ns, group, link, {
     analyzer: UNSCHEDULABLE_ANALYZER,
     severity: critical ? 'critical' : 'warning',
-    title: `${subject} unschedulable${titleSuffixFor(link)}${cause}`,
+    title: `${subject} unschedulable${suffix}${cause}`,
     evidence: evidence,
   });
 }

@@ -3,6 +3,7 @@ import {
   previousLogTail,
   previousLogTargets,
   summarizeEvents,
+  summarizeNamespace,
   summarizePod,
   summarizePods,
   summarizeReplicaSets,
@@ -56,14 +57,20 @@ describe('pod notability and rank', () => {
     expect(summary.unscheduled).toEqual({ reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' });
   });
 
-  test('an evicted pod carries the pod reason; a pod without one does not', () => {
+  test('an evicted pod carries the pod reason and its bounded message; a pod without one does not', () => {
     const evicted = pod('a', { phase: 'Failed', ready: false, statuses: [] });
     evicted.spec = { ...evicted.spec!, nodeName: 'node-b' };
     evicted.status = { ...evicted.status, reason: 'Evicted', message: 'The node was low on resource: memory.' };
     const { summary, rank } = summarizePod(evicted);
-    expect(summary).toMatchObject({ phase: 'Failed', reason: 'Evicted', node: 'node-b' });
+    expect(summary).toMatchObject({ phase: 'Failed', reason: 'Evicted', message: 'The node was low on resource: memory.', node: 'node-b' });
     expect(rank).toBe(85);
+    evicted.status = { ...evicted.status, message: 'x'.repeat(100_000) };
+    expect(summarizePod(evicted).summary.message!.length).toBeLessThan(2_000);
     expect('reason' in summarizePod(pod('b')).summary).toBe(false);
+    // Other pods' messages are not evidence anyone reads; they stay out of the history.
+    const failed = pod('c', { phase: 'Failed', ready: false, statuses: [] });
+    failed.status = { ...failed.status, reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' };
+    expect('message' in summarizePod(failed).summary).toBe(false);
   });
 
   test('a failing init container shows; a completed one does not', () => {
@@ -117,6 +124,65 @@ describe('events', () => {
     expect(out.events.slice(50).every((e) => e.reason === 'ScalingReplicaSet')).toBe(true);
     expect(out.eventsOmitted).toBe(5 + 3);
     expect(out.events[0]).toEqual({ type: 'Warning', reason: 'BackOff', message: 'BackOff happened', object: { kind: 'Pod', name: 'p54' }, count: 1, lastSeen: '2025-03-01T11:00:54Z' });
+  });
+
+  test.each<[string, CoreV1Event, boolean]>([
+    ['Normal NodeHasDiskPressure on a Node', ev('n1.1', 'Normal', 'NodeHasDiskPressure', 'Node', '2025-03-01T11:00:00Z'), true],
+    ['Normal NodeHasInsufficientMemory on a Node', ev('n1.2', 'Normal', 'NodeHasInsufficientMemory', 'Node', '2025-03-01T11:00:00Z'), true],
+    ['Normal NodeHasInsufficientPID on a Node', ev('n1.3', 'Normal', 'NodeHasInsufficientPID', 'Node', '2025-03-01T11:00:00Z'), true],
+    ['Warning EvictionThresholdMet on a Node', ev('n1.4', 'Warning', 'EvictionThresholdMet', 'Node', '2025-03-01T11:00:00Z'), true],
+    ['a pressure reason with no type', { ...ev('n1.5', 'Normal', 'NodeHasDiskPressure', 'Node', '2025-03-01T11:00:00Z'), type: undefined }, true],
+    ['Normal NodeHasSufficientMemory on a Node', ev('n1.6', 'Normal', 'NodeHasSufficientMemory', 'Node', '2025-03-01T11:00:00Z'), false],
+    ['Normal NodeNotReady on a Node', ev('n1.7', 'Normal', 'NodeNotReady', 'Node', '2025-03-01T11:00:00Z'), false],
+    ['Normal Starting on a Node', ev('n1.8', 'Normal', 'Starting', 'Node', '2025-03-01T11:00:00Z'), false],
+    ['Normal constructor on a Node', ev('n1.9', 'Normal', 'constructor', 'Node', '2025-03-01T11:00:00Z'), false],
+    ['Normal NodeHasDiskPressure on a Pod', ev('p1.1', 'Normal', 'NodeHasDiskPressure', 'Pod', '2025-03-01T11:00:00Z'), false],
+  ])('node pressure events are kept whatever their type: %s → kept %s', (_what, event, kept) => {
+    const out = summarizeEvents([event]);
+    expect(out.events.map((e) => e.reason)).toEqual(kept ? [event.reason] : []);
+    expect(out.eventsOmitted).toBe(0);
+  });
+
+  test('node pressure events: after the warnings, before scaling, newest first, ≤ 10 and the rest counted', () => {
+    const events = [
+      ...Array.from({ length: 55 }, (_, i) => ev(`p${i}.1`, 'Warning', 'BackOff', 'Pod', new Date(Date.parse('2025-03-01T11:00:00Z') + i * 1000).toISOString())),
+      ...Array.from({ length: 12 }, (_, i) =>
+        ev(`node-${String(i).padStart(2, '0')}.1`, i % 2 === 0 ? 'Normal' : 'Warning', i % 2 === 0 ? 'NodeHasDiskPressure' : 'EvictionThresholdMet', 'Node', new Date(Date.parse('2025-03-01T10:00:00Z') + i * 1000).toISOString()),
+      ),
+      ev('d.1', 'Normal', 'ScalingReplicaSet', 'Deployment', '2025-03-01T11:30:00Z'),
+      ev('node-x.1', 'Normal', 'NodeHasSufficientDisk', 'Node', '2025-03-01T11:30:00Z'),
+    ];
+    const out = summarizeEvents(events);
+    expect(out.events.map((e) => e.object.kind)).toEqual([...Array<string>(50).fill('Pod'), ...Array<string>(10).fill('Node'), 'Deployment']);
+    // Warning pressure events are not crowded out by the pods' warnings.
+    expect(out.events.slice(50, 60).map((e) => e.object.name)).toEqual(['node-11', 'node-10', 'node-09', 'node-08', 'node-07', 'node-06', 'node-05', 'node-04', 'node-03', 'node-02']);
+    expect(out.eventsOmitted).toBe(5 + 2);
+  });
+
+  test('a scale change is kept before the pod creations that follow it', () => {
+    const events = [
+      ev('d.1', 'Normal', 'ScalingReplicaSet', 'Deployment', '2025-03-01T11:00:00Z'),
+      ...Array.from({ length: 12 }, (_, i) => ev(`rs.${String(i).padStart(2, '0')}`, 'Normal', 'SuccessfulCreate', 'ReplicaSet', '2025-03-01T11:00:05Z')),
+    ];
+    const out = summarizeEvents(events);
+    expect(out.events).toHaveLength(10);
+    expect(out.events.map((e) => e.reason).filter((r) => r === 'ScalingReplicaSet')).toHaveLength(1);
+    // Still shown newest first.
+    expect(out.events[9]?.reason).toBe('ScalingReplicaSet');
+    expect(out.eventsOmitted).toBe(3);
+  });
+
+  test('with a label selector, pressure events of the selected pods\' nodes are kept, other nodes\' are not', () => {
+    const selected: V1Pod = { ...pod('web-1'), spec: { ...pod('web-1').spec!, nodeName: 'node-a' } };
+    const ns = summarizeNamespace({
+      namespace: 'default',
+      labelSelector: 'app=web',
+      pods: [selected],
+      events: [ev('node-a.1', 'Normal', 'NodeHasDiskPressure', 'Node', '2025-03-01T11:00:00Z'), ev('node-b.1', 'Normal', 'NodeHasDiskPressure', 'Node', '2025-03-01T11:00:00Z')],
+      deployments: [],
+      replicaSets: [],
+    });
+    expect(ns.events.map((e) => e.object.name)).toEqual(['node-a']);
   });
 
   test('a relevance set keeps only events about those objects', () => {
