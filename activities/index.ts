@@ -4,7 +4,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { createCloudWatchActivities, type CloudWatchActivitiesOptions } from './cloudwatch.js';
 import { createDatadogActivities, type DatadogActivitiesOptions } from './datadog.js';
 import { createGitHubActivities, type GitHubClientOptions } from './github.js';
-import { createKubernetesActivities } from './kubernetes.js';
+import { createKubernetesActivities, type KubernetesActivitiesOptions } from './kubernetes.js';
 import { createPagerDutyActivities, type PagerDutyClientOptions } from './pagerduty.js';
 import { buildDiagnosis, type DiagnosisRequest } from './report.js';
 import { createScopeActivities, type ScopeSettings } from './scope.js';
@@ -15,6 +15,7 @@ export interface ActivityDependencies {
   github: GitHubClientOptions;
   slack: SlackClientOptions;
   kubeConfig: KubeConfig;
+  kubernetes?: Pick<KubernetesActivitiesOptions, 'nodeEventsNamespace'>;
   /** AWS credentials come from the SDK's default chain; only the sandbox sets an endpoint (moto). */
   cloudwatch: CloudWatchActivitiesOptions;
   datadog: DatadogActivitiesOptions;
@@ -24,7 +25,7 @@ export interface ActivityDependencies {
 export function createActivities(deps: ActivityDependencies) {
   return {
     ...createPagerDutyActivities(deps.pagerduty),
-    ...createKubernetesActivities({ kubeConfig: deps.kubeConfig }),
+    ...createKubernetesActivities({ ...deps.kubernetes, kubeConfig: deps.kubeConfig }),
     ...createCloudWatchActivities(deps.cloudwatch),
     ...createDatadogActivities(deps.datadog),
     ...createScopeActivities(deps.scope),

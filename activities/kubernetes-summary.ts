@@ -348,6 +348,20 @@ export interface NamespaceObjects {
   events: readonly CoreV1Event[];
   deployments: readonly V1Deployment[];
   replicaSets: readonly V1ReplicaSet[];
+  /**
+   * Events about Nodes from the namespace the kubelet records them in
+   * (`default`), when the worker may read it. Only those about nodes this
+   * namespace's pods run on are kept.
+   */
+  nodeEvents?: readonly CoreV1Event[];
+}
+
+/** The Node events about this namespace's nodes, less any the namespace's own list already holds (when it is `default`). */
+function nodeEventsFor(objects: NamespaceObjects): CoreV1Event[] {
+  const nodes = new Set(objects.pods.flatMap((p) => (p.spec?.nodeName ? [p.spec.nodeName] : [])));
+  const key = (e: CoreV1Event) => `${e.metadata?.namespace ?? ''}/${e.metadata?.name ?? ''}`;
+  const listed = new Set(objects.events.map(key));
+  return (objects.nodeEvents ?? []).filter((e) => e.involvedObject?.kind === 'Node' && nodes.has(e.involvedObject.name ?? '') && !listed.has(key(e)));
 }
 
 export function summarizeNamespace(objects: NamespaceObjects): NamespaceEvidence {
@@ -363,7 +377,7 @@ export function summarizeNamespace(objects: NamespaceObjects): NamespaceEvidence
       ...objects.replicaSets.map((r) => `ReplicaSet/${r.metadata?.name ?? ''}`),
     ]);
   }
-  const events = summarizeEvents(objects.events, relevant);
+  const events = summarizeEvents([...objects.events, ...nodeEventsFor(objects)], relevant);
   const deployments = summarizeDeployments(objects.deployments);
   return {
     namespace: objects.namespace,

@@ -3,7 +3,7 @@
 // that crashed (read-only verbs the `view` role grants, pods/log included) and
 // returns a bounded summary. Every request names the triage in its User-Agent,
 // which the apiserver audit log records, so the audit trail joins on one id.
-import { ApiException, AppsV1Api, CoreV1Api, Observable, setHeaderOptions, type ConfigurationOptions, type KubeConfig, type ObservableMiddleware } from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, CoreV1Api, Observable, setHeaderOptions, type ConfigurationOptions, type CoreV1Event, type KubeConfig, type ObservableMiddleware } from '@kubernetes/client-node';
 import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { EVIDENCE_LIMITS, fitKubernetesEvidence, truncateText } from './evidence-bounds.js';
@@ -32,6 +32,12 @@ export interface KubernetesActivitiesOptions {
   timeoutMs?: number;
   /** Objects per list page (`limit`); every page is read. */
   pageSize?: number;
+  /**
+   * Where the kubelet records Node events (`default`). When set, they are read
+   * too (a field selector keeps them to Nodes) and each namespace keeps those
+   * about the nodes its pods run on: node pressure explains evictions.
+   */
+  nodeEventsNamespace?: string;
 }
 
 interface ListPage<T> {
@@ -150,7 +156,25 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
     }
   }
 
-  async function collectNamespace(namespace: string, labelSelector: string | undefined, userAgent: string): Promise<NamespaceEvidence> {
+  /**
+   * Optional evidence: a failure to read it (no RoleBinding in that namespace,
+   * a timeout) is recorded, and the rest of the surface stands.
+   */
+  async function collectNodeEvents(namespace: string, userAgent: string): Promise<{ events: CoreV1Event[]; status: NonNullable<KubernetesEvidence['nodeEvents']> }> {
+    try {
+      const events = await listAll('node events', (cont) =>
+        core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.kind=Node', limit: pageSize, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent)),
+      );
+      return { events, status: { namespace, status: 'ok' } };
+    } catch (err) {
+      if (asyncLocalStorage.getStore()?.cancellationSignal.aborted) throw err;
+      const reason = truncateText(err instanceof Error ? err.message : String(err));
+      activityLog()?.warn('node events unavailable', { namespace, reason });
+      return { events: [], status: { namespace, status: 'unavailable', reason } };
+    }
+  }
+
+  async function collectNamespace(namespace: string, labelSelector: string | undefined, userAgent: string, nodeEvents: readonly CoreV1Event[]): Promise<NamespaceEvidence> {
     const base = { namespace, limit: pageSize, ...(labelSelector ? { labelSelector } : {}) };
     const [pods, events, deployments, replicaSets] = await Promise.all([
       listAll('pods', (cont) => core.listNamespacedPod({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
@@ -159,7 +183,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       listAll('deployments', (cont) => apps.listNamespacedDeployment({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
       listAll('replicasets', (cont) => apps.listNamespacedReplicaSet({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
     ]);
-    return summarizeNamespace({ namespace, ...(labelSelector ? { labelSelector } : {}), pods, events, deployments, replicaSets });
+    return summarizeNamespace({ namespace, ...(labelSelector ? { labelSelector } : {}), pods, events, deployments, replicaSets, nodeEvents });
   }
 
   /**
@@ -206,7 +230,9 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       }
 
       const userAgent = `${USER_AGENT_PRODUCT} (${req.triageId})`;
-      const collected = await Promise.all(namespaces.map((ns) => collectNamespace(ns, selector, userAgent)));
+      const nodeEventsNamespace = options.nodeEventsNamespace;
+      const node = nodeEventsNamespace !== undefined ? await collectNodeEvents(nodeEventsNamespace, userAgent) : undefined;
+      const collected = await Promise.all(namespaces.map((ns) => collectNamespace(ns, selector, userAgent, node?.events ?? [])));
       await Promise.all(
         previousLogTargets(collected).map(async (target) => {
           target.container.previousLog = await readPreviousLog(target, userAgent);
@@ -217,6 +243,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
         cluster: scope.cluster,
         collectedAt: new Date().toISOString(),
         namespaces: collected,
+        ...(node ? { nodeEvents: node.status } : {}),
       };
       const fitted = fitKubernetesEvidence(evidence);
       if (fitted.report.bytesBefore !== fitted.report.bytesAfter) {

@@ -208,6 +208,8 @@ export interface KubernetesEvidence {
   cluster: string;
   collectedAt: string;
   namespaces: NamespaceEvidence[];
+  /** Whether the Node events (recorded by the kubelet in one namespace, `default`) were read; absent when not configured. */
+  nodeEvents?: { namespace: string; status: 'ok' | 'unavailable'; reason?: string };
 }
 
 // ---- Metrics (CloudWatch and Datadog) --------------------------------------

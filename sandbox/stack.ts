@@ -262,7 +262,8 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
       temporal: { address: temporalAddress, namespace: NAMESPACE, taskQueue: TASK_QUEUE, uiUrl: temporalUiUrl },
       broker: { url: brokerUrl },
       worker: { healthPort: 0 },
-      kubernetes: { cluster: 'sandbox', kubeconfig: kubeconfigFile },
+      // Where the kubelet records Node events, as on EKS; the sandbox token may read it (`view` cluster-wide).
+      kubernetes: { cluster: 'sandbox', kubeconfig: kubeconfigFile, nodeEventsNamespace: 'default' },
       aws: { region: scenario.cloudwatch?.region ?? 'eu-west-1', endpoint: cloudwatchUrl },
       approval: opts.approval ?? { reminderAfter: '10m', expireAfter: '30m' },
       retry: opts.retry ?? { maximumAttempts: 3, initialInterval: '500ms', maximumInterval: '5s' },

@@ -171,6 +171,12 @@ export const configSchema = z
         cluster: z.string().min(1).default('in-cluster'),
         /** Unset in a pod: the in-cluster service-account token is used. */
         kubeconfig: z.string().min(1).optional(),
+        /**
+         * Where the kubelet records Node events (`default` on EKS). Set it, and
+         * bind the worker with deploy/components/node-events, to read node
+         * pressure; unset, no namespace beyond the services' is read.
+         */
+        nodeEventsNamespace: dnsLabel.optional(),
       })
       .prefault({}),
     /**

@@ -20,6 +20,7 @@ export function activitiesFrom(config: TriageConfig, kubeConfig: KubeConfig = ku
     slack: { baseUrl: `${config.broker.url}/slack` },
     datadog: { baseUrl: `${config.broker.url}/datadog` },
     kubeConfig,
+    kubernetes: config.kubernetes.nodeEventsNamespace !== undefined ? { nodeEventsNamespace: config.kubernetes.nodeEventsNamespace } : {},
     cloudwatch: config.aws.endpoint ? { endpoint: config.aws.endpoint } : {},
     scope: {
       services: Object.fromEntries(

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createKubernetesActivities } from '../../activities/kubernetes.js';
@@ -304,6 +306,72 @@ describe('the crashloop-after-rollout scenario', () => {
   test('no Kubernetes scope is a non-retryable configuration error', async () => {
     const f = await failureOf(createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url) }).collectKubernetesEvidence(evidenceRequest()));
     expect(f).toMatchObject({ nonRetryable: true, type: 'InvalidRequest' });
+  });
+});
+
+describe('Node events from the namespace the kubelet records them in', () => {
+  const POD_NODE = 'ip-10-0-3-17.eu-west-1.compute.internal';
+  const OTHER_NODE = 'ip-10-0-9-99.eu-west-1.compute.internal';
+  let k8s: KubernetesEmulator;
+
+  function nodeEvent(name: string, node: string, reason: string, type: string) {
+    return {
+      metadata: { name, namespace: 'default', creationTimestamp: new Date(NOW - 5 * 60_000).toISOString() },
+      involvedObject: { apiVersion: 'v1', kind: 'Node', name: node, uid: node },
+      type,
+      reason,
+      message: `Node ${node} status is now: ${reason}`,
+      count: 3,
+      firstTimestamp: new Date(NOW - 6 * 60_000).toISOString(),
+      lastTimestamp: new Date(NOW - 2 * 60_000).toISOString(),
+      source: { component: 'kubelet', host: node },
+    };
+  }
+
+  beforeAll(async () => {
+    // The kubelet records Node events in `default`; the scenario gains that namespace, events only.
+    const raw = parseYaml(readFileSync(CRASHLOOP, 'utf8')) as { kubernetes: { namespaces: Record<string, unknown> } };
+    raw.kubernetes.namespaces.default = {
+      events: [
+        nodeEvent('pressure-on-pod-node', POD_NODE, 'NodeHasInsufficientMemory', 'Normal'),
+        nodeEvent('routine-on-pod-node', POD_NODE, 'NodeHasSufficientDisk', 'Normal'),
+        nodeEvent('pressure-elsewhere', OTHER_NODE, 'NodeHasDiskPressure', 'Normal'),
+      ],
+    };
+    const scenario = buildScenario(raw, { source: CRASHLOOP, now: NOW });
+    k8s = await startKubernetesEmulator({ scenario, token: TOKEN });
+  });
+  afterAll(() => k8s.close());
+  afterEach(() => k8s.setRbac({ rules: null, namespaceRules: {} }));
+
+  const collect = (nodeEventsNamespace?: string) =>
+    createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url), ...(nodeEventsNamespace ? { nodeEventsNamespace } : {}) }).collectKubernetesEvidence(
+      evidenceRequest({ kubernetes: { cluster: 'sandbox', namespaces: ['checkout'] } }),
+    );
+  const nodeReasons = (evidence: KubernetesEvidence) => only(evidence, 'checkout').events.filter((e) => e.object.kind === 'Node').map((e) => `${e.object.name}:${e.reason}`);
+
+  test("a namespace gains the pressure events of its pods' nodes, not other nodes' and not routine ones", async () => {
+    const evidence = await collect('default');
+    expect(evidence.nodeEvents).toEqual({ namespace: 'default', status: 'ok' });
+    expect(nodeReasons(evidence)).toEqual([`${POD_NODE}:NodeHasInsufficientMemory`]);
+    // The read asks the apiserver for Node events only.
+    expect(k8s.requestLog.some((r) => r.path === '/api/v1/namespaces/default/events')).toBe(true);
+  });
+
+  test('unconfigured, no namespace beyond the triaged ones is read', async () => {
+    const before = k8s.requestLog.length;
+    const evidence = await collect();
+    expect(evidence.nodeEvents).toBeUndefined();
+    expect(nodeReasons(evidence)).toEqual([]);
+    expect(k8s.requestLog.slice(before).filter((r) => r.path.includes('/namespaces/default/'))).toEqual([]);
+  });
+
+  test('without a binding in that namespace (403) the node events are unavailable, with the reason, and the surface stands', async () => {
+    k8s.setRbac({ rules: [], namespaceRules: { checkout: [{ verbs: ['get', 'list', 'watch'], apiGroups: ['', 'apps'], resources: ['pods', 'pods/log', 'events', 'deployments', 'replicasets'] }] } });
+    const evidence = await collect('default');
+    expect(evidence.nodeEvents).toEqual({ namespace: 'default', status: 'unavailable', reason: expect.stringMatching(/forbidden.*events.*default/) });
+    expect(only(evidence, 'checkout').pods.length).toBeGreaterThan(0);
+    expect(nodeReasons(evidence)).toEqual([]);
   });
 });
 
