@@ -257,6 +257,22 @@ export const kubernetesRead: DoctorCheck = {
         detail: [...problems.sort(), `what to do: the triage reads pods, events, deployments, replicasets and pod logs; ${BIND_VIEW}`].join('\n'),
       };
     }
-    return { status: 'pass', detail: `listed pods and events, and may ${TRIAGE_READS.map(attributes).join(', ')}, in ${list(good.sort())}` };
+    const read = `listed pods and events, and may ${TRIAGE_READS.map(attributes).join(', ')}, in ${list(good.sort())}`;
+    // Node events are optional evidence: without them a triage still runs, so a refusal warns.
+    const nodeEventsNamespace = ctx.config.kubernetes.nodeEventsNamespace;
+    if (nodeEventsNamespace === undefined) return { status: 'pass', detail: read };
+    try {
+      await core.listNamespacedEvent({ namespace: nodeEventsNamespace, fieldSelector: 'involvedObject.kind=Node', limit: 1 }, kubernetesRequestOptions(ctx));
+    } catch (err) {
+      return {
+        status: 'warn',
+        detail: [
+          read,
+          `cannot list Node events in ${nodeEventsNamespace} (kubernetes.nodeEventsNamespace): ${kubernetesError(err)}`,
+          'what to do: apply deploy/components/node-events (a Role that reads events there, nothing else), or unset kubernetes.nodeEventsNamespace; triages run without node pressure until then',
+        ].join('\n'),
+      };
+    }
+    return { status: 'pass', detail: `${read}; listed Node events in ${nodeEventsNamespace}` };
   },
 };

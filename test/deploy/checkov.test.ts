@@ -15,7 +15,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { PROJECT_ROOT } from '../../workers/paths.js';
 
@@ -23,7 +23,8 @@ const CHECKOV = join(PROJECT_ROOT, '.venv/bin/checkov');
 const KUSTOMIZE = process.env.KUSTOMIZE ?? join(PROJECT_ROOT, '.tools/bin/kustomize');
 const DEPLOY = join(PROJECT_ROOT, 'deploy');
 /** The kustomizations checkov renders (a Component is not built on its own). */
-const KUSTOMIZATIONS = [join(DEPLOY, 'base'), join(DEPLOY, 'overlays/example')];
+// Every directory with a kustomization.yaml: checkov's kustomize framework renders each one, components included.
+const KUSTOMIZATIONS = [join(DEPLOY, 'base'), join(DEPLOY, 'overlays/example'), join(DEPLOY, 'components/cluster-wide-view'), join(DEPLOY, 'components/node-events')];
 const SKIP_ANNOTATION = /^checkov\.io\/skip\d+$/;
 
 interface CheckovReport {
@@ -127,6 +128,7 @@ test('every skip is an annotation with a reason, and checkov skipped nothing els
   const raw = yamlFiles(DEPLOY).flatMap((f) => skipAnnotations(readFileSync(f, 'utf8')));
   for (const value of raw) expect(value).toMatch(/^CKV2?_K8S_\d+=\S.{40,}$/);
   const rendered = KUSTOMIZATIONS.flatMap((dir) => skipAnnotations(execFileSync(KUSTOMIZE, ['build', dir], { encoding: 'utf8' })));
+  expect(yamlFiles(DEPLOY).filter((f) => f.endsWith('/kustomization.yaml')).map((f) => resolve(f, '..')).sort()).toEqual([...KUSTOMIZATIONS].sort());
   const skipped = Object.fromEntries(reports.map((r) => [r.check_type, r.summary.skipped]));
   expect(skipped).toEqual({ kubernetes: raw.length, kustomize: rendered.length });
   // A config file next to the manifests could carry skip-check; there is none.

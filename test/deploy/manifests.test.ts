@@ -26,6 +26,7 @@ const DEPLOY = join(PROJECT_ROOT, 'deploy');
 const OVERLAY = join(DEPLOY, 'overlays/example');
 const BASE = join(DEPLOY, 'base');
 const COMPONENT = join(DEPLOY, 'components/cluster-wide-view');
+const NODE_EVENTS = join(DEPLOY, 'components/node-events');
 
 const NAMESPACE = 'keyless-triage';
 const WORKER_SA = 'keyless-triage-worker';
@@ -51,13 +52,13 @@ function kustomize(dir: string): K8sObject[] {
     .filter((o): o is K8sObject => o !== null);
 }
 
-/** The overlay plus the opt-in component, the way an overlay that enables it would build. */
-function kustomizeWithComponent(): K8sObject[] {
+/** The overlay plus an opt-in component, the way an overlay that enables it would build. */
+function kustomizeWithComponent(component: string): K8sObject[] {
   const dir = mkdtempSync(join(tmpdir(), 'kustomize-component-'));
   try {
     writeFileSync(
       join(dir, 'kustomization.yaml'),
-      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${relative(dir, OVERLAY)}\ncomponents:\n  - ${relative(dir, COMPONENT)}\n`,
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${relative(dir, OVERLAY)}\ncomponents:\n  - ${relative(dir, component)}\n`,
     );
     return kustomize(dir);
   } finally {
@@ -70,6 +71,7 @@ const definitionByKind = new Map<string, string>();
 let overlay: K8sObject[];
 let base: K8sObject[];
 let withComponent: K8sObject[];
+let withNodeEvents: K8sObject[];
 let triage: TriageConfig;
 let broker: BrokerConfig;
 
@@ -97,7 +99,8 @@ beforeAll(() => {
 
   overlay = kustomize(OVERLAY);
   base = kustomize(BASE);
-  withComponent = kustomizeWithComponent();
+  withComponent = kustomizeWithComponent(COMPONENT);
+  withNodeEvents = kustomizeWithComponent(NODE_EVENTS);
 
   const configMap = (name: string) => overlay.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith(`${name}-`));
   triage = parseConfig(parseYaml(configMap('keyless-triage-config')!.data['triage.yaml']), { env: {} });
@@ -128,6 +131,7 @@ describe.each([
   ['overlays/example', () => overlay],
   ['base', () => base],
   ['overlays/example + components/cluster-wide-view', () => withComponent],
+  ['overlays/example + components/node-events', () => withNodeEvents],
 ])('kustomize build deploy/%s', (_name, objects) => {
   test('renders objects', () => {
     expect(objects().length).toBeGreaterThan(5);
@@ -154,7 +158,7 @@ describe.each([
     expect(problems).toEqual([]);
   });
 
-  test('no Role or ClusterRole grants access to Secrets, and every binding is to `view` for the worker', () => {
+  test('no Role or ClusterRole grants access to Secrets, and every binding is for the worker: to `view`, or to a Role that only reads events', () => {
     for (const role of objects().filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole')) {
       for (const rule of role.rules ?? []) {
         expect({ role: role.metadata.name, resources: rule.resources }).not.toEqual(
@@ -162,8 +166,15 @@ describe.each([
         );
       }
     }
+    const roles = new Map(objects().filter((o) => o.kind === 'Role').map((r) => [`${r.metadata.namespace}/${r.metadata.name}`, r]));
     for (const binding of objects().filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')) {
-      expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' });
+      if (binding.roleRef.kind === 'Role') {
+        // The node-events component: its Role, in the binding's namespace, reads events and nothing else.
+        const role = roles.get(`${binding.metadata.namespace}/${binding.roleRef.name}`);
+        expect(role?.rules).toEqual([{ apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'watch'] }]);
+      } else {
+        expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' });
+      }
       expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: WORKER_SA, namespace: NAMESPACE }]);
     }
   });
@@ -383,6 +394,16 @@ describe('configuration agrees with the manifests', () => {
     expect(bound).toEqual(configured);
     expect(overlay.filter((o) => o.kind === 'ClusterRoleBinding')).toEqual([]);
     expect(withComponent.filter((o) => o.kind === 'ClusterRoleBinding').map((o) => o.metadata.name)).toEqual(['keyless-triage-worker-view']);
+  });
+
+  test('the node-events component adds one Role and its binding, in the namespace the kubelet records Node events in, and nothing else', () => {
+    const added = withNodeEvents.filter((o) => !overlay.some((x) => x.kind === o.kind && x.metadata.name === o.metadata.name && x.metadata.namespace === o.metadata.namespace));
+    expect(added.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual([
+      'Role default/keyless-triage-worker-node-events',
+      'RoleBinding default/keyless-triage-worker-node-events',
+    ]);
+    // Opt-in on both sides: the example overlay's triage.yaml does not ask for Node events either.
+    expect(triage.kubernetes.nodeEventsNamespace).toBeUndefined();
   });
 
   test('environment overrides set in the manifests repeat triage.yaml, so the file (and the egress render) stay the truth', () => {

@@ -338,6 +338,23 @@ describe('an over-privileged Kubernetes token', () => {
     expect(read.detail).toContain('namespace checkout: cannot get pods/log: not allowed (SelfSubjectAccessReview)');
   });
 
+  describe('Node events (kubernetes.nodeEventsNamespace)', () => {
+    const withNodeEvents = () => options({ config: { ...config, kubernetes: { ...config.kubernetes, nodeEventsNamespace: 'default' } } });
+
+    test('readable: kubernetes.read passes and says so', async () => {
+      const read = result(await runChecks(withNodeEvents(), only('kubernetes.read')), 'kubernetes.read');
+      expect(read).toMatchObject({ status: 'pass', detail: expect.stringMatching(/; listed Node events in default$/) });
+    });
+
+    test('refused there: a warning naming the namespace, the reason and the component, not a failure (triages run without them)', async () => {
+      k8s.setRbac({ rules: [], namespaceRules: { checkout: [...VIEW_CLUSTER_ROLE_RULES] } });
+      const read = result(await runChecks(withNodeEvents(), only('kubernetes.read')), 'kubernetes.read');
+      expect(read.status).toBe('warn');
+      expect(read.detail).toContain('cannot list Node events in default (kubernetes.nodeEventsNamespace): HTTP 403: events is forbidden');
+      expect(read.detail).toContain('deploy/components/node-events');
+    });
+  });
+
   test('a rejected token fails the Kubernetes checks with 401, not with the token', async () => {
     const wrongToken = randomBytes(24).toString('hex');
     const kubeconfig = writeConfig('kubeconfig-wrong.yaml', {
