@@ -23,7 +23,7 @@ export interface StackOptions {
   /** Working directory for the stack's files (config, secrets, SQLite, logs). */
   dir: string;
   scenario: string;
-  /** Fixed ports; anything left out gets a free ephemeral port. */
+  /** Fixed ports; anything left out gets a free port below the ephemeral range (sandbox/ports.ts). */
   ports?: Partial<Record<ServiceName | 'temporalUi' | 'pagerduty' | 'kubernetes' | 'github' | 'slack' | 'datadog' | 'moto' | 'cloudwatch' | 'podIdentity', number>>;
   approval?: { reminderAfter: string; expireAfter: string };
   retry?: { maximumAttempts: number; initialInterval: string; maximumInterval: string };
