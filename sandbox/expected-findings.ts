@@ -25,6 +25,12 @@ const expectedFinding = z.strictObject({
   title: pattern.optional(),
   /** Objects the finding must cite (it may cite more). */
   objects: z.array(z.string()).default([]),
+  /**
+   * Regular expressions each of which some evidence line must match. Checked
+   * only against findings that carry their evidence: the workflow's status
+   * query leaves evidence out, so a full-stack run checks the rest.
+   */
+  evidence: z.array(pattern).default([]),
 });
 
 const expectedSchema = z.strictObject({
@@ -54,7 +60,7 @@ export async function loadExpectedFindings(path: string): Promise<ExpectedFindin
   return result.data;
 }
 
-export type OutcomeFinding = Pick<Finding, 'analyzer' | 'surface' | 'severity' | 'title' | 'objects'>;
+export type OutcomeFinding = Pick<Finding, 'analyzer' | 'surface' | 'severity' | 'title' | 'objects'> & { evidence?: readonly string[] };
 
 export interface Outcome {
   headline: string;
@@ -71,10 +77,12 @@ export function compareWithExpected(outcome: Outcome, expected: ExpectedFindings
     (e.surface === undefined || f.surface === e.surface) &&
     (e.severity === undefined || f.severity === e.severity) &&
     (e.title === undefined || e.title.test(f.title)) &&
-    e.objects.every((o) => f.objects.includes(o));
+    e.objects.every((o) => f.objects.includes(o)) &&
+    (f.evidence === undefined || e.evidence.every((p) => f.evidence!.some((line) => p.test(line))));
   for (const e of expected.findings) {
     if (!outcome.findings.some((f) => matches(f, e))) {
-      problems.push(`no ${e.analyzer} finding${e.severity ? ` (${e.severity})` : ''}${e.title ? ` titled ${e.title}` : ''}${e.objects.length ? ` citing ${e.objects.join(', ')}` : ''}`);
+      const evidence = e.evidence.length ? ` with evidence matching ${e.evidence.map(String).join(', ')}` : '';
+      problems.push(`no ${e.analyzer} finding${e.severity ? ` (${e.severity})` : ''}${e.title ? ` titled ${e.title}` : ''}${e.objects.length ? ` citing ${e.objects.join(', ')}` : ''}${evidence}`);
     }
   }
   const [first] = expected.findings;

@@ -225,6 +225,30 @@ const event = z.looseObject({
   reportingInstance: z.string().optional(),
 });
 
+/** Where the kubelet records its events about Nodes; the emulator serves `kubernetes.nodeEvents` there. */
+export const NODE_EVENTS_NAMESPACE = 'default';
+
+/**
+ * An event the kubelet records about its Node (NodeHasInsufficientMemory,
+ * EvictionThresholdMet, ...). Nodes are cluster-scoped, so the reference
+ * carries no namespace; anything else belongs under a namespace's `events`,
+ * and is refused here rather than served where no client would look for it.
+ */
+const nodeEvent = event.extend({
+  involvedObject: event.shape.involvedObject.extend({
+    kind: z.string().superRefine((kind, ctx) => {
+      if (kind !== 'Node') {
+        ctx.addIssue({
+          code: 'custom',
+          // Quoted and cut: the value is the file's, not ours, and may be anything.
+          message: `is ${JSON.stringify(kind.length > 63 ? `${kind.slice(0, 63)}…` : kind)}, expected "Node": nodeEvents are events about Nodes; list events about other objects under kubernetes.namespaces.<namespace>.events`,
+        });
+      }
+    }),
+    namespace: z.literal('', { message: 'a Node is cluster-scoped: its reference has no namespace (leave it out)' }).optional(),
+  }),
+});
+
 const labelSelector = z.looseObject({
   matchLabels: z.record(labelKey, labelValue).optional(),
   matchExpressions: z
@@ -497,7 +521,13 @@ const scenarioSchema = z
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and "-"'),
     description: z.string().min(1),
     pagerduty: z.strictObject({ incident, alerts: z.array(alert).default([]) }),
-    kubernetes: z.strictObject({ namespaces: z.record(dns1123Label, namespaceContent).default({}) }).prefault({}),
+    kubernetes: z
+      .strictObject({
+        namespaces: z.record(dns1123Label, namespaceContent).default({}),
+        /** Served as events in namespace `default`, where the kubelet records them; they do not make `default` a triaged namespace. */
+        nodeEvents: z.array(nodeEvent).default([]),
+      })
+      .prefault({}),
     /** Where the triage files its issue; the GitHub emulator's installation covers this repository. */
     github: z.strictObject({ repo: gitHubRepo }).optional(),
     /** The sandbox Slack's channels and users; without it the Slack emulator uses its defaults. */
@@ -543,6 +573,9 @@ const scenarioSchema = z
     for (const [ns, content] of Object.entries(s.kubernetes.namespaces)) {
       checkNamespace(ns, content, (path, message) => ctx.addIssue({ code: 'custom', path: ['kubernetes', 'namespaces', ns, ...path], message }));
     }
+    checkNodeEvents(s.kubernetes.nodeEvents, s.kubernetes.namespaces[NODE_EVENTS_NAMESPACE]?.events ?? [], (path, message) =>
+      ctx.addIssue({ code: 'custom', path: ['kubernetes', 'nodeEvents', ...path], message }),
+    );
   });
 
 type NamespaceContent = z.output<typeof namespaceContent>;
@@ -579,12 +612,35 @@ function checkNamespace(ns: string, content: NamespaceContent, report: (path: Pa
   }
 }
 
+/**
+ * Node events share namespace `default` with whatever events the scenario lists
+ * there itself, so a name may occur only once across both lists.
+ */
+function checkNodeEvents(
+  nodeEvents: readonly z.output<typeof nodeEvent>[],
+  defaultEvents: readonly z.output<typeof event>[],
+  report: (path: PathSegment[], message: string) => void,
+): void {
+  const listed = new Set(defaultEvents.map((e) => e.metadata.name));
+  const seen = new Set<string>();
+  nodeEvents.forEach((e, i) => {
+    const { name, namespace } = e.metadata;
+    if (seen.has(name)) report([i, 'metadata', 'name'], `duplicate node event name "${name}"`);
+    else if (listed.has(name)) report([i, 'metadata', 'name'], `"${name}" is also listed under kubernetes.namespaces.${NODE_EVENTS_NAMESPACE}.events; both are served in namespace "${NODE_EVENTS_NAMESPACE}"`);
+    seen.add(name);
+    if (namespace !== undefined && namespace !== NODE_EVENTS_NAMESPACE) {
+      report([i, 'metadata', 'namespace'], `is "${namespace}" but node events are served in namespace "${NODE_EVENTS_NAMESPACE}", where the kubelet records them`);
+    }
+  });
+}
+
 export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioIncident = Scenario['pagerduty']['incident'];
 export type ScenarioAlert = Scenario['pagerduty']['alerts'][number];
 export type ScenarioNamespace = NamespaceContent;
 export type ScenarioPod = NamespaceContent['pods'][number];
 export type ScenarioEvent = NamespaceContent['events'][number];
+export type ScenarioNodeEvent = Scenario['kubernetes']['nodeEvents'][number];
 export type ScenarioDeployment = NamespaceContent['deployments'][number];
 export type ScenarioReplicaSet = NamespaceContent['replicaSets'][number];
 export type ScenarioGitHub = NonNullable<Scenario['github']>;

@@ -9,7 +9,7 @@ import { Connection } from '@temporalio/client';
 import { stringify as toYaml } from 'yaml';
 import { PROJECT_ROOT } from '../workers/paths.js';
 import { triageSearchAttributes } from '../workflows/search-attributes.js';
-import { loadScenario, type Scenario } from './scenario.js';
+import { loadScenario, NODE_EVENTS_NAMESPACE, type Scenario } from './scenario.js';
 import { sandboxCredentials, seedCloudWatch, startMoto, type Moto } from './moto.js';
 import { CREDENTIALS_PATH } from './emulators/pod-identity.js';
 import { freePort, lostPortRace, portIsFree } from './ports.js';
@@ -263,7 +263,7 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
       broker: { url: brokerUrl },
       worker: { healthPort: 0 },
       // Where the kubelet records Node events, as on EKS; the sandbox token may read it (`view` cluster-wide).
-      kubernetes: { cluster: 'sandbox', kubeconfig: kubeconfigFile, nodeEventsNamespace: 'default' },
+      kubernetes: { cluster: 'sandbox', kubeconfig: kubeconfigFile, nodeEventsNamespace: NODE_EVENTS_NAMESPACE },
       aws: { region: scenario.cloudwatch?.region ?? 'eu-west-1', endpoint: cloudwatchUrl },
       approval: opts.approval ?? { reminderAfter: '10m', expireAfter: '30m' },
       retry: opts.retry ?? { maximumAttempts: 3, initialInterval: '500ms', maximumInterval: '5s' },

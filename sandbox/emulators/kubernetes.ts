@@ -4,7 +4,7 @@
 // @kubernetes/client-node works against it unchanged (only the server URL differs).
 import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Scenario, ScenarioNamespace, SurfaceConditions } from '../scenario.js';
+import { NODE_EVENTS_NAMESPACE, type Scenario, type ScenarioNamespace, type SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
 import { listen, requestLogger, tokenMatches, type RequestLogEntry } from './http-server.js';
 import { SelectorError, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -138,12 +138,28 @@ function logKey(namespace: string, pod: string, container: string, previous: boo
   return JSON.stringify([namespace, pod, container, previous]);
 }
 
+/**
+ * The scenario's namespaces, with its Node events added to namespace
+ * `default`'s events, where the kubelet records them. `default` exists on
+ * every cluster, so it is served even when the scenario lists nothing else there.
+ */
+function clusterNamespaces(scenario: Scenario): [string, ScenarioNamespace][] {
+  const namespaces = Object.entries(scenario.kubernetes.namespaces);
+  const { nodeEvents } = scenario.kubernetes;
+  if (nodeEvents.length === 0) return namespaces;
+  const own = scenario.kubernetes.namespaces[NODE_EVENTS_NAMESPACE];
+  const merged: ScenarioNamespace = own
+    ? { ...own, events: [...own.events, ...nodeEvents] }
+    : { pods: [], logs: [], events: [...nodeEvents], deployments: [], replicaSets: [] };
+  return [...namespaces.filter(([ns]) => ns !== NODE_EVENTS_NAMESPACE), [NODE_EVENTS_NAMESPACE, merged]];
+}
+
 /** Fills what the apiserver always returns (kind, apiVersion, namespace, uid, resourceVersion), once, up front. */
 function buildStore(scenario: Scenario, previous?: Store): Store {
   let rv = (previous?.resourceVersion ?? 1000) + 1;
   const namespaces = new Map<string, Map<string, KubeObject[]>>();
   const logs = new Map<string, string>();
-  for (const [ns, content] of Object.entries(scenario.kubernetes.namespaces)) {
+  for (const [ns, content] of clusterNamespaces(scenario)) {
     for (const log of content.logs) logs.set(logKey(ns, log.pod, log.container, log.previous), log.text);
     // An owner reference carries the owner's uid (the API requires it); scenarios name owners by kind and name.
     const ownerUid = (kind: string, name: string): string => {

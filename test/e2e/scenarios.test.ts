@@ -69,7 +69,7 @@ async function waitFor(client: Client, incidentId: string, done: (s: TriageStatu
 
 test('the library ships the scenarios the docs promise', () => {
   expect(scenarios.map((s) => basename(s, '.yaml'))).toEqual(
-    expect.arrayContaining(['crashloop-after-rollout', 'dependency-latency', 'imagepullbackoff-bad-tag', 'oom-after-limit-change', 'unschedulable-cpu']),
+    expect.arrayContaining(['crashloop-after-rollout', 'dependency-latency', 'evicted-memory-pressure', 'imagepullbackoff-bad-tag', 'oom-after-limit-change', 'unschedulable-cpu']),
   );
 });
 

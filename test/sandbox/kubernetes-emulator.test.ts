@@ -416,6 +416,111 @@ describe('@kubernetes/client-node against the emulator', () => {
   });
 });
 
+describe('node events', () => {
+  const pressure = (node: string, reason: string, hex: string) => ({
+    metadata: { name: `${node}.${hex}`, creationTimestamp: '${now-12m}' },
+    involvedObject: { kind: 'Node', name: node, uid: node },
+    type: reason === 'EvictionThresholdMet' ? ('Warning' as const) : ('Normal' as const),
+    reason,
+    message: reason === 'EvictionThresholdMet' ? 'Attempting to reclaim memory' : `Node ${node} status is now: ${reason}`,
+    count: 1,
+    firstTimestamp: '${now-12m}',
+    lastTimestamp: '${now-2m}',
+    source: { component: 'kubelet', host: node },
+  });
+  const podEvent = (namespace: string, pod: string) => ({
+    metadata: { name: `${pod}.1820b6f1c3a5e701` },
+    involvedObject: { kind: 'Pod', name: pod, namespace },
+    type: 'Warning' as const,
+    reason: 'Evicted',
+    message: 'The node was low on resource: memory.',
+    lastTimestamp: '${now-11m}',
+  });
+  const NODE_EVENTS = [pressure('node-a', 'NodeHasInsufficientMemory', '1820b6d8e2a4c6f1'), pressure('node-a', 'EvictionThresholdMet', '1820b6d8e3b5d702'), pressure('node-b', 'NodeHasDiskPressure', '1820b6d8e4c6e813')];
+  const shop = { pods: [{ metadata: { name: 'web-1' }, spec: { nodeName: 'node-a', containers: [{ name: 'web', image: 'web:1' }] } }], events: [podEvent('shop', 'web-1')] };
+
+  let cluster: KubernetesEmulator;
+  beforeAll(async () => {
+    const input = { name: 'nodes', description: 'node pressure', pagerduty: { incident: GENERATED_INCIDENT, alerts: [] }, kubernetes: { namespaces: { shop }, nodeEvents: NODE_EVENTS } };
+    cluster = await startKubernetesEmulator({ scenario: buildScenario(input), token: TOKEN });
+  });
+  afterAll(() => cluster.close());
+
+  async function clusterGet(path: string) {
+    const res = await fetch(`${cluster.url}${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  }
+
+  test('are served as events of namespace default, which the scenario does not list, and nowhere else', async () => {
+    const { status, body } = await clusterGet('/api/v1/namespaces/default/events');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ kind: 'EventList', apiVersion: 'v1' });
+    expect(body.items).toHaveLength(3);
+    for (const item of body.items) {
+      expect(item).toMatchObject({ kind: 'Event', apiVersion: 'v1', metadata: { namespace: 'default', uid: expect.any(String), resourceVersion: expect.stringMatching(/^\d+$/) } });
+      expect(item.involvedObject.kind).toBe('Node');
+      expect(item.involvedObject.namespace).toBeUndefined();
+    }
+    expect(names((await clusterGet('/api/v1/namespaces/shop/events')).body)).toEqual(['web-1.1820b6f1c3a5e701']);
+    // `default` holds events only: no pods, deployments or replica sets come with them.
+    expect((await clusterGet('/api/v1/namespaces/default/pods')).body.items).toEqual([]);
+    const one = await clusterGet('/api/v1/namespaces/default/events/node-a.1820b6d8e3b5d702');
+    expect(one.body).toMatchObject({ reason: 'EvictionThresholdMet', metadata: { namespace: 'default' } });
+  });
+
+  test('fieldSelector involvedObject.kind=Node selects them, alone or with the node name', async () => {
+    const nodes = await clusterGet(`/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent('involvedObject.kind=Node')}`);
+    expect(nodes.status).toBe(200);
+    expect(nodes.body.items).toHaveLength(3);
+    const nodeA = await clusterGet(`/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent('involvedObject.kind=Node,involvedObject.name=node-a')}`);
+    expect(nodeA.body.items.map((e: { reason: string }) => e.reason).sort()).toEqual(['EvictionThresholdMet', 'NodeHasInsufficientMemory']);
+    const pods = await clusterGet(`/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent('involvedObject.kind=Pod')}`);
+    expect(pods.body.items).toEqual([]);
+  });
+
+  test('the worker’s list call (CoreV1Api, field selector, chunked) reads them', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'sandbox', server: cluster.url, skipTLSVerify: true }],
+      users: [{ name: 'triage', token: TOKEN }],
+      contexts: [{ name: 'sandbox', cluster: 'sandbox', user: 'triage' }],
+      currentContext: 'sandbox',
+    });
+    const core = kc.makeApiClient(CoreV1Api);
+    const first = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.kind=Node', limit: 2 });
+    const rest = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.kind=Node', limit: 2, _continue: first.metadata?._continue });
+    expect([...first.items, ...rest.items].map((e) => `${e.involvedObject.name}/${e.reason}`)).toEqual([
+      'node-a/NodeHasInsufficientMemory',
+      'node-a/EvictionThresholdMet',
+      'node-b/NodeHasDiskPressure',
+    ]);
+    expect(first.items[0]?.lastTimestamp).toBeInstanceOf(Date);
+  });
+
+  test('join the events a scenario lists under its own default namespace', async () => {
+    const input = {
+      name: 'nodes-and-default',
+      description: 'a scenario that triages namespace default',
+      pagerduty: { incident: GENERATED_INCIDENT, alerts: [] },
+      kubernetes: { namespaces: { default: { ...shop, events: [podEvent('default', 'web-1')] } }, nodeEvents: NODE_EVENTS },
+    };
+    const both = await startKubernetesEmulator({ scenario: buildScenario(input), token: TOKEN });
+    try {
+      const res = await fetch(`${both.url}/api/v1/namespaces/default/events`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      const body = (await res.json()) as Record<string, any>;
+      expect(body.items.map((e: { involvedObject: { kind: string } }) => e.involvedObject.kind).sort()).toEqual(['Node', 'Node', 'Node', 'Pod']);
+      const pods = await fetch(`${both.url}/api/v1/namespaces/default/pods`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      expect(names((await pods.json()) as Record<string, any>)).toEqual(['web-1']);
+    } finally {
+      await both.close();
+    }
+  });
+
+  test('without node events, an unlisted default namespace stays empty', async () => {
+    expect((await get('/api/v1/namespaces/default/events')).body?.items).toEqual([]);
+  });
+});
+
 // ---- RBAC: SelfSubjectAccessReview, SelfSubjectRulesReview, and reads it decides ----
 
 import { AuthorizationV1Api, type V1ResourceAttributes } from '@kubernetes/client-node';

@@ -6,7 +6,7 @@
 // be ones the operations list.
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadScenario, type Scenario } from '../../sandbox/scenario.js';
+import { loadScenario, NODE_EVENTS_NAMESPACE, type Scenario } from '../../sandbox/scenario.js';
 import { startKubernetesEmulator, type KubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';
 import { generatedScenario } from './generated-scenario.js';
 import { ApiDescription, pointerOf, toJsonSchema, type JsonObject, type Operation, type Parameter, type SchemaPatch } from './openapi-schemas.js';
@@ -175,6 +175,18 @@ test('the scenario files are found', () => {
   expect(SCENARIOS.filter(([name]) => name.endsWith('.yaml')).length).toBeGreaterThan(0);
 });
 
+/** The namespaces the emulator serves: the scenario's, and `default` when it has Node events to hold. */
+function servedNamespaces(scenario: Scenario): string[] {
+  const listed = Object.keys(scenario.kubernetes.namespaces);
+  return scenario.kubernetes.nodeEvents.length > 0 && !listed.includes(NODE_EVENTS_NAMESPACE) ? [...listed, NODE_EVENTS_NAMESPACE] : listed;
+}
+
+/** What the emulator serves of one resource in one namespace: the scenario's objects, plus its Node events among `default`'s events. */
+function served(scenario: Scenario, ns: string, key: Resource['scenarioKey']): readonly unknown[] {
+  const own = scenario.kubernetes.namespaces[ns]?.[key] ?? [];
+  return key === 'events' && ns === NODE_EVENTS_NAMESPACE ? [...own, ...scenario.kubernetes.nodeEvents] : own;
+}
+
 /** Up to `n` objects spread through a list: first, last and evenly between. */
 function spread<T>(items: T[], n: number): T[] {
   if (items.length <= n) return items;
@@ -188,7 +200,7 @@ describe.each(SCENARIOS)('%s: bodies match the swagger', (_name, load) => {
   beforeAll(async () => {
     scenario = await load();
     k8s = await startKubernetesEmulator({ scenario, token: TOKEN });
-    namespaces = Object.keys(scenario.kubernetes.namespaces);
+    namespaces = servedNamespaces(scenario);
   });
   afterAll(() => k8s?.close());
 
@@ -204,14 +216,14 @@ describe.each(SCENARIOS)('%s: bodies match the swagger', (_name, load) => {
         expect(spec.responseErrors(list, 200, body)).toEqual([]);
         expect(kindErrors(body, listDefinition)).toEqual([]);
         expect(body!.items.flatMap((item: Record<string, any>) => kindErrors(item, itemDefinition))).toEqual([]);
-        expect(body!.items).toHaveLength(scenario.kubernetes.namespaces[ns]![r.scenarioKey].length);
+        expect(body!.items).toHaveLength(served(scenario, ns, r.scenarioKey).length);
       }
     });
 
     test('chunked with limit and continue, every chunk answers the same schema and the chunks add up', async () => {
       const { list } = route(r.plural);
       for (const ns of namespaces) {
-        const total = scenario.kubernetes.namespaces[ns]![r.scenarioKey].length;
+        const total = served(scenario, ns, r.scenarioKey).length;
         const limit = Math.max(1, Math.ceil(total / 3));
         const seen: string[] = [];
         let cont: string | undefined;
@@ -248,6 +260,19 @@ describe.each(SCENARIOS)('%s: bodies match the swagger', (_name, load) => {
       expect(statusErrors(404, body)).toEqual([]);
       expect(body).toMatchObject({ reason: 'NotFound', details: { name: 'no-such-object', kind: r.plural } });
     });
+  });
+
+  test('the worker’s Node events query is one the events list operation takes, and answers its 200 schema with every Node event', async () => {
+    const { list, itemDefinition } = route('events');
+    const query = new URLSearchParams({ fieldSelector: 'involvedObject.kind=Node', limit: '500' });
+    expect(spec.queryErrors(list, query)).toEqual([]);
+    const { status, body } = await get(k8s, `/api/v1/namespaces/${NODE_EVENTS_NAMESPACE}/events?${query}`);
+    expect(status).toBe(200);
+    expect(spec.responseErrors(list, 200, body)).toEqual([]);
+    expect(body!.items.flatMap((item: Record<string, any>) => kindErrors(item, itemDefinition))).toEqual([]);
+    const nodeEvents = served(scenario, NODE_EVENTS_NAMESPACE, 'events').filter((e) => (e as { involvedObject: { kind: string } }).involvedObject.kind === 'Node');
+    expect(body!.items).toHaveLength(nodeEvents.length);
+    for (const item of body!.items) expect(item.metadata.namespace).toBe(NODE_EVENTS_NAMESPACE);
   });
 
   test('GET /version answers getCodeVersion 200', async () => {

@@ -25,7 +25,7 @@ import type {
 } from '../../activities/model.js';
 import { startKubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';
 import { compareWithExpected, expectedFindingsPath, loadExpectedFindings } from '../../sandbox/expected-findings.js';
-import { loadScenario, type Scenario, type ScenarioCloudWatch, type ScenarioDatadog } from '../../sandbox/scenario.js';
+import { loadScenario, NODE_EVENTS_NAMESPACE, type Scenario, type ScenarioCloudWatch, type ScenarioDatadog } from '../../sandbox/scenario.js';
 
 const DIR = fileURLToPath(new URL('../../sandbox/scenarios/', import.meta.url));
 const NOW = Date.parse('2025-03-01T12:00:00Z');
@@ -233,7 +233,8 @@ describe.each(scenarioFiles)('%s', (file) => {
     if (namespaces.length > 0) {
       const k8s = await startKubernetesEmulator({ scenario, token: TOKEN });
       try {
-        const activities = createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url) });
+        // As the sandbox stack configures the worker: Node events are read where the kubelet records them.
+        const activities = createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url), nodeEventsNamespace: NODE_EVENTS_NAMESPACE });
         input.kubernetes = await activities.collectKubernetesEvidence(request(incident, namespaces));
       } finally {
         await k8s.close();

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ScenarioError, buildScenario, loadScenario, parseScenario } from '../../sandbox/scenario.js';
 
 const CRASHLOOP = fileURLToPath(new URL('../../sandbox/scenarios/crashloop-after-rollout.yaml', import.meta.url));
+const EVICTED = fileURLToPath(new URL('../../sandbox/scenarios/evicted-memory-pressure.yaml', import.meta.url));
 const NOW = Date.parse('2025-03-01T12:00:00Z');
 
 const minimal = (extra = '') => `
@@ -197,6 +198,104 @@ describe('validation', () => {
         'kubernetes.namespaces.shop.pods[0].metadata.ownerReferences[0].name: no ReplicaSet "nope" in namespace "shop"',
       ]),
     );
+  });
+});
+
+describe('kubernetes.nodeEvents', () => {
+  const nodeEvent = (fields: { name?: string; kind?: string; namespace?: string; objectNamespace?: string; lastTimestamp?: string } = {}) => `
+    - metadata:
+        name: ${fields.name ?? 'ip-10-0-3-57.eu-west-1.compute.internal.1820b6d8e3b5d702'}${fields.namespace !== undefined ? `\n        namespace: ${fields.namespace}` : ''}
+      involvedObject:
+        kind: ${fields.kind ?? 'Node'}
+        name: ip-10-0-3-57.eu-west-1.compute.internal${fields.objectNamespace !== undefined ? `\n        namespace: ${fields.objectNamespace}` : ''}
+      type: Warning
+      reason: EvictionThresholdMet
+      message: Attempting to reclaim memory
+      count: 4
+      firstTimestamp: \${now-12m}
+      lastTimestamp: ${fields.lastTimestamp ?? '${now-2m}'}
+`;
+  const withNodeEvents = (events: string, namespaces = '') => minimal(`kubernetes:\n${namespaces}  nodeEvents:${events}`);
+
+  test('load without a default namespace, times resolved, and add no triaged namespace', () => {
+    const s = parseScenario(withNodeEvents(nodeEvent({ namespace: 'default' }), '  namespaces:\n    shop: {}\n'), { now: NOW });
+    expect(Object.keys(s.kubernetes.namespaces)).toEqual(['shop']);
+    expect(s.kubernetes.nodeEvents).toHaveLength(1);
+    expect(s.kubernetes.nodeEvents[0]).toMatchObject({
+      involvedObject: { kind: 'Node', name: 'ip-10-0-3-57.eu-west-1.compute.internal' },
+      reason: 'EvictionThresholdMet',
+      firstTimestamp: '2025-03-01T11:48:00Z',
+      lastTimestamp: '2025-03-01T11:58:00Z',
+    });
+  });
+
+  test('default to none', () => {
+    expect(parseScenario(minimal()).kubernetes.nodeEvents).toEqual([]);
+  });
+
+  test('an event about anything but a Node is refused, naming its path', () => {
+    const err = errorOf(() => parseScenario(withNodeEvents(`${nodeEvent()}${nodeEvent({ name: 'web-1.1820b6f1c3a5e701', kind: 'Pod' })}`), { source: 'nodes.yaml' }));
+    expect(err.message).toContain('nodes.yaml');
+    expect(err.issues).toEqual([
+      {
+        path: 'kubernetes.nodeEvents[1].involvedObject.kind',
+        message: 'is "Pod", expected "Node": nodeEvents are events about Nodes; list events about other objects under kubernetes.namespaces.<namespace>.events',
+      },
+    ]);
+  });
+
+  test('a missing involvedObject.kind is refused too', () => {
+    const err = errorOf(() =>
+      buildScenario({
+        ...parseScenario(minimal(), { now: NOW }),
+        kubernetes: { nodeEvents: [{ metadata: { name: 'n.1' }, involvedObject: { name: 'n' }, type: 'Normal', reason: 'NodeHasDiskPressure', message: 'x' }] },
+      }),
+    );
+    expect(err.issues.map((i) => i.path)).toEqual(['kubernetes.nodeEvents[0].involvedObject.kind']);
+  });
+
+  test('a Node reference with a namespace is refused: Nodes are cluster-scoped', () => {
+    const err = errorOf(() => parseScenario(withNodeEvents(nodeEvent({ objectNamespace: 'shop' }))));
+    expect(err.issues).toEqual([{ path: 'kubernetes.nodeEvents[0].involvedObject.namespace', message: 'a Node is cluster-scoped: its reference has no namespace (leave it out)' }]);
+  });
+
+  test('a namespace other than default, a duplicate name and a clash with default’s own events are refused', () => {
+    const ownDefault = `  namespaces:
+    default:
+      events:
+        - metadata: { name: pod.b1 }
+          involvedObject: { kind: Pod, name: web-1 }
+          type: Warning
+          reason: Evicted
+          message: The node was low on resource memory.
+`;
+    const events = [nodeEvent({ name: 'node.a2', namespace: 'kube-system' }), nodeEvent({ name: 'node.a3' }), nodeEvent({ name: 'node.a3' }), nodeEvent({ name: 'pod.b1' })];
+    const err = errorOf(() => parseScenario(withNodeEvents(events.join(''), ownDefault)));
+    expect(err.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'kubernetes.nodeEvents[0].metadata.namespace: is "kube-system" but node events are served in namespace "default", where the kubelet records them',
+      'kubernetes.nodeEvents[2].metadata.name: duplicate node event name "node.a3"',
+      'kubernetes.nodeEvents[3].metadata.name: "pod.b1" is also listed under kubernetes.namespaces.default.events; both are served in namespace "default"',
+    ]);
+  });
+
+  test('an unknown time template names its path', () => {
+    const err = errorOf(() => parseScenario(withNodeEvents(nodeEvent({ lastTimestamp: '${now-2x}' }))));
+    expect(err.issues).toEqual([{ path: 'kubernetes.nodeEvents[0].lastTimestamp', message: expect.stringMatching(/^unknown template/) }]);
+  });
+
+  test('unknown keys next to nodeEvents are typos', () => {
+    const err = errorOf(() => parseScenario(minimal('kubernetes:\n  nodeEvent: []\n')));
+    expect(err.issues[0]).toMatchObject({ path: 'kubernetes', message: expect.stringContaining('nodeEvent') });
+  });
+
+  test('the evicted-memory-pressure scenario loads with its Node events, and validates again unchanged', async () => {
+    const loaded = await loadScenario(EVICTED, { now: NOW });
+    expect(Object.keys(loaded.kubernetes.namespaces)).toEqual(['catalog']);
+    expect(loaded.kubernetes.nodeEvents.map((e) => `${e.involvedObject.kind}/${e.involvedObject.name} ${e.type} ${e.reason}`)).toEqual([
+      'Node/ip-10-0-3-57.eu-west-1.compute.internal Normal NodeHasInsufficientMemory',
+      'Node/ip-10-0-3-57.eu-west-1.compute.internal Warning EvictionThresholdMet',
+    ]);
+    expect(buildScenario(loaded, { now: NOW })).toEqual(loaded);
   });
 });
 
