@@ -640,7 +640,6 @@ export type ScenarioAlert = Scenario['pagerduty']['alerts'][number];
 export type ScenarioNamespace = NamespaceContent;
 export type ScenarioPod = NamespaceContent['pods'][number];
 export type ScenarioEvent = NamespaceContent['events'][number];
-export type ScenarioNodeEvent = Scenario['kubernetes']['nodeEvents'][number];
 export type ScenarioDeployment = NamespaceContent['deployments'][number];
 export type ScenarioReplicaSet = NamespaceContent['replicaSets'][number];
 export type ScenarioGitHub = NonNullable<Scenario['github']>;

@@ -127,7 +127,7 @@ function allReplicasPending(ns: NamespaceEvidence, workload: Workload, pending: 
 }
 
 /** A ScalingReplicaSet message that raised a ReplicaSet's size; undefined for a scale-down or any other text. */
-export function parseScaleUp(message: string): Pick<ScaleUp, 'replicaSet' | 'from' | 'to'> | undefined {
+function parseScaleUp(message: string): Pick<ScaleUp, 'replicaSet' | 'from' | 'to'> | undefined {
   const match = SCALED_UP.exec(cleanText(message));
   if (!match) return undefined;
   const [, replicaSet, from, to] = match;
