@@ -356,12 +356,17 @@ export interface NamespaceObjects {
   nodeEvents?: readonly CoreV1Event[];
 }
 
-/** The Node events about this namespace's nodes, less any the namespace's own list already holds (when it is `default`). */
+/**
+ * The pressure events about this namespace's nodes, less any the namespace's
+ * own list already holds (when it is `default`). Only pressure: a node's other
+ * warnings (ImageGCFailed, Rebooted, ...) would take the namespace's own
+ * warning slots.
+ */
 function nodeEventsFor(objects: NamespaceObjects): CoreV1Event[] {
   const nodes = new Set(objects.pods.flatMap((p) => (p.spec?.nodeName ? [p.spec.nodeName] : [])));
   const key = (e: CoreV1Event) => `${e.metadata?.namespace ?? ''}/${e.metadata?.name ?? ''}`;
   const listed = new Set(objects.events.map(key));
-  return (objects.nodeEvents ?? []).filter((e) => e.involvedObject?.kind === 'Node' && nodes.has(e.involvedObject.name ?? '') && !listed.has(key(e)));
+  return (objects.nodeEvents ?? []).filter((e) => isNodePressure(e) && nodes.has(e.involvedObject.name ?? '') && !listed.has(key(e)));
 }
 
 export function summarizeNamespace(objects: NamespaceObjects): NamespaceEvidence {

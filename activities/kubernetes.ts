@@ -158,7 +158,10 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
 
   /**
    * Optional evidence: a failure to read it (no RoleBinding in that namespace,
-   * a timeout) is recorded, and the rest of the surface stands.
+   * a timeout) is recorded, and the rest of the surface stands. It never
+   * rejects, so the namespace reads can wait on it without an unhandled
+   * rejection when one of them fails first; a cancellation surfaces through
+   * those reads.
    */
   async function collectNodeEvents(namespace: string, userAgent: string): Promise<{ events: CoreV1Event[]; status: NonNullable<KubernetesEvidence['nodeEvents']> }> {
     try {
@@ -167,14 +170,13 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       );
       return { events, status: { namespace, status: 'ok' } };
     } catch (err) {
-      if (asyncLocalStorage.getStore()?.cancellationSignal.aborted) throw err;
       const reason = truncateText(err instanceof Error ? err.message : String(err));
       activityLog()?.warn('node events unavailable', { namespace, reason });
       return { events: [], status: { namespace, status: 'unavailable', reason } };
     }
   }
 
-  async function collectNamespace(namespace: string, labelSelector: string | undefined, userAgent: string, nodeEvents: readonly CoreV1Event[]): Promise<NamespaceEvidence> {
+  async function collectNamespace(namespace: string, labelSelector: string | undefined, userAgent: string, nodeEvents: Promise<readonly CoreV1Event[]>): Promise<NamespaceEvidence> {
     const base = { namespace, limit: pageSize, ...(labelSelector ? { labelSelector } : {}) };
     const [pods, events, deployments, replicaSets] = await Promise.all([
       listAll('pods', (cont) => core.listNamespacedPod({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
@@ -183,7 +185,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       listAll('deployments', (cont) => apps.listNamespacedDeployment({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
       listAll('replicasets', (cont) => apps.listNamespacedReplicaSet({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
     ]);
-    return summarizeNamespace({ namespace, ...(labelSelector ? { labelSelector } : {}), pods, events, deployments, replicaSets, nodeEvents });
+    return summarizeNamespace({ namespace, ...(labelSelector ? { labelSelector } : {}), pods, events, deployments, replicaSets, nodeEvents: await nodeEvents });
   }
 
   /**
@@ -231,8 +233,11 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
 
       const userAgent = `${USER_AGENT_PRODUCT} (${req.triageId})`;
       const nodeEventsNamespace = options.nodeEventsNamespace;
-      const node = nodeEventsNamespace !== undefined ? await collectNodeEvents(nodeEventsNamespace, userAgent) : undefined;
-      const collected = await Promise.all(namespaces.map((ns) => collectNamespace(ns, selector, userAgent, node?.events ?? [])));
+      // Read alongside the namespaces; each waits for it only to summarise.
+      const node = nodeEventsNamespace !== undefined ? collectNodeEvents(nodeEventsNamespace, userAgent) : undefined;
+      const nodeEvents = node ? node.then((n) => n.events) : Promise.resolve([]);
+      const collected = await Promise.all(namespaces.map((ns) => collectNamespace(ns, selector, userAgent, nodeEvents)));
+      const nodeStatus = node ? (await node).status : undefined;
       await Promise.all(
         previousLogTargets(collected).map(async (target) => {
           target.container.previousLog = await readPreviousLog(target, userAgent);
@@ -243,7 +248,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
         cluster: scope.cluster,
         collectedAt: new Date().toISOString(),
         namespaces: collected,
-        ...(node ? { nodeEvents: node.status } : {}),
+        ...(nodeStatus ? { nodeEvents: nodeStatus } : {}),
       };
       const fitted = fitKubernetesEvidence(evidence);
       if (fitted.report.bytesBefore !== fitted.report.bytesAfter) {

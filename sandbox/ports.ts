@@ -6,30 +6,34 @@ import { createServer } from 'node:net';
 // meanwhile be taken by any client socket on the machine. Sandbox ports come
 // from below that range, where only explicit binds land.
 const SANDBOX_PORT_FLOOR = 20_000;
+/** Used when the ephemeral range leaves no room below it: fewer collisions, and the start retries the rest. */
+const FALLBACK_SPAN = 10_000;
 const handedOut = new Set<number>();
 
-function ephemeralFloor(): number {
+/** Where sandbox ports are drawn from: [low, high). */
+export function sandboxPortRange(): { low: number; high: number } {
+  let ephemeralLow = 49_152; // the IANA dynamic range, where BSD and macOS take ephemeral ports
   try {
     const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-    if (Number.isInteger(low) && low > SANDBOX_PORT_FLOOR + 1000) return low;
+    if (Number.isInteger(low) && low > 0) ephemeralLow = low;
   } catch {
-    // not Linux: use the IANA dynamic range's start
+    // not Linux
   }
-  return 49_152;
+  return ephemeralLow > SANDBOX_PORT_FLOOR + 1000 ? { low: SANDBOX_PORT_FLOOR, high: ephemeralLow } : { low: SANDBOX_PORT_FLOOR, high: SANDBOX_PORT_FLOOR + FALLBACK_SPAN };
 }
 
-/** A port that was free a moment ago, outside the ephemeral range, not handed out before by this process. */
+/** A port that was free a moment ago, from the sandbox range, not handed out before by this process. */
 export async function freePort(): Promise<number> {
-  const ceiling = ephemeralFloor();
+  const { low, high } = sandboxPortRange();
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = SANDBOX_PORT_FLOOR + Math.floor(Math.random() * (ceiling - SANDBOX_PORT_FLOOR));
+    const port = low + Math.floor(Math.random() * (high - low));
     if (handedOut.has(port)) continue;
-    if (await portIsFree(port)) {
-      handedOut.add(port);
-      return port;
-    }
+    // Reserved before the check, so a concurrent call cannot pick it meanwhile.
+    handedOut.add(port);
+    if (await portIsFree(port)) return port;
+    handedOut.delete(port);
   }
-  throw new Error(`no free port between ${SANDBOX_PORT_FLOOR} and ${ceiling} after 200 tries`);
+  throw new Error(`no free port between ${low} and ${high} after 200 tries`);
 }
 
 export async function portIsFree(port: number): Promise<boolean> {

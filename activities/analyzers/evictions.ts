@@ -126,6 +126,9 @@ function pressureByNode(ns: NamespaceEvidence): Map<string, EventSummary[]> {
   return byNode;
 }
 
+/** Nodes named one per line in an eviction finding; the rest are counted in one line, so the lines after them still show. */
+const STARVED_NODES_SHOWN = 3;
+
 /**
  * What each node ran short of when it evicted the group's pods, read from the
  * kubelet's own eviction messages: it names node pressure even when the
@@ -143,14 +146,23 @@ function starvedLines(pods: readonly EvictedPod[]): string[] {
     entry.pods += 1;
     byNode.set(node, entry);
   }
-  return [...byNode.entries()]
-    .sort(([a], [b]) => compareText(a, b))
-    .map(([node, { resources, pods: count }]) => {
-      const what = [...resources].sort(compareText).join(', ');
-      return node === ''
-        ? `the kubelet evicted ${plural(count, 'pod')} from a node low on ${what}`
-        : `node ${node} was low on ${what} when it evicted ${plural(count, 'pod')}`;
-    });
+  const what = (resources: Iterable<string>) => [...resources].sort(compareText).join(', ');
+  const unknown = byNode.get('');
+  const known = [...byNode.entries()].filter(([node]) => node !== '').sort(([a], [b]) => compareText(a, b));
+  const shown = known.slice(0, STARVED_NODES_SHOWN);
+  const rest = known.slice(STARVED_NODES_SHOWN);
+  return [
+    ...shown.map(([node, { resources, pods: count }]) => `node ${node} was low on ${what(resources)} when it evicted ${plural(count, 'pod')}`),
+    ...(rest.length > 0
+      ? [
+          `${plural(rest.length, 'more node')} ${rest.length === 1 ? 'was' : 'were'} low on ${what(new Set(rest.flatMap(([, e]) => [...e.resources])))} when they evicted ${plural(
+            rest.reduce((sum, [, e]) => sum + e.pods, 0),
+            'pod',
+          )}`,
+        ]
+      : []),
+    ...(unknown ? [`the kubelet evicted ${plural(unknown.pods, 'pod')} from ${unknown.pods === 1 ? 'a node' : 'nodes'} low on ${what(unknown.resources)}`] : []),
+  ];
 }
 
 function pressuresOf(events: readonly EventSummary[]): string[] {
@@ -178,8 +190,9 @@ function assessEvictedGroup(
     `${plural(pods.length, 'pod')} evicted${where}; ${describeWorkloadHealth(workload)}`,
     ...(events.length > 0 ? [`Evicted warning seen ${plural(seen, 'time')}${latest(events)}`] : []),
     ...messageLine('kubelet', events),
-    ...starvedLines(pods),
+    // The node's own events before what the eviction messages imply: they are the stronger account.
     ...nodePressure,
+    ...starvedLines(pods),
     ...(link ? [describeRolloutLink(link)] : []),
   ];
   return workloadAssessment(ns, group, link, {

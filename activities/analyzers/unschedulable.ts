@@ -34,6 +34,8 @@ const TITLE_MESSAGE_LIMIT = 160;
  * bounded length, so no other text passes for a scale-up.
  */
 const SCALED_UP = /^Scaled up replica set ([a-z0-9][a-z0-9.-]{0,252}) (?:from (\d{1,6}) )?to (\d{1,6})$/;
+/** The same message for a ReplicaSet made smaller: during a rollout or rollback, the old side. */
+const SCALED_DOWN = /^Scaled down replica set ([a-z0-9][a-z0-9.-]{0,252}) (?:from \d{1,6} )?to \d{1,6}$/;
 
 /** Pods are created right after the scale that asks for them; this absorbs clock skew between controllers. */
 const CREATED_AFTER_SCALE_SKEW_MS = 60_000;
@@ -141,20 +143,29 @@ function parseScaleUp(message: string): Pick<ScaleUp, 'replicaSet' | 'from' | 't
  * The deployment's newest scale-up inside the window before the incident. A
  * rollout scales its new ReplicaSet up step by step too, so a step that
  * starts from zero, or that grows a ReplicaSet created within a window before
- * it, belongs to the rollout, not to a change of the replica count. As with
- * rollouts, a scale-up after the incident opened is more likely a reaction
- * to it than its cause.
+ * it, belongs to the rollout, not to a change of the replica count. A
+ * rollback grows an old ReplicaSet the same way while it shrinks the newer
+ * one, so a step taken while a sibling was scaled down is not a scale-up
+ * either. As with rollouts, a scale-up after the incident opened is more
+ * likely a reaction to it than its cause.
  */
 function recentScaleUp(ns: NamespaceEvidence, workload: Workload, incident: IncidentRef): ScaleUp | undefined {
   const incidentAt = parseTime(incident.createdAt);
   if (workload.kind !== 'Deployment' || incidentAt === undefined) return undefined;
   const windowMs = DEFAULT_ROLLOUT_WINDOW_MINUTES * 60_000;
-  const candidates = ns.events.flatMap((event): ScaleUp[] => {
-    if (event.reason !== 'ScalingReplicaSet' || event.object.kind !== 'Deployment' || event.object.name !== workload.name) return [];
+  const scaling = ns.events.filter((e) => e.reason === 'ScalingReplicaSet' && e.object.kind === 'Deployment' && e.object.name === workload.name);
+  const inWindow = (at: number | undefined): at is number => at !== undefined && incidentAt - at >= 0 && incidentAt - at <= windowMs;
+  const shrunk = new Set(
+    scaling.flatMap((e) => {
+      const match = SCALED_DOWN.exec(cleanText(e.message));
+      return match && inWindow(parseTime(e.lastSeen)) ? [match[1]!] : [];
+    }),
+  );
+  const candidates = scaling.flatMap((event): ScaleUp[] => {
     const at = parseTime(event.lastSeen);
     const scale = parseScaleUp(event.message);
-    if (at === undefined || !scale || scale.from === 0) return [];
-    if (incidentAt - at < 0 || incidentAt - at > windowMs) return [];
+    if (!inWindow(at) || !scale || scale.from === 0) return [];
+    if ([...shrunk].some((rs) => rs !== scale.replicaSet)) return [];
     const created = parseTime(ns.replicaSets.find((rs) => rs.name === scale.replicaSet)?.createdAt);
     if (created !== undefined && at - created < windowMs) return [];
     return [{ ...scale, at, minutesBefore: Math.round((incidentAt - at) / 60_000) }];

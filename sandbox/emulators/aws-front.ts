@@ -8,7 +8,7 @@
 // ErrorResponse with a code the SDK maps to retryable or not), so the worker's
 // AWS client sees what it would see from AWS.
 import { randomUUID } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import express from 'express';
 import type { SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
@@ -59,24 +59,19 @@ export function signedService(authorization: string | undefined): string | undef
 
 const CLOUDWATCH_SIGNING_NAME = 'monitoring';
 
-function forward(upstream: URL, req: IncomingMessage, res: ServerResponse): void {
-  const proxied = httpRequest(
-    {
-      host: upstream.hostname,
-      port: upstream.port,
-      method: req.method,
-      path: req.url,
-      headers: req.headers,
-    },
-    (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    },
-  );
+function forward(upstream: URL, agent: Agent, req: IncomingMessage, res: ServerResponse): void {
+  const proxied = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
+    res.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(res);
+  });
   proxied.on('error', () => {
     // moto is down: what a client sees from an AWS endpoint that cannot answer.
     if (!res.headersSent) sendAwsError(res, 503, undefined);
     else res.destroy();
+  });
+  // A client that gives up (the SDK's timeout) must not leave a request open in moto.
+  res.on('close', () => {
+    if (!res.writableFinished) proxied.destroy();
   });
   req.pipe(proxied);
 }
@@ -87,16 +82,20 @@ export async function startAwsFront(opts: AwsFrontOptions): Promise<AwsFront> {
     throw new Error('the AWS front forwards to a loopback http upstream (moto) only');
   }
   const faults = new FaultSwitch(opts.conditions);
+  // Its own pool, so close() can drop the connections to moto along with the clients'.
+  const agent = new Agent({ keepAlive: true });
   const requests: RequestLogEntry[] = [];
   const app = express();
   app.disable('x-powered-by');
   app.use(requestLogger(requests));
   app.use(async (req, res) => {
     if (signedService(req.get('authorization')) !== CLOUDWATCH_SIGNING_NAME) {
-      forward(upstream, req, res);
+      forward(upstream, agent, req, res);
       return;
     }
     await faults.delay();
+    // Gone during the added latency (the client timed out): nothing to answer, nothing to forward.
+    if (res.destroyed || req.destroyed) return;
     const fault = faults.take();
     if (fault) {
       // The request body is not read; drain it so the connection stays usable.
@@ -104,8 +103,16 @@ export async function startAwsFront(opts: AwsFrontOptions): Promise<AwsFront> {
       sendAwsError(res, fault.status, fault.retryAfterSeconds);
       return;
     }
-    forward(upstream, req, res);
+    forward(upstream, agent, req, res);
   });
   const server = await listen(app, opts.host ?? '127.0.0.1', opts.port ?? 0);
-  return { url: server.url, requests, setFault: (f) => faults.set(f), close: server.close };
+  return {
+    url: server.url,
+    requests,
+    setFault: (f) => faults.set(f),
+    close: async () => {
+      await server.close();
+      agent.destroy();
+    },
+  };
 }

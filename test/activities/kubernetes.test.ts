@@ -335,6 +335,8 @@ describe('Node events from the namespace the kubelet records them in', () => {
       events: [
         nodeEvent('pressure-on-pod-node', POD_NODE, 'NodeHasInsufficientMemory', 'Normal'),
         nodeEvent('routine-on-pod-node', POD_NODE, 'NodeHasSufficientDisk', 'Normal'),
+        // A node's other warnings are not the namespace's: they would take its warning slots.
+        ...Array.from({ length: 60 }, (_, i) => nodeEvent(`image-gc-${i}`, POD_NODE, 'ImageGCFailed', 'Warning')),
         nodeEvent('pressure-elsewhere', OTHER_NODE, 'NodeHasDiskPressure', 'Normal'),
       ],
     };
@@ -354,7 +356,7 @@ describe('Node events from the namespace the kubelet records them in', () => {
     const evidence = await collect('default');
     expect(evidence.nodeEvents).toEqual({ namespace: 'default', status: 'ok' });
     expect(nodeReasons(evidence)).toEqual([`${POD_NODE}:NodeHasInsufficientMemory`]);
-    // The read asks the apiserver for Node events only.
+    expect(only(evidence, 'checkout').events.filter((e) => e.object.kind === 'Pod').length).toBeGreaterThan(0);
     expect(k8s.requestLog.some((r) => r.path === '/api/v1/namespaces/default/events')).toBe(true);
   });
 

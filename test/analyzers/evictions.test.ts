@@ -118,6 +118,28 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'many nodes: three named, the rest counted in one line, so the evidence after them still shows',
+    ns: namespace('shop', {
+      ...base,
+      pods: podsOf(OLD_RS, 5, (i) => evicted(`node-${i}`)),
+      events: Array.from({ length: 5 }, (_, i) => evictedEvent(`${OLD_RS}-p${i}`)),
+    }),
+    expected: {
+      titles: ['5 pods of checkout-api evicted from nodes node-0, node-1, node-2, node-3, node-4'],
+      evidence: [
+        'node node-0 was low on memory when it evicted 1 pod',
+        'node node-2 was low on memory when it evicted 1 pod',
+        '2 more nodes were low on memory when they evicted 2 pods',
+      ],
+      noEvidence: /^node node-3 was low/,
+    },
+  },
+  {
+    name: 'evicted pods no longer listed: their nodes are unknown, and not assumed to be one',
+    ns: namespace('shop', { ...base, events: [evictedEvent(`${OLD_RS}-gone1`), evictedEvent(`${OLD_RS}-gone2`)] }),
+    expected: { titles: ['2 pods of checkout-api evicted'], evidence: ['the kubelet evicted 2 pods from nodes low on memory'] },
+  },
+  {
     name: 'an evicted pod without its Evicted event or message names no resource',
     ns: namespace('shop', { ...base, pods: podsOf(OLD_RS, 1, () => evicted('node-a')) }),
     expected: { titles: ['1 pod of checkout-api evicted from node node-a'], noEvidence: STARVED_LINE },

@@ -197,6 +197,25 @@ const cases: Case[] = [
     expected: { findings: [{ title: `checkout-api pods unschedulable: ${noCpu}`, severity: 'warning' }], noEvidence: /scaled up|scale-up/ },
   },
   {
+    // kubectl rollout undo: the old ReplicaSet grows step by step while the newer one shrinks.
+    name: 'a rollback that grows an old ReplicaSet is not a scale-up',
+    ns: scaledUp({
+      replicas: 3,
+      pending: 1,
+      events: [
+        scalingEvent(`Scaled up replica set ${OLD_RS} from 1 to 2`, 3),
+        scalingEvent(`Scaled down replica set ${NEW_RS} from 3 to 2`, 4),
+        scalingEvent(`Scaled up replica set ${OLD_RS} from 0 to 1`, 5),
+      ],
+    }),
+    expected: { findings: [{ title: `checkout-api pods unschedulable: ${noCpu}`, severity: 'warning' }], noEvidence: /scaled up|scale-up/ },
+  },
+  {
+    name: 'the same ReplicaSet scaled down earlier and up again is still a scale-up',
+    ns: scaledUp({ events: [scalingEvent(SCALED_3_TO_12, 6), scalingEvent(`Scaled down replica set ${OLD_RS} from 5 to 3`, 20)] }),
+    expected: { findings: [{ title: `checkout-api pods unschedulable since the scale-up from 3 to 12 replicas, 6 min before the incident: ${noCpu}`, severity: 'warning' }] },
+  },
+  {
     name: 'a "Scaled up" message whose count went down is not a scale-up',
     ns: scaledUp({ events: [scalingEvent(`Scaled up replica set ${OLD_RS} from 12 to 3`, 6)] }),
     expected: { findings: [{ title: `checkout-api pods unschedulable: ${noCpu}`, severity: 'warning' }], noEvidence: /scaled up/ },

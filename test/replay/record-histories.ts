@@ -1,7 +1,7 @@
 // Records the histories that test/replay replays. Not part of `make test`:
 // run `make record-histories` after an intended change to the workflow.
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -47,7 +47,8 @@ test('record: escalated, then expired', async () => {
 // all four surfaces (moto behind the Pod Identity Agent, Datadog through the
 // broker) with the worker as its own process, as in production.
 test('record: four surfaces, approved, through the sandbox stack', async () => {
-  const stack = await startStack({ dir: mkdtempSync(join(tmpdir(), 'triage-record-')), scenario: SCENARIO_FILE });
+  const dir = mkdtempSync(join(tmpdir(), 'triage-record-'));
+  const stack = await startStack({ dir, scenario: SCENARIO_FILE });
   const connection = await Connection.connect({ address: stack.info.temporalAddress });
   try {
     const client = new Client({ connection, namespace: stack.info.temporalNamespace });
@@ -63,9 +64,24 @@ test('record: four surfaces, approved, through the sandbox stack', async () => {
     await decide(client, incidentId, { decision: 'approve', approver: stack.info.approvers[0]!, planHash: status.planHash!, comment: 'recorded' }, 'record-approve');
     const handle = client.workflow.getHandle(triageWorkflowId(incidentId));
     await handle.result();
-    save('four-surfaces-approved', await handle.fetchHistory());
+    const history = await handle.fetchHistory();
+    // The stack's secrets are random hex that no credential pattern knows: look for each value itself, payloads decoded.
+    const text = historyToJSON(history);
+    const payloads = [...text.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'));
+    expect(payloads.length).toBeGreaterThan(0);
+    const decoded = payloads.join('\n');
+    for (const file of secretFiles(stack.info.secretDir)) {
+      const value = readFileSync(file, 'utf8').trim();
+      expect({ file, leaked: text.includes(value) || decoded.includes(value) }).toEqual({ file, leaked: false });
+    }
+    save('four-surfaces-approved', history);
   } finally {
     await connection.close();
     await stack.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
+
+function secretFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? secretFiles(join(dir, e.name)) : [join(dir, e.name)]));
+}

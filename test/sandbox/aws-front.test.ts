@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { GetMetricDataCommand, ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -128,4 +130,62 @@ test.each([
   ['garbage', 'Credential=../../monitoring', undefined],
 ])('the signing service of a %s request is read from its credential scope', (_label, header, service) => {
   expect(signedService(header)).toBe(service);
+});
+
+describe('a client that gives up', () => {
+  const SIGNED_FOR_CLOUDWATCH = 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/eu-west-1/monitoring/aws4_request, SignedHeaders=host, Signature=00';
+
+  /** An upstream that never answers, counting the connections made to it and those still open. */
+  async function silentUpstream(): Promise<{ url: string; received: () => number; open: () => number; close(): Promise<void> }> {
+    let received = 0;
+    let open = 0;
+    const server = createServer(() => undefined);
+    server.on('connection', (socket) => {
+      received += 1;
+      open += 1;
+      socket.once('close', () => (open -= 1));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      received: () => received,
+      open: () => open,
+      close: () => {
+        server.closeAllConnections();
+        return new Promise((r) => server.close(() => r()));
+      },
+    };
+  }
+
+  async function abandon(url: string, afterMs: number): Promise<void> {
+    await fetch(url, { method: 'POST', headers: { authorization: SIGNED_FOR_CLOUDWATCH }, body: 'Action=ListMetrics', signal: AbortSignal.timeout(afterMs) }).catch(() => undefined);
+  }
+
+  async function eventually(check: () => boolean): Promise<void> {
+    for (let i = 0; i < 50 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  test('during the added latency: nothing reaches moto', async () => {
+    const upstream = await silentUpstream();
+    const f = await front({ latencyMs: 400, errorRate: 0, errorStatus: 503 }, upstream.url);
+    try {
+      await abandon(f.url, 100);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(upstream.received()).toBe(0);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  test('while moto is answering: the forwarded request is closed too, not left open in moto', async () => {
+    const upstream = await silentUpstream();
+    const f = await front(undefined, upstream.url);
+    try {
+      await abandon(f.url, 200);
+      await eventually(() => upstream.received() === 1 && upstream.open() === 0);
+      expect({ received: upstream.received(), open: upstream.open() }).toEqual({ received: 1, open: 0 });
+    } finally {
+      await upstream.close();
+    }
+  });
 });
