@@ -2,21 +2,12 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { SANDBOX_DIR, STACK_FILE } from '../workers/paths.js';
 import { scenarioPath } from './locations.js';
-import { startStack, stopPids, type StackInfo } from './stack.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { processAlive, startStack, stopPids, type StackInfo } from './stack.js';
 
 function runningStack(): StackInfo | undefined {
   if (!existsSync(STACK_FILE)) return undefined;
   const info = JSON.parse(readFileSync(STACK_FILE, 'utf8')) as StackInfo;
-  return Object.values(info.pids).some(alive) ? info : undefined;
+  return Object.values(info.pids).some(processAlive) ? info : undefined;
 }
 
 async function up(): Promise<void> {
@@ -52,8 +43,8 @@ async function down(): Promise<void> {
   const pids = Object.values(info.pids).reverse();
   stopPids(pids);
   const deadline = Date.now() + 15_000;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  for (const pid of pids.filter(alive)) {
+  while (pids.some(processAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids.filter(processAlive)) {
     try {
       process.kill(-pid, 'SIGKILL');
     } catch {

@@ -414,6 +414,16 @@ function launch(name: string, command: string, args: string[], logDir: string, e
   return child;
 }
 
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function stopPids(pids: number[]): void {
   for (const pid of pids) {
     try {

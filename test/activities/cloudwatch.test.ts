@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import { createCloudWatchActivities } from '../../activities/cloudwatch.js';
 import { MAX_EVIDENCE_BYTES, evidenceBytes } from '../../activities/evidence-bounds.js';
 import type { CloudWatchEvidence, CloudWatchMetricQuery, CloudWatchScope, EvidenceRequest } from '../../activities/model.js';
@@ -17,6 +16,7 @@ import { sandboxCredentials, seedCloudWatch, startMoto, type Moto } from '../../
 import { buildScenario, type Scenario } from '../../sandbox/scenario.js';
 import { freePort } from '../../sandbox/ports.js';
 import { evidenceRequest } from './evidence-request.js';
+import { failureOf } from './failure-of.js';
 
 const MINUTE = 60_000;
 /** Close to the real time (CloudWatch keeps to the last two weeks), on a minute boundary. */
@@ -79,15 +79,6 @@ function scopeOf(s: Scenario, extra: CloudWatchMetricQuery[] = []): CloudWatchSc
 function requestFor(s: Scenario, scope: CloudWatchScope | undefined, triageId = TRIAGE_ID): EvidenceRequest {
   const req = evidenceRequest({ incident: { id: s.pagerduty.incident.id, createdAt: s.pagerduty.incident.created_at }, triageId });
   return { ...req, scope: { ...req.scope, surfaces: ['cloudwatch'], ...(scope ? { cloudwatch: scope } : {}) } };
-}
-
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
-  return err;
 }
 
 // ---- a recording proxy in front of moto --------------------------------------

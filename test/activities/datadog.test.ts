@@ -3,12 +3,10 @@
 // it gets data), and against hand-rolled upstreams for the failures an
 // emulator would not produce: timeouts, malformed bodies, odd rate-limit headers.
 import { randomBytes } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import { readAudit } from '../broker/harness.js';
 import { createDatadogActivities } from '../../activities/datadog.js';
 import { MAX_EVIDENCE_BYTES, evidenceBytes } from '../../activities/evidence-bounds.js';
@@ -19,6 +17,8 @@ import { buildScenario, type ScenarioDatadog, type ScenarioInput } from '../../s
 import { startDatadogEmulator, type DatadogEmulator } from '../../sandbox/emulators/datadog.js';
 import { silentLogger } from '../../starter/logger.js';
 import { INCIDENT, evidenceRequest } from './evidence-request.js';
+import { failureOf } from './failure-of.js';
+import { startFake, type FakeUpstream } from '../broker/fake-upstreams.js';
 
 // The incident was created at 11:55: the window runs 10:40 (baseline) / 11:40 (incident) / 12:00.
 const NOW = Date.parse('2025-03-01T12:00:00Z');
@@ -84,15 +84,6 @@ function request(scope: DatadogScope | null = SCOPE, triageId?: string): Evidenc
   return { ...req, scope: { ...req.scope, surfaces: ['datadog'], ...(scope ? { datadog: scope } : {}) } };
 }
 
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
-  return err;
-}
-
 // ---- a broker with the datadog provider, keys generated per run ---------------------
 
 interface Brokered {
@@ -128,27 +119,16 @@ async function brokered(datadog: ScenarioDatadog, opts: { brokerKeys?: { apiKey:
   };
 }
 
-/** Records what the activity itself sends, then forwards it unchanged to `target`. */
-async function startTap(target: string): Promise<{ url: string; seen: IncomingHttpHeaders[]; close(): Promise<void> }> {
-  const seen: IncomingHttpHeaders[] = [];
+/** Records what the activity itself sends (`requests`), then forwards it unchanged to `target`. */
+async function startTap(target: string): Promise<FakeUpstream> {
   const upstream = new URL(target);
-  const server = createServer((req, res) => {
-    seen.push(req.headers);
+  return startFake((req, res) => {
     const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
     req.pipe(out);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
 }
 
 let world: Brokered;
@@ -224,8 +204,8 @@ describe('collectDatadogEvidence', () => {
       const before = world.dd.requests.length;
       await activities(`${tap.url}/datadog`).collectDatadogEvidence(request(SCOPE, 'triage-QBROKER1'));
       // One timeseries query, one monitor listing per tag, one logs page.
-      expect(tap.seen).toHaveLength(4);
-      for (const headers of tap.seen) {
+      expect(tap.requests).toHaveLength(4);
+      for (const { headers } of tap.requests) {
         expect(headers['dd-api-key']).toBeUndefined();
         expect(headers['dd-application-key']).toBeUndefined();
         expect(headers.authorization).toBeUndefined();
@@ -408,25 +388,21 @@ describe('failures', () => {
 });
 
 describe('against a hand-rolled upstream', () => {
-  let server: Server;
+  let upstream: FakeUpstream;
   let url: string;
   let respond: (path: string) => { status: number; body: string; headers?: Record<string, string> } | 'hang';
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    upstream = await startFake((req, res) => {
       req.resume();
       const r = respond(req.url ?? '');
       if (r === 'hang') return;
       res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers });
       res.end(r.body);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/datadog`;
+    url = `${upstream.url}/datadog`;
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  afterAll(() => upstream.close());
 
   const monitorsOnly = () => request({ queries: [], monitorTags: ['service:checkout-api'] });
 

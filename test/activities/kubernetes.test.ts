@@ -13,6 +13,7 @@ import { buildScenario, loadScenario, type Scenario } from '../../sandbox/scenar
 import { startKubernetesEmulator, type KubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';
 import { GENERATED_INCIDENT, failingIndexes, generatedNamespace, podName, type GeneratedNamespace } from '../sandbox/generated-scenario.js';
 import { evidenceRequest } from './evidence-request.js';
+import { failureOf } from './failure-of.js';
 
 const CRASHLOOP = fileURLToPath(new URL('../../sandbox/scenarios/crashloop-after-rollout.yaml', import.meta.url));
 const TOKEN = 'k8s-activity-token-4567';
@@ -27,15 +28,6 @@ function kubeConfig(server: string, token = TOKEN): KubeConfig {
     currentContext: 'sandbox',
   });
   return kc;
-}
-
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
-  return err;
 }
 
 function only(evidence: KubernetesEvidence, namespace: string): NamespaceEvidence {

@@ -1,12 +1,12 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ApplicationFailure } from '@temporalio/common';
 import { createPagerDutyActivities } from '../../activities/pagerduty.js';
 import { MAX_EVIDENCE_BYTES, evidenceBytes } from '../../activities/evidence-bounds.js';
 import { buildScenario, loadScenario, type Scenario } from '../../sandbox/scenario.js';
 import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../sandbox/emulators/pagerduty.js';
 import { evidenceRequest } from './evidence-request.js';
+import { failureOf } from './failure-of.js';
 
 const CRASHLOOP = fileURLToPath(new URL('../../sandbox/scenarios/crashloop-after-rollout.yaml', import.meta.url));
 const TOKEN = 'pd-activity-token-0123';
@@ -24,15 +24,6 @@ afterEach(() => pd.setFault(null));
 
 function activities(overrides: { authorization?: () => string | Promise<string>; baseUrl?: string; timeoutMs?: number } = {}) {
   return createPagerDutyActivities({ baseUrl: pd.url, authorization: () => `Token token=${TOKEN}`, ...overrides });
-}
-
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
-  return err;
 }
 
 describe('fetchIncident', () => {

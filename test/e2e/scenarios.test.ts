@@ -12,9 +12,9 @@ import { compareWithExpected, expectedFindingsPath, loadExpectedFindings } from 
 import { loadScenario } from '../../sandbox/scenario.js';
 import { startStack, type RunningStack } from '../../sandbox/stack.js';
 import { incidentEnvelope, postSignedWebhook } from '../../sandbox/webhook.js';
-import { decide, queryStatus } from '../../starter/triage-client.js';
+import { decide } from '../../starter/triage-client.js';
 import { PROJECT_ROOT } from '../../workers/paths.js';
-import type { TriageStatus } from '../../workflows/messages.js';
+import { waitForStatus } from '../wait-for-status.js';
 
 const SCENARIO_DIR = join(PROJECT_ROOT, 'sandbox/scenarios');
 const scenarios = readdirSync(SCENARIO_DIR)
@@ -52,21 +52,6 @@ async function withTriage<T>(scenarioPath: string, environment: Record<string, s
   }
 }
 
-async function waitFor(client: Client, incidentId: string, done: (s: TriageStatus) => boolean, timeoutMs = 60_000): Promise<TriageStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let last: TriageStatus | undefined;
-  while (Date.now() < deadline) {
-    try {
-      last = await queryStatus(client, incidentId);
-      if (done(last)) return last;
-    } catch {
-      // not started yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${incidentId}: condition not met in ${timeoutMs} ms; last status ${JSON.stringify(last)}`);
-}
-
 test('the library ships the scenarios the docs promise', () => {
   expect(scenarios.map((s) => basename(s, '.yaml'))).toEqual(
     expect.arrayContaining(['crashloop-after-rollout', 'dependency-latency', 'evicted-memory-pressure', 'imagepullbackoff-bad-tag', 'oom-after-limit-change', 'unschedulable-cpu']),
@@ -77,7 +62,7 @@ describe.each(scenarios.map((path) => [basename(path, '.yaml'), path]))('scenari
   test('yields its expected findings', async () => {
     const expected = await loadExpectedFindings(expectedFindingsPath(path));
     await withTriage(path, {}, async ({ client, incidentId }) => {
-      const status = await waitFor(client, incidentId, (s) => STAGES_AFTER_DIAGNOSIS.has(s.stage));
+      const status = await waitForStatus(client, incidentId, (s) => STAGES_AFTER_DIAGNOSIS.has(s.stage), 60_000);
       expect(status.stage).toBe('awaiting-decision');
       const problems = compareWithExpected({ headline: status.headline ?? '', findings: status.findings, surfaces: status.surfaces }, expected);
       expect(problems).toEqual([]);
@@ -95,7 +80,7 @@ test.each(OUTAGES)('with $surface failing every request, the triage completes wi
   const path = join(SCENARIO_DIR, 'crashloop-after-rollout.yaml');
   const expected = await loadExpectedFindings(expectedFindingsPath(path));
   await withTriage(path, environment, async ({ stack, client, incidentId }) => {
-    const status = await waitFor(client, incidentId, (s) => STAGES_AFTER_DIAGNOSIS.has(s.stage));
+    const status = await waitForStatus(client, incidentId, (s) => STAGES_AFTER_DIAGNOSIS.has(s.stage), 60_000);
     expect(status.stage).toBe('awaiting-decision');
     expect(status.surfaces.find((s) => s.surface === surface)).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(reason) });
     // Nothing from the failed surface: neither its own analyzers' findings nor metric shifts read from it.
@@ -108,7 +93,7 @@ test.each(OUTAGES)('with $surface failing every request, the triage completes wi
     expect(compareWithExpected({ headline: status.headline ?? '', findings: status.findings, surfaces: status.surfaces }, without)).toEqual([]);
 
     await decide(client, incidentId, { decision: 'approve', approver: stack.info.approvers[0]!, planHash: status.planHash! }, `e2e-${incidentId}`);
-    const done = await waitFor(client, incidentId, (s) => s.githubIssue !== undefined || s.stage === 'failed');
+    const done = await waitForStatus(client, incidentId, (s) => s.githubIssue !== undefined || s.stage === 'failed', 60_000);
     expect(done.githubIssue?.url).toMatch(/\/issues\/1$/);
     const issues = (await (await fetch(`${stack.info.githubUrl}/_sandbox/issues`)).json()) as { issues: { issue: { body: string } }[] };
     expect(issues.issues[0]?.issue.body).toMatch(new RegExp(`\\*\\*${surface}\\*\\*: unavailable: .*(${reason.source})`));

@@ -18,6 +18,7 @@ import { PROJECT_ROOT } from '../../workers/paths.js';
 import { lazyClientConnection, WorkerConnection } from '../../workers/temporal-connection.js';
 import { createTestCa, opensslAvailable, secretVolume } from '../unit/pki.js';
 import type { echo } from './echo-workflow.js';
+import { eventually } from '../eventually.js';
 
 if (!opensslAvailable()) throw new Error('this test makes certificates with the openssl CLI, which is not on PATH');
 
@@ -72,19 +73,6 @@ async function startMtlsProxy(backend: string, pki: { key: string; cert: string;
       return new Promise((r) => server.close(() => r()));
     },
   };
-}
-
-async function eventually(assertion: () => void, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      assertion();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 }
 
 let env: TestWorkflowEnvironment;
@@ -144,7 +132,7 @@ test('worker and client connect with mTLS from files and keep working across a c
 
       // cert-manager renews: the Secret volume's ..data symlink is swapped to the new pair.
       volume.update({ 'tls.crt': certB.cert, 'tls.key': certB.key, 'ca.crt': ca.cert });
-      await eventually(() => expect(lines.join('')).toContain('worker now uses a new Temporal connection'));
+      await eventually(() => expect(lines.join('')).toContain('worker now uses a new Temporal connection'), 20_000, 50);
       expect(proxy.handshakes).toContain('triage-b');
 
       // The old certificate is no longer accepted and its connections are gone:

@@ -7,6 +7,7 @@ import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
 import { signedService, startAwsFront, type AwsFront } from '../../sandbox/emulators/aws-front.js';
 import { sandboxCredentials, startMoto, type Moto } from '../../sandbox/moto.js';
 import { freePort } from '../../sandbox/ports.js';
+import { eventually } from '../eventually.js';
 
 const REGION = 'eu-west-1';
 const credentials = sandboxCredentials();
@@ -161,10 +162,6 @@ describe('a client that gives up', () => {
     await fetch(url, { method: 'POST', headers: { authorization: SIGNED_FOR_CLOUDWATCH }, body: 'Action=ListMetrics', signal: AbortSignal.timeout(afterMs) }).catch(() => undefined);
   }
 
-  async function eventually(check: () => boolean): Promise<void> {
-    for (let i = 0; i < 50 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
-  }
-
   test('during the added latency: nothing reaches moto', async () => {
     const upstream = await silentUpstream();
     const f = await front({ latencyMs: 400, errorRate: 0, errorStatus: 503 }, upstream.url);
@@ -182,8 +179,7 @@ describe('a client that gives up', () => {
     const f = await front(undefined, upstream.url);
     try {
       await abandon(f.url, 200);
-      await eventually(() => upstream.received() === 1 && upstream.open() === 0);
-      expect({ received: upstream.received(), open: upstream.open() }).toEqual({ received: 1, open: 0 });
+      await eventually(() => expect({ received: upstream.received(), open: upstream.open() }).toEqual({ received: 1, open: 0 }), 1000);
     } finally {
       await upstream.close();
     }

@@ -6,6 +6,7 @@ import { motoCloudWatchClient, sandboxCredentials, seedCloudWatch, startMoto, ty
 import { findMotoServer } from '../../sandbox/venv-tools.js';
 import { buildScenario, type ScenarioCloudWatch } from '../../sandbox/scenario.js';
 import { PROJECT_ROOT } from '../../workers/paths.js';
+import { processAlive } from '../../sandbox/stack.js';
 
 const MINUTE = 60_000;
 /** Close to the real time: CloudWatch takes points from the last two weeks only. */
@@ -40,15 +41,6 @@ function script(body: string): string {
   writeFileSync(path, `#!/bin/sh\n${body}\n`);
   chmodSync(path, 0o755);
   return path;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('finding moto_server', () => {
@@ -86,7 +78,7 @@ describe('starting moto', () => {
     expect((await fetch(`${moto.url}/moto-api/`)).status).toBe(200);
     expect(readFileSync(logFile, 'utf8')).toMatch(/GET \/moto-api\//);
     await moto.close();
-    expect(alive(moto.pid)).toBe(false);
+    expect(processAlive(moto.pid)).toBe(false);
     await expect(fetch(`${moto.url}/moto-api/`)).rejects.toThrow();
   });
 });

@@ -17,6 +17,7 @@ import {
 import { createJsonLogger, silentLogger, type Logger } from '../../starter/logger.js';
 import { createTestCa, opensslAvailable, pemBodyLines, secretVolume, type TestCa } from './pki.js';
 import { pemMarker } from '../fake-credentials.js';
+import { eventually } from '../eventually.js';
 
 if (!opensslAvailable()) throw new Error('these tests make certificates with the openssl CLI, which is not on PATH');
 
@@ -30,19 +31,6 @@ function temporalSettings(temporal: Record<string, unknown>): TriageConfig['temp
 function capture(): { logger: Logger; lines: string[]; text: () => string } {
   const lines: string[] = [];
   return { logger: createJsonLogger({ write: (l) => lines.push(l) }), lines, text: () => lines.join('') };
-}
-
-async function eventually(assertion: () => void, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      assertion();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 }
 
 let ca: TestCa;

@@ -21,8 +21,6 @@ import { startSlackEmulator } from '../../sandbox/emulators/slack.js';
 import { startBroker } from '../../broker/broker.js';
 import { parseBrokerConfig } from '../../broker/config.js';
 import { silentLogger } from '../../starter/logger.js';
-import { queryStatus } from '../../starter/triage-client.js';
-import type { TriageStatus } from '../../workflows/messages.js';
 
 export const SCENARIO_FILE = join(PROJECT_ROOT, 'sandbox/scenarios/crashloop-after-rollout.yaml');
 export const APPROVERS = ['U0ALICE', 'U0BOB'];
@@ -196,24 +194,4 @@ export async function withTriageWorker<T>(
     await broker.close();
     await Promise.all([pagerduty.close(), kubernetes.close(), github.close(), slack.close()]);
   }
-}
-
-export async function waitForStatus(
-  client: Client,
-  incidentId: string,
-  done: (s: TriageStatus) => boolean,
-  timeoutMs = 30_000,
-): Promise<TriageStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let last: TriageStatus | undefined;
-  while (Date.now() < deadline) {
-    try {
-      last = await queryStatus(client, incidentId);
-      if (done(last)) return last;
-    } catch {
-      // not started yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`status condition not met within ${timeoutMs} ms; last status: ${JSON.stringify(last)}`);
 }

@@ -4,7 +4,8 @@ import { triageWorkflowId, type TriageOutcome } from '../../workflows/messages.j
 import { decisionKey, stageKey } from '../../workflows/search-attributes.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { idempotencyKey, idempotencyLabel, idempotencyMarker } from '../../activities/idempotency.js';
-import { APPROVAL_CHANNEL, APPROVERS, GITHUB_REPO, INCIDENTS_CHANNEL, startTestEnvironment, type TestContext, waitForStatus, withTriageWorker, type TriageFixture } from './harness.js';
+import { APPROVAL_CHANNEL, APPROVERS, GITHUB_REPO, INCIDENTS_CHANNEL, startTestEnvironment, type TestContext, withTriageWorker, type TriageFixture } from './harness.js';
+import { waitForStatus } from '../wait-for-status.js';
 
 let ctx: TestContext;
 
