@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -14,21 +13,13 @@ import { startKubernetesEmulator, type KubernetesEmulator } from '../../sandbox/
 import { GENERATED_INCIDENT, failingIndexes, generatedNamespace, podName, type GeneratedNamespace } from '../sandbox/generated-scenario.js';
 import { evidenceRequest } from './evidence-request.js';
 import { failureOf } from './failure-of.js';
+import { emulatorKubeConfig } from '../sandbox/kubernetes-client.js';
 
 const CRASHLOOP = fileURLToPath(new URL('../../sandbox/scenarios/crashloop-after-rollout.yaml', import.meta.url));
 const TOKEN = 'k8s-activity-token-4567';
 const NOW = Date.parse('2025-03-01T12:00:00Z');
 
-function kubeConfig(server: string, token = TOKEN): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'sandbox', server, skipTLSVerify: true }],
-    users: [{ name: 'triage', token }],
-    contexts: [{ name: 'sandbox', cluster: 'sandbox', user: 'triage' }],
-    currentContext: 'sandbox',
-  });
-  return kc;
-}
+const kubeConfig = (server: string, token = TOKEN) => emulatorKubeConfig(server, token);
 
 function only(evidence: KubernetesEvidence, namespace: string): NamespaceEvidence {
   const ns = evidence.namespaces.find((n) => n.namespace === namespace);

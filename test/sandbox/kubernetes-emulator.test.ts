@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { CoreV1Api, VersionApi } from '@kubernetes/client-node';
 import { buildScenario, loadScenario, type Scenario } from '../../sandbox/scenario.js';
 import { startKubernetesEmulator, type KubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';
 import { GENERATED_INCIDENT, generatedScenario } from './generated-scenario.js';
@@ -17,13 +17,8 @@ beforeAll(async () => {
 afterAll(() => k8s.close());
 afterEach(() => k8s.setFault(null));
 
-async function get(path: string, init: { token?: string | null; method?: string; accept?: string } = {}) {
-  const headers: Record<string, string> = {};
-  if (init.token !== null) headers['Authorization'] = `Bearer ${init.token ?? TOKEN}`;
-  if (init.accept) headers['Accept'] = init.accept;
-  const res = await fetch(`${k8s.url}${path}`, { method: init.method ?? 'GET', headers });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+function get(path: string, init: { token?: string | null; method?: string; accept?: string } = {}) {
+  return apiserverRequest(k8s.url, path, { ...init, token: init.token === undefined ? TOKEN : init.token });
 }
 
 function names(body: Record<string, any> | undefined): string[] {
@@ -371,16 +366,7 @@ describe('chunked lists over 2,000 pods', () => {
 });
 
 describe('@kubernetes/client-node against the emulator', () => {
-  function kubeConfig(token: string): KubeConfig {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'sandbox', server: k8s.url, skipTLSVerify: true }],
-      users: [{ name: 'triage', token }],
-      contexts: [{ name: 'sandbox', cluster: 'sandbox', user: 'triage' }],
-      currentContext: 'sandbox',
-    });
-    return kc;
-  }
+  const kubeConfig = (token: string) => emulatorKubeConfig(k8s.url, token);
 
   test('CoreV1Api.listNamespacedPod returns typed pods', async () => {
     const core = kubeConfig(TOKEN).makeApiClient(CoreV1Api);
@@ -479,14 +465,7 @@ describe('node events', () => {
   });
 
   test('the worker’s list call (CoreV1Api, field selector, chunked) reads them', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'sandbox', server: cluster.url, skipTLSVerify: true }],
-      users: [{ name: 'triage', token: TOKEN }],
-      contexts: [{ name: 'sandbox', cluster: 'sandbox', user: 'triage' }],
-      currentContext: 'sandbox',
-    });
-    const core = kc.makeApiClient(CoreV1Api);
+    const core = emulatorKubeConfig(cluster.url, TOKEN).makeApiClient(CoreV1Api);
     const first = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.kind=Node', limit: 2 });
     const rest = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.kind=Node', limit: 2, _continue: first.metadata?._continue });
     expect([...first.items, ...rest.items].map((e) => `${e.involvedObject.name}/${e.reason}`)).toEqual([
@@ -525,6 +504,7 @@ describe('node events', () => {
 
 import { AuthorizationV1Api, type V1ResourceAttributes } from '@kubernetes/client-node';
 import { VIEW_CLUSTER_ROLE_RULES, type PolicyRule } from '../../sandbox/emulators/kubernetes.js';
+import { apiserverRequest, emulatorKubeConfig } from './kubernetes-client.js';
 
 describe('RBAC', () => {
   let rbac: KubernetesEmulator;
@@ -535,14 +515,7 @@ describe('RBAC', () => {
   afterEach(() => rbac.setRbac({ rules: null }));
 
   function api(): AuthorizationV1Api {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'sandbox', server: rbac.url, skipTLSVerify: true }],
-      users: [{ name: 'triage', token: TOKEN }],
-      contexts: [{ name: 'sandbox', cluster: 'sandbox', user: 'triage' }],
-      currentContext: 'sandbox',
-    });
-    return kc.makeApiClient(AuthorizationV1Api);
+    return emulatorKubeConfig(rbac.url, TOKEN).makeApiClient(AuthorizationV1Api);
   }
 
   async function can(attrs: V1ResourceAttributes): Promise<boolean> {

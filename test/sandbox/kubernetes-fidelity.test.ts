@@ -10,6 +10,7 @@ import { loadScenario, NODE_EVENTS_NAMESPACE, type Scenario } from '../../sandbo
 import { startKubernetesEmulator, type KubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';
 import { generatedScenario } from './generated-scenario.js';
 import { ApiDescription, pointerOf, toJsonSchema, type JsonObject, type Operation, type Parameter, type SchemaPatch } from './openapi-schemas.js';
+import { apiserverRequest } from './kubernetes-client.js';
 
 const SPEC_FILE = fileURLToPath(new URL('../../../shared/specs/kubernetes-swagger.json', import.meta.url));
 const SCENARIO_DIR = fileURLToPath(new URL('../../sandbox/scenarios/', import.meta.url));
@@ -118,13 +119,8 @@ function route(plural: string): Routes {
   return routes.get(plural)!;
 }
 
-async function get(k8s: KubernetesEmulator, path: string, init: { token?: string | null; method?: string; accept?: string } = {}) {
-  const headers: Record<string, string> = {};
-  if (init.token !== null) headers['Authorization'] = `Bearer ${init.token ?? TOKEN}`;
-  if (init.accept) headers['Accept'] = init.accept;
-  const res = await fetch(`${k8s.url}${path}`, { method: init.method ?? 'GET', headers });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+function get(k8s: KubernetesEmulator, path: string, init: { token?: string | null; method?: string; accept?: string } = {}) {
+  return apiserverRequest(k8s.url, path, { ...init, token: init.token === undefined ? TOKEN : init.token });
 }
 
 /** Everything wrong with a body the apiserver would send for kind `definition`, its schema and its x-kubernetes-group-version-kind. */

@@ -7,7 +7,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
 import { diagnose } from '../../activities/analyzers/index.js';
 import { createKubernetesActivities } from '../../activities/kubernetes.js';
 import { downsample, metricWindow, summarizeSeries } from '../../activities/metric-summary.js';
@@ -26,6 +25,7 @@ import type {
 import { startKubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';
 import { compareWithExpected, expectedFindingsPath, loadExpectedFindings } from '../../sandbox/expected-findings.js';
 import { loadScenario, NODE_EVENTS_NAMESPACE, type Scenario, type ScenarioCloudWatch, type ScenarioDatadog } from '../../sandbox/scenario.js';
+import { emulatorKubeConfig } from './kubernetes-client.js';
 
 const DIR = fileURLToPath(new URL('../../sandbox/scenarios/', import.meta.url));
 const NOW = Date.parse('2025-03-01T12:00:00Z');
@@ -51,17 +51,6 @@ function incidentOf(scenario: Scenario): IncidentRef {
     createdAt: i.created_at,
     htmlUrl: i.html_url,
   };
-}
-
-function kubeConfig(server: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'sandbox', server, skipTLSVerify: true }],
-    users: [{ name: 'triage', token: TOKEN }],
-    contexts: [{ name: 'sandbox', cluster: 'sandbox', user: 'triage' }],
-    currentContext: 'sandbox',
-  });
-  return kc;
 }
 
 function request(incident: IncidentRef, namespaces: string[]): EvidenceRequest {
@@ -234,7 +223,7 @@ describe.each(scenarioFiles)('%s', (file) => {
       const k8s = await startKubernetesEmulator({ scenario, token: TOKEN });
       try {
         // As the sandbox stack configures the worker: Node events are read where the kubelet records them.
-        const activities = createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url), nodeEventsNamespace: NODE_EVENTS_NAMESPACE });
+        const activities = createKubernetesActivities({ kubeConfig: emulatorKubeConfig(k8s.url, TOKEN), nodeEventsNamespace: NODE_EVENTS_NAMESPACE });
         input.kubernetes = await activities.collectKubernetesEvidence(request(incident, namespaces));
       } finally {
         await k8s.close();

@@ -4,7 +4,6 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
@@ -21,6 +20,7 @@ import { startSlackEmulator } from '../../sandbox/emulators/slack.js';
 import { startBroker } from '../../broker/broker.js';
 import { parseBrokerConfig } from '../../broker/config.js';
 import { silentLogger } from '../../starter/logger.js';
+import { emulatorKubeConfig } from '../sandbox/kubernetes-client.js';
 
 export const SCENARIO_FILE = join(PROJECT_ROOT, 'sandbox/scenarios/crashloop-after-rollout.yaml');
 export const APPROVERS = ['U0ALICE', 'U0BOB'];
@@ -174,13 +174,7 @@ export async function withTriageWorker<T>(
       },
     },
   });
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'sandbox', server: kubernetes.url, skipTLSVerify: true }],
-    users: [{ name: 'worker', token: k8sToken }],
-    contexts: [{ name: 'sandbox', cluster: 'sandbox', user: 'worker' }],
-    currentContext: 'sandbox',
-  });
+  const kc = emulatorKubeConfig(kubernetes.url, k8sToken);
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: config.temporal.namespace,
