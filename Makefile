@@ -7,7 +7,7 @@ PYTHON ?= python3
 NODE_STAMP := node_modules/.installed
 VENV_STAMP := .venv/.installed
 BUILD_STAMP := dist/.built
-SOURCES := $(shell find workflows activities workers starter broker sandbox -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
+SOURCES := $(shell find config workflows activities workers starter cli broker sandbox -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 
 .PHONY: help install demo test up down typecheck record-histories clean
 

@@ -20,6 +20,7 @@ import {
 import { compareSeverity, diagnose } from './analyzers/index.js';
 import { idempotencyKey, idempotencyLabel, idempotencyMarker } from './idempotency.js';
 import { cardMetricLines, renderDatadog, renderLogTails, renderMetrics } from './report-sections.js';
+import { workflowUiUrl } from '../workflows/messages.js';
 import {
   cleanText,
   escapeGitHubMarkdown,
@@ -157,10 +158,6 @@ function renderSlackText(sources: PlanSources): string {
 // `#<digits>` too ("incident 1234"), since GitHub would link it to an issue of
 // the repository the body is written to.
 
-export function temporalWorkflowUrl(temporalUiUrl: string, namespace: string, workflowId: string): string {
-  return `${temporalUiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
-}
-
 function link(text: string, url: string): string {
   const target = safeLinkTarget(url);
   return target ? `[${escapeGitHubMarkdown(text)}](${target})` : `${escapeGitHubMarkdown(text)} (link omitted: not an http(s) URL)`;
@@ -277,7 +274,7 @@ function renderLinks({ incident, temporalUiUrl, namespace, workflowId }: PlanSou
     '## Links',
     '',
     `- PagerDuty: ${link(`incident ${incidentNumber(incident)}`, incident.htmlUrl)}`,
-    `- Temporal workflow: ${link(cleanText(workflowId, 200), temporalWorkflowUrl(temporalUiUrl, namespace, workflowId))}`,
+    `- Temporal workflow: ${link(cleanText(workflowId, 200), workflowUiUrl({ uiUrl: temporalUiUrl, namespace }, workflowId))}`,
   ].join('\n');
 }
 

@@ -17,11 +17,9 @@
 // - all text is printable (no control, bidi or zero-width characters) and cut
 //   to the Block Kit limits below.
 import type { ActionsBlock, Button, ContextBlockElement, KnownBlock, MrkdwnElement, PlainTextElement } from '@slack/types';
+import { APPROVE_ACTION_ID, BUTTON_VALUE_MAX_CHARS, encodeActionValue, REJECT_ACTION_ID } from '../workflows/messages.js';
 import type { Diagnosis, Finding, IncidentRef, Severity } from './model.js';
 import { boundedLine, cutEscapedSlack, cutToLength, escapeSlackMrkdwn, escapeSlackText, slackLinkTarget } from './untrusted-text.js';
-
-export const APPROVE_ACTION_ID = 'triage_approve';
-export const REJECT_ACTION_ID = 'triage_reject';
 
 /**
  * Block Kit limits, in characters (docs.slack.dev/reference/block-kit). Text
@@ -38,7 +36,7 @@ export const BLOCK_KIT_LIMITS = {
   contextElements: 10,
   contextText: 2000,
   buttonText: 75,
-  buttonValue: 2000,
+  buttonValue: BUTTON_VALUE_MAX_CHARS,
   confirmTitle: 100,
   confirmText: 300,
   confirmButton: 30,
@@ -89,46 +87,11 @@ const NAME_CHARS = 100;
 const ID_CHARS = 40;
 const COMMENT_CHARS = 500;
 
-// Same shapes the gateway accepts (starter/slack-interactions.ts), so a card
-// never carries a value its own buttons cannot be decided with.
-const INCIDENT_ID = /^[A-Za-z0-9]{1,32}$/;
-const PLAN_HASH = /^[0-9a-f]{64}$/;
 // A configured approver is mentioned in the reminder only when it is exactly a
 // Slack user id; anything else is shown as text.
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,31}$/;
 
 const SEVERITY_MARK: Readonly<Record<Severity, string>> = { critical: '🔴', warning: '🟠', info: '🔵' };
-
-// ---- button value ----------------------------------------------------------------
-
-/**
- * The buttons' value: compact JSON `{"i":incidentId,"h":planHash}`. The hash
- * lets the workflow refuse a click on a card whose plan is not its current
- * one. Throws on ids the gateway would refuse, so a card that cannot be
- * decided is never posted.
- */
-export function encodeActionValue(incidentId: string, planHash: string): string {
-  if (!INCIDENT_ID.test(incidentId)) throw new RangeError('incident id has an unexpected shape for a card button');
-  if (!PLAN_HASH.test(planHash)) throw new RangeError('plan hash must be 64 lowercase hex digits');
-  return JSON.stringify({ i: incidentId, h: planHash });
-}
-
-/** The incident and plan a button stands for; undefined for anything but exactly `{"i":…,"h":…}` of the expected shapes. */
-export function decodeActionValue(value: string): { incidentId: string; planHash: string } | undefined {
-  if (typeof value !== 'string' || value.length > BLOCK_KIT_LIMITS.buttonValue) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const keys = Object.keys(parsed);
-  if (keys.length !== 2 || !keys.includes('i') || !keys.includes('h')) return undefined;
-  const { i, h } = parsed as Record<string, unknown>;
-  if (typeof i !== 'string' || !INCIDENT_ID.test(i) || typeof h !== 'string' || !PLAN_HASH.test(h)) return undefined;
-  return { incidentId: i, planHash: h };
-}
 
 // ---- text objects ----------------------------------------------------------------
 

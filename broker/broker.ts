@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openAuditLog, type AuditSink } from './audit.js';
 import type { BrokerConfig, ProviderName } from './config.js';
-import { createJsonLogger, type Logger } from '../starter/logger.js';
+import { createJsonLogger, type Logger } from '../config/logger.js';
 import { buildPolicy, type Policy } from './policy.js';
 import type { Clock, CredentialProvider } from './providers/credential.js';
 import { createDatadogCredentials } from './providers/datadog.js';

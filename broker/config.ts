@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { durationSetting } from '../workers/duration.js';
+import { durationSetting } from '../config/duration.js';
 
 export const PROVIDERS = ['github', 'pagerduty', 'datadog', 'slack'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];

@@ -4,7 +4,7 @@
 // loudly instead of the worker meeting 503s later.
 import { startBroker } from './broker.js';
 import { loadBrokerConfigFromEnv } from './config.js';
-import { createJsonLogger } from '../starter/logger.js';
+import { createJsonLogger } from '../config/logger.js';
 
 const log = createJsonLogger({ base: { component: 'broker' } });
 

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { triageIdFrom, type AuditRecord, type AuditSink } from './audit.js';
 import { PROVIDERS, type ProviderName } from './config.js';
-import type { Logger } from '../starter/logger.js';
+import type { Logger } from '../config/logger.js';
 import { decide, type Policy } from './policy.js';
 import type { CredentialProvider, OutboundCredential } from './providers/credential.js';
 import { proxyRequest, CLIENT_CLOSED_STATUS, type ProxyOptions } from './proxy.js';

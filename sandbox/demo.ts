@@ -1,13 +1,12 @@
 // `make demo`: the whole flow on the sandbox, start to finish, then tidy up.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Client, Connection } from '@temporalio/client';
-import { triageWorkflowId, type TriageOutcome, type TriageStatus } from '../workflows/messages.js';
-import { queryStatus, workflowUiUrl } from '../starter/triage-client.js';
-import { sandboxHistoryExport } from '../starter/audit-command.js';
+import { triageWorkflowId, workflowUiUrl, type TriageOutcome, type TriageStatus } from '../workflows/messages.js';
+import { queryStatus } from '../starter/triage-client.js';
 import { loadScenario } from './scenario.js';
-import { SANDBOX_DIR } from '../workers/paths.js';
+import { DEMO_DIR, sandboxHistoryExport } from '../config/paths.js';
 import { scenarioPath } from './locations.js';
 import { SANDBOX_NON_APPROVER, startStack, type RunningStack } from './stack.js';
 import { incidentEnvelope, postSignedWebhook } from './webhook.js';
@@ -79,7 +78,7 @@ async function lastMessage(slackUrl: string, channel: string): Promise<string> {
  * failed run leaves its history to audit too.
  */
 async function exportHistory(client: Client, incidentId: string, stackDir: string): Promise<string | undefined> {
-  const file = sandboxHistoryExport(incidentId, stackDir);
+  const file = sandboxHistoryExport(triageWorkflowId(incidentId), stackDir);
   try {
     const history = await client.workflow.getHandle(triageWorkflowId(incidentId)).fetchHistory();
     mkdirSync(dirname(file), { recursive: true });
@@ -95,7 +94,7 @@ async function main(): Promise<void> {
   const scenarioFile = scenarioPath();
   const scenario = await loadScenario(scenarioFile);
   const incidentId = scenario.pagerduty.incident.id;
-  const dir = join(SANDBOX_DIR, 'demo');
+  const dir = DEMO_DIR;
   rmSync(dir, { recursive: true, force: true }); // a fresh Temporal database: the demo triages its incident anew each time
 
   say(`keyless-triage demo — scenario ${scenario.name}`);

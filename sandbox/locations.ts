@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../workers/paths.js';
+import { PROJECT_ROOT } from '../config/paths.js';
 export const DEFAULT_SCENARIO = 'crashloop-after-rollout';
 
 /** A scenario by name (`SCENARIO=<name>`), from sandbox/scenarios/. */

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
-import { PROJECT_ROOT } from '../workers/paths.js';
+import { PROJECT_ROOT } from '../config/paths.js';
 import { freePort } from './ports.js';
 import type { ScenarioCloudWatch } from './scenario.js';
 import { findMotoServer } from './venv-tools.js';

@@ -1,6 +1,6 @@
 // `make up` / `make down`: the local stack in the background, described by .sandbox/stack.json.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { SANDBOX_DIR, STACK_FILE } from '../workers/paths.js';
+import { SANDBOX_DIR, STACK_FILE } from '../config/paths.js';
 import { scenarioPath } from './locations.js';
 import { processAlive, startStack, stopPids, type StackInfo } from './stack.js';
 

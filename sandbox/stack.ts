@@ -7,7 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statS
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { stringify as toYaml } from 'yaml';
-import { PROJECT_ROOT } from '../workers/paths.js';
+import { PROJECT_ROOT } from '../config/paths.js';
 import { triageSearchAttributes } from '../workflows/search-attributes.js';
 import { loadScenario, NODE_EVENTS_NAMESPACE, type Scenario } from './scenario.js';
 import { sandboxCredentials, seedCloudWatch, startMoto, type Moto } from './moto.js';
@@ -286,7 +286,7 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
 
     await startWorker();
 
-    const gateway = launch('gateway', process.execPath, [join(PROJECT_ROOT, 'dist/starter/gateway-main.js')], logDir, { ...childEnv, TRIAGE_CONFIG: configFile });
+    const gateway = launch('gateway', process.execPath, [join(PROJECT_ROOT, 'dist/starter/main.js')], logDir, { ...childEnv, TRIAGE_CONFIG: configFile });
     children.set('gateway', gateway);
     const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
     await waitForHttp(`${gatewayUrl}/healthz`, gateway, logDir, 'gateway');

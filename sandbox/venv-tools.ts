@@ -3,7 +3,7 @@
 // variable names another binary, and on PATH as a last resort.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { PROJECT_ROOT } from '../workers/paths.js';
+import { PROJECT_ROOT } from '../config/paths.js';
 
 function executable(path: string): boolean {
   try {

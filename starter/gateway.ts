@@ -1,6 +1,6 @@
 import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
-import { createJsonLogger, type LogFields, type Logger } from './logger.js';
+import { createJsonLogger, type LogFields, type Logger } from '../config/logger.js';
 import { PAGERDUTY_SIGNATURE_HEADER, verifyPagerDutySignature } from './pagerduty-signature.js';
 import { parsePagerDutyWebhook } from './pagerduty-webhook.js';
 import { mountSlackInteractions, readSigningSecret } from './slack-interactions.js';

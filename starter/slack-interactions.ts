@@ -9,9 +9,8 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger, type RespondFn } from '@slack/bolt';
 import type { FetchFunction } from '@slack/web-api';
 import { z } from 'zod';
-import { APPROVE_ACTION_ID, decodeActionValue, REJECT_ACTION_ID } from '../activities/slack-card.js';
-import type { DecisionChoice } from '../workflows/messages.js';
-import type { LogFields, Logger } from './logger.js';
+import { APPROVE_ACTION_ID, decodeActionValue, REJECT_ACTION_ID, type DecisionChoice } from '../workflows/messages.js';
+import type { LogFields, Logger } from '../config/logger.js';
 import { SLACK_TIMESTAMP_HEADER, slackTimestampVerdict, type SlackTimestampVerdict } from './slack-signature.js';
 import { TemporalUnavailableError, type DecideResult, type TriageStarter } from './triage-starter.js';
 

@@ -15,15 +15,11 @@ import {
   type TriageStatus,
 } from '../workflows/messages.js';
 import { incidentIdKey, serviceKey, stageKey, urgencyKey } from '../workflows/search-attributes.js';
-import type { TriageConfig } from '../workers/config.js';
-import { lazyClientConnection } from '../workers/temporal-connection.js';
-import { createJsonLogger, type Logger } from './logger.js';
+import type { TriageConfig } from '../config/config.js';
+import { lazyClientConnection } from '../config/temporal-connection.js';
+import { createJsonLogger, type Logger } from '../config/logger.js';
 
 export type TemporalSettings = TriageConfig['temporal'];
-
-export function workflowUiUrl(temporal: TemporalSettings, workflowId: string): string {
-  return `${temporal.uiUrl}/namespaces/${encodeURIComponent(temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
-}
 
 /**
  * A client whose connection is made on first use, so a process can start while

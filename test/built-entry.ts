@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../workers/paths.js';
+import { PROJECT_ROOT } from '../config/paths.js';
 
 /**
  * A process entry point as it ships: compiled under dist/ by `npm run build`,

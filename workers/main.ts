@@ -1,10 +1,10 @@
 // Worker entry point: `node dist/workers/main.js` (TRIAGE_CONFIG names the YAML file).
 import { existsSync } from 'node:fs';
-import { runStartupDoctor } from '../starter/doctor.js';
-import { createJsonLogger } from '../starter/logger.js';
-import { ConfigError, configPath, loadConfig } from './config.js';
-import { WORKFLOW_BUNDLE } from './paths.js';
-import { WorkerConnection } from './temporal-connection.js';
+import { runStartupDoctor } from './doctor/doctor.js';
+import { createJsonLogger } from '../config/logger.js';
+import { ConfigError, configPath, loadConfig } from '../config/config.js';
+import { WORKFLOW_BUNDLE } from '../config/paths.js';
+import { WorkerConnection } from '../config/temporal-connection.js';
 import { startWorkerHealth } from './health.js';
 import { activitiesFrom, createTriageWorker, kubeConfigFrom } from './worker.js';
 

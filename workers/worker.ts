@@ -2,7 +2,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { ServiceScopeSettings } from '../activities/scope.js';
-import type { TriageConfig } from './config.js';
+import type { TriageConfig } from '../config/config.js';
 
 export function kubeConfigFrom(config: TriageConfig): KubeConfig {
   const kc = new KubeConfig();

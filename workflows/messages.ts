@@ -3,11 +3,55 @@
 // side effects.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Finding, IncidentRef, SurfaceName } from '../activities/model.js';
+import { PAGERDUTY_ID } from '../config/identifiers.js';
 
 export const TRIAGE_WORKFLOW = 'triageIncident';
 
 export function triageWorkflowId(incidentId: string): string {
   return `triage-${incidentId}`;
+}
+
+/** An execution's page in the Temporal Web UI. */
+export function workflowUiUrl(temporal: { uiUrl: string; namespace: string }, workflowId: string): string {
+  const base = temporal.uiUrl.replace(/\/+$/, '');
+  return `${base}/namespaces/${encodeURIComponent(temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+// ---- the approval card's buttons: the contract between the card and the gateway ----
+
+export const APPROVE_ACTION_ID = 'triage_approve';
+export const REJECT_ACTION_ID = 'triage_reject';
+/** Block Kit's limit on a button's value. */
+export const BUTTON_VALUE_MAX_CHARS = 2000;
+const PLAN_HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * The buttons' value: compact JSON `{"i":incidentId,"h":planHash}`. The hash
+ * lets the workflow refuse a click on a card whose plan is not its current
+ * one. Throws on ids the gateway would refuse, so a card that cannot be
+ * decided is never posted.
+ */
+export function encodeActionValue(incidentId: string, planHash: string): string {
+  if (!PAGERDUTY_ID.test(incidentId)) throw new RangeError('incident id has an unexpected shape for a card button');
+  if (!PLAN_HASH.test(planHash)) throw new RangeError('plan hash must be 64 lowercase hex digits');
+  return JSON.stringify({ i: incidentId, h: planHash });
+}
+
+/** The incident and plan a button stands for; undefined for anything but exactly `{"i":…,"h":…}` of the expected shapes. */
+export function decodeActionValue(value: string): { incidentId: string; planHash: string } | undefined {
+  if (typeof value !== 'string' || value.length > BUTTON_VALUE_MAX_CHARS) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const keys = Object.keys(parsed);
+  if (keys.length !== 2 || !keys.includes('i') || !keys.includes('h')) return undefined;
+  const { i, h } = parsed as Record<string, unknown>;
+  if (typeof i !== 'string' || !PAGERDUTY_ID.test(i) || typeof h !== 'string' || !PLAN_HASH.test(h)) return undefined;
+  return { incidentId: i, planHash: h };
 }
 
 export interface TriageInput {

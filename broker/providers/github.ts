@@ -4,7 +4,7 @@ import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import type { GitHubProviderConfig } from '../config.js';
-import type { Logger } from '../../starter/logger.js';
+import type { Logger } from '../../config/logger.js';
 import { CredentialUnavailableError, SecretFile } from '../secret-file.js';
 import type { Clock, CredentialProvider, OutboundCredential } from './credential.js';
 import { TokenCache, type MintedToken } from './token-cache.js';

@@ -4,7 +4,7 @@
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { PagerDutyProviderConfig } from '../config.js';
-import type { Logger } from '../../starter/logger.js';
+import type { Logger } from '../../config/logger.js';
 import { CredentialUnavailableError, fingerprintOf, SecretFile } from '../secret-file.js';
 import type { Clock, CredentialProvider, OutboundCredential } from './credential.js';
 import { TokenCache, type MintedToken } from './token-cache.js';

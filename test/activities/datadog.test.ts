@@ -15,7 +15,7 @@ import { startBroker, type RunningBroker } from '../../broker/broker.js';
 import { parseBrokerConfig } from '../../broker/config.js';
 import { buildScenario, type ScenarioDatadog, type ScenarioInput } from '../../sandbox/scenario.js';
 import { startDatadogEmulator, type DatadogEmulator } from '../../sandbox/emulators/datadog.js';
-import { silentLogger } from '../../starter/logger.js';
+import { silentLogger } from '../../config/logger.js';
 import { INCIDENT, evidenceRequest } from './evidence-request.js';
 import { failureOf } from './failure-of.js';
 import { startFake, type FakeUpstream } from '../broker/fake-upstreams.js';

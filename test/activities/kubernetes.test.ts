@@ -13,7 +13,7 @@ import { startKubernetesEmulator, type KubernetesEmulator } from '../../sandbox/
 import { GENERATED_INCIDENT, failingIndexes, generatedNamespace, podName, type GeneratedNamespace } from '../sandbox/generated-scenario.js';
 import { evidenceRequest } from './evidence-request.js';
 import { failureOf } from './failure-of.js';
-import { emulatorKubeConfig } from '../sandbox/kubernetes-client.js';
+import { emulatorKubeConfig } from '../sandbox/emulators/kubernetes-client.js';
 
 const CRASHLOOP = fileURLToPath(new URL('../../sandbox/scenarios/crashloop-after-rollout.yaml', import.meta.url));
 const TOKEN = 'k8s-activity-token-4567';

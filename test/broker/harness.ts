@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { AuditRecord } from '../../broker/audit.js';
 import { startBroker, type RunningBroker, type StartBrokerOptions } from '../../broker/broker.js';
 import { parseBrokerConfig, type BrokerConfig } from '../../broker/config.js';
-import type { Logger } from '../../starter/logger.js';
+import type { Logger } from '../../config/logger.js';
 import { startEchoFake, startGitHubFake, startPagerDutyFake, type FakeUpstream, type GitHubFake, type PagerDutyFake } from './fake-upstreams.js';
 
 export const APP_ID = '123456';

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { PROJECT_ROOT } from '../../workers/paths.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
 
 const DOCKERFILE = join(PROJECT_ROOT, 'deploy', 'Dockerfile');
 const DOCKERIGNORE = join(PROJECT_ROOT, '.dockerignore');
@@ -17,7 +17,7 @@ const HADOLINT = join(PROJECT_ROOT, '.venv', 'bin', 'hadolint');
 const RUNTIME_USER = '10001:10001';
 
 /** What a Pod may run, as the Dockerfile header documents it; each must be built into dist/. */
-const ENTRY_POINTS = ['dist/workers/main.js', 'dist/starter/gateway-main.js', 'dist/broker/main.js'];
+const ENTRY_POINTS = ['dist/workers/main.js', 'dist/starter/main.js', 'dist/broker/main.js'];
 
 interface Instruction {
   keyword: string;
@@ -209,13 +209,13 @@ describe('built entry points', () => {
   }
 
   test('the three entry points, the CLI and the workflow bundle exist in dist/', () => {
-    for (const p of [...ENTRY_POINTS, 'dist/starter/cli.js', 'dist/workflow-bundle.js']) expect(statSync(requireBuilt(p)).size).toBeGreaterThan(0);
+    for (const p of [...ENTRY_POINTS, 'dist/cli/main.js', 'dist/workflow-bundle.js']) expect(statSync(requireBuilt(p)).size).toBeGreaterThan(0);
   });
 
   // The image drops dist/sandbox (the local emulators); nothing it runs may need it.
   test('no entry point reaches dist/sandbox through its imports', () => {
     const seen = new Set<string>();
-    const queue = [...ENTRY_POINTS, 'dist/starter/cli.js'].map(requireBuilt);
+    const queue = [...ENTRY_POINTS, 'dist/cli/main.js'].map(requireBuilt);
     while (queue.length > 0) {
       const file = queue.pop()!;
       if (seen.has(file)) continue;

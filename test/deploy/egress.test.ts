@@ -1,4 +1,4 @@
-// The egress allowlist rendered from configuration (broker/egress.ts,
+// The egress allowlist rendered from configuration (cli/egress-policy.ts,
 // `triage egress`): the committed deploy/base/egress-policy.yaml must be what
 // the example overlay's configuration renders to (so a configuration change
 // without a re-render fails here), the rendered hosts must be exactly the
@@ -18,11 +18,11 @@ import {
   lineDiff,
   renderEgressPolicyYaml,
   type CalicoNetworkPolicy,
-} from '../../broker/egress.js';
+} from '../../cli/egress-policy.js';
 import { allowedOrigins } from '../../broker/upstream.js';
-import { parseConfig, type TriageConfig } from '../../workers/config.js';
-import { PROJECT_ROOT } from '../../workers/paths.js';
-import { checkEgressFile, EgressDriftError, egressCommand, renderEgressFromFiles } from '../../starter/egress-command.js';
+import { parseConfig, type TriageConfig } from '../../config/config.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
+import { checkEgressFile, EgressDriftError, egressCommand, renderEgressFromFiles } from '../../cli/egress-command.js';
 
 const EXAMPLE = join(PROJECT_ROOT, 'deploy/overlays/example');
 const BROKER_FILE = join(EXAMPLE, 'broker.yaml');

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REQUIRED_IAM_ACTIONS } from '../../activities/cloudwatch.js';
-import { PROJECT_ROOT } from '../../workers/paths.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
 
 const IAM_DIR = join(PROJECT_ROOT, 'deploy', 'iam');
 const PARLIAMENT = join(PROJECT_ROOT, '.venv', 'bin', 'parliament');

@@ -7,7 +7,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../workers/paths.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
 
 let app: string;
 
@@ -45,7 +45,7 @@ afterAll(() => {
 
 test.each([
   ['worker', 'dist/workers/main.js', { TRIAGE_CONFIG: '/nonexistent/triage.yaml' }, /cannot read configuration file \/nonexistent\/triage\.yaml/],
-  ['gateway', 'dist/starter/gateway-main.js', { TRIAGE_CONFIG: '/nonexistent/triage.yaml' }, /cannot read configuration file \/nonexistent\/triage\.yaml/],
+  ['gateway', 'dist/starter/main.js', { TRIAGE_CONFIG: '/nonexistent/triage.yaml' }, /cannot read configuration file \/nonexistent\/triage\.yaml/],
   ['broker', 'dist/broker/main.js', {}, /BROKER_CONFIG is not set/],
 ])('the %s loads all its modules from the image layout and stops at its missing configuration, naming it', (_name, entry, env, message) => {
   const result = run([entry], env);

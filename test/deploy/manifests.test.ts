@@ -2,7 +2,7 @@
 // every object is checked against the Kubernetes OpenAPI description
 // (../shared/specs/kubernetes-swagger.json, with unknown fields refused as
 // `kubectl --validate=strict` would) or, for the Calico policies, against the
-// schema written from Calico's documented API (broker/egress.ts). Then the
+// schema written from Calico's documented API (cli/egress-policy.ts). Then the
 // rules the design depends on are checked as behaviour: hardened containers,
 // no secret anywhere near the worker container, the broker's Secret in the
 // broker container only, a gateway with no API identity, RBAC that is `view`
@@ -14,11 +14,11 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { parseBrokerConfig, type BrokerConfig } from '../../broker/config.js';
-import { calicoNetworkPolicySchema } from '../../broker/egress.js';
-import { ENV_OVERRIDES, parseConfig, type TriageConfig } from '../../workers/config.js';
-import { PROJECT_ROOT } from '../../workers/paths.js';
+import { calicoNetworkPolicySchema } from '../../cli/egress-policy.js';
+import { ENV_OVERRIDES, parseConfig, type TriageConfig } from '../../config/config.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
 import { builtEntry } from '../built-entry.js';
-import { ApiDescription, pointerOf, type JsonObject, type SchemaPatch } from '../sandbox/openapi-schemas.js';
+import { ApiDescription, pointerOf, type JsonObject, type SchemaPatch } from '../sandbox/emulators/openapi-schemas.js';
 
 const SPEC_FILE = fileURLToPath(new URL('../../../shared/specs/kubernetes-swagger.json', import.meta.url));
 const KUSTOMIZE = process.env.KUSTOMIZE ?? join(PROJECT_ROOT, '.tools/bin/kustomize');
@@ -265,7 +265,7 @@ describe('hardening of every container', () => {
     // The broker is stopped after the worker has exited, so the two graces add up.
     expect(podSpec(find(overlay, 'Deployment', 'keyless-triage-worker')).terminationGracePeriodSeconds).toBeGreaterThanOrEqual(workerGrace + broker.shutdownGraceMs / 1000 + 5);
     const gateway = podSpec(find(overlay, 'Deployment', 'keyless-triage-gateway'));
-    const gatewayMain = readFileSync(join(PROJECT_ROOT, 'starter/gateway-main.ts'), 'utf8');
+    const gatewayMain = readFileSync(join(PROJECT_ROOT, 'starter/main.ts'), 'utf8');
     const gatewayExit = Number(/setTimeout\(\(\) => process\.exit\(0\), (\d+)\)/.exec(gatewayMain)?.[1]) / 1000;
     expect(gatewayExit).toBeGreaterThan(0);
     expect(gateway.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(gateway.containers[0]!.lifecycle.preStop.sleep.seconds + gatewayExit);
@@ -283,7 +283,7 @@ describe('hardening of every container', () => {
         if (probe?.exec) expect(probe.exec.command[0]).toBe(node);
       }
     }
-    expect(cases().map((c) => c.container.args[0]).sort()).toEqual(['dist/broker/main.js', 'dist/starter/gateway-main.js', 'dist/workers/main.js']);
+    expect(cases().map((c) => c.container.args[0]).sort()).toEqual(['dist/broker/main.js', 'dist/starter/main.js', 'dist/workers/main.js']);
   });
 
   test('writable paths are emptyDirs with a size limit', () => {

@@ -12,12 +12,12 @@ import type { AuditRecord } from '../../broker/audit.js';
 import { loadScenario, type Scenario } from '../../sandbox/scenario.js';
 import { startStack, type RunningStack } from '../../sandbox/stack.js';
 import { incidentEnvelope, postSignedWebhook } from '../../sandbox/webhook.js';
-import { auditCommand, runAudit, type AuditIo } from '../../starter/audit-command.js';
-import { ACTIVITY_PROVIDERS } from '../../starter/audit-timeline.js';
+import { auditCommand, runAudit, type AuditIo } from '../../cli/audit-command.js';
+import { ACTIVITY_PROVIDERS } from '../../cli/audit-timeline.js';
 import { queryStatus } from '../../starter/triage-client.js';
-import { PROJECT_ROOT } from '../../workers/paths.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
 import { triageWorkflowId, type TriageOutcome } from '../../workflows/messages.js';
-import { SCENARIO_FILE } from '../workflow/harness.js';
+import { SCENARIO_FILE } from '../workflows/harness.js';
 
 let stack: RunningStack;
 let client: Client;

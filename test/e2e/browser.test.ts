@@ -10,9 +10,9 @@ import { loadScenario, type Scenario } from '../../sandbox/scenario.js';
 import { SANDBOX_NON_APPROVER, startStack, type RunningStack } from '../../sandbox/stack.js';
 import { incidentEnvelope, postSignedWebhook } from '../../sandbox/webhook.js';
 import { queryStatus } from '../../starter/triage-client.js';
-import { PROJECT_ROOT } from '../../workers/paths.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
 import { triageWorkflowId, type TriageOutcome, type TriageStatus } from '../../workflows/messages.js';
-import { SCENARIO_FILE } from '../workflow/harness.js';
+import { SCENARIO_FILE } from '../workflows/harness.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 

@@ -13,7 +13,7 @@ import { loadScenario } from '../../sandbox/scenario.js';
 import { startStack, type RunningStack } from '../../sandbox/stack.js';
 import { incidentEnvelope, postSignedWebhook } from '../../sandbox/webhook.js';
 import { decide } from '../../starter/triage-client.js';
-import { PROJECT_ROOT } from '../../workers/paths.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
 import { waitForStatus } from '../wait-for-status.js';
 
 const SCENARIO_DIR = join(PROJECT_ROOT, 'sandbox/scenarios');

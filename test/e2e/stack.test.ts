@@ -12,14 +12,14 @@ import { freePort } from '../../sandbox/ports.js';
 import { SANDBOX_NON_APPROVER, startStack, type RunningStack } from '../../sandbox/stack.js';
 import { incidentEnvelope, postSignedWebhook } from '../../sandbox/webhook.js';
 import { createGatewayApp } from '../../starter/gateway.js';
-import { silentLogger } from '../../starter/logger.js';
+import { silentLogger } from '../../config/logger.js';
 import { signPagerDutyBody } from '../../starter/pagerduty-signature.js';
 import { temporalTriageStarter } from '../../starter/temporal-triage-starter.js';
 import { queryStatus } from '../../starter/triage-client.js';
-import { PROJECT_ROOT } from '../../workers/paths.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
 import { triageWorkflowId, type TriageOutcome } from '../../workflows/messages.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { SCENARIO_FILE } from '../workflow/harness.js';
+import { SCENARIO_FILE } from '../workflows/harness.js';
 
 const exec = promisify(execFile);
 

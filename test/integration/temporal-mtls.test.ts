@@ -12,11 +12,11 @@ import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { findTemporalCli } from '../../sandbox/venv-tools.js';
-import { createJsonLogger } from '../../starter/logger.js';
-import { parseConfig } from '../../workers/config.js';
-import { PROJECT_ROOT } from '../../workers/paths.js';
-import { lazyClientConnection, WorkerConnection } from '../../workers/temporal-connection.js';
-import { createTestCa, opensslAvailable, secretVolume } from '../unit/pki.js';
+import { createJsonLogger } from '../../config/logger.js';
+import { parseConfig } from '../../config/config.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
+import { lazyClientConnection, WorkerConnection } from '../../config/temporal-connection.js';
+import { createTestCa, opensslAvailable, secretVolume } from '../config/pki.js';
 import type { echo } from './echo-workflow.js';
 import { eventually } from '../eventually.js';
 

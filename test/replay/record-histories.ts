@@ -9,7 +9,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { startStack } from '../../sandbox/stack.js';
 import { decide, startTriage } from '../../starter/triage-client.js';
 import { triageWorkflowId } from '../../workflows/messages.js';
-import { SCENARIO_FILE, startTestEnvironment, withTriageWorker, type FixtureOptions, type TestContext } from '../workflow/harness.js';
+import { SCENARIO_FILE, startTestEnvironment, withTriageWorker, type FixtureOptions, type TestContext } from '../workflows/harness.js';
 import { waitForStatus } from '../wait-for-status.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));

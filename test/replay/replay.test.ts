@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { findSecrets } from '../../activities/log-redaction.js';
-import { WORKFLOWS_SOURCE } from '../../workers/paths.js';
+import { WORKFLOWS_SOURCE } from '../../config/paths.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dir = join(here, '..', 'histories');

@@ -5,7 +5,7 @@ import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { motoCloudWatchClient, sandboxCredentials, seedCloudWatch, startMoto, type Moto } from '../../sandbox/moto.js';
 import { findMotoServer } from '../../sandbox/venv-tools.js';
 import { buildScenario, type ScenarioCloudWatch } from '../../sandbox/scenario.js';
-import { PROJECT_ROOT } from '../../workers/paths.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
 import { processAlive } from '../../sandbox/stack.js';
 
 const MINUTE = 60_000;

@@ -25,7 +25,7 @@ import type {
 import { startKubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';
 import { compareWithExpected, expectedFindingsPath, loadExpectedFindings } from '../../sandbox/expected-findings.js';
 import { loadScenario, NODE_EVENTS_NAMESPACE, type Scenario, type ScenarioCloudWatch, type ScenarioDatadog } from '../../sandbox/scenario.js';
-import { emulatorKubeConfig } from './kubernetes-client.js';
+import { emulatorKubeConfig } from './emulators/kubernetes-client.js';
 
 const DIR = fileURLToPath(new URL('../../sandbox/scenarios/', import.meta.url));
 const NOW = Date.parse('2025-03-01T12:00:00Z');

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SlackEmulator } from '../../sandbox/emulators/slack.js';
-import { slackEmulator } from './slack-fixtures.js';
+import { slackEmulator } from './emulators/slack-fixtures.js';
 
 const PAGE_DIR = fileURLToPath(new URL('../../sandbox/slack-page/', import.meta.url));
 

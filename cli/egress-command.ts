@@ -1,0 +1,80 @@
+// `triage egress`: renders the egress allowlist (Calico NetworkPolicies) from
+// the broker's and the worker's configuration, writes it, or checks that a
+// committed file is what the configuration renders to.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { Command, Option } from 'commander';
+import { loadBrokerConfig } from '../broker/config.js';
+import { egressPlan, lineDiff, renderEgressPolicyYaml } from './egress-policy.js';
+import { configPath, loadConfig } from '../config/config.js';
+import { PROJECT_ROOT } from '../config/paths.js';
+
+export class EgressDriftError extends Error {
+  override name = 'EgressDriftError';
+}
+
+interface EgressOptions {
+  brokerConfig: string;
+  config?: string;
+  out?: string;
+  check?: string;
+}
+
+/** A path as the generated header shows it: relative to the project, so the text does not depend on where the command ran. */
+function shown(path: string): string {
+  const rel = relative(PROJECT_ROOT, path);
+  return rel.startsWith('..') || isAbsolute(rel) ? path : rel.split(sep).join('/');
+}
+
+/** The policy YAML the two configuration files render to. */
+export function renderEgressFromFiles(brokerConfigFile: string, triageConfigFile: string): string {
+  const brokerPath = resolve(brokerConfigFile);
+  const triagePath = resolve(triageConfigFile);
+  // No environment overrides: the file is rendered from the files alone, and
+  // the manifests set none of TRIAGE_CONFIG's override variables that differ
+  // from them (test/deploy/manifests.test.ts).
+  const triage = loadConfig(triagePath, {});
+  const broker = loadBrokerConfig(brokerPath);
+  return renderEgressPolicyYaml(egressPlan(broker, triage), { brokerConfig: shown(brokerPath), triageConfig: shown(triagePath) });
+}
+
+/** Compares a committed file with the render; throws EgressDriftError with a diff when they differ. */
+export function checkEgressFile(file: string, rendered: string, rerender: string): void {
+  let committed: string;
+  try {
+    committed = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new EgressDriftError(`${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); render it with: ${rerender}`);
+  }
+  if (committed === rendered) return;
+  throw new EgressDriftError(
+    `${file} is not what the configuration renders to (lines with - are in the file, lines with + in the render).\n` +
+      `Re-render it with: ${rerender}\n\n${lineDiff(committed, rendered)}`,
+  );
+}
+
+export function egressCommand(): Command {
+  return new Command('egress')
+    .description("render the egress allowlist (Calico NetworkPolicies) from the broker's and the worker's configuration")
+    .requiredOption('--broker-config <file>', "the broker's YAML configuration (its upstreams are the SaaS hosts)")
+    .option('--config <file>', 'worker configuration YAML (default: $TRIAGE_CONFIG, else .sandbox/triage.yaml)')
+    .addOption(new Option('--out <file>', 'write the policy to this file instead of stdout').conflicts('check'))
+    .addOption(new Option('--check <file>', 'exit non-zero, with a diff, when this file differs from the render').conflicts('out'))
+    .action((_opts: EgressOptions, cmd: Command) => {
+      // `--config` is also the program's global option; whichever parsed it holds it.
+      const opts = cmd.optsWithGlobals<EgressOptions>();
+      const triageFile = configPath(opts.config);
+      const rendered = renderEgressFromFiles(opts.brokerConfig, triageFile);
+      const target = opts.out ?? opts.check;
+      const rerender = `npx triage egress --broker-config ${shown(resolve(opts.brokerConfig))} --config ${shown(triageFile)} --out ${target ? shown(resolve(target)) : '<file>'}`;
+      if (opts.check) {
+        checkEgressFile(opts.check, rendered, rerender);
+        console.log(`${opts.check} is up to date`);
+      } else if (opts.out) {
+        writeFileSync(opts.out, rendered);
+        console.log(`wrote ${opts.out}`);
+      } else {
+        process.stdout.write(rendered);
+      }
+    });
+}

@@ -1,0 +1,235 @@
+import { crashLoopAnalyzer } from '../../../activities/analyzers/crashloop.js';
+import type { NamespaceEvidence } from '../../../activities/model.js';
+import {
+  analysisInput,
+  container,
+  crashLooping,
+  deployment,
+  healthyNamespace,
+  kubernetes,
+  namespace,
+  NEW_RS,
+  OLD_RS,
+  pod,
+  podsOf,
+  replicaSet,
+  rolledOut,
+} from './fixtures.js';
+
+const errorExit1 = { reason: 'Error', exitCode: 1, finishedAt: '2024-05-01T10:29:00Z' };
+const oomKilled = { reason: 'OOMKilled', exitCode: 137 };
+
+interface Case {
+  name: string;
+  ns: NamespaceEvidence;
+  expected: {
+    titles: string[];
+    objects?: string[][];
+    evidence?: string[];
+    notEvidence?: RegExp[];
+  };
+}
+
+const cases: Case[] = [
+  { name: 'healthy namespace', ns: healthyNamespace(), expected: { titles: [] } },
+  {
+    name: 'pods waiting for another reason are not crash-looping',
+    ns: namespace('shop', {
+      pods: [pod('checkout-api-5c6b7-x', { replicaSet: OLD_RS, containers: [container({ ready: false, waiting: { reason: 'ContainerCreating' } })] })],
+      deployments: [deployment('checkout-api')],
+      replicaSets: [replicaSet(OLD_RS)],
+    }),
+    expected: { titles: [] },
+  },
+  {
+    name: 'CrashLoopBackOff with Error exit 1, grouped by deployment',
+    ns: namespace('shop', {
+      pods: podsOf(OLD_RS, 3, (i) => ({ containers: [crashLooping(errorExit1, { restartCount: 4 + i * 2 })] })),
+      deployments: [deployment('checkout-api', { ready: 0, available: 0 })],
+      replicaSets: [replicaSet(OLD_RS, { ready: 0 })],
+    }),
+    expected: {
+      titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error)'],
+      objects: [[
+        'Deployment/shop/checkout-api',
+        'Pod/shop/checkout-api-5c6b7-p0',
+        'Pod/shop/checkout-api-5c6b7-p1',
+        'Pod/shop/checkout-api-5c6b7-p2',
+      ]],
+      evidence: [
+        '3 pods in CrashLoopBackOff; Deployment shop/checkout-api has 0/3 ready, 0 available',
+        'container api: restarted 4–8 times; last terminated Error (exit 1) in 3 pods',
+      ],
+      notEvidence: [/OOMKilled/, /revision/],
+    },
+  },
+  {
+    name: 'CrashLoopBackOff with OOMKilled and a memory limit',
+    ns: namespace('shop', {
+      pods: podsOf(OLD_RS, 2, () => ({ containers: [crashLooping(oomKilled, { memoryLimit: '256Mi', restartCount: 12 })] })),
+      deployments: [deployment('checkout-api', { ready: 1, available: 1 })],
+      replicaSets: [replicaSet(OLD_RS)],
+    }),
+    expected: {
+      titles: ['checkout-api pods in CrashLoopBackOff (OOMKilled, limit 256Mi)'],
+      evidence: [
+        'container api: restarted 12 times; last terminated OOMKilled (exit 137) in 2 pods',
+        'container api was OOMKilled (limit 256Mi)',
+      ],
+      notEvidence: [/exit 137 means/],
+    },
+  },
+  {
+    name: 'OOMKilled without a memory limit names no limit',
+    ns: namespace('shop', { pods: [pod('worker', { containers: [crashLooping(oomKilled)] })] }),
+    expected: {
+      titles: ['pod worker in CrashLoopBackOff (OOMKilled)'],
+      objects: [['Pod/shop/worker']],
+      evidence: ['container api was OOMKilled'],
+    },
+  },
+  {
+    name: 'seven crashing pods make one finding that lists five',
+    ns: namespace('shop', {
+      pods: podsOf(OLD_RS, 7, () => ({ containers: [crashLooping(errorExit1)] })),
+      deployments: [deployment('checkout-api', { replicas: 7, ready: 0, available: 0 })],
+      replicaSets: [replicaSet(OLD_RS, { replicas: 7 })],
+    }),
+    expected: {
+      titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error)'],
+      objects: [[
+        'Deployment/shop/checkout-api',
+        ...[0, 1, 2, 3, 4].map((i) => `Pod/shop/checkout-api-5c6b7-p${i}`),
+      ]],
+      evidence: ['7 pods in CrashLoopBackOff; Deployment shop/checkout-api has 0/7 ready, 0 available'],
+    },
+  },
+  {
+    name: 'two workloads make two findings, ordered by object',
+    ns: namespace('shop', {
+      pods: [
+        ...podsOf(OLD_RS, 1, () => ({ containers: [crashLooping(errorExit1)] })),
+        ...podsOf('cart-6f7d8', 1, () => ({ containers: [crashLooping({ reason: 'Error', exitCode: 2 })] })),
+      ],
+      deployments: [deployment('checkout-api'), deployment('cart')],
+      replicaSets: [replicaSet(OLD_RS), replicaSet('cart-6f7d8', { deployment: 'cart' })],
+    }),
+    expected: {
+      titles: ['cart pods in CrashLoopBackOff (exit 2, Error)', 'checkout-api pods in CrashLoopBackOff (exit 1, Error)'],
+    },
+  },
+  {
+    name: 'pods of the revision rolled out 4 min before the incident',
+    ns: namespace('shop', {
+      pods: podsOf(NEW_RS, 3, () => ({ containers: [crashLooping(errorExit1)] })),
+      ...rolledOut({ rolledOutMinutesBefore: 4 }),
+    }),
+    expected: {
+      titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error) since the rollout to revision 7, 4 min before the incident'],
+      evidence: [
+        'all 3 failing pods are of revision 7 (ReplicaSet checkout-api-7d9f8), rolled out at 2024-05-01T10:26:00Z, 4 min before the incident',
+      ],
+    },
+  },
+  {
+    name: 'old pods crash too: the rollout is mentioned but not blamed',
+    ns: namespace('shop', {
+      pods: [
+        ...podsOf(NEW_RS, 2, () => ({ containers: [crashLooping(errorExit1)] })),
+        ...podsOf(OLD_RS, 1, () => ({ containers: [crashLooping(errorExit1)] })),
+      ],
+      ...rolledOut({ rolledOutMinutesBefore: 4 }),
+    }),
+    expected: {
+      titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error)'],
+      evidence: [
+        '2 of 3 failing pods are of revision 7 (ReplicaSet checkout-api-7d9f8), rolled out at 2024-05-01T10:26:00Z, 4 min before the incident; the others run older revisions, so the fault may predate the rollout',
+      ],
+    },
+  },
+  {
+    name: 'rollout outside the window is not mentioned',
+    ns: namespace('shop', {
+      pods: podsOf(NEW_RS, 3, () => ({ containers: [crashLooping(errorExit1)] })),
+      ...rolledOut({ rolledOutMinutesBefore: 61 }),
+    }),
+    expected: { titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error)'], notEvidence: [/revision 7/] },
+  },
+  {
+    name: 'ReplicaSet without an owner field is mapped to its deployment by name',
+    ns: namespace('shop', {
+      pods: podsOf(OLD_RS, 1, () => ({ containers: [crashLooping(errorExit1)] })),
+      deployments: [deployment('checkout-api')],
+      replicaSets: [{ ...replicaSet(OLD_RS), deployment: undefined } as ReturnType<typeof replicaSet>],
+    }),
+    expected: { titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error)'], objects: [['Deployment/shop/checkout-api', 'Pod/shop/checkout-api-5c6b7-p0']] },
+  },
+  {
+    name: 'exit code 127 is explained',
+    ns: namespace('shop', { pods: [pod('job-x', { containers: [crashLooping({ reason: 'Error', exitCode: 127 })] })] }),
+    expected: {
+      titles: ['pod job-x in CrashLoopBackOff (exit 127, Error)'],
+      evidence: ['container api: exit 127 means command not found in the image'],
+    },
+  },
+  {
+    name: 'exit 137 without OOMKilled is explained as SIGKILL',
+    ns: namespace('shop', { pods: [pod('job-y', { containers: [crashLooping({ reason: 'Error', exitCode: 137 })] })] }),
+    expected: {
+      titles: ['pod job-y in CrashLoopBackOff (exit 137, Error)'],
+      evidence: ['container api: exit 137 means killed by SIGKILL (out of memory or liveness probe)'],
+      notEvidence: [/OOMKilled/],
+    },
+  },
+];
+
+describe('crashLoopAnalyzer', () => {
+  test.each(cases)('$name', ({ ns, expected }) => {
+    const findings = crashLoopAnalyzer(analysisInput(kubernetes(ns)));
+    expect(findings.map((f) => f.title)).toEqual(expected.titles);
+    for (const finding of findings) {
+      expect(finding).toMatchObject({ analyzer: 'kubernetes.crashloop', severity: 'critical', surface: 'kubernetes' });
+    }
+    if (expected.objects) expect(findings.map((f) => f.objects)).toEqual(expected.objects);
+    const evidence = findings.flatMap((f) => f.evidence);
+    for (const line of expected.evidence ?? []) expect(evidence).toContain(line);
+    for (const pattern of expected.notEvidence ?? []) expect(evidence.join('\n')).not.toMatch(pattern);
+  });
+
+  test('no Kubernetes evidence, no finding', () => {
+    expect(crashLoopAnalyzer(analysisInput(undefined))).toEqual([]);
+  });
+});
+
+test('when the evidence omitted pods, the namespace-wide count is cited', () => {
+  const ns = namespace('shop', {
+    pods: podsOf(OLD_RS, 2, () => ({ containers: [crashLooping(errorExit1)] })),
+    extraPods: 10,
+    deployments: [deployment('checkout-api', { replicas: 12, ready: 0, available: 0 })],
+    replicaSets: [replicaSet(OLD_RS, { replicas: 12 })],
+  });
+  ns.podCounts.byWaitingReason['CrashLoopBackOff'] = 12;
+  const [finding] = crashLoopAnalyzer(analysisInput(kubernetes(ns)));
+  expect(finding?.evidence).toContain(
+    'namespace shop counts 12 in CrashLoopBackOff across all its pods; the evidence lists 2 of those pods',
+  );
+});
+
+describe('the crashed container’s last log line', () => {
+  const withLog = (previousLog: NonNullable<Parameters<typeof crashLooping>[1]>['previousLog']) =>
+    namespace('shop', { pods: [pod('worker-1', { containers: [crashLooping({ reason: 'Error', exitCode: 1 }, previousLog ? { previousLog } : {})] })] });
+
+  test('is quoted as evidence, already redacted', () => {
+    const [finding] = crashLoopAnalyzer(
+      analysisInput(kubernetes(withLog({ status: 'ok', lines: ['starting', 'FATAL: ORDERS_DB_HOST is not set (password=[redacted])'], truncated: false, redactions: 1 }))),
+    );
+    expect(finding?.evidence).toContain('previous log of worker-1/api ends: "FATAL: ORDERS_DB_HOST is not set (password=[redacted])"');
+  });
+
+  test('an unavailable or empty log adds nothing', () => {
+    for (const log of [{ status: 'unavailable' as const, reason: 'HTTP 403' }, { status: 'ok' as const, lines: [], truncated: false, redactions: 0 }, undefined]) {
+      const [finding] = crashLoopAnalyzer(analysisInput(kubernetes(withLog(log))));
+      expect(finding?.evidence.join('\n')).not.toMatch(/previous log/);
+    }
+  });
+});
