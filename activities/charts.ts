@@ -10,7 +10,8 @@
 // which Mermaid looks for anywhere in the text). With no line break a value
 // cannot start a line, so it cannot close the code fence either.
 import type { MetricSeries, MetricWindow } from './model.js';
-import { cleanText, cutToLength, escapeGitHubMarkdown, printableLine } from './untrusted-text.js';
+import { cutToLength, printableLine } from '../config/printable-text.js';
+import { cleanText, escapeGitHubMarkdown } from './untrusted-text.js';
 
 const MAX_TITLE_LABEL = 80;
 const MAX_TITLE_UNIT = 24;

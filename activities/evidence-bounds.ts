@@ -4,7 +4,7 @@
 // below pick what to keep, and the byte budget is the backstop that holds even
 // when every list is full of long strings.
 import type { KubernetesEvidence, LogTail, NamespaceEvidence, PagerDutyEvidence } from './model.js';
-import { boundedLine } from './untrusted-text.js';
+import { boundedLine } from '../config/printable-text.js';
 
 /** The serialized evidence of one surface never exceeds this. */
 export const MAX_EVIDENCE_BYTES = 64 * 1024;

@@ -7,6 +7,7 @@
 // carry the surface, the status and a short reason, never headers, URLs with
 // query strings, or anything that could be a credential.
 import { ApplicationFailure } from '@temporalio/common';
+import { cutToLength, printableLine } from '../config/printable-text.js';
 import { STATUS_CODES } from 'node:http';
 
 export const HTTP_FAILURE_TYPES = {
@@ -43,13 +44,8 @@ const CREDENTIAL_LIKE = /\b(bearer|token|basic)\b(\s+token)?\s*[=:]?\s*[A-Za-z0-
 /** Makes upstream text safe to put in a failure message: one line, bounded, no credential-looking strings. */
 export function safeReason(text: unknown, max = MAX_REASON_CHARS): string | undefined {
   if (typeof text !== 'string') return undefined;
-  const cleaned = text
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
-    .replace(CREDENTIAL_LIKE, '$1 [redacted]')
-    .replace(/\s+/g, ' ')
-    .trim();
-  if (cleaned.length === 0) return undefined;
-  return cleaned.length > max ? `${cleaned.slice(0, max - 1)}…` : cleaned;
+  const cleaned = printableLine(text).replace(CREDENTIAL_LIKE, '$1 [redacted]');
+  return cleaned.length === 0 ? undefined : cutToLength(cleaned, max);
 }
 
 /** Milliseconds to wait from a Retry-After value, capped; undefined when absent, unparseable, or not in the future. */

@@ -9,7 +9,7 @@ import { NODE_PRESSURE_REASONS } from './analyzers/evictions.js';
 import { EVIDENCE_LIMITS, truncateText } from './evidence-bounds.js';
 import { redactLogLines } from './log-redaction.js';
 import type { ContainerSummary, DeploymentSummary, EventSummary, LogTail, NamespaceEvidence, PodSummary, ReplicaSetSummary } from './model.js';
-import { printableLine } from './untrusted-text.js';
+import { printableLine } from '../config/printable-text.js';
 
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 

@@ -8,7 +8,7 @@
 // The rules favour recall: a false positive costs a few readable characters, a
 // false negative publishes a credential. Key names are kept (`password=[redacted]`)
 // so the line still says what was there. Input is expected to be one printable
-// line (see printableLine in untrusted-text.ts): controls and zero-width
+// line (see printableLine in config/printable-text.ts): controls and zero-width
 // characters that could split a secret must already be gone. Every pattern
 // runs in linear time, since a line may be many kilobytes of hostile text.
 

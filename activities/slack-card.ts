@@ -19,7 +19,8 @@
 import type { ActionsBlock, Button, ContextBlockElement, KnownBlock, MrkdwnElement, PlainTextElement } from '@slack/types';
 import { APPROVE_ACTION_ID, BUTTON_VALUE_MAX_CHARS, encodeActionValue, REJECT_ACTION_ID } from '../workflows/messages.js';
 import type { Diagnosis, Finding, IncidentRef, Severity } from './model.js';
-import { boundedLine, cutEscapedSlack, cutToLength, escapeSlackMrkdwn, escapeSlackText, slackLinkTarget } from './untrusted-text.js';
+import { boundedLine, cutToLength } from '../config/printable-text.js';
+import { cutEscapedSlack, escapeSlackMrkdwn, escapeSlackText, slackLinkTarget } from './untrusted-text.js';
 
 /**
  * Block Kit limits, in characters (docs.slack.dev/reference/block-kit). Text

@@ -5,15 +5,15 @@
 // "printable, one line, bounded" and one escaping per output format.
 //
 // Three layers, applied in this order by callers:
-//   1. printableLine: no control, bidi, zero-width or line-break characters,
+//   1. printableLine (config/printable-text.ts): no control, bidi, zero-width or line-break characters,
 //      so text cannot reorder what a reader sees or forge structure;
 //   2. cutToLength: bounded, with an ellipsis, never splitting a surrogate pair;
 //   3. an escaper for the place the text goes (Slack mrkdwn, GitHub Markdown,
 //      GitHub plain-text title). Escaping comes last because it lengthens text.
 
-export const MAX_UNTRUSTED_TEXT = 300;
+import { boundedLine, cutToLength, ELLIPSIS } from '../config/printable-text.js';
 
-export const ELLIPSIS = '…';
+export const MAX_UNTRUSTED_TEXT = 300;
 
 /**
  * U+2060 WORD JOINER: invisible and not whitespace, so GitHub's mention,
@@ -21,39 +21,6 @@ export const ELLIPSIS = '…';
  * by a character they do not accept, while a reader sees the text unchanged.
  */
 export const WORD_JOINER = '\u2060';
-
-// Cc: C0/C1 controls and DEL (terminal escapes lose their ESC). Cf: bidi
-// embeddings, overrides and isolates, zero-width spaces and joiners, soft
-// hyphens, tag characters. Cs: lone surrogates (not valid UTF-8, and JSON
-// encoders disagree on them). Zl/Zp: line and paragraph separators.
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
-// Turned into a space first, so words on either side of a line break stay apart.
-const LINE_BREAKS = /[\t\n\v\f\r\u0085\u2028\u2029]/g;
-
-function asText(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value === undefined || value === null) return '';
-  return String(value);
-}
-
-/** Printable one-line text: line breaks become spaces, invisible characters go, runs of spaces collapse. */
-export function printableLine(value: unknown): string {
-  return asText(value).replace(LINE_BREAKS, ' ').replace(INVISIBLE, '').replace(/\s+/g, ' ').trim();
-}
-
-/** At most `max` UTF-16 units; an ellipsis marks a cut, which never leaves half of a surrogate pair. */
-export function cutToLength(text: string, max: number): string {
-  if (text.length <= max) return text;
-  if (max < 1) return '';
-  let cut = text.slice(0, max - 1);
-  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  return `${cut.trimEnd()}${ELLIPSIS}`;
-}
-
-/** Printable one line of at most `max` UTF-16 units, for bounds other than the analyzers' (Block Kit fields, evidence). */
-export function boundedLine(value: unknown, max: number): string {
-  return cutToLength(printableLine(value), max);
-}
 
 /**
  * What analyzers and the report copy from evidence: printable, one line, and

@@ -12,8 +12,12 @@
 import { historyFromJSON, historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
 import { z } from 'zod';
 import type { TriageActivities } from '../activities/index.js';
+import { boundedLine } from '../config/printable-text.js';
 import type { AuditRecord } from '../broker/audit.js';
 import type { ProviderName } from '../broker/config.js';
+
+// Summaries, titles and failure messages may hold untrusted text: one bounded line each.
+const LINE_CHARS = 300;
 
 /**
  * The provider each activity calls through the broker; null for activities
@@ -220,14 +224,9 @@ function failureText(failure: JsonFailure | undefined): string {
   for (let f = failure, depth = 0; f && depth < 4; f = f.cause, depth++) {
     if (f.message && !parts.includes(f.message)) parts.push(f.message);
   }
-  return oneLine(parts.join(': ') || 'no message');
+  return boundedLine(parts.join(': ') || 'no message', LINE_CHARS);
 }
 
-// Summaries, titles and failure messages may hold untrusted text: one bounded line each.
-function oneLine(text: string, max = 300): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
 
 /** Event time as a sortable number: epoch ms with the sub-millisecond part the history keeps. */
 function timeKey(iso: string): number {
@@ -396,14 +395,14 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
         const source = record(input.source);
         const by =
           source.kind === 'webhook' ? `PagerDuty webhook event ${str(source.eventId) ?? '?'}` : source.kind === 'cli' ? `the CLI (${str(source.user) ?? '?'})` : str(attrs.identity);
-        add(event, `workflow started${summary ? `: ${oneLine(summary)}` : ''}${by ? ` — by ${oneLine(by, 120)}` : ''}`);
+        add(event, `workflow started${summary ? `: ${boundedLine(summary, LINE_CHARS)}` : ''}${by ? ` — by ${boundedLine(by, 120)}` : ''}`);
         break;
       }
       case 'ACTIVITY_TASK_SCHEDULED': {
         const activityType = str(record(attrs.activityType).name) ?? '?';
         const activityId = str(attrs.activityId) ?? '?';
-        const ref = { activityId, scheduledEventId: Number(event.eventId), activityType, ...(summary ? { summary: oneLine(summary) } : {}) };
-        const entry = add(event, `${activityType}#${activityId} scheduled${summary ? ` — ${oneLine(summary)}` : ''}`, { ...ref, attempt: 1 });
+        const ref = { activityId, scheduledEventId: Number(event.eventId), activityType, ...(summary ? { summary: boundedLine(summary, LINE_CHARS) } : {}) };
+        const entry = add(event, `${activityType}#${activityId} scheduled${summary ? ` — ${boundedLine(summary, LINE_CHARS)}` : ''}`, { ...ref, attempt: 1 });
         activities.set(Number(event.eventId), { ref, scheduledAt: at, scheduledEntry: entry });
         break;
       }
@@ -439,7 +438,7 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
       }
       case 'TIMER_STARTED': {
         const timerId = str(attrs.timerId) ?? '?';
-        const name = summary ? oneLine(summary) : `timer ${timerId}`;
+        const name = summary ? boundedLine(summary, LINE_CHARS) : `timer ${timerId}`;
         timers.set(timerId, name);
         add(event, `timer started: ${name} (fires in ${str(attrs.startToFireTimeout) ?? '?'})`);
         break;
@@ -447,13 +446,13 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
       case 'TIMER_FIRED':
       case 'TIMER_CANCELED': {
         const timerId = str(attrs.timerId) ?? '?';
-        const name = timers.get(timerId) ?? (summary ? oneLine(summary) : `timer ${timerId}`);
+        const name = timers.get(timerId) ?? (summary ? boundedLine(summary, LINE_CHARS) : `timer ${timerId}`);
         add(event, `timer ${type === 'TIMER_FIRED' ? 'fired' : 'canceled'}: ${name}`);
         break;
       }
       case 'WORKFLOW_EXECUTION_SIGNALED': {
         const identity = str(attrs.identity);
-        add(event, `signal ${str(attrs.signalName) ?? '?'} received${identity ? ` from ${oneLine(identity, 120)}` : ''}`);
+        add(event, `signal ${str(attrs.signalName) ?? '?'} received${identity ? ` from ${boundedLine(identity, 120)}` : ''}`);
         break;
       }
       case 'WORKFLOW_EXECUTION_UPDATE_ACCEPTED': {
@@ -467,7 +466,7 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
             ? `: ${str(arg.decision)} by ${str(arg.approver) ?? '?'}${str(arg.planHash) ? ` (plan ${str(arg.planHash)!.slice(0, 12)})` : ''}`
             : '';
         const updateId = str(meta.updateId);
-        add(event, `update ${name} accepted${decision}${updateId ? ` — update id ${oneLine(updateId, 120)}` : ''}`);
+        add(event, `update ${name} accepted${decision}${updateId ? ` — update id ${boundedLine(updateId, 120)}` : ''}`);
         break;
       }
       case 'WORKFLOW_EXECUTION_UPDATE_COMPLETED': {
@@ -481,7 +480,7 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
       case 'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES': {
         const fields = record(record(attrs.searchAttributes).indexedFields);
         const stage = payloadValue(fields.TriageStage as JsonPayload | undefined);
-        if (typeof stage === 'string') add(event, `stage → ${oneLine(stage, 60)}`);
+        if (typeof stage === 'string') add(event, `stage → ${boundedLine(stage, 60)}`);
         break;
       }
       case 'WORKFLOW_TASK_FAILED': {
@@ -505,7 +504,7 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
         add(event, 'workflow canceled');
         break;
       case 'WORKFLOW_EXECUTION_TERMINATED':
-        add(event, `workflow terminated${str(attrs.reason) ? `: ${oneLine(str(attrs.reason)!)}` : ''}${str(attrs.identity) ? ` by ${oneLine(str(attrs.identity)!, 120)}` : ''}`);
+        add(event, `workflow terminated${str(attrs.reason) ? `: ${boundedLine(str(attrs.reason)!, LINE_CHARS)}` : ''}${str(attrs.identity) ? ` by ${boundedLine(str(attrs.identity)!, 120)}` : ''}`);
         break;
       case 'WORKFLOW_EXECUTION_CONTINUED_AS_NEW':
         add(event, `workflow continued as new run ${str(attrs.newExecutionRunId) ?? '?'}`);
@@ -575,7 +574,7 @@ function attribute(
 
 function brokerWhat(r: AuditRecord): string {
   const status = r.upstreamStatus !== undefined && r.upstreamStatus !== r.status ? `${r.status} (upstream ${r.upstreamStatus})` : String(r.status);
-  return `${r.provider || '(no provider)'} ${r.method} ${r.path} → ${status} ${r.decision}${r.reason ? ` (${oneLine(r.reason, 200)})` : ''}`;
+  return `${r.provider || '(no provider)'} ${r.method} ${r.path} → ${status} ${r.decision}${r.reason ? ` (${boundedLine(r.reason, 200)})` : ''}`;
 }
 
 function brokerFields(r: AuditRecord): BrokerFields {

@@ -18,6 +18,10 @@ import { incidentIdKey, serviceKey, stageKey, urgencyKey } from '../workflows/se
 import type { TriageConfig } from '../config/config.js';
 import { lazyClientConnection } from '../config/temporal-connection.js';
 import { createJsonLogger, type Logger } from '../config/logger.js';
+import { boundedLine } from '../config/printable-text.js';
+
+// Titles and service names are untrusted: one bounded line each in the Web UI.
+const SUMMARY_CHARS = 200;
 
 export type TemporalSettings = TriageConfig['temporal'];
 
@@ -62,7 +66,7 @@ export async function startTriage(client: Client, temporal: TemporalSettings, re
       workflowIdConflictPolicy: 'USE_EXISTING',
       // ...and a finished triage is not run again; only a failed one may be retried.
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      staticSummary: `Triage PagerDuty ${inc.number !== undefined ? `#${inc.number}` : req.incidentId}: ${oneLine(inc.title ?? 'incident')}`,
+      staticSummary: `Triage PagerDuty ${inc.number !== undefined ? `#${inc.number}` : req.incidentId}: ${boundedLine(inc.title ?? 'incident', SUMMARY_CHARS)}`,
       staticDetails: staticDetails(req),
       typedSearchAttributes: new TypedSearchAttributes(pairs as never),
     });
@@ -76,16 +80,12 @@ export async function startTriage(client: Client, temporal: TemporalSettings, re
 function staticDetails(req: StartRequest): string {
   const lines = [`**PagerDuty incident** ${req.incidentId}`];
   if (req.incident?.htmlUrl) lines.push(`[Open in PagerDuty](${req.incident.htmlUrl})`);
-  if (req.incident?.serviceName) lines.push(`Service: ${oneLine(req.incident.serviceName)}`);
+  if (req.incident?.serviceName) lines.push(`Service: ${boundedLine(req.incident.serviceName, SUMMARY_CHARS)}`);
   if (req.incident?.urgency) lines.push(`Urgency: ${req.incident.urgency}`);
   lines.push(req.source.kind === 'webhook' ? `Started by PagerDuty webhook event ${req.source.eventId}` : `Started from the CLI by ${req.source.user}`);
   return lines.join('\n\n');
 }
 
-// Titles are untrusted: one bounded line, no Markdown structure in the summary.
-function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, 200);
-}
 
 export async function signalResolved(client: Client, incidentId: string, eventId: string): Promise<'signalled' | 'not-running'> {
   try {

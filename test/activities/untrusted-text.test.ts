@@ -1,8 +1,6 @@
 import {
-  boundedLine,
   cleanText,
   cutEscapedSlack,
-  cutToLength,
   escapeGitHubMarkdown,
   escapeSlackMrkdwn,
   escapeSlackText,
@@ -39,23 +37,6 @@ describe('cleanText', () => {
     expect(MAX_UNTRUSTED_TEXT).toBe(300);
   });
 
-  test('boundedLine applies the same cleaning with any bound', () => {
-    expect(boundedLine(`a\u202e${'b'.repeat(2_000)}`, 1_000)).toHaveLength(1_000);
-    expect(boundedLine('a\n\u0000b', 1_000)).toBe('a b');
-  });
-});
-
-describe('cutToLength', () => {
-  test.each([
-    { text: 'short', max: 10, expected: 'short' },
-    { text: 'a long line of text', max: 10, expected: 'a long li…' },
-    { text: 'trailing space cut', max: 10, expected: 'trailing…' },
-    { text: 'abc', max: 1, expected: '…' },
-    { text: 'abc', max: 0, expected: '' },
-    { text: `${'a'.repeat(8)}😀😀`, max: 10, expected: 'aaaaaaaa…' },
-  ])('cutToLength($text, $max)', ({ text, max, expected }) => {
-    expect(cutToLength(text, max)).toBe(expected);
-  });
 });
 
 describe('Slack escaping', () => {
