@@ -11,7 +11,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
 import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { HTTP_FAILURE_TYPES, invalidRequest, malformedResponse, networkFailure, safeReason } from './http-failure.js';
+import { HTTP_FAILURE_TYPES, invalidRequest, malformedResponse, networkFailure, requireTriageId, safeReason } from './http-failure.js';
 import { downsample, metricWindow, summarizeSeries } from './metric-summary.js';
 import { CLOUDWATCH_STATS, CLOUDWATCH_UNITS, type CloudWatchEvidence, type CloudWatchMetricQuery, type EvidenceRequest, type MetricSeries } from './model.js';
 
@@ -23,7 +23,6 @@ const DEFAULT_TIMEOUT_MS = 15_000;
  * which would break the join with the other audit streams; ids that would be
  * altered are refused.
  */
-const TRIAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 /** What configuration allows; with MAX_SERIES_POINTS per series it keeps the evidence well under its byte budget. */
 const MAX_METRICS = 20;
@@ -225,7 +224,8 @@ export function createCloudWatchActivities(options: CloudWatchActivitiesOptions 
     async collectCloudWatchEvidence(req: EvidenceRequest): Promise<CloudWatchEvidence> {
       const scope = req.scope.cloudwatch;
       if (!scope) throw invalidRequest(SURFACE, 'no CloudWatch scope is configured for this service');
-      if (typeof req.triageId !== 'string' || !TRIAGE_ID.test(req.triageId)) throw invalidRequest(SURFACE, 'triage id has characters outside [A-Za-z0-9._-]');
+      // The SDK rewrites ':' in a User-Agent pair, and CloudTrail must show the id the broker's audit log does.
+      if (requireTriageId(SURFACE, req.triageId).includes(':')) throw invalidRequest(SURFACE, 'triage id must not contain ":" (the AWS User-Agent would alter it)');
       if (typeof scope.region !== 'string' || !REGION.test(scope.region)) throw invalidRequest(SURFACE, 'region must be an AWS region, e.g. eu-west-1');
       if (scope.metrics.length === 0) throw invalidRequest(SURFACE, 'no CloudWatch metrics are configured for this service');
       if (scope.metrics.length > MAX_METRICS) throw invalidRequest(SURFACE, `at most ${MAX_METRICS} metrics per service, got ${scope.metrics.length}`);

@@ -7,7 +7,7 @@ import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { client, v1, v2 } from '@datadog/datadog-api-client';
 import { EVIDENCE_LIMITS, MAX_EVIDENCE_BYTES, evidenceBytes, truncateText } from './evidence-bounds.js';
-import { httpFailure, invalidRequest, malformedResponse, networkFailure, retryAfterMs } from './http-failure.js';
+import { httpFailure, invalidRequest, malformedResponse, networkFailure, requireTriageId, retryAfterMs } from './http-failure.js';
 import { downsample, metricWindow, summarizeSeries } from './metric-summary.js';
 import type { DatadogEvidence, DatadogLogMessage, DatadogMonitorSummary, DatadogQuery, EvidenceRequest, MetricSeries, MetricWindow } from './model.js';
 import { cleanText } from './untrusted-text.js';
@@ -17,7 +17,6 @@ const USER_AGENT = 'keyless-triage/0.1';
 const DEFAULT_TIMEOUT_MS = 15_000;
 /** A thousand log events with long messages fit easily; anything larger is not an answer we want in memory. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
-const TRIAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 /** One point a minute: the metric summary compares minutes, and 75 minutes stay under Datadog's point limits. */
 const INTERVAL_MS = 60_000;
 const MONITORS_SHOWN = 20;
@@ -318,7 +317,7 @@ export function createDatadogActivities(options: DatadogActivitiesOptions) {
     async collectDatadogEvidence(req: EvidenceRequest): Promise<DatadogEvidence> {
       const scope = req.scope.datadog;
       if (!scope) throw invalidRequest(SURFACE, 'no Datadog scope is configured for this service');
-      if (!TRIAGE_ID.test(req.triageId)) throw invalidRequest(SURFACE, 'triage id has characters outside [A-Za-z0-9._:-]');
+      requireTriageId(SURFACE, req.triageId);
       if (scope.monitorTags.some((t) => t.includes(',') || t.trim() !== t || t.length === 0)) {
         throw invalidRequest(SURFACE, 'monitor tags must be single tags without commas or surrounding spaces');
       }

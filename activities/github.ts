@@ -2,12 +2,11 @@
 // broker adds the App installation token and allows only configured repos.
 import { Octokit } from '@octokit/rest';
 import type { ApplicationFailure } from '@temporalio/common';
-import { httpFailure, invalidRequest, networkFailure, rateLimitFailure, retryAfterMs } from './http-failure.js';
+import { httpFailure, invalidRequest, networkFailure, rateLimitFailure, requireTriageId, retryAfterMs } from './http-failure.js';
 import { idempotencyLabel, idempotencyMarker } from './idempotency.js';
 
 const SURFACE = 'github';
 const REPO = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/;
-const TRIAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const DEFAULT_TIMEOUT_MS = 15_000;
 
 export interface GitHubClientOptions {
@@ -56,7 +55,7 @@ export function createGitHubActivities(options: GitHubClientOptions) {
      */
     async createGitHubIssue(req: CreateIssueRequest): Promise<GitHubIssueRef> {
       const [owner, repo] = ownerAndRepo(req.repo);
-      if (!TRIAGE_ID.test(req.triageId)) throw invalidRequest(SURFACE, 'triage id has an unexpected shape');
+      requireTriageId(SURFACE, req.triageId);
       const label = idempotencyLabel(req.idempotencyKey);
       const marker = idempotencyMarker(req.idempotencyKey);
       if (!req.body.includes(marker) || !req.labels.includes(label)) throw invalidRequest(SURFACE, 'the plan lacks its idempotency key');

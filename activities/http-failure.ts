@@ -7,6 +7,7 @@
 // carry the surface, the status and a short reason, never headers, URLs with
 // query strings, or anything that could be a credential.
 import { ApplicationFailure } from '@temporalio/common';
+import { isTriageId } from '../config/identifiers.js';
 import { cutToLength, printableLine } from '../config/printable-text.js';
 import { STATUS_CODES } from 'node:http';
 
@@ -134,6 +135,12 @@ export function malformedResponse(surface: string, what: string): ApplicationFai
 }
 
 /** The activity's own input is unusable (bad id, bad namespace name): refuse before any request is built. */
+/** The triage id a request carries to the broker's audit log and the User-Agent; refused before any call when malformed. */
+export function requireTriageId(surface: string, triageId: unknown): string {
+  if (!isTriageId(triageId)) throw invalidRequest(surface, 'triage id must be 1-128 of [A-Za-z0-9._:-], starting with a letter or digit');
+  return triageId;
+}
+
 export function invalidRequest(surface: string, what: string): ApplicationFailure {
   return ApplicationFailure.create({
     message: `${surface}: invalid request: ${safeReason(what) ?? 'rejected'}`,

@@ -7,7 +7,7 @@ import { ApiException, AppsV1Api, CoreV1Api, Observable, setHeaderOptions, type 
 import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { EVIDENCE_LIMITS, fitKubernetesEvidence, truncateText } from './evidence-bounds.js';
-import { httpFailure, invalidRequest, malformedResponse, networkFailure } from './http-failure.js';
+import { httpFailure, invalidRequest, malformedResponse, networkFailure, requireTriageId } from './http-failure.js';
 import { previousLogTail, previousLogTargets, summarizeNamespace, type PreviousLogTarget } from './kubernetes-summary.js';
 import type { EvidenceRequest, KubernetesEvidence, LogTail, NamespaceEvidence } from './model.js';
 
@@ -20,7 +20,6 @@ const MAX_LIST_ITEMS = 50_000;
 const MAX_NAMESPACES = 20;
 const MAX_SELECTOR_CHARS = 1024;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const TRIAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 /** One line more than is kept, so a log of exactly the kept length is known to be whole. */
 const LOG_TAIL_LINES = EVIDENCE_LIMITS.logLinesPerContainer + 1;
 /** Bytes per log read: room for long JSON lines, while a runaway line cannot make the read large. */
@@ -221,7 +220,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
     async collectKubernetesEvidence(req: EvidenceRequest): Promise<KubernetesEvidence> {
       const scope = req.scope.kubernetes;
       if (!scope) throw invalidRequest(SURFACE, 'no Kubernetes scope is configured for this service');
-      if (!TRIAGE_ID.test(req.triageId)) throw invalidRequest(SURFACE, 'triage id has characters outside [A-Za-z0-9._:-]');
+      requireTriageId(SURFACE, req.triageId);
       const namespaces = [...new Set(scope.namespaces)];
       if (namespaces.length > MAX_NAMESPACES) throw invalidRequest(SURFACE, `at most ${MAX_NAMESPACES} namespaces per triage, got ${namespaces.length}`);
       const badNamespace = namespaces.find((ns) => !DNS1123_LABEL.test(ns));

@@ -2,9 +2,9 @@
 // in Temporal history, so every shape is compact and bounded (see evidence
 // bounds in activities/evidence-bounds.ts), and holds no secret.
 
-/** The evidence surfaces, one activity each. */
-export const SURFACES = ['pagerduty', 'kubernetes', 'cloudwatch', 'datadog'] as const;
-export type SurfaceName = (typeof SURFACES)[number];
+export { CLOUDWATCH_STATS, CLOUDWATCH_UNITS, SURFACES } from '../config/vocabulary.js';
+export type { CloudWatchStat, CloudWatchUnit, SurfaceName } from '../config/vocabulary.js';
+import type { CloudWatchStat, CloudWatchUnit, SurfaceName } from '../config/vocabulary.js';
 
 /** The incident as the workflow needs it (from PagerDuty's REST `incident`). */
 export interface IncidentRef {
@@ -44,18 +44,6 @@ export interface KubernetesScope {
   namespaces: string[];
   labelSelector?: string;
 }
-
-/** The CloudWatch statistics both AWS and moto compute; percentiles are left out for that reason. */
-export const CLOUDWATCH_STATS = ['Average', 'Sum', 'Minimum', 'Maximum', 'SampleCount'] as const;
-export type CloudWatchStat = (typeof CLOUDWATCH_STATS)[number];
-
-/** CloudWatch's StandardUnit values. */
-export const CLOUDWATCH_UNITS = [
-  'Seconds', 'Microseconds', 'Milliseconds', 'Bytes', 'Kilobytes', 'Megabytes', 'Gigabytes', 'Terabytes', 'Bits', 'Kilobits', 'Megabits',
-  'Gigabits', 'Terabits', 'Percent', 'Count', 'Bytes/Second', 'Kilobytes/Second', 'Megabytes/Second', 'Gigabytes/Second', 'Terabytes/Second',
-  'Bits/Second', 'Kilobits/Second', 'Megabits/Second', 'Gigabits/Second', 'Terabits/Second', 'Count/Second', 'None',
-] as const;
-export type CloudWatchUnit = (typeof CLOUDWATCH_UNITS)[number];
 
 /** What a metric means for the diagnosis, set in configuration (code never guesses it from names). */
 export interface MetricMeaning {

@@ -5,7 +5,8 @@ import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { EVIDENCE_LIMITS, fitPagerDutyEvidence, truncateText } from './evidence-bounds.js';
-import { httpFailure, invalidRequest, malformedResponse, networkFailure } from './http-failure.js';
+import { PAGERDUTY_ID } from '../config/identifiers.js';
+import { httpFailure, invalidRequest, malformedResponse, networkFailure, requireTriageId } from './http-failure.js';
 import type { AlertSummary, EvidenceRequest, IncidentRef, PagerDutyEvidence } from './model.js';
 
 const SURFACE = 'pagerduty';
@@ -19,8 +20,6 @@ const MAX_ALERT_PAGES = 10;
 /** A response body larger than this is not a PagerDuty answer we want in memory. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** PagerDuty ids (and incident numbers, which the API also accepts) are alphanumeric. */
-const PAGERDUTY_ID = /^[A-Za-z0-9]{1,64}$/;
-const TRIAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 export interface PagerDutyClientOptions {
   /** `https://api.pagerduty.com`, the broker's `/pagerduty` prefix, or the sandbox emulator. */
@@ -80,7 +79,7 @@ function joinUrl(baseUrl: string, path: string, query?: Record<string, string>):
 }
 
 function checkId(id: string, what: string): void {
-  if (typeof id !== 'string' || !PAGERDUTY_ID.test(id)) throw invalidRequest(SURFACE, `${what} must be alphanumeric (1-64 characters)`);
+  if (typeof id !== 'string' || !PAGERDUTY_ID.test(id)) throw invalidRequest(SURFACE, `${what} must be alphanumeric (1-32 characters)`);
 }
 
 function alertSource(a: z.infer<typeof alertBody>): string | undefined {
@@ -173,7 +172,7 @@ export function createPagerDutyActivities(options: PagerDutyClientOptions) {
 
   async function fetchIncident(incidentId: string, triageId?: string): Promise<IncidentRef> {
     checkId(incidentId, 'incident id');
-    if (triageId !== undefined && !TRIAGE_ID.test(triageId)) throw invalidRequest(SURFACE, 'triage id has characters outside [A-Za-z0-9._:-]');
+    if (triageId !== undefined) requireTriageId(SURFACE, triageId);
     const { incident } = await getJson(`/incidents/${incidentId}`, undefined, triageId, incidentBody);
     return {
       id: incident.id,
@@ -212,7 +211,7 @@ export function createPagerDutyActivities(options: PagerDutyClientOptions) {
 
     async collectPagerDutyEvidence(req: EvidenceRequest): Promise<PagerDutyEvidence> {
       checkId(req.incident.id, 'incident id');
-      if (!TRIAGE_ID.test(req.triageId)) throw invalidRequest(SURFACE, 'triage id has characters outside [A-Za-z0-9._:-]');
+      requireTriageId(SURFACE, req.triageId);
       // Re-read: status and urgency may have changed since the workflow started.
       const [incident, alerts] = await Promise.all([fetchIncident(req.incident.id, req.triageId), collectAlerts(req.incident.id, req.triageId)]);
       const fitted = fitPagerDutyEvidence({ surface: 'pagerduty', incident, alerts });

@@ -2,7 +2,7 @@
 // bot token and allows only the chat/conversations methods the card needs.
 import { ErrorCode, WebClient, type WebAPICallError } from '@slack/web-api';
 import { ApplicationFailure } from '@temporalio/common';
-import { httpFailure, invalidRequest, networkFailure, rateLimitFailure } from './http-failure.js';
+import { httpFailure, invalidRequest, networkFailure, rateLimitFailure, requireTriageId } from './http-failure.js';
 import {
   approvalCard,
   decidedCard,
@@ -16,7 +16,6 @@ import {
 
 const SURFACE = 'slack';
 const CHANNEL_ID = /^[CG][A-Z0-9]{8,}$/;
-const TRIAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 /** Slack asks apps to post about one message per second per channel. */
 const CHANNEL_INTERVAL_MS = 1000;
 
@@ -42,7 +41,7 @@ export function createSlackActivities(options: SlackClientOptions) {
 
   // One client per triage: the triage id travels as a header to the broker's audit log.
   const client = (triageId: string) => {
-    if (!TRIAGE_ID.test(triageId)) throw invalidRequest(SURFACE, 'triage id has an unexpected shape');
+    requireTriageId(SURFACE, triageId);
     return new WebClient(undefined, {
       slackApiUrl: `${options.baseUrl}/api/`,
       headers: { 'x-triage-id': triageId },

@@ -5,8 +5,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-
-export const TRIAGE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+import { isTriageId } from '../config/identifiers.js';
 
 export interface AuditRecord {
   time: string;
@@ -28,7 +27,7 @@ export interface AuditRecord {
 
 export function triageIdFrom(header: string | string[] | undefined): string | null {
   if (header === undefined) return null;
-  if (Array.isArray(header) || !TRIAGE_ID_PATTERN.test(header)) return 'invalid';
+  if (Array.isArray(header) || !isTriageId(header)) return 'invalid';
   return header;
 }
 

@@ -9,6 +9,7 @@ import { isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { BrokerConfigError, loadBrokerConfig } from '../broker/config.js';
 import { DEMO_DIR, sandboxHistoryExport, STACK_FILE } from '../config/paths.js';
 import { temporalSettingsFor } from '../config/config.js';
+import { PAGERDUTY_ID } from '../config/identifiers.js';
 import { triageWorkflowId } from '../workflows/messages.js';
 import {
   buildAuditTimeline,
@@ -21,7 +22,6 @@ import {
 } from './audit-timeline.js';
 import { lazyClient, type TemporalSettings } from '../starter/triage-client.js';
 
-const INCIDENT_ID = /^[A-Z0-9]{1,64}$/i;
 const STDIN = '-';
 /** How long Temporal may take to answer at all before it counts as unreachable. */
 const REACH_TIMEOUT_MS = 3000;
@@ -184,7 +184,7 @@ function readAuditLogs(files: string[], why: string): ParsedAuditLog {
 
 /** Builds the timeline; prints it unless told otherwise. */
 export async function runAudit(incidentIdArg: string, opts: AuditOptions = {}, io: AuditIo = consoleIo): Promise<AuditReport> {
-  if (!INCIDENT_ID.test(incidentIdArg)) throw new AuditError(`invalid incident id "${incidentIdArg}": PagerDuty ids are letters and digits`);
+  if (!PAGERDUTY_ID.test(incidentIdArg)) throw new AuditError(`invalid incident id "${incidentIdArg}": PagerDuty ids are 1-32 letters and digits`);
   // Files named on the command line are read first: a typo should not wait for Temporal.
   const given = opts.brokerAudit?.length ? auditLogFiles(opts, { kind: 'file', path: '' }) : undefined;
   const givenAudit = given ? readAuditLogs(given.files, given.why) : undefined;

@@ -8,16 +8,16 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { ConfigError, temporalSettingsFor } from '../config/config.js';
 import { WORKFLOW_BUNDLE, WORKFLOWS_SOURCE } from '../config/paths.js';
+import { PAGERDUTY_ID } from '../config/identifiers.js';
 import { triageWorkflowId, workflowUiUrl, type DecisionChoice, type TriageStatus } from '../workflows/messages.js';
 import { auditCommand } from './audit-command.js';
 import { DoctorFailed, doctorCommand } from './doctor-command.js';
 import { egressCommand } from './egress-command.js';
 import { decide, DecisionRefused, lazyClient, queryStatus, startTriage, type TemporalSettings } from '../starter/triage-client.js';
 
-const INCIDENT_ID = /^[A-Z0-9]{1,64}$/i;
 
 function incidentId(value: string): string {
-  if (!INCIDENT_ID.test(value)) throw new UsageError(`invalid incident id "${value}": PagerDuty ids are letters and digits`);
+  if (!PAGERDUTY_ID.test(value)) throw new UsageError(`invalid incident id "${value}": PagerDuty ids are 1-32 letters and digits`);
   return value;
 }
 

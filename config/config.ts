@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { CLOUDWATCH_STATS, CLOUDWATCH_UNITS, SURFACES } from '../activities/model.js';
+import { CLOUDWATCH_STATS, CLOUDWATCH_UNITS, SURFACES } from './vocabulary.js';
 import { durationSetting } from './duration.js';
 
 const duration = durationSetting;

@@ -1,12 +1,16 @@
 // Identifiers that cross process boundaries, checked the same way wherever
-// one arrives: from a webhook, a Slack click, the command line or a header.
+// one arrives: from a webhook, a Slack click, the command line, a header.
 
-/** A PagerDuty object id (incident, service, user): letters and digits. */
+/** A PagerDuty object id (`PGR0VU2`, `Q0RIJJZL24RC6W`): letters and digits. Incident ids become workflow ids. */
 export const PAGERDUTY_ID = /^[A-Za-z0-9]{1,32}$/;
 
 /**
- * A triage id, as the worker sends it in `X-Triage-Id` and the User-Agent and
- * the broker writes it to its audit lines: a workflow id or an activity
- * attempt under it (`triage-Q1:collect-kubernetes:2`).
+ * A triage id, as the worker sends it in `X-Triage-Id` and its User-Agents and
+ * the broker writes it to its audit lines: the workflow id (`triage-<incident>`)
+ * or a probe's name (`doctor`). Safe in a header value and in a log field.
  */
 export const TRIAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export function isTriageId(value: unknown): value is string {
+  return typeof value === 'string' && TRIAGE_ID.test(value);
+}

@@ -5,6 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { CLOUDWATCH_STATS, CLOUDWATCH_UNITS } from '../activities/model.js';
+import { PAGERDUTY_ID } from '../config/identifiers.js';
 
 /** A scenario is a few KiB; anything far larger is a mistake or an attack on the loader. */
 const MAX_SCENARIO_FILE_BYTES = 8 * 1024 * 1024;
@@ -88,7 +89,7 @@ const labelValue = z.string().max(63).regex(/^$|^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Z
 const count = z.number().int().min(0);
 /** The API serialises quantities as strings; YAML authors often write `cpu: 1`. */
 const quantity = z.union([z.string(), z.number()]).transform(String);
-const pagerDutyId = z.string().regex(/^[A-Z0-9]{2,32}$/, 'must be a PagerDuty id (uppercase letters and digits)');
+const pagerDutyId = z.string().regex(PAGERDUTY_ID, 'must be a PagerDuty id (letters and digits)');
 
 const ownerReference = z.looseObject({
   apiVersion: z.string(),

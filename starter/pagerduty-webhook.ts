@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PAGERDUTY_ID } from '../config/identifiers.js';
 
 /** The incident as the gateway hands it to the workflow starter. */
 export interface PagerDutyWebhookIncident {
@@ -30,12 +31,7 @@ export type PagerDutyWebhookError =
 export const MAX_TITLE_LENGTH = 1024;
 export const MAX_SERVICE_NAME_LENGTH = 256;
 
-/**
- * PagerDuty object ids (`PGR0VU2`, `Q0RIJJZL24RC6W`). They become Temporal
- * workflow ids, so the alphabet and length are pinned down here.
- */
-export const PAGERDUTY_ID = /^[A-Za-z0-9]{1,32}$/;
-
+// PagerDuty object ids become Temporal workflow ids: the shared rule pins them down.
 const pagerDutyId = z.string().regex(PAGERDUTY_ID);
 
 // Only the fields we act on are checked: anything stricter turns a harmless

@@ -5,13 +5,14 @@ import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } fro
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import {
+  assessPerWorkload,
   compareText,
   describeMemoryLimitChange,
   describeRolloutLink,
   describeWorkloadHealth,
-  groupByWorkload,
   memoryLimitChanges,
   plural,
+  podsWithContainer,
   rolloutLink,
   titleSuffixFor,
   workloadAssessment,
@@ -176,12 +177,6 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
   });
 }
 
-export const assessCrashLoops: Assessor = (input) => {
-  const namespaces = input.kubernetes?.namespaces ?? [];
-  return namespaces.flatMap((ns) => {
-    const crashing = ns.pods.filter((pod) => pod.containers.some(isCrashLooping));
-    return groupByWorkload(ns, crashing).map((group) => assessGroup(ns, group, input.incident));
-  });
-};
+export const assessCrashLoops: Assessor = assessPerWorkload(podsWithContainer(isCrashLooping), assessGroup);
 
 export const crashLoopAnalyzer = asAnalyzer(assessCrashLoops);

@@ -4,15 +4,16 @@ import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } fro
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import {
+  assessPerWorkload,
   compareText,
   describeRolloutLink,
   describeWorkloadHealth,
-  groupByWorkload,
   plural,
+  podsWithContainer,
   rolloutLink,
   titleSuffixFor,
-  type WorkloadGroup,
   workloadAssessment,
+  type WorkloadGroup,
 } from './workloads.js';
 
 export const IMAGE_PULL_ANALYZER = 'kubernetes.image-pull';
@@ -94,12 +95,6 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
   });
 }
 
-export const assessImagePulls: Assessor = (input) => {
-  const namespaces = input.kubernetes?.namespaces ?? [];
-  return namespaces.flatMap((ns) => {
-    const failing = ns.pods.filter((pod) => pod.containers.some(isPullFailure));
-    return groupByWorkload(ns, failing).map((group) => assessGroup(ns, group, input.incident));
-  });
-};
+export const assessImagePulls: Assessor = assessPerWorkload(podsWithContainer(isPullFailure), assessGroup);
 
 export const imagePullAnalyzer = asAnalyzer(assessImagePulls);

@@ -6,20 +6,21 @@ import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } fro
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import {
+  assessPerWorkload,
   compareText,
   describeLead,
   describeMemoryLimitChange,
   describeRolloutLink,
-  memoryLimitChanges,
   describeWorkloadHealth,
-  groupByWorkload,
+  memoryLimitChanges,
   parseTime,
   plural,
+  podsWithContainer,
   recentRollout,
   rolloutLink,
   titleSuffixFor,
-  type WorkloadGroup,
   workloadAssessment,
+  type WorkloadGroup,
 } from './workloads.js';
 
 export const OOM_ANALYZER = 'kubernetes.oom';
@@ -127,12 +128,6 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
   });
 }
 
-export const assessOomKills: Assessor = (input) => {
-  const namespaces = input.kubernetes?.namespaces ?? [];
-  return namespaces.flatMap((ns) => {
-    const killed = ns.pods.filter((pod) => pod.containers.some(isOomKilled));
-    return groupByWorkload(ns, killed).map((group) => assessGroup(ns, group, input.incident));
-  });
-};
+export const assessOomKills: Assessor = assessPerWorkload(podsWithContainer(isOomKilled), assessGroup);
 
 export const oomAnalyzer = asAnalyzer(assessOomKills);

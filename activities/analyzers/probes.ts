@@ -6,16 +6,16 @@ import type { EventSummary, IncidentRef, NamespaceEvidence, PodSummary } from '.
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import {
+  assessPerWorkload,
   compareText,
   describeRolloutLink,
   describeWorkloadHealth,
-  groupByWorkload,
   parseTime,
   plural,
   rolloutLink,
   titleSuffixFor,
-  type WorkloadGroup,
   workloadAssessment,
+  type WorkloadGroup,
 } from './workloads.js';
 
 export const PROBES_ANALYZER = 'kubernetes.probes';
@@ -152,11 +152,6 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<ProbedPod>, inc
   });
 }
 
-export const assessProbes: Assessor = (input) => {
-  const namespaces = input.kubernetes?.namespaces ?? [];
-  return namespaces.flatMap((ns) =>
-    groupByWorkload(ns, probedPods(ns)).map((group) => assessGroup(ns, group, input.incident)),
-  );
-};
+export const assessProbes: Assessor = assessPerWorkload(probedPods, assessGroup);
 
 export const probesAnalyzer = asAnalyzer(assessProbes);

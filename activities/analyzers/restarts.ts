@@ -6,16 +6,16 @@ import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } fro
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import {
+  assessPerWorkload,
   compareText,
   describeRolloutLink,
   describeWorkloadHealth,
-  groupByWorkload,
   parseTime,
   plural,
   rolloutLink,
   titleSuffixFor,
-  type WorkloadGroup,
   workloadAssessment,
+  type WorkloadGroup,
 } from './workloads.js';
 
 export const RESTARTS_ANALYZER = 'kubernetes.restarts';
@@ -110,12 +110,6 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
   });
 }
 
-export const assessRestarts: Assessor = (input) => {
-  const namespaces = input.kubernetes?.namespaces ?? [];
-  return namespaces.flatMap((ns) => {
-    const flapping = ns.pods.filter((pod) => flapsOf(pod, input.incident).length > 0);
-    return groupByWorkload(ns, flapping).map((group) => assessGroup(ns, group, input.incident));
-  });
-};
+export const assessRestarts: Assessor = assessPerWorkload((ns, incident) => ns.pods.filter((pod) => flapsOf(pod, incident).length > 0), assessGroup);
 
 export const restartsAnalyzer = asAnalyzer(assessRestarts);

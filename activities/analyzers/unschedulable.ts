@@ -5,22 +5,22 @@ import type { EventSummary, IncidentRef, NamespaceEvidence, PodSummary } from '.
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import {
+  assessPerWorkload,
   compareText,
   DEFAULT_ROLLOUT_WINDOW_MINUTES,
   describeLead,
   describeRolloutLink,
   describeWorkloadHealth,
-  groupByWorkload,
   parseTime,
   plural,
   replicaSetOfPod,
   rolloutExplains,
   rolloutLink,
   titleSuffixFor,
-  workloadOfPod,
   type Workload,
-  type WorkloadGroup,
   workloadAssessment,
+  type WorkloadGroup,
+  workloadOfPod,
 } from './workloads.js';
 
 export const UNSCHEDULABLE_ANALYZER = 'kubernetes.unschedulable';
@@ -228,11 +228,6 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PendingPod>, in
   });
 }
 
-export const assessUnschedulable: Assessor = (input) => {
-  const namespaces = input.kubernetes?.namespaces ?? [];
-  return namespaces.flatMap((ns) =>
-    groupByWorkload(ns, pendingPods(ns)).map((group) => assessGroup(ns, group, input.incident)),
-  );
-};
+export const assessUnschedulable: Assessor = assessPerWorkload(pendingPods, assessGroup);
 
 export const unschedulableAnalyzer = asAnalyzer(assessUnschedulable);

@@ -1,8 +1,8 @@
 // Maps pods to the workload that owns them (pod → ReplicaSet → Deployment) and
 // to the rollout that created them, so every analyzer groups and correlates the
 // same way while staying a pure function of the evidence.
-import type { DeploymentSummary, Finding, IncidentRef, NamespaceEvidence, ReplicaSetSummary } from '../model.js';
-import { MAX_LISTED_OBJECTS, type Assessment } from './assessment.js';
+import type { DeploymentSummary, Finding, IncidentRef, NamespaceEvidence, PodSummary, ReplicaSetSummary } from '../model.js';
+import { MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 
 /** How long before the incident a rollout still counts as a likely trigger. */
@@ -272,4 +272,24 @@ export function workloadAssessment(
     affected: pods.length,
     rolloutCorrelated: rolloutExplains(link),
   };
+}
+
+/**
+ * The closing step every per-workload analyzer shares: in each namespace, the
+ * pods showing the failure mode, grouped under the workload that owns them, one
+ * assessment per workload, so ten crashing replicas are one finding.
+ */
+export function assessPerWorkload<P extends PodLike>(
+  podsOf: (ns: NamespaceEvidence, incident: IncidentRef) => readonly P[],
+  assessGroup: (ns: NamespaceEvidence, group: WorkloadGroup<P>, incident: IncidentRef) => Assessment,
+): Assessor {
+  return (input) =>
+    (input.kubernetes?.namespaces ?? []).flatMap((ns) =>
+      groupByWorkload(ns, podsOf(ns, input.incident)).map((group) => assessGroup(ns, group, input.incident)),
+    );
+}
+
+/** The pods of a namespace with at least one container in the state `matches` picks out. */
+export function podsWithContainer(matches: (container: PodSummary['containers'][number]) => boolean) {
+  return (ns: NamespaceEvidence): PodSummary[] => ns.pods.filter((pod) => pod.containers.some(matches));
 }

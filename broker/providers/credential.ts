@@ -1,5 +1,7 @@
 // What every provider gives the proxy: headers to add on the outbound request
 // and an id that names the credential in the audit log without revealing it.
+import type { Dispatcher } from 'undici';
+import type { Logger } from '../../config/logger.js';
 import type { ProviderName } from '../config.js';
 
 export interface OutboundCredential {
@@ -20,3 +22,15 @@ export interface CredentialProvider {
 }
 
 export type Clock = () => number;
+
+/** What a provider that mints short-lived tokens upstream (GitHub App, PagerDuty OAuth) is given by the broker. */
+export interface MintingDeps {
+  /** The broker's upstream connection pool, so token requests get its TLS and timeout settings. */
+  dispatcher: Dispatcher;
+  timeoutMs: number;
+  now: Clock;
+  log: Logger;
+  /** How long a failed mint is remembered before the next request tries again. */
+  failureBackoffMs: number;
+  userAgent: string;
+}

@@ -4,21 +4,11 @@ import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import type { GitHubProviderConfig } from '../config.js';
-import type { Logger } from '../../config/logger.js';
 import { CredentialUnavailableError, SecretFile } from '../secret-file.js';
-import type { Clock, CredentialProvider, OutboundCredential } from './credential.js';
+import type { CredentialProvider, MintingDeps, OutboundCredential } from './credential.js';
 import { TokenCache, type MintedToken } from './token-cache.js';
 
 export const GITHUB_REFRESH_MARGIN_MS = 5 * 60_000;
-
-export interface GitHubCredentialDeps {
-  dispatcher: Dispatcher;
-  timeoutMs: number;
-  now: Clock;
-  log: Logger;
-  failureBackoffMs: number;
-  userAgent: string;
-}
 
 type AppAuth = ReturnType<typeof createAppAuth>;
 
@@ -26,7 +16,7 @@ export function githubCredentialId(config: Pick<GitHubProviderConfig, 'appId' | 
   return `github-app:${config.appId}/installation:${config.installationId}`;
 }
 
-export function createGitHubCredentials(config: GitHubProviderConfig, deps: GitHubCredentialDeps): CredentialProvider {
+export function createGitHubCredentials(config: GitHubProviderConfig, deps: MintingDeps): CredentialProvider {
   const keyFile = new SecretFile(config.privateKeyFile, 'GitHub App private key');
   const credentialId = githubCredentialId(config);
   const cache = new TokenCache<MintedToken>({ now: deps.now, refreshMarginMs: GITHUB_REFRESH_MARGIN_MS, failureBackoffMs: deps.failureBackoffMs });

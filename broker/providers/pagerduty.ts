@@ -1,26 +1,15 @@
 // PagerDuty scoped OAuth: a client-credentials grant for exactly the scopes
 // the policy needs. PagerDuty silently narrows a grant to what the App was
 // given, so the returned `scope` is checked rather than trusted.
-import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { PagerDutyProviderConfig } from '../config.js';
-import type { Logger } from '../../config/logger.js';
 import { CredentialUnavailableError, fingerprintOf, SecretFile } from '../secret-file.js';
-import type { Clock, CredentialProvider, OutboundCredential } from './credential.js';
+import type { CredentialProvider, MintingDeps, OutboundCredential } from './credential.js';
 import { TokenCache, type MintedToken } from './token-cache.js';
 
 export const PAGERDUTY_ACCEPT = 'application/vnd.pagerduty+json;version=2';
 export const PAGERDUTY_REFRESH_MARGIN_MS = 5 * 60_000;
 const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
-
-export interface PagerDutyCredentialDeps {
-  dispatcher: Dispatcher;
-  timeoutMs: number;
-  now: Clock;
-  log: Logger;
-  failureBackoffMs: number;
-  userAgent: string;
-}
 
 export interface PagerDutyCredentialProvider extends CredentialProvider {
   /** The scopes the grant must include, given the config. */
@@ -43,7 +32,7 @@ interface GrantedToken extends MintedToken {
   scope: string[];
 }
 
-export function createPagerDutyCredentials(config: PagerDutyProviderConfig, deps: PagerDutyCredentialDeps): PagerDutyCredentialProvider {
+export function createPagerDutyCredentials(config: PagerDutyProviderConfig, deps: MintingDeps): PagerDutyCredentialProvider {
   const clientIdFile = new SecretFile(config.clientIdFile, 'PagerDuty OAuth client id');
   const clientSecretFile = new SecretFile(config.clientSecretFile, 'PagerDuty OAuth client secret');
   const requiredScopes = pagerdutyRequiredScopes(config);
