@@ -448,7 +448,7 @@ export function previousLogTargets(namespaces: readonly NamespaceEvidence[], max
 // other string controls, charset designations and two-character escapes. They
 // go whole: dropping only the ESC would leave "[31m" behind.
 const TERMINAL_ESCAPE =
-  /\u001b\[[0-?]*[ -\/]*[@-~]|\u009b[0-?]*[ -\/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[PX^_][^\u001b]*(?:\u001b\\)?|\u001b[()*+][ -~]|\u001b[ -~]/g;
+  /\u001b\[[0-?]*[ -/]*[@-~]|\u009b[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[PX^_][^\u001b]*(?:\u001b\\)?|\u001b[()*+][ -~]|\u001b[ -~]/g;
 
 /** What one read of a previous container's log returned. */
 export interface PreviousLogRead {

@@ -190,14 +190,12 @@ export function createPagerDutyActivities(options: PagerDutyClientOptions) {
   async function collectAlerts(incidentId: string, triageId: string): Promise<PagerDutyEvidence['alerts']> {
     const collected: AlertSummary[] = [];
     let reportedTotal: number | null | undefined;
-    let more = false;
     for (let page = 0; page < MAX_ALERT_PAGES; page++) {
       const query = { limit: String(ALERTS_PAGE_SIZE), offset: String(collected.length), total: 'true', sort_by: 'created_at:desc' };
       const body = await getJson(`/incidents/${incidentId}/alerts`, query, triageId, alertsPage);
       collected.push(...body.alerts.map(toAlertSummary));
       reportedTotal = body.total;
-      more = body.more === true && body.alerts.length > 0;
-      if (!more) break;
+      if (body.more !== true || body.alerts.length === 0) break;
     }
     // Sorted here too: the server's order is a request, not a guarantee.
     collected.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
