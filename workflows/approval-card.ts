@@ -2,26 +2,28 @@
 // it with the outcome, and post the #incidents note. Slack is how people meet
 // the triage, but not the only way to decide (the CLI works too), so a Slack
 // failure is recorded and the triage goes on.
-import { isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import { isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { TriageActivities } from '../activities/index.js';
-import type { TriageScope } from '../activities/model.js';
+import type { Diagnosis, IncidentRef, TriageScope } from '../activities/model.js';
 import type { CardContext } from '../activities/slack-card.js';
 import type { CardOutcome, SlackMessageRef } from '../activities/slack.js';
 import { failureReason } from './failure-reason.js';
+import { workflowUiUrl, type DecisionRecord } from './messages.js';
 import { surfaceRetryPolicy } from './retry-policy.js';
-import type { TriageStatus } from './messages.js';
+import type { StatusBoard } from './status.js';
 
 export interface ApprovalCard {
   post(): Promise<void>;
   remind(): Promise<void>;
   close(outcome: CardOutcome): Promise<void>;
   /** The #incidents note; returns its permalink when Slack gave one. */
-  note(decision: NonNullable<TriageStatus['decision']>, issue: { url: string; number: number; title: string }): Promise<string | undefined>;
+  note(decision: DecisionRecord, issue: { url: string; number: number; title: string }): Promise<string | undefined>;
 }
 
-export function approvalCard(scope: TriageScope, state: TriageStatus, card: CardContext): ApprovalCard {
+export function approvalCard(scope: TriageScope, incident: IncidentRef, diagnosis: Diagnosis, status: StatusBoard): ApprovalCard {
   const channels = scope.slack;
-  const triageId = state.workflowId;
+  const triageId = status.workflowId;
+  const card = cardContext(scope, incident, diagnosis, status);
   const slack = proxyActivities<TriageActivities>({ startToCloseTimeout: '30 seconds', retry: surfaceRetryPolicy(scope) });
   let message: SlackMessageRef | undefined;
 
@@ -30,9 +32,7 @@ export function approvalCard(scope: TriageScope, state: TriageStatus, card: Card
       return await call();
     } catch (err) {
       if (isCancellation(err)) throw err;
-      const notice = `Slack: could not ${what}: ${failureReason(err)}`;
-      (state.notices ??= []).push(notice);
-      log.warn(notice);
+      status.notice(`Slack: could not ${what}: ${failureReason(err)}`);
       return undefined;
     }
   }
@@ -45,7 +45,7 @@ export function approvalCard(scope: TriageScope, state: TriageStatus, card: Card
           { triageId, channel: channels.approvalChannel, card },
         ]),
       );
-      if (message) state.slackCard = message;
+      if (message) status.cardPosted(message);
     },
     async remind() {
       const posted = message;
@@ -70,5 +70,22 @@ export function approvalCard(scope: TriageScope, state: TriageStatus, card: Card
       );
       return note?.permalink;
     },
+  };
+}
+
+function cardContext(scope: TriageScope, incident: IncidentRef, diagnosis: Diagnosis, status: StatusBoard): CardContext {
+  const { workflowId } = status;
+  return {
+    incident,
+    headline: diagnosis.headline,
+    findings: diagnosis.findings,
+    surfaces: diagnosis.surfaces,
+    planHash: diagnosis.planHash,
+    workflowId,
+    webUiUrl: workflowUiUrl({ uiUrl: scope.temporalUiUrl, namespace: scope.namespace }, workflowId),
+    approvers: scope.approvers,
+    expiresAt: status.expiresAt,
+    ...(diagnosis.plan.github.repo ? { githubRepo: diagnosis.plan.github.repo } : {}),
+    ...(diagnosis.metricLines?.length ? { metricLines: diagnosis.metricLines } : {}),
   };
 }

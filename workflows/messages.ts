@@ -23,7 +23,8 @@ export const APPROVE_ACTION_ID = 'triage_approve';
 export const REJECT_ACTION_ID = 'triage_reject';
 /** Block Kit's limit on a button's value. */
 export const BUTTON_VALUE_MAX_CHARS = 2000;
-const PLAN_HASH = /^[0-9a-f]{64}$/;
+/** A plan hash: the sha256 of the write plan's canonical JSON (activities/report.ts), in hex. */
+export const PLAN_HASH = /^[0-9a-f]{64}$/;
 
 /**
  * The buttons' value: compact JSON `{"i":incidentId,"h":planHash}`. The hash
