@@ -11,6 +11,8 @@ import { activitiesFrom, createTriageWorker, kubeConfigFrom } from './worker.js'
 /** Exit code when the start-up doctor refuses: apart from configuration errors (2). */
 const DOCTOR_REFUSED = 3;
 
+const log = createJsonLogger({ base: { component: 'worker' } });
+
 async function main(): Promise<void> {
   const config = loadConfig(configPath());
   if (!existsSync(WORKFLOW_BUNDLE)) throw new ConfigError(`workflow bundle ${WORKFLOW_BUNDLE} is missing; run \`npm run build\``);
@@ -18,13 +20,13 @@ async function main(): Promise<void> {
   // environment, open egress) before polling a single task; `triage doctor` runs the same checks.
   const kubeConfig = kubeConfigFrom(config);
   const doctor = await runStartupDoctor(config, { configFile: configPath(), deps: { kubeConfig: () => kubeConfig } });
-  for (const record of doctor.records) console.log(JSON.stringify({ time: new Date().toISOString(), component: 'worker', ...record }));
+  for (const { level, msg, ...fields } of doctor.records) log[level](msg, fields);
   if (!doctor.proceed) {
     console.error(doctor.refusal);
     process.exit(DOCTOR_REFUSED);
   }
   // Validates the Temporal credential files (if any) and follows their rotation.
-  const temporal = await WorkerConnection.open(config.temporal, { logger: createJsonLogger({ base: { component: 'worker' } }) });
+  const temporal = await WorkerConnection.open(config.temporal, { logger: log });
   const worker = await createTriageWorker(config, {
     connection: temporal.connection,
     workflowBundle: { codePath: WORKFLOW_BUNDLE },
@@ -34,16 +36,14 @@ async function main(): Promise<void> {
   const health = await startWorkerHealth({ state: () => worker.getState(), port: config.worker.healthPort });
   // The SDK's runtime turns SIGTERM/SIGINT into a graceful shutdown: no new
   // tasks are polled and running activities get until the grace period to finish.
-  console.log(
-    JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'worker started', taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, health: health.url }),
-  );
+  log.info('worker started', { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, health: health.url });
   try {
     await worker.run();
   } finally {
     await health.close();
     await temporal.close();
   }
-  console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'worker stopped' }));
+  log.info('worker stopped');
 }
 
 main().catch((err: unknown) => {
