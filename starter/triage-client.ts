@@ -33,9 +33,7 @@ export type TemporalSettings = TriageConfig['temporal'];
  */
 export function lazyClient(temporal: TemporalSettings, opts: { logger?: Logger } = {}): Client {
   const logger = opts.logger ?? createJsonLogger({ base: { component: 'temporal-client' }, write: (line) => process.stderr.write(line) });
-  // A short connect timeout: the gateway must answer PagerDuty within 5 s, with a 503 if need be.
-  const connection = lazyClientConnection(temporal, { logger, connectTimeout: '2 seconds' });
-  return new Client({ connection, namespace: temporal.namespace });
+  return new Client({ connection: lazyClientConnection(temporal, { logger }), namespace: temporal.namespace });
 }
 
 export interface StartRequest {

@@ -268,7 +268,7 @@ describe('a gateway whose Temporal is unreachable', () => {
     // As lazyClient builds it, minus the SDK's gRPC retries: a retry still pending
     // after this test closes the connection would throw from a timer and crash the run.
     const temporalClient = new Client({
-      connection: Connection.lazy({ address: temporal.address, connectTimeout: '2 seconds', interceptors: [] }),
+      connection: Connection.lazy({ address: temporal.address, interceptors: [] }),
       namespace: temporal.namespace,
     });
     const app = createGatewayApp({ secrets: () => ['s3cret'], triage: temporalTriageStarter(temporalClient, temporal), logger: silentLogger });
