@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { APPROVE_ACTION_ID, decodeActionValue, REJECT_ACTION_ID, type DecisionChoice } from '../workflows/messages.js';
 import type { LogFields, Logger } from '../config/logger.js';
 import { SLACK_TIMESTAMP_HEADER, slackTimestampVerdict, type SlackTimestampVerdict } from './slack-signature.js';
-import { TemporalUnavailableError, type DecideResult, type TriageStarter } from './triage-starter.js';
+import { TemporalUnavailableError, withinDeadline, type DecideResult, type TriageClient } from './triage-client.js';
 
 /** Bolt's default Request URL path; Slack's app settings point Interactivity here. */
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -37,9 +37,13 @@ export interface SlackInteractionsOptions {
    * when no secret is available: the request is then answered 503.
    */
   signingSecret: () => string;
-  triage: Pick<TriageStarter, 'decide'>;
+  triage: Pick<TriageClient, 'decide'>;
   logger: Logger;
-  /** Safety net over the starter's own deadline; the click is already acknowledged, so this only bounds the clicker's wait. */
+  /**
+   * How long a click waits for the `decide` Update: the one timeout on that
+   * path (see `withinDeadline`). The click is already acknowledged, so this
+   * bounds only how long the clicker waits to be told "try again".
+   */
   decideTimeoutMs?: number;
   /** How long posting to a response_url may take. */
   respondTimeoutMs?: number;
@@ -249,9 +253,8 @@ export function mountSlackInteractions(app: Express, options: SlackInteractionsO
 
     let decided: DecideResult;
     try {
-      decided = await withTimeout(
-        options.triage.decide({ incidentId: target.incidentId, decision, approver: click.userId, planHash: target.planHash, updateId }),
-        decideTimeoutMs,
+      decided = await withinDeadline(decideTimeoutMs, (deadline) =>
+        options.triage.decide({ incidentId: target.incidentId, decision, approver: click.userId, planHash: target.planHash, updateId }, deadline),
       );
     } catch (error) {
       // The Update may or may not have run; a retry of this click carries the
@@ -383,12 +386,4 @@ function forwardBoltErrors(logger: Logger): BoltLogger {
 /** Bolt posts to response_url with this; a hung Slack endpoint must not hold the listener forever. */
 function timedFetch(timeoutMs: number): FetchFunction {
   return (url, init) => fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new TemporalUnavailableError(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
