@@ -456,6 +456,20 @@ describe('POST /slack/events: outcomes told to the clicker only', () => {
     expect(log).toMatchObject({ outcome: 'malformed-payload', incidentId: INCIDENT_ID });
   });
 
+  it.each([
+    ['no action', (payload: Record<string, unknown>) => (payload.actions = [])],
+    ['two actions', (payload: Record<string, unknown>) => (payload.actions = [...(payload.actions as unknown[]), ...(payload.actions as unknown[])])],
+    ['an action id that is not a string', (payload: Record<string, unknown>) => ((payload.actions as Array<Record<string, unknown>>)[0]!.action_id = 42)],
+  ])('a click with %s: explained, no Update, never routed by Bolt', async (_name, mangle) => {
+    const payload = blockActions();
+    mangle(payload);
+    expect((await sendSigned(payload)).status).toBe(200);
+    const log = await settled();
+    expect(starter.decisions).toHaveLength(0);
+    expect(posted.map((p) => p.json.text)).toEqual([expect.stringMatching(/^Not recorded: /)]);
+    expect(log).toMatchObject({ level: 'warn', outcome: 'malformed-payload', userId: APPROVER });
+  });
+
   it('an unreadable user id: explained, no Update', async () => {
     await sendSigned(blockActions({ userId: 'u-alice; drop table' }));
     const log = await settled();
