@@ -581,14 +581,13 @@ class FollowingConnection extends Connection {
  */
 export function lazyClientConnection(
   temporal: TemporalSettings,
-  opts: { logger: Logger; connectTimeout?: ConnectionOptions['connectTimeout']; source?: Omit<CredentialSourceOptions, 'logger'> },
+  opts: { logger: Logger; source?: Omit<CredentialSourceOptions, 'logger'> },
 ): Connection {
   const source = TemporalCredentialSource.open(temporal, { ...opts.source, logger: opts.logger });
-  // `lazy` constructs `this`, so this is a FollowingConnection.
-  const connection = FollowingConnection.lazy({
-    ...clientConnectionOptions(temporal, source),
-    ...(opts.connectTimeout !== undefined ? { connectTimeout: opts.connectTimeout } : {}),
-  }) as FollowingConnection;
+  // `lazy` constructs `this`, so this is a FollowingConnection. No connect
+  // timeout: the SDK applies one only in Connection.connect, never when a
+  // lazy connection connects on first use.
+  const connection = FollowingConnection.lazy(clientConnectionOptions(temporal, source)) as FollowingConnection;
   let appliedKey = source.current.apiKey;
   const unsubscribe = source.subscribe((creds) => {
     if (creds.apiKey && creds.apiKey !== appliedKey) {

@@ -4,7 +4,7 @@ import { createJsonLogger, type LogFields, type Logger } from '../config/logger.
 import { PAGERDUTY_SIGNATURE_HEADER, verifyPagerDutySignature } from './pagerduty-signature.js';
 import { parsePagerDutyWebhook } from './pagerduty-webhook.js';
 import { mountSlackInteractions, readSigningSecret } from './slack-interactions.js';
-import { TemporalUnavailableError, type TriageStarter } from './triage-starter.js';
+import { TemporalUnavailableError, withinDeadline, type TriageClient } from './triage-client.js';
 
 export const PAGERDUTY_WEBHOOK_PATH = '/webhooks/pagerduty';
 
@@ -14,15 +14,16 @@ export const WEBHOOK_BODY_LIMIT_BYTES = 256 * 1024;
 export interface GatewayDeps {
   /** Called per request so a rotated secret takes effect without a restart. */
   secrets: () => readonly string[];
-  triage: TriageStarter;
+  triage: TriageClient;
   logger?: Logger;
   /** How long `/readyz` waits for `triage.ready()`. */
   readyTimeoutMs?: number;
   /**
-   * How long a webhook waits for the starter. PagerDuty gives up after 5 s
-   * and retries; answering 503 first frees the connection and says so in our log.
+   * How long a webhook waits for Temporal: the one timeout on that path (see
+   * `withinDeadline`). PagerDuty gives up after 5 s and retries; answering 503
+   * first frees the connection and says so in our log.
    */
-  starterTimeoutMs?: number;
+  webhookTimeoutMs?: number;
   /** Slack interactivity on `/slack/events`; without it that path answers 404. */
   slack?: SlackGatewayOptions;
 }
@@ -50,7 +51,7 @@ const HEADER_TOKEN = /^[\x21-\x7e]{1,128}$/;
 export function createGatewayApp(deps: GatewayDeps): Express {
   const logger = deps.logger ?? createJsonLogger({ base: { component: 'gateway' } });
   const readyTimeoutMs = deps.readyTimeoutMs ?? 2_000;
-  const starterTimeoutMs = deps.starterTimeoutMs ?? 4_000;
+  const webhookTimeoutMs = deps.webhookTimeoutMs ?? 4_000;
 
   const app = express();
   app.disable('x-powered-by');
@@ -86,7 +87,7 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   // Content-Type claims.
   const readRawBody = express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT_BYTES });
   const handle = async (req: Request, res: Response): Promise<void> => {
-    sendWebhookReply(req, res, await handlePagerDutyWebhook(req, deps, starterTimeoutMs));
+    sendWebhookReply(req, res, await handlePagerDutyWebhook(req, deps, webhookTimeoutMs));
   };
   // Reached when the body cannot be read, or if the handler itself failed.
   const handleBodyError = (err: unknown, req: Request, res: Response, next: NextFunction): void => {
@@ -132,29 +133,10 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   return app;
 }
 
-async function handlePagerDutyWebhook(req: Request, deps: GatewayDeps, starterTimeoutMs: number): Promise<WebhookReply> {
+async function handlePagerDutyWebhook(req: Request, deps: GatewayDeps, timeoutMs: number): Promise<WebhookReply> {
   const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-
-  let secrets: string[] | undefined;
-  try {
-    secrets = configuredSecrets(deps);
-  } catch (error) {
-    return { statusCode: 503, body: UNAVAILABLE, outcome: 'secrets-unreadable', fields: { error } };
-  }
-  // Our misconfiguration, not the sender's: 503 keeps PagerDuty retrying while it is fixed.
-  if (secrets === undefined) return { statusCode: 503, body: UNAVAILABLE, outcome: 'no-secret-configured' };
-
-  const verdict = verifyPagerDutySignature(rawBody, req.get(PAGERDUTY_SIGNATURE_HEADER), secrets);
-  switch (verdict) {
-    case 'missing':
-      return { statusCode: 400, body: { error: 'missing signature' }, outcome: 'signature-missing' };
-    case 'malformed':
-      return { statusCode: 400, body: { error: 'malformed signature' }, outcome: 'signature-malformed' };
-    case 'mismatch':
-      return { statusCode: 401, body: { error: 'invalid signature' }, outcome: 'signature-mismatch' };
-    case 'ok':
-      break;
-  }
+  const refused = checkSignature(req, rawBody, deps);
+  if (refused) return refused;
 
   const event = parsePagerDutyWebhook(rawBody);
   switch (event.kind) {
@@ -170,58 +152,62 @@ async function handlePagerDutyWebhook(req: Request, deps: GatewayDeps, starterTi
       };
 
     case 'start': {
-      const fields = { eventType: event.eventType, eventId: event.eventId, incidentId: event.incident.id };
-      try {
-        const webhookId = headerToken(req, 'x-webhook-id');
-        const started = await withTimeout(
-          deps.triage.startTriage({
-            incident: event.incident,
-            eventId: event.eventId,
-            ...(webhookId === undefined ? {} : { webhookId }),
-          }),
-          starterTimeoutMs,
-        );
-        return {
-          statusCode: 202,
-          body: { status: started.status, workflowId: started.workflowId },
-          outcome: started.status,
-          fields: { ...fields, workflowId: started.workflowId },
-        };
-      } catch (error) {
-        return starterFailure(error, fields);
-      }
+      const webhookId = headerToken(req, 'x-webhook-id');
+      const start = { incident: event.incident, eventId: event.eventId, ...(webhookId === undefined ? {} : { webhookId }) };
+      return forwardToTemporal(
+        { eventType: event.eventType, eventId: event.eventId, incidentId: event.incident.id },
+        timeoutMs,
+        (deadline) => deps.triage.startTriage(start, deadline),
+      );
     }
 
-    case 'resolved': {
-      const fields = { eventType: 'incident.resolved', eventId: event.eventId, incidentId: event.incidentId };
-      try {
-        const signalled = await withTimeout(
-          deps.triage.signalResolved({ incidentId: event.incidentId, eventId: event.eventId }),
-          starterTimeoutMs,
-        );
-        return {
-          statusCode: 202,
-          body: { status: signalled.status, workflowId: signalled.workflowId },
-          outcome: signalled.status,
-          fields: { ...fields, workflowId: signalled.workflowId },
-        };
-      } catch (error) {
-        return starterFailure(error, fields);
-      }
-    }
+    case 'resolved':
+      return forwardToTemporal(
+        { eventType: 'incident.resolved', eventId: event.eventId, incidentId: event.incidentId },
+        timeoutMs,
+        (deadline) => deps.triage.signalResolved({ incidentId: event.incidentId, eventId: event.eventId }, deadline),
+      );
   }
 }
 
-// Any failure on our side is a 5xx: PagerDuty retries those for 48 h but drops
-// a delivery answered with a 4xx, which would lose the page.
-function starterFailure(error: unknown, fields: LogFields): WebhookReply {
-  const unavailable = error instanceof TemporalUnavailableError;
-  return {
-    statusCode: 503,
-    body: UNAVAILABLE,
-    outcome: unavailable ? 'temporal-unavailable' : 'starter-failed',
-    fields: { ...fields, error },
-  };
+/** The reply for a delivery that must go no further, or undefined when its signature checks out. */
+function checkSignature(req: Request, rawBody: Buffer, deps: GatewayDeps): WebhookReply | undefined {
+  let secrets: string[] | undefined;
+  try {
+    secrets = configuredSecrets(deps);
+  } catch (error) {
+    return { statusCode: 503, body: UNAVAILABLE, outcome: 'secrets-unreadable', fields: { error } };
+  }
+  // Our misconfiguration, not the sender's: 503 keeps PagerDuty retrying while it is fixed.
+  if (secrets === undefined) return { statusCode: 503, body: UNAVAILABLE, outcome: 'no-secret-configured' };
+
+  switch (verifyPagerDutySignature(rawBody, req.get(PAGERDUTY_SIGNATURE_HEADER), secrets)) {
+    case 'missing':
+      return { statusCode: 400, body: { error: 'missing signature' }, outcome: 'signature-missing' };
+    case 'malformed':
+      return { statusCode: 400, body: { error: 'malformed signature' }, outcome: 'signature-malformed' };
+    case 'mismatch':
+      return { statusCode: 401, body: { error: 'invalid signature' }, outcome: 'signature-mismatch' };
+    case 'ok':
+      return undefined;
+  }
+}
+
+/** 202 with Temporal's answer (the workflow id and what happened to it), or 503 when there was none in time. */
+async function forwardToTemporal(
+  fields: LogFields,
+  timeoutMs: number,
+  call: (deadline: number) => Promise<{ workflowId: string; status: string }>,
+): Promise<WebhookReply> {
+  try {
+    const { workflowId, status } = await withinDeadline(timeoutMs, call);
+    return { statusCode: 202, body: { status, workflowId }, outcome: status, fields: { ...fields, workflowId } };
+  } catch (error) {
+    // Any failure on our side is a 5xx: PagerDuty retries those for 48 h but
+    // drops a delivery answered with a 4xx, which would lose the page.
+    const outcome = error instanceof TemporalUnavailableError ? 'temporal-unavailable' : 'starter-failed';
+    return { statusCode: 503, body: UNAVAILABLE, outcome, fields: { ...fields, error } };
+  }
 }
 
 function bodyReadFailure(err: unknown): WebhookReply {
@@ -236,7 +222,7 @@ function bodyReadFailure(err: unknown): WebhookReply {
 async function isReady(deps: GatewayDeps, timeoutMs: number): Promise<boolean> {
   try {
     if (deps.slack && readSigningSecret(deps.slack.signingSecret) === undefined) return false;
-    return configuredSecrets(deps) !== undefined && (await withTimeout(deps.triage.ready(), timeoutMs));
+    return configuredSecrets(deps) !== undefined && (await withinDeadline(timeoutMs, (deadline) => deps.triage.ready(deadline)));
   } catch {
     return false;
   }
@@ -257,12 +243,4 @@ function clientErrorStatus(err: unknown): number | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const status = (err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
   return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new TemporalUnavailableError(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, configPath, loadConfig } from '../config/config.js';
 import { createGatewayApp } from './gateway.js';
 import { createJsonLogger } from '../config/logger.js';
-import { temporalTriageStarter } from './temporal-triage-starter.js';
-import { lazyClient } from './triage-client.js';
+import { lazyClient, triageClient } from './triage-client.js';
 
 function main(): void {
   const config = loadConfig(configPath());
@@ -21,7 +20,7 @@ function main(): void {
   const client = lazyClient(config.temporal);
   const app = createGatewayApp({
     secrets,
-    triage: temporalTriageStarter(client, config.temporal),
+    triage: triageClient(client, config.temporal),
     logger,
     ...(slackSigningSecret ? { slack: { signingSecret: slackSigningSecret } } : {}),
   });

@@ -6,13 +6,13 @@
 // to the interaction's response_url, which needs none.
 import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
-import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger, type RespondFn } from '@slack/bolt';
+import { App, ExpressReceiver, LogLevel, type Context, type Logger as BoltLogger, type RespondFn } from '@slack/bolt';
 import type { FetchFunction } from '@slack/web-api';
 import { z } from 'zod';
 import { APPROVE_ACTION_ID, decodeActionValue, REJECT_ACTION_ID, type DecisionChoice } from '../workflows/messages.js';
 import type { LogFields, Logger } from '../config/logger.js';
 import { SLACK_TIMESTAMP_HEADER, slackTimestampVerdict, type SlackTimestampVerdict } from './slack-signature.js';
-import { TemporalUnavailableError, type DecideResult, type TriageStarter } from './triage-starter.js';
+import { TemporalUnavailableError, withinDeadline, type DecideResult, type TriageClient } from './triage-client.js';
 
 /** Bolt's default Request URL path; Slack's app settings point Interactivity here. */
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -37,9 +37,13 @@ export interface SlackInteractionsOptions {
    * when no secret is available: the request is then answered 503.
    */
   signingSecret: () => string;
-  triage: Pick<TriageStarter, 'decide'>;
+  triage: Pick<TriageClient, 'decide'>;
   logger: Logger;
-  /** Safety net over the starter's own deadline; the click is already acknowledged, so this only bounds the clicker's wait. */
+  /**
+   * How long a click waits for the `decide` Update: the one timeout on that
+   * path (see `withinDeadline`). The click is already acknowledged, so this
+   * bounds only how long the clicker waits to be told "try again".
+   */
   decideTimeoutMs?: number;
   /** How long posting to a response_url may take. */
   respondTimeoutMs?: number;
@@ -169,27 +173,44 @@ export function mountSlackInteractions(app: Express, options: SlackInteractionsO
       await args.next();
       return;
     }
-    const ack = (args as { ack?: unknown }).ack;
-    if (typeof ack === 'function') await (ack as () => Promise<void>)();
+    await acknowledge(args);
     logger.info('slack interaction', {
       payloadType: typeof body.type === 'string' && LOGGABLE_ACTION_ID.test(body.type) ? body.type : 'unknown',
       outcome: 'ignored',
     });
   });
 
-  bolt.action({ type: 'block_actions' }, async ({ ack, body, respond }) => {
-    // Slack wants the 200 within 3 s; the Update may take longer.
-    await ack();
-    await handleClick(body, respond as RespondFn | undefined);
+  // A click is acknowledged at once (Slack wants the 200 within 3 s; the
+  // Update may take longer) and read field by field before any listener
+  // runs, so Bolt's routing by action id only ever sees a well-formed click.
+  bolt.use(async (args) => {
+    await acknowledge(args);
+    const click = readClick(args.body);
+    if (click.kind === 'unreadable') {
+      await answer(respondOf(args), () => ({
+        outcome: 'malformed-payload',
+        level: 'warn',
+        fields: click.fields,
+        reply: 'Not recorded: this click could not be read. Nothing was changed.',
+      }));
+      return;
+    }
+    args.context[CLICK] = click;
+    await args.next();
   });
+
+  bolt.action(APPROVE_ACTION_ID, ({ context, respond }) => answer(respond, () => decideClick(clickIn(context), 'approve')));
+  bolt.action(REJECT_ACTION_ID, ({ context, respond }) => answer(respond, () => decideClick(clickIn(context), 'reject')));
+  bolt.action(anyActionIdExcept(APPROVE_ACTION_ID, REJECT_ACTION_ID), ({ context, respond }) => answer(respond, () => otherButton(clickIn(context))));
 
   router.all(SLACK_EVENTS_PATH, (_req, res) => {
     res.status(405).set('Allow', 'POST').json({ error: 'method not allowed' });
   });
 
-  async function handleClick(body: unknown, respond: RespondFn | undefined): Promise<void> {
+  /** Works out what to tell the clicker, tells them privately, and logs one line. */
+  async function answer(respond: RespondFn | undefined, work: () => ClickResult | Promise<ClickResult>): Promise<void> {
     const startedAt = performance.now();
-    const result = await decideClick(body);
+    const result = await work();
     let respondError: string | undefined;
     if (result.reply !== undefined) {
       if (respond === undefined) {
@@ -212,24 +233,9 @@ export function mountSlackInteractions(app: Express, options: SlackInteractionsO
     });
   }
 
-  async function decideClick(body: unknown): Promise<ClickResult> {
-    const click = readClick(body);
-    if (click.kind === 'unreadable') {
-      return {
-        outcome: 'malformed-payload',
-        level: 'warn',
-        fields: click.fields,
-        reply: 'Not recorded: this click could not be read. Nothing was changed.',
-      };
-    }
-    const fields: LogFields = { action: click.actionId, userId: click.userId };
-    const decision = decisionFor(click.actionId);
-    if (decision === undefined) {
-      // Link buttons (PagerDuty, Temporal Web UI) also send block_actions;
-      // Slack has already opened the link, so there is nothing to say.
-      if (click.isLink) return { outcome: 'link-opened', level: 'info', fields };
-      return { outcome: 'unknown-action', level: 'warn', fields, reply: 'Not recorded: this button is not one the triage service knows. Nothing was changed.' };
-    }
+  /** An Approve or Reject click: the `decide` Update for the incident and plan its button names. */
+  async function decideClick(click: ReadableClick, decision: DecisionChoice): Promise<ClickResult> {
+    const fields = clickFields(click);
     // The card's own decoder: one definition of the value on both sides.
     const target = typeof click.value === 'string' ? decodeActionValue(click.value) : undefined;
     if (target === undefined) {
@@ -249,9 +255,8 @@ export function mountSlackInteractions(app: Express, options: SlackInteractionsO
 
     let decided: DecideResult;
     try {
-      decided = await withTimeout(
-        options.triage.decide({ incidentId: target.incidentId, decision, approver: click.userId, planHash: target.planHash, updateId }),
-        decideTimeoutMs,
+      decided = await withinDeadline(decideTimeoutMs, (deadline) =>
+        options.triage.decide({ incidentId: target.incidentId, decision, approver: click.userId, planHash: target.planHash, updateId }, deadline),
       );
     } catch (error) {
       // The Update may or may not have run; a retry of this click carries the
@@ -278,6 +283,46 @@ export function mountSlackInteractions(app: Express, options: SlackInteractionsO
   }
 }
 
+/** Any other button: a link on the card, or one this gateway does not know. */
+function otherButton(click: ReadableClick): ClickResult {
+  const fields = clickFields(click);
+  // Link buttons (PagerDuty, Temporal Web UI) also send block_actions; Slack
+  // has already opened the link, so there is nothing to say.
+  if (click.isLink) return { outcome: 'link-opened', level: 'info', fields };
+  return { outcome: 'unknown-action', level: 'warn', fields, reply: 'Not recorded: this button is not one the triage service knows. Nothing was changed.' };
+}
+
+/**
+ * Any action id but these. Bolt runs every listener whose constraint matches,
+ * so the listener for all other buttons has to leave ours out explicitly.
+ */
+function anyActionIdExcept(...actionIds: string[]): RegExp {
+  const escaped = actionIds.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^(?!(?:${escaped.join('|')})$)`);
+}
+
+/** Bolt's ack, which every payload but an Events API event carries. */
+async function acknowledge(args: object): Promise<void> {
+  const ack = (args as { ack?: unknown }).ack;
+  if (typeof ack === 'function') await (ack as () => Promise<void>)();
+}
+
+/** Bolt's respond, there when the payload has a response_url. */
+function respondOf(args: object): RespondFn | undefined {
+  return (args as { respond?: RespondFn }).respond;
+}
+
+// Where the click read by the middleware waits for its listener.
+const CLICK = 'triageClick';
+
+function clickIn(context: Context): ReadableClick {
+  return context[CLICK] as ReadableClick;
+}
+
+function clickFields(click: ReadableClick): LogFields {
+  return { action: click.actionId, userId: click.userId };
+}
+
 interface ClickResult {
   outcome: string;
   /** warn for clicks we could not read (a card bug or a forgery with a valid signature), error for our own failures. */
@@ -297,6 +342,8 @@ type Click =
       message: { channelId: string; messageTs: string } | undefined;
     }
   | { kind: 'unreadable'; fields: LogFields };
+
+type ReadableClick = Extract<Click, { kind: 'click' }>;
 
 // The payload is parsed again here, field by field, although Bolt typed it:
 // it is JSON off the network, and what survives goes into an Update and logs.
@@ -329,12 +376,6 @@ function readClick(body: unknown): Click {
       ? { channelId, messageTs }
       : undefined;
   return { kind: 'click', actionId: action.action_id, userId: p.user.id, value: action.value, isLink: typeof action.url === 'string', message };
-}
-
-function decisionFor(actionId: string): DecisionChoice | undefined {
-  if (actionId === APPROVE_ACTION_ID) return 'approve';
-  if (actionId === REJECT_ACTION_ID) return 'reject';
-  return undefined;
 }
 
 function refusalOutcome(statusCode: number, verdict: SlackTimestampVerdict): string {
@@ -383,12 +424,4 @@ function forwardBoltErrors(logger: Logger): BoltLogger {
 /** Bolt posts to response_url with this; a hung Slack endpoint must not hold the listener forever. */
 function timedFetch(timeoutMs: number): FetchFunction {
   return (url, init) => fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new TemporalUnavailableError(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

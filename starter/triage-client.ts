@@ -1,6 +1,7 @@
 // Starting and messaging triage workflows: the one place that knows the
-// workflow id scheme, the id policies and the Web UI metadata. Used by the
-// gateway and the CLI alike.
+// workflow id scheme, the id policies, the Web UI metadata and what Temporal's
+// answers mean. The gateway's handlers call a `TriageClient` (tests pass a
+// fake one); the CLI calls the functions at the bottom directly.
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
@@ -9,6 +10,7 @@ import {
   statusQuery,
   TRIAGE_WORKFLOW,
   triageWorkflowId,
+  type DecisionChoice,
   type DecisionInput,
   type DecisionRecord,
   type TriageInput,
@@ -19,6 +21,7 @@ import type { TriageConfig } from '../config/config.js';
 import { lazyClientConnection } from '../config/temporal-connection.js';
 import { createJsonLogger, type Logger } from '../config/logger.js';
 import { boundedLine } from '../config/printable-text.js';
+import type { PagerDutyWebhookIncident } from './pagerduty-webhook.js';
 
 // Titles and service names are untrusted: one bounded line each in the Web UI.
 const SUMMARY_CHARS = 200;
@@ -33,10 +36,149 @@ export type TemporalSettings = TriageConfig['temporal'];
  */
 export function lazyClient(temporal: TemporalSettings, opts: { logger?: Logger } = {}): Client {
   const logger = opts.logger ?? createJsonLogger({ base: { component: 'temporal-client' }, write: (line) => process.stderr.write(line) });
-  // A short connect timeout: the gateway must answer PagerDuty within 5 s, with a 503 if need be.
-  const connection = lazyClientConnection(temporal, { logger, connectTimeout: '2 seconds' });
-  return new Client({ connection, namespace: temporal.namespace });
+  return new Client({ connection: lazyClientConnection(temporal, { logger }), namespace: temporal.namespace });
 }
+
+// ---- the gateway's side: a definite answer, or TemporalUnavailableError ----
+
+export interface StartTriageRequest {
+  incident: PagerDutyWebhookIncident;
+  /** PagerDuty's `event.id`. */
+  eventId: string;
+  /** `X-Webhook-Id`: identical on every retry of one delivery. */
+  webhookId?: string;
+}
+
+export interface StartTriageResult {
+  workflowId: string;
+  status: 'started' | 'already-running' | 'already-triaged';
+}
+
+export interface SignalResolvedRequest {
+  incidentId: string;
+  eventId: string;
+}
+
+export interface SignalResolvedResult {
+  workflowId: string;
+  status: 'signalled' | 'not-running';
+}
+
+export interface DecideRequest {
+  incidentId: string;
+  decision: DecisionChoice;
+  /** The Slack user id of whoever clicked; the workflow checks it against the service's approvers. */
+  approver: string;
+  /** The plan hash on the card that was clicked; a stale one is refused. */
+  planHash: string;
+  /**
+   * Derived from the click, so every delivery of it names the same Update and
+   * Temporal runs it once, handing later duplicates the first one's result.
+   */
+  updateId: string;
+}
+
+/** A refusal is a definite answer (nothing changed); anything uncertain is thrown instead. */
+export type DecideResult = { status: 'recorded'; record: DecisionRecord } | { status: 'refused'; reason: string };
+
+/**
+ * What the gateway asks of Temporal. Each call takes the caller's deadline
+ * (see `withinDeadline`). Starting is idempotent per incident (the workflow id
+ * is derived from the incident id), because PagerDuty delivers at least once
+ * and the gateway forwards every verified delivery.
+ */
+export interface TriageClient {
+  startTriage(req: StartTriageRequest, deadline: number): Promise<StartTriageResult>;
+  signalResolved(req: SignalResolvedRequest, deadline: number): Promise<SignalResolvedResult>;
+  decide(req: DecideRequest, deadline: number): Promise<DecideResult>;
+  ready(deadline: number): Promise<boolean>;
+}
+
+/**
+ * Temporal gave no definite answer. The gateway turns it into a 503, so
+ * PagerDuty retries the delivery instead of dropping it, and into "try again"
+ * for a Slack click, which has already been acknowledged.
+ */
+export class TemporalUnavailableError extends Error {
+  override readonly name = 'TemporalUnavailableError';
+
+  constructor(message = 'Temporal is unavailable', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * The gateway's one timeout per request: `call` gets a deadline `ms` from now,
+ * and the wait for it ends at that deadline with TemporalUnavailableError,
+ * whatever the call is doing by then.
+ *
+ * The wait is bounded by this timer, not by gRPC, because gRPC's own limits
+ * do not bound it: the SDK retries UNAVAILABLE with a backoff of up to 5 s
+ * and notices an expired deadline only at its next attempt (against a closed
+ * port, a 4 s deadline answered after 5 to 5.8 s), and an AbortSignal does
+ * not reach a retry waiting out that backoff. The TriageClient still hands the
+ * same deadline to gRPC, so a call nobody waits for any more is dropped
+ * rather than retried for 20 s or, for `decide`, polled until a worker takes
+ * the Update.
+ */
+export async function withinDeadline<T>(ms: number, call: (deadline: number) => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new TemporalUnavailableError(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([call(Date.now() + ms), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The gateway's TriageClient, backed by Temporal. */
+export function triageClient(client: Client, temporal: TemporalSettings): TriageClient {
+  // Anything but a definite answer from Temporal means "try again later": a
+  // 503 that PagerDuty redelivers, so nothing is lost.
+  const definite = async <T>(deadline: number, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await client.connection.withDeadline(deadline, call);
+    } catch (err) {
+      throw new TemporalUnavailableError('Temporal did not accept the request', { cause: err });
+    }
+  };
+  return {
+    startTriage: ({ incident, eventId, webhookId }, deadline) =>
+      definite(deadline, () =>
+        startTriage(client, temporal, {
+          incidentId: incident.id,
+          source: { kind: 'webhook', eventId, ...(webhookId ? { webhookId } : {}) },
+          incident,
+        }),
+      ),
+    signalResolved: ({ incidentId, eventId }, deadline) =>
+      definite(deadline, async () => ({ workflowId: triageWorkflowId(incidentId), status: await signalResolved(client, incidentId, eventId) })),
+    async decide({ incidentId, decision, approver, planHash, updateId }, deadline) {
+      try {
+        const record = await client.connection.withDeadline(deadline, () => decide(client, incidentId, { decision, approver, planHash }, updateId));
+        return { status: 'recorded', record };
+      } catch (err) {
+        // Only the validator's refusal (or a missing workflow) is a definite "no";
+        // a timeout may still end in a recorded decision, and a click with the
+        // same updateId later gets that decision back rather than a second one.
+        if (err instanceof DecisionRefused) return { status: 'refused', reason: err.message };
+        throw new TemporalUnavailableError('Temporal did not answer the decision', { cause: err });
+      }
+    },
+    async ready(deadline) {
+      try {
+        await client.connection.withDeadline(deadline, () => client.connection.workflowService.getSystemInfo({}));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+// ---- the operations, shared by the gateway and the CLI ----
 
 export interface StartRequest {
   incidentId: string;
@@ -85,7 +227,6 @@ function staticDetails(req: StartRequest): string {
   lines.push(req.source.kind === 'webhook' ? `Started by PagerDuty webhook event ${req.source.eventId}` : `Started from the CLI by ${req.source.user}`);
   return lines.join('\n\n');
 }
-
 
 export async function signalResolved(client: Client, incidentId: string, eventId: string): Promise<'signalled' | 'not-running'> {
   try {

@@ -14,8 +14,7 @@ import { incidentEnvelope, postSignedWebhook } from '../../sandbox/webhook.js';
 import { createGatewayApp } from '../../starter/gateway.js';
 import { silentLogger } from '../../config/logger.js';
 import { signPagerDutyBody } from '../../starter/pagerduty-signature.js';
-import { temporalTriageStarter } from '../../starter/temporal-triage-starter.js';
-import { queryStatus } from '../../starter/triage-client.js';
+import { queryStatus, triageClient } from '../../starter/triage-client.js';
 import { PROJECT_ROOT } from '../../config/paths.js';
 import { triageWorkflowId, type TriageOutcome } from '../../workflows/messages.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -268,10 +267,10 @@ describe('a gateway whose Temporal is unreachable', () => {
     // As lazyClient builds it, minus the SDK's gRPC retries: a retry still pending
     // after this test closes the connection would throw from a timer and crash the run.
     const temporalClient = new Client({
-      connection: Connection.lazy({ address: temporal.address, connectTimeout: '2 seconds', interceptors: [] }),
+      connection: Connection.lazy({ address: temporal.address, interceptors: [] }),
       namespace: temporal.namespace,
     });
-    const app = createGatewayApp({ secrets: () => ['s3cret'], triage: temporalTriageStarter(temporalClient, temporal), logger: silentLogger });
+    const app = createGatewayApp({ secrets: () => ['s3cret'], triage: triageClient(temporalClient, temporal), logger: silentLogger });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

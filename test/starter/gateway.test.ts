@@ -9,8 +9,8 @@ import {
   type SignalResolvedResult,
   type StartTriageRequest,
   type StartTriageResult,
-  type TriageStarter,
-} from '../../starter/triage-starter.js';
+  type TriageClient,
+} from '../../starter/triage-client.js';
 import {
   INCIDENT_ID,
   SERVICE_ID,
@@ -27,7 +27,7 @@ const NEXT_SECRET = 'pd-webhook-secret-rotated-8c1d7f20';
 const WEBHOOK_ID = 'd1b3c9a0-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
 const SUBSCRIPTION_ID = 'PY1OQAS';
 
-class RecordingStarter implements TriageStarter {
+class RecordingStarter implements TriageClient {
   readonly starts: StartTriageRequest[] = [];
   readonly resolves: SignalResolvedRequest[] = [];
   startImpl = async (req: StartTriageRequest): Promise<StartTriageResult> => ({
@@ -88,7 +88,7 @@ async function startGateway(overrides: Partial<GatewayDeps> = {}): Promise<void>
       },
     }),
     readyTimeoutMs: 100,
-    starterTimeoutMs: 200,
+    webhookTimeoutMs: 200,
     ...overrides,
   });
   server = await new Promise<Server>((resolve) => {

@@ -1,5 +1,5 @@
 // Slack clicks through the real gateway: Express + Bolt over HTTP, requests
-// built and signed here exactly as Slack sends them, a fake TriageStarter in
+// built and signed here exactly as Slack sends them, a fake TriageClient in
 // place of Temporal and a local server in place of Slack's response_url.
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -13,8 +13,8 @@ import {
   type DecideResult,
   type SignalResolvedResult,
   type StartTriageResult,
-  type TriageStarter,
-} from '../../starter/triage-starter.js';
+  type TriageClient,
+} from '../../starter/triage-client.js';
 import { bodyOf, INCIDENT_ID, triggeredEnvelope } from './fixtures.js';
 
 const SIGNING_SECRET = 'slack-signing-secret-8f3e1c0b7d2a4e69';
@@ -120,7 +120,7 @@ function sendSigned(
   });
 }
 
-class FakeStarter implements TriageStarter {
+class FakeStarter implements TriageClient {
   readonly decisions: DecideRequest[] = [];
   decideImpl = async (req: DecideRequest): Promise<DecideResult> => ({
     status: 'recorded',
@@ -454,6 +454,20 @@ describe('POST /slack/events: outcomes told to the clicker only', () => {
     expect(starter.decisions).toHaveLength(0);
     expect(posted.map((p) => p.json.text)).toEqual([expect.stringMatching(/^Not recorded: /)]);
     expect(log).toMatchObject({ outcome: 'malformed-payload', incidentId: INCIDENT_ID });
+  });
+
+  it.each([
+    ['no action', (payload: Record<string, unknown>) => (payload.actions = [])],
+    ['two actions', (payload: Record<string, unknown>) => (payload.actions = [...(payload.actions as unknown[]), ...(payload.actions as unknown[])])],
+    ['an action id that is not a string', (payload: Record<string, unknown>) => ((payload.actions as Array<Record<string, unknown>>)[0]!.action_id = 42)],
+  ])('a click with %s: explained, no Update, never routed by Bolt', async (_name, mangle) => {
+    const payload = blockActions();
+    mangle(payload);
+    expect((await sendSigned(payload)).status).toBe(200);
+    const log = await settled();
+    expect(starter.decisions).toHaveLength(0);
+    expect(posted.map((p) => p.json.text)).toEqual([expect.stringMatching(/^Not recorded: /)]);
+    expect(log).toMatchObject({ level: 'warn', outcome: 'malformed-payload', userId: APPROVER });
   });
 
   it('an unreadable user id: explained, no Update', async () => {

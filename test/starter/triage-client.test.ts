@@ -1,12 +1,10 @@
-// How the Temporal-backed starter turns the `decide` Update's outcomes into
+// How the gateway's TriageClient turns the `decide` Update's outcomes into
 // what the Slack handler tells the clicker. The validator itself is proven in
 // the workflow tests; here only the mapping, with a stand-in Client.
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import type { DecisionInput } from '../../workflows/messages.js';
-import { temporalTriageStarter } from '../../starter/temporal-triage-starter.js';
-import { lazyClient, type TemporalSettings } from '../../starter/triage-client.js';
-import { TemporalUnavailableError, type DecideRequest } from '../../starter/triage-starter.js';
+import { lazyClient, TemporalUnavailableError, triageClient, type DecideRequest, type TemporalSettings } from '../../starter/triage-client.js';
 
 const temporal: TemporalSettings = { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'keyless-triage', uiUrl: 'http://127.0.0.1:8233' };
 const HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -17,6 +15,7 @@ const request: DecideRequest = {
   planHash: HASH,
   updateId: `slack:C0INCIDNT1:1732698765.000200:U0ALICE:triage_approve:${HASH}`,
 };
+const deadline = () => Date.now() + 8_000;
 
 interface Sent {
   workflowId: string;
@@ -40,11 +39,11 @@ function fakeClient(executeUpdate: () => Promise<unknown>): { client: Client; se
   return { client, sent };
 }
 
-describe('temporalTriageStarter.decide', () => {
+describe('triageClient.decide', () => {
   it('sends the decide Update to the incident workflow with the given updateId', async () => {
     const record = { decision: 'approve', approver: 'U0ALICE', planHash: HASH, at: '2025-11-27T09:20:00.000Z' };
     const { client, sent } = fakeClient(async () => record);
-    await expect(temporalTriageStarter(client, temporal).decide(request)).resolves.toEqual({ status: 'recorded', record });
+    await expect(triageClient(client, temporal).decide(request, deadline())).resolves.toEqual({ status: 'recorded', record });
     expect(sent).toEqual([
       { workflowId: 'triage-Q2K4WX9PLM1B7Z', args: [{ decision: 'approve', approver: 'U0ALICE', planHash: HASH }], updateId: request.updateId },
     ]);
@@ -54,7 +53,7 @@ describe('temporalTriageStarter.decide', () => {
     const { client } = fakeClient(async () => {
       throw new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.nonRetryable('U0MALLORY is not an approver for this service', 'UnknownApprover'));
     });
-    await expect(temporalTriageStarter(client, temporal).decide({ ...request, approver: 'U0MALLORY' })).resolves.toEqual({
+    await expect(triageClient(client, temporal).decide({ ...request, approver: 'U0MALLORY' }, deadline())).resolves.toEqual({
       status: 'refused',
       reason: 'U0MALLORY is not an approver for this service',
     });
@@ -64,7 +63,7 @@ describe('temporalTriageStarter.decide', () => {
     const { client } = fakeClient(async () => {
       throw new WorkflowNotFoundError('workflow not found', 'triage-Q2K4WX9PLM1B7Z', undefined);
     });
-    await expect(temporalTriageStarter(client, temporal).decide(request)).resolves.toEqual({
+    await expect(triageClient(client, temporal).decide(request, deadline())).resolves.toEqual({
       status: 'refused',
       reason: 'no triage workflow for incident Q2K4WX9PLM1B7Z',
     });
@@ -74,16 +73,16 @@ describe('temporalTriageStarter.decide', () => {
     const { client } = fakeClient(async () => {
       throw Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 });
     });
-    await expect(temporalTriageStarter(client, temporal).decide(request)).rejects.toBeInstanceOf(TemporalUnavailableError);
+    await expect(triageClient(client, temporal).decide(request, deadline())).rejects.toBeInstanceOf(TemporalUnavailableError);
   });
 
-  // Bounded by the starter's deadline plus gRPC's retry overrun; the clicker's
-  // wait is bounded more tightly by the gateway's own decide timeout.
+  // Bounded by the deadline it is given plus gRPC's retry overrun; the
+  // clicker's wait ends at that deadline, on the gateway's own timer.
   it('throws TemporalUnavailableError when no Temporal server listens', async () => {
     const client = lazyClient({ ...temporal, address: '127.0.0.1:1' });
     const started = Date.now();
     try {
-      await expect(temporalTriageStarter(client, temporal).decide(request)).rejects.toBeInstanceOf(TemporalUnavailableError);
+      await expect(triageClient(client, temporal).decide(request, deadline())).rejects.toBeInstanceOf(TemporalUnavailableError);
       expect(Date.now() - started).toBeLessThan(20_000);
     } finally {
       await client.connection.close().catch(() => undefined);
