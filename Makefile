@@ -9,11 +9,12 @@ VENV_STAMP := .venv/.installed
 BUILD_STAMP := dist/.built
 SOURCES := $(shell find config workflows activities workers starter cli broker sandbox -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 
-.PHONY: help install demo test up down typecheck record-histories clean
+.PHONY: help install demo test lint format up down typecheck record-histories clean
 
 help:
 	@echo "make demo    run a triage end to end on the sandbox (installs what it needs)"
-	@echo "make test    typecheck and run the test suite (real Temporal dev server, emulators)"
+	@echo "make test    typecheck, lint and run the test suite (real Temporal dev server, emulators)"
+	@echo "make format  rewrite the sources to the project's Prettier layout"
 	@echo "make up      start the sandbox stack in the background (.sandbox/stack.json)"
 	@echo "make down    stop what make up started"
 
@@ -52,7 +53,15 @@ demo: install
 typecheck: $(NODE_STAMP)
 	npx tsc -p tsconfig.json
 
-test: install typecheck $(CHROMIUM) $(KUSTOMIZE)
+# ESLint (typescript-eslint) and Prettier's check: a lint error fails `make test`, and CI with it.
+lint: $(NODE_STAMP)
+	npm run lint --silent
+
+# Rewrites the sources to Prettier's layout and applies ESLint's safe fixes.
+format: $(NODE_STAMP)
+	npm run format --silent
+
+test: install typecheck lint $(CHROMIUM) $(KUSTOMIZE)
 	CHROMIUM=$(CHROMIUM) KUSTOMIZE=$(abspath $(KUSTOMIZE)) npm test --silent
 
 up: install

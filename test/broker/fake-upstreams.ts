@@ -76,6 +76,8 @@ export async function startGitHubFake(options: { publicKeyPem: string; appId: st
   const issued: GitHubFake['issued'] = [];
   const rejectedMints: string[] = [];
   const issueAuthorizations: GitHubFake['issueAuthorizations'] = [];
+  // Assigned once the server listens; its handler, which reads it, runs only after that.
+  // eslint-disable-next-line prefer-const
   let fake!: GitHubFake;
 
   const base = await startFake(async (req, res, recorded) => {
@@ -157,6 +159,8 @@ export interface PagerDutyFake extends FakeUpstream {
 }
 
 export async function startPagerDutyFake(options: { clientId: () => string; clientSecret: () => string }): Promise<PagerDutyFake> {
+  // Assigned once the server listens; its handler, which reads it, runs only after that.
+  // eslint-disable-next-line prefer-const
   let fake!: PagerDutyFake;
   const base = await startFake(async (req, res, recorded) => {
     const url = new URL(req.url ?? '/', 'http://fake');

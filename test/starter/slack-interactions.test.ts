@@ -200,7 +200,7 @@ beforeAll(async () => {
   responder = createServer((req, res) => {
     void readAll(req).then((text) => {
       allPostedTexts.push(text);
-      let json: Record<string, unknown> = {};
+      let json: Record<string, unknown>;
       try {
         json = JSON.parse(text) as Record<string, unknown>;
       } catch {
