@@ -9,12 +9,12 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { errors as joseErrors, importSPKI, jwtVerify } from 'jose';
 import { formatTimestamp, type SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
-import { fromLoopback, listen, requestLogger, type RequestLogEntry } from './http-server.js';
+import { fromLoopback, listen, requestLogger, type ListenOptions, type Listening, type RequestLogEntry } from './http-server.js';
 import { IssuedTokens, randomBase62 } from './issued-tokens.js';
 
 export type PermissionLevel = 'read' | 'write';
 
-export interface GitHubEmulatorOptions {
+export interface GitHubEmulatorOptions extends ListenOptions {
   /** Added latency and error rate on every API request (scenario `conditions` or the environment). */
   conditions?: SurfaceConditions;
   /** The App's numeric id; JWTs must carry it as `iss` (GitHub takes it as a string or a number). */
@@ -24,8 +24,6 @@ export interface GitHubEmulatorOptions {
   appPublicKeyPem: string;
   /** `owner/name` repositories the installation can reach; all belong to one account, as on GitHub. */
   repos: string[];
-  host?: string;
-  port?: number;
   /** Lifetime of installation tokens; GitHub's is one hour. */
   tokenTtlSeconds?: number;
   /** The App's slug; its bot user is `<slug>[bot]`. */
@@ -105,9 +103,7 @@ export interface GitHubIssue {
   issue_dependencies_summary: { blocked_by: number; blocking: number; total_blocked_by: number; total_blocking: number };
 }
 
-export interface GitHubEmulator {
-  url: string;
-  close(): Promise<void>;
+export interface GitHubEmulator extends Listening {
   setFault(fault: Fault | null): void;
   /** API requests received so far, including refused ones (not the `/_sandbox/` routes or web pages). */
   readonly requests: number;
@@ -1127,17 +1123,17 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
     onRequest: () => void requests++,
     nextId: () => ++idCounter,
   };
-  const server = await listen(createGitHubApp(ctx), options.host ?? '127.0.0.1', options.port ?? 0);
+  // A held response never completes once the emulator stops.
+  const releaseHolds = () => {
+    for (const t of pendingHolds) clearTimeout(t);
+    pendingHolds.clear();
+  };
+  const server = await listen(createGitHubApp(ctx), options, releaseHolds);
   // Links in responses use the emulator's own address, whoever proxied the request.
   baseUrl = server.url;
   return {
     url: server.url,
-    close: () => {
-      // A held response never completes once the emulator stops.
-      for (const t of pendingHolds) clearTimeout(t);
-      pendingHolds.clear();
-      return server.close();
-    },
+    close: server.close,
     setFault: (fault) => faults.set(fault),
     get requests() {
       return requests;

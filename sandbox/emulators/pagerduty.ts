@@ -8,7 +8,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Scenario, ScenarioAlert, ScenarioIncident, SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
-import { fromLoopback, listen, requestLogger, tokenMatches, type RequestLogEntry } from './http-server.js';
+import { fromLoopback, listen, requestLogger, tokenMatches, type ListenOptions, type Listening, type RequestLogEntry } from './http-server.js';
 import { IssuedTokens } from './issued-tokens.js';
 
 export interface PagerDutyOAuthOptions {
@@ -25,7 +25,7 @@ export interface PagerDutyOAuthOptions {
   tokenTtlSeconds?: number;
 }
 
-export interface PagerDutyEmulatorOptions {
+export interface PagerDutyEmulatorOptions extends ListenOptions {
   scenario: Scenario;
   /** Added latency and error rate on every REST request (scenario `conditions` or the environment). */
   conditions?: SurfaceConditions;
@@ -33,15 +33,11 @@ export interface PagerDutyEmulatorOptions {
   token?: string;
   /** Enables `POST /oauth/token`; REST routes then also take `Bearer <access token it issued>`. */
   oauth?: PagerDutyOAuthOptions;
-  host?: string;
-  port?: number;
   /** Clock in ms since the epoch, for expiry tests. */
   now?: () => number;
 }
 
-export interface PagerDutyEmulator {
-  url: string;
-  close(): Promise<void>;
+export interface PagerDutyEmulator extends Listening {
   setFault(fault: Fault | null): void;
   /** API requests received so far, including refused ones. */
   readonly requests: number;
@@ -537,7 +533,7 @@ export async function startPagerDutyEmulator(options: PagerDutyEmulatorOptions):
     onRequest: () => void requests++,
     log,
   });
-  const server = await listen(app, options.host ?? '127.0.0.1', options.port ?? 0);
+  const server = await listen(app, options);
   return {
     url: server.url,
     close: server.close,

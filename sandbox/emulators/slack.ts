@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
-import { fromLoopback, listen, requestLogger, tokenMatches, type RequestLogEntry } from './http-server.js';
+import { fromLoopback, listen, requestLogger, tokenMatches, type ListenOptions, type Listening, type RequestLogEntry } from './http-server.js';
 import { randomBase62 } from './issued-tokens.js';
 import { BLOCK_KIT_LIMITS, characters, checkBlocks, findButton } from './slack-blocks.js';
 
@@ -24,7 +24,7 @@ export interface SlackUser {
   name: string;
 }
 
-export interface SlackEmulatorOptions {
+export interface SlackEmulatorOptions extends ListenOptions {
   /** Added latency and error rate on every API request (scenario `conditions` or the environment). */
   conditions?: SurfaceConditions;
   /** The bot token (`xoxb-…`) every Web API call must carry as `Authorization: Bearer …`. */
@@ -39,8 +39,6 @@ export interface SlackEmulatorOptions {
   users: SlackUser[];
   teamId?: string;
   teamDomain?: string;
-  host?: string;
-  port?: number;
   /** Clock in ms since the epoch (message ts, request signing, response_url expiry). */
   now?: () => number;
   /** How long a click waits for the app. Slack gives up after 3 s and shows the user an error. */
@@ -134,9 +132,7 @@ export interface InteractionRecord {
   error?: string;
 }
 
-export interface SlackEmulator {
-  url: string;
-  close(): Promise<void>;
+export interface SlackEmulator extends Listening {
   setFault(fault: Fault | null): void;
   /** Web API calls, oldest first, with the Slack error when the answer was `ok: false`. */
   readonly requestLog: readonly RequestLogEntry[];
@@ -980,13 +976,13 @@ export async function startSlackEmulator(options: SlackEmulatorOptions): Promise
     res.status(status).json(isApi ? { ok: false, error } : { error });
   });
 
-  const server = await listen(app, options.host ?? '127.0.0.1', options.port ?? 0);
+  const server = await listen(app, options);
   // Links (permalinks, response_url) use the emulator's own address.
   baseUrl = server.url;
 
   return {
     url: server.url,
-    close: () => server.close(),
+    close: server.close,
     setFault: (fault) => faults.set(fault),
     requestLog: log,
     interactions,
