@@ -1,5 +1,6 @@
 // What every emulator needs from a listening socket: a URL to hand out, a close
-// that does not hang on keep-alive connections, and a constant-time token check.
+// that does not hang on keep-alive connections and then releases what else the
+// emulator holds, and a constant-time token check.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
