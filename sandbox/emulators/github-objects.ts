@@ -1,6 +1,7 @@
 // GitHub's wire shapes, as the `issue`, `label`, `simple-user`, `repository`,
 // `integration` and error schemas of @octokit/openapi describe them, rendered
-// from the emulator's records with links to the emulator's own address.
+// from the emulator's records with links to the emulator's own address; and the
+// issue's web page those links open.
 import { createHash } from 'node:crypto';
 import type { Response } from 'express';
 import { formatTimestamp } from '../scenario.js';

@@ -1,6 +1,6 @@
 // What the GitHub emulator holds: the installation's repositories with their
 // issues and labels, the grants behind the tokens it issued, and the context
-// every route handler is given. Ids derive from names, so links survive a restart.
+// every route handler is given.
 import { createHash } from 'node:crypto';
 import type { importSPKI } from 'jose';
 import type { FaultSwitch } from './fault.js';

@@ -72,8 +72,8 @@ export function appJwtGate(ctx: AppContext) {
 type Refusal = { refused: string };
 
 /** The installed repositories the token is narrowed to by name and id; all of them when neither is given. */
-function tokenReach(installed: RepoRecord[], repositories: unknown, repositoryIds: unknown): RepoRecord[] | Refusal {
-  if (repositories === undefined && repositoryIds === undefined) return installed;
+function tokenReach(installed: RepoRecord[], repositories: unknown, repositoryIds: unknown): { reach: RepoRecord[] } | Refusal {
+  if (repositories === undefined && repositoryIds === undefined) return { reach: installed };
   if ((repositories !== undefined && !(Array.isArray(repositories) && repositories.every((r) => typeof r === 'string'))) ||
       (repositoryIds !== undefined && !(Array.isArray(repositoryIds) && repositoryIds.every((r) => Number.isInteger(r))))) {
     return { refused: 'Invalid request.\n\nrepositories must be an array of names and repository_ids an array of integers.' };
@@ -91,12 +91,12 @@ function tokenReach(installed: RepoRecord[], repositories: unknown, repositoryId
     if (!found) return { refused: NOT_ACCESSIBLE };
     picked.add(found);
   }
-  return [...picked];
+  return { reach: [...picked] };
 }
 
 /** The permissions asked for, if the installation has them; all of the installation's when none are asked for. */
-function tokenPermissions(installation: Record<string, PermissionLevel>, permissions: unknown): Record<string, PermissionLevel> | Refusal {
-  if (permissions === undefined) return { ...installation };
+function tokenPermissions(installation: Record<string, PermissionLevel>, permissions: unknown): { granted: Record<string, PermissionLevel> } | Refusal {
+  if (permissions === undefined) return { granted: { ...installation } };
   if (permissions === null || typeof permissions !== 'object' || Array.isArray(permissions)) {
     return { refused: 'Invalid request.\n\npermissions must be an object.' };
   }
@@ -110,7 +110,7 @@ function tokenPermissions(installation: Record<string, PermissionLevel>, permiss
   }
   // Every installation token can read repository metadata.
   if (installation.metadata && !granted.metadata) granted.metadata = 'read';
-  return granted;
+  return { granted };
 }
 
 export function createAccessToken(ctx: AppContext) {
@@ -121,16 +121,18 @@ export function createAccessToken(ctx: AppContext) {
       return;
     }
     const { repositories, repository_ids: repositoryIds, permissions } = body;
-    const reach = tokenReach([...ctx.repos.values()], repositories, repositoryIds);
-    if ('refused' in reach) {
-      sendError(res, 422, reach.refused, DOCS.accessToken);
+    const narrowing = tokenReach([...ctx.repos.values()], repositories, repositoryIds);
+    if ('refused' in narrowing) {
+      sendError(res, 422, narrowing.refused, DOCS.accessToken);
       return;
     }
-    const granted = tokenPermissions(ctx.app.permissions, permissions);
-    if ('refused' in granted) {
-      sendError(res, 422, granted.refused, DOCS.accessToken);
+    const asked = tokenPermissions(ctx.app.permissions, permissions);
+    if ('refused' in asked) {
+      sendError(res, 422, asked.refused, DOCS.accessToken);
       return;
     }
+    const { reach } = narrowing;
+    const { granted } = asked;
     const token = `ghs_${randomBase62(36)}`;
     // GitHub's timestamps have whole seconds; expiry is stored at that precision so expires_at is exact.
     const expiresAtMs = Math.floor((ctx.now() + ctx.tokenTtlMs) / 1000) * 1000;

@@ -86,7 +86,7 @@ export interface ChannelRecord {
   messages: MessageRecord[];
 }
 
-export interface WorkspaceOptions {
+interface WorkspaceOptions {
   teamId: string;
   teamDomain: string;
   channels: { name: string }[];
