@@ -8,6 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
 import { PROJECT_ROOT } from '../config/paths.js';
+import type { ListenOptions, Listening } from './emulators/http-server.js';
 import { freePort } from './ports.js';
 import type { ScenarioCloudWatch } from './scenario.js';
 import { findMotoServer } from './venv-tools.js';
@@ -22,10 +23,7 @@ const MAX_PAYLOAD_BYTES = 900 * 1024;
 const OLDEST_POINT_MS = 14 * 86_400_000;
 const NEWEST_POINT_MS = 2 * 3_600_000;
 
-export interface MotoOptions {
-  host?: string;
-  /** 0 or unset: a free port. */
-  port?: number;
+export interface MotoOptions extends ListenOptions {
   /**
    * Where moto's output goes. With a log file moto is detached from this
    * process's event loop, so it can outlive it (the stack records its pid for
@@ -37,10 +35,8 @@ export interface MotoOptions {
   startupTimeoutMs?: number;
 }
 
-export interface Moto {
-  url: string;
+export interface Moto extends Listening {
   pid: number;
-  close(): Promise<void>;
 }
 
 /** The last lines moto printed, from its log file or from what was captured. */

@@ -12,21 +12,17 @@ import { Agent, request as httpRequest, type IncomingMessage, type ServerRespons
 import express from 'express';
 import type { SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
-import { listen, requestLogger, type RequestLogEntry } from './http-server.js';
+import { listen, requestLogger, type ListenOptions, type Listening, type RequestLogEntry } from './http-server.js';
 
-export interface AwsFrontOptions {
+export interface AwsFrontOptions extends ListenOptions {
   /** moto's URL (loopback http). */
   upstream: string;
   conditions?: SurfaceConditions;
-  host?: string;
-  port?: number;
 }
 
-export interface AwsFront {
-  url: string;
+export interface AwsFront extends Listening {
   requests: RequestLogEntry[];
   setFault(fault: Fault | null): void;
-  close(): Promise<void>;
 }
 
 /** The Query protocol's error code for an injected status, as CloudWatch and STS use them. */
@@ -105,14 +101,6 @@ export async function startAwsFront(opts: AwsFrontOptions): Promise<AwsFront> {
     }
     forward(upstream, agent, req, res);
   });
-  const server = await listen(app, opts.host ?? '127.0.0.1', opts.port ?? 0);
-  return {
-    url: server.url,
-    requests,
-    setFault: (f) => faults.set(f),
-    close: async () => {
-      await server.close();
-      agent.destroy();
-    },
-  };
+  const server = await listen(app, opts, () => agent.destroy());
+  return { url: server.url, close: server.close, requests, setFault: (f) => faults.set(f) };
 }

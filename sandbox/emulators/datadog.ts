@@ -9,24 +9,20 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import type { ScenarioDatadog, SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
-import { listen, requestLogger, tokenMatches, type RequestLogEntry } from './http-server.js';
+import { listen, requestLogger, tokenMatches, type ListenOptions, type Listening, type RequestLogEntry } from './http-server.js';
 
-export interface DatadogEmulatorOptions {
+export interface DatadogEmulatorOptions extends ListenOptions {
   datadog: ScenarioDatadog;
   /** Both keys are required on every request, as `DD-API-KEY` and `DD-APPLICATION-KEY`. */
   apiKey: string;
   appKey: string;
-  host?: string;
-  port?: number;
   /** Clock in ms since the epoch: `now` in log date math and the rate-limit windows. */
   now?: () => number;
   /** Added latency and error rate on every API request (scenario `conditions` or the environment). */
   conditions?: SurfaceConditions;
 }
 
-export interface DatadogEmulator {
-  url: string;
-  close(): Promise<void>;
+export interface DatadogEmulator extends Listening {
   setFault(fault: Fault | null): void;
   /** The most recent requests with their User-Agent / X-Triage-Id and status, oldest first. */
   readonly requests: readonly RequestLogEntry[];
@@ -580,6 +576,6 @@ export async function startDatadogEmulator(options: DatadogEmulatorOptions): Pro
     faults,
     log,
   });
-  const server = await listen(app, options.host ?? '127.0.0.1', options.port ?? 0);
+  const server = await listen(app, options);
   return { url: server.url, close: server.close, setFault: (fault) => faults.set(fault), requests: log };
 }

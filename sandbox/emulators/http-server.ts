@@ -1,18 +1,34 @@
 // What every emulator needs from a listening socket: a URL to hand out, a close
-// that does not hang on keep-alive connections, and a constant-time token check.
+// that does not hang on keep-alive connections and then releases what else the
+// emulator holds, and a constant-time token check.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Express, NextFunction, Request, Response } from 'express';
 
+/** What every started emulator, front and agent hands back, and what the sandbox needs to reach and stop it. */
 export interface Listening {
   url: string;
+  /** Idempotent: every call waits for the same shutdown. */
   close(): Promise<void>;
 }
 
-export function listen(app: Express, host: string, port: number): Promise<Listening> {
+export interface ListenOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 0 or unset: a free port. */
+  port?: number;
+}
+
+/**
+ * Serves `app` until close(), which then runs `release` once: what the emulator
+ * holds besides its sockets (timers, client pools). It runs after the sockets
+ * are gone, so a request still in flight ends with its connection rather than
+ * with an error from a half-released emulator.
+ */
+export function listen(app: Express, where: ListenOptions, release?: () => void): Promise<Listening> {
   return new Promise((resolve, reject) => {
-    const server: Server = app.listen(port, host);
+    const server: Server = app.listen(where.port ?? 0, where.host ?? '127.0.0.1');
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);
@@ -23,7 +39,11 @@ export function listen(app: Express, host: string, port: number): Promise<Listen
         url: `http://${hostPart}:${addr.port}`,
         close: () =>
           (closing ??= new Promise<void>((done, fail) => {
-            server.close((err) => (err ? fail(err) : done()));
+            server.close((err) => {
+              release?.();
+              if (err) fail(err);
+              else done();
+            });
             // Idle keep-alive sockets from clients would otherwise hold close() open.
             server.closeAllConnections();
           })),

@@ -6,16 +6,14 @@ import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { NODE_EVENTS_NAMESPACE, type Scenario, type ScenarioNamespace, type SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
-import { listen, requestLogger, tokenMatches, type RequestLogEntry } from './http-server.js';
+import { listen, requestLogger, tokenMatches, type ListenOptions, type Listening, type RequestLogEntry } from './http-server.js';
 import { SelectorError, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
 
-export interface KubernetesEmulatorOptions {
+export interface KubernetesEmulatorOptions extends ListenOptions {
   scenario: Scenario;
   /** Added latency and error rate on every API request (scenario `conditions` or the environment). */
   conditions?: SurfaceConditions;
   token: string;
-  host?: string;
-  port?: number;
   /**
    * RBAC rules the token's service account is bound to cluster-wide (a
    * ClusterRoleBinding). Default: the built-in `view` ClusterRole, which reads
@@ -27,9 +25,7 @@ export interface KubernetesEmulatorOptions {
   namespaceRules?: Record<string, PolicyRule[]>;
 }
 
-export interface KubernetesEmulator {
-  url: string;
-  close(): Promise<void>;
+export interface KubernetesEmulator extends Listening {
   setFault(fault: Fault | null): void;
   /** API requests received so far, including refused ones. */
   readonly requests: number;
@@ -853,7 +849,7 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
   const faults = new FaultSwitch(options.conditions);
   let rbac: Rbac = { clusterRules: options.rules ? structuredClone(options.rules) : null, namespaceRules: structuredClone(options.namespaceRules ?? {}) };
   const app = createKubernetesApp({ getStore: () => store, getRbac: () => rbac, token: options.token, faults, onRequest: () => void requests++, log });
-  const server = await listen(app, options.host ?? '127.0.0.1', options.port ?? 0);
+  const server = await listen(app, options);
   return {
     url: server.url,
     close: server.close,

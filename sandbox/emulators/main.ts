@@ -7,14 +7,15 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { allConditions } from '../conditions.js';
-import { loadScenario } from '../scenario.js';
+import { loadScenario, type SurfaceConditions } from '../scenario.js';
 import { startAwsFront, type AwsFront } from './aws-front.js';
-import { startDatadogEmulator, type DatadogEmulator } from './datadog.js';
-import { startGitHubEmulator, type GitHubEmulator } from './github.js';
+import { startDatadogEmulator } from './datadog.js';
+import { startGitHubEmulator } from './github.js';
+import type { Listening } from './http-server.js';
 import { startKubernetesEmulator } from './kubernetes.js';
-import { startPagerDutyEmulator } from './pagerduty.js';
+import { startPagerDutyEmulator, type PagerDutyOAuthOptions } from './pagerduty.js';
 import { startPodIdentityAgent, type PodIdentityAgent } from './pod-identity.js';
-import { DEFAULT_SLACK_WORKSPACE, startSlackEmulator, type SlackEmulator } from './slack.js';
+import { DEFAULT_SLACK_WORKSPACE, startSlackEmulator } from './slack.js';
 
 const HOST = '127.0.0.1';
 
@@ -40,8 +41,8 @@ async function optionalSecret(path: string | undefined, flag: string): Promise<s
   return path === undefined ? undefined : secret(path, flag);
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
+function readFlags() {
+  return parseArgs({
     options: {
       scenario: { type: 'string' },
       'pagerduty-port': { type: 'string' },
@@ -69,159 +70,110 @@ async function main(): Promise<void> {
       'cloudwatch-upstream': { type: 'string' },
     },
     strict: true,
-  });
-  if (!values.scenario) throw new Error('--scenario is required');
-  const scenario = await loadScenario(values.scenario);
-  const conditions = allConditions(scenario);
+  }).values;
+}
 
-  const pagerdutyToken = await optionalSecret(values['pagerduty-token-file'], '--pagerduty-token-file');
-  const clientIdFile = values['pagerduty-client-id-file'];
-  const clientSecretFile = values['pagerduty-client-secret-file'];
+type Flags = ReturnType<typeof readFlags>;
+
+/** PagerDuty takes a REST API token, an OAuth client, or both. */
+async function pagerdutyAuth(flags: Flags): Promise<{ token?: string; oauth?: PagerDutyOAuthOptions }> {
+  const token = await optionalSecret(flags['pagerduty-token-file'], '--pagerduty-token-file');
+  const clientIdFile = flags['pagerduty-client-id-file'];
+  const clientSecretFile = flags['pagerduty-client-secret-file'];
   if ((clientIdFile === undefined) !== (clientSecretFile === undefined)) {
     throw new Error('--pagerduty-client-id-file and --pagerduty-client-secret-file go together');
   }
-  if (pagerdutyToken === undefined && clientIdFile === undefined) {
+  if (token === undefined && clientIdFile === undefined) {
     throw new Error('PagerDuty needs --pagerduty-token-file or --pagerduty-client-id-file with --pagerduty-client-secret-file');
   }
   const oauth =
     clientIdFile !== undefined && clientSecretFile !== undefined
       ? { clientId: await secret(clientIdFile, '--pagerduty-client-id-file'), clientSecret: await secret(clientSecretFile, '--pagerduty-client-secret-file') }
       : undefined;
+  return { ...(token !== undefined ? { token } : {}), ...(oauth ? { oauth } : {}) };
+}
 
-  // GitHub runs when the App is described; its three flags go together.
-  const appId = values['github-app-id'];
-  const installationId = values['github-installation-id'];
-  const publicKeyFile = values['github-app-public-key-file'];
-  const githubFlags = [appId, installationId, publicKeyFile].filter((v) => v !== undefined).length;
-  if (githubFlags !== 0 && githubFlags !== 3) {
+/** GitHub runs when the App is described; its three flags go together. */
+async function githubApp(flags: Flags): Promise<{ appId: string; installationId: number; appPublicKeyPem: string } | undefined> {
+  const appId = flags['github-app-id'];
+  const installationId = flags['github-installation-id'];
+  const publicKeyFile = flags['github-app-public-key-file'];
+  const given = [appId, installationId, publicKeyFile].filter((v) => v !== undefined).length;
+  if (given !== 0 && given !== 3) {
     throw new Error('--github-app-id, --github-installation-id and --github-app-public-key-file go together');
   }
   if (installationId !== undefined && !/^[1-9]\d{0,15}$/.test(installationId)) throw new Error('--github-installation-id must be a positive integer');
-  // Without --github-repo the scenario's repository is the installation's.
-  const repos = values['github-repo'] ?? (scenario.github ? [scenario.github.repo] : []);
-  const appPublicKeyPem = publicKeyFile === undefined ? undefined : await readFile(publicKeyFile, 'utf8');
-  const kubernetesTokenFile = values['kubernetes-token-file'];
-  if (kubernetesTokenFile === undefined) throw new Error('--kubernetes-token-file is required');
-  const kubernetesToken = await secret(kubernetesTokenFile, '--kubernetes-token-file');
+  if (appId === undefined || installationId === undefined || publicKeyFile === undefined) return undefined;
+  return { appId, installationId: Number(installationId), appPublicKeyPem: await readFile(publicKeyFile, 'utf8') };
+}
 
-  // Slack runs when both of its secrets are given; the gateway URL is where its clicks go.
-  const slackTokenFile = values['slack-bot-token-file'];
-  const slackSecretFile = values['slack-signing-secret-file'];
-  if ((slackTokenFile === undefined) !== (slackSecretFile === undefined)) {
+/** Slack runs when both of its secrets are given; the gateway URL is where its clicks go. */
+async function slackFlags(flags: Flags): Promise<{ botToken: string; signingSecret: string; gatewayUrl?: string; port: number } | undefined> {
+  const tokenFile = flags['slack-bot-token-file'];
+  const secretFile = flags['slack-signing-secret-file'];
+  if ((tokenFile === undefined) !== (secretFile === undefined)) {
     throw new Error('--slack-bot-token-file and --slack-signing-secret-file go together');
   }
-  const gatewayUrl = values['gateway-url'];
-  if (gatewayUrl !== undefined && slackTokenFile === undefined) throw new Error('--gateway-url needs the Slack emulator (--slack-bot-token-file and --slack-signing-secret-file)');
+  const gatewayUrl = flags['gateway-url'];
+  if (gatewayUrl !== undefined && tokenFile === undefined) throw new Error('--gateway-url needs the Slack emulator (--slack-bot-token-file and --slack-signing-secret-file)');
   if (gatewayUrl !== undefined && !/^https?:\/\/[^\s/?#]+(?:\/[^\s?#]*)?$/.test(gatewayUrl)) throw new Error('--gateway-url must be an http(s) URL');
-  const slackSecrets =
-    slackTokenFile !== undefined && slackSecretFile !== undefined
-      ? { botToken: await secret(slackTokenFile, '--slack-bot-token-file'), signingSecret: await secret(slackSecretFile, '--slack-signing-secret-file') }
+  const secrets =
+    tokenFile !== undefined && secretFile !== undefined
+      ? { botToken: await secret(tokenFile, '--slack-bot-token-file'), signingSecret: await secret(secretFile, '--slack-signing-secret-file') }
       : undefined;
-  const slackPort = port(values['slack-port'], '--slack-port');
+  const slackPort = port(flags['slack-port'], '--slack-port');
+  return secrets && { ...secrets, ...(gatewayUrl !== undefined ? { gatewayUrl } : {}), port: slackPort };
+}
 
-  // Datadog runs when both of its keys are given; a scenario without a datadog section serves no data.
-  const ddApiKeyFile = values['datadog-api-key-file'];
-  const ddAppKeyFile = values['datadog-app-key-file'];
-  if ((ddApiKeyFile === undefined) !== (ddAppKeyFile === undefined)) {
+/** Datadog runs when both of its keys are given; a scenario without a datadog section serves no data. */
+async function datadogFlags(flags: Flags): Promise<{ apiKey: string; appKey: string; port: number } | undefined> {
+  const apiKeyFile = flags['datadog-api-key-file'];
+  const appKeyFile = flags['datadog-app-key-file'];
+  if ((apiKeyFile === undefined) !== (appKeyFile === undefined)) {
     throw new Error('--datadog-api-key-file and --datadog-app-key-file go together');
   }
-  const datadogKeys =
-    ddApiKeyFile !== undefined && ddAppKeyFile !== undefined
-      ? { apiKey: await secret(ddApiKeyFile, '--datadog-api-key-file'), appKey: await secret(ddAppKeyFile, '--datadog-app-key-file') }
+  const keys =
+    apiKeyFile !== undefined && appKeyFile !== undefined
+      ? { apiKey: await secret(apiKeyFile, '--datadog-api-key-file'), appKey: await secret(appKeyFile, '--datadog-app-key-file') }
       : undefined;
-  const datadogPort = port(values['datadog-port'], '--datadog-port');
+  const datadogPort = port(flags['datadog-port'], '--datadog-port');
+  return keys && { ...keys, port: datadogPort };
+}
 
-  const pagerduty = await startPagerDutyEmulator({
-    scenario,
-    conditions: conditions.pagerduty,
-    ...(pagerdutyToken !== undefined ? { token: pagerdutyToken } : {}),
-    ...(oauth ? { oauth } : {}),
-    host: HOST,
-    port: port(values['pagerduty-port'], '--pagerduty-port'),
-  });
-  const kubernetes = await startKubernetesEmulator({
-    scenario,
-    conditions: conditions.kubernetes,
-    token: kubernetesToken,
-    host: HOST,
-    port: port(values['kubernetes-port'], '--kubernetes-port'),
-  });
-  let github: GitHubEmulator | undefined;
-  if (appId !== undefined && installationId !== undefined && appPublicKeyPem !== undefined) {
-    github = await startGitHubEmulator({
-      conditions: conditions.github,
-      appId,
-      installationId: Number(installationId),
-      appPublicKeyPem,
-      repos,
-      host: HOST,
-      port: port(values['github-port'], '--github-port'),
-    });
-  }
-
-  let slack: SlackEmulator | undefined;
-  if (slackSecrets) {
-    const workspace = scenario.slack ?? DEFAULT_SLACK_WORKSPACE;
-    slack = await startSlackEmulator({
-      ...slackSecrets,
-      conditions: conditions.slack,
-      ...(gatewayUrl !== undefined ? { gatewayUrl } : {}),
-      channels: workspace.channels,
-      users: workspace.users,
-      host: HOST,
-      port: slackPort,
-    });
-  }
-
-  let datadog: DatadogEmulator | undefined;
-  if (datadogKeys) {
-    datadog = await startDatadogEmulator({
-      ...datadogKeys,
-      datadog: scenario.datadog ?? { queries: [], monitorTags: [], monitors: [], logs: [] },
-      conditions: conditions.datadog,
-      host: HOST,
-      port: datadogPort,
-    });
-  }
-
-  // The agent hands out moto STS sessions; it needs both the token file and moto.
-  const podIdentityTokenFile = values['pod-identity-token-file'];
-  const stsEndpoint = values['sts-endpoint'];
-  if ((podIdentityTokenFile === undefined) !== (stsEndpoint === undefined)) {
+/** The agent hands out moto STS sessions; it needs both the token file and moto. */
+async function startPodIdentity(flags: Flags): Promise<PodIdentityAgent | undefined> {
+  const tokenFile = flags['pod-identity-token-file'];
+  const stsEndpoint = flags['sts-endpoint'];
+  if ((tokenFile === undefined) !== (stsEndpoint === undefined)) {
     throw new Error('--pod-identity-token-file and --sts-endpoint go together');
   }
   if (stsEndpoint !== undefined && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}\/?$/.test(stsEndpoint)) {
     throw new Error('--sts-endpoint must be a loopback http URL (moto)');
   }
-  let podIdentity: PodIdentityAgent | undefined;
-  if (podIdentityTokenFile !== undefined && stsEndpoint !== undefined) {
-    podIdentity = await startPodIdentityAgent({
-      stsEndpoint,
-      tokenFile: podIdentityTokenFile,
-      podName: 'keyless-triage-worker',
-      host: HOST,
-      port: port(values['pod-identity-port'], '--pod-identity-port'),
-    });
-  }
+  if (tokenFile === undefined || stsEndpoint === undefined) return undefined;
+  return startPodIdentityAgent({
+    stsEndpoint,
+    tokenFile,
+    podName: 'keyless-triage-worker',
+    host: HOST,
+    port: port(flags['pod-identity-port'], '--pod-identity-port'),
+  });
+}
 
-  // CloudWatch is moto; the front in between applies the surface's conditions.
-  const cloudwatchUpstream = values['cloudwatch-upstream'];
-  if (values['cloudwatch-port'] !== undefined && cloudwatchUpstream === undefined) throw new Error('--cloudwatch-port needs --cloudwatch-upstream (moto)');
-  let cloudwatch: AwsFront | undefined;
-  if (cloudwatchUpstream !== undefined) {
-    cloudwatch = await startAwsFront({
-      upstream: cloudwatchUpstream,
-      conditions: conditions.cloudwatch,
-      host: HOST,
-      port: port(values['cloudwatch-port'], '--cloudwatch-port'),
-    });
-  }
+/** CloudWatch is moto; the front in between applies the surface's conditions. */
+async function startCloudWatchFront(flags: Flags, conditions: SurfaceConditions): Promise<AwsFront | undefined> {
+  const upstream = flags['cloudwatch-upstream'];
+  if (flags['cloudwatch-port'] !== undefined && upstream === undefined) throw new Error('--cloudwatch-port needs --cloudwatch-upstream (moto)');
+  if (upstream === undefined) return undefined;
+  return startAwsFront({ upstream, conditions, host: HOST, port: port(flags['cloudwatch-port'], '--cloudwatch-port') });
+}
 
+function closeOnSignal(started: (Listening | undefined)[]): void {
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    Promise.all([pagerduty.close(), kubernetes.close(), github?.close(), slack?.close(), datadog?.close(), podIdentity?.close(), cloudwatch?.close()]).then(
+    Promise.all(started.map((s) => s?.close())).then(
       () => process.exit(0),
       (err: unknown) => {
         process.stderr.write(`emulators: error while closing: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -231,6 +183,54 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+async function main(): Promise<void> {
+  const flags = readFlags();
+  if (!flags.scenario) throw new Error('--scenario is required');
+  const scenario = await loadScenario(flags.scenario);
+  const conditions = allConditions(scenario);
+
+  const pagerdutyCredentials = await pagerdutyAuth(flags);
+  const githubInstallation = await githubApp(flags);
+  // Without --github-repo the scenario's repository is the installation's.
+  const repos = flags['github-repo'] ?? (scenario.github ? [scenario.github.repo] : []);
+  const kubernetesTokenFile = flags['kubernetes-token-file'];
+  if (kubernetesTokenFile === undefined) throw new Error('--kubernetes-token-file is required');
+  const kubernetesToken = await secret(kubernetesTokenFile, '--kubernetes-token-file');
+  const slackOptions = await slackFlags(flags);
+  const datadogOptions = await datadogFlags(flags);
+
+  const pagerduty = await startPagerDutyEmulator({
+    scenario,
+    conditions: conditions.pagerduty,
+    ...pagerdutyCredentials,
+    host: HOST,
+    port: port(flags['pagerduty-port'], '--pagerduty-port'),
+  });
+  const kubernetes = await startKubernetesEmulator({
+    scenario,
+    conditions: conditions.kubernetes,
+    token: kubernetesToken,
+    host: HOST,
+    port: port(flags['kubernetes-port'], '--kubernetes-port'),
+  });
+  const github = githubInstallation && (await startGitHubEmulator({ ...githubInstallation, conditions: conditions.github, repos, host: HOST, port: port(flags['github-port'], '--github-port') }));
+  const workspace = scenario.slack ?? DEFAULT_SLACK_WORKSPACE;
+  const slack =
+    slackOptions && (await startSlackEmulator({ ...slackOptions, conditions: conditions.slack, channels: workspace.channels, users: workspace.users, host: HOST }));
+  const datadog =
+    datadogOptions &&
+    (await startDatadogEmulator({
+      ...datadogOptions,
+      datadog: scenario.datadog ?? { queries: [], monitorTags: [], monitors: [], logs: [] },
+      conditions: conditions.datadog,
+      host: HOST,
+    }));
+  const podIdentity = await startPodIdentity(flags);
+  const cloudwatch = await startCloudWatchFront(flags, conditions.cloudwatch);
+
+  closeOnSignal([pagerduty, kubernetes, github, slack, datadog, podIdentity, cloudwatch]);
   process.stdout.write(
     `${JSON.stringify({
       pagerdutyUrl: pagerduty.url,

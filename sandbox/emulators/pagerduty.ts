@@ -8,7 +8,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Scenario, ScenarioAlert, ScenarioIncident, SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
-import { fromLoopback, listen, requestLogger, tokenMatches, type RequestLogEntry } from './http-server.js';
+import { fromLoopback, listen, requestLogger, tokenMatches, type ListenOptions, type Listening, type RequestLogEntry } from './http-server.js';
 import { IssuedTokens } from './issued-tokens.js';
 
 export interface PagerDutyOAuthOptions {
@@ -25,7 +25,7 @@ export interface PagerDutyOAuthOptions {
   tokenTtlSeconds?: number;
 }
 
-export interface PagerDutyEmulatorOptions {
+export interface PagerDutyEmulatorOptions extends ListenOptions {
   scenario: Scenario;
   /** Added latency and error rate on every REST request (scenario `conditions` or the environment). */
   conditions?: SurfaceConditions;
@@ -33,15 +33,11 @@ export interface PagerDutyEmulatorOptions {
   token?: string;
   /** Enables `POST /oauth/token`; REST routes then also take `Bearer <access token it issued>`. */
   oauth?: PagerDutyOAuthOptions;
-  host?: string;
-  port?: number;
   /** Clock in ms since the epoch, for expiry tests. */
   now?: () => number;
 }
 
-export interface PagerDutyEmulator {
-  url: string;
-  close(): Promise<void>;
+export interface PagerDutyEmulator extends Listening {
   setFault(fault: Fault | null): void;
   /** API requests received so far, including refused ones. */
   readonly requests: number;
@@ -364,27 +360,9 @@ function tokenEndpoint(opts: AppOptions) {
   ];
 }
 
-function createPagerDutyApp(opts: AppOptions) {
-  const { incident, alerts } = opts.scenario.pagerduty;
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.use(requestLogger(opts.log));
-  const urlsFor = (req: Request): Urls => ({ api: `${req.protocol}://${req.get('host') ?? '127.0.0.1'}`, web: new URL(incident.html_url).origin });
-
-  // Sandbox-only: what a leak scan looks for. Loopback only; no auth and no faults.
-  app.get('/_sandbox/issued-tokens', (req, res) => {
-    if (!fromLoopback(req)) {
-      res.status(403).json({ error: { message: 'sandbox control routes answer loopback clients only', code: 2010 } });
-      return;
-    }
-    res.json({ tokens: opts.tokens.all() });
-  });
-
-  // The token endpoint is another service in production (identity.pagerduty.com), so REST faults leave it alone.
-  app.post('/oauth/token', ...tokenEndpoint(opts));
-
-  app.use(async (req: Request, res: Response, next: NextFunction) => {
+/** What every REST request passes: added latency, injected faults, the key or scoped token, and the Accept header. */
+function restGate(opts: AppOptions) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     opts.onRequest();
     await opts.faults.delay();
     const fault = opts.faults.take();
@@ -427,13 +405,22 @@ function createPagerDutyApp(opts: AppOptions) {
       return;
     }
     next();
-  });
+  };
+}
 
-  // The API accepts either the incident id or its number.
-  const findIncident = (idOrNumber: string) => (idOrNumber === incident.id || idOrNumber === String(incident.incident_number) ? incident : undefined);
+/** The scenario's one incident, by its id or its number, as the API accepts either. */
+function findIncident(opts: AppOptions, idOrNumber: string): ScenarioIncident | undefined {
+  const { incident } = opts.scenario.pagerduty;
+  return idOrNumber === incident.id || idOrNumber === String(incident.incident_number) ? incident : undefined;
+}
 
-  app.get('/incidents/:id', (req, res) => {
-    const found = findIncident(String(req.params.id));
+function urlsFor(opts: AppOptions, req: Request): Urls {
+  return { api: `${req.protocol}://${req.get('host') ?? '127.0.0.1'}`, web: new URL(opts.scenario.pagerduty.incident.html_url).origin };
+}
+
+function getIncident(opts: AppOptions) {
+  return (req: Request, res: Response): void => {
+    const found = findIncident(opts, String(req.params.id));
     if (!found) {
       sendError(res, 404);
       return;
@@ -443,11 +430,13 @@ function createPagerDutyApp(opts: AppOptions) {
       sendError(res, 400, [`Include must be one of ${[...INCIDENT_INCLUDES].join(', ')}.`]);
       return;
     }
-    res.json({ incident: renderIncident(found, alerts, urlsFor(req)) });
-  });
+    res.json({ incident: renderIncident(found, opts.scenario.pagerduty.alerts, urlsFor(opts, req)) });
+  };
+}
 
-  app.get('/incidents/:id/alerts', (req, res) => {
-    const found = findIncident(String(req.params.id));
+function listAlerts(opts: AppOptions) {
+  return (req: Request, res: Response): void => {
+    const found = findIncident(opts, String(req.params.id));
     if (!found) {
       sendError(res, 404);
       return;
@@ -472,11 +461,11 @@ function createPagerDutyApp(opts: AppOptions) {
       return;
     }
     const alertKey = singleQuery(req, 'alert_key');
-    const selected = alerts
+    const selected = opts.scenario.pagerduty.alerts
       .filter((a) => (statuses.length === 0 || statuses.includes(a.status)) && (alertKey === undefined || (a.alert_key ?? a.id.toLowerCase()) === alertKey))
       .sort(compareBy(sorts));
     const page = selected.slice(offset, offset + limit);
-    const urls = urlsFor(req);
+    const urls = urlsFor(opts, req);
     res.json({
       alerts: page.map((a) => renderAlert(a, found, urls)),
       limit,
@@ -485,21 +474,45 @@ function createPagerDutyApp(opts: AppOptions) {
       // Counting is opt-in on the real API (`total=true`); otherwise it answers null.
       total: totalRaw === 'true' ? selected.length : null,
     });
+  };
+}
+
+// Express 5 needs the four-argument signature to recognise an error handler.
+function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
+  if (req.path === '/oauth/token') {
+    const type = (err as { type?: unknown }).type;
+    if (type === 'entity.parse.failed' || type === 'entity.too.large' || type === 'parameters.too.many') sendOAuthError(res, 400, 'invalid_request', 'the request body could not be read');
+    else sendOAuthError(res, 500, 'server_error', 'internal error');
+    return;
+  }
+  sendError(res, 500);
+}
+
+function createPagerDutyApp(opts: AppOptions) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestLogger(opts.log));
+
+  // Sandbox-only: what a leak scan looks for. Loopback only; no auth and no faults.
+  app.get('/_sandbox/issued-tokens', (req, res) => {
+    if (!fromLoopback(req)) {
+      res.status(403).json({ error: { message: 'sandbox control routes answer loopback clients only', code: 2010 } });
+      return;
+    }
+    res.json({ tokens: opts.tokens.all() });
   });
 
+  // The token endpoint is another service in production (identity.pagerduty.com), so REST faults leave it alone.
+  app.post('/oauth/token', ...tokenEndpoint(opts));
+
+  app.use(restGate(opts));
+  app.get('/incidents/:id', getIncident(opts));
+  app.get('/incidents/:id/alerts', listAlerts(opts));
   app.use((_req: Request, res: Response) => {
     sendError(res, 404);
   });
-  // Express 5 needs the four-argument signature to recognise an error handler.
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (req.path === '/oauth/token') {
-      const type = (err as { type?: unknown }).type;
-      if (type === 'entity.parse.failed' || type === 'entity.too.large' || type === 'parameters.too.many') sendOAuthError(res, 400, 'invalid_request', 'the request body could not be read');
-      else sendOAuthError(res, 500, 'server_error', 'internal error');
-      return;
-    }
-    sendError(res, 500);
-  });
+  app.use(errorHandler);
   return app;
 }
 
@@ -537,7 +550,7 @@ export async function startPagerDutyEmulator(options: PagerDutyEmulatorOptions):
     onRequest: () => void requests++,
     log,
   });
-  const server = await listen(app, options.host ?? '127.0.0.1', options.port ?? 0);
+  const server = await listen(app, options);
   return {
     url: server.url,
     close: server.close,

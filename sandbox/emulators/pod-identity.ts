@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import express from 'express';
-import { listen, tokenMatches } from './http-server.js';
+import { listen, tokenMatches, type ListenOptions, type Listening } from './http-server.js';
 
 export const CREDENTIALS_PATH = '/v1/credentials';
 export const DEFAULT_ROLE_ARN = 'arn:aws:iam::123456789012:role/keyless-triage-worker';
@@ -21,7 +21,7 @@ const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 /** STS RoleSessionName: 2-64 characters of [\w+=,.@-]. */
 const MAX_SESSION_NAME = 64;
 
-export interface PodIdentityAgentOptions {
+export interface PodIdentityAgentOptions extends ListenOptions {
   /** moto's URL; STS AssumeRole is called there. */
   stsEndpoint: string;
   roleArn?: string;
@@ -29,16 +29,13 @@ export interface PodIdentityAgentOptions {
   tokenFile: string;
   /** Names the STS session (`eks-sandbox-<pod>`); defaults to this host's name, which in a pod is the pod's. */
   podName?: string;
-  host?: string;
-  port?: number;
 }
 
-export interface PodIdentityAgent {
+export interface PodIdentityAgent extends Listening {
   /** The full credentials URI: the value for AWS_CONTAINER_CREDENTIALS_FULL_URI. */
   url: string;
   /** How many sessions were handed out. */
   readonly issued: number;
-  close(): Promise<void>;
 }
 
 function sessionName(pod: string): string {
@@ -101,15 +98,12 @@ export async function startPodIdentityAgent(opts: PodIdentityAgentOptions): Prom
     }
   });
 
-  const listening = await listen(app, opts.host ?? '127.0.0.1', opts.port ?? 0);
+  const listening = await listen(app, opts, () => sts.destroy());
   return {
     url: `${listening.url}${CREDENTIALS_PATH}`,
+    close: listening.close,
     get issued() {
       return issued;
-    },
-    close: async () => {
-      await listening.close();
-      sts.destroy();
     },
   };
 }
