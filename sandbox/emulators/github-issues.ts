@@ -195,7 +195,7 @@ export function listIssues(ctx: AppContext) {
       .filter((i) => state === 'all' || i.state === state)
       .filter((i) => wanted.every((w) => i.labels.some((l) => l.name.toLowerCase() === w)))
       .filter((i) => since === undefined || i.updatedAt >= since)
-      .filter((i) => creator === undefined || creator === bot.toLowerCase())
+      .filter(() => creator === undefined || creator === bot.toLowerCase())
       .filter((i) =>
         assignee === undefined
           ? true
@@ -206,7 +206,7 @@ export function listIssues(ctx: AppContext) {
               : i.assignees.some((a) => a.toLowerCase() === assignee.toLowerCase()),
       )
       // No sandbox issue has a milestone.
-      .filter((i) => milestone === undefined || milestone === 'none')
+      .filter(() => milestone === undefined || milestone === 'none')
       .sort((a, b) => {
         const key = (i: IssueRecord) => (sort === 'updated' ? i.updatedAt : sort === 'comments' ? 0 : i.createdAt);
         const d = key(a) - key(b) || a.number - b.number;

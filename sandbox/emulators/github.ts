@@ -310,7 +310,7 @@ function spkiOf(appPublicKeyPem: string): string {
     if (key.asymmetricKeyType !== 'rsa') throw new Error('not an RSA key');
     return key.export({ type: 'spki', format: 'pem' }).toString();
   } catch (err) {
-    throw new Error(`GitHub emulator: appPublicKeyPem is not an RSA public key (${(err as Error).message})`);
+    throw new Error(`GitHub emulator: appPublicKeyPem is not an RSA public key (${(err as Error).message})`, { cause: err });
   }
 }
 

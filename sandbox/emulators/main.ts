@@ -31,7 +31,7 @@ async function secret(path: string, flag: string): Promise<string> {
   try {
     value = (await readFile(path, 'utf8')).trim();
   } catch (err) {
-    throw new Error(`${flag}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new Error(`${flag}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
   }
   if (value.length === 0 || /\s/.test(value)) throw new Error(`${flag}: the file must hold one value on one line`);
   return value;
