@@ -13,7 +13,14 @@ import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { HTTP_FAILURE_TYPES, invalidRequest, malformedResponse, networkFailure, requireTriageId, safeReason } from './http-failure.js';
 import { downsample, metricWindow, summarizeSeries } from './metric-summary.js';
-import { CLOUDWATCH_STATS, CLOUDWATCH_UNITS, type CloudWatchEvidence, type CloudWatchMetricQuery, type EvidenceRequest, type MetricSeries } from './model.js';
+import {
+  CLOUDWATCH_STATS,
+  CLOUDWATCH_UNITS,
+  type CloudWatchEvidence,
+  type CloudWatchMetricQuery,
+  type EvidenceRequest,
+  type MetricSeries,
+} from './model.js';
 
 const SURFACE = 'cloudwatch';
 const PRODUCT = ['keyless-triage', '0.1'] as const;
@@ -51,7 +58,15 @@ export interface CloudWatchActivitiesOptions {
   timeoutMs?: number;
 }
 
-const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded']);
+const THROTTLING = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+]);
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'UnauthorizedAccess']);
 const CREDENTIALS_REJECTED = new Set([
   'UnrecognizedClient',
@@ -104,13 +119,27 @@ function toFailure(err: unknown, action: IamAction): ApplicationFailure {
     return failure(`no AWS credentials in the default chain${where}`, AWS_FAILURE_TYPES.credentialsUnavailable, !agent);
   }
   if (ACCESS_DENIED.has(name)) {
-    return failure(`access denied to ${action}: the role needs ${action}${awsReason(e.message) ? ` (${awsReason(e.message)})` : ''}`, AWS_FAILURE_TYPES.accessDenied, true, { status, code: name, action });
+    return failure(
+      `access denied to ${action}: the role needs ${action}${awsReason(e.message) ? ` (${awsReason(e.message)})` : ''}`,
+      AWS_FAILURE_TYPES.accessDenied,
+      true,
+      { status, code: name, action },
+    );
   }
   if (CREDENTIALS_REJECTED.has(name)) {
-    return failure(`AWS rejected the credentials (${name}) calling ${action}`, AWS_FAILURE_TYPES.credentialsRejected, true, { status, code: name, action });
+    return failure(`AWS rejected the credentials (${name}) calling ${action}`, AWS_FAILURE_TYPES.credentialsRejected, true, {
+      status,
+      code: name,
+      action,
+    });
   }
   if (EXPIRED.has(name)) {
-    return failure(`the AWS session expired and the default chain did not refresh it (${name})`, AWS_FAILURE_TYPES.credentialsRejected, true, { status, code: name, action });
+    return failure(
+      `the AWS session expired and the default chain did not refresh it (${name})`,
+      AWS_FAILURE_TYPES.credentialsRejected,
+      true,
+      { status, code: name, action },
+    );
   }
   if (THROTTLING.has(name) || status === 429) {
     return failure(`${action} throttled (${name || status})`, HTTP_FAILURE_TYPES.rateLimited, false, { status, code: name, action });
@@ -132,10 +161,14 @@ function toFailure(err: unknown, action: IamAction): ApplicationFailure {
 
 function checkMetric(m: CloudWatchMetricQuery, i: number): void {
   const where = `metric ${i} (${JSON.stringify(String(m.label).slice(0, 80))})`;
-  if (typeof m.namespace !== 'string' || m.namespace.length < 1 || m.namespace.length > 255) throw invalidRequest(SURFACE, `${where}: namespace must be 1-255 characters`);
-  if (typeof m.metricName !== 'string' || m.metricName.length < 1 || m.metricName.length > 255) throw invalidRequest(SURFACE, `${where}: metric name must be 1-255 characters`);
-  if (!(CLOUDWATCH_STATS as readonly string[]).includes(m.stat)) throw invalidRequest(SURFACE, `${where}: stat must be one of ${CLOUDWATCH_STATS.join(', ')}`);
-  if (m.unit !== undefined && !(CLOUDWATCH_UNITS as readonly string[]).includes(m.unit)) throw invalidRequest(SURFACE, `${where}: unit is not a CloudWatch unit`);
+  if (typeof m.namespace !== 'string' || m.namespace.length < 1 || m.namespace.length > 255)
+    throw invalidRequest(SURFACE, `${where}: namespace must be 1-255 characters`);
+  if (typeof m.metricName !== 'string' || m.metricName.length < 1 || m.metricName.length > 255)
+    throw invalidRequest(SURFACE, `${where}: metric name must be 1-255 characters`);
+  if (!(CLOUDWATCH_STATS as readonly string[]).includes(m.stat))
+    throw invalidRequest(SURFACE, `${where}: stat must be one of ${CLOUDWATCH_STATS.join(', ')}`);
+  if (m.unit !== undefined && !(CLOUDWATCH_UNITS as readonly string[]).includes(m.unit))
+    throw invalidRequest(SURFACE, `${where}: unit is not a CloudWatch unit`);
   const p = m.periodSeconds;
   if (!Number.isInteger(p) || !(p === 1 || p === 5 || p === 10 || p === 30 || (p >= 60 && p % 60 === 0))) {
     throw invalidRequest(SURFACE, `${where}: period must be 1, 5, 10, 30 or a multiple of 60 seconds`);
@@ -152,7 +185,11 @@ function query(m: CloudWatchMetricQuery, i: number): MetricDataQuery {
     Id: `m${i}`,
     ReturnData: true,
     MetricStat: {
-      Metric: { Namespace: m.namespace, MetricName: m.metricName, Dimensions: Object.entries(m.dimensions ?? {}).map(([Name, Value]) => ({ Name, Value })) },
+      Metric: {
+        Namespace: m.namespace,
+        MetricName: m.metricName,
+        Dimensions: Object.entries(m.dimensions ?? {}).map(([Name, Value]) => ({ Name, Value })),
+      },
       Period: m.periodSeconds,
       Stat: m.stat,
       ...(m.unit ? { Unit: m.unit } : {}),
@@ -225,10 +262,13 @@ export function createCloudWatchActivities(options: CloudWatchActivitiesOptions 
       const scope = req.scope.cloudwatch;
       if (!scope) throw invalidRequest(SURFACE, 'no CloudWatch scope is configured for this service');
       // The SDK rewrites ':' in a User-Agent pair, and CloudTrail must show the id the broker's audit log does.
-      if (requireTriageId(SURFACE, req.triageId).includes(':')) throw invalidRequest(SURFACE, 'triage id must not contain ":" (the AWS User-Agent would alter it)');
-      if (typeof scope.region !== 'string' || !REGION.test(scope.region)) throw invalidRequest(SURFACE, 'region must be an AWS region, e.g. eu-west-1');
+      if (requireTriageId(SURFACE, req.triageId).includes(':'))
+        throw invalidRequest(SURFACE, 'triage id must not contain ":" (the AWS User-Agent would alter it)');
+      if (typeof scope.region !== 'string' || !REGION.test(scope.region))
+        throw invalidRequest(SURFACE, 'region must be an AWS region, e.g. eu-west-1');
       if (scope.metrics.length === 0) throw invalidRequest(SURFACE, 'no CloudWatch metrics are configured for this service');
-      if (scope.metrics.length > MAX_METRICS) throw invalidRequest(SURFACE, `at most ${MAX_METRICS} metrics per service, got ${scope.metrics.length}`);
+      if (scope.metrics.length > MAX_METRICS)
+        throw invalidRequest(SURFACE, `at most ${MAX_METRICS} metrics per service, got ${scope.metrics.length}`);
       scope.metrics.forEach(checkMetric);
 
       let window: CloudWatchEvidence['window'];
@@ -278,12 +318,20 @@ export function createCloudWatchActivities(options: CloudWatchActivitiesOptions 
           const found = metrics.byId.get(`m${i}`);
           const points = (found?.points ?? []).sort((a, b) => a[0] - b[0]);
           if (found?.status === 'InternalError') {
-            throw failure(`CloudWatch reported an internal error reading "${m.label}"`, AWS_FAILURE_TYPES.metricUnavailable, false, { metric: i });
+            throw failure(`CloudWatch reported an internal error reading "${m.label}"`, AWS_FAILURE_TYPES.metricUnavailable, false, {
+              metric: i,
+            });
           }
           if (found?.status === 'Forbidden') {
-            throw failure(`access denied to "${m.label}": the role needs cloudwatch:GetMetricData on it`, AWS_FAILURE_TYPES.accessDenied, true, { metric: i });
+            throw failure(
+              `access denied to "${m.label}": the role needs cloudwatch:GetMetricData on it`,
+              AWS_FAILURE_TYPES.accessDenied,
+              true,
+              { metric: i },
+            );
           }
-          if (metrics.truncated || found?.status === 'PartialData') log?.warn('cloudwatch: partial data for a series', { metric: i, label: m.label });
+          if (metrics.truncated || found?.status === 'PartialData')
+            log?.warn('cloudwatch: partial data for a series', { metric: i, label: m.label });
           const out: MetricSeries = {
             label: m.label,
             points: downsample(points).map(([t, v]) => [t, Number(v.toPrecision(POINT_PRECISION))]),
@@ -334,7 +382,8 @@ function collect(byId: Map<string, ResultSoFar>, result: MetricDataResult): void
   const entry = byId.get(result.Id) ?? { points: [] };
   const timestamps = result.Timestamps ?? [];
   const values = result.Values ?? [];
-  if (timestamps.length !== values.length) throw malformedResponse(SURFACE, `result ${result.Id} has ${timestamps.length} timestamps and ${values.length} values`);
+  if (timestamps.length !== values.length)
+    throw malformedResponse(SURFACE, `result ${result.Id} has ${timestamps.length} timestamps and ${values.length} values`);
   timestamps.forEach((t, i) => entry.points.push([t.getTime(), values[i]!]));
   if (result.StatusCode) entry.status = result.StatusCode;
   byId.set(result.Id, entry);

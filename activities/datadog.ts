@@ -9,7 +9,15 @@ import { client, v1, v2 } from '@datadog/datadog-api-client';
 import { EVIDENCE_LIMITS, MAX_EVIDENCE_BYTES, evidenceBytes, truncateText } from './evidence-bounds.js';
 import { httpFailure, invalidRequest, malformedResponse, networkFailure, requireTriageId, retryAfterMs } from './http-failure.js';
 import { downsample, metricWindow, summarizeSeries } from './metric-summary.js';
-import type { DatadogEvidence, DatadogLogMessage, DatadogMonitorSummary, DatadogQuery, EvidenceRequest, MetricSeries, MetricWindow } from './model.js';
+import type {
+  DatadogEvidence,
+  DatadogLogMessage,
+  DatadogMonitorSummary,
+  DatadogQuery,
+  EvidenceRequest,
+  MetricSeries,
+  MetricWindow,
+} from './model.js';
 import { cleanText } from './untrusted-text.js';
 
 const SURFACE = 'datadog';
@@ -115,7 +123,10 @@ class TriageHttpLibrary implements client.HttpLibrary {
     }
     const responseHeaders: Record<string, string> = {};
     res.headers.forEach((value, name) => (responseHeaders[name] = value));
-    return new client.ResponseContext(res.status, responseHeaders, { text: async () => text, binary: async () => Buffer.from(text, 'utf8') });
+    return new client.ResponseContext(res.status, responseHeaders, {
+      text: async () => text,
+      binary: async () => Buffer.from(text, 'utf8'),
+    });
   }
 }
 
@@ -174,7 +185,12 @@ function topMessages(logs: v2.Log[]): DatadogLogMessage[] {
       if (status) entry.status = status;
       return entry;
     })
-    .sort((a, b) => b.count - a.count || Date.parse(b.lastSeen) - Date.parse(a.lastSeen) || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0))
+    .sort(
+      (a, b) =>
+        b.count - a.count ||
+        Date.parse(b.lastSeen) - Date.parse(a.lastSeen) ||
+        (a.message < b.message ? -1 : a.message > b.message ? 1 : 0),
+    )
     .slice(0, TOP_MESSAGES);
 }
 
@@ -198,7 +214,8 @@ function fitDatadogEvidence(evidence: DatadogEvidence, maxBytes: number = MAX_EV
 export function createDatadogActivities(options: DatadogActivitiesOptions) {
   const base = new URL(options.baseUrl);
   if (base.protocol !== 'https:' && base.protocol !== 'http:') throw new TypeError('datadog baseUrl must be http(s)');
-  if (base.username || base.password || base.search || base.hash) throw new TypeError('datadog baseUrl must not carry credentials, a query or a fragment');
+  if (base.username || base.password || base.search || base.hash)
+    throw new TypeError('datadog baseUrl must not carry credentials, a query or a fragment');
   const baseUrl = base.href.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const now = options.now ?? Date.now;

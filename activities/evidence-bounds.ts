@@ -51,7 +51,15 @@ export interface TrimReport {
   bytesAfter: number;
   /** False only if even an evidence object stripped to its counts is over budget. */
   fits: boolean;
-  dropped: { pods: number; events: number; replicaSets: number; deployments: number; alerts: number; logLines: number; namespaceDetails: number };
+  dropped: {
+    pods: number;
+    events: number;
+    replicaSets: number;
+    deployments: number;
+    alerts: number;
+    logLines: number;
+    namespaceDetails: number;
+  };
 }
 
 function emptyReport(bytes: number): TrimReport {
@@ -82,7 +90,9 @@ function dropLast(ns: NamespaceEvidence, key: ListKey): number {
 type ShownLog = Extract<LogTail, { status: 'ok' }>;
 
 function shownLogs(evidence: KubernetesEvidence): ShownLog[] {
-  return evidence.namespaces.flatMap((ns) => ns.pods.flatMap((p) => p.containers.flatMap((c) => (c.previousLog?.status === 'ok' ? [c.previousLog] : []))));
+  return evidence.namespaces.flatMap((ns) =>
+    ns.pods.flatMap((p) => p.containers.flatMap((c) => (c.previousLog?.status === 'ok' ? [c.previousLog] : []))),
+  );
 }
 
 /**
@@ -108,7 +118,10 @@ function dropOldestLogLine(logs: ShownLog[], floor: number): number {
  * resort the details of whole namespaces, which keep their counts. Returns a
  * new object; the input is not modified.
  */
-export function fitKubernetesEvidence(evidence: KubernetesEvidence, maxBytes: number = MAX_EVIDENCE_BYTES): { evidence: KubernetesEvidence; report: TrimReport } {
+export function fitKubernetesEvidence(
+  evidence: KubernetesEvidence,
+  maxBytes: number = MAX_EVIDENCE_BYTES,
+): { evidence: KubernetesEvidence; report: TrimReport } {
   const before = evidenceBytes(evidence);
   const report = emptyReport(before);
   if (before <= maxBytes) return { evidence, report };
@@ -168,7 +181,10 @@ export function fitKubernetesEvidence(evidence: KubernetesEvidence, maxBytes: nu
 }
 
 /** The same backstop for PagerDuty: drop the oldest shown alerts (they stay counted in `omitted`). */
-export function fitPagerDutyEvidence(evidence: PagerDutyEvidence, maxBytes: number = MAX_EVIDENCE_BYTES): { evidence: PagerDutyEvidence; report: TrimReport } {
+export function fitPagerDutyEvidence(
+  evidence: PagerDutyEvidence,
+  maxBytes: number = MAX_EVIDENCE_BYTES,
+): { evidence: PagerDutyEvidence; report: TrimReport } {
   const before = evidenceBytes(evidence);
   const report = emptyReport(before);
   if (before <= maxBytes) return { evidence, report };

@@ -61,10 +61,24 @@ export function createGitHubActivities(options: GitHubClientOptions) {
       if (!req.body.includes(marker) || !req.labels.includes(label)) throw invalidRequest(SURFACE, 'the plan lacks its idempotency key');
       const request = () => callOptions(req.triageId);
       try {
-        const { data: existing } = await octokit.rest.issues.listForRepo({ owner, repo, labels: label, state: 'all', per_page: 100, ...request() });
+        const { data: existing } = await octokit.rest.issues.listForRepo({
+          owner,
+          repo,
+          labels: label,
+          state: 'all',
+          per_page: 100,
+          ...request(),
+        });
         const found = existing.find((issue) => issue.body?.includes(marker));
         if (found) return { repo: req.repo, number: found.number, url: found.html_url, title: found.title, created: false };
-        const { data: created } = await octokit.rest.issues.create({ owner, repo, title: req.title, body: req.body, labels: req.labels, ...request() });
+        const { data: created } = await octokit.rest.issues.create({
+          owner,
+          repo,
+          title: req.title,
+          body: req.body,
+          labels: req.labels,
+          ...request(),
+        });
         return { repo: req.repo, number: created.number, url: created.html_url, title: created.title, created: true };
       } catch (err) {
         throw gitHubFailure(err);
@@ -80,7 +94,13 @@ export function createGitHubActivities(options: GitHubClientOptions) {
         const { data: issue } = await octokit.rest.issues.get({ owner, repo, issue_number: req.number, ...request() });
         const body = issue.body ?? '';
         if (body.includes(req.noteUrl)) return;
-        await octokit.rest.issues.update({ owner, repo, issue_number: req.number, body: `${body}\n**Slack:** [the #incidents note](${req.noteUrl})\n`, ...request() });
+        await octokit.rest.issues.update({
+          owner,
+          repo,
+          issue_number: req.number,
+          body: `${body}\n**Slack:** [the #incidents note](${req.noteUrl})\n`,
+          ...request(),
+        });
       } catch (err) {
         throw gitHubFailure(err);
       }
@@ -94,7 +114,12 @@ interface OctokitError {
 }
 
 function isOctokitError(err: unknown): err is OctokitError {
-  return typeof err === 'object' && err !== null && typeof (err as { status?: unknown }).status === 'number' && (err as Error).name === 'HttpError';
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    typeof (err as { status?: unknown }).status === 'number' &&
+    (err as Error).name === 'HttpError'
+  );
 }
 
 export function gitHubFailure(err: unknown, now: number = Date.now()): ApplicationFailure {
@@ -102,7 +127,10 @@ export function gitHubFailure(err: unknown, now: number = Date.now()): Applicati
   const headers = err.response?.headers ?? {};
   const header = (name: string) => (headers[name] === undefined ? undefined : String(headers[name]));
   const data = err.response?.data;
-  const reason = typeof data === 'object' && data !== null && typeof (data as { message?: unknown }).message === 'string' ? (data as { message: string }).message : undefined;
+  const reason =
+    typeof data === 'object' && data !== null && typeof (data as { message?: unknown }).message === 'string'
+      ? (data as { message: string }).message
+      : undefined;
   const retryAfter = header('retry-after');
   const exhausted = header('x-ratelimit-remaining') === '0';
   if ((err.status === 403 || err.status === 429) && (retryAfter !== undefined || exhausted)) {

@@ -8,7 +8,15 @@ import type { CoreV1Event, V1ContainerStatus, V1Deployment, V1Pod, V1ReplicaSet 
 import { NODE_PRESSURE_REASONS } from './analyzers/evictions.js';
 import { EVIDENCE_LIMITS, truncateText } from './evidence-bounds.js';
 import { redactLogLines } from './log-redaction.js';
-import type { ContainerSummary, DeploymentSummary, EventSummary, LogTail, NamespaceEvidence, PodSummary, ReplicaSetSummary } from './model.js';
+import type {
+  ContainerSummary,
+  DeploymentSummary,
+  EventSummary,
+  LogTail,
+  NamespaceEvidence,
+  PodSummary,
+  ReplicaSetSummary,
+} from './model.js';
 import { printableLine } from '../config/printable-text.js';
 
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -185,7 +193,14 @@ export function summarizePods(pods: readonly V1Pod[]): Pick<NamespaceEvidence, '
 // ---- events -----------------------------------------------------------------
 
 function lastSeenMs(e: CoreV1Event): number {
-  return toMs(e.lastTimestamp) ?? toMs(e.series?.lastObservedTime) ?? toMs(e.eventTime) ?? toMs(e.firstTimestamp) ?? toMs(e.metadata?.creationTimestamp) ?? 0;
+  return (
+    toMs(e.lastTimestamp) ??
+    toMs(e.series?.lastObservedTime) ??
+    toMs(e.eventTime) ??
+    toMs(e.firstTimestamp) ??
+    toMs(e.metadata?.creationTimestamp) ??
+    0
+  );
 }
 
 function eventSummary(e: CoreV1Event, seenMs: number): EventSummary {
@@ -228,7 +243,10 @@ function keptScalingEvents(scaling: readonly Seen[]): Seen[] {
  * those objects (`Kind/name`), which is how a label selector scopes events that
  * carry no labels.
  */
-export function summarizeEvents(events: readonly CoreV1Event[], relevant?: ReadonlySet<string>): Pick<NamespaceEvidence, 'events' | 'eventsOmitted'> {
+export function summarizeEvents(
+  events: readonly CoreV1Event[],
+  relevant?: ReadonlySet<string>,
+): Pick<NamespaceEvidence, 'events' | 'eventsOmitted'> {
   const warnings: Seen[] = [];
   const pressure: Seen[] = [];
   const scaling: Seen[] = [];
@@ -289,7 +307,9 @@ export function summarizeDeployments(deployments: readonly V1Deployment[]): Depl
     .slice(0, EVIDENCE_LIMITS.deploymentsPerNamespace);
 }
 
-function templateMemoryLimits(spec: { containers?: { name?: string; resources?: { limits?: Record<string, unknown> } }[] } | undefined): Record<string, string> {
+function templateMemoryLimits(
+  spec: { containers?: { name?: string; resources?: { limits?: Record<string, unknown> } }[] } | undefined,
+): Record<string, string> {
   const limits: Record<string, string> = {};
   for (const c of (spec?.containers ?? []).slice(0, EVIDENCE_LIMITS.imagesPerWorkload)) {
     const limit = c.resources?.limits?.memory;
@@ -420,7 +440,10 @@ function crashSeverity(c: ContainerSummary): number {
  * order. Replicas of one workload crash the same way, so each workload's first
  * crash is taken before a second replica of any.
  */
-export function previousLogTargets(namespaces: readonly NamespaceEvidence[], max: number = EVIDENCE_LIMITS.previousLogsPerTriage): PreviousLogTarget[] {
+export function previousLogTargets(
+  namespaces: readonly NamespaceEvidence[],
+  max: number = EVIDENCE_LIMITS.previousLogsPerTriage,
+): PreviousLogTarget[] {
   const crashed = namespaces
     .flatMap((ns) =>
       ns.pods.flatMap((pod) =>

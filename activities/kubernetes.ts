@@ -3,7 +3,17 @@
 // that crashed (read-only verbs the `view` role grants, pods/log included) and
 // returns a bounded summary. Every request names the triage in its User-Agent,
 // which the apiserver audit log records, so the audit trail joins on one id.
-import { ApiException, AppsV1Api, CoreV1Api, Observable, setHeaderOptions, type ConfigurationOptions, type CoreV1Event, type KubeConfig, type ObservableMiddleware } from '@kubernetes/client-node';
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  Observable,
+  setHeaderOptions,
+  type ConfigurationOptions,
+  type CoreV1Event,
+  type KubeConfig,
+  type ObservableMiddleware,
+} from '@kubernetes/client-node';
 import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { EVIDENCE_LIMITS, fitKubernetesEvidence, truncateText } from './evidence-bounds.js';
@@ -81,14 +91,28 @@ function toFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
   if (err instanceof ApiException) {
     const e = err as ApiException<unknown>;
-    return httpFailure({ surface: SURFACE, status: e.code, retryAfter: headerValue(e.headers, 'retry-after'), reason: statusMessage(e.body) });
+    return httpFailure({
+      surface: SURFACE,
+      status: e.code,
+      retryAfter: headerValue(e.headers, 'retry-after'),
+      reason: statusMessage(e.body),
+    });
   }
   if (err instanceof SyntaxError) return malformedResponse(SURFACE, 'response body is not JSON');
   const e = err as { name?: unknown; code?: unknown; type?: unknown } | null;
-  if (e && typeof e === 'object' && (e.name === 'FetchError' || e.name === 'AbortError' || e.name === 'TimeoutError' || typeof e.code === 'string')) {
+  if (
+    e &&
+    typeof e === 'object' &&
+    (e.name === 'FetchError' || e.name === 'AbortError' || e.name === 'TimeoutError' || typeof e.code === 'string')
+  ) {
     return networkFailure(SURFACE, err);
   }
-  return ApplicationFailure.create({ message: `${SURFACE}: unexpected client error`, type: 'KubernetesClientError', nonRetryable: false, details: [{ surface: SURFACE }] });
+  return ApplicationFailure.create({
+    message: `${SURFACE}: unexpected client error`,
+    type: 'KubernetesClientError',
+    nonRetryable: false,
+    details: [{ surface: SURFACE }],
+  });
 }
 
 /**
@@ -162,10 +186,16 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
    * rejection when one of them fails first; a cancellation surfaces through
    * those reads.
    */
-  async function collectNodeEvents(namespace: string, userAgent: string): Promise<{ events: CoreV1Event[]; status: NonNullable<KubernetesEvidence['nodeEvents']> }> {
+  async function collectNodeEvents(
+    namespace: string,
+    userAgent: string,
+  ): Promise<{ events: CoreV1Event[]; status: NonNullable<KubernetesEvidence['nodeEvents']> }> {
     try {
       const events = await listAll('node events', (cont) =>
-        core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.kind=Node', limit: pageSize, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent)),
+        core.listNamespacedEvent(
+          { namespace, fieldSelector: 'involvedObject.kind=Node', limit: pageSize, ...(cont ? { _continue: cont } : {}) },
+          requestOptions(userAgent),
+        ),
       );
       return { events, status: { namespace, status: 'ok' } };
     } catch (err) {
@@ -175,16 +205,35 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
     }
   }
 
-  async function collectNamespace(namespace: string, labelSelector: string | undefined, userAgent: string, nodeEvents: Promise<readonly CoreV1Event[]>): Promise<NamespaceEvidence> {
+  async function collectNamespace(
+    namespace: string,
+    labelSelector: string | undefined,
+    userAgent: string,
+    nodeEvents: Promise<readonly CoreV1Event[]>,
+  ): Promise<NamespaceEvidence> {
     const base = { namespace, limit: pageSize, ...(labelSelector ? { labelSelector } : {}) };
     const [pods, events, deployments, replicaSets] = await Promise.all([
       listAll('pods', (cont) => core.listNamespacedPod({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
       // Events carry no labels of their object; they are scoped after listing instead.
-      listAll('events', (cont) => core.listNamespacedEvent({ namespace, limit: pageSize, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
-      listAll('deployments', (cont) => apps.listNamespacedDeployment({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
-      listAll('replicasets', (cont) => apps.listNamespacedReplicaSet({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
+      listAll('events', (cont) =>
+        core.listNamespacedEvent({ namespace, limit: pageSize, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent)),
+      ),
+      listAll('deployments', (cont) =>
+        apps.listNamespacedDeployment({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent)),
+      ),
+      listAll('replicasets', (cont) =>
+        apps.listNamespacedReplicaSet({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent)),
+      ),
     ]);
-    return summarizeNamespace({ namespace, ...(labelSelector ? { labelSelector } : {}), pods, events, deployments, replicaSets, nodeEvents: await nodeEvents });
+    return summarizeNamespace({
+      namespace,
+      ...(labelSelector ? { labelSelector } : {}),
+      pods,
+      events,
+      deployments,
+      replicaSets,
+      nodeEvents: await nodeEvents,
+    });
   }
 
   /**
@@ -201,7 +250,14 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       let body: unknown;
       try {
         body = await core.readNamespacedPodLog(
-          { namespace: target.namespace, name: target.pod, container: target.container.name, previous: true, tailLines, limitBytes: LOG_LIMIT_BYTES },
+          {
+            namespace: target.namespace,
+            name: target.pod,
+            container: target.container.name,
+            previous: true,
+            tailLines,
+            limitBytes: LOG_LIMIT_BYTES,
+          },
           requestOptions(userAgent),
         );
       } catch (err) {
@@ -222,9 +278,11 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       if (!scope) throw invalidRequest(SURFACE, 'no Kubernetes scope is configured for this service');
       requireTriageId(SURFACE, req.triageId);
       const namespaces = [...new Set(scope.namespaces)];
-      if (namespaces.length > MAX_NAMESPACES) throw invalidRequest(SURFACE, `at most ${MAX_NAMESPACES} namespaces per triage, got ${namespaces.length}`);
+      if (namespaces.length > MAX_NAMESPACES)
+        throw invalidRequest(SURFACE, `at most ${MAX_NAMESPACES} namespaces per triage, got ${namespaces.length}`);
       const badNamespace = namespaces.find((ns) => !DNS1123_LABEL.test(ns));
-      if (badNamespace !== undefined) throw invalidRequest(SURFACE, `namespace ${JSON.stringify(badNamespace.slice(0, 70))} is not a DNS-1123 label`);
+      if (badNamespace !== undefined)
+        throw invalidRequest(SURFACE, `namespace ${JSON.stringify(badNamespace.slice(0, 70))} is not a DNS-1123 label`);
       const selector = scope.labelSelector?.trim() || undefined;
       if (selector !== undefined && (selector.length > MAX_SELECTOR_CHARS || /[\u0000-\u001f\u007f]/.test(selector))) {
         throw invalidRequest(SURFACE, 'label selector is too long or has control characters');

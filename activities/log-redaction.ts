@@ -98,7 +98,8 @@ const PATTERN_RULES: PatternRule[] = [
     // Datadog-style 32/40-hex API and application keys, only when labelled: a bare hex
     // run is far more often a commit, a digest or a trace id.
     kind: 'API or application key',
-    pattern: /(?<label>\b(?:api|app(?:lication)?)[ _-]?key\\?["']?\s*[:=]?\s*\\?["']?)(?<key>[0-9a-fA-F]{32}(?:[0-9a-fA-F]{8})?)(?![0-9a-zA-Z])/gi,
+    pattern:
+      /(?<label>\b(?:api|app(?:lication)?)[ _-]?key\\?["']?\s*[:=]?\s*\\?["']?)(?<key>[0-9a-fA-F]{32}(?:[0-9a-fA-F]{8})?)(?![0-9a-zA-Z])/gi,
     replace: (g) => `${g.label}${REDACTED}`,
   },
 ];
@@ -116,13 +117,37 @@ const VALUE = /"(?:[^"\\]|\\.)*"?|'[^']*'?|\\"(?:[^\\]|\\(?!"))*(?:\\")?|[^\s"'`
 
 /** The last word of a key that makes it secret: `db_password`, `X-Amz-Signature`, `sessionToken`. */
 const SECRET_NOUNS = new Set([
-  'password', 'passwd', 'passphrase', 'pwd', 'pass', 'secret', 'token', 'credential', 'credentials',
-  'signature', 'sig', 'apikey', 'auth', 'cookie', 'secretkey', 'accesskey', 'privatekey',
+  'password',
+  'passwd',
+  'passphrase',
+  'pwd',
+  'pass',
+  'secret',
+  'token',
+  'credential',
+  'credentials',
+  'signature',
+  'sig',
+  'apikey',
+  'auth',
+  'cookie',
+  'secretkey',
+  'accesskey',
+  'privatekey',
 ]);
 /** The last two words of a key that make it secret: `aws_secret_access_key`, `DD-APPLICATION-KEY`. */
 const SECRET_PAIRS = new Set([
-  'api key', 'app key', 'application key', 'access key', 'private key', 'secret key', 'signing key',
-  'encryption key', 'master key', 'account key', 'session key',
+  'api key',
+  'app key',
+  'application key',
+  'access key',
+  'private key',
+  'secret key',
+  'signing key',
+  'encryption key',
+  'master key',
+  'account key',
+  'session key',
 ]);
 /** Glued words: `pgpassword`, `accesstoken`, `xapikey`. */
 const SECRET_SUFFIXES = ['password', 'passwd', 'secret', 'token', 'apikey'];

@@ -47,7 +47,9 @@ export function summarizeSeries(points: readonly (readonly [number, number])[], 
   const start = Date.parse(window.start);
   const split = Date.parse(window.incidentWindowStart);
   const end = Date.parse(window.end);
-  const inWindow = points.filter(([t, v]) => Number.isFinite(t) && Number.isFinite(v) && t >= start && t <= end).sort((a, b) => a[0] - b[0]);
+  const inWindow = points
+    .filter(([t, v]) => Number.isFinite(t) && Number.isFinite(v) && t >= start && t <= end)
+    .sort((a, b) => a[0] - b[0]);
   const before = inWindow.filter(([t]) => t < split).map(([, v]) => v);
   const during = inWindow.filter(([t]) => t >= split);
   const summary: MetricSummary = { points: inWindow.length };
@@ -55,7 +57,10 @@ export function summarizeSeries(points: readonly (readonly [number, number])[], 
   const incident = mean(during.map(([, v]) => v));
   if (baseline !== undefined) summary.baseline = baseline;
   if (incident !== undefined) summary.incident = incident;
-  const peak = during.reduce<readonly [number, number] | undefined>((best, p) => (best === undefined || p[1] > best[1] ? p : best), undefined);
+  const peak = during.reduce<readonly [number, number] | undefined>(
+    (best, p) => (best === undefined || p[1] > best[1] ? p : best),
+    undefined,
+  );
   if (peak) summary.peak = { value: peak[1], at: new Date(peak[0]).toISOString() };
   if (baseline !== undefined) {
     const spread = standardDeviation(before, baseline);

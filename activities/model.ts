@@ -135,9 +135,7 @@ export interface PodSummary {
   containers: ContainerSummary[];
 }
 
-export type LogTail =
-  | { status: 'ok'; lines: string[]; truncated: boolean; redactions: number }
-  | { status: 'unavailable'; reason: string };
+export type LogTail = { status: 'ok'; lines: string[]; truncated: boolean; redactions: number } | { status: 'unavailable'; reason: string };
 
 export interface EventSummary {
   type: string;
@@ -270,8 +268,7 @@ export interface DatadogEvidence {
 export type Evidence = PagerDutyEvidence | KubernetesEvidence | CloudWatchEvidence | DatadogEvidence;
 
 export type SurfaceResult =
-  | { surface: SurfaceName; status: 'ok'; evidence: Evidence }
-  | { surface: SurfaceName; status: 'unavailable'; reason: string };
+  { surface: SurfaceName; status: 'ok'; evidence: Evidence } | { surface: SurfaceName; status: 'unavailable'; reason: string };
 
 // ---- Diagnosis -------------------------------------------------------------
 

@@ -111,17 +111,32 @@ export function createPagerDutyActivities(options: PagerDutyClientOptions) {
   if (baseUrl.username || baseUrl.password) throw new TypeError('pagerduty baseUrl must not carry credentials');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
-  async function getJson<T>(path: string, query: Record<string, string> | undefined, triageId: string | undefined, schema: z.ZodType<T>): Promise<T> {
+  async function getJson<T>(
+    path: string,
+    query: Record<string, string> | undefined,
+    triageId: string | undefined,
+    schema: z.ZodType<T>,
+  ): Promise<T> {
     const headers: Record<string, string> = { Accept: ACCEPT, 'User-Agent': triageId ? `${USER_AGENT} (${triageId})` : USER_AGENT };
     let authorization: string;
     try {
       authorization = await options.authorization();
     } catch {
       // A token file mid-rotation can be briefly missing: retry, and say nothing about the file.
-      throw ApplicationFailure.create({ message: `${SURFACE}: credential unavailable`, type: 'CredentialUnavailable', nonRetryable: false, details: [{ surface: SURFACE }] });
+      throw ApplicationFailure.create({
+        message: `${SURFACE}: credential unavailable`,
+        type: 'CredentialUnavailable',
+        nonRetryable: false,
+        details: [{ surface: SURFACE }],
+      });
     }
     if (typeof authorization !== 'string' || !/^[\x20-\x7e]*$/.test(authorization)) {
-      throw ApplicationFailure.create({ message: `${SURFACE}: credential is not a valid header value`, type: 'CredentialUnavailable', nonRetryable: true, details: [{ surface: SURFACE }] });
+      throw ApplicationFailure.create({
+        message: `${SURFACE}: credential is not a valid header value`,
+        type: 'CredentialUnavailable',
+        nonRetryable: true,
+        details: [{ surface: SURFACE }],
+      });
     }
     if (authorization) headers['Authorization'] = authorization;
     if (triageId) headers['X-Triage-Id'] = triageId;
@@ -211,9 +226,13 @@ export function createPagerDutyActivities(options: PagerDutyClientOptions) {
       checkId(req.incident.id, 'incident id');
       requireTriageId(SURFACE, req.triageId);
       // Re-read: status and urgency may have changed since the workflow started.
-      const [incident, alerts] = await Promise.all([fetchIncident(req.incident.id, req.triageId), collectAlerts(req.incident.id, req.triageId)]);
+      const [incident, alerts] = await Promise.all([
+        fetchIncident(req.incident.id, req.triageId),
+        collectAlerts(req.incident.id, req.triageId),
+      ]);
       const fitted = fitPagerDutyEvidence({ surface: 'pagerduty', incident, alerts });
-      if (fitted.report.dropped.alerts > 0) asyncLocalStorage.getStore()?.log.warn('pagerduty evidence trimmed to its byte budget', { ...fitted.report });
+      if (fitted.report.dropped.alerts > 0)
+        asyncLocalStorage.getStore()?.log.warn('pagerduty evidence trimmed to its byte budget', { ...fitted.report });
       return fitted.evidence;
     },
   };

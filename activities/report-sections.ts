@@ -76,7 +76,12 @@ export function renderDatadog(datadog: DatadogEvidence): string | undefined {
   if (datadog.logs && datadog.logs.top.length > 0) {
     const { logs } = datadog;
     if (lines.length > 0) lines.push('');
-    lines.push(`### Datadog error logs: ${md(logs.query, 200)}`, '', `${logs.truncated ? 'More than ' : ''}${logs.scanned} lines read; most frequent messages:`, '');
+    lines.push(
+      `### Datadog error logs: ${md(logs.query, 200)}`,
+      '',
+      `${logs.truncated ? 'More than ' : ''}${logs.scanned} lines read; most frequent messages:`,
+      '',
+    );
     for (const m of logs.top) lines.push(`- ×${m.count}${m.service ? ` ${md(m.service, 60)}` : ''}: ${md(m.message, 300)}`);
   }
   return lines.length > 0 ? lines.join('\n') : undefined;
@@ -91,7 +96,9 @@ function fenced(lines: readonly string[]): string {
 
 export function renderLogTails(kubernetes: KubernetesEvidence): string | undefined {
   const tails = kubernetes.namespaces.flatMap((ns) =>
-    ns.pods.flatMap((pod) => pod.containers.flatMap((c) => (c.previousLog ? [{ ns: ns.namespace, pod: pod.name, container: c.name, log: c.previousLog }] : []))),
+    ns.pods.flatMap((pod) =>
+      pod.containers.flatMap((c) => (c.previousLog ? [{ ns: ns.namespace, pod: pod.name, container: c.name, log: c.previousLog }] : [])),
+    ),
   );
   if (tails.length === 0) return undefined;
   const sections = tails.slice(0, MAX_LOG_TAILS_IN_BODY).map(({ ns, pod, container, log }) => {

@@ -67,9 +67,7 @@ export interface CollectedEvidence {
 /** Every surface in scope gets a status; a missing result is as unavailable as a failed one. */
 export function collectEvidence(request: Pick<DiagnosisRequest, 'incident' | 'scope' | 'surfaces'>): CollectedEvidence {
   const input: AnalysisInput = { incident: request.incident };
-  const names = SURFACES.filter(
-    (name) => request.scope.surfaces.includes(name) || request.surfaces.some((r) => r.surface === name),
-  );
+  const names = SURFACES.filter((name) => request.scope.surfaces.includes(name) || request.surfaces.some((r) => r.surface === name));
   const surfaces = names.map((name): SurfaceStatus => {
     const result = request.surfaces.find((r) => r.surface === name);
     if (!result) return { surface: name, status: 'unavailable', reason: 'no result was recorded for this surface' };
@@ -266,7 +264,9 @@ function renderAlerts(evidence: PagerDutyEvidence): string {
     .slice(0, MAX_ALERTS_IN_BODY)
     .map((a) => `- ${md(a.severity, 20)}, ${md(a.status, 20)}, ${md(a.createdAt, 40)}: ${md(a.summary, 200)}`);
   const hidden = alerts.total - lines.length;
-  return [`### PagerDuty alerts`, '', ...(lines.length > 0 ? lines : ['- none']), ...(hidden > 0 ? [`- and ${hidden} more`] : [])].join('\n');
+  return [`### PagerDuty alerts`, '', ...(lines.length > 0 ? lines : ['- none']), ...(hidden > 0 ? [`- and ${hidden} more`] : [])].join(
+    '\n',
+  );
 }
 
 function renderLinks({ incident, temporalUiUrl, namespace, workflowId }: PlanSources): string {

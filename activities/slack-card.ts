@@ -154,7 +154,9 @@ function approverList(approvers: readonly string[]): string {
 
 function findingBlocks(findings: readonly Finding[]): KnownBlock[] {
   if (findings.length === 0) {
-    return [{ type: 'section', text: plain('No analyzer found a known failure mode in the evidence collected.', BLOCK_KIT_LIMITS.sectionText) }];
+    return [
+      { type: 'section', text: plain('No analyzer found a known failure mode in the evidence collected.', BLOCK_KIT_LIMITS.sectionText) },
+    ];
   }
   const shown: KnownBlock[] = findings.slice(0, MAX_FINDINGS).map((finding, index) => {
     const evidence = finding.evidence.slice(0, MAX_EVIDENCE_LINES).map((e) => `• ${line(e, TEXT_CHARS, '-')}`);
@@ -170,7 +172,12 @@ function findingBlocks(findings: readonly Finding[]): KnownBlock[] {
   if (more > 0) {
     shown.push({
       type: 'context',
-      elements: [plain(`and ${more} more finding${more === 1 ? '' : 's'}, in the workflow history (Temporal Web UI link below)`, BLOCK_KIT_LIMITS.contextText)],
+      elements: [
+        plain(
+          `and ${more} more finding${more === 1 ? '' : 's'}, in the workflow history (Temporal Web UI link below)`,
+          BLOCK_KIT_LIMITS.contextText,
+        ),
+      ],
     });
   }
   return shown;
@@ -181,7 +188,11 @@ function surfacesBlock(surfaces: CardContext['surfaces']): KnownBlock {
     const name = line(s.surface, 40, 'surface');
     return s.status === 'ok' ? `✅ ${name}: ok` : `⚠️ ${name}: unavailable: ${line(s.reason, TEXT_CHARS, 'no reason given')}`;
   });
-  const text = wholeLines(['Evidence surfaces', ...(lines.length > 0 ? lines : ['none'])], surfaces.length - lines.length, BLOCK_KIT_LIMITS.sectionText);
+  const text = wholeLines(
+    ['Evidence surfaces', ...(lines.length > 0 ? lines : ['none'])],
+    surfaces.length - lines.length,
+    BLOCK_KIT_LIMITS.sectionText,
+  );
   return { type: 'section', text: plain(text, BLOCK_KIT_LIMITS.sectionText) };
 }
 
@@ -211,7 +222,9 @@ function wholeLines(lines: readonly string[], alreadyHidden: number, max: number
 function metricsBlocks(metricLines: readonly string[] | undefined): KnownBlock[] {
   if (!metricLines || metricLines.length === 0) return [];
   const lines = metricLines.map((l) => line(l, TEXT_CHARS, '-'));
-  return [{ type: 'section', text: plain(wholeLines(['Metrics', ...lines], 0, BLOCK_KIT_LIMITS.sectionText), BLOCK_KIT_LIMITS.sectionText) }];
+  return [
+    { type: 'section', text: plain(wholeLines(['Metrics', ...lines], 0, BLOCK_KIT_LIMITS.sectionText), BLOCK_KIT_LIMITS.sectionText) },
+  ];
 }
 
 function linksBlock(ctx: CardContext): KnownBlock {
@@ -235,7 +248,10 @@ function cardBody(ctx: CardContext, status: string): KnownBlock[] {
         plain(`Urgency: ${line(incident.urgency, 20, 'unknown')}`, BLOCK_KIT_LIMITS.fieldText),
       ],
     },
-    { type: 'section', text: plain(`Most likely cause: ${line(ctx.headline, TEXT_CHARS, 'not determined')}`, BLOCK_KIT_LIMITS.sectionText) },
+    {
+      type: 'section',
+      text: plain(`Most likely cause: ${line(ctx.headline, TEXT_CHARS, 'not determined')}`, BLOCK_KIT_LIMITS.sectionText),
+    },
     { type: 'divider' },
     ...findingBlocks(ctx.findings),
     ...metricsBlocks(ctx.metricLines),
@@ -263,7 +279,13 @@ function decisionButtons(ctx: CardContext): ActionsBlock {
       deny: plain('Cancel', BLOCK_KIT_LIMITS.confirmButton),
     },
   };
-  const reject: Button = { type: 'button', action_id: REJECT_ACTION_ID, text: plain('Reject', BLOCK_KIT_LIMITS.buttonText), style: 'danger', value };
+  const reject: Button = {
+    type: 'button',
+    action_id: REJECT_ACTION_ID,
+    text: plain('Reject', BLOCK_KIT_LIMITS.buttonText),
+    style: 'danger',
+    value,
+  };
   return { type: 'actions', elements: [approve, reject] };
 }
 
@@ -285,10 +307,7 @@ export function approvalCard(ctx: CardContext): SlackMessage {
     text: fallback(`Approval needed for the triage of ${subject(ctx)} · ${line(ctx.headline, TEXT_CHARS, 'no headline')}`),
     blocks: [
       ...cardBody(ctx, 'approval needed'),
-      context([
-        plain(`Approvers: ${approverList(ctx.approvers)}`, BLOCK_KIT_LIMITS.contextText),
-        dateElement('Expires ', ctx.expiresAt),
-      ]),
+      context([plain(`Approvers: ${approverList(ctx.approvers)}`, BLOCK_KIT_LIMITS.contextText), dateElement('Expires ', ctx.expiresAt)]),
       decisionButtons(ctx),
     ],
   };
@@ -328,10 +347,7 @@ export function expiredCard(ctx: CardContext): SlackMessage {
     text: fallback(`${subject(ctx)} · the approval request expired; nothing was written`),
     blocks: [
       ...cardBody(ctx, 'approval expired'),
-      context([
-        plain('⌛ Expired without a decision; nothing was written.', BLOCK_KIT_LIMITS.contextText),
-        dateElement('', ctx.expiresAt),
-      ]),
+      context([plain('⌛ Expired without a decision; nothing was written.', BLOCK_KIT_LIMITS.contextText), dateElement('', ctx.expiresAt)]),
     ],
   };
 }
@@ -355,7 +371,10 @@ export function resolvedCard(ctx: CardContext, resolvedAt: string): SlackMessage
  * an exact Slack user id, never from free text.
  */
 export function reminderMessage(ctx: CardContext): SlackMessage {
-  const mentions = ctx.approvers.filter((a) => SLACK_USER_ID.test(a)).slice(0, MAX_APPROVERS_SHOWN).map((a) => `<@${a}>`);
+  const mentions = ctx.approvers
+    .filter((a) => SLACK_USER_ID.test(a))
+    .slice(0, MAX_APPROVERS_SHOWN)
+    .map((a) => `<@${a}>`);
   const ask = mentions.length > 0 ? ` ${mentions.join(' ')}` : '';
   const waiting = `Reminder: PagerDuty incident ${incidentNumber(ctx.incident)} is still waiting for a decision on its write plan.`;
   return {
@@ -363,16 +382,17 @@ export function reminderMessage(ctx: CardContext): SlackMessage {
     blocks: [
       { type: 'section', text: mrkdwn(`⏰ ${escapeSlackMrkdwn(waiting)}${ask}`) },
       { type: 'section', text: plain(line(ctx.incident.title, TEXT_CHARS, '(no title)'), BLOCK_KIT_LIMITS.sectionText) },
-      context([
-        plain(`Approvers: ${approverList(ctx.approvers)}`, BLOCK_KIT_LIMITS.contextText),
-        dateElement('Expires ', ctx.expiresAt),
-      ]),
+      context([plain(`Approvers: ${approverList(ctx.approvers)}`, BLOCK_KIT_LIMITS.contextText), dateElement('Expires ', ctx.expiresAt)]),
     ],
   };
 }
 
 /** The note in #incidents after approval, linking the GitHub issue, PagerDuty and the workflow. */
-export function incidentNote(ctx: CardContext, decision: CardDecision, issue: { url: string; number: number; title: string }): SlackMessage {
+export function incidentNote(
+  ctx: CardContext,
+  decision: CardDecision,
+  issue: { url: string; number: number; title: string },
+): SlackMessage {
   const { incident } = ctx;
   const issueLabel = `GitHub issue${Number.isSafeInteger(issue.number) ? ` #${issue.number}` : ''}`;
   const findings = ctx.findings
@@ -386,13 +406,19 @@ export function incidentNote(ctx: CardContext, decision: CardDecision, issue: { 
     blocks: [
       {
         type: 'section',
-        text: plain(`🧾 Triage of PagerDuty incident #${incidentNumber(incident)}: ${line(incident.title, TEXT_CHARS, '(no title)')}`, BLOCK_KIT_LIMITS.sectionText),
+        text: plain(
+          `🧾 Triage of PagerDuty incident #${incidentNumber(incident)}: ${line(incident.title, TEXT_CHARS, '(no title)')}`,
+          BLOCK_KIT_LIMITS.sectionText,
+        ),
         fields: [
           plain(`Service: ${line(incident.serviceName, NAME_CHARS, 'unknown')}`, BLOCK_KIT_LIMITS.fieldText),
           plain(`Urgency: ${line(incident.urgency, 20, 'unknown')}`, BLOCK_KIT_LIMITS.fieldText),
         ],
       },
-      { type: 'section', text: plain(`Most likely cause: ${line(ctx.headline, TEXT_CHARS, 'not determined')}`, BLOCK_KIT_LIMITS.sectionText) },
+      {
+        type: 'section',
+        text: plain(`Most likely cause: ${line(ctx.headline, TEXT_CHARS, 'not determined')}`, BLOCK_KIT_LIMITS.sectionText),
+      },
       ...(findings.length > 0 ? [{ type: 'section', text: plain(findings.join('\n'), BLOCK_KIT_LIMITS.sectionText) } as KnownBlock] : []),
       {
         type: 'section',

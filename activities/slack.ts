@@ -31,7 +31,11 @@ export interface SlackMessageRef {
 }
 
 export type CardOutcome =
-  | { kind: 'decided'; decision: { decision: 'approve' | 'reject'; approver: string; at: string; comment?: string }; issue?: { url: string; number: number } }
+  | {
+      kind: 'decided';
+      decision: { decision: 'approve' | 'reject'; approver: string; at: string; comment?: string };
+      issue?: { url: string; number: number };
+    }
   | { kind: 'expired' }
   | { kind: 'resolved'; at: string };
 
@@ -145,7 +149,12 @@ export function createSlackActivities(options: SlackClientOptions) {
 
 export function slackFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
-  const e = err as WebAPICallError & { retryAfter?: number; statusCode?: number; headers?: Record<string, string>; data?: { error?: string } };
+  const e = err as WebAPICallError & {
+    retryAfter?: number;
+    statusCode?: number;
+    headers?: Record<string, string>;
+    data?: { error?: string };
+  };
   switch (e?.code) {
     case ErrorCode.RateLimitedError:
       return rateLimitFailure(SURFACE, 429, (e.retryAfter ?? 1) * 1000, 'ratelimited');

@@ -65,7 +65,10 @@ export function cutEscapedSlack(text: string, max: number): string {
 
 // ---- links ---------------------------------------------------------------------
 
-/** An http(s) URL safe as a Markdown link target, or undefined: characters that would end the target or a table cell are percent-encoded. */
+/**
+ * An http(s) URL safe as a Markdown link target, or undefined: characters that
+ * would end the target or a table cell are percent-encoded.
+ */
 export function safeLinkTarget(value: string): string | undefined {
   let url: URL;
   try {
@@ -77,7 +80,10 @@ export function safeLinkTarget(value: string): string | undefined {
   return url.href.replace(/[()|`'"<> ]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
-/** An http(s) URL for a Slack `<url|label>` link: `|`, `<`, `>` are percent-encoded and `&` is an entity, as Slack expects inside mrkdwn. */
+/**
+ * An http(s) URL for a Slack `<url|label>` link: `|`, `<`, `>` are
+ * percent-encoded and `&` is an entity, as Slack expects inside mrkdwn.
+ */
 export function slackLinkTarget(value: string): string | undefined {
   const target = safeLinkTarget(value);
   return target === undefined ? undefined : target.replace(/&/g, '&amp;');

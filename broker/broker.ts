@@ -66,7 +66,9 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
 
     let audit: AuditSink;
     try {
-      audit = await openAuditLog(config.auditLog, (err) => log.error('audit log write failed', { path: config.auditLog, code: (err as NodeJS.ErrnoException).code }));
+      audit = await openAuditLog(config.auditLog, (err) =>
+        log.error('audit log write failed', { path: config.auditLog, code: (err as NodeJS.ErrnoException).code }),
+      );
     } catch (err) {
       throw new BrokerStartError(`cannot open audit log ${config.auditLog} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
@@ -80,7 +82,12 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
         upstreams: upstreamsOf(config),
         audit,
         log,
-        proxy: { dispatcher: pool.dispatcher, timeoutMs: config.upstreamTimeoutMs, maxRequestBodyBytes: config.maxRequestBodyBytes, userAgent: BROKER_USER_AGENT },
+        proxy: {
+          dispatcher: pool.dispatcher,
+          timeoutMs: config.upstreamTimeoutMs,
+          maxRequestBodyBytes: config.maxRequestBodyBytes,
+          userAgent: BROKER_USER_AGENT,
+        },
       }),
     );
     server.on('connect', createConnectRefusal({ audit }));

@@ -57,7 +57,13 @@ const githubSchema = z.strictObject({
     .union([z.string(), z.number().int().positive()])
     .transform(String)
     .pipe(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be the App id (or client id)')),
-  installationId: z.union([z.number().int().positive(), z.string().regex(/^\d{1,20}$/, 'must be a number').transform(Number)]),
+  installationId: z.union([
+    z.number().int().positive(),
+    z
+      .string()
+      .regex(/^\d{1,20}$/, 'must be a number')
+      .transform(Number),
+  ]),
   privateKeyFile: filePath,
   repos: z.array(repoName).min(1, 'list at least one owner/repo'),
 });
@@ -67,7 +73,9 @@ const pagerdutySchema = z.strictObject({
   tokenUrl: upstreamUrl.default('https://identity.pagerduty.com/oauth/token'),
   clientIdFile: filePath,
   clientSecretFile: filePath,
-  account: z.string().regex(/^as_account-[A-Za-z0-9-]+\.[A-Za-z0-9-]+$/, 'must be as_account-<region>.<subdomain>, e.g. as_account-us.acme'),
+  account: z
+    .string()
+    .regex(/^as_account-[A-Za-z0-9-]+\.[A-Za-z0-9-]+$/, 'must be as_account-<region>.<subdomain>, e.g. as_account-us.acme'),
   notes: z.boolean().default(false),
 });
 

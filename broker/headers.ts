@@ -30,7 +30,12 @@ type HeaderValue = string | string[] | undefined;
 /** Header names listed in Connection are hop-by-hop for this one hop (RFC 9110 §7.6.1). */
 function connectionListed(connection: HeaderValue): Set<string> {
   const values = Array.isArray(connection) ? connection : connection ? [connection] : [];
-  return new Set(values.flatMap((v) => v.split(',')).map((name) => name.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    values
+      .flatMap((v) => v.split(','))
+      .map((name) => name.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 function isHopByHop(name: string, listed: Set<string>): boolean {
@@ -47,7 +52,8 @@ export function outboundRequestHeaders(
   const out: Record<string, string | string[]> = {};
   for (const [rawName, value] of Object.entries(incoming)) {
     const name = rawName.toLowerCase();
-    if (value === undefined || isHopByHop(name, listed) || CALLER_CREDENTIAL_HEADERS.has(name) || DROPPED_REQUEST_HEADERS.has(name)) continue;
+    if (value === undefined || isHopByHop(name, listed) || CALLER_CREDENTIAL_HEADERS.has(name) || DROPPED_REQUEST_HEADERS.has(name))
+      continue;
     out[name] = value;
   }
   for (const [name, value] of Object.entries(defaults)) if (out[name] === undefined) out[name] = value;

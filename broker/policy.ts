@@ -55,7 +55,11 @@ export function buildPolicy(config: Pick<BrokerConfig, 'providers'>): Policy {
       provider: 'pagerduty',
       rules: [
         { method: 'GET', path: '/incidents/{id}', query: ['include[]'] },
-        { method: 'GET', path: '/incidents/{id}/alerts', query: ['include[]', 'statuses[]', 'alert_key', 'sort_by', 'limit', 'offset', 'total'] },
+        {
+          method: 'GET',
+          path: '/incidents/{id}/alerts',
+          query: ['include[]', 'statuses[]', 'alert_key', 'sort_by', 'limit', 'offset', 'total'],
+        },
         // Needs incidents.write, which is only requested when notes are on.
         ...(pagerduty.notes ? [{ method: 'POST' as const, path: '/incidents/{id}/notes', query: [] }] : []),
       ],
@@ -131,7 +135,13 @@ export function decide(policy: Policy, method: string, target: string): Decision
   const segments = rawPath.split('/').slice(1);
   const providerSegment = (segments[0] ?? '').slice(0, 64);
   const restPath = `/${segments.slice(1).join('/')}`.slice(0, 2048);
-  const deny = (status: 403 | 404, reason: string): Decision => ({ allowed: false, status, reason, provider: providerSegment, path: restPath });
+  const deny = (status: 403 | 404, reason: string): Decision => ({
+    allowed: false,
+    status,
+    reason,
+    provider: providerSegment,
+    path: restPath,
+  });
 
   if (!rawPath.startsWith('/')) return deny(403, 'malformed request target');
   if (rawPath.includes('%')) return deny(403, 'encoded characters in path');

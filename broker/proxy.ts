@@ -57,7 +57,12 @@ class ByteCounter extends Transform {
   }
 }
 
-export async function proxyRequest(req: IncomingMessage, res: ServerResponse, target: ProxyTarget, options: ProxyOptions): Promise<ProxyOutcome> {
+export async function proxyRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: ProxyTarget,
+  options: ProxyOptions,
+): Promise<ProxyOutcome> {
   const limit = options.maxRequestBodyBytes;
   const tooLarge = (bytesIn: number): ProxyOutcome => ({
     status: 413,
@@ -106,7 +111,12 @@ export async function proxyRequest(req: IncomingMessage, res: ServerResponse, ta
     }
     const code = (err as { code?: string }).code ?? '';
     if (TIMEOUT_CODES.has(code)) {
-      return { status: 504, bytesIn: requestBody.bytes, bytesOut: sendJson(res, 504, { error: 'upstream timeout' }), reason: 'upstream timeout' };
+      return {
+        status: 504,
+        bytesIn: requestBody.bytes,
+        bytesOut: sendJson(res, 504, { error: 'upstream timeout' }),
+        reason: 'upstream timeout',
+      };
     }
     return {
       status: 502,

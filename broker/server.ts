@@ -103,7 +103,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: BrokerHan
   if (!decision.allowed) {
     const error = decision.status === 404 ? 'not found' : 'denied';
     const bytesOut = sendJson(res, decision.status, { error, reason: decision.reason });
-    audit({ provider: decision.provider, path: decision.path, decision: 'denied', reason: decision.reason, status: decision.status, bytesIn: 0, bytesOut });
+    audit({
+      provider: decision.provider,
+      path: decision.path,
+      decision: 'denied',
+      reason: decision.reason,
+      status: decision.status,
+      bytesIn: 0,
+      bytesOut,
+    });
     return;
   }
 
@@ -123,7 +131,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: BrokerHan
   }
 
   if (req.destroyed) {
-    audit({ provider, path, decision: 'allowed', reason: 'caller closed the connection', credentialId: credential.credentialId, status: CLIENT_CLOSED_STATUS, bytesIn: 0, bytesOut: 0 });
+    audit({
+      provider,
+      path,
+      decision: 'allowed',
+      reason: 'caller closed the connection',
+      credentialId: credential.credentialId,
+      status: CLIENT_CLOSED_STATUS,
+      bytesIn: 0,
+      bytesOut: 0,
+    });
     return;
   }
 

@@ -92,7 +92,9 @@ async function fetchFromTemporal(temporal: TemporalSettings, workflowId: string)
       return { unreachable: unreachableReason(err) };
     }
     try {
-      const history = await client.connection.withDeadline(Date.now() + FETCH_TIMEOUT_MS, () => client.workflow.getHandle(workflowId).fetchHistory());
+      const history = await client.connection.withDeadline(Date.now() + FETCH_TIMEOUT_MS, () =>
+        client.workflow.getHandle(workflowId).fetchHistory(),
+      );
       return { history };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return { notFound: err.message };
@@ -116,11 +118,15 @@ async function loadHistory(incidentId: string, opts: AuditOptions, io: AuditIo):
   const temporal = temporalSettingsFor(opts.config);
   const workflowId = triageWorkflowId(incidentId);
   const fetched = await fetchFromTemporal(temporal, workflowId);
-  if ('history' in fetched) return { history: fetched.history, source: { kind: 'temporal', address: temporal.address, namespace: temporal.namespace } };
+  if ('history' in fetched)
+    return { history: fetched.history, source: { kind: 'temporal', address: temporal.address, namespace: temporal.namespace } };
 
   const exported = sandboxHistoryExport(triageWorkflowId(incidentId), opts.sandboxStackDir);
   if (existsSync(exported)) {
-    const why = 'unreachable' in fetched ? `Temporal at ${temporal.address} is unreachable` : `${workflowId} is not in Temporal at ${temporal.address}`;
+    const why =
+      'unreachable' in fetched
+        ? `Temporal at ${temporal.address} is unreachable`
+        : `${workflowId} is not in Temporal at ${temporal.address}`;
     io.note(`${why}; using the history the sandbox demo exported: ${displayPath(exported)}`);
     return { history: readJsonFile(exported, 'history file'), source: { kind: 'file', path: exported } };
   }
@@ -138,12 +144,17 @@ async function loadHistory(incidentId: string, opts: AuditOptions, io: AuditIo):
 
 /** The audit logs to read, and why those: explicit files, the broker's config, then the sandbox's. */
 function auditLogFiles(opts: AuditOptions, source: HistorySource): { files: string[]; why: string } {
-  if (opts.brokerAudit?.length) return { files: opts.brokerAudit.map((f) => (f === STDIN ? f : resolve(f))), why: 'given with --broker-audit' };
+  if (opts.brokerAudit?.length)
+    return { files: opts.brokerAudit.map((f) => (f === STDIN ? f : resolve(f))), why: 'given with --broker-audit' };
   if (process.env.BROKER_CONFIG) {
     try {
-      return { files: [loadBrokerConfig(process.env.BROKER_CONFIG).auditLog], why: `the auditLog of BROKER_CONFIG (${process.env.BROKER_CONFIG})` };
+      return {
+        files: [loadBrokerConfig(process.env.BROKER_CONFIG).auditLog],
+        why: `the auditLog of BROKER_CONFIG (${process.env.BROKER_CONFIG})`,
+      };
     } catch (err) {
-      if (err instanceof BrokerConfigError) throw new AuditError(`${err.message}\n(pass --broker-audit <file> to name the audit log instead)`);
+      if (err instanceof BrokerConfigError)
+        throw new AuditError(`${err.message}\n(pass --broker-audit <file> to name the audit log instead)`);
       throw err;
     }
   }
@@ -155,7 +166,8 @@ function auditLogFiles(opts: AuditOptions, source: HistorySource): { files: stri
   if (source.kind === 'temporal' && existsSync(STACK_FILE)) {
     try {
       const stack = JSON.parse(readFileSync(STACK_FILE, 'utf8')) as { brokerAuditLog?: unknown };
-      if (typeof stack.brokerAuditLog === 'string') return { files: [stack.brokerAuditLog], why: `the broker of the sandbox stack (${displayPath(STACK_FILE)})` };
+      if (typeof stack.brokerAuditLog === 'string')
+        return { files: [stack.brokerAuditLog], why: `the broker of the sandbox stack (${displayPath(STACK_FILE)})` };
     } catch {
       // an unreadable stack file: fall through to the demo's log
     }
@@ -184,7 +196,8 @@ function readAuditLogs(files: string[], why: string): ParsedAuditLog {
 
 /** Builds the timeline; prints it unless told otherwise. */
 export async function runAudit(incidentIdArg: string, opts: AuditOptions = {}, io: AuditIo = consoleIo): Promise<AuditReport> {
-  if (!PAGERDUTY_ID.test(incidentIdArg)) throw new AuditError(`invalid incident id "${incidentIdArg}": PagerDuty ids are 1-32 letters and digits`);
+  if (!PAGERDUTY_ID.test(incidentIdArg))
+    throw new AuditError(`invalid incident id "${incidentIdArg}": PagerDuty ids are 1-32 letters and digits`);
   // Files named on the command line are read first: a typo should not wait for Temporal.
   const given = opts.brokerAudit?.length ? auditLogFiles(opts, { kind: 'file', path: '' }) : undefined;
   const givenAudit = given ? readAuditLogs(given.files, given.why) : undefined;
@@ -266,10 +279,13 @@ export function formatTimeline(report: AuditReport): string {
     `${c.thisTriage} broker line${c.thisTriage === 1 ? '' : 's'} of ${t.workflowId}: ${c.attributed} attributed to an activity, ${c.unattributed} unattributed` +
       (c.unattributed ? ' (marked !)' : ''),
   );
-  if (c.otherTriages) lines.push(`${c.otherTriages} line${c.otherTriages === 1 ? '' : 's'} of other triages (or with no triage id) ignored`);
+  if (c.otherTriages)
+    lines.push(`${c.otherTriages} line${c.otherTriages === 1 ? '' : 's'} of other triages (or with no triage id) ignored`);
   if (c.malformed) {
     const shown = t.malformed.slice(0, 5).map((m) => `${m.source}:${m.line} (${m.reason})`);
-    lines.push(`${c.malformed} malformed line${c.malformed === 1 ? '' : 's'} skipped: ${shown.join('; ')}${c.malformed > shown.length ? '; …' : ''}`);
+    lines.push(
+      `${c.malformed} malformed line${c.malformed === 1 ? '' : 's'} skipped: ${shown.join('; ')}${c.malformed > shown.length ? '; …' : ''}`,
+    );
   }
   return lines.join('\n');
 }
@@ -282,7 +298,8 @@ function collect(value: string, previous: string[]): string[] {
 
 function milliseconds(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 60_000) throw new InvalidArgumentError(`--clock-skew must be a whole number of milliseconds (0–60000), got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 60_000)
+    throw new InvalidArgumentError(`--clock-skew must be a whole number of milliseconds (0–60000), got "${value}"`);
   return n;
 }
 
@@ -290,7 +307,12 @@ export function auditCommand(): Command {
   return new Command('audit')
     .description("one timeline of a triage: its workflow history and the broker's audit lines, each under the activity that caused it")
     .argument('<incidentId>', 'PagerDuty incident id')
-    .addOption(new Option('--config <file>', 'worker configuration YAML, for the Temporal address (default: $TRIAGE_CONFIG, else .sandbox/triage.yaml)'))
+    .addOption(
+      new Option(
+        '--config <file>',
+        'worker configuration YAML, for the Temporal address (default: $TRIAGE_CONFIG, else .sandbox/triage.yaml)',
+      ),
+    )
     .addOption(
       new Option(
         '--broker-audit <file>',
@@ -299,8 +321,14 @@ export function auditCommand(): Command {
         .argParser(collect)
         .default([]),
     )
-    .addOption(new Option('--history <file>', 'history JSON instead of asking Temporal (`triage history`, `temporal workflow show --output json`)'))
-    .addOption(new Option('--clock-skew <ms>', 'how far outside an attempt a request may start and still be attributed to it').argParser(milliseconds))
+    .addOption(
+      new Option('--history <file>', 'history JSON instead of asking Temporal (`triage history`, `temporal workflow show --output json`)'),
+    )
+    .addOption(
+      new Option('--clock-skew <ms>', 'how far outside an attempt a request may start and still be attributed to it').argParser(
+        milliseconds,
+      ),
+    )
     .option('--json', 'print the timeline as JSON')
     .action(async function (this: Command, id: string) {
       // --config may be given to the program (`triage --config f audit …`) or to this command.

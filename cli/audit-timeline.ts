@@ -227,7 +227,6 @@ function failureText(failure: JsonFailure | undefined): string {
   return boundedLine(parts.join(': ') || 'no message', LINE_CHARS);
 }
 
-
 /** Event time as a sortable number: epoch ms with the sub-millisecond part the history keeps. */
 function timeKey(iso: string): number {
   const ms = Date.parse(iso);
@@ -394,15 +393,27 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
         const input = record(firstPayload(attrs.input as { payloads?: JsonPayload[] }));
         const source = record(input.source);
         const by =
-          source.kind === 'webhook' ? `PagerDuty webhook event ${str(source.eventId) ?? '?'}` : source.kind === 'cli' ? `the CLI (${str(source.user) ?? '?'})` : str(attrs.identity);
+          source.kind === 'webhook'
+            ? `PagerDuty webhook event ${str(source.eventId) ?? '?'}`
+            : source.kind === 'cli'
+              ? `the CLI (${str(source.user) ?? '?'})`
+              : str(attrs.identity);
         add(event, `workflow started${summary ? `: ${boundedLine(summary, LINE_CHARS)}` : ''}${by ? ` — by ${boundedLine(by, 120)}` : ''}`);
         break;
       }
       case 'ACTIVITY_TASK_SCHEDULED': {
         const activityType = str(record(attrs.activityType).name) ?? '?';
         const activityId = str(attrs.activityId) ?? '?';
-        const ref = { activityId, scheduledEventId: Number(event.eventId), activityType, ...(summary ? { summary: boundedLine(summary, LINE_CHARS) } : {}) };
-        const entry = add(event, `${activityType}#${activityId} scheduled${summary ? ` — ${boundedLine(summary, LINE_CHARS)}` : ''}`, { ...ref, attempt: 1 });
+        const ref = {
+          activityId,
+          scheduledEventId: Number(event.eventId),
+          activityType,
+          ...(summary ? { summary: boundedLine(summary, LINE_CHARS) } : {}),
+        };
+        const entry = add(event, `${activityType}#${activityId} scheduled${summary ? ` — ${boundedLine(summary, LINE_CHARS)}` : ''}`, {
+          ...ref,
+          attempt: 1,
+        });
         activities.set(Number(event.eventId), { ref, scheduledAt: at, scheduledEntry: entry });
         break;
       }
@@ -410,7 +421,10 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
         const activity = activityOf(attrs);
         if (!activity) break;
         const attempt = typeof attrs.attempt === 'number' && attrs.attempt > 0 ? attrs.attempt : 1;
-        const retried = attempt > 1 ? ` after ${attempt - 1} failed attempt${attempt > 2 ? 's' : ''} (last: ${failureText(attrs.lastFailure as JsonFailure)})` : '';
+        const retried =
+          attempt > 1
+            ? ` after ${attempt - 1} failed attempt${attempt > 2 ? 's' : ''} (last: ${failureText(attrs.lastFailure as JsonFailure)})`
+            : '';
         const entry = add(event, `${label(activity)} started, attempt ${attempt}${retried}`, refAt(activity, attempt));
         activity.started = { at, attempt, entry };
         break;
@@ -484,7 +498,10 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
         break;
       }
       case 'WORKFLOW_TASK_FAILED': {
-        add(event, `workflow task failed (${str(attrs.cause)?.replace(/^WORKFLOW_TASK_FAILED_CAUSE_/, '') ?? '?'}): ${failureText(attrs.failure as JsonFailure)}`);
+        add(
+          event,
+          `workflow task failed (${str(attrs.cause)?.replace(/^WORKFLOW_TASK_FAILED_CAUSE_/, '') ?? '?'}): ${failureText(attrs.failure as JsonFailure)}`,
+        );
         break;
       }
       case 'WORKFLOW_EXECUTION_COMPLETED': {
@@ -504,7 +521,10 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
         add(event, 'workflow canceled');
         break;
       case 'WORKFLOW_EXECUTION_TERMINATED':
-        add(event, `workflow terminated${str(attrs.reason) ? `: ${boundedLine(str(attrs.reason)!, LINE_CHARS)}` : ''}${str(attrs.identity) ? ` by ${boundedLine(str(attrs.identity)!, 120)}` : ''}`);
+        add(
+          event,
+          `workflow terminated${str(attrs.reason) ? `: ${boundedLine(str(attrs.reason)!, LINE_CHARS)}` : ''}${str(attrs.identity) ? ` by ${boundedLine(str(attrs.identity)!, 120)}` : ''}`,
+        );
         break;
       case 'WORKFLOW_EXECUTION_CONTINUED_AS_NEW':
         add(event, `workflow continued as new run ${str(attrs.newExecutionRunId) ?? '?'}`);
@@ -523,7 +543,14 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
     const end = a.closedAt ?? Number.POSITIVE_INFINITY;
     if (a.started) {
       if (a.started.attempt > 1) {
-        windows.push({ ref: refAt(a, 1, a.started.attempt - 1), provider, start: a.scheduledAt, end: a.started.at, endInclusive: false, anchor: a.scheduledEntry });
+        windows.push({
+          ref: refAt(a, 1, a.started.attempt - 1),
+          provider,
+          start: a.scheduledAt,
+          end: a.started.at,
+          endInclusive: false,
+          anchor: a.scheduledEntry,
+        });
       }
       windows.push({ ref: refAt(a, a.started.attempt), provider, start: a.started.at, end, endInclusive: true, anchor: a.started.entry });
     } else {
@@ -573,7 +600,8 @@ function attribute(
 }
 
 function brokerWhat(r: AuditRecord): string {
-  const status = r.upstreamStatus !== undefined && r.upstreamStatus !== r.status ? `${r.status} (upstream ${r.upstreamStatus})` : String(r.status);
+  const status =
+    r.upstreamStatus !== undefined && r.upstreamStatus !== r.status ? `${r.status} (upstream ${r.upstreamStatus})` : String(r.status);
   return `${r.provider || '(no provider)'} ${r.method} ${r.path} → ${status} ${r.decision}${r.reason ? ` (${boundedLine(r.reason, 200)})` : ''}`;
 }
 
@@ -608,7 +636,11 @@ export function buildAuditTimeline(history: unknown, audit: ParsedAuditLog, opts
   const clockSkewMs = opts.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
 
   const children = new Map<TimelineEntry, { key: number; seq: number; entry: TimelineEntry }[]>();
-  const topLevel: { key: number; seq: number; entry: TimelineEntry }[] = temporalEntries.map((entry, seq) => ({ key: timeKey(entry.at), seq, entry }));
+  const topLevel: { key: number; seq: number; entry: TimelineEntry }[] = temporalEntries.map((entry, seq) => ({
+    key: timeKey(entry.at),
+    seq,
+    entry,
+  }));
   let thisTriage = 0;
   let attributed = 0;
   audit.records.forEach((line, i) => {

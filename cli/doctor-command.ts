@@ -30,7 +30,14 @@ function toJson(report: DoctorReport) {
   return {
     ok: report.ok,
     summary: summarize(report),
-    checks: report.results.map((r) => ({ id: r.id, title: r.title, status: r.status, ...(r.acceptedFailure ? { acceptedFailure: true } : {}), detail: r.detail, durationMs: r.durationMs })),
+    checks: report.results.map((r) => ({
+      id: r.id,
+      title: r.title,
+      status: r.status,
+      ...(r.acceptedFailure ? { acceptedFailure: true } : {}),
+      detail: r.detail,
+      durationMs: r.durationMs,
+    })),
     accepted: report.accepted,
     notes: report.notes,
   };
@@ -39,11 +46,22 @@ function toJson(report: DoctorReport) {
 export function doctorCommand(setup: DoctorCommandSetup = {}): Command {
   const print = setup.print ?? ((text: string) => console.log(text));
   return new Command('doctor')
-    .description("check that this process holds no more than the design allows: Kubernetes token read-only and without Secrets, AWS only an assumed-role session, no credential in the environment or readable files, the broker ready, egress refused")
+    .description(
+      'check that this process holds no more than the design allows: Kubernetes token read-only and without Secrets, AWS only an assumed-role session, no credential in the environment or readable files, the broker ready, egress refused',
+    )
     .addOption(new Option('--config <file>', 'worker configuration YAML (default: $TRIAGE_CONFIG, else .sandbox/triage.yaml)'))
     .option('--json', 'print the results as JSON')
-    .addOption(new Option('--role <role>', 'whose setup this is: the gateway may read its own secret files, the worker may not').choices(['worker', 'gateway']).default('worker'))
-    .addOption(new Option('--egress-probe-url <url>', 'a host outside the egress allowlist that must not be reachable (default: $TRIAGE_DOCTOR_EGRESS_PROBE_URL, else https://example.com/)'))
+    .addOption(
+      new Option('--role <role>', 'whose setup this is: the gateway may read its own secret files, the worker may not')
+        .choices(['worker', 'gateway'])
+        .default('worker'),
+    )
+    .addOption(
+      new Option(
+        '--egress-probe-url <url>',
+        'a host outside the egress allowlist that must not be reachable (default: $TRIAGE_DOCTOR_EGRESS_PROBE_URL, else https://example.com/)',
+      ),
+    )
     .action(async (_opts: DoctorCommandOptions, command: Command) => {
       // `--config` is also the program's option; commander gives it to whichever parses it first.
       const opts = command.optsWithGlobals<DoctorCommandOptions>();

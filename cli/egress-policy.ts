@@ -35,7 +35,11 @@ export const SLACK_RESPONSE_URL_HOST = 'hooks.slack.com';
 export const KUBERNETES_API_SERVICE = { name: 'kubernetes', namespace: 'default' } as const;
 
 /** CoreDNS on EKS: label k8s-app=kube-dns in kube-system. */
-export const CLUSTER_DNS = { selector: "k8s-app == 'kube-dns'", namespaceSelector: "projectcalico.org/name == 'kube-system'", port: 53 } as const;
+export const CLUSTER_DNS = {
+  selector: "k8s-app == 'kube-dns'",
+  namespaceSelector: "projectcalico.org/name == 'kube-system'",
+  port: 53,
+} as const;
 
 export type EgressDestination =
   | { kind: 'dns'; why: string }
@@ -104,7 +108,9 @@ function temporalDestination(address: string): EgressDestination {
   const host = bare(address.slice(0, at));
   const port = Number(address.slice(at + 1));
   if (LOOPBACK.test(host)) {
-    throw new EgressConfigError(`temporal.address ${address} is a loopback address (the sandbox's); in the cluster it must name the Temporal frontend`);
+    throw new EgressConfigError(
+      `temporal.address ${address} is a loopback address (the sandbox's); in the cluster it must name the Temporal frontend`,
+    );
   }
   const service = CLUSTER_SERVICE.exec(host);
   if (service) return { kind: 'service', name: service[1]!, namespace: service[3]!, why: `Temporal frontend (${address})` };
@@ -119,10 +125,14 @@ function temporalDestination(address: string): EgressDestination {
 export function egressPlan(broker: Pick<BrokerConfig, 'providers' | 'listen'>, triage: TriageConfig): EgressPlan {
   checkBrokerUrl(broker, triage);
   if (triage.aws.endpoint) {
-    throw new EgressConfigError(`aws.endpoint is set (${triage.aws.endpoint}): it is for the sandbox's moto; in the cluster the SDK uses the regional AWS endpoints`);
+    throw new EgressConfigError(
+      `aws.endpoint is set (${triage.aws.endpoint}): it is for the sandbox's moto; in the cluster the SDK uses the regional AWS endpoints`,
+    );
   }
   if (triage.kubernetes.kubeconfig) {
-    throw new EgressConfigError('kubernetes.kubeconfig is set: in the cluster leave it unset, so the worker uses the in-cluster API with its service account');
+    throw new EgressConfigError(
+      'kubernetes.kubeconfig is set: in the cluster leave it unset, so the worker uses the in-cluster API with its service account',
+    );
   }
 
   const dns: EgressDestination = { kind: 'dns', why: 'cluster DNS (CoreDNS)' };
@@ -133,9 +143,12 @@ export function egressPlan(broker: Pick<BrokerConfig, 'providers' | 'listen'>, t
   if (services.some((s) => usesSurface(s, 'kubernetes'))) {
     worker.push({ kind: 'service', ...KUBERNETES_API_SERVICE, why: 'Kubernetes API (in-cluster, view role)' });
   }
-  const regions = [...new Set(services.filter((s) => usesSurface(s, 'cloudwatch')).map((s) => s.cloudwatch?.region ?? triage.aws.region))].sort();
+  const regions = [
+    ...new Set(services.filter((s) => usesSurface(s, 'cloudwatch')).map((s) => s.cloudwatch?.region ?? triage.aws.region)),
+  ].sort();
   if (regions.length > 0) {
-    for (const { cidr, port } of POD_IDENTITY_AGENT) worker.push({ kind: 'cidr', cidr, port, why: 'EKS Pod Identity Agent (AWS credentials)' });
+    for (const { cidr, port } of POD_IDENTITY_AGENT)
+      worker.push({ kind: 'cidr', cidr, port, why: 'EKS Pod Identity Agent (AWS credentials)' });
     for (const region of regions) {
       const endpoints = awsEndpoints(region);
       worker.push(hostDestination(endpoints.cloudwatch, 443, `AWS CloudWatch ${region}`));
@@ -155,13 +168,16 @@ export function egressPlan(broker: Pick<BrokerConfig, 'providers' | 'listen'>, t
 function brokerDestinations(broker: Pick<BrokerConfig, 'providers'>): EgressDestination[] {
   const users = new Map<string, string[]>();
   const note = (origin: string, what: string) => users.set(origin, [...(users.get(origin) ?? []), what]);
-  for (const [name, upstream] of Object.entries(upstreamsOf(broker)) as [ProviderName, { origin: string }][]) note(upstream.origin, `broker: ${name} API`);
+  for (const [name, upstream] of Object.entries(upstreamsOf(broker)) as [ProviderName, { origin: string }][])
+    note(upstream.origin, `broker: ${name} API`);
   if (broker.providers.pagerduty) note(new URL(broker.providers.pagerduty.tokenUrl).origin, 'broker: pagerduty OAuth token');
 
   return [...allowedOrigins(broker)].sort().map((origin) => {
     const url = new URL(origin);
     if (LOOPBACK.test(bare(url.hostname))) {
-      throw new EgressConfigError(`broker upstream ${origin} is a loopback address (the sandbox's emulators); a cluster's broker.yaml must name the real APIs`);
+      throw new EgressConfigError(
+        `broker upstream ${origin} is a loopback address (the sandbox's emulators); a cluster's broker.yaml must name the real APIs`,
+      );
     }
     return hostDestination(url.hostname, defaultPort(url), (users.get(origin) ?? ['broker']).join(', '));
   });
@@ -170,7 +186,9 @@ function brokerDestinations(broker: Pick<BrokerConfig, 'providers'>): EgressDest
 function checkBrokerUrl(broker: Pick<BrokerConfig, 'listen'>, triage: TriageConfig): void {
   const url = new URL(triage.broker.url);
   if (!LOOPBACK.test(bare(url.hostname))) {
-    throw new EgressConfigError(`broker.url ${triage.broker.url} must be the sidecar on loopback (http://127.0.0.1:${broker.listen.port}); the worker pod's policy allows no other way to it`);
+    throw new EgressConfigError(
+      `broker.url ${triage.broker.url} must be the sidecar on loopback (http://127.0.0.1:${broker.listen.port}); the worker pod's policy allows no other way to it`,
+    );
   }
   if (defaultPort(url) !== broker.listen.port) {
     throw new EgressConfigError(`broker.url ${triage.broker.url} does not use the broker's listen port ${broker.listen.port}`);
@@ -210,7 +228,12 @@ const CIDR = z.string().refine((v) => {
   if (rest.length > 0 || family === 0) return false;
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
 }, 'must be an IP address or CIDR');
-const DOMAIN = z.string().regex(/^(\*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.(\*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?))*$/, 'must be a DNS name (a "*" may replace one label)');
+const DOMAIN = z
+  .string()
+  .regex(
+    /^(\*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.(\*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?))*$/,
+    'must be a DNS name (a "*" may replace one label)',
+  );
 const ICMP = z.strictObject({ type: z.number().int().min(0).max(254).optional(), code: z.number().int().min(0).max(255).optional() });
 
 const entityRuleSchema = z
@@ -227,9 +250,13 @@ const entityRuleSchema = z
     notPorts: z.array(PORT).optional(),
     serviceAccounts: z.strictObject({ names: z.array(z.string().min(1)).optional(), selector: z.string().optional() }).optional(),
   })
-  .refine((e) => !e.services || ['selector', 'notSelector', 'ports', 'notPorts', 'nets', 'notNets'].every((k) => e[k as keyof typeof e] === undefined), {
-    message: 'services cannot be combined with selector, notSelector, ports, notPorts, nets or notNets',
-  });
+  .refine(
+    (e) =>
+      !e.services || ['selector', 'notSelector', 'ports', 'notPorts', 'nets', 'notNets'].every((k) => e[k as keyof typeof e] === undefined),
+    {
+      message: 'services cannot be combined with selector, notSelector, ports, notPorts, nets or notNets',
+    },
+  );
 
 const ruleSchema = z
   .strictObject({
@@ -241,17 +268,29 @@ const ruleSchema = z
     notICMP: ICMP.optional(),
     source: entityRuleSchema.optional(),
     destination: entityRuleSchema.optional(),
-    http: z.strictObject({ methods: z.array(z.string()).optional(), paths: z.array(z.strictObject({ exact: z.string().optional(), prefix: z.string().optional() })).optional() }).optional(),
+    http: z
+      .strictObject({
+        methods: z.array(z.string()).optional(),
+        paths: z.array(z.strictObject({ exact: z.string().optional(), prefix: z.string().optional() })).optional(),
+      })
+      .optional(),
     metadata: z.strictObject({ annotations: z.record(z.string(), z.string()).optional() }).optional(),
   })
   .refine((r) => ![r.source, r.destination].some((e) => e?.ports || e?.notPorts) || r.protocol === 'TCP' || r.protocol === 'UDP', {
     message: 'ports and notPorts need protocol TCP or UDP',
   })
   .refine((r) => !r.source?.services, { message: 'services is only valid in an egress destination' })
-  .refine((r) => !r.source?.domains && (!r.destination?.domains || r.action === 'Allow'), { message: 'domains is only valid in the destination of an Allow rule' })
-  .refine((r) => r.ipVersion === undefined || [...(r.destination?.nets ?? []), ...(r.source?.nets ?? [])].every((n) => isIP(n.split('/')[0]!) === r.ipVersion), {
-    message: 'nets must match ipVersion',
-  });
+  .refine((r) => !r.source?.domains && (!r.destination?.domains || r.action === 'Allow'), {
+    message: 'domains is only valid in the destination of an Allow rule',
+  })
+  .refine(
+    (r) =>
+      r.ipVersion === undefined ||
+      [...(r.destination?.nets ?? []), ...(r.source?.nets ?? [])].every((n) => isIP(n.split('/')[0]!) === r.ipVersion),
+    {
+      message: 'nets must match ipVersion',
+    },
+  );
 
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
@@ -271,7 +310,11 @@ export const calicoNetworkPolicySchema = z
       tier: z.string().optional(),
       selector: z.string().optional(),
       serviceAccountSelector: z.string().optional(),
-      types: z.array(z.enum(['Ingress', 'Egress'])).min(1).max(2).optional(),
+      types: z
+        .array(z.enum(['Ingress', 'Egress']))
+        .min(1)
+        .max(2)
+        .optional(),
       ingress: z.array(ruleSchema).optional(),
       egress: z.array(ruleSchema).optional(),
     }),
@@ -297,7 +340,15 @@ function calicoRules(d: EgressDestination): CalicoRule[] {
     case 'host':
       return [{ action: 'Allow', protocol: 'TCP', destination: { domains: [d.host], ports: [d.port] }, metadata }];
     case 'cidr':
-      return [{ action: 'Allow', protocol: 'TCP', ipVersion: isIP(d.cidr.split('/')[0]!) as 4 | 6, destination: { nets: [d.cidr], ports: [d.port] }, metadata }];
+      return [
+        {
+          action: 'Allow',
+          protocol: 'TCP',
+          ipVersion: isIP(d.cidr.split('/')[0]!) as 4 | 6,
+          destination: { nets: [d.cidr], ports: [d.port] },
+          metadata,
+        },
+      ];
     case 'service':
       // The Service's endpoints and ports come from the Service itself.
       return [{ action: 'Allow', protocol: 'TCP', destination: { services: { name: d.name, namespace: d.namespace } }, metadata }];
@@ -349,7 +400,7 @@ export function renderEgressPolicyYaml(plan: EgressPlan, source: RenderSource): 
     '# frontend, the in-cluster Kubernetes API, the EKS Pod Identity Agent and the AWS',
     '# regional endpoints of the regions the services read CloudWatch in; each rule says',
     '# why in its keyless-triage/purpose annotation. The worker and the broker share the',
-    '# worker pod\'s network namespace, so its rules cover both; only the broker holds',
+    "# worker pod's network namespace, so its rules cover both; only the broker holds",
     '# SaaS credentials.',
     '#',
     '# `destination.domains` (DNS policy) is a Calico Enterprise / Calico Cloud feature.',
@@ -370,7 +421,8 @@ export function lineDiff(before: string, after: string, context = 2): string {
   const b = after.split('\n');
   const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
   for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+    for (let j = b.length - 1; j >= 0; j--)
+      lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
   }
   const ops: { op: ' ' | '-' | '+'; line: string }[] = [];
   let i = 0;

@@ -15,7 +15,6 @@ import { DoctorFailed, doctorCommand } from './doctor-command.js';
 import { egressCommand } from './egress-command.js';
 import { decide, DecisionRefused, lazyClient, queryStatus, startTriage, type TemporalSettings } from '../starter/triage-client.js';
 
-
 function incidentId(value: string): string {
   if (!PAGERDUTY_ID.test(value)) throw new UsageError(`invalid incident id "${value}": PagerDuty ids are 1-32 letters and digits`);
   return value;
@@ -41,14 +40,18 @@ async function withClient<T>(program: Command, fn: (ctx: Context) => Promise<T>)
 function printStatus(status: TriageStatus, temporal: TemporalSettings): void {
   const lines = [
     `${status.workflowId}: ${status.stage}`,
-    status.incident ? `incident   #${status.incident.number} ${status.incident.title} (${status.incident.serviceName}, ${status.incident.urgency})` : undefined,
+    status.incident
+      ? `incident   #${status.incident.number} ${status.incident.title} (${status.incident.serviceName}, ${status.incident.urgency})`
+      : undefined,
     status.headline ? `headline   ${status.headline}` : undefined,
     ...status.findings.map((f, i) => `finding ${i + 1}  [${f.severity}] ${f.title}`),
     ...status.surfaces.map((s) => `surface    ${s.surface}: ${s.status === 'ok' ? 'ok' : `unavailable: ${s.reason}`}`),
     status.planHash ? `plan       ${status.planHash}` : undefined,
     status.approvers.length ? `approvers  ${status.approvers.join(', ')}` : undefined,
     status.expiresAt && !status.decision ? `expires    ${status.expiresAt}` : undefined,
-    status.decision ? `decision   ${status.decision.decision} by ${status.decision.approver} at ${status.decision.at}${status.decision.comment ? ` (${status.decision.comment})` : ''}` : undefined,
+    status.decision
+      ? `decision   ${status.decision.decision} by ${status.decision.approver} at ${status.decision.at}${status.decision.comment ? ` (${status.decision.comment})` : ''}`
+      : undefined,
     status.resolvedAt ? `resolved   ${status.resolvedAt}` : undefined,
     status.failure ? `failure    ${status.failure}` : undefined,
     status.githubIssue ? `issue      ${status.githubIssue.url} (${status.githubIssue.title})` : undefined,
@@ -75,7 +78,9 @@ function decisionCommand(program: Command, choice: DecisionChoice): Command {
           { decision: choice, approver: opts.as, planHash, ...(opts.comment ? { comment: opts.comment } : {}) },
           `cli:${choice}:${opts.as}:${planHash}`,
         );
-        console.log(`${record.decision === 'approve' ? 'approved' : 'rejected'} by ${record.approver} at ${record.at} (plan ${record.planHash.slice(0, 12)})`);
+        console.log(
+          `${record.decision === 'approve' ? 'approved' : 'rejected'} by ${record.approver} at ${record.at} (plan ${record.planHash.slice(0, 12)})`,
+        );
       });
     });
 }
@@ -92,7 +97,10 @@ export function buildProgram(): Command {
     .argument('<incidentId>', 'PagerDuty incident id')
     .action(async (id: string) => {
       await withClient(program, async ({ client, temporal }) => {
-        const result = await startTriage(client, temporal, { incidentId: incidentId(id), source: { kind: 'cli', user: userInfo().username } });
+        const result = await startTriage(client, temporal, {
+          incidentId: incidentId(id),
+          source: { kind: 'cli', user: userInfo().username },
+        });
         console.log(`${result.workflowId}: ${result.status === 'started' ? 'triage running' : 'already triaged (finished)'}`);
         console.log(`web ui: ${workflowUiUrl(temporal, result.workflowId)}`);
       });

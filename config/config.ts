@@ -31,7 +31,10 @@ const approvalSchema = z
 const metricMeaning = {
   label: z.string().min(1).max(80),
   /** Names the dependency the series measures (a database, a payment API), so a regression there can be named as the cause. */
-  dependency: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be lowercase letters, digits, ".", "-" and "_"').optional(),
+  dependency: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be lowercase letters, digits, ".", "-" and "_"')
+    .optional(),
 };
 
 const awsRegion = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region, e.g. eu-west-1');
@@ -50,7 +53,10 @@ const cloudWatchSchema = z.object({
         /** CloudWatch's rule: 1, 5, 10 or 30 seconds (high-resolution metrics), or a multiple of 60 seconds. */
         period: duration
           .default(60_000)
-          .refine((ms) => [1_000, 5_000, 10_000, 30_000].includes(ms) || (ms > 0 && ms % 60_000 === 0), 'must be 1s, 5s, 10s, 30s or a whole number of minutes'),
+          .refine(
+            (ms) => [1_000, 5_000, 10_000, 30_000].includes(ms) || (ms > 0 && ms % 60_000 === 0),
+            'must be 1s, 5s, 10s, 30s or a whole number of minutes',
+          ),
         unit: z.enum(CLOUDWATCH_UNITS).optional(),
       }),
     )
@@ -59,7 +65,10 @@ const cloudWatchSchema = z.object({
 });
 
 const datadogSchema = z.object({
-  queries: z.array(z.object({ ...metricMeaning, query: z.string().min(1).max(2000) })).max(20).default([]),
+  queries: z
+    .array(z.object({ ...metricMeaning, query: z.string().min(1).max(2000) }))
+    .max(20)
+    .default([]),
   /** Monitors with any of these tags are checked for Alert and Warn. */
   monitorTags: z.array(z.string().min(1).max(200)).max(20).default([]),
   logQuery: z.string().min(1).max(1000).optional(),
@@ -83,7 +92,12 @@ const serviceSchema = z.object({
   slack: z.object({ approvalChannel: slackChannel, incidentsChannel: slackChannel.default('incidents') }).optional(),
 });
 
-const hostname = z.string().regex(/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, 'must be a DNS name');
+const hostname = z
+  .string()
+  .regex(
+    /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/,
+    'must be a DNS name',
+  );
 const filePath = z.string().min(1, 'must be a file path');
 
 /**
@@ -126,8 +140,10 @@ const temporalSchema = z
   .superRefine((t, ctx) => {
     const tls = t.tls ?? undefined;
     const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-    if (tls?.keyFile && !tls.certFile) issue(['tls', 'certFile'], 'keyFile is set but certFile is not: a client certificate needs both files');
-    if (tls?.certFile && !tls.keyFile) issue(['tls', 'keyFile'], 'certFile is set but keyFile is not: a client certificate needs both files');
+    if (tls?.keyFile && !tls.certFile)
+      issue(['tls', 'certFile'], 'keyFile is set but certFile is not: a client certificate needs both files');
+    if (tls?.certFile && !tls.keyFile)
+      issue(['tls', 'keyFile'], 'certFile is set but keyFile is not: a client certificate needs both files');
     if (tls?.certFile && t.apiKeyFile) {
       issue(['apiKeyFile'], 'choose one client credential: tls.certFile/keyFile (mTLS) or apiKeyFile (API key), not both');
     }
@@ -137,9 +153,13 @@ const temporalSchema = z
       issue(['address'], `${t.address} is Temporal Cloud: set tls.certFile and tls.keyFile (mTLS) or apiKeyFile (API key)`);
     }
     if (CLOUD_REGIONAL_ENDPOINT.test(t.address) && tls?.certFile) {
-      issue(['address'], `${t.address} is a regional endpoint, which takes API keys; for mTLS use the namespace endpoint <namespace>.<account>.tmprl.cloud:7233`);
+      issue(
+        ['address'],
+        `${t.address} is a regional endpoint, which takes API keys; for mTLS use the namespace endpoint <namespace>.<account>.tmprl.cloud:7233`,
+      );
     }
-    if (cloud && !t.namespace.includes('.')) issue(['namespace'], 'a Temporal Cloud namespace is written <namespace>.<account>, e.g. triage.a1b2c');
+    if (cloud && !t.namespace.includes('.'))
+      issue(['namespace'], 'a Temporal Cloud namespace is written <namespace>.<account>, e.g. triage.a1b2c');
   })
   .transform(({ tls, apiKeyFile, ...rest }) => {
     // One shape for the code: `tls` present means TLS on. An API key turns it on, as in the Temporal CLI.
@@ -192,15 +212,21 @@ export const configSchema = z
         maximumInterval: duration.default(30_000),
       })
       .prefault({})
-      .transform((r) => ({ maximumAttempts: r.maximumAttempts, initialIntervalMs: r.initialInterval, maximumIntervalMs: r.maximumInterval })),
+      .transform((r) => ({
+        maximumAttempts: r.maximumAttempts,
+        initialIntervalMs: r.initialInterval,
+        maximumIntervalMs: r.maximumInterval,
+      })),
     /** The writes after approval (GitHub issue): a timeout long enough for one call, and patient retries. */
     writes: z
       .object({ timeout: duration.default(30_000), maximumAttempts: z.number().int().min(1).max(100).default(10) })
       .prefault({})
       .transform((w) => ({ timeoutMs: w.timeout, maximumAttempts: w.maximumAttempts })),
-    services: z.record(z.string().regex(/^[A-Z0-9]{1,32}$/i, 'must be a PagerDuty service id'), serviceSchema).refine((s) => Object.keys(s).length > 0, {
-      message: 'configure at least one PagerDuty service',
-    }),
+    services: z
+      .record(z.string().regex(/^[A-Z0-9]{1,32}$/i, 'must be a PagerDuty service id'), serviceSchema)
+      .refine((s) => Object.keys(s).length > 0, {
+        message: 'configure at least one PagerDuty service',
+      }),
   })
   .strict();
 
@@ -253,7 +279,9 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read configuration file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); set TRIAGE_CONFIG or pass --config`);
+    throw new ConfigError(
+      `cannot read configuration file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); set TRIAGE_CONFIG or pass --config`,
+    );
   }
   let raw: unknown;
   try {
@@ -281,7 +309,10 @@ export function parseConfig(raw: unknown, opts: { env?: NodeJS.ProcessEnv; baseD
  * without a configuration file (the CLI): the same variables, checks and
  * defaults as in a file; relative paths are relative to the working directory.
  */
-/** What the CLI needs: the config file's Temporal settings when there is a file (`--config`, TRIAGE_CONFIG, the sandbox's), else the environment's. */
+/**
+ * What the CLI needs: the config file's Temporal settings when there is a file
+ * (`--config`, TRIAGE_CONFIG, the sandbox's), else the environment's.
+ */
 export function temporalSettingsFor(explicitConfig?: string, env: NodeJS.ProcessEnv = process.env): TriageConfig['temporal'] {
   const path = configPath(explicitConfig, env);
   if (explicitConfig || env.TRIAGE_CONFIG || existsSync(path)) return loadConfig(path, env).temporal;

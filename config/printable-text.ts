@@ -37,4 +37,3 @@ export function cutToLength(text: string, max: number): string {
 export function boundedLine(value: unknown, max: number): string {
   return cutToLength(printableLine(value), max);
 }
-

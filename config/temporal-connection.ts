@@ -79,7 +79,8 @@ function readCredentialFile(file: string, what: string): Buffer {
 
 function parseCertificates(pem: Buffer, file: string, what: string): X509Certificate[] {
   const blocks = pem.toString('utf8').match(PEM_CERTIFICATE) ?? [];
-  if (blocks.length === 0) throw new TemporalCredentialError(`${what} ${file} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`);
+  if (blocks.length === 0)
+    throw new TemporalCredentialError(`${what} ${file} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`);
   return blocks.map((block, i) => {
     try {
       return new X509Certificate(block);
@@ -129,7 +130,8 @@ function readApiKey(file: string): string {
   const key = readCredentialFile(file, 'apiKeyFile').toString('utf8').trim();
   if (key === '') throw new TemporalCredentialError(`apiKeyFile ${file} is empty`);
   // It travels as an HTTP header value: one line of visible ASCII.
-  if (!/^[\x21-\x7e]+$/.test(key)) throw new TemporalCredentialError(`apiKeyFile ${file} must hold the key alone, on one line, without spaces`);
+  if (!/^[\x21-\x7e]+$/.test(key))
+    throw new TemporalCredentialError(`apiKeyFile ${file} must hold the key alone, on one line, without spaces`);
   return key;
 }
 
@@ -203,7 +205,9 @@ export function clientConnectionOptions(temporal: TemporalSettings, source: Temp
   return {
     address: temporal.address,
     credentials: grpc.experimental.createCertificateProviderChannelCredentials(source, tls.clientCert ? source : null),
-    ...(tls.serverName ? { channelArgs: { 'grpc.ssl_target_name_override': tls.serverName, 'grpc.default_authority': tls.serverName } } : {}),
+    ...(tls.serverName
+      ? { channelArgs: { 'grpc.ssl_target_name_override': tls.serverName, 'grpc.default_authority': tls.serverName } }
+      : {}),
   };
 }
 
@@ -421,10 +425,16 @@ export class TemporalCredentialSource implements CertificateProvider {
     const fields = { file: this.temporal.tls?.certFile, certificate: cert.summary, minutesLeft: Math.floor(left / 60_000) };
     if (left <= 0) {
       if (this.once(`expired:${cert.summary.fingerprint256}`)) {
-        this.logger.error('temporal client certificate has expired and no renewed one was mounted; new connections to Temporal will be refused', fields);
+        this.logger.error(
+          'temporal client certificate has expired and no renewed one was mounted; new connections to Temporal will be refused',
+          fields,
+        );
       }
     } else if (left <= threshold && this.once(`expiring:${cert.summary.fingerprint256}`)) {
-      this.logger.warn('temporal client certificate expires soon and has not been renewed; check cert-manager (or whatever writes the file)', fields);
+      this.logger.warn(
+        'temporal client certificate expires soon and has not been renewed; check cert-manager (or whatever writes the file)',
+        fields,
+      );
     }
   }
 
@@ -482,7 +492,10 @@ export class WorkerConnection<C extends NativeConnectionLike = NativeConnection>
     this.applied = source.current;
   }
 
-  static async open<C extends NativeConnectionLike = NativeConnection>(temporal: TemporalSettings, opts: WorkerConnectionOptions<C>): Promise<WorkerConnection<C>> {
+  static async open<C extends NativeConnectionLike = NativeConnection>(
+    temporal: TemporalSettings,
+    opts: WorkerConnectionOptions<C>,
+  ): Promise<WorkerConnection<C>> {
     const connect = opts.connect ?? (defaultNativeConnect as unknown as (options: NativeConnectionOptions) => Promise<C>);
     const source = TemporalCredentialSource.open(temporal, { ...opts.source, logger: opts.logger });
     try {
@@ -535,7 +548,9 @@ export class WorkerConnection<C extends NativeConnectionLike = NativeConnection>
       next = await this.connect(nativeConnectionOptions(this.source.temporal, creds));
     } catch (err) {
       // Kept: the current connection works until it has to reconnect. Retried at the next check.
-      this.logger.error('could not connect to Temporal with the rotated TLS files; keeping the current connection', { error: (err as Error).message });
+      this.logger.error('could not connect to Temporal with the rotated TLS files; keeping the current connection', {
+        error: (err as Error).message,
+      });
       return;
     }
     if (this.closed) {
@@ -555,7 +570,9 @@ export class WorkerConnection<C extends NativeConnectionLike = NativeConnection>
     this.logger.info('worker now uses a new Temporal connection with the rotated TLS files', {
       ...(creds.tls?.clientCert ? { certificate: creds.tls.clientCert.summary } : {}),
     });
-    await previous?.close().catch((err: Error) => this.logger.warn('closing the previous Temporal connection failed', { error: err.message }));
+    await previous
+      ?.close()
+      .catch((err: Error) => this.logger.warn('closing the previous Temporal connection failed', { error: err.message }));
   }
 }
 

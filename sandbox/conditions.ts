@@ -17,7 +17,11 @@ export function conditionVariable(surface: ConditionSurface, setting: keyof type
   return `SANDBOX_${surface.toUpperCase()}_${setting}`;
 }
 
-export function conditionsFor(surface: ConditionSurface, scenario: Pick<Scenario, 'conditions'>, env: NodeJS.ProcessEnv = process.env): SurfaceConditions {
+export function conditionsFor(
+  surface: ConditionSurface,
+  scenario: Pick<Scenario, 'conditions'>,
+  env: NodeJS.ProcessEnv = process.env,
+): SurfaceConditions {
   const merged: Record<string, unknown> = { ...scenario.conditions[surface] };
   for (const [suffix, key] of Object.entries(SETTINGS) as [keyof typeof SETTINGS, string][]) {
     const name = conditionVariable(surface, suffix);
@@ -36,7 +40,12 @@ export function conditionsFor(surface: ConditionSurface, scenario: Pick<Scenario
 }
 
 /** Every surface's conditions, for the one process that runs the emulators. */
-export function allConditions(scenario: Pick<Scenario, 'conditions'>, env: NodeJS.ProcessEnv = process.env): Record<ConditionSurface, SurfaceConditions> {
-  return Object.fromEntries(CONDITION_SURFACES.map((s) => [s, conditionsFor(s, scenario, env)])) as Record<ConditionSurface, SurfaceConditions>;
+export function allConditions(
+  scenario: Pick<Scenario, 'conditions'>,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<ConditionSurface, SurfaceConditions> {
+  return Object.fromEntries(CONDITION_SURFACES.map((s) => [s, conditionsFor(s, scenario, env)])) as Record<
+    ConditionSurface,
+    SurfaceConditions
+  >;
 }
-

@@ -118,8 +118,16 @@ async function main(): Promise<void> {
     say(`  gateway answered ${response.status} ${await response.text()}`);
     if (response.status !== 202) throw new Error('the gateway did not accept the webhook');
 
-    const client = new Client({ connection: await Connection.connect({ address: info.temporalAddress }), namespace: info.temporalNamespace });
-    const temporal = { address: info.temporalAddress, namespace: info.temporalNamespace, taskQueue: info.taskQueue, uiUrl: info.temporalUiUrl };
+    const client = new Client({
+      connection: await Connection.connect({ address: info.temporalAddress }),
+      namespace: info.temporalNamespace,
+    });
+    const temporal = {
+      address: info.temporalAddress,
+      namespace: info.temporalNamespace,
+      taskQueue: info.taskQueue,
+      uiUrl: info.temporalUiUrl,
+    };
     try {
       say();
       say('workflow progress:');
@@ -151,7 +159,9 @@ async function main(): Promise<void> {
 
       const outcome = (await client.workflow.getHandle(triageWorkflowId(incidentId)).result()) as TriageOutcome;
       say();
-      say(`decision: ${outcome.stage} by ${outcome.decision?.approver} at ${outcome.decision?.at} (plan ${outcome.planHash?.slice(0, 12)})`);
+      say(
+        `decision: ${outcome.stage} by ${outcome.decision?.approver} at ${outcome.decision?.at} (plan ${outcome.planHash?.slice(0, 12)})`,
+      );
       if (!outcome.githubIssue) throw new Error('the approved triage wrote no GitHub issue');
       say(`github:   ${outcome.githubIssue.url}`);
       say(`          "${outcome.githubIssue.title}" (created through the broker with the App's installation token)`);

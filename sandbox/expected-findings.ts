@@ -55,7 +55,9 @@ export function expectedFindingsPath(scenarioPath: string): string {
 export async function loadExpectedFindings(path: string): Promise<ExpectedFindings> {
   const result = expectedSchema.safeParse(parseYaml(await readFile(path, 'utf8')));
   if (!result.success) {
-    throw new Error(`${path}: invalid expected findings\n${result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
+    throw new Error(
+      `${path}: invalid expected findings\n${result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`,
+    );
   }
   return result.data;
 }
@@ -71,7 +73,8 @@ export interface Outcome {
 /** Every way the outcome differs from the expectation, one line each; empty when it matches. */
 export function compareWithExpected(outcome: Outcome, expected: ExpectedFindings): string[] {
   const problems: string[] = [];
-  if (!expected.headline.test(outcome.headline)) problems.push(`headline ${JSON.stringify(outcome.headline)} does not match ${expected.headline}`);
+  if (!expected.headline.test(outcome.headline))
+    problems.push(`headline ${JSON.stringify(outcome.headline)} does not match ${expected.headline}`);
   const matches = (f: OutcomeFinding, e: ExpectedFindings['findings'][number]) =>
     f.analyzer === e.analyzer &&
     (e.surface === undefined || f.surface === e.surface) &&
@@ -82,7 +85,9 @@ export function compareWithExpected(outcome: Outcome, expected: ExpectedFindings
   for (const e of expected.findings) {
     if (!outcome.findings.some((f) => matches(f, e))) {
       const evidence = e.evidence.length ? ` with evidence matching ${e.evidence.map(String).join(', ')}` : '';
-      problems.push(`no ${e.analyzer} finding${e.severity ? ` (${e.severity})` : ''}${e.title ? ` titled ${e.title}` : ''}${e.objects.length ? ` citing ${e.objects.join(', ')}` : ''}${evidence}`);
+      problems.push(
+        `no ${e.analyzer} finding${e.severity ? ` (${e.severity})` : ''}${e.title ? ` titled ${e.title}` : ''}${e.objects.length ? ` citing ${e.objects.join(', ')}` : ''}${evidence}`,
+      );
     }
   }
   const [first] = expected.findings;
@@ -91,7 +96,8 @@ export function compareWithExpected(outcome: Outcome, expected: ExpectedFindings
     problems.push(`top finding is ${top ? `${top.analyzer}: ${JSON.stringify(top.title)}` : 'missing'}, expected ${first.analyzer}`);
   }
   for (const prefix of expected.absent) {
-    for (const f of outcome.findings.filter((x) => x.analyzer.startsWith(prefix))) problems.push(`unexpected ${f.analyzer} finding: ${JSON.stringify(f.title)}`);
+    for (const f of outcome.findings.filter((x) => x.analyzer.startsWith(prefix)))
+      problems.push(`unexpected ${f.analyzer} finding: ${JSON.stringify(f.title)}`);
   }
   for (const s of outcome.surfaces) {
     const want = expected.surfaces[s.surface] ?? 'ok';

@@ -160,7 +160,8 @@ export function motoCloudWatchClient(url: string, region: string, credentials: S
 function encodedBytes(datum: MetricDatum): number {
   const FIELD = 48;
   let bytes = FIELD * 4 + encodeURIComponent(datum.MetricName ?? '').length + (datum.Unit?.length ?? 0);
-  for (const d of datum.Dimensions ?? []) bytes += 2 * FIELD + encodeURIComponent(d.Name ?? '').length + encodeURIComponent(d.Value ?? '').length;
+  for (const d of datum.Dimensions ?? [])
+    bytes += 2 * FIELD + encodeURIComponent(d.Name ?? '').length + encodeURIComponent(d.Value ?? '').length;
   return bytes;
 }
 
@@ -176,7 +177,12 @@ export interface SeedResult {
  * it did not issue), which is the account the Pod Identity emulator's default
  * role lives in.
  */
-export async function seedCloudWatch(url: string, cloudwatch: ScenarioCloudWatch, credentials: SandboxCredentials, now: number = Date.now()): Promise<SeedResult> {
+export async function seedCloudWatch(
+  url: string,
+  cloudwatch: ScenarioCloudWatch,
+  credentials: SandboxCredentials,
+  now: number = Date.now(),
+): Promise<SeedResult> {
   const byNamespace = new Map<string, MetricDatum[]>();
   for (const metric of cloudwatch.metrics) {
     const dimensions = Object.entries(metric.dimensions).map(([Name, Value]) => ({ Name, Value }));

@@ -19,7 +19,9 @@ export function sandboxPortRange(): { low: number; high: number } {
   } catch {
     // not Linux
   }
-  return ephemeralLow > SANDBOX_PORT_FLOOR + 1000 ? { low: SANDBOX_PORT_FLOOR, high: ephemeralLow } : { low: SANDBOX_PORT_FLOOR, high: SANDBOX_PORT_FLOOR + FALLBACK_SPAN };
+  return ephemeralLow > SANDBOX_PORT_FLOOR + 1000
+    ? { low: SANDBOX_PORT_FLOOR, high: ephemeralLow }
+    : { low: SANDBOX_PORT_FLOOR, high: SANDBOX_PORT_FLOOR + FALLBACK_SPAN };
 }
 
 /** A port that was free a moment ago, from the sandbox range, not handed out before by this process. */

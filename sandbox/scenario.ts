@@ -53,7 +53,10 @@ function resolveTemplates(value: unknown, nowMs: number, path: PathSegment[], is
     if (!value.includes('${')) return value;
     const m = TEMPLATE.exec(value);
     if (!m) {
-      issues.push({ path: formatPath(path), message: `unknown template ${JSON.stringify(value)}; expected \${now}, \${now-12m}, \${now+30s} (units s, m, h, d)` });
+      issues.push({
+        path: formatPath(path),
+        message: `unknown template ${JSON.stringify(value)}; expected \${now}, \${now-12m}, \${now+30s} (units s, m, h, d)`,
+      });
       return value;
     }
     const [, sign, amount, unit] = m;
@@ -85,7 +88,10 @@ const labelKey = z.string().refine((k) => {
   if (prefix !== undefined && (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))) return false;
   return name.length <= 63 && LABEL_NAME.test(name);
 }, 'must be a valid label key ([prefix/]name)');
-const labelValue = z.string().max(63).regex(/^$|^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be a valid label value');
+const labelValue = z
+  .string()
+  .max(63)
+  .regex(/^$|^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be a valid label value');
 const count = z.number().int().min(0);
 /** The API serialises quantities as strings; YAML authors often write `cpu: 1`. */
 const quantity = z.union([z.string(), z.number()]).transform(String);
@@ -147,7 +153,10 @@ const containerState = z
       })
       .optional(),
   })
-  .refine((s) => [s.waiting, s.running, s.terminated].filter(Boolean).length <= 1, 'a container state holds at most one of waiting, running, terminated');
+  .refine(
+    (s) => [s.waiting, s.running, s.terminated].filter(Boolean).length <= 1,
+    'a container state holds at most one of waiting, running, terminated',
+  );
 
 const containerStatus = z.looseObject({
   name: dns1123Label,
@@ -197,7 +206,11 @@ const pod = z
     const declared = new Set(p.spec.containers.map((c) => c.name));
     p.status?.containerStatuses?.forEach((s, i) => {
       if (!declared.has(s.name)) {
-        ctx.addIssue({ code: 'custom', path: ['status', 'containerStatuses', i, 'name'], message: `no container "${s.name}" in spec.containers` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['status', 'containerStatuses', i, 'name'],
+          message: `no container "${s.name}" in spec.containers`,
+        });
       }
     });
   });
@@ -253,12 +266,16 @@ const nodeEvent = event.extend({
 const labelSelector = z.looseObject({
   matchLabels: z.record(labelKey, labelValue).optional(),
   matchExpressions: z
-    .array(z.looseObject({ key: labelKey, operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), values: z.array(z.string()).optional() }))
+    .array(
+      z.looseObject({ key: labelKey, operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), values: z.array(z.string()).optional() }),
+    )
     .optional(),
 });
 
 const podTemplate = z.looseObject({
-  metadata: z.looseObject({ labels: z.record(labelKey, labelValue).optional(), annotations: z.record(z.string(), z.string()).optional() }).optional(),
+  metadata: z
+    .looseObject({ labels: z.record(labelKey, labelValue).optional(), annotations: z.record(z.string(), z.string()).optional() })
+    .optional(),
   spec: podSpec,
 });
 
@@ -379,12 +396,19 @@ const alert = z.strictObject({
 /** GitHub's rules: an owner is 1-39 alphanumerics or single hyphens; a repository name is 1-100 of [A-Za-z0-9._-], not "." or "..". */
 const gitHubRepo = z
   .string()
-  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/, 'must be owner/name, as GitHub spells repositories');
+  .regex(
+    /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/,
+    'must be owner/name, as GitHub spells repositories',
+  );
 
 /** Slack's rules: channel names are lowercase letters, digits, "-" and "_", at most 80 characters. */
-const slackChannelName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,79}$/, 'must be a Slack channel name: lowercase letters, digits, "-" and "_", without "#"');
+const slackChannelName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,79}$/, 'must be a Slack channel name: lowercase letters, digits, "-" and "_", without "#"');
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user id: U or W, then uppercase letters and digits');
-const slackUserName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,79}$/, 'must be a Slack username: lowercase letters, digits, ".", "-" and "_"');
+const slackUserName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,79}$/, 'must be a Slack username: lowercase letters, digits, ".", "-" and "_"');
 
 /** The sandbox Slack workspace: the channels the app is in and the people who can click its buttons. */
 const slackWorkspace = z.strictObject({
@@ -446,21 +470,30 @@ const metricSeries = z.union([explicitSeries, shapedSeries, expandedSeries]).tra
 const metricLabel = z.string().min(1).max(80);
 const dependencyName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be lowercase letters, digits, ".", "-" and "_"');
 
-
 const cloudWatchMetric = z.strictObject({
   label: metricLabel,
   dependency: dependencyName.optional(),
   namespace: z.string().regex(/^[^:][^:]{0,254}$/, 'must be a CloudWatch namespace (1-255 characters, no ":" first)'),
   metricName: z.string().min(1).max(255),
-  dimensions: z.record(z.string().min(1).max(255), z.string().min(1).max(1024)).refine((d) => Object.keys(d).length <= 30, 'at most 30 dimensions').default({}),
+  dimensions: z
+    .record(z.string().min(1).max(255), z.string().min(1).max(1024))
+    .refine((d) => Object.keys(d).length <= 30, 'at most 30 dimensions')
+    .default({}),
   stat: z.enum(CLOUDWATCH_STATS).default('Average'),
-  periodSeconds: z.number().int().refine((p) => p === 1 || p === 5 || p === 10 || p === 30 || (p >= 60 && p % 60 === 0), 'must be 1, 5, 10, 30 or a multiple of 60').default(60),
+  periodSeconds: z
+    .number()
+    .int()
+    .refine((p) => p === 1 || p === 5 || p === 10 || p === 30 || (p >= 60 && p % 60 === 0), 'must be 1, 5, 10, 30 or a multiple of 60')
+    .default(60),
   unit: z.enum(CLOUDWATCH_UNITS).optional(),
   series: metricSeries,
 });
 
 const cloudWatch = z.strictObject({
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region, e.g. eu-west-1').default('eu-west-1'),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region, e.g. eu-west-1')
+    .default('eu-west-1'),
   metrics: z.array(cloudWatchMetric).min(1).max(20),
 });
 
@@ -543,7 +576,8 @@ const scenarioSchema = z
   .superRefine((s, ctx) => {
     const alertIds = new Set<string>();
     s.pagerduty.alerts.forEach((a, i) => {
-      if (alertIds.has(a.id)) ctx.addIssue({ code: 'custom', path: ['pagerduty', 'alerts', i, 'id'], message: `duplicate alert id ${a.id}` });
+      if (alertIds.has(a.id))
+        ctx.addIssue({ code: 'custom', path: ['pagerduty', 'alerts', i, 'id'], message: `duplicate alert id ${a.id}` });
       alertIds.add(a.id);
     });
     if (s.slack) {
@@ -554,9 +588,21 @@ const scenarioSchema = z
           seen.add(v);
         });
       };
-      unique(s.slack.channels.map((c) => c.name), 'channel name', (i) => ['channels', i, 'name']);
-      unique(s.slack.users.map((u) => u.id), 'user id', (i) => ['users', i, 'id']);
-      unique(s.slack.users.map((u) => u.name), 'username', (i) => ['users', i, 'name']);
+      unique(
+        s.slack.channels.map((c) => c.name),
+        'channel name',
+        (i) => ['channels', i, 'name'],
+      );
+      unique(
+        s.slack.users.map((u) => u.id),
+        'user id',
+        (i) => ['users', i, 'id'],
+      );
+      unique(
+        s.slack.users.map((u) => u.name),
+        'username',
+        (i) => ['users', i, 'name'],
+      );
     }
     const uniqueIn = <T>(list: readonly T[], key: (v: T) => string | number, what: string, path: (i: number) => PathSegment[]) => {
       const seen = new Set<string | number>();
@@ -567,12 +613,27 @@ const scenarioSchema = z
       });
     };
     // Labels name the charts and the findings; two series with one label would be indistinguishable.
-    const labels = [...(s.cloudwatch?.metrics ?? []).map((m, i) => ({ label: m.label, path: ['cloudwatch', 'metrics', i, 'label'] })),
-      ...(s.datadog?.queries ?? []).map((q, i) => ({ label: q.label, path: ['datadog', 'queries', i, 'label'] }))];
-    uniqueIn(labels, (l) => l.label, 'metric label', (i) => labels[i]!.path);
-    if (s.datadog) uniqueIn(s.datadog.monitors, (m) => m.id, 'monitor id', (i) => ['datadog', 'monitors', i, 'id']);
+    const labels = [
+      ...(s.cloudwatch?.metrics ?? []).map((m, i) => ({ label: m.label, path: ['cloudwatch', 'metrics', i, 'label'] })),
+      ...(s.datadog?.queries ?? []).map((q, i) => ({ label: q.label, path: ['datadog', 'queries', i, 'label'] })),
+    ];
+    uniqueIn(
+      labels,
+      (l) => l.label,
+      'metric label',
+      (i) => labels[i]!.path,
+    );
+    if (s.datadog)
+      uniqueIn(
+        s.datadog.monitors,
+        (m) => m.id,
+        'monitor id',
+        (i) => ['datadog', 'monitors', i, 'id'],
+      );
     for (const [ns, content] of Object.entries(s.kubernetes.namespaces)) {
-      checkNamespace(ns, content, (path, message) => ctx.addIssue({ code: 'custom', path: ['kubernetes', 'namespaces', ns, ...path], message }));
+      checkNamespace(ns, content, (path, message) =>
+        ctx.addIssue({ code: 'custom', path: ['kubernetes', 'namespaces', ns, ...path], message }),
+      );
     }
     checkNodeEvents(s.kubernetes.nodeEvents, s.kubernetes.namespaces[NODE_EVENTS_NAMESPACE]?.events ?? [], (path, message) =>
       ctx.addIssue({ code: 'custom', path: ['kubernetes', 'nodeEvents', ...path], message }),
@@ -607,7 +668,8 @@ function checkNamespace(ns: string, content: NamespaceContent, report: (path: Pa
     content[kind].forEach((obj, i) => {
       obj.metadata.ownerReferences?.forEach((ref, j) => {
         const known = owners[ref.kind];
-        if (known && !known.has(ref.name)) report([kind, i, 'metadata', 'ownerReferences', j, 'name'], `no ${ref.kind} "${ref.name}" in namespace "${ns}"`);
+        if (known && !known.has(ref.name))
+          report([kind, i, 'metadata', 'ownerReferences', j, 'name'], `no ${ref.kind} "${ref.name}" in namespace "${ns}"`);
       });
     });
   }
@@ -627,10 +689,17 @@ function checkNodeEvents(
   nodeEvents.forEach((e, i) => {
     const { name, namespace } = e.metadata;
     if (seen.has(name)) report([i, 'metadata', 'name'], `duplicate node event name "${name}"`);
-    else if (listed.has(name)) report([i, 'metadata', 'name'], `"${name}" is also listed under kubernetes.namespaces.${NODE_EVENTS_NAMESPACE}.events; both are served in namespace "${NODE_EVENTS_NAMESPACE}"`);
+    else if (listed.has(name))
+      report(
+        [i, 'metadata', 'name'],
+        `"${name}" is also listed under kubernetes.namespaces.${NODE_EVENTS_NAMESPACE}.events; both are served in namespace "${NODE_EVENTS_NAMESPACE}"`,
+      );
     seen.add(name);
     if (namespace !== undefined && namespace !== NODE_EVENTS_NAMESPACE) {
-      report([i, 'metadata', 'namespace'], `is "${namespace}" but node events are served in namespace "${NODE_EVENTS_NAMESPACE}", where the kubelet records them`);
+      report(
+        [i, 'metadata', 'namespace'],
+        `is "${namespace}" but node events are served in namespace "${NODE_EVENTS_NAMESPACE}", where the kubelet records them`,
+      );
     }
   });
 }
@@ -688,7 +757,9 @@ export function parseScenario(text: string, opts: ScenarioOptions = {}): Scenari
   if (doc.errors.length > 0) {
     throw new ScenarioError(
       source,
-      doc.errors.slice(0, MAX_REPORTED_ISSUES).map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}` : '', message: e.message.split('\n')[0] ?? e.message })),
+      doc.errors
+        .slice(0, MAX_REPORTED_ISSUES)
+        .map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}` : '', message: e.message.split('\n')[0] ?? e.message })),
     );
   }
   return buildScenario(doc.toJS({ maxAliasCount: 100 }), { ...opts, source });

@@ -24,7 +24,12 @@ export interface StackOptions {
   dir: string;
   scenario: string;
   /** Fixed ports; anything left out gets a free port below the ephemeral range (sandbox/ports.ts). */
-  ports?: Partial<Record<ServiceName | 'temporalUi' | 'pagerduty' | 'kubernetes' | 'github' | 'slack' | 'datadog' | 'moto' | 'cloudwatch' | 'podIdentity', number>>;
+  ports?: Partial<
+    Record<
+      ServiceName | 'temporalUi' | 'pagerduty' | 'kubernetes' | 'github' | 'slack' | 'datadog' | 'moto' | 'cloudwatch' | 'podIdentity',
+      number
+    >
+  >;
   approval?: { reminderAfter: string; expireAfter: string };
   retry?: { maximumAttempts: number; initialInterval: string; maximumInterval: string };
   /** Timeout of one write attempt (GitHub); short in tests that kill the worker mid-write. */
@@ -121,7 +126,10 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
   const webhookSecretFile = secret(join(secretDir, 'pagerduty-webhook-secret'));
   const kubernetesTokenFile = secret(join(secretDir, 'kubernetes-token'));
   const appKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const githubPrivateKeyFile = secret(join(brokerSecretDir, 'github-app.pem'), appKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const githubPrivateKeyFile = secret(
+    join(brokerSecretDir, 'github-app.pem'),
+    appKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  );
   const githubPublicKeyFile = join(dir, 'github-app.pub.pem');
   writeFileSync(githubPublicKeyFile, appKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString());
   const pagerdutyClientIdFile = secret(join(brokerSecretDir, 'pagerduty-client-id'), randomBytes(16).toString('hex'));
@@ -150,7 +158,8 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
   };
   const podIdentityUrl = `http://127.0.0.1:${ports.podIdentity}${CREDENTIALS_PATH}`;
   for (const [name, p] of Object.entries(ports)) {
-    if (!(await portIsFree(p))) throw new Error(`port ${p} (${name}) is in use; is another stack running? (\`make down\` stops the one \`make up\` started)`);
+    if (!(await portIsFree(p)))
+      throw new Error(`port ${p} (${name}) is in use; is another stack running? (\`make down\` stops the one \`make up\` started)`);
   }
 
   const children = new Map<ServiceName, ChildProcess>();
@@ -165,22 +174,40 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
   const startWorker = async () => {
     const log = join(logDir, 'worker.log');
     const from = existsSync(log) ? statSync(log).size : 0;
-    const worker = launch('worker', process.execPath, [join(PROJECT_ROOT, 'dist/workers/main.js')], logDir, workerEnvironment(childEnv, { configFile: workerConfigFile, home: dir, agentUrl: podIdentityUrl, tokenFile: podIdentityTokenFile }));
+    const worker = launch(
+      'worker',
+      process.execPath,
+      [join(PROJECT_ROOT, 'dist/workers/main.js')],
+      logDir,
+      workerEnvironment(childEnv, { configFile: workerConfigFile, home: dir, agentUrl: podIdentityUrl, tokenFile: podIdentityTokenFile }),
+    );
     children.set('worker', worker);
     await waitForLog(log, /worker started/, worker, 'worker', from);
   };
 
   try {
-    const temporal = launch('temporal', findTemporalCli(), [
-      'server', 'start-dev',
-      '--ip', '127.0.0.1',
-      '--port', String(ports.temporal),
-      '--ui-port', String(ports.temporalUi),
-      '--db-filename', join(dir, 'temporal.db'),
-      '--namespace', NAMESPACE,
-      '--log-level', 'warn',
-      ...triageSearchAttributes.flatMap((k) => ['--search-attribute', `${k.name}=Keyword`]),
-    ], logDir);
+    const temporal = launch(
+      'temporal',
+      findTemporalCli(),
+      [
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(ports.temporal),
+        '--ui-port',
+        String(ports.temporalUi),
+        '--db-filename',
+        join(dir, 'temporal.db'),
+        '--namespace',
+        NAMESPACE,
+        '--log-level',
+        'warn',
+        ...triageSearchAttributes.flatMap((k) => ['--search-attribute', `${k.name}=Keyword`]),
+      ],
+      logDir,
+    );
     children.set('temporal', temporal);
     const temporalAddress = `127.0.0.1:${ports.temporal}`;
     await waitForTemporal(temporalAddress, temporal, logDir);
@@ -189,32 +216,60 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
     if (scenario.cloudwatch) await seedCloudWatch(moto.url, scenario.cloudwatch, sandboxCredentials());
 
     const githubRepo = scenario.github?.repo;
-    const emulators = launch('emulators', process.execPath, [
-      join(PROJECT_ROOT, 'dist/sandbox/emulators/main.js'),
-      '--scenario', scenarioPath,
-      '--pagerduty-port', String(ports.pagerduty),
-      '--kubernetes-port', String(ports.kubernetes),
-      '--github-port', String(ports.github),
-      '--kubernetes-token-file', kubernetesTokenFile,
-      '--pagerduty-client-id-file', pagerdutyClientIdFile,
-      '--pagerduty-client-secret-file', pagerdutyClientSecretFile,
-      '--github-app-id', GITHUB_APP_ID,
-      '--github-installation-id', String(GITHUB_INSTALLATION_ID),
-      '--github-app-public-key-file', githubPublicKeyFile,
-      ...(githubRepo ? ['--github-repo', githubRepo] : []),
-      '--slack-port', String(ports.slack),
-      '--slack-bot-token-file', slackBotTokenFile,
-      '--slack-signing-secret-file', slackSigningSecretFile,
-      '--gateway-url', `http://127.0.0.1:${ports.gateway}`,
-      '--datadog-port', String(ports.datadog),
-      '--datadog-api-key-file', datadogApiKeyFile,
-      '--datadog-app-key-file', datadogAppKeyFile,
-      '--pod-identity-port', String(ports.podIdentity),
-      '--pod-identity-token-file', podIdentityTokenFile,
-      '--sts-endpoint', moto.url,
-      '--cloudwatch-port', String(ports.cloudwatch),
-      '--cloudwatch-upstream', moto.url,
-    ], logDir, childEnv);
+    const emulators = launch(
+      'emulators',
+      process.execPath,
+      [
+        join(PROJECT_ROOT, 'dist/sandbox/emulators/main.js'),
+        '--scenario',
+        scenarioPath,
+        '--pagerduty-port',
+        String(ports.pagerduty),
+        '--kubernetes-port',
+        String(ports.kubernetes),
+        '--github-port',
+        String(ports.github),
+        '--kubernetes-token-file',
+        kubernetesTokenFile,
+        '--pagerduty-client-id-file',
+        pagerdutyClientIdFile,
+        '--pagerduty-client-secret-file',
+        pagerdutyClientSecretFile,
+        '--github-app-id',
+        GITHUB_APP_ID,
+        '--github-installation-id',
+        String(GITHUB_INSTALLATION_ID),
+        '--github-app-public-key-file',
+        githubPublicKeyFile,
+        ...(githubRepo ? ['--github-repo', githubRepo] : []),
+        '--slack-port',
+        String(ports.slack),
+        '--slack-bot-token-file',
+        slackBotTokenFile,
+        '--slack-signing-secret-file',
+        slackSigningSecretFile,
+        '--gateway-url',
+        `http://127.0.0.1:${ports.gateway}`,
+        '--datadog-port',
+        String(ports.datadog),
+        '--datadog-api-key-file',
+        datadogApiKeyFile,
+        '--datadog-app-key-file',
+        datadogAppKeyFile,
+        '--pod-identity-port',
+        String(ports.podIdentity),
+        '--pod-identity-token-file',
+        podIdentityTokenFile,
+        '--sts-endpoint',
+        moto.url,
+        '--cloudwatch-port',
+        String(ports.cloudwatch),
+        '--cloudwatch-upstream',
+        moto.url,
+      ],
+      logDir,
+      childEnv,
+    );
     children.set('emulators', emulators);
     await waitForLog(join(logDir, 'emulators.log'), /"pagerdutyUrl"/, emulators, 'emulators');
     const pagerdutyUrl = `http://127.0.0.1:${ports.pagerduty}`;
@@ -234,7 +289,13 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
         auditLog: brokerAuditLog,
         upstreamTimeout: '15s',
         providers: {
-          github: { upstream: githubUrl, appId: GITHUB_APP_ID, installationId: GITHUB_INSTALLATION_ID, privateKeyFile: githubPrivateKeyFile, repos: githubRepo ? [githubRepo] : [] },
+          github: {
+            upstream: githubUrl,
+            appId: GITHUB_APP_ID,
+            installationId: GITHUB_INSTALLATION_ID,
+            privateKeyFile: githubPrivateKeyFile,
+            repos: githubRepo ? [githubRepo] : [],
+          },
           pagerduty: {
             upstream: pagerdutyUrl,
             tokenUrl: `${pagerdutyUrl}/oauth/token`,
@@ -249,7 +310,10 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
       }),
       { mode: 0o600 },
     );
-    const broker = launch('broker', process.execPath, [join(PROJECT_ROOT, 'dist/broker/main.js')], logDir, { ...childEnv, BROKER_CONFIG: brokerConfigFile });
+    const broker = launch('broker', process.execPath, [join(PROJECT_ROOT, 'dist/broker/main.js')], logDir, {
+      ...childEnv,
+      BROKER_CONFIG: brokerConfigFile,
+    });
     children.set('broker', broker);
     await waitForLog(join(logDir, 'broker.log'), /broker listening/, broker, 'broker');
     const brokerUrl = `http://127.0.0.1:${ports.broker}`;
@@ -280,13 +344,21 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
       },
     };
     // The gateway's file names its secret files; the worker's does not, as in a pod where it cannot read them.
-    const gatewaySettings = { host: '127.0.0.1', port: ports.gateway, pagerdutyWebhookSecretFiles: [webhookSecretFile], slackSigningSecretFile };
+    const gatewaySettings = {
+      host: '127.0.0.1',
+      port: ports.gateway,
+      pagerdutyWebhookSecretFiles: [webhookSecretFile],
+      slackSigningSecretFile,
+    };
     writeFileSync(configFile, toYaml({ ...settings, gateway: gatewaySettings }));
     writeFileSync(workerConfigFile, toYaml(settings));
 
     await startWorker();
 
-    const gateway = launch('gateway', process.execPath, [join(PROJECT_ROOT, 'dist/starter/main.js')], logDir, { ...childEnv, TRIAGE_CONFIG: configFile });
+    const gateway = launch('gateway', process.execPath, [join(PROJECT_ROOT, 'dist/starter/main.js')], logDir, {
+      ...childEnv,
+      TRIAGE_CONFIG: configFile,
+    });
     children.set('gateway', gateway);
     const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
     await waitForHttp(`${gatewayUrl}/healthz`, gateway, logDir, 'gateway');
@@ -353,7 +425,9 @@ function workerEnvironment(
   base: NodeJS.ProcessEnv,
   where: { configFile: string; home: string; agentUrl: string; tokenFile: string },
 ): NodeJS.ProcessEnv {
-  const passed = Object.entries(base).filter(([name]) => /^(PATH|TMPDIR|LANG|LC_[A-Z]+|TZ|NODE_OPTIONS|NODE_EXTRA_CA_CERTS|SANDBOX_[A-Z_]+|TRIAGE_[A-Z_]+|TEMPORAL_[A-Z_]+)$/.test(name));
+  const passed = Object.entries(base).filter(([name]) =>
+    /^(PATH|TMPDIR|LANG|LC_[A-Z]+|TZ|NODE_OPTIONS|NODE_EXTRA_CA_CERTS|SANDBOX_[A-Z_]+|TRIAGE_[A-Z_]+|TEMPORAL_[A-Z_]+)$/.test(name),
+  );
   return {
     ...Object.fromEntries(passed),
     // The stack's directory, not the developer's: the SDK would prefer ~/.aws/credentials over the agent.
@@ -373,7 +447,10 @@ function metricSettings(scenario: Scenario): Record<string, unknown> {
   if (scenario.cloudwatch) {
     settings.cloudwatch = {
       region: scenario.cloudwatch.region,
-      metrics: scenario.cloudwatch.metrics.map(({ series: _series, periodSeconds, ...metric }) => ({ ...metric, period: `${periodSeconds}s` })),
+      metrics: scenario.cloudwatch.metrics.map(({ series: _series, periodSeconds, ...metric }) => ({
+        ...metric,
+        period: `${periodSeconds}s`,
+      })),
     };
   }
   if (scenario.datadog) {
@@ -461,7 +538,8 @@ function failure(name: string, logDir: string, why: string): Error {
 async function until(name: string, child: ChildProcess, logDir: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw failure(name, logDir, `exited (${child.exitCode ?? child.signalCode}) while starting`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw failure(name, logDir, `exited (${child.exitCode ?? child.signalCode}) while starting`);
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -485,7 +563,12 @@ async function waitForTemporal(address: string, child: ChildProcess, logDir: str
 }
 
 async function waitForLog(file: string, pattern: RegExp, child: ChildProcess, name: string, fromByte = 0): Promise<void> {
-  await until(name, child, resolve(file, '..'), async () => existsSync(file) && pattern.test(readFileSync(file).subarray(fromByte).toString('utf8')));
+  await until(
+    name,
+    child,
+    resolve(file, '..'),
+    async () => existsSync(file) && pattern.test(readFileSync(file).subarray(fromByte).toString('utf8')),
+  );
 }
 
 async function waitForHttp(url: string, child: ChildProcess, logDir: string, name: string): Promise<void> {

@@ -42,7 +42,12 @@ export function incidentEnvelope(scenario: Scenario, eventType: WebhookEventType
   });
 }
 
-export async function postSignedWebhook(gatewayUrl: string, body: string, secret: string, webhookId: string = randomUUID()): Promise<Response> {
+export async function postSignedWebhook(
+  gatewayUrl: string,
+  body: string,
+  secret: string,
+  webhookId: string = randomUUID(),
+): Promise<Response> {
   return fetch(`${gatewayUrl}/webhooks/pagerduty`, {
     method: 'POST',
     headers: {

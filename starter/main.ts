@@ -16,7 +16,8 @@ function main(): void {
   // Also read per request: Bolt takes the signing secret as a function, so a
   // regenerated secret is live as soon as the mounted file changes, no restart.
   const slackSigningSecret = slackSigningSecretFile ? () => readFileSync(slackSigningSecretFile, 'utf8').trim() : undefined;
-  if (slackSigningSecret && slackSigningSecret() === '') throw new ConfigError(`gateway.slackSigningSecretFile: ${slackSigningSecretFile} is empty`);
+  if (slackSigningSecret && slackSigningSecret() === '')
+    throw new ConfigError(`gateway.slackSigningSecretFile: ${slackSigningSecretFile} is empty`);
   const client = lazyClient(config.temporal);
   const app = createGatewayApp({
     secrets,
@@ -24,7 +25,9 @@ function main(): void {
     logger,
     ...(slackSigningSecret ? { slack: { signingSecret: slackSigningSecret } } : {}),
   });
-  const server = app.listen(port, host, () => logger.info('gateway listening', { url: `http://${host}:${port}`, slackInteractions: slackSigningSecret !== undefined }));
+  const server = app.listen(port, host, () =>
+    logger.info('gateway listening', { url: `http://${host}:${port}`, slackInteractions: slackSigningSecret !== undefined }),
+  );
   const shutdown = () => {
     logger.info('gateway stopping');
     server.close(() => void client.connection.close().finally(() => process.exit(0)));

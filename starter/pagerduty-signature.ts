@@ -12,11 +12,7 @@ const V1_ENTRY = /^v1=([0-9a-fA-F]{64})$/;
  * currently holds, and we may hold two secrets ourselves while rotating, so any
  * secret matching any entry is accepted.
  */
-export function verifyPagerDutySignature(
-  rawBody: Buffer,
-  header: string | undefined,
-  secrets: readonly string[],
-): SignatureVerdict {
+export function verifyPagerDutySignature(rawBody: Buffer, header: string | undefined, secrets: readonly string[]): SignatureVerdict {
   if (header === undefined || header.trim() === '') return 'missing';
 
   const provided = parseV1Signatures(header);

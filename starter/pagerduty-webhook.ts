@@ -23,10 +23,7 @@ export type PagerDutyWebhookParseResult =
   | { kind: 'invalid'; error: PagerDutyWebhookError };
 
 /** Fixed strings, so a response or log line can never carry request content. */
-export type PagerDutyWebhookError =
-  | 'body is not JSON'
-  | 'not a PagerDuty v3 webhook'
-  | 'incident fields missing or invalid';
+export type PagerDutyWebhookError = 'body is not JSON' | 'not a PagerDuty v3 webhook' | 'incident fields missing or invalid';
 
 export const MAX_TITLE_LENGTH = 1024;
 export const MAX_SERVICE_NAME_LENGTH = 256;

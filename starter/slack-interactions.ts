@@ -201,7 +201,9 @@ export function mountSlackInteractions(app: Express, options: SlackInteractionsO
 
   bolt.action(APPROVE_ACTION_ID, ({ context, respond }) => answer(respond, () => decideClick(clickIn(context), 'approve')));
   bolt.action(REJECT_ACTION_ID, ({ context, respond }) => answer(respond, () => decideClick(clickIn(context), 'reject')));
-  bolt.action(anyActionIdExcept(APPROVE_ACTION_ID, REJECT_ACTION_ID), ({ context, respond }) => answer(respond, () => otherButton(clickIn(context))));
+  bolt.action(anyActionIdExcept(APPROVE_ACTION_ID, REJECT_ACTION_ID), ({ context, respond }) =>
+    answer(respond, () => otherButton(clickIn(context))),
+  );
 
   router.all(SLACK_EVENTS_PATH, (_req, res) => {
     res.status(405).set('Allow', 'POST').json({ error: 'method not allowed' });
@@ -248,7 +250,12 @@ export function mountSlackInteractions(app: Express, options: SlackInteractionsO
     }
     fields.incidentId = target.incidentId;
     if (click.message === undefined) {
-      return { outcome: 'malformed-payload', level: 'warn', fields, reply: 'Not recorded: this click did not come from an approval card. Nothing was changed.' };
+      return {
+        outcome: 'malformed-payload',
+        level: 'warn',
+        fields,
+        reply: 'Not recorded: this click did not come from an approval card. Nothing was changed.',
+      };
     }
     const updateId = decisionUpdateId({ ...click.message, userId: click.userId, actionId: click.actionId, planHash: target.planHash });
     fields.updateId = updateId;
@@ -256,7 +263,10 @@ export function mountSlackInteractions(app: Express, options: SlackInteractionsO
     let decided: DecideResult;
     try {
       decided = await withinDeadline(decideTimeoutMs, (deadline) =>
-        options.triage.decide({ incidentId: target.incidentId, decision, approver: click.userId, planHash: target.planHash, updateId }, deadline),
+        options.triage.decide(
+          { incidentId: target.incidentId, decision, approver: click.userId, planHash: target.planHash, updateId },
+          deadline,
+        ),
       );
     } catch (error) {
       // The Update may or may not have run; a retry of this click carries the
@@ -269,7 +279,12 @@ export function mountSlackInteractions(app: Express, options: SlackInteractionsO
       };
     }
     if (decided.status === 'refused') {
-      return { outcome: 'refused', level: 'info', fields: { ...fields, reason: decided.reason }, reply: `Not recorded: ${slackText(decided.reason)}` };
+      return {
+        outcome: 'refused',
+        level: 'info',
+        fields: { ...fields, reason: decided.reason },
+        reply: `Not recorded: ${slackText(decided.reason)}`,
+      };
     }
     const { record } = decided;
     return {
@@ -289,7 +304,12 @@ function otherButton(click: ReadableClick): ClickResult {
   // Link buttons (PagerDuty, Temporal Web UI) also send block_actions; Slack
   // has already opened the link, so there is nothing to say.
   if (click.isLink) return { outcome: 'link-opened', level: 'info', fields };
-  return { outcome: 'unknown-action', level: 'warn', fields, reply: 'Not recorded: this button is not one the triage service knows. Nothing was changed.' };
+  return {
+    outcome: 'unknown-action',
+    level: 'warn',
+    fields,
+    reply: 'Not recorded: this button is not one the triage service knows. Nothing was changed.',
+  };
 }
 
 /**
@@ -375,7 +395,14 @@ function readClick(body: unknown): Click {
     typeof channelId === 'string' && SLACK_ID.test(channelId) && typeof messageTs === 'string' && MESSAGE_TS.test(messageTs)
       ? { channelId, messageTs }
       : undefined;
-  return { kind: 'click', actionId: action.action_id, userId: p.user.id, value: action.value, isLink: typeof action.url === 'string', message };
+  return {
+    kind: 'click',
+    actionId: action.action_id,
+    userId: p.user.id,
+    value: action.value,
+    isLink: typeof action.url === 'string',
+    message,
+  };
 }
 
 function refusalOutcome(statusCode: number, verdict: SlackTimestampVerdict): string {

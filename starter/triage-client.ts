@@ -154,10 +154,15 @@ export function triageClient(client: Client, temporal: TemporalSettings): Triage
         }),
       ),
     signalResolved: ({ incidentId, eventId }, deadline) =>
-      definite(deadline, async () => ({ workflowId: triageWorkflowId(incidentId), status: await signalResolved(client, incidentId, eventId) })),
+      definite(deadline, async () => ({
+        workflowId: triageWorkflowId(incidentId),
+        status: await signalResolved(client, incidentId, eventId),
+      })),
     async decide({ incidentId, decision, approver, planHash, updateId }, deadline) {
       try {
-        const record = await client.connection.withDeadline(deadline, () => decide(client, incidentId, { decision, approver, planHash }, updateId));
+        const record = await client.connection.withDeadline(deadline, () =>
+          decide(client, incidentId, { decision, approver, planHash }, updateId),
+        );
         return { status: 'recorded', record };
       } catch (err) {
         // Only the validator's refusal (or a missing workflow) is a definite "no";
@@ -224,7 +229,11 @@ function staticDetails(req: StartRequest): string {
   if (req.incident?.htmlUrl) lines.push(`[Open in PagerDuty](${req.incident.htmlUrl})`);
   if (req.incident?.serviceName) lines.push(`Service: ${boundedLine(req.incident.serviceName, SUMMARY_CHARS)}`);
   if (req.incident?.urgency) lines.push(`Urgency: ${req.incident.urgency}`);
-  lines.push(req.source.kind === 'webhook' ? `Started by PagerDuty webhook event ${req.source.eventId}` : `Started from the CLI by ${req.source.user}`);
+  lines.push(
+    req.source.kind === 'webhook'
+      ? `Started by PagerDuty webhook event ${req.source.eventId}`
+      : `Started from the CLI by ${req.source.user}`,
+  );
   return lines.join('\n\n');
 }
 

@@ -4,6 +4,9 @@ import { writeFile } from 'node:fs/promises';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { WORKFLOW_BUNDLE, WORKFLOWS_SOURCE } from '../config/paths.js';
 
-const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_SOURCE, logger: { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} } });
+const { code } = await bundleWorkflowCode({
+  workflowsPath: WORKFLOWS_SOURCE,
+  logger: { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} },
+});
 await writeFile(WORKFLOW_BUNDLE, code);
 console.log(`workflow bundle: ${WORKFLOW_BUNDLE} (${Math.round(code.length / 1024)} KiB)`);

@@ -51,14 +51,18 @@ export function approvalCard(scope: TriageScope, incident: IncidentRef, diagnosi
       const posted = message;
       if (!posted) return;
       await bestEffort('post the reminder', () =>
-        slack.postApprovalReminder.executeWithOptions({ summary: 'Slack: remind the approvers in the card thread' }, [{ triageId, message: posted, card }]),
+        slack.postApprovalReminder.executeWithOptions({ summary: 'Slack: remind the approvers in the card thread' }, [
+          { triageId, message: posted, card },
+        ]),
       );
     },
     async close(outcome) {
       const posted = message;
       if (!posted) return;
       await bestEffort('update the card', () =>
-        slack.closeApprovalCard.executeWithOptions({ summary: `Slack: mark the card ${outcome.kind}` }, [{ triageId, message: posted, card, outcome }]),
+        slack.closeApprovalCard.executeWithOptions({ summary: `Slack: mark the card ${outcome.kind}` }, [
+          { triageId, message: posted, card, outcome },
+        ]),
       );
     },
     async note(decision, issue) {

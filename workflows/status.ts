@@ -77,13 +77,21 @@ export class StatusBoard {
   }
 
   evidenceCollected(results: SurfaceResult[]): void {
-    this.state.surfaces = results.map((r) => (r.status === 'ok' ? { surface: r.surface, status: 'ok' } : { surface: r.surface, status: 'unavailable', reason: r.reason }));
+    this.state.surfaces = results.map((r) =>
+      r.status === 'ok' ? { surface: r.surface, status: 'ok' } : { surface: r.surface, status: 'unavailable', reason: r.reason },
+    );
   }
 
   /** Deadlines are fixed here, when the plan is ready, so the card can state them. */
   diagnosed(diagnosis: Diagnosis, approval: TriageScope['approval']): void {
     this.state.headline = diagnosis.headline;
-    this.state.findings = diagnosis.findings.map((f) => ({ analyzer: f.analyzer, surface: f.surface, severity: f.severity, title: f.title, objects: f.objects }));
+    this.state.findings = diagnosis.findings.map((f) => ({
+      analyzer: f.analyzer,
+      surface: f.surface,
+      severity: f.severity,
+      title: f.title,
+      objects: f.objects,
+    }));
     this.state.planHash = diagnosis.planHash;
     const now = Date.now();
     this.state.reminderAt = new Date(now + approval.reminderAfterMs).toISOString();
@@ -102,7 +110,9 @@ export class StatusBoard {
 
   waitingForDecision(): void {
     const { approvers, planHash, reminderAt, expiresAt } = this.state;
-    setCurrentDetails(`Waiting for a decision from ${approvers.join(', ')} on plan ${planHash?.slice(0, 12)}. Reminder at ${reminderAt}; expires at ${expiresAt}.`);
+    setCurrentDetails(
+      `Waiting for a decision from ${approvers.join(', ')} on plan ${planHash?.slice(0, 12)}. Reminder at ${reminderAt}; expires at ${expiresAt}.`,
+    );
   }
 
   escalated(): void {
@@ -172,23 +182,33 @@ const MAX_COMMENT = 2000;
 /** Throws to refuse; runs inside the Update validator, so it must stay synchronous and side-effect free. */
 function validateDecision(state: TriageStatus, d: DecisionInput): void {
   if (d === null || typeof d !== 'object') throw ApplicationFailure.nonRetryable('decision must be an object', 'InvalidDecision');
-  if (d.decision !== 'approve' && d.decision !== 'reject') throw ApplicationFailure.nonRetryable('decision must be "approve" or "reject"', 'InvalidDecision');
+  if (d.decision !== 'approve' && d.decision !== 'reject')
+    throw ApplicationFailure.nonRetryable('decision must be "approve" or "reject"', 'InvalidDecision');
   if (typeof d.approver !== 'string' || d.approver.length === 0 || d.approver.length > 128) {
     throw ApplicationFailure.nonRetryable('approver must be a non-empty id', 'InvalidDecision');
   }
-  if (typeof d.planHash !== 'string' || !PLAN_HASH.test(d.planHash)) throw ApplicationFailure.nonRetryable('planHash must be a sha256 hex digest', 'InvalidDecision');
+  if (typeof d.planHash !== 'string' || !PLAN_HASH.test(d.planHash))
+    throw ApplicationFailure.nonRetryable('planHash must be a sha256 hex digest', 'InvalidDecision');
   if (d.comment !== undefined && (typeof d.comment !== 'string' || d.comment.length > MAX_COMMENT)) {
     throw ApplicationFailure.nonRetryable(`comment must be text of at most ${MAX_COMMENT} characters`, 'InvalidDecision');
   }
   if (state.decision) {
-    throw ApplicationFailure.nonRetryable(`already decided: ${state.decision.decision} by ${state.decision.approver} at ${state.decision.at}`, 'AlreadyDecided');
+    throw ApplicationFailure.nonRetryable(
+      `already decided: ${state.decision.decision} by ${state.decision.approver} at ${state.decision.at}`,
+      'AlreadyDecided',
+    );
   }
-  if (state.resolvedAt) throw ApplicationFailure.nonRetryable(`incident resolved at ${state.resolvedAt}; nothing to decide`, 'IncidentResolved');
+  if (state.resolvedAt)
+    throw ApplicationFailure.nonRetryable(`incident resolved at ${state.resolvedAt}; nothing to decide`, 'IncidentResolved');
   if (state.stage !== 'awaiting-decision' && state.stage !== 'escalated') {
     throw ApplicationFailure.nonRetryable(`no plan to decide on yet (stage: ${state.stage})`, 'NotAwaitingDecision');
   }
-  if (!state.approvers.includes(d.approver)) throw ApplicationFailure.nonRetryable(`${d.approver} is not an approver for this service`, 'UnknownApprover');
+  if (!state.approvers.includes(d.approver))
+    throw ApplicationFailure.nonRetryable(`${d.approver} is not an approver for this service`, 'UnknownApprover');
   if (d.planHash !== state.planHash) {
-    throw ApplicationFailure.nonRetryable(`stale plan: the current plan hash is ${state.planHash?.slice(0, 12)}…, not ${d.planHash.slice(0, 12)}…`, 'StalePlan');
+    throw ApplicationFailure.nonRetryable(
+      `stale plan: the current plan hash is ${state.planHash?.slice(0, 12)}…, not ${d.planHash.slice(0, 12)}…`,
+      'StalePlan',
+    );
   }
 }

@@ -1,6 +1,15 @@
 import { condition, isCancellation, log, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { TriageActivities } from '../activities/index.js';
-import type { Diagnosis, Evidence, EvidenceRequest, IncidentRef, SurfaceName, SurfaceResult, TriageScope, WritePlan } from '../activities/model.js';
+import type {
+  Diagnosis,
+  Evidence,
+  EvidenceRequest,
+  IncidentRef,
+  SurfaceName,
+  SurfaceResult,
+  TriageScope,
+  WritePlan,
+} from '../activities/model.js';
 import type { CardOutcome } from '../activities/slack.js';
 import type { Stage, TriageInput, TriageOutcome } from './messages.js';
 import { approvalCard, type ApprovalCard } from './approval-card.js';
@@ -41,7 +50,9 @@ async function fetchIncident(incidentId: string, status: StatusBoard): Promise<I
 }
 
 async function resolveScope(incident: IncidentRef, status: StatusBoard): Promise<TriageScope> {
-  const scope = await setup.resolveScope.executeWithOptions({ summary: `Resolve scope for service ${incident.serviceName}` }, [incident.serviceId]);
+  const scope = await setup.resolveScope.executeWithOptions({ summary: `Resolve scope for service ${incident.serviceName}` }, [
+    incident.serviceId,
+  ]);
   status.scopeResolved(scope);
   return scope;
 }
@@ -54,10 +65,15 @@ function collectors(scope: TriageScope): Record<SurfaceName, (req: EvidenceReque
   return {
     pagerduty: (req) => acts.collectPagerDutyEvidence.executeWithOptions({ ...options, summary: 'PagerDuty: incident alerts' }, [req]),
     kubernetes: (req) =>
-      acts.collectKubernetesEvidence.executeWithOptions({ ...options, summary: `Kubernetes: pods, events, rollouts in ${namespaces}` }, [req]),
+      acts.collectKubernetesEvidence.executeWithOptions({ ...options, summary: `Kubernetes: pods, events, rollouts in ${namespaces}` }, [
+        req,
+      ]),
     cloudwatch: (req) =>
       acts.collectCloudWatchEvidence.executeWithOptions(
-        { ...options, summary: `CloudWatch: ${scope.cloudwatch?.metrics.length ?? 0} metrics in ${scope.cloudwatch?.region ?? 'no region'}` },
+        {
+          ...options,
+          summary: `CloudWatch: ${scope.cloudwatch?.metrics.length ?? 0} metrics in ${scope.cloudwatch?.region ?? 'no region'}`,
+        },
         [req],
       ),
     datadog: (req) =>
@@ -100,7 +116,12 @@ async function diagnose(incident: IncidentRef, scope: TriageScope, surfaces: Sur
 }
 
 /** Decisions are accepted from here on, while the card is being posted: the CLI does not need it. */
-async function postApprovalCard(scope: TriageScope, incident: IncidentRef, diagnosis: Diagnosis, status: StatusBoard): Promise<ApprovalCard> {
+async function postApprovalCard(
+  scope: TriageScope,
+  incident: IncidentRef,
+  diagnosis: Diagnosis,
+  status: StatusBoard,
+): Promise<ApprovalCard> {
   const card = approvalCard(scope, incident, diagnosis, status);
   status.enter('awaiting-decision');
   await card.post();
@@ -131,7 +152,12 @@ async function writeIssueAndNote(plan: WritePlan, scope: TriageScope, card: Appr
   }
   const writes = proxyActivities<TriageActivities>({
     startToCloseTimeout: scope.writes.timeoutMs,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: scope.writes.maximumAttempts },
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: scope.writes.maximumAttempts,
+    },
   });
   status.creatingIssue(repo);
   const issue = await writes.createGitHubIssue.executeWithOptions({ summary: `GitHub: create the triage issue in ${repo}` }, [

@@ -139,7 +139,8 @@ function lastLogLine(crashes: readonly Crash[]): string[] {
   for (const { pod, container } of crashes) {
     const log = container.previousLog;
     const last = log?.status === 'ok' ? log.lines.at(-1) : undefined;
-    if (last !== undefined) return [`previous log of ${cleanText(pod.name, 253)}/${cleanText(container.name, 63)} ends: "${cleanText(last, 200)}"`];
+    if (last !== undefined)
+      return [`previous log of ${cleanText(pod.name, 253)}/${cleanText(container.name, 63)} ends: "${cleanText(last, 200)}"`];
   }
   return [];
 }
@@ -148,7 +149,9 @@ function omittedLine(ns: NamespaceEvidence): string[] {
   const total = ns.podCounts.byWaitingReason['CrashLoopBackOff'] ?? 0;
   const shown = ns.pods.filter((pod) => pod.containers.some(isCrashLooping)).length;
   return ns.podsOmitted > 0 && total > shown
-    ? [`namespace ${cleanText(ns.namespace, 63)} counts ${total} in CrashLoopBackOff across all its pods; the evidence lists ${shown} of those pods`]
+    ? [
+        `namespace ${cleanText(ns.namespace, 63)} counts ${total} in CrashLoopBackOff across all its pods; the evidence lists ${shown} of those pods`,
+      ]
     : [];
 }
 

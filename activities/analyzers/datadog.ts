@@ -35,7 +35,10 @@ export const assessMonitors: Assessor = (input) => {
       `${plural(total, 'monitor')} of the service in Alert or Warn${evidence.monitorsOmitted > 0 ? ` (${evidence.monitorsOmitted} not shown)` : ''}`,
       ...evidence.monitors
         .slice(0, MAX_LISTED_OBJECTS)
-        .map((m) => `monitor ${m.id} ${cleanText(m.name, 120)}: ${m.state}${m.since ? ` since ${m.since}` : ''}${m.priority ? `, P${m.priority}` : ''}`),
+        .map(
+          (m) =>
+            `monitor ${m.id} ${cleanText(m.name, 120)}: ${m.state}${m.since ? ` since ${m.since}` : ''}${m.priority ? `, P${m.priority}` : ''}`,
+        ),
     ],
   };
   return [{ finding, affected: alerting.length, rolloutCorrelated: false }];
@@ -57,7 +60,9 @@ export const assessErrorLogs: Assessor = (input) => {
           `logs matching ${cleanText(logs.query, 200)}: ${counted} of ${logs.scanned} lines in the top ${logs.top.length} messages${logs.truncated ? '; reading stopped at the bound' : ''}`,
           ...logs.top
             .slice(0, QUOTED_MESSAGES)
-            .map((m) => `×${m.count}${m.service ? ` ${cleanText(m.service, 60)}` : ''}: "${cleanText(m.message, 160)}" (last ${m.lastSeen})`),
+            .map(
+              (m) => `×${m.count}${m.service ? ` ${cleanText(m.service, 60)}` : ''}: "${cleanText(m.message, 160)}" (last ${m.lastSeen})`,
+            ),
         ],
       },
       affected: 0,

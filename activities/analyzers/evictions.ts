@@ -152,7 +152,9 @@ function starvedLines(pods: readonly EvictedPod[]): string[] {
   const shown = known.slice(0, STARVED_NODES_SHOWN);
   const rest = known.slice(STARVED_NODES_SHOWN);
   return [
-    ...shown.map(([node, { resources, pods: count }]) => `node ${node} was low on ${what(resources)} when it evicted ${plural(count, 'pod')}`),
+    ...shown.map(
+      ([node, { resources, pods: count }]) => `node ${node} was low on ${what(resources)} when it evicted ${plural(count, 'pod')}`,
+    ),
     ...(rest.length > 0
       ? [
           `${plural(rest.length, 'more node')} ${rest.length === 1 ? 'was' : 'were'} low on ${what(new Set(rest.flatMap(([, e]) => [...e.resources])))} when they evicted ${plural(
@@ -161,7 +163,11 @@ function starvedLines(pods: readonly EvictedPod[]): string[] {
           )}`,
         ]
       : []),
-    ...(unknown ? [`the kubelet evicted ${plural(unknown.pods, 'pod')} from ${unknown.pods === 1 ? 'a node' : 'nodes'} low on ${what(unknown.resources)}`] : []),
+    ...(unknown
+      ? [
+          `the kubelet evicted ${plural(unknown.pods, 'pod')} from ${unknown.pods === 1 ? 'a node' : 'nodes'} low on ${what(unknown.resources)}`,
+        ]
+      : []),
   ];
 }
 
@@ -215,7 +221,9 @@ function assessNode(ns: NamespaceEvidence, node: string, events: readonly EventS
       return `${cleanText(reason, 60)} on node ${name} seen ${plural(seen, 'time')}${latest(ofReason)}`;
     }),
     ...messageLine('kubelet', events),
-    ...(onNode.length > 0 ? [`${plural(onNode.length, 'evicted pod')} of namespace ${cleanText(ns.namespace, 63)} ran on node ${name}`] : []),
+    ...(onNode.length > 0
+      ? [`${plural(onNode.length, 'evicted pod')} of namespace ${cleanText(ns.namespace, 63)} ran on node ${name}`]
+      : []),
   ];
   return {
     finding: {
@@ -239,9 +247,7 @@ export const assessEvictions: Assessor = (input) => {
     const pressure = pressureByNode(ns);
     return [
       ...groupByWorkload(ns, evicted).map((group) => assessEvictedGroup(ns, group, pressure, input.incident)),
-      ...[...pressure.entries()]
-        .sort(([a], [b]) => compareText(a, b))
-        .map(([node, events]) => assessNode(ns, node, events, evicted)),
+      ...[...pressure.entries()].sort(([a], [b]) => compareText(a, b)).map(([node, events]) => assessNode(ns, node, events, evicted)),
     ];
   });
 };

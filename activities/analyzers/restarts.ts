@@ -54,9 +54,7 @@ function restartedRecently(container: ContainerSummary, incident: IncidentRef): 
 function flapsOf(pod: PodSummary, incident: IncidentRef): Flap[] {
   if (isCrashLooping(pod) || pod.phase === 'Succeeded') return [];
   return pod.containers
-    .filter(
-      (c) => c.restartCount >= MIN_RESTARTS && c.lastTerminated?.reason !== 'OOMKilled' && restartedRecently(c, incident),
-    )
+    .filter((c) => c.restartCount >= MIN_RESTARTS && c.lastTerminated?.reason !== 'OOMKilled' && restartedRecently(c, incident))
     .map((container) => ({ pod, container }));
 }
 
@@ -110,6 +108,9 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
   });
 }
 
-export const assessRestarts: Assessor = assessPerWorkload((ns, incident) => ns.pods.filter((pod) => flapsOf(pod, incident).length > 0), assessGroup);
+export const assessRestarts: Assessor = assessPerWorkload(
+  (ns, incident) => ns.pods.filter((pod) => flapsOf(pod, incident).length > 0),
+  assessGroup,
+);
 
 export const restartsAnalyzer = asAnalyzer(assessRestarts);

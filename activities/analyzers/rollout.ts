@@ -54,9 +54,7 @@ function failingConditions(deployment: DeploymentSummary): DeploymentSummary['co
 /** A rollout is only a warning when the deployment is not healthy afterwards. */
 function severityOf(deployment: DeploymentSummary): Severity {
   const degraded =
-    deployment.ready < deployment.replicas ||
-    deployment.available < deployment.replicas ||
-    failingConditions(deployment).length > 0;
+    deployment.ready < deployment.replicas || deployment.available < deployment.replicas || failingConditions(deployment).length > 0;
   return degraded ? 'warning' : 'info';
 }
 
@@ -85,7 +83,9 @@ function assessDeployment(ns: NamespaceEvidence, deployment: DeploymentSummary, 
       analyzer: ROLLOUT_ANALYZER,
       severity: severityOf(deployment),
       surface: 'kubernetes',
-      title: cleanText(`rollout of ${name} to revision ${rollout.revision} at ${rollout.createdAt}, ${describeLead(rollout.minutesBefore)}`),
+      title: cleanText(
+        `rollout of ${name} to revision ${rollout.revision} at ${rollout.createdAt}, ${describeLead(rollout.minutesBefore)}`,
+      ),
       objects,
       evidence: evidence.map((line) => cleanText(line)),
     },

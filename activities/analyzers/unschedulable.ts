@@ -153,7 +153,9 @@ function recentScaleUp(ns: NamespaceEvidence, workload: Workload, incident: Inci
   const incidentAt = parseTime(incident.createdAt);
   if (workload.kind !== 'Deployment' || incidentAt === undefined) return undefined;
   const windowMs = DEFAULT_ROLLOUT_WINDOW_MINUTES * 60_000;
-  const scaling = ns.events.filter((e) => e.reason === 'ScalingReplicaSet' && e.object.kind === 'Deployment' && e.object.name === workload.name);
+  const scaling = ns.events.filter(
+    (e) => e.reason === 'ScalingReplicaSet' && e.object.kind === 'Deployment' && e.object.name === workload.name,
+  );
   const inWindow = (at: number | undefined): at is number => at !== undefined && incidentAt - at >= 0 && incidentAt - at <= windowMs;
   const shrunk = new Set(
     scaling.flatMap((e) => {

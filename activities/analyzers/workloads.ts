@@ -61,7 +61,7 @@ export function workloadOfPod(ns: NamespaceEvidence, pod: PodLike): Workload {
   const replicaSet = replicaSetOfPod(ns, pod);
   const deploymentName =
     replicaSet !== undefined
-      ? replicaSet.deployment ?? deploymentOfReplicaSet(ns, replicaSet)?.name
+      ? (replicaSet.deployment ?? deploymentOfReplicaSet(ns, replicaSet)?.name)
       : pod.replicaSet !== undefined
         ? longestParent(ns.deployments, pod.replicaSet)?.name
         : undefined;
@@ -180,13 +180,13 @@ export function describeLead(minutesBefore: number): string {
 export function memoryLimitChanges(rollout: Rollout): { container: string; before: string; after: string }[] {
   const before = rollout.previous?.memoryLimits ?? {};
   const after = rollout.newest.memoryLimits ?? {};
-  return [...new Set([...Object.keys(before), ...Object.keys(after)])]
-    .sort(compareText)
-    .flatMap((container) => {
-      const was = before[container] ?? 'none';
-      const now = after[container] ?? 'none';
-      return rollout.previous && was !== now ? [{ container: cleanText(container, 63), before: cleanText(was, 30), after: cleanText(now, 30) }] : [];
-    });
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])].sort(compareText).flatMap((container) => {
+    const was = before[container] ?? 'none';
+    const now = after[container] ?? 'none';
+    return rollout.previous && was !== now
+      ? [{ container: cleanText(container, 63), before: cleanText(was, 30), after: cleanText(now, 30) }]
+      : [];
+  });
 }
 
 export function describeMemoryLimitChange(change: { container: string; before: string; after: string }, revision: number): string {
@@ -199,11 +199,7 @@ export interface RolloutLink {
   pods: number;
 }
 
-export function rolloutLink(
-  ns: NamespaceEvidence,
-  group: WorkloadGroup<PodLike>,
-  incident: IncidentRef,
-): RolloutLink | undefined {
+export function rolloutLink(ns: NamespaceEvidence, group: WorkloadGroup<PodLike>, incident: IncidentRef): RolloutLink | undefined {
   if (group.workload.kind !== 'Deployment') return undefined;
   const rollout = recentRollout(ns, group.workload.name, incident);
   if (!rollout) return undefined;
@@ -224,7 +220,9 @@ export function describeRolloutLink(link: RolloutLink): string {
   const { rollout } = link;
   const revision = `revision ${rollout.revision} (ReplicaSet ${cleanText(rollout.newest.name, 253)}), rolled out at ${rollout.createdAt}, ${describeLead(rollout.minutesBefore)}`;
   if (link.podsOfNewest === link.pods) {
-    return link.pods === 1 ? `the failing pod is of ${revision}` : `${link.pods === 2 ? 'both' : `all ${link.pods}`} failing pods are of ${revision}`;
+    return link.pods === 1
+      ? `the failing pod is of ${revision}`
+      : `${link.pods === 2 ? 'both' : `all ${link.pods}`} failing pods are of ${revision}`;
   }
   return `${link.podsOfNewest} of ${link.pods} failing pods are of ${revision}; the others run older revisions, so the fault may predate the rollout`;
 }

@@ -19,7 +19,11 @@ export function githubCredentialId(config: Pick<GitHubProviderConfig, 'appId' | 
 export function createGitHubCredentials(config: GitHubProviderConfig, deps: MintingDeps): CredentialProvider {
   const keyFile = new SecretFile(config.privateKeyFile, 'GitHub App private key');
   const credentialId = githubCredentialId(config);
-  const cache = new TokenCache<MintedToken>({ now: deps.now, refreshMarginMs: GITHUB_REFRESH_MARGIN_MS, failureBackoffMs: deps.failureBackoffMs });
+  const cache = new TokenCache<MintedToken>({
+    now: deps.now,
+    refreshMarginMs: GITHUB_REFRESH_MARGIN_MS,
+    failureBackoffMs: deps.failureBackoffMs,
+  });
   // The token request goes to the configured upstream (never a host from the
   // request), through the broker's own connection pool and timeout, and does
   // not follow redirects: a redirect would carry the App JWT elsewhere.
@@ -58,7 +62,8 @@ export function createGitHubCredentials(config: GitHubProviderConfig, deps: Mint
           // `refresh`: the library's own cache ignores expires_at; ours decides when to re-mint.
           const result = await appAuth({ type: 'installation', refresh: true });
           const expiresAt = Date.parse(result.expiresAt);
-          if (!result.token || !Number.isFinite(expiresAt)) throw new CredentialUnavailableError('installation token response lacks token or expires_at');
+          if (!result.token || !Number.isFinite(expiresAt))
+            throw new CredentialUnavailableError('installation token response lacks token or expires_at');
           deps.log.info('github installation token minted', { credentialId, expiresAt: new Date(expiresAt).toISOString() });
           return { token: result.token, expiresAt };
         } catch (err) {
@@ -90,7 +95,9 @@ function mintFailureReason(err: unknown, keyPath: string): string {
   if (err instanceof CredentialUnavailableError) return err.message;
   const e = err as { name?: string; status?: number; response?: unknown };
   if (e?.name === 'HttpError' && typeof e.status === 'number') {
-    return e.response ? `installation token request failed (HTTP ${e.status})` : 'installation token request failed (upstream unreachable or timed out)';
+    return e.response
+      ? `installation token request failed (HTTP ${e.status})`
+      : 'installation token request failed (upstream unreachable or timed out)';
   }
   return `cannot sign the App JWT with the private key in ${keyPath}`;
 }

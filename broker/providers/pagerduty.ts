@@ -38,7 +38,11 @@ export function createPagerDutyCredentials(config: PagerDutyProviderConfig, deps
   const requiredScopes = pagerdutyRequiredScopes(config);
   const requestedScope = [config.account, ...requiredScopes].join(' ');
   const tokenUrl = new URL(config.tokenUrl);
-  const cache = new TokenCache<GrantedToken>({ now: deps.now, refreshMarginMs: PAGERDUTY_REFRESH_MARGIN_MS, failureBackoffMs: deps.failureBackoffMs });
+  const cache = new TokenCache<GrantedToken>({
+    now: deps.now,
+    refreshMarginMs: PAGERDUTY_REFRESH_MARGIN_MS,
+    failureBackoffMs: deps.failureBackoffMs,
+  });
 
   const readSecrets = async () => {
     const [id, secret] = await Promise.all([clientIdFile.read(), clientSecretFile.read()]);
@@ -46,7 +50,12 @@ export function createPagerDutyCredentials(config: PagerDutyProviderConfig, deps
   };
 
   const grant = async (clientId: string, clientSecret: string, credentialId: string): Promise<GrantedToken> => {
-    const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: requestedScope }).toString();
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+      scope: requestedScope,
+    }).toString();
     let status: number;
     let text: string;
     try {
@@ -77,7 +86,11 @@ export function createPagerDutyCredentials(config: PagerDutyProviderConfig, deps
     const missing = requiredScopes.filter((s) => !granted.includes(s));
     if (missing.length > 0) throw new CredentialUnavailableError(`granted scope lacks ${missing.join(' ')}`);
     const expiresAt = deps.now() + parsed.expires_in * 1000;
-    deps.log.info('pagerduty oauth token granted', { credentialId, scope: granted.join(' '), expiresAt: new Date(expiresAt).toISOString() });
+    deps.log.info('pagerduty oauth token granted', {
+      credentialId,
+      scope: granted.join(' '),
+      expiresAt: new Date(expiresAt).toISOString(),
+    });
     return { token: parsed.access_token, expiresAt, scope: granted };
   };
 

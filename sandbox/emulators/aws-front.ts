@@ -56,10 +56,13 @@ export function signedService(authorization: string | undefined): string | undef
 const CLOUDWATCH_SIGNING_NAME = 'monitoring';
 
 function forward(upstream: URL, agent: Agent, req: IncomingMessage, res: ServerResponse): void {
-  const proxied = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
-    res.writeHead(answer.statusCode ?? 502, answer.headers);
-    answer.pipe(res);
-  });
+  const proxied = httpRequest(
+    { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    },
+  );
   proxied.on('error', () => {
     // moto is down: what a client sees from an AWS endpoint that cannot answer.
     if (!res.headersSent) sendAwsError(res, 503, undefined);

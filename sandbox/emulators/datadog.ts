@@ -68,7 +68,11 @@ class RateWindows {
     const entry = this.used.get(bucket.name);
     const count = entry && entry.windowStart === windowStart ? entry.count + 1 : 1;
     this.used.set(bucket.name, { windowStart, count });
-    return { remaining: Math.max(0, bucket.limit - count), resetSeconds: windowStart + bucket.periodSeconds - nowS, exceeded: count > bucket.limit };
+    return {
+      remaining: Math.max(0, bucket.limit - count),
+      resetSeconds: windowStart + bucket.periodSeconds - nowS,
+      exceeded: count > bucket.limit,
+    };
   }
 }
 
@@ -127,7 +131,11 @@ const timeseriesRequest = z
     formulas?.forEach((f, i) => {
       // Arithmetic over queries is Datadog's job; the sandbox evaluates formulas that name one query.
       if (!names.includes(f.formula.trim())) {
-        ctx.addIssue({ code: 'custom', path: ['data', 'attributes', 'formulas', i, 'formula'], message: 'the sandbox evaluates formulas that name a single query' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['data', 'attributes', 'formulas', i, 'formula'],
+          message: 'the sandbox evaluates formulas that name a single query',
+        });
       }
     });
   });
@@ -213,7 +221,14 @@ function renderMonitor(m: ScenarioMonitor, startedAt: string, withDowntimes: boo
     message: m.message,
     tags: m.tags,
     priority: m.priority,
-    options: { thresholds: thresholds(m.query), notify_no_data: false, notify_audit: false, include_tags: true, require_full_window: false, new_group_delay: 60 },
+    options: {
+      thresholds: thresholds(m.query),
+      notify_no_data: false,
+      notify_audit: false,
+      include_tags: true,
+      require_full_window: false,
+      new_group_delay: 60,
+    },
     overall_state: m.overall_state,
     overall_state_modified: m.overall_state_modified ?? null,
     created: startedAt,
@@ -247,9 +262,11 @@ function listMonitors(req: Request, res: Response, monitors: readonly ScenarioMo
   }
   const errors: string[] = [];
   const groupStates = query['group_states'] === undefined ? [] : commaList(query['group_states']);
-  if (groupStates.some((s) => !GROUP_STATES.has(s))) errors.push('group_states must be a comma separated list of all, alert, warn and no data');
+  if (groupStates.some((s) => !GROUP_STATES.has(s)))
+    errors.push('group_states must be a comma separated list of all, alert, warn and no data');
   const withDowntimes = query['with_downtimes'];
-  if (withDowntimes !== undefined && withDowntimes !== 'true' && withDowntimes !== 'false') errors.push('with_downtimes must be true or false');
+  if (withDowntimes !== undefined && withDowntimes !== 'true' && withDowntimes !== 'false')
+    errors.push('with_downtimes must be true or false');
   const page = intParam(query['page'], 'page', 1_000_000, errors);
   const pageSize = intParam(query['page_size'], 'page_size', MAX_PAGE_SIZE, errors) ?? DEFAULT_PAGE_SIZE;
   const idOffset = intParam(query['id_offset'], 'id_offset', Number.MAX_SAFE_INTEGER, errors);
@@ -297,7 +314,15 @@ function expandLogs(logs: ScenarioDatadog['logs']): StoredLog[] {
     for (let k = 0; k < line.repeat; k++) {
       // Datadog log ids are opaque base64-ish strings; these are stable across runs.
       const id = `AQAAA${createHash('sha256').update(`${i}:${k}`).digest('base64url').slice(0, 40)}`;
-      out.push({ id, timestamp: last - k * line.every * 1000, message: line.message, service: line.service, status: line.status, host: line.host, tags: line.tags });
+      out.push({
+        id,
+        timestamp: last - k * line.every * 1000,
+        message: line.message,
+        service: line.service,
+        status: line.status,
+        host: line.host,
+        tags: line.tags,
+      });
     }
   });
   return out.sort((a, b) => b.timestamp - a.timestamp || (a.id < b.id ? -1 : 1));
@@ -332,10 +357,15 @@ class LogQueryError extends Error {}
  */
 function parseLogQuery(query: string): LogPredicate {
   const predicates: LogPredicate[] = [];
-  for (const term of query.trim().split(/\s+/).filter((t) => t.length > 0)) {
+  for (const term of query
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t.length > 0)) {
     if (term === '*') continue;
     if (/^(AND|OR|NOT)$/.test(term) || /["()\\*?[\]{}]/.test(term) || term.startsWith('-') || term.startsWith('@')) {
-      throw new LogQueryError(`the sandbox does not support the search term ${JSON.stringify(term.slice(0, 60))}; use key:value terms and plain words`);
+      throw new LogQueryError(
+        `the sandbox does not support the search term ${JSON.stringify(term.slice(0, 60))}; use key:value terms and plain words`,
+      );
     }
     const kv = /^([A-Za-z][\w.-]*):(.+)$/.exec(term);
     if (kv) {
@@ -347,7 +377,8 @@ function parseLogQuery(query: string): LogPredicate {
       else predicates.push((l) => l.tags.includes(`${key}:${value}`));
       continue;
     }
-    if (!/^[\w./-]+$/.test(term)) throw new LogQueryError(`the sandbox does not support the search term ${JSON.stringify(term.slice(0, 60))}`);
+    if (!/^[\w./-]+$/.test(term))
+      throw new LogQueryError(`the sandbox does not support the search term ${JSON.stringify(term.slice(0, 60))}`);
     const word = term.toLowerCase();
     predicates.push((l) => l.message.toLowerCase().includes(word));
   }
@@ -393,7 +424,13 @@ function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
 }
 
-const cursorShape = z.strictObject({ offset: z.number().int().min(0), from: z.number(), to: z.number(), query: z.string(), sort: z.string() });
+const cursorShape = z.strictObject({
+  offset: z.number().int().min(0),
+  from: z.number(),
+  to: z.number(),
+  query: z.string(),
+  sort: z.string(),
+});
 
 function decodeCursor(value: string): Cursor | undefined {
   try {
@@ -562,7 +599,8 @@ function createDatadogApp(opts: AppOptions) {
 }
 
 export async function startDatadogEmulator(options: DatadogEmulatorOptions): Promise<DatadogEmulator> {
-  if (options.apiKey.length === 0 || options.appKey.length === 0) throw new Error('the Datadog emulator needs a non-empty API key and application key');
+  if (options.apiKey.length === 0 || options.appKey.length === 0)
+    throw new Error('the Datadog emulator needs a non-empty API key and application key');
   const now = options.now ?? Date.now;
   const log: RequestLogEntry[] = [];
   const faults = new FaultSwitch(options.conditions);

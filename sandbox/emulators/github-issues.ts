@@ -3,7 +3,17 @@
 // `issues` permission; bodies are validated the way GitHub reports problems.
 import type { Request, Response } from 'express';
 import { DOCS, issueObject, sendError, validationFailed, type ValidationIssue } from './github-objects.js';
-import { LEVEL_RANK, nodeId, type AppContext, type IssueRecord, type LabelRecord, type PermissionLevel, type RepoRecord, type StateReason, type TokenGrant } from './github-records.js';
+import {
+  LEVEL_RANK,
+  nodeId,
+  type AppContext,
+  type IssueRecord,
+  type LabelRecord,
+  type PermissionLevel,
+  type RepoRecord,
+  type StateReason,
+  type TokenGrant,
+} from './github-records.js';
 
 const MAX_TITLE = 256;
 const MAX_BODY = 65_536;
@@ -28,9 +38,12 @@ interface IssueInput {
   assignees?: string[];
 }
 
-
 /** Validates a create or update body the way GitHub reports problems: all of them, in one 422. */
-function parseIssueInput(raw: Record<string, unknown>, mode: 'create' | 'update', assignable: Set<string>): { input: IssueInput } | { errors: ValidationIssue[] } {
+function parseIssueInput(
+  raw: Record<string, unknown>,
+  mode: 'create' | 'update',
+  assignable: Set<string>,
+): { input: IssueInput } | { errors: ValidationIssue[] } {
   const errors: ValidationIssue[] = [];
   const input: IssueInput = {};
   const has = (k: string) => Object.prototype.hasOwnProperty.call(raw, k) && raw[k] !== undefined;
@@ -56,7 +69,8 @@ function parseIssueInput(raw: Record<string, unknown>, mode: 'create' | 'update'
     } else input.body = b;
   }
   if (mode === 'update' && has('state')) {
-    if (raw.state !== 'open' && raw.state !== 'closed') errors.push({ resource: 'Issue', field: 'state', code: 'invalid', value: String(raw.state) });
+    if (raw.state !== 'open' && raw.state !== 'closed')
+      errors.push({ resource: 'Issue', field: 'state', code: 'invalid', value: String(raw.state) });
     else input.state = raw.state;
   }
   if (mode === 'update' && has('state_reason')) {
@@ -72,9 +86,15 @@ function parseIssueInput(raw: Record<string, unknown>, mode: 'create' | 'update'
     } else {
       const names: string[] = [];
       for (const l of labels) {
-        const name = typeof l === 'string' ? l : l !== null && typeof l === 'object' && typeof (l as { name?: unknown }).name === 'string' ? (l as { name: string }).name : undefined;
+        const name =
+          typeof l === 'string'
+            ? l
+            : l !== null && typeof l === 'object' && typeof (l as { name?: unknown }).name === 'string'
+              ? (l as { name: string }).name
+              : undefined;
         if (name === undefined || name.trim() === '') errors.push({ resource: 'Label', field: 'name', code: 'missing_field' });
-        else if ([...name].length > MAX_LABEL_NAME) errors.push({ resource: 'Label', field: 'name', code: 'invalid', value: name.slice(0, 80) });
+        else if ([...name].length > MAX_LABEL_NAME)
+          errors.push({ resource: 'Label', field: 'name', code: 'invalid', value: name.slice(0, 80) });
         else names.push(name.trim());
       }
       input.labels = names;
@@ -102,7 +122,12 @@ function parseIssueInput(raw: Record<string, unknown>, mode: 'create' | 'update'
   }
   if (has('milestone') && raw.milestone !== null) {
     // The sandbox repositories have no milestones; GitHub refuses one that does not exist.
-    errors.push({ resource: 'Issue', field: 'milestone', code: 'invalid', value: typeof raw.milestone === 'number' ? raw.milestone : String(raw.milestone) });
+    errors.push({
+      resource: 'Issue',
+      field: 'milestone',
+      code: 'invalid',
+      value: typeof raw.milestone === 'number' ? raw.milestone : String(raw.milestone),
+    });
   }
   return errors.length > 0 ? { errors } : { input };
 }
@@ -165,14 +190,18 @@ export function listIssues(ctx: AppContext) {
     if (!repo) return;
     const errors: ValidationIssue[] = [];
     const state = queryValue(req, 'state') ?? 'open';
-    if (!['open', 'closed', 'all'].includes(state)) errors.push({ resource: 'Issue', field: 'state', code: 'invalid', value: state.slice(0, 40) });
+    if (!['open', 'closed', 'all'].includes(state))
+      errors.push({ resource: 'Issue', field: 'state', code: 'invalid', value: state.slice(0, 40) });
     const sort = queryValue(req, 'sort') ?? 'created';
-    if (!['created', 'updated', 'comments'].includes(sort)) errors.push({ resource: 'Issue', field: 'sort', code: 'invalid', value: sort.slice(0, 40) });
+    if (!['created', 'updated', 'comments'].includes(sort))
+      errors.push({ resource: 'Issue', field: 'sort', code: 'invalid', value: sort.slice(0, 40) });
     const direction = queryValue(req, 'direction') ?? 'desc';
-    if (direction !== 'asc' && direction !== 'desc') errors.push({ resource: 'Issue', field: 'direction', code: 'invalid', value: direction.slice(0, 40) });
+    if (direction !== 'asc' && direction !== 'desc')
+      errors.push({ resource: 'Issue', field: 'direction', code: 'invalid', value: direction.slice(0, 40) });
     const sinceRaw = queryValue(req, 'since');
     const since = sinceRaw === undefined ? undefined : Date.parse(sinceRaw);
-    if (since !== undefined && Number.isNaN(since)) errors.push({ resource: 'Issue', field: 'since', code: 'invalid', value: String(sinceRaw).slice(0, 40) });
+    if (since !== undefined && Number.isNaN(since))
+      errors.push({ resource: 'Issue', field: 'since', code: 'invalid', value: String(sinceRaw).slice(0, 40) });
     if (errors.length > 0) {
       validationFailed(res, errors, DOCS.listIssues);
       return;

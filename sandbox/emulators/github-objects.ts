@@ -5,7 +5,15 @@
 import { createHash } from 'node:crypto';
 import type { Response } from 'express';
 import { formatTimestamp } from '../scenario.js';
-import { nodeId, stableId, type AppIdentity, type IssueRecord, type LabelRecord, type RepoRecord, type StateReason } from './github-records.js';
+import {
+  nodeId,
+  stableId,
+  type AppIdentity,
+  type IssueRecord,
+  type LabelRecord,
+  type RepoRecord,
+  type StateReason,
+} from './github-records.js';
 
 export interface GitHubUser {
   login: string;
@@ -95,7 +103,13 @@ export interface ValidationIssue {
   value?: string | number | null;
 }
 
-export function sendError(res: Response, status: number, message: string, documentationUrl: string, extra: { errors?: ValidationIssue[] } = {}): void {
+export function sendError(
+  res: Response,
+  status: number,
+  message: string,
+  documentationUrl: string,
+  extra: { errors?: ValidationIssue[] } = {},
+): void {
   // Current GitHub error bodies repeat the status as a string.
   res.status(status).json({ message, ...extra, documentation_url: documentationUrl, status: String(status) });
 }
@@ -206,7 +220,18 @@ export function issueObject(base: string, app: AppIdentity, repo: RepoRecord, is
     body: issue.body,
     // The list endpoint leaves closed_by out; the single-issue endpoints include it.
     ...(withClosedBy ? { closed_by: issue.closedByApp ? botUser(base, app) : null } : {}),
-    reactions: { url: `${api}/reactions`, total_count: 0, '+1': 0, '-1': 0, laugh: 0, hooray: 0, confused: 0, heart: 0, rocket: 0, eyes: 0 },
+    reactions: {
+      url: `${api}/reactions`,
+      total_count: 0,
+      '+1': 0,
+      '-1': 0,
+      laugh: 0,
+      hooray: 0,
+      confused: 0,
+      heart: 0,
+      rocket: 0,
+      eyes: 0,
+    },
     timeline_url: `${api}/timeline`,
     performed_via_github_app: appObject(base, app),
     state_reason: issue.stateReason,

@@ -15,7 +15,8 @@ const MAX_JWT_LIFETIME_S = 600;
 const CLOCK_SKEW_S = 60;
 
 const JWT_UNDECODABLE = 'A JSON web token could not be decoded';
-const JWT_EXP_INVALID = "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires";
+const JWT_EXP_INVALID =
+  "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires";
 const JWT_EXP_TOO_FAR = "'Expiration time' claim ('exp') is too far in the future";
 const JWT_IAT_INVALID = "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued";
 
@@ -31,10 +32,15 @@ async function checkAppJwt(ctx: AppContext, jwt: string): Promise<string | undef
   const nowMs = ctx.now();
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(jwt, ctx.publicKey, { algorithms: ['RS256'], clockTolerance: CLOCK_SKEW_S, currentDate: new Date(nowMs) }));
+    ({ payload } = await jwtVerify(jwt, ctx.publicKey, {
+      algorithms: ['RS256'],
+      clockTolerance: CLOCK_SKEW_S,
+      currentDate: new Date(nowMs),
+    }));
   } catch (err) {
     if (err instanceof joseErrors.JWTExpired) return JWT_EXP_INVALID;
-    if (err instanceof joseErrors.JWTClaimValidationFailed) return err.claim === 'iat' ? JWT_IAT_INVALID : err.claim === 'exp' ? JWT_EXP_INVALID : JWT_UNDECODABLE;
+    if (err instanceof joseErrors.JWTClaimValidationFailed)
+      return err.claim === 'iat' ? JWT_IAT_INVALID : err.claim === 'exp' ? JWT_EXP_INVALID : JWT_UNDECODABLE;
     return JWT_UNDECODABLE;
   }
   // GitHub picks the verification key by `iss`; a JWT naming another App cannot be verified.
@@ -74,8 +80,10 @@ type Refusal = { refused: string };
 /** The installed repositories the token is narrowed to by name and id; all of them when neither is given. */
 function tokenReach(installed: RepoRecord[], repositories: unknown, repositoryIds: unknown): { reach: RepoRecord[] } | Refusal {
   if (repositories === undefined && repositoryIds === undefined) return { reach: installed };
-  if ((repositories !== undefined && !(Array.isArray(repositories) && repositories.every((r) => typeof r === 'string'))) ||
-      (repositoryIds !== undefined && !(Array.isArray(repositoryIds) && repositoryIds.every((r) => Number.isInteger(r))))) {
+  if (
+    (repositories !== undefined && !(Array.isArray(repositories) && repositories.every((r) => typeof r === 'string'))) ||
+    (repositoryIds !== undefined && !(Array.isArray(repositoryIds) && repositoryIds.every((r) => Number.isInteger(r))))
+  ) {
     return { refused: 'Invalid request.\n\nrepositories must be an array of names and repository_ids an array of integers.' };
   }
   const names = (repositories as string[] | undefined) ?? [];
@@ -95,7 +103,10 @@ function tokenReach(installed: RepoRecord[], repositories: unknown, repositoryId
 }
 
 /** The permissions asked for, if the installation has them; all of the installation's when none are asked for. */
-function tokenPermissions(installation: Record<string, PermissionLevel>, permissions: unknown): { granted: Record<string, PermissionLevel> } | Refusal {
+function tokenPermissions(
+  installation: Record<string, PermissionLevel>,
+  permissions: unknown,
+): { granted: Record<string, PermissionLevel> } | Refusal {
   if (permissions === undefined) return { granted: { ...installation } };
   if (permissions === null || typeof permissions !== 'object' || Array.isArray(permissions)) {
     return { refused: 'Invalid request.\n\npermissions must be an object.' };

@@ -142,7 +142,9 @@ function sandboxRouter(ctx: AppContext) {
   sandbox.get('/issues', (_req, res) => {
     const base = ctx.base();
     res.json({
-      issues: [...ctx.repos.values()].flatMap((repo) => repo.issues.map((issue) => ({ repo: repo.fullName, issue: issueObject(base, ctx.app, repo, issue, true) }))),
+      issues: [...ctx.repos.values()].flatMap((repo) =>
+        repo.issues.map((issue) => ({ repo: repo.fullName, issue: issueObject(base, ctx.app, repo, issue, true) })),
+      ),
     });
   });
   sandbox.get('/issued-tokens', (_req, res) => {
@@ -214,7 +216,8 @@ function apiGate(ctx: AppContext, rate: RateWindow) {
         return;
       }
       if (fault.retryAfterSeconds !== undefined) res.set('retry-after', String(fault.retryAfterSeconds));
-      const message = fault.status === 401 ? 'Bad credentials' : fault.status === 422 ? 'Validation Failed' : (STATUS_CODES[fault.status] ?? 'Error');
+      const message =
+        fault.status === 401 ? 'Bad credentials' : fault.status === 422 ? 'Validation Failed' : (STATUS_CODES[fault.status] ?? 'Error');
       sendError(res, fault.status, message, DOCS.rest);
       return;
     }
@@ -223,7 +226,9 @@ function apiGate(ctx: AppContext, rate: RateWindow) {
       res
         .status(403)
         .type('text/plain')
-        .send('Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.\n');
+        .send(
+          'Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.\n',
+        );
       return;
     }
     const version = req.get('x-github-api-version');
@@ -304,7 +309,8 @@ function spkiOf(appPublicKeyPem: string): string {
   // createPublicKey takes SPKI and PKCS#1 PEM alike; jose wants SPKI. It would also
   // derive a public key from a private one, but the App's private key belongs to the
   // broker alone, so handing it to GitHub's stand-in is refused as a mistake.
-  if (/PRIVATE KEY/.test(appPublicKeyPem)) throw new Error('GitHub emulator: appPublicKeyPem holds a private key; pass the public key only');
+  if (/PRIVATE KEY/.test(appPublicKeyPem))
+    throw new Error('GitHub emulator: appPublicKeyPem holds a private key; pass the public key only');
   try {
     const key = createPublicKey(appPublicKeyPem);
     if (key.asymmetricKeyType !== 'rsa') throw new Error('not an RSA key');
@@ -315,15 +321,17 @@ function spkiOf(appPublicKeyPem: string): string {
 }
 
 export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promise<GitHubEmulator> {
-  if (!/^[1-9]\d{0,15}$/.test(options.appId)) throw new Error('GitHub emulator: appId must be the App\'s numeric id');
-  if (!Number.isSafeInteger(options.installationId) || options.installationId < 1) throw new Error('GitHub emulator: installationId must be a positive integer');
+  if (!/^[1-9]\d{0,15}$/.test(options.appId)) throw new Error("GitHub emulator: appId must be the App's numeric id");
+  if (!Number.isSafeInteger(options.installationId) || options.installationId < 1)
+    throw new Error('GitHub emulator: installationId must be a positive integer');
   const ttl = options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_S;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400) throw new Error('GitHub emulator: tokenTtlSeconds must be an integer 1-86400');
   const slug = options.appSlug ?? 'keyless-triage';
   if (!/^[a-z0-9][a-z0-9-]{0,33}$/.test(slug)) throw new Error('GitHub emulator: appSlug must be lowercase letters, digits and "-"');
   const permissions = options.permissions ?? DEFAULT_PERMISSIONS;
   for (const [name, level] of Object.entries(permissions)) {
-    if (!/^[a-z_]+$/.test(name) || (level !== 'read' && level !== 'write')) throw new Error(`GitHub emulator: permission ${name}=${String(level)} is not name=read|write`);
+    if (!/^[a-z_]+$/.test(name) || (level !== 'read' && level !== 'write'))
+      throw new Error(`GitHub emulator: permission ${name}=${String(level)} is not name=read|write`);
   }
   const publicKey = await importSPKI(spkiOf(options.appPublicKeyPem), 'RS256');
   const { owner, repos } = parseRepos(options.repos);

@@ -55,7 +55,15 @@ const RESOURCES: ResourceType[] = [
     scenarioKey: 'pods',
     kind: 'Pod',
     apiVersion: 'v1',
-    fields: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
+    fields: [
+      'spec.nodeName',
+      'spec.restartPolicy',
+      'spec.schedulerName',
+      'spec.serviceAccountName',
+      'status.phase',
+      'status.podIP',
+      'status.nominatedNodeName',
+    ],
   },
   {
     plural: 'events',
@@ -96,7 +104,10 @@ const REASONS: Record<number, { reason: string; message: string }> = {
   429: { reason: 'TooManyRequests', message: 'Too many requests, please try again later.' },
   500: { reason: 'InternalError', message: 'Internal error occurred: sandbox fault' },
   503: { reason: 'ServiceUnavailable', message: 'the server is currently unable to handle the request' },
-  504: { reason: 'Timeout', message: 'the server was unable to return a response in the time allotted, but may still be processing the request' },
+  504: {
+    reason: 'Timeout',
+    message: 'the server was unable to return a response in the time allotted, but may still be processing the request',
+  },
 };
 
 function statusBody(code: number, message?: string, details?: Record<string, unknown>) {
@@ -217,8 +228,10 @@ function decodeContinue(raw: string): ContinueToken {
     throw new ContinueError('continue key is not valid: not a continue token');
   }
   const t = parsed as Partial<ContinueToken> | null;
-  if (!t || typeof t !== 'object' || t.v !== 'meta.k8s.io/v1') throw new ContinueError('continue key is not valid: server does not recognize this encoded key');
-  if (typeof t.rv !== 'number' || !Number.isInteger(t.rv) || t.rv <= 0) throw new ContinueError('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+  if (!t || typeof t !== 'object' || t.v !== 'meta.k8s.io/v1')
+    throw new ContinueError('continue key is not valid: server does not recognize this encoded key');
+  if (typeof t.rv !== 'number' || !Number.isInteger(t.rv) || t.rv <= 0)
+    throw new ContinueError('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
   if (typeof t.start !== 'string' || t.start.length === 0) throw new ContinueError('continue key is not valid: encoded start key is empty');
   return t as ContinueToken;
 }
@@ -414,12 +427,18 @@ function logHandler(getStore: () => Store) {
       return;
     }
     const invalid = [
-      ...(typeof tailLines === 'number' && tailLines < 0 ? [`tailLines: Invalid value: ${tailLines}: must be greater than or equal to 0`] : []),
+      ...(typeof tailLines === 'number' && tailLines < 0
+        ? [`tailLines: Invalid value: ${tailLines}: must be greater than or equal to 0`]
+        : []),
       ...(typeof limitBytes === 'number' && limitBytes < 1 ? [`limitBytes: Invalid value: ${limitBytes}: must be greater than 0`] : []),
     ];
     if (invalid.length > 0) {
       const causes = invalid.map((message) => ({ reason: 'FieldValueInvalid', message, field: message.split(':')[0] }));
-      sendStatus(res, 422, `PodLogOptions "${name}" is invalid: ${invalid.length > 1 ? `[${invalid.join(', ')}]` : invalid[0]}`, { name, kind: 'PodLogOptions', causes });
+      sendStatus(res, 422, `PodLogOptions "${name}" is invalid: ${invalid.length > 1 ? `[${invalid.join(', ')}]` : invalid[0]}`, {
+        name,
+        kind: 'PodLogOptions',
+        causes,
+      });
       return;
     }
 
@@ -438,7 +457,9 @@ function logHandler(getStore: () => Store) {
       return;
     }
 
-    const status = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find((s) => s.name === container);
+    const status = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find(
+      (s) => s.name === container,
+    );
     const restarted = status?.lastState?.terminated !== undefined && status.restartCount > 0;
     let text: string | undefined;
     if (previous === true) {
@@ -450,13 +471,18 @@ function logHandler(getStore: () => Store) {
     } else {
       const waiting = status?.state?.waiting;
       // A container waiting to restart serves its last run's log, as the kubelet does.
-      text = store.logs.get(logKey(namespace, name, container, false)) ?? (waiting && restarted ? store.logs.get(logKey(namespace, name, container, true)) : undefined);
+      text =
+        store.logs.get(logKey(namespace, name, container, false)) ??
+        (waiting && restarted ? store.logs.get(logKey(namespace, name, container, true)) : undefined);
       if (text === undefined && waiting && !restarted) {
         sendStatus(res, 400, `container "${container}" in pod "${name}" is waiting to start: ${waiting.reason ?? 'ContainerCreating'}`);
         return;
       }
     }
-    res.status(200).type('text/plain').send(tailOf(text ?? '', tailLines, limitBytes));
+    res
+      .status(200)
+      .type('text/plain')
+      .send(tailOf(text ?? '', tailLines, limitBytes));
   };
 }
 
@@ -487,14 +513,32 @@ export const VIEW_CLUSTER_ROLE_RULES: readonly PolicyRule[] = [
     verbs: READ,
     apiGroups: [''],
     resources: [
-      'configmaps', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'pods', 'replicationcontrollers',
-      'replicationcontrollers/scale', 'serviceaccounts', 'services', 'services/status',
+      'configmaps',
+      'endpoints',
+      'persistentvolumeclaims',
+      'persistentvolumeclaims/status',
+      'pods',
+      'replicationcontrollers',
+      'replicationcontrollers/scale',
+      'serviceaccounts',
+      'services',
+      'services/status',
     ],
   },
   {
     verbs: READ,
     apiGroups: [''],
-    resources: ['bindings', 'events', 'limitranges', 'namespaces/status', 'pods/log', 'pods/status', 'replicationcontrollers/status', 'resourcequotas', 'resourcequotas/status'],
+    resources: [
+      'bindings',
+      'events',
+      'limitranges',
+      'namespaces/status',
+      'pods/log',
+      'pods/status',
+      'replicationcontrollers/status',
+      'resourcequotas',
+      'resourcequotas/status',
+    ],
   },
   { verbs: READ, apiGroups: [''], resources: ['namespaces'] },
   { verbs: READ, apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'] },
@@ -502,8 +546,18 @@ export const VIEW_CLUSTER_ROLE_RULES: readonly PolicyRule[] = [
     verbs: READ,
     apiGroups: ['apps'],
     resources: [
-      'controllerrevisions', 'daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status',
-      'replicasets', 'replicasets/scale', 'replicasets/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status',
+      'controllerrevisions',
+      'daemonsets',
+      'daemonsets/status',
+      'deployments',
+      'deployments/scale',
+      'deployments/status',
+      'replicasets',
+      'replicasets/scale',
+      'replicasets/status',
+      'statefulsets',
+      'statefulsets/scale',
+      'statefulsets/status',
     ],
   },
   { verbs: READ, apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers', 'horizontalpodautoscalers/status'] },
@@ -512,8 +566,18 @@ export const VIEW_CLUSTER_ROLE_RULES: readonly PolicyRule[] = [
     verbs: READ,
     apiGroups: ['extensions'],
     resources: [
-      'daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status', 'ingresses', 'ingresses/status',
-      'networkpolicies', 'replicasets', 'replicasets/scale', 'replicasets/status', 'replicationcontrollers/scale',
+      'daemonsets',
+      'daemonsets/status',
+      'deployments',
+      'deployments/scale',
+      'deployments/status',
+      'ingresses',
+      'ingresses/status',
+      'networkpolicies',
+      'replicasets',
+      'replicasets/scale',
+      'replicasets/status',
+      'replicationcontrollers/scale',
     ],
   },
   { verbs: READ, apiGroups: ['policy'], resources: ['poddisruptionbudgets', 'poddisruptionbudgets/status'] },
@@ -531,9 +595,29 @@ const AUTHENTICATED_BINDINGS: readonly { name: string; rules: readonly PolicyRul
   },
   {
     name: 'system:discovery',
-    rules: [{ verbs: ['get'], nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'] }],
+    rules: [
+      {
+        verbs: ['get'],
+        nonResourceURLs: [
+          '/api',
+          '/api/*',
+          '/apis',
+          '/apis/*',
+          '/healthz',
+          '/livez',
+          '/openapi',
+          '/openapi/*',
+          '/readyz',
+          '/version',
+          '/version/',
+        ],
+      },
+    ],
   },
-  { name: 'system:public-info-viewer', rules: [{ verbs: ['get'], nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'] }] },
+  {
+    name: 'system:public-info-viewer',
+    rules: [{ verbs: ['get'], nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'] }],
+  },
 ];
 
 /** The service account the emulator's token authenticates as. */
@@ -563,7 +647,9 @@ const has = (list: readonly string[] | undefined, value: string, all = '*') => (
 function ruleAllowsResource(rule: PolicyRule, req: ResourceRequest): boolean {
   if (!has(rule.verbs, req.verb) || !has(rule.apiGroups, req.group)) return false;
   const combined = req.subresource ? `${req.resource}/${req.subresource}` : req.resource;
-  const resourceMatches = (rule.resources ?? []).some((r) => r === '*' || r === combined || (req.subresource !== '' && r === `*/${req.subresource}`));
+  const resourceMatches = (rule.resources ?? []).some(
+    (r) => r === '*' || r === combined || (req.subresource !== '' && r === `*/${req.subresource}`),
+  );
   if (!resourceMatches) return false;
   return (rule.resourceNames ?? []).length === 0 || (rule.resourceNames ?? []).includes(req.name);
 }
@@ -586,8 +672,14 @@ function grantsOf(rbac: Rbac): Grant[] {
   const sa = `ServiceAccount "${SUBJECT.name}/${SUBJECT.namespace}"`;
   const role = rbac.clusterRules === null ? 'view' : BINDING_NAME;
   return [
-    ...AUTHENTICATED_BINDINGS.map((b) => ({ rules: b.rules, source: `ClusterRoleBinding "${b.name}" of ClusterRole "${b.name}" to Group "system:authenticated"` })),
-    { rules: rbac.clusterRules ?? VIEW_CLUSTER_ROLE_RULES, source: `ClusterRoleBinding "${BINDING_NAME}" of ClusterRole "${role}" to ${sa}` },
+    ...AUTHENTICATED_BINDINGS.map((b) => ({
+      rules: b.rules,
+      source: `ClusterRoleBinding "${b.name}" of ClusterRole "${b.name}" to Group "system:authenticated"`,
+    })),
+    {
+      rules: rbac.clusterRules ?? VIEW_CLUSTER_ROLE_RULES,
+      source: `ClusterRoleBinding "${BINDING_NAME}" of ClusterRole "${role}" to ${sa}`,
+    },
     ...Object.entries(rbac.namespaceRules).map(([ns, rules]) => ({
       rules,
       namespace: ns,
@@ -608,7 +700,8 @@ function authorizeResource(rbac: Rbac, req: ResourceRequest): string | undefined
 function authorizeNonResource(rbac: Rbac, verb: string, path: string): string | undefined {
   for (const grant of grantsOf(rbac)) {
     if (grant.namespace !== undefined) continue;
-    if (grant.rules.some((r) => r.nonResourceURLs !== undefined && ruleAllowsNonResource(r, verb, path))) return `RBAC: allowed by ${grant.source}`;
+    if (grant.rules.some((r) => r.nonResourceURLs !== undefined && ruleAllowsNonResource(r, verb, path)))
+      return `RBAC: allowed by ${grant.source}`;
   }
   return undefined;
 }
@@ -619,11 +712,20 @@ function sendForbidden(res: Response, req: ResourceRequest): void {
   const combined = req.subresource ? `${req.resource}/${req.subresource}` : req.resource;
   const where = req.namespace ? ` in the namespace "${req.namespace}"` : ' at the cluster scope';
   const message = `${qualified}${req.name ? ` "${req.name}"` : ''} is forbidden: User "${SUBJECT_USER}" cannot ${req.verb} resource "${combined}" in API group "${req.group}"${where}`;
-  sendStatus(res, 403, message, { ...(req.name ? { name: req.name } : {}), ...(req.group ? { group: req.group } : {}), kind: req.resource });
+  sendStatus(res, 403, message, {
+    ...(req.name ? { name: req.name } : {}),
+    ...(req.group ? { group: req.group } : {}),
+    kind: req.resource,
+  });
 }
 
 /** Decides a read the emulator serves before its handler runs, as the apiserver's authorization filter does. */
-function requireAccess(getRbac: () => Rbac, type: { plural: string; apiVersion: string }, verbOf: (req: Request) => string, subresource = '') {
+function requireAccess(
+  getRbac: () => Rbac,
+  type: { plural: string; apiVersion: string },
+  verbOf: (req: Request) => string,
+  subresource = '',
+) {
   const group = type.apiVersion.includes('/') ? type.apiVersion.split('/')[0]! : '';
   return (req: Request, res: Response, next: NextFunction): void => {
     const request: ResourceRequest = {
@@ -689,7 +791,8 @@ class BodyError extends Error {
 /** The review object the client posted; only JSON is accepted (the apiserver also takes YAML and protobuf, no client here sends them). */
 async function readReview(req: Request, kind: string): Promise<Record<string, unknown>> {
   const type = (req.get('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new BodyError(415, `the body of the request was in an unknown format - accepted media types include: application/json`);
+  if (type !== 'application/json')
+    throw new BodyError(415, `the body of the request was in an unknown format - accepted media types include: application/json`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -703,11 +806,16 @@ async function readReview(req: Request, kind: string): Promise<Record<string, un
   } catch (err) {
     throw new BodyError(400, `couldn't get version/kind; json parse error: ${(err as Error).message}`);
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BodyError(400, "couldn't get version/kind; json parse error: not an object");
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new BodyError(400, "couldn't get version/kind; json parse error: not an object");
   const obj = body as Record<string, unknown>;
-  if (obj.kind !== undefined && obj.kind !== kind) throw new BodyError(400, `the body of the request is a ${String(obj.kind)}, not a ${kind}`);
+  if (obj.kind !== undefined && obj.kind !== kind)
+    throw new BodyError(400, `the body of the request is a ${String(obj.kind)}, not a ${kind}`);
   if (obj.apiVersion !== undefined && obj.apiVersion !== AUTHORIZATION_API_VERSION) {
-    throw new BodyError(400, `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${AUTHORIZATION_API_VERSION})`);
+    throw new BodyError(
+      400,
+      `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${AUTHORIZATION_API_VERSION})`,
+    );
   }
   return obj;
 }
@@ -742,7 +850,10 @@ function reviewHandler(getRbac: () => Rbac, kind: 'SelfSubjectAccessReview' | 'S
     const nonResource = spec.nonResourceAttributes as Record<string, unknown> | undefined;
     if ((resource === undefined) === (nonResource === undefined)) {
       const field = resource === undefined ? 'spec.resourceAttributes' : 'spec.nonResourceAttributes';
-      const detail = resource === undefined ? 'Required value: exactly one of nonResourceAttributes or resourceAttributes must be specified' : 'Invalid value: "null": cannot be specified in combination with resourceAttributes';
+      const detail =
+        resource === undefined
+          ? 'Required value: exactly one of nonResourceAttributes or resourceAttributes must be specified'
+          : 'Invalid value: "null": cannot be specified in combination with resourceAttributes';
       sendStatus(res, 422, `SelfSubjectAccessReview.authorization.k8s.io "" is invalid: ${field}: ${detail}`, {
         group: 'authorization.k8s.io',
         kind,
@@ -781,7 +892,14 @@ const VERSION_INFO = {
   platform: 'linux/amd64',
 };
 
-function createKubernetesApp(opts: { getStore: () => Store; getRbac: () => Rbac; token: string; faults: FaultSwitch; onRequest: () => void; log: RequestLogEntry[] }) {
+function createKubernetesApp(opts: {
+  getStore: () => Store;
+  getRbac: () => Rbac;
+  token: string;
+  faults: FaultSwitch;
+  onRequest: () => void;
+  log: RequestLogEntry[];
+}) {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -826,9 +944,17 @@ function createKubernetesApp(opts: { getStore: () => Store; getRbac: () => Rbac;
   for (const type of RESOURCES) {
     const base = `${ROUTE_PREFIX[type.apiVersion]}/namespaces/:namespace/${type.plural}`;
     app.get(base, requireAccess(opts.getRbac, type, listVerb), listHandler(opts.getStore, type));
-    app.get(`${base}/:name`, requireAccess(opts.getRbac, type, () => 'get'), getHandler(opts.getStore, type));
+    app.get(
+      `${base}/:name`,
+      requireAccess(opts.getRbac, type, () => 'get'),
+      getHandler(opts.getStore, type),
+    );
   }
-  app.get('/api/v1/namespaces/:namespace/pods/:name/log', requireAccess(opts.getRbac, { plural: 'pods', apiVersion: 'v1' }, () => 'get', 'log'), logHandler(opts.getStore));
+  app.get(
+    '/api/v1/namespaces/:namespace/pods/:name/log',
+    requireAccess(opts.getRbac, { plural: 'pods', apiVersion: 'v1' }, () => 'get', 'log'),
+    logHandler(opts.getStore),
+  );
   app.post(REVIEW_PATHS.access, reviewHandler(opts.getRbac, 'SelfSubjectAccessReview'));
   app.post(REVIEW_PATHS.rules, reviewHandler(opts.getRbac, 'SelfSubjectRulesReview'));
   app.use((_req: Request, res: Response) => {
@@ -847,8 +973,18 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
   let requests = 0;
   const log: RequestLogEntry[] = [];
   const faults = new FaultSwitch(options.conditions);
-  let rbac: Rbac = { clusterRules: options.rules ? structuredClone(options.rules) : null, namespaceRules: structuredClone(options.namespaceRules ?? {}) };
-  const app = createKubernetesApp({ getStore: () => store, getRbac: () => rbac, token: options.token, faults, onRequest: () => void requests++, log });
+  let rbac: Rbac = {
+    clusterRules: options.rules ? structuredClone(options.rules) : null,
+    namespaceRules: structuredClone(options.namespaceRules ?? {}),
+  };
+  const app = createKubernetesApp({
+    getStore: () => store,
+    getRbac: () => rbac,
+    token: options.token,
+    faults,
+    onRequest: () => void requests++,
+    log,
+  });
   const server = await listen(app, options);
   return {
     url: server.url,

@@ -88,7 +88,10 @@ async function pagerdutyAuth(flags: Flags): Promise<{ token?: string; oauth?: Pa
   }
   const oauth =
     clientIdFile !== undefined && clientSecretFile !== undefined
-      ? { clientId: await secret(clientIdFile, '--pagerduty-client-id-file'), clientSecret: await secret(clientSecretFile, '--pagerduty-client-secret-file') }
+      ? {
+          clientId: await secret(clientIdFile, '--pagerduty-client-id-file'),
+          clientSecret: await secret(clientSecretFile, '--pagerduty-client-secret-file'),
+        }
       : undefined;
   return { ...(token !== undefined ? { token } : {}), ...(oauth ? { oauth } : {}) };
 }
@@ -102,24 +105,32 @@ async function githubApp(flags: Flags): Promise<{ appId: string; installationId:
   if (given !== 0 && given !== 3) {
     throw new Error('--github-app-id, --github-installation-id and --github-app-public-key-file go together');
   }
-  if (installationId !== undefined && !/^[1-9]\d{0,15}$/.test(installationId)) throw new Error('--github-installation-id must be a positive integer');
+  if (installationId !== undefined && !/^[1-9]\d{0,15}$/.test(installationId))
+    throw new Error('--github-installation-id must be a positive integer');
   if (appId === undefined || installationId === undefined || publicKeyFile === undefined) return undefined;
   return { appId, installationId: Number(installationId), appPublicKeyPem: await readFile(publicKeyFile, 'utf8') };
 }
 
 /** Slack runs when both of its secrets are given; the gateway URL is where its clicks go. */
-async function slackFlags(flags: Flags): Promise<{ botToken: string; signingSecret: string; gatewayUrl?: string; port: number } | undefined> {
+async function slackFlags(
+  flags: Flags,
+): Promise<{ botToken: string; signingSecret: string; gatewayUrl?: string; port: number } | undefined> {
   const tokenFile = flags['slack-bot-token-file'];
   const secretFile = flags['slack-signing-secret-file'];
   if ((tokenFile === undefined) !== (secretFile === undefined)) {
     throw new Error('--slack-bot-token-file and --slack-signing-secret-file go together');
   }
   const gatewayUrl = flags['gateway-url'];
-  if (gatewayUrl !== undefined && tokenFile === undefined) throw new Error('--gateway-url needs the Slack emulator (--slack-bot-token-file and --slack-signing-secret-file)');
-  if (gatewayUrl !== undefined && !/^https?:\/\/[^\s/?#]+(?:\/[^\s?#]*)?$/.test(gatewayUrl)) throw new Error('--gateway-url must be an http(s) URL');
+  if (gatewayUrl !== undefined && tokenFile === undefined)
+    throw new Error('--gateway-url needs the Slack emulator (--slack-bot-token-file and --slack-signing-secret-file)');
+  if (gatewayUrl !== undefined && !/^https?:\/\/[^\s/?#]+(?:\/[^\s?#]*)?$/.test(gatewayUrl))
+    throw new Error('--gateway-url must be an http(s) URL');
   const secrets =
     tokenFile !== undefined && secretFile !== undefined
-      ? { botToken: await secret(tokenFile, '--slack-bot-token-file'), signingSecret: await secret(secretFile, '--slack-signing-secret-file') }
+      ? {
+          botToken: await secret(tokenFile, '--slack-bot-token-file'),
+          signingSecret: await secret(secretFile, '--slack-signing-secret-file'),
+        }
       : undefined;
   const slackPort = port(flags['slack-port'], '--slack-port');
   return secrets && { ...secrets, ...(gatewayUrl !== undefined ? { gatewayUrl } : {}), port: slackPort };
@@ -163,7 +174,8 @@ async function startPodIdentity(flags: Flags): Promise<PodIdentityAgent | undefi
 /** CloudWatch is moto; the front in between applies the surface's conditions. */
 async function startCloudWatchFront(flags: Flags, conditions: SurfaceConditions): Promise<AwsFront | undefined> {
   const upstream = flags['cloudwatch-upstream'];
-  if (flags['cloudwatch-port'] !== undefined && upstream === undefined) throw new Error('--cloudwatch-port needs --cloudwatch-upstream (moto)');
+  if (flags['cloudwatch-port'] !== undefined && upstream === undefined)
+    throw new Error('--cloudwatch-port needs --cloudwatch-upstream (moto)');
   if (upstream === undefined) return undefined;
   return startAwsFront({ upstream, conditions, host: HOST, port: port(flags['cloudwatch-port'], '--cloudwatch-port') });
 }
@@ -215,10 +227,25 @@ async function main(): Promise<void> {
     host: HOST,
     port: port(flags['kubernetes-port'], '--kubernetes-port'),
   });
-  const github = githubInstallation && (await startGitHubEmulator({ ...githubInstallation, conditions: conditions.github, repos, host: HOST, port: port(flags['github-port'], '--github-port') }));
+  const github =
+    githubInstallation &&
+    (await startGitHubEmulator({
+      ...githubInstallation,
+      conditions: conditions.github,
+      repos,
+      host: HOST,
+      port: port(flags['github-port'], '--github-port'),
+    }));
   const workspace = scenario.slack ?? DEFAULT_SLACK_WORKSPACE;
   const slack =
-    slackOptions && (await startSlackEmulator({ ...slackOptions, conditions: conditions.slack, channels: workspace.channels, users: workspace.users, host: HOST }));
+    slackOptions &&
+    (await startSlackEmulator({
+      ...slackOptions,
+      conditions: conditions.slack,
+      channels: workspace.channels,
+      users: workspace.users,
+      host: HOST,
+    }));
   const datadog =
     datadogOptions &&
     (await startDatadogEmulator({

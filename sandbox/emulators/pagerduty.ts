@@ -8,7 +8,15 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Scenario, ScenarioAlert, ScenarioIncident, SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
-import { fromLoopback, listen, requestLogger, tokenMatches, type ListenOptions, type Listening, type RequestLogEntry } from './http-server.js';
+import {
+  fromLoopback,
+  listen,
+  requestLogger,
+  tokenMatches,
+  type ListenOptions,
+  type Listening,
+  type RequestLogEntry,
+} from './http-server.js';
 import { IssuedTokens } from './issued-tokens.js';
 
 export interface PagerDutyOAuthOptions {
@@ -149,7 +157,13 @@ function reference(type: string, id: string, summary: string, self: string, html
 
 function serviceRef(incident: ScenarioIncident, urls: Urls) {
   const s = incident.service;
-  return reference('service_reference', s.id, s.summary, `${urls.api}/services/${s.id}`, s.html_url ?? `${urls.web}/service-directory/${s.id}`);
+  return reference(
+    'service_reference',
+    s.id,
+    s.summary,
+    `${urls.api}/services/${s.id}`,
+    s.html_url ?? `${urls.web}/service-directory/${s.id}`,
+  );
 }
 
 function logEntryRef(incident: ScenarioIncident, urls: Urls) {
@@ -178,7 +192,8 @@ function escalationPolicy(incident: ScenarioIncident): { id: string; summary: st
 function renderIncident(incident: ScenarioIncident, alerts: ScenarioAlert[], urls: Urls) {
   const triggered = alerts.filter((a) => a.status === 'triggered').length;
   const lastChange = incident.last_status_change_at ?? incident.updated_at ?? incident.created_at;
-  const userRef = (r: { id: string; summary: string }) => reference('user_reference', r.id, r.summary, `${urls.api}/users/${r.id}`, `${urls.web}/users/${r.id}`);
+  const userRef = (r: { id: string; summary: string }) =>
+    reference('user_reference', r.id, r.summary, `${urls.api}/users/${r.id}`, `${urls.web}/users/${r.id}`);
   const ep = escalationPolicy(incident);
   return {
     id: incident.id,
@@ -195,7 +210,8 @@ function renderIncident(incident: ScenarioIncident, alerts: ScenarioAlert[], url
     incident_key: incidentKey(incident),
     service: serviceRef(incident, urls),
     // The API empties assignments once an incident is resolved.
-    assignments: incident.status === 'resolved' ? [] : (incident.assignments ?? []).map((a) => ({ at: a.at, assignee: userRef(a.assignee) })),
+    assignments:
+      incident.status === 'resolved' ? [] : (incident.assignments ?? []).map((a) => ({ at: a.at, assignee: userRef(a.assignee) })),
     assigned_via: 'escalation_policy',
     last_status_change_at: lastChange,
     resolved_at: incident.resolved_at ?? null,
@@ -203,14 +219,27 @@ function renderIncident(incident: ScenarioIncident, alerts: ScenarioAlert[], url
     alert_counts: { all: alerts.length, triggered, resolved: alerts.length - triggered },
     is_mergeable: true,
     incident_type: { name: 'incident_default' },
-    escalation_policy: reference('escalation_policy_reference', ep.id, ep.summary, `${urls.api}/escalation_policies/${ep.id}`, `${urls.web}/escalation_policies/${ep.id}`),
-    teams: (incident.teams ?? []).map((t) => reference('team_reference', t.id, t.summary, `${urls.api}/teams/${t.id}`, `${urls.web}/teams/${t.id}`)),
+    escalation_policy: reference(
+      'escalation_policy_reference',
+      ep.id,
+      ep.summary,
+      `${urls.api}/escalation_policies/${ep.id}`,
+      `${urls.web}/escalation_policies/${ep.id}`,
+    ),
+    teams: (incident.teams ?? []).map((t) =>
+      reference('team_reference', t.id, t.summary, `${urls.api}/teams/${t.id}`, `${urls.web}/teams/${t.id}`),
+    ),
     pending_actions: [],
     acknowledgements: [],
     alert_grouping: null,
     last_status_change_by: serviceRef(incident, urls),
     priority: incident.priority
-      ? { id: incident.priority.id, type: 'priority_reference', summary: incident.priority.summary, self: `${urls.api}/priorities/${incident.priority.id}` }
+      ? {
+          id: incident.priority.id,
+          type: 'priority_reference',
+          summary: incident.priority.summary,
+          self: `${urls.api}/priorities/${incident.priority.id}`,
+        }
       : null,
     resolve_reason: null,
     incidents_responders: [],
@@ -241,7 +270,13 @@ function renderAlert(alert: ScenarioAlert, incident: ScenarioIncident, urls: Url
     alert_key: alert.alert_key ?? alert.id.toLowerCase(),
     service: serviceRef(incident, urls),
     first_trigger_log_entry: logEntryRef(incident, urls),
-    incident: reference('incident_reference', incident.id, `[#${incident.incident_number}] ${incident.title}`, `${urls.api}/incidents/${incident.id}`, incident.html_url),
+    incident: reference(
+      'incident_reference',
+      incident.id,
+      `[#${incident.incident_number}] ${incident.title}`,
+      `${urls.api}/incidents/${incident.id}`,
+      incident.html_url,
+    ),
     suppressed: alert.suppressed ?? false,
     severity: alert.severity,
     integration: reference(
@@ -265,7 +300,7 @@ function compareBy(sorts: string[]): (a: ScenarioAlert, b: ScenarioAlert) => num
   const keys = sorts.map((sort) => {
     const [field, dir] = sort.split(':') as [string, string | undefined];
     const sign = dir === 'desc' ? -1 : 1;
-    const at = (a: ScenarioAlert) => Date.parse((field === 'resolved_at' ? a.resolved_at ?? '' : a.created_at) || '1970-01-01T00:00:00Z');
+    const at = (a: ScenarioAlert) => Date.parse((field === 'resolved_at' ? (a.resolved_at ?? '') : a.created_at) || '1970-01-01T00:00:00Z');
     return { sign, at };
   });
   return (a, b) => {
@@ -289,7 +324,10 @@ function parseIntParam(raw: string | undefined, name: string, errors: string[]):
 interface AppOptions {
   scenario: Scenario;
   token: string | undefined;
-  oauth: (Required<Pick<PagerDutyOAuthOptions, 'clientId' | 'clientSecret' | 'tokenTtlSeconds'>> & Pick<PagerDutyOAuthOptions, 'grantedScopes' | 'account'>) | undefined;
+  oauth:
+    | (Required<Pick<PagerDutyOAuthOptions, 'clientId' | 'clientSecret' | 'tokenTtlSeconds'>> &
+        Pick<PagerDutyOAuthOptions, 'grantedScopes' | 'account'>)
+    | undefined;
   tokens: IssuedTokens<OAuthGrant>;
   now: () => number;
   faults: FaultSwitch;
@@ -344,7 +382,11 @@ function tokenEndpoint(opts: AppOptions) {
       const requested = (scope ?? '').split(' ').filter((s) => s.length > 0);
       const accounts = requested.map((s) => ACCOUNT_SCOPE.exec(s)?.[1]).filter((a): a is string => a !== undefined);
       const resources = requested.filter((s) => !s.startsWith('as_account-'));
-      if (accounts.length !== 1 || resources.some((s) => !RESOURCE_SCOPE.test(s)) || (oauth.account !== undefined && accounts[0] !== oauth.account)) {
+      if (
+        accounts.length !== 1 ||
+        resources.some((s) => !RESOURCE_SCOPE.test(s)) ||
+        (oauth.account !== undefined && accounts[0] !== oauth.account)
+      ) {
         sendOAuthError(res, 400, 'invalid_request', 'Invalid scope');
         return;
       }
@@ -355,7 +397,12 @@ function tokenEndpoint(opts: AppOptions) {
       res
         .status(200)
         .set({ 'cache-control': 'no-store', pragma: 'no-cache' })
-        .json({ access_token: token, scope: [`as_account-${accounts[0]}`, ...granted].join(' '), token_type: 'bearer', expires_in: oauth.tokenTtlSeconds });
+        .json({
+          access_token: token,
+          scope: [`as_account-${accounts[0]}`, ...granted].join(' '),
+          token_type: 'bearer',
+          expires_in: oauth.tokenTtlSeconds,
+        });
     },
   ];
 }
@@ -454,15 +501,21 @@ function listAlerts(opts: AppOptions) {
     else if (sorts.length > MAX_SORT_FIELDS) errors.push(`Sort by takes at most ${MAX_SORT_FIELDS} fields.`);
     const statuses = queryValues(req, 'statuses[]');
     if (statuses.some((s) => !STATUSES.has(s))) errors.push('Statuses must be triggered or resolved.');
-    if (queryValues(req, 'include[]').some((s) => !ALERT_INCLUDES.has(s))) errors.push('Include must be services, first_trigger_log_entries or incidents.');
-    if (errors.length === 0 && offset + limit > MAX_OFFSET_WINDOW) errors.push(`Offset must be less than ${MAX_OFFSET_WINDOW - limit + 1}.`);
+    if (queryValues(req, 'include[]').some((s) => !ALERT_INCLUDES.has(s)))
+      errors.push('Include must be services, first_trigger_log_entries or incidents.');
+    if (errors.length === 0 && offset + limit > MAX_OFFSET_WINDOW)
+      errors.push(`Offset must be less than ${MAX_OFFSET_WINDOW - limit + 1}.`);
     if (errors.length > 0) {
       sendError(res, 400, errors);
       return;
     }
     const alertKey = singleQuery(req, 'alert_key');
     const selected = opts.scenario.pagerduty.alerts
-      .filter((a) => (statuses.length === 0 || statuses.includes(a.status)) && (alertKey === undefined || (a.alert_key ?? a.id.toLowerCase()) === alertKey))
+      .filter(
+        (a) =>
+          (statuses.length === 0 || statuses.includes(a.status)) &&
+          (alertKey === undefined || (a.alert_key ?? a.id.toLowerCase()) === alertKey),
+      )
       .sort(compareBy(sorts));
     const page = selected.slice(offset, offset + limit);
     const urls = urlsFor(opts, req);
@@ -481,7 +534,8 @@ function listAlerts(opts: AppOptions) {
 function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
   if (req.path === '/oauth/token') {
     const type = (err as { type?: unknown }).type;
-    if (type === 'entity.parse.failed' || type === 'entity.too.large' || type === 'parameters.too.many') sendOAuthError(res, 400, 'invalid_request', 'the request body could not be read');
+    if (type === 'entity.parse.failed' || type === 'entity.too.large' || type === 'parameters.too.many')
+      sendOAuthError(res, 400, 'invalid_request', 'the request body could not be read');
     else sendOAuthError(res, 500, 'server_error', 'internal error');
     return;
   }
@@ -517,17 +571,21 @@ function createPagerDutyApp(opts: AppOptions) {
 }
 
 export async function startPagerDutyEmulator(options: PagerDutyEmulatorOptions): Promise<PagerDutyEmulator> {
-  if (options.token === undefined && options.oauth === undefined) throw new Error('the PagerDuty emulator needs a token, an OAuth client, or both');
+  if (options.token === undefined && options.oauth === undefined)
+    throw new Error('the PagerDuty emulator needs a token, an OAuth client, or both');
   if (options.token !== undefined && options.token.length === 0) throw new Error('the PagerDuty emulator needs a non-empty token');
   const oauth = options.oauth;
   if (oauth) {
-    if (oauth.clientId.length === 0 || oauth.clientSecret.length === 0) throw new Error('the PagerDuty OAuth client needs a non-empty id and secret');
+    if (oauth.clientId.length === 0 || oauth.clientSecret.length === 0)
+      throw new Error('the PagerDuty OAuth client needs a non-empty id and secret');
     if (oauth.tokenTtlSeconds !== undefined && (!Number.isInteger(oauth.tokenTtlSeconds) || oauth.tokenTtlSeconds < 1)) {
       throw new Error('the PagerDuty OAuth tokenTtlSeconds must be a positive integer');
     }
-    if (oauth.account !== undefined && !ACCOUNT_SCOPE.test(`as_account-${oauth.account}`)) throw new Error('the PagerDuty OAuth account must look like us.<subdomain> or eu.<subdomain>');
+    if (oauth.account !== undefined && !ACCOUNT_SCOPE.test(`as_account-${oauth.account}`))
+      throw new Error('the PagerDuty OAuth account must look like us.<subdomain> or eu.<subdomain>');
     const bad = oauth.grantedScopes?.find((s) => !RESOURCE_SCOPE.test(s));
-    if (bad !== undefined) throw new Error(`the PagerDuty OAuth granted scope ${JSON.stringify(bad)} is not a resource scope like incidents.read`);
+    if (bad !== undefined)
+      throw new Error(`the PagerDuty OAuth granted scope ${JSON.stringify(bad)} is not a resource scope like incidents.read`);
   }
   const now = options.now ?? Date.now;
   let requests = 0;

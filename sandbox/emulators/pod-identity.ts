@@ -54,7 +54,10 @@ export async function startPodIdentityAgent(opts: PodIdentityAgentOptions): Prom
   const sts = new STSClient({
     endpoint: opts.stsEndpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64') },
+    credentials: {
+      accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+      secretAccessKey: randomBytes(30).toString('base64'),
+    },
     maxAttempts: 2,
   });
 
@@ -79,7 +82,9 @@ export async function startPodIdentityAgent(opts: PodIdentityAgentOptions): Prom
       return;
     }
     try {
-      const out = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: roleSessionName, DurationSeconds: SESSION_SECONDS }));
+      const out = await sts.send(
+        new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: roleSessionName, DurationSeconds: SESSION_SECONDS }),
+      );
       const c = out.Credentials;
       if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) throw new Error('AssumeRole returned no credentials');
       issued += 1;
@@ -94,7 +99,10 @@ export async function startPodIdentityAgent(opts: PodIdentityAgentOptions): Prom
       );
     } catch (err) {
       // The real agent answers 500 when EKS Auth fails; the cause names no credential.
-      res.status(500).type('text/plain').send(`Unable to obtain credentials: ${(err as Error).name}`);
+      res
+        .status(500)
+        .type('text/plain')
+        .send(`Unable to obtain credentials: ${(err as Error).name}`);
     }
   });
 

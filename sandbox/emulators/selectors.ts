@@ -81,7 +81,7 @@ export function parseLabelSelector(text: string): LabelRequirement[] {
     const first = peek()!;
     if (first.kind === 'op' && first.text === '!') {
       next();
-      const key = expectId('identifier after \'!\'');
+      const key = expectId("identifier after '!'");
       checkKey(key);
       reqs.push({ key, op: 'notexists' });
     } else {
@@ -122,7 +122,8 @@ export function parseLabelSelector(text: string): LabelRequirement[] {
       } else if (op.kind === 'op' && (op.text === '<' || op.text === '>')) {
         next();
         const raw = expectId('integer value');
-        if (!/^-?\d+$/.test(raw)) throw new SelectorError(`unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer`);
+        if (!/^-?\d+$/.test(raw))
+          throw new SelectorError(`unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer`);
         reqs.push({ key, op: op.text === '>' ? 'gt' : 'lt', value: Number(raw) });
       } else {
         throw new SelectorError(`found '${op.text}', expected: '=', '!=', '==', 'in', notin'`);

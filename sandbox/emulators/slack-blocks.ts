@@ -32,7 +32,19 @@ export const BLOCK_KIT_LIMITS = {
 
 type Json = Record<string, unknown>;
 
-const BLOCK_TYPES = new Set(['section', 'header', 'divider', 'context', 'actions', 'image', 'markdown', 'rich_text', 'input', 'file', 'video']);
+const BLOCK_TYPES = new Set([
+  'section',
+  'header',
+  'divider',
+  'context',
+  'actions',
+  'image',
+  'markdown',
+  'rich_text',
+  'input',
+  'file',
+  'video',
+]);
 /** Interactive elements other than buttons; checked for their action_id only. */
 const OTHER_INTERACTIVE = new Set([
   'checkboxes',
@@ -123,8 +135,10 @@ function checkText(p: Problems, v: unknown, pointer: string, opts: { max: number
   }
   if (opts.plainOnly && v.type !== 'plain_text') p.add(`${pointer}/type`, 'must be plain_text');
   checkString(p, v.text, `${pointer}/text`, opts.max, true);
-  if (v.emoji !== undefined && (v.type !== 'plain_text' || typeof v.emoji !== 'boolean')) p.add(`${pointer}/emoji`, 'is only a boolean on plain_text');
-  if (v.verbatim !== undefined && (v.type !== 'mrkdwn' || typeof v.verbatim !== 'boolean')) p.add(`${pointer}/verbatim`, 'is only a boolean on mrkdwn');
+  if (v.emoji !== undefined && (v.type !== 'plain_text' || typeof v.emoji !== 'boolean'))
+    p.add(`${pointer}/emoji`, 'is only a boolean on plain_text');
+  if (v.verbatim !== undefined && (v.type !== 'mrkdwn' || typeof v.verbatim !== 'boolean'))
+    p.add(`${pointer}/verbatim`, 'is only a boolean on mrkdwn');
 }
 
 function checkConfirm(p: Problems, v: unknown, pointer: string): void {
@@ -154,10 +168,13 @@ function checkButton(p: Problems, el: Json, pointer: string, seen: Set<string> |
   checkText(p, el.text, `${pointer}/text`, { max: L.buttonText, plainOnly: true });
   checkActionId(p, el, pointer, seen);
   if (el.value !== undefined) checkString(p, el.value, `${pointer}/value`, L.buttonValue, true);
-  if (el.url !== undefined && checkString(p, el.url, `${pointer}/url`, L.buttonUrl, true) && !isHttpUrl(el.url)) p.add(`${pointer}/url`, 'invalid url');
-  if (el.style !== undefined && el.style !== 'primary' && el.style !== 'danger') p.add(`${pointer}/style`, 'must be one of: primary, danger');
+  if (el.url !== undefined && checkString(p, el.url, `${pointer}/url`, L.buttonUrl, true) && !isHttpUrl(el.url))
+    p.add(`${pointer}/url`, 'invalid url');
+  if (el.style !== undefined && el.style !== 'primary' && el.style !== 'danger')
+    p.add(`${pointer}/style`, 'must be one of: primary, danger');
   if (el.confirm !== undefined) checkConfirm(p, el.confirm, `${pointer}/confirm`);
-  if (el.accessibility_label !== undefined) checkString(p, el.accessibility_label, `${pointer}/accessibility_label`, L.accessibilityLabel, true);
+  if (el.accessibility_label !== undefined)
+    checkString(p, el.accessibility_label, `${pointer}/accessibility_label`, L.accessibilityLabel, true);
 }
 
 function checkImageElement(p: Problems, el: Json, pointer: string): void {
@@ -208,7 +225,8 @@ function checkBlock(p: Problems, block: unknown, pointer: string, blockIds: Set<
     case 'section':
       if (block.text === undefined && block.fields === undefined) p.add(pointer, 'must provide either text or fields');
       if (block.text !== undefined) checkText(p, block.text, `${pointer}/text`, { max: L.sectionText });
-      if (block.fields !== undefined) checkElements(p, block.fields, `${pointer}/fields`, L.sectionFields, (f, ptr) => checkText(p, f, ptr, { max: L.sectionField }));
+      if (block.fields !== undefined)
+        checkElements(p, block.fields, `${pointer}/fields`, L.sectionFields, (f, ptr) => checkText(p, f, ptr, { max: L.sectionField }));
       if (block.accessory !== undefined) checkElement(p, block.accessory, `${pointer}/accessory`, 'accessory', undefined);
       break;
     case 'header':
@@ -266,7 +284,8 @@ export function checkBlocks(raw: unknown): BlocksCheck {
   }
   if (!Array.isArray(blocks)) return { error: 'invalid_blocks_format' };
   const p = new Problems();
-  if (blocks.length > BLOCK_KIT_LIMITS.blocksPerMessage) p.add('/blocks', `no more than ${BLOCK_KIT_LIMITS.blocksPerMessage} items allowed`);
+  if (blocks.length > BLOCK_KIT_LIMITS.blocksPerMessage)
+    p.add('/blocks', `no more than ${BLOCK_KIT_LIMITS.blocksPerMessage} items allowed`);
   const blockIds = new Set<string>();
   blocks.slice(0, BLOCK_KIT_LIMITS.blocksPerMessage).forEach((b, i) => checkBlock(p, b, `/blocks/${i}`, blockIds));
   if (p.list.length > 0) return { error: 'invalid_blocks', errors: p.list.slice(0, 20) };
@@ -281,7 +300,12 @@ export function checkBlocks(raw: unknown): BlocksCheck {
   };
   for (const block of stored) {
     block.block_id ??= fresh(blockIds);
-    const elements = block.type === 'actions' ? (block.elements as Json[]) : block.type === 'section' && isObject(block.accessory) ? [block.accessory] : [];
+    const elements =
+      block.type === 'actions'
+        ? (block.elements as Json[])
+        : block.type === 'section' && isObject(block.accessory)
+          ? [block.accessory]
+          : [];
     const actionIds = new Set(elements.map((e) => e.action_id).filter((a): a is string => typeof a === 'string'));
     for (const el of elements) {
       if (el.type !== 'image') el.action_id ??= fresh(actionIds);
@@ -293,7 +317,12 @@ export function checkBlocks(raw: unknown): BlocksCheck {
 /** A button of a stored message, with the block it sits in. */
 export function findButton(blocks: readonly Json[] | undefined, actionId: string): { blockId: string; button: Json } | undefined {
   for (const block of blocks ?? []) {
-    const elements = block.type === 'actions' && Array.isArray(block.elements) ? (block.elements as unknown[]) : block.type === 'section' ? [block.accessory] : [];
+    const elements =
+      block.type === 'actions' && Array.isArray(block.elements)
+        ? (block.elements as unknown[])
+        : block.type === 'section'
+          ? [block.accessory]
+          : [];
     for (const el of elements) {
       if (isObject(el) && el.type === 'button' && el.action_id === actionId) return { blockId: String(block.block_id), button: el };
     }

@@ -6,7 +6,15 @@ import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import { randomBase62 } from './issued-tokens.js';
 import { SlackApiError, contentArgs, hasContent, isObject, type Content } from './slack-arguments.js';
 import { findButton } from './slack-blocks.js';
-import { APP, formatTs, type ChannelRecord, type MessageRecord, type SlackEphemeral, type SlackUser, type SlackWorkspace } from './slack-workspace.js';
+import {
+  APP,
+  formatTs,
+  type ChannelRecord,
+  type MessageRecord,
+  type SlackEphemeral,
+  type SlackUser,
+  type SlackWorkspace,
+} from './slack-workspace.js';
 
 export interface ClickInput {
   /** Channel id, or name with or without "#". */
@@ -131,7 +139,8 @@ export class SlackInteractivity {
     const channel = ws.channelByRef(input.channel, true);
     if (!channel) return refuse(404, `no channel ${input.channel}`);
     const offset = input.timestampOffsetSeconds ?? 0;
-    if (!Number.isSafeInteger(offset) || Math.abs(offset) > 10 * 365 * 86_400) return refuse(400, 'timestampOffsetSeconds must be an integer number of seconds');
+    if (!Number.isSafeInteger(offset) || Math.abs(offset) > 10 * 365 * 86_400)
+      return refuse(400, 'timestampOffsetSeconds must be an integer number of seconds');
 
     const message = ws.findMessage(channel, input.ts);
     const ephemeral = message ? undefined : ws.ephemerals.find((e) => e.ts === input.ts && e.channel === channel.id && e.user === user.id);
@@ -142,7 +151,14 @@ export class SlackInteractivity {
     if (!gatewayUrl) return refuse(409, 'no gateway URL is configured (setGatewayUrl, --gateway-url or POST /_sandbox/gateway-url)');
 
     const responseId = randomBase62(32);
-    this.responseUrls.set(responseId, { channel: channel.id, user: user.id, messageTs: input.ts, ephemeral: ephemeral !== undefined, createdAtMs: ws.now(), uses: 0 });
+    this.responseUrls.set(responseId, {
+      channel: channel.id,
+      user: user.id,
+      messageTs: input.ts,
+      ephemeral: ephemeral !== undefined,
+      createdAtMs: ws.now(),
+      uses: 0,
+    });
     const responseUrl = `${ws.baseUrl}/_sandbox/response/${responseId}`;
     const actionTs = formatTs(Math.floor(ws.now()) * 1000 + randomInt(1000));
     const payload = blockActionsPayload(ws, { input, user, channel, message, ephemeral, found }, responseUrl, actionTs);
@@ -151,7 +167,13 @@ export class SlackInteractivity {
     const key = input.badSignature ? randomBytes(32) : this.signingSecret;
     const signature = `v0=${createHmac('sha256', key).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 
-    const record: InteractionRecord = { at: new Date(ws.now()).toISOString(), userId: user.id, channel: channel.id, messageTs: input.ts, actionId: input.actionId };
+    const record: InteractionRecord = {
+      at: new Date(ws.now()).toISOString(),
+      userId: user.id,
+      channel: channel.id,
+      messageTs: input.ts,
+      actionId: input.actionId,
+    };
     this.interactions.push(record);
     if (this.interactions.length > MAX_INTERACTIONS) this.interactions.splice(0, this.interactions.length - MAX_INTERACTIONS);
     try {
@@ -174,7 +196,9 @@ export class SlackInteractivity {
       const timedOut = (err as Error).name === 'TimeoutError';
       record.error = timedOut ? 'operation_timeout' : 'unreachable';
       // Slack shows the user a warning when the app does not answer within 3 s.
-      return timedOut ? refuse(504, `operation_timeout: the app did not answer within ${this.timeoutMs} ms`) : refuse(502, `the app at ${gatewayUrl} could not be reached: ${(err as Error).message}`);
+      return timedOut
+        ? refuse(504, `operation_timeout: the app did not answer within ${this.timeoutMs} ms`)
+        : refuse(502, `the app at ${gatewayUrl} could not be reached: ${(err as Error).message}`);
     }
   }
 
@@ -205,7 +229,8 @@ export class SlackInteractivity {
       else if (original) {
         // A deleted parent leaves a tombstone so its thread stays readable.
         const hasReplies = channel.messages.some((m) => m.threadTs === original.ts);
-        if (hasReplies) Object.assign(original, { text: 'This message was deleted.', tombstone: true, blocks: undefined, attachments: undefined });
+        if (hasReplies)
+          Object.assign(original, { text: 'This message was deleted.', tombstone: true, blocks: undefined, attachments: undefined });
         else channel.messages.splice(channel.messages.indexOf(original), 1);
       } else return { status: 404, body: { ok: false, error: 'message_not_found' } };
       return this.used(record);

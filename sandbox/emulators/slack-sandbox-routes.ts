@@ -36,7 +36,10 @@ function localOnly(req: Request, res: Response, next: NextFunction): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     const origin = req.get('origin');
     const site = req.get('sec-fetch-site');
-    if ((origin !== undefined && origin !== `${req.protocol}://${req.get('host')}`) || (site !== undefined && site !== 'same-origin' && site !== 'none')) {
+    if (
+      (origin !== undefined && origin !== `${req.protocol}://${req.get('host')}`) ||
+      (site !== undefined && site !== 'same-origin' && site !== 'none')
+    ) {
       res.status(403).json({ error: 'cross-site requests are refused' });
       return;
     }
@@ -55,8 +58,18 @@ function clickHandler(interactivity: SlackInteractivity) {
     const actionId = str('actionId');
     const userId = str('userId');
     const offset = b?.timestampOffsetSeconds;
-    if (!req.is('application/json') || !channel || !ts || !actionId || !userId || (offset !== undefined && typeof offset !== 'number') || (b?.badSignature !== undefined && typeof b.badSignature !== 'boolean')) {
-      res.status(400).json({ error: 'body must be JSON {"channel", "ts", "actionId", "userId", "timestampOffsetSeconds"?: number, "badSignature"?: boolean}' });
+    if (
+      !req.is('application/json') ||
+      !channel ||
+      !ts ||
+      !actionId ||
+      !userId ||
+      (offset !== undefined && typeof offset !== 'number') ||
+      (b?.badSignature !== undefined && typeof b.badSignature !== 'boolean')
+    ) {
+      res.status(400).json({
+        error: 'body must be JSON {"channel", "ts", "actionId", "userId", "timestampOffsetSeconds"?: number, "badSignature"?: boolean}',
+      });
       return;
     }
     const result = await interactivity.click({
@@ -126,7 +139,8 @@ export function sandboxRouter(opts: { workspace: SlackWorkspace; interactivity: 
 function pageHeaders(res: Response): void {
   // No inline script or style, nothing from elsewhere: message text is untrusted.
   res.set({
-    'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    'content-security-policy':
+      "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
     'cache-control': 'no-store',
@@ -145,10 +159,15 @@ export function pageRouter(pageDir: string | undefined): Router {
     res.sendFile(join(pageDir, 'index.html'));
   });
   if (pageDir) {
-    page.use('/static', localOnly, (_req, res, next) => {
-      pageHeaders(res);
-      next();
-    }, express.static(pageDir, { index: false, dotfiles: 'deny', etag: false, lastModified: false }));
+    page.use(
+      '/static',
+      localOnly,
+      (_req, res, next) => {
+        pageHeaders(res);
+        next();
+      },
+      express.static(pageDir, { index: false, dotfiles: 'deny', etag: false, lastModified: false }),
+    );
   }
   return page;
 }

@@ -31,11 +31,22 @@ function requireChannel(ws: SlackWorkspace, p: Params, allowName: boolean): Chan
 type Method = (ws: SlackWorkspace, p: Params, res: Response) => Record<string, unknown>;
 
 function authTest(ws: SlackWorkspace): Record<string, unknown> {
-  return { url: `${ws.baseUrl}/`, team: 'Keyless Sandbox', user: APP.name, team_id: ws.teamId, user_id: APP.botUserId, bot_id: APP.botId, is_enterprise_install: false };
+  return {
+    url: `${ws.baseUrl}/`,
+    team: 'Keyless Sandbox',
+    user: APP.name,
+    team_id: ws.teamId,
+    user_id: APP.botUserId,
+    bot_id: APP.botId,
+    is_enterprise_install: false,
+  };
 }
 
 function conversationsList(ws: SlackWorkspace, p: Params): Record<string, unknown> {
-  const types = (stringArg(p, 'types') ?? 'public_channel').split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const types = (stringArg(p, 'types') ?? 'public_channel')
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
   if (types.length === 0 || !types.every((t) => CONVERSATION_TYPES.has(t))) throw new SlackApiError('invalid_types');
   const limitRaw = stringArg(p, 'limit');
   const limit = limitRaw === undefined || limitRaw === '' ? CONVERSATIONS_LIST_DEFAULT_LIMIT : Number(limitRaw);
@@ -79,7 +90,9 @@ function chatPostMessage(ws: SlackWorkspace, p: Params, res: Response): Record<s
     ts: m.ts,
     message: ws.messageObject(channel, m),
     // Slack warns when blocks come without the notification fallback text.
-    ...(content.text === undefined || content.text === '' ? { warning: 'missing_text', response_metadata: { warnings: ['missing_text'] } } : {}),
+    ...(content.text === undefined || content.text === ''
+      ? { warning: 'missing_text', response_metadata: { warnings: ['missing_text'] } }
+      : {}),
   };
 }
 
@@ -148,7 +161,11 @@ function faultGate(faults: FaultSwitch) {
       return;
     }
     if (fault.retryAfterSeconds !== undefined) res.set('retry-after', String(fault.retryAfterSeconds));
-    sendSlackError(res, fault.status, fault.status === 503 ? 'service_unavailable' : fault.status === 500 ? 'internal_error' : 'fatal_error');
+    sendSlackError(
+      res,
+      fault.status,
+      fault.status === 503 ? 'service_unavailable' : fault.status === 500 ? 'internal_error' : 'fatal_error',
+    );
   };
 }
 
@@ -158,7 +175,12 @@ function postTypeGate(req: Request, res: Response, next: NextFunction): void {
   const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
   if (!hasBody) return next();
   const type = req.get('content-type');
-  const error = type === undefined ? 'missing_post_type' : req.is(['application/json', 'application/x-www-form-urlencoded']) ? undefined : 'invalid_post_type';
+  const error =
+    type === undefined
+      ? 'missing_post_type'
+      : req.is(['application/json', 'application/x-www-form-urlencoded'])
+        ? undefined
+        : 'invalid_post_type';
   if (!error) return next();
   sendSlackError(res, 200, error);
 }

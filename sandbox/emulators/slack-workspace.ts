@@ -98,7 +98,9 @@ interface WorkspaceOptions {
 
 /** Stable across restarts, so links in a demo survive one. */
 function channelIdFor(name: string): string {
-  const digits = BigInt(`0x${createHash('sha256').update(`channel:${name}`).digest('hex').slice(0, 16)}`).toString(36).toUpperCase();
+  const digits = BigInt(`0x${createHash('sha256').update(`channel:${name}`).digest('hex').slice(0, 16)}`)
+    .toString(36)
+    .toUpperCase();
   return `C0${digits.padStart(9, '0').slice(0, 9)}`;
 }
 
@@ -136,7 +138,8 @@ export class SlackWorkspace {
       this.channels.set(id, { id, name, createdS: this.startedS, messages: [] });
     }
     for (const u of options.users) {
-      if (!USER_ID.test(u.id) || !USER_NAME.test(u.name)) throw new Error(`Slack emulator: user ${JSON.stringify(u)} needs a Slack user id and username`);
+      if (!USER_ID.test(u.id) || !USER_NAME.test(u.name))
+        throw new Error(`Slack emulator: user ${JSON.stringify(u)} needs a Slack user id and username`);
       if (this.users.has(u.id)) throw new Error(`Slack emulator: user ${u.id} is listed twice`);
       this.users.set(u.id, { id: u.id, name: u.name });
     }
@@ -152,7 +155,13 @@ export class SlackWorkspace {
       } catch {
         throw new RangeError('gateway URL must be an absolute http(s) URL');
       }
-      if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.username || parsed.password || parsed.search || parsed.hash) {
+      if (
+        (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') ||
+        parsed.username ||
+        parsed.password ||
+        parsed.search ||
+        parsed.hash
+      ) {
         throw new RangeError('gateway URL must be an http(s) URL without credentials, query or fragment');
       }
       this.gatewayUrl = parsed.toString().replace(/\/+$/, '');
@@ -189,7 +198,12 @@ export class SlackWorkspace {
       // A reply's ts names its thread, as on Slack.
       parentTs = target.threadTs ?? target.ts;
     }
-    const m: MessageRecord = { ts: this.nextTs(), text: content.text ?? '', ...(content.blocks ? { blocks: content.blocks } : {}), ...(content.attachments ? { attachments: content.attachments } : {}) };
+    const m: MessageRecord = {
+      ts: this.nextTs(),
+      text: content.text ?? '',
+      ...(content.blocks ? { blocks: content.blocks } : {}),
+      ...(content.attachments ? { attachments: content.attachments } : {}),
+    };
     if (parentTs) m.threadTs = parentTs;
     channel.messages.push(m);
     this.version++;
@@ -242,7 +256,15 @@ export class SlackWorkspace {
       ...(m.blocks ? { blocks: structuredClone(m.blocks) } : {}),
       ...(m.attachments ? { attachments: structuredClone(m.attachments) } : {}),
       ...(m.edited ? { edited: { ...m.edited } } : {}),
-      bot_profile: { id: APP.botId, app_id: APP.id, name: APP.name, icons: {}, deleted: false, updated: this.startedS, team_id: this.teamId },
+      bot_profile: {
+        id: APP.botId,
+        app_id: APP.id,
+        name: APP.name,
+        icons: {},
+        deleted: false,
+        updated: this.startedS,
+        team_id: this.teamId,
+      },
     };
     if (m.threadTs) {
       out.thread_ts = m.threadTs;

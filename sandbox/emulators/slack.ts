@@ -77,9 +77,12 @@ export const DEFAULT_SLACK_WORKSPACE: { channels: { name: string }[]; users: Sla
 
 function checkOptions(options: SlackEmulatorOptions): void {
   if (!options.botToken || /\s/.test(options.botToken)) throw new Error('Slack emulator: botToken must be one non-empty value');
-  if (!options.signingSecret || /\s/.test(options.signingSecret)) throw new Error('Slack emulator: signingSecret must be one non-empty value');
-  if (options.teamId !== undefined && !/^T[A-Z0-9]{2,20}$/.test(options.teamId)) throw new Error('Slack emulator: teamId must be T followed by uppercase letters and digits');
-  if (options.teamDomain !== undefined && !/^[a-z0-9][a-z0-9-]{0,20}$/.test(options.teamDomain)) throw new Error('Slack emulator: teamDomain must be lowercase letters, digits and "-"');
+  if (!options.signingSecret || /\s/.test(options.signingSecret))
+    throw new Error('Slack emulator: signingSecret must be one non-empty value');
+  if (options.teamId !== undefined && !/^T[A-Z0-9]{2,20}$/.test(options.teamId))
+    throw new Error('Slack emulator: teamId must be T followed by uppercase letters and digits');
+  if (options.teamDomain !== undefined && !/^[a-z0-9][a-z0-9-]{0,20}$/.test(options.teamDomain))
+    throw new Error('Slack emulator: teamDomain must be lowercase letters, digits and "-"');
   if (options.channels.length === 0) throw new Error('Slack emulator: at least one channel is needed');
   if (options.users.length === 0) throw new Error('Slack emulator: at least one user is needed');
   const postLimit = options.channelPostLimit;

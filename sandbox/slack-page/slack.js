@@ -100,7 +100,8 @@ function safeHttpUrl(raw) {
 }
 
 // Markers count only at word edges, as in Slack: snake_case_names stay plain.
-const INLINE = /(?<![\p{L}\p{N}])(?:`([^`\n]+)`|\*(?!\s)([^*\n]+?)(?<!\s)\*|_(?!\s)([^_\n]+?)(?<!\s)_|~(?!\s)([^~\n]+?)(?<!\s)~)(?![\p{L}\p{N}])/gu;
+const INLINE =
+  /(?<![\p{L}\p{N}])(?:`([^`\n]+)`|\*(?!\s)([^*\n]+?)(?<!\s)\*|_(?!\s)([^_\n]+?)(?<!\s)_|~(?!\s)([^~\n]+?)(?<!\s)~)(?![\p{L}\p{N}])/gu;
 
 function appendFormatted(parent, text) {
   let last = 0;
@@ -141,7 +142,8 @@ function controlSequence(inner) {
       // Shown loudly: an app that lets untrusted text through would notify everyone.
       return el('span', { class: 'mention broadcast', 'data-mention': command }, `@${command}`);
     }
-    if (command.startsWith('subteam^')) return el('span', { class: 'mention', 'data-mention': 'subteam' }, decode(label) || `@${command.slice(8)}`);
+    if (command.startsWith('subteam^'))
+      return el('span', { class: 'mention', 'data-mention': 'subteam' }, decode(label) || `@${command.slice(8)}`);
     if (command.startsWith('date^')) return document.createTextNode(decode(label));
   }
   if (label && /^mailto:/i.test(target)) return document.createTextNode(decode(label));
@@ -184,14 +186,22 @@ function richInline(parent, elements) {
     if (e.type === 'text') node = document.createTextNode(String(e.text ?? ''));
     else if (e.type === 'link') {
       const href = safeHttpUrl(String(e.url ?? ''));
-      node = href ? el('a', { href, rel: 'noopener noreferrer nofollow', target: '_blank' }, String(e.text || e.url)) : document.createTextNode(String(e.text || e.url || ''));
+      node = href
+        ? el('a', { href, rel: 'noopener noreferrer nofollow', target: '_blank' }, String(e.text || e.url))
+        : document.createTextNode(String(e.text || e.url || ''));
     } else if (e.type === 'user') node = el('span', { class: 'mention', 'data-mention': 'user' }, `@${userName(e.user_id) || e.user_id}`);
-    else if (e.type === 'channel') node = el('span', { class: 'mention', 'data-mention': 'channel' }, `#${channelName(e.channel_id) || e.channel_id}`);
+    else if (e.type === 'channel')
+      node = el('span', { class: 'mention', 'data-mention': 'channel' }, `#${channelName(e.channel_id) || e.channel_id}`);
     else if (e.type === 'broadcast') node = el('span', { class: 'mention broadcast', 'data-mention': String(e.range) }, `@${e.range}`);
     else if (e.type === 'emoji') node = document.createTextNode(`:${e.name}:`);
     else node = document.createTextNode(String(e.text ?? e.fallback ?? ''));
     const style = e.style ?? {};
-    for (const [flag, tag] of [['code', 'code'], ['bold', 'strong'], ['italic', 'em'], ['strike', 's']]) {
+    for (const [flag, tag] of [
+      ['code', 'code'],
+      ['bold', 'strong'],
+      ['italic', 'em'],
+      ['strike', 's'],
+    ]) {
       if (style[flag]) node = el(tag, {}, node);
     }
     parent.append(node);
@@ -267,14 +277,23 @@ function renderBlock(block, where) {
       const body = el('div', { class: 'section-body' });
       if (block.text) body.append(renderText(block.text));
       if (Array.isArray(block.fields)) body.append(el('div', { class: 'fields' }, ...block.fields.map((f) => renderText(f))));
-      node = el('div', { class: 'section' }, body, block.accessory ? el('div', { class: 'accessory' }, renderElement(block.accessory, where)) : null);
+      node = el(
+        'div',
+        { class: 'section' },
+        body,
+        block.accessory ? el('div', { class: 'accessory' }, renderElement(block.accessory, where)) : null,
+      );
       break;
     }
     case 'divider':
       node = el('hr', { class: 'divider' });
       break;
     case 'context':
-      node = el('div', { class: 'context' }, ...(block.elements ?? []).map((e) => (e.type === 'image' ? imagePlaceholder(e) : renderText(e, 'span'))));
+      node = el(
+        'div',
+        { class: 'context' },
+        ...(block.elements ?? []).map((e) => (e.type === 'image' ? imagePlaceholder(e) : renderText(e, 'span'))),
+      );
       break;
     case 'actions':
       node = el('div', { class: 'actions', role: 'group' }, ...(block.elements ?? []).map((e) => renderElement(e, where)));
@@ -312,7 +331,9 @@ function renderMessage(m, { ephemeral, reply }) {
   const where = { channel: selectedChannel, ts: m.ts };
   const seconds = Number(m.ts.split('.')[0]);
   const when = new Date(seconds * 1000);
-  const classes = ['message', ephemeral ? 'ephemeral' : '', reply ? 'reply' : '', highlight && highlight.ts === m.ts ? 'highlight' : ''].filter(Boolean).join(' ');
+  const classes = ['message', ephemeral ? 'ephemeral' : '', reply ? 'reply' : '', highlight && highlight.ts === m.ts ? 'highlight' : '']
+    .filter(Boolean)
+    .join(' ');
   const article = el('article', {
     class: classes,
     'data-ts': m.ts,
@@ -336,7 +357,8 @@ function renderMessage(m, { ephemeral, reply }) {
   else article.append(renderText({ type: m.subtype === 'tombstone' ? 'plain_text' : 'mrkdwn', text: m.text ?? '' }));
   (m.attachments ?? []).forEach((a) => article.append(renderAttachment(a)));
   const status = clickStatus.get(`${where.channel}:${m.ts}`);
-  if (status) article.append(el('p', { class: 'click-status', role: 'status', 'data-kind': status.kind, 'data-status': status.status }, status.text));
+  if (status)
+    article.append(el('p', { class: 'click-status', role: 'status', 'data-kind': status.kind, 'data-status': status.status }, status.text));
   return article;
 }
 
@@ -363,7 +385,11 @@ function renderMessages() {
       if (replies.length > 0) {
         item.append(
           el('p', { class: 'thread-label' }, `${replies.length} ${replies.length === 1 ? 'reply' : 'replies'}`),
-          el('div', { class: 'thread', role: 'group', 'aria-label': 'Thread replies' }, ...replies.map((r) => renderMessage(r.m, { ephemeral: r.ephemeral, reply: true }))),
+          el(
+            'div',
+            { class: 'thread', role: 'group', 'aria-label': 'Thread replies' },
+            ...replies.map((r) => renderMessage(r.m, { ephemeral: r.ephemeral, reply: true })),
+          ),
         );
       }
     }
@@ -411,11 +437,11 @@ function renderChannels() {
 function chooseDefaults() {
   if (!state.users.some((u) => u.id === selectedUser)) {
     const remembered = stored(USER_KEY);
-    selectedUser = state.users.some((u) => u.id === remembered) ? remembered : state.users[0]?.id ?? null;
+    selectedUser = state.users.some((u) => u.id === remembered) ? remembered : (state.users[0]?.id ?? null);
   }
   if (!state.channels.some((c) => c.id === selectedChannel)) {
     const remembered = stored(CHANNEL_KEY);
-    selectedChannel = state.channels.some((c) => c.id === remembered) ? remembered : state.channels[0]?.id ?? null;
+    selectedChannel = state.channels.some((c) => c.id === remembered) ? remembered : (state.channels[0]?.id ?? null);
   }
 }
 
@@ -428,7 +454,9 @@ function render() {
   if (dialog.open) return;
   lastRenderKey = key;
   workspace.textContent = `${state.team.name} (sandbox Slack)`;
-  gatewayNote.textContent = state.gatewayUrl ? `Clicks go to ${state.gatewayUrl}/slack/events` : 'No app URL configured: clicks cannot be delivered.';
+  gatewayNote.textContent = state.gatewayUrl
+    ? `Clicks go to ${state.gatewayUrl}/slack/events`
+    : 'No app URL configured: clicks cannot be delivered.';
   renderUsers();
   renderChannels();
   renderMessages();
@@ -456,8 +484,14 @@ async function sendClick(where, button) {
     });
     const body = await res.json().catch(() => ({}));
     if (typeof body.error === 'string') setStatus(key, { kind: 'error', status: res.status, text: `Not delivered: ${body.error}` });
-    else if (res.ok) setStatus(key, { kind: 'ok', status: res.status, text: `${userName(user)} clicked “${label}”; the app answered ${res.status}` });
-    else setStatus(key, { kind: 'error', status: res.status, text: `${userName(user)} clicked “${label}”; the app answered ${res.status}${body.body ? `: ${String(body.body).slice(0, 200)}` : ''}` });
+    else if (res.ok)
+      setStatus(key, { kind: 'ok', status: res.status, text: `${userName(user)} clicked “${label}”; the app answered ${res.status}` });
+    else
+      setStatus(key, {
+        kind: 'error',
+        status: res.status,
+        text: `${userName(user)} clicked “${label}”; the app answered ${res.status}${body.body ? `: ${String(body.body).slice(0, 200)}` : ''}`,
+      });
   } catch (err) {
     setStatus(key, { kind: 'error', text: `Not delivered: ${err.message}` });
   } finally {

@@ -100,7 +100,15 @@ describe('mermaidXyChart', () => {
   });
 
   test('points closer than a minute never repeat a label', () => {
-    const chart = mermaidXyChart(series(Array.from({ length: 30 }, (_, i) => i), {}, at('10:40'), 1000), WINDOW);
+    const chart = mermaidXyChart(
+      series(
+        Array.from({ length: 30 }, (_, i) => i),
+        {},
+        at('10:40'),
+        1000,
+      ),
+      WINDOW,
+    );
     const cats = categories(chart);
     expect(new Set(cats).size).toBe(30);
     expect(cats.filter((c) => /\d/.test(c))).toEqual(['10:40']);
@@ -132,7 +140,17 @@ describe('mermaidXyChart', () => {
     expectWellFormed(chart);
     expect(chart.split('\n')[5]).toBe('  line [1, 2, 3]');
     expect(categories(chart)).toEqual(['10:28', '10:30', '10:32']);
-    const far = mermaidXyChart(series([], { points: [[1e20, 9], [Number.NaN, 9], [at('10:30'), 1], [at('10:31'), 2]] }), WINDOW);
+    const far = mermaidXyChart(
+      series([], {
+        points: [
+          [1e20, 9],
+          [Number.NaN, 9],
+          [at('10:30'), 1],
+          [at('10:31'), 2],
+        ],
+      }),
+      WINDOW,
+    );
     expect(far.split('\n')[5]).toBe('  line [1, 2]');
   });
 
@@ -179,16 +197,19 @@ describe('mermaidXyChart', () => {
     'x'.repeat(500),
   ];
 
-  test.each(HOSTILE.map((text) => ({ text, name: JSON.stringify(text).slice(0, 60) })))('hostile text stays inside its quoted strings: $name', ({ text }) => {
-    const chart = mermaidXyChart(series([1, 2, 3], { label: text, unit: text, dependency: text }), WINDOW);
-    const lines = expectWellFormed(chart);
-    const inside = lines.slice(1, -1).join('\n');
-    expect(inside).not.toContain('`');
-    expect(chart).not.toContain('%%');
-    expect(lines[2]!.length).toBeLessThanOrEqual(200);
-    expect(lines[4]!.length).toBeLessThanOrEqual(60);
-    expect(lines[5]).toBe('  line [1, 2, 3]');
-  });
+  test.each(HOSTILE.map((text) => ({ text, name: JSON.stringify(text).slice(0, 60) })))(
+    'hostile text stays inside its quoted strings: $name',
+    ({ text }) => {
+      const chart = mermaidXyChart(series([1, 2, 3], { label: text, unit: text, dependency: text }), WINDOW);
+      const lines = expectWellFormed(chart);
+      const inside = lines.slice(1, -1).join('\n');
+      expect(inside).not.toContain('`');
+      expect(chart).not.toContain('%%');
+      expect(lines[2]!.length).toBeLessThanOrEqual(200);
+      expect(lines[4]!.length).toBeLessThanOrEqual(60);
+      expect(lines[5]).toBe('  line [1, 2, 3]');
+    },
+  );
 
   test('quotes and backticks become apostrophes, %% one %', () => {
     const chart = mermaidXyChart(series([1, 2], { label: 'a "b" `c` 100%% d', unit: undefined }), WINDOW);
@@ -204,7 +225,11 @@ describe('sparkline', () => {
     { name: 'a flat non-zero series is all █', values: [5, 5, 5], expected: '███' },
     { name: 'all zeros are all ▁', values: [0, 0, 0], expected: '▁▁▁' },
     { name: 'one value', values: [3], expected: '█' },
-    { name: 'non-finite values are skipped', values: [Number.NaN, 1, Number.POSITIVE_INFINITY, 4, Number.NEGATIVE_INFINITY], expected: '▃█' },
+    {
+      name: 'non-finite values are skipped',
+      values: [Number.NaN, 1, Number.POSITIVE_INFINITY, 4, Number.NEGATIVE_INFINITY],
+      expected: '▃█',
+    },
     { name: 'empty input', values: [], expected: '' },
     { name: 'only non-finite input', values: [Number.NaN], expected: '' },
   ])('$name', ({ values, expected }) => {
@@ -213,7 +238,12 @@ describe('sparkline', () => {
 
   test('longer input is averaged down to the width', () => {
     expect(sparkline(Array.from({ length: 90 }, (_, i) => i))).toHaveLength(24);
-    expect(sparkline(Array.from({ length: 90 }, (_, i) => i), 10)).toHaveLength(10);
+    expect(
+      sparkline(
+        Array.from({ length: 90 }, (_, i) => i),
+        10,
+      ),
+    ).toHaveLength(10);
     // Pairs averaged: (0,0) (0,0) (8,8) (4,4) → 0 0 8 4.
     expect(sparkline([0, 0, 0, 0, 8, 8, 4, 4], 4)).toBe('▁▁█▅');
   });

@@ -217,7 +217,11 @@ beforeAll(async () => {
   await seedCloudWatch(moto.url, s.cloudwatch!, sandboxCredentials());
   proxy = await startProxy(moto.url);
   tokenFile = join(dir, 'eks-pod-identity-token');
-  writeFileSync(tokenFile, `eyJ${randomBytes(24).toString('base64url')}.${randomBytes(48).toString('base64url')}.${randomBytes(32).toString('base64url')}`, { mode: 0o600 });
+  writeFileSync(
+    tokenFile,
+    `eyJ${randomBytes(24).toString('base64url')}.${randomBytes(48).toString('base64url')}.${randomBytes(32).toString('base64url')}`,
+    { mode: 0o600 },
+  );
   agent = await startPodIdentityAgent({ stsEndpoint: moto.url, tokenFile, podName: POD });
   process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = agent.url;
   process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = tokenFile;
@@ -234,7 +238,8 @@ afterAll(async () => {
 });
 
 const activities = (endpoint = proxy.url) => createCloudWatchActivities({ endpoint, now: () => NOW + 30_000, timeoutMs: 5_000 });
-const collect = (scope: CloudWatchScope = scopeOf(s), triageId = TRIAGE_ID) => activities().collectCloudWatchEvidence(requestFor(s, scope, triageId));
+const collect = (scope: CloudWatchScope = scopeOf(s), triageId = TRIAGE_ID) =>
+  activities().collectCloudWatchEvidence(requestFor(s, scope, triageId));
 const collectUnscoped = () => activities().collectCloudWatchEvidence(requestFor(s, undefined));
 
 let answered = 0;
@@ -259,7 +264,16 @@ describe('collecting from moto with Pod Identity credentials', () => {
     issuedBefore = agent.issued;
     seenBefore = proxy.seen.length;
     evidence = await collect(
-      scopeOf(s, [{ label: 'never written', namespace: 'Checkout', metricName: 'Nothing', dimensions: { Database: 'orders' }, stat: 'Sum', periodSeconds: 60 }]),
+      scopeOf(s, [
+        {
+          label: 'never written',
+          namespace: 'Checkout',
+          metricName: 'Nothing',
+          dimensions: { Database: 'orders' },
+          stat: 'Sum',
+          periodSeconds: 60,
+        },
+      ]),
     );
   });
 
@@ -331,8 +345,17 @@ describe('paging', () => {
     const seenBefore = proxy.seen.length;
     const evidence = await collectAnswered(
       'GetMetricData',
-      metricDataPage([{ id: 'm0', points: [at(70), at(60)], status: 'PartialData' }, { id: 'm1', points: [at(70)], status: 'PartialData' }], 'page-2'),
-      metricDataPage([{ id: 'm0', points: [at(10), at(5)], status: 'Complete' }, { id: 'm1', points: [], status: 'Complete' }]),
+      metricDataPage(
+        [
+          { id: 'm0', points: [at(70), at(60)], status: 'PartialData' },
+          { id: 'm1', points: [at(70)], status: 'PartialData' },
+        ],
+        'page-2',
+      ),
+      metricDataPage([
+        { id: 'm0', points: [at(10), at(5)], status: 'Complete' },
+        { id: 'm1', points: [], status: 'Complete' },
+      ]),
     );
     const pages = proxy.seen.slice(seenBefore).filter((r) => r.action === 'GetMetricData');
     expect(pages.map((p) => p.nextToken)).toEqual([undefined, 'page-2']);
@@ -416,19 +439,28 @@ describe('failures', () => {
     ['GetMetricData', CW_NS, 'cloudwatch:GetMetricData'],
     ['GetCallerIdentity', STS_NS, 'sts:GetCallerIdentity'],
   ])('AccessDenied on %s names the IAM action the role lacks, not retried', async (action, ns, iamAction) => {
-    const f = await failureOf(collectAnswered(action, awsError(ns, 403, 'AccessDenied', `User: ${ASSUMED_ROLE_ARN} is not authorized to perform: ${iamAction}`)));
+    const f = await failureOf(
+      collectAnswered(action, awsError(ns, 403, 'AccessDenied', `User: ${ASSUMED_ROLE_ARN} is not authorized to perform: ${iamAction}`)),
+    );
     expect(f).toMatchObject({ type: 'AwsAccessDenied', nonRetryable: true });
     expect(f.message).toContain(`the role needs ${iamAction}`);
   });
 
   test('credentials AWS does not recognise: not retried, and no key in the message', async () => {
-    const f = await failureOf(collectAnswered('GetMetricData', awsError(CW_NS, 403, 'InvalidClientTokenId', 'The security token included in the request is invalid.')));
+    const f = await failureOf(
+      collectAnswered(
+        'GetMetricData',
+        awsError(CW_NS, 403, 'InvalidClientTokenId', 'The security token included in the request is invalid.'),
+      ),
+    );
     expect(f).toMatchObject({ type: 'AwsCredentialsRejected', nonRetryable: true });
     expect(f.message).toBe('cloudwatch: AWS rejected the credentials (InvalidClientTokenId) calling cloudwatch:GetMetricData');
   });
 
   test('an expired session the chain did not refresh: not retried', async () => {
-    const f = await failureOf(collectAnswered('GetCallerIdentity', awsError(STS_NS, 403, 'ExpiredToken', 'The security token included in the request is expired')));
+    const f = await failureOf(
+      collectAnswered('GetCallerIdentity', awsError(STS_NS, 403, 'ExpiredToken', 'The security token included in the request is expired')),
+    );
     expect(f).toMatchObject({ type: 'AwsCredentialsRejected', nonRetryable: true });
     expect(f.message).toMatch(/session expired/);
   });
@@ -439,13 +471,20 @@ describe('failures', () => {
   });
 
   test('a 5xx: retryable', async () => {
-    const f = await failureOf(collectAnswered('GetMetricData', awsError(CW_NS, 503, 'ServiceUnavailable', 'Service is unavailable', 'Receiver')));
+    const f = await failureOf(
+      collectAnswered('GetMetricData', awsError(CW_NS, 503, 'ServiceUnavailable', 'Service is unavailable', 'Receiver')),
+    );
     expect(f).toMatchObject({ type: 'HttpServerError', nonRetryable: false });
     expect(f.message).toBe('cloudwatch: cloudwatch:GetMetricData failed: HTTP 503 ServiceUnavailable');
   });
 
   test('a validation error: not retried, with AWS reason', async () => {
-    const f = await failureOf(collectAnswered('GetMetricData', awsError(CW_NS, 400, 'InvalidParameterValue', 'The value 7 for parameter MetricDataQueries.member.1.MetricStat.Period is invalid.')));
+    const f = await failureOf(
+      collectAnswered(
+        'GetMetricData',
+        awsError(CW_NS, 400, 'InvalidParameterValue', 'The value 7 for parameter MetricDataQueries.member.1.MetricStat.Period is invalid.'),
+      ),
+    );
     expect(f).toMatchObject({ type: 'HttpClientError', nonRetryable: true });
     expect(f.message).toMatch(/HTTP 400 InvalidParameterValue(Exception)?: The value 7 for parameter/);
   });

@@ -45,18 +45,62 @@ function scenarioDatadog(datadog: NonNullable<ScenarioInput['datadog']>): Scenar
 const SCENARIO = scenarioDatadog({
   queries: [
     // Two errors a minute, then forty from 11:48; no noise, so the numbers are exact.
-    { label: 'checkout 5xx', query: ERRORS_QUERY, unit: 'error', series: { start: '${now-2h}', end: '${now}', baseline: 2, incident: 40, changeAt: '${now-12m}', jitter: 0 } },
-    { label: 'payments latency', dependency: 'payments-api', query: LATENCY_QUERY, series: { start: '${now-2h}', end: '${now}', baseline: 120, jitter: 0.05 } },
+    {
+      label: 'checkout 5xx',
+      query: ERRORS_QUERY,
+      unit: 'error',
+      series: { start: '${now-2h}', end: '${now}', baseline: 2, incident: 40, changeAt: '${now-12m}', jitter: 0 },
+    },
+    {
+      label: 'payments latency',
+      dependency: 'payments-api',
+      query: LATENCY_QUERY,
+      series: { start: '${now-2h}', end: '${now}', baseline: 120, jitter: 0.05 },
+    },
   ],
   monitors: [
-    { id: 1, name: 'checkout latency', query: 'avg(last_5m):avg:trace.http.request.duration{service:checkout-api} > 0.5', overall_state: 'Warn', tags: ['service:checkout-api'], priority: 1 },
-    { id: 2, name: 'checkout 5xx rate', query: `sum(last_5m):${ERRORS_QUERY} > 20`, overall_state: 'Alert', overall_state_modified: '${now-11m}', tags: ['service:checkout-api', 'team:payments'], priority: 2 },
-    { id: 3, name: 'payments queue depth', query: 'avg(last_5m):avg:queue.depth{service:payments} > 100', overall_state: 'Alert', tags: ['team:payments'], priority: 1 },
-    { id: 4, name: 'checkout disk', query: 'avg(last_5m):avg:system.disk.in_use{service:checkout-api} > 0.9', overall_state: 'OK', tags: ['service:checkout-api'] },
+    {
+      id: 1,
+      name: 'checkout latency',
+      query: 'avg(last_5m):avg:trace.http.request.duration{service:checkout-api} > 0.5',
+      overall_state: 'Warn',
+      tags: ['service:checkout-api'],
+      priority: 1,
+    },
+    {
+      id: 2,
+      name: 'checkout 5xx rate',
+      query: `sum(last_5m):${ERRORS_QUERY} > 20`,
+      overall_state: 'Alert',
+      overall_state_modified: '${now-11m}',
+      tags: ['service:checkout-api', 'team:payments'],
+      priority: 2,
+    },
+    {
+      id: 3,
+      name: 'payments queue depth',
+      query: 'avg(last_5m):avg:queue.depth{service:payments} > 100',
+      overall_state: 'Alert',
+      tags: ['team:payments'],
+      priority: 1,
+    },
+    {
+      id: 4,
+      name: 'checkout disk',
+      query: 'avg(last_5m):avg:system.disk.in_use{service:checkout-api} > 0.9',
+      overall_state: 'OK',
+      tags: ['service:checkout-api'],
+    },
     { id: 5, name: 'unrelated', query: 'avg(last_5m):avg:cpu{service:other} > 0.9', overall_state: 'Alert', tags: ['service:other'] },
   ],
   logs: [
-    { timestamp: '${now-1m}', service: 'checkout-api', message: 'upstream timeout calling payments-api after 5000ms', repeat: 40, every: 15 },
+    {
+      timestamp: '${now-1m}',
+      service: 'checkout-api',
+      message: 'upstream timeout calling payments-api after 5000ms',
+      repeat: 40,
+      every: 15,
+    },
     // Control and bidi characters are stripped: log text is data, and must not reorder what a reader sees.
     { timestamp: '${now-2m}', service: 'checkout-api', message: 'order \u202Erejected\u202C\r\nstack: at charge()', repeat: 5, every: 60 },
     { timestamp: '${now-3m}', service: 'checkout-api', message: `${'x'.repeat(300)} tail one`, repeat: 2 },
@@ -103,7 +147,14 @@ async function brokered(datadog: ScenarioDatadog, opts: { brokerKeys?: { apiKey:
   await writeFile(join(dir, 'dd-app-key'), sent.appKey, { mode: 0o600 });
   const auditPath = join(dir, 'audit.jsonl');
   const broker = await startBroker(
-    parseBrokerConfig({ listen: { host: '127.0.0.1', port: 0 }, auditLog: auditPath, providers: { datadog: { upstream: dd.url, apiKeyFile: 'dd-api-key', appKeyFile: 'dd-app-key' } } }, dir),
+    parseBrokerConfig(
+      {
+        listen: { host: '127.0.0.1', port: 0 },
+        auditLog: auditPath,
+        providers: { datadog: { upstream: dd.url, apiKeyFile: 'dd-api-key', appKeyFile: 'dd-app-key' } },
+      },
+      dir,
+    ),
     { log: silentLogger },
   );
   return {
@@ -123,10 +174,13 @@ async function brokered(datadog: ScenarioDatadog, opts: { brokerKeys?: { apiKey:
 async function startTap(target: string): Promise<FakeUpstream> {
   const upstream = new URL(target);
   return startFake((req, res) => {
-    const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const out = httpRequest(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     req.pipe(out);
   });
 }
@@ -146,7 +200,11 @@ describe('collectDatadogEvidence', () => {
   test('the window, and each configured query summarised: baseline, incident, when the change began', async () => {
     const evidence = await activities().collectDatadogEvidence(request());
     expect(evidence.surface).toBe('datadog');
-    expect(evidence.window).toEqual({ start: '2025-03-01T10:40:00.000Z', incidentWindowStart: '2025-03-01T11:40:00.000Z', end: '2025-03-01T12:00:00.000Z' });
+    expect(evidence.window).toEqual({
+      start: '2025-03-01T10:40:00.000Z',
+      incidentWindowStart: '2025-03-01T11:40:00.000Z',
+      end: '2025-03-01T12:00:00.000Z',
+    });
     const [errors, latency, missing] = evidence.series;
     // 10:40 to 12:00 inclusive at one point a minute.
     expect(errors).toMatchObject({ label: 'checkout 5xx', unit: 'error' });
@@ -160,7 +218,11 @@ describe('collectDatadogEvidence', () => {
       peak: { value: 40, at: '2025-03-01T11:48:00.000Z' },
       changeBeganAt: '2025-03-01T11:48:00.000Z',
     });
-    expect(latency).toMatchObject({ label: 'payments latency', dependency: 'payments-api', summary: { points: 81, baseline: expect.closeTo(120, -1) } });
+    expect(latency).toMatchObject({
+      label: 'payments latency',
+      dependency: 'payments-api',
+      summary: { points: 81, baseline: expect.closeTo(120, -1) },
+    });
     expect(latency!.summary.changeBeganAt).toBeUndefined();
     // A query Datadog has no data for is still listed, with nothing to compare.
     expect(missing).toEqual({ label: 'not in Datadog', points: [], summary: { points: 0 } });
@@ -170,7 +232,14 @@ describe('collectDatadogEvidence', () => {
     const evidence = await activities().collectDatadogEvidence(request());
     expect(evidence.monitors).toEqual([
       { id: 3, name: 'payments queue depth', state: 'Alert', tags: ['team:payments'], priority: 1 },
-      { id: 2, name: 'checkout 5xx rate', state: 'Alert', tags: ['service:checkout-api', 'team:payments'], priority: 2, since: '2025-03-01T11:49:00.000Z' },
+      {
+        id: 2,
+        name: 'checkout 5xx rate',
+        state: 'Alert',
+        tags: ['service:checkout-api', 'team:payments'],
+        priority: 2,
+        since: '2025-03-01T11:49:00.000Z',
+      },
       { id: 1, name: 'checkout latency', state: 'Warn', tags: ['service:checkout-api'], priority: 1 },
     ]);
     expect(evidence.monitorsOmitted).toBe(0);
@@ -180,8 +249,20 @@ describe('collectDatadogEvidence', () => {
     const { logs } = await activities().collectDatadogEvidence(request());
     expect(logs).toMatchObject({ query: LOG_QUERY, scanned: 48, truncated: false });
     expect(logs!.top).toEqual([
-      { message: 'upstream timeout calling payments-api after 5000ms', count: 40, service: 'checkout-api', status: 'error', lastSeen: '2025-03-01T11:59:00.000Z' },
-      { message: 'order rejected stack: at charge()', count: 5, service: 'checkout-api', status: 'error', lastSeen: '2025-03-01T11:58:00.000Z' },
+      {
+        message: 'upstream timeout calling payments-api after 5000ms',
+        count: 40,
+        service: 'checkout-api',
+        status: 'error',
+        lastSeen: '2025-03-01T11:59:00.000Z',
+      },
+      {
+        message: 'order rejected stack: at charge()',
+        count: 5,
+        service: 'checkout-api',
+        status: 'error',
+        lastSeen: '2025-03-01T11:58:00.000Z',
+      },
       // Cut to 300 characters, two messages that differ only beyond the cut are one.
       { message: `${'x'.repeat(299)}…`, count: 3, service: 'checkout-api', status: 'error', lastSeen: '2025-03-01T11:57:00.000Z' },
     ]);
@@ -223,11 +304,20 @@ describe('collectDatadogEvidence', () => {
       for (const r of seen) expect(r.userAgent).toContain('(triage-QBROKER1)');
       const audit = (await readAudit(world.auditPath)).filter((a) => a.triageId === 'triage-QBROKER1');
       expect(audit).toHaveLength(4);
-      for (const a of audit) expect(a).toMatchObject({ provider: 'datadog', decision: 'allowed', status: 200, credentialId: expect.stringMatching(/^datadog:api-key:.+\/app-key:.+/) });
+      for (const a of audit)
+        expect(a).toMatchObject({
+          provider: 'datadog',
+          decision: 'allowed',
+          status: 200,
+          credentialId: expect.stringMatching(/^datadog:api-key:.+\/app-key:.+/),
+        });
       const logged = JSON.stringify(audit) + JSON.stringify(world.dd.requests);
       for (const key of [world.keys.apiKey, world.keys.appKey]) expect(logged).not.toContain(key);
     } finally {
-      for (const [name, value] of [['DD_API_KEY', previousEnv.api], ['DD_APP_KEY', previousEnv.app]] as const) {
+      for (const [name, value] of [
+        ['DD_API_KEY', previousEnv.api],
+        ['DD_APP_KEY', previousEnv.app],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
@@ -306,11 +396,20 @@ describe('bounds', () => {
       overall_state: 'Alert' as const,
       tags: ['service:checkout-api', ...Array.from({ length: 20 }, (_, t) => `t${t}:${'v'.repeat(190)}`)],
     }));
-    const logs = Array.from({ length: 30 }, (_, i) => ({ timestamp: '${now-1m}', service: 'checkout-api', message: `${i} ${'e'.repeat(8000)}`, repeat: 30 - i }));
+    const logs = Array.from({ length: 30 }, (_, i) => ({
+      timestamp: '${now-1m}',
+      service: 'checkout-api',
+      message: `${i} ${'e'.repeat(8000)}`,
+      repeat: 30 - i,
+    }));
     const busy = await brokered(scenarioDatadog({ queries, monitors, logs }));
     try {
       const evidence = await createDatadogActivities({ baseUrl: `${busy.broker.url}/datadog`, now: () => NOW }).collectDatadogEvidence(
-        request({ queries: queries.map(({ label, query }) => ({ label, query })), monitorTags: ['service:checkout-api'], logQuery: LOG_QUERY }),
+        request({
+          queries: queries.map(({ label, query }) => ({ label, query })),
+          monitorTags: ['service:checkout-api'],
+          logQuery: LOG_QUERY,
+        }),
       );
       // Over budget as collected: the charts are thinned first, and the summaries keep every point's numbers.
       expect(evidence.series).toHaveLength(20);
@@ -329,7 +428,12 @@ describe('failures', () => {
   test('429 → retryable, nextRetryDelay from X-RateLimit-Reset', async () => {
     world.dd.setFault({ status: 429, retryAfterSeconds: 42, times: 1 });
     const f = await failureOf(activities().collectDatadogEvidence(request()));
-    expect(f).toMatchObject({ nonRetryable: false, type: 'HttpRateLimited', nextRetryDelay: 42_000, details: [{ surface: 'datadog', status: 429 }] });
+    expect(f).toMatchObject({
+      nonRetryable: false,
+      type: 'HttpRateLimited',
+      nextRetryDelay: 42_000,
+      details: [{ surface: 'datadog', status: 429 }],
+    });
     expect(f.message).toBe('datadog: HTTP 429 Too Many Requests');
     // The next attempt, once the window has reset, succeeds.
     await expect(activities().collectDatadogEvidence(request())).resolves.toMatchObject({ surface: 'datadog' });
@@ -345,8 +449,15 @@ describe('failures', () => {
     const wrong = { apiKey: randomBytes(16).toString('hex'), appKey: randomBytes(20).toString('hex') };
     const refused = await brokered(SCENARIO, { brokerKeys: wrong });
     try {
-      const f = await failureOf(createDatadogActivities({ baseUrl: `${refused.broker.url}/datadog`, now: () => NOW }).collectDatadogEvidence(request()));
-      expect(f).toMatchObject({ nonRetryable: true, type: 'HttpClientError', message: 'datadog: HTTP 403 Forbidden', details: [{ surface: 'datadog', status: 403 }] });
+      const f = await failureOf(
+        createDatadogActivities({ baseUrl: `${refused.broker.url}/datadog`, now: () => NOW }).collectDatadogEvidence(request()),
+      );
+      expect(f).toMatchObject({
+        nonRetryable: true,
+        type: 'HttpClientError',
+        message: 'datadog: HTTP 403 Forbidden',
+        details: [{ surface: 'datadog', status: 403 }],
+      });
       for (const key of [...Object.values(wrong), ...Object.values(refused.keys)]) expect(JSON.stringify(f)).not.toContain(key);
     } finally {
       await refused.close();
@@ -367,7 +478,11 @@ describe('failures', () => {
   test('no Datadog scope → non-retryable configuration failure, before any request', async () => {
     const before = world.dd.requests.length;
     const f = await failureOf(activities().collectDatadogEvidence(request(null)));
-    expect(f).toMatchObject({ nonRetryable: true, type: 'InvalidRequest', message: 'datadog: invalid request: no Datadog scope is configured for this service' });
+    expect(f).toMatchObject({
+      nonRetryable: true,
+      type: 'InvalidRequest',
+      message: 'datadog: invalid request: no Datadog scope is configured for this service',
+    });
     expect(world.dd.requests.length).toBe(before);
   });
 
@@ -383,7 +498,10 @@ describe('failures', () => {
   test('connection refused → retryable network failure', async () => {
     const gone = await startDatadogEmulator({ datadog: SCENARIO, apiKey: 'a', appKey: 'b' });
     await gone.close();
-    expect(await failureOf(activities(gone.url).collectDatadogEvidence(request()))).toMatchObject({ nonRetryable: false, type: 'HttpNetworkError' });
+    expect(await failureOf(activities(gone.url).collectDatadogEvidence(request()))).toMatchObject({
+      nonRetryable: false,
+      type: 'HttpNetworkError',
+    });
   });
 });
 
@@ -408,32 +526,55 @@ describe('against a hand-rolled upstream', () => {
 
   test('a 429 without X-RateLimit-Reset falls back to Retry-After', async () => {
     respond = () => ({ status: 429, body: '{"errors":["Too many requests"]}', headers: { 'retry-after': '9' } });
-    expect(await failureOf(activities(url).collectDatadogEvidence(monitorsOnly()))).toMatchObject({ type: 'HttpRateLimited', nextRetryDelay: 9000 });
+    expect(await failureOf(activities(url).collectDatadogEvidence(monitorsOnly()))).toMatchObject({
+      type: 'HttpRateLimited',
+      nextRetryDelay: 9000,
+    });
   });
 
   test('a 429 with both: X-RateLimit-Reset wins', async () => {
-    respond = () => ({ status: 429, body: '{"errors":["Too many requests"]}', headers: { 'retry-after': '9', 'x-ratelimit-reset': '33', 'x-ratelimit-remaining': '0' } });
-    expect(await failureOf(activities(url).collectDatadogEvidence(monitorsOnly()))).toMatchObject({ type: 'HttpRateLimited', nextRetryDelay: 33_000 });
+    respond = () => ({
+      status: 429,
+      body: '{"errors":["Too many requests"]}',
+      headers: { 'retry-after': '9', 'x-ratelimit-reset': '33', 'x-ratelimit-remaining': '0' },
+    });
+    expect(await failureOf(activities(url).collectDatadogEvidence(monitorsOnly()))).toMatchObject({
+      type: 'HttpRateLimited',
+      nextRetryDelay: 33_000,
+    });
   });
 
   test('a 503 answered by a proxy in HTML → retryable, the status alone', async () => {
     respond = () => ({ status: 503, body: '<html>maintenance</html>', headers: { 'content-type': 'text/html' } });
-    expect(await failureOf(activities(url).collectDatadogEvidence(monitorsOnly()))).toMatchObject({ nonRetryable: false, message: 'datadog: HTTP 503 Service Unavailable' });
+    expect(await failureOf(activities(url).collectDatadogEvidence(monitorsOnly()))).toMatchObject({
+      nonRetryable: false,
+      message: 'datadog: HTTP 503 Service Unavailable',
+    });
   });
 
-  test('a 200 that is not Datadog\'s shape → non-retryable malformed response', async () => {
+  test("a 200 that is not Datadog's shape → non-retryable malformed response", async () => {
     respond = () => ({ status: 200, body: JSON.stringify([{ id: 1, name: 'no query or type' }]) });
     const f = await failureOf(activities(url).collectDatadogEvidence(monitorsOnly()));
-    expect(f).toMatchObject({ nonRetryable: true, type: 'MalformedResponse', message: 'datadog: malformed response: monitors response does not match the Datadog API' });
+    expect(f).toMatchObject({
+      nonRetryable: true,
+      type: 'MalformedResponse',
+      message: 'datadog: malformed response: monitors response does not match the Datadog API',
+    });
   });
 
   test('a request that hangs times out as a retryable failure', async () => {
     respond = () => 'hang';
-    expect(await failureOf(activities(url, 200).collectDatadogEvidence(monitorsOnly()))).toMatchObject({ nonRetryable: false, type: 'HttpTimeout' });
+    expect(await failureOf(activities(url, 200).collectDatadogEvidence(monitorsOnly()))).toMatchObject({
+      nonRetryable: false,
+      type: 'HttpTimeout',
+    });
   });
 
   test('an answer over the size bound is refused without buffering it', async () => {
     respond = () => ({ status: 200, body: '[]', headers: { 'content-length': String(64 * 1024 * 1024) } });
-    expect(await failureOf(activities(url).collectDatadogEvidence(monitorsOnly()))).toMatchObject({ nonRetryable: true, type: 'MalformedResponse' });
+    expect(await failureOf(activities(url).collectDatadogEvidence(monitorsOnly()))).toMatchObject({
+      nonRetryable: true,
+      type: 'MalformedResponse',
+    });
   });
 });

@@ -1,5 +1,18 @@
-import { MAX_EVIDENCE_BYTES, evidenceBytes, fitKubernetesEvidence, fitPagerDutyEvidence, truncateText } from '../../activities/evidence-bounds.js';
-import type { EventSummary, KubernetesEvidence, LogTail, NamespaceEvidence, PagerDutyEvidence, PodSummary } from '../../activities/model.js';
+import {
+  MAX_EVIDENCE_BYTES,
+  evidenceBytes,
+  fitKubernetesEvidence,
+  fitPagerDutyEvidence,
+  truncateText,
+} from '../../activities/evidence-bounds.js';
+import type {
+  EventSummary,
+  KubernetesEvidence,
+  LogTail,
+  NamespaceEvidence,
+  PagerDutyEvidence,
+  PodSummary,
+} from '../../activities/model.js';
 import { INCIDENT } from './evidence-request.js';
 
 function pod(i: number, failing: boolean): PodSummary {
@@ -7,7 +20,15 @@ function pod(i: number, failing: boolean): PodSummary {
     name: `web-${String(i).padStart(4, '0')}`,
     phase: 'Running',
     ready: !failing,
-    containers: [{ name: 'web', image: 'web:1', ready: !failing, restartCount: failing ? 9 : 1, ...(failing ? { waiting: { reason: 'CrashLoopBackOff', message: 'm'.repeat(300) } } : {}) }],
+    containers: [
+      {
+        name: 'web',
+        image: 'web:1',
+        ready: !failing,
+        restartCount: failing ? 9 : 1,
+        ...(failing ? { waiting: { reason: 'CrashLoopBackOff', message: 'm'.repeat(300) } } : {}),
+      },
+    ],
   };
 }
 
@@ -49,7 +70,8 @@ describe('fitKubernetesEvidence', () => {
     expect(evidenceBytes(out)).toBeLessThanOrEqual(MAX_EVIDENCE_BYTES);
     expect(report).toMatchObject({ fits: true, bytesBefore: evidenceBytes(input), bytesAfter: evidenceBytes(out) });
     const droppedPods = input.namespaces.reduce((n, ns) => n + ns.pods.length, 0) - out.namespaces.reduce((n, ns) => n + ns.pods.length, 0);
-    const droppedEvents = input.namespaces.reduce((n, ns) => n + ns.events.length, 0) - out.namespaces.reduce((n, ns) => n + ns.events.length, 0);
+    const droppedEvents =
+      input.namespaces.reduce((n, ns) => n + ns.events.length, 0) - out.namespaces.reduce((n, ns) => n + ns.events.length, 0);
     expect(report.dropped.pods).toBe(droppedPods);
     expect(report.dropped.events).toBe(droppedEvents);
     out.namespaces.forEach((ns, i) => {
@@ -76,7 +98,10 @@ describe('fitKubernetesEvidence', () => {
       return ns;
     }
     const logsOf = (e: KubernetesEvidence) =>
-      e.namespaces.flatMap((ns) => ns.pods.flatMap((p) => p.containers.flatMap((c) => (c.previousLog ? [c.previousLog] : [])))) as Extract<LogTail, { status: 'ok' }>[];
+      e.namespaces.flatMap((ns) => ns.pods.flatMap((p) => p.containers.flatMap((c) => (c.previousLog ? [c.previousLog] : [])))) as Extract<
+        LogTail,
+        { status: 'ok' }
+      >[];
 
     test('old log lines go first, evenly, down to the newest five; pods and events stay', () => {
       const input = evidence([withLogs(namespace('a', 50, 50), 5)]);
@@ -111,7 +136,10 @@ describe('fitKubernetesEvidence', () => {
       const ns = namespace('a', 50, 50);
       ns.pods[0]!.containers[0]!.previousLog = { status: 'unavailable', reason: 'HTTP 403 Forbidden: pods/log' };
       const { evidence: out } = fitKubernetesEvidence(evidence([ns]));
-      expect(out.namespaces[0]!.pods[0]!.containers[0]!.previousLog).toEqual({ status: 'unavailable', reason: 'HTTP 403 Forbidden: pods/log' });
+      expect(out.namespaces[0]!.pods[0]!.containers[0]!.previousLog).toEqual({
+        status: 'unavailable',
+        reason: 'HTTP 403 Forbidden: pods/log',
+      });
     });
   });
 
@@ -125,7 +153,13 @@ describe('fitKubernetesEvidence', () => {
 
 describe('fitPagerDutyEvidence', () => {
   test('drops the oldest shown alerts into omitted', () => {
-    const shown = Array.from({ length: 20 }, (_, i) => ({ id: `A${i}`, status: 'triggered', severity: 'info', summary: 's'.repeat(300), createdAt: '2025-03-01T12:00:00Z' }));
+    const shown = Array.from({ length: 20 }, (_, i) => ({
+      id: `A${i}`,
+      status: 'triggered',
+      severity: 'info',
+      summary: 's'.repeat(300),
+      createdAt: '2025-03-01T12:00:00Z',
+    }));
     const e: PagerDutyEvidence = { surface: 'pagerduty', incident: INCIDENT, alerts: { total: 25, shown, omitted: 5 } };
     const { evidence: out, report } = fitPagerDutyEvidence(e, 3000);
     expect(evidenceBytes(out)).toBeLessThanOrEqual(3000);

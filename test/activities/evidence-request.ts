@@ -12,7 +12,9 @@ export const INCIDENT: IncidentRef = {
   htmlUrl: 'https://keyless-sandbox.pagerduty.com/incidents/Q1CHECKOUT1',
 };
 
-export function evidenceRequest(opts: { incident?: Partial<IncidentRef>; kubernetes?: KubernetesScope; triageId?: string } = {}): EvidenceRequest {
+export function evidenceRequest(
+  opts: { incident?: Partial<IncidentRef>; kubernetes?: KubernetesScope; triageId?: string } = {},
+): EvidenceRequest {
   const incident = { ...INCIDENT, ...opts.incident };
   return {
     triageId: opts.triageId ?? `triage-${incident.id}`,

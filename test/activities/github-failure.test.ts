@@ -20,7 +20,12 @@ describe('GitHub failures', () => {
     { name: '404 is final', err: httpError(404), retryable: false, delay: undefined },
     { name: '422 validation is final', err: httpError(422), retryable: false, delay: undefined },
     { name: '502 is retried', err: httpError(502), retryable: true, delay: undefined },
-    { name: 'no HTTP answer is retried', err: Object.assign(new Error('fetch failed'), { code: 'ECONNREFUSED' }), retryable: true, delay: undefined },
+    {
+      name: 'no HTTP answer is retried',
+      err: Object.assign(new Error('fetch failed'), { code: 'ECONNREFUSED' }),
+      retryable: true,
+      delay: undefined,
+    },
   ])('$name', ({ err, retryable, delay }) => {
     const failure = gitHubFailure(err, now);
     expect(failure.nonRetryable).toBe(!retryable);

@@ -1,5 +1,13 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { MAX_RETRY_DELAY_MS, httpFailure, invalidRequest, malformedResponse, networkFailure, retryAfterMs, safeReason } from '../../activities/http-failure.js';
+import {
+  MAX_RETRY_DELAY_MS,
+  httpFailure,
+  invalidRequest,
+  malformedResponse,
+  networkFailure,
+  retryAfterMs,
+  safeReason,
+} from '../../activities/http-failure.js';
 
 describe('httpFailure', () => {
   test.each([400, 401, 403, 404, 405, 410, 422])('%i is non-retryable HttpClientError', (status) => {
@@ -68,7 +76,9 @@ describe('retryAfterMs', () => {
 
 describe('other failures', () => {
   test('network errors stay retryable and keep only the code', () => {
-    const err = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9 /secret?token=abc'), { code: 'ECONNREFUSED' }) });
+    const err = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9 /secret?token=abc'), { code: 'ECONNREFUSED' }),
+    });
     const f = networkFailure('pagerduty', err);
     expect(f).toMatchObject({ nonRetryable: false, type: 'HttpNetworkError', message: 'pagerduty: request failed (ECONNREFUSED)' });
   });

@@ -11,32 +11,73 @@ import {
 import type { ContainerSummary, NamespaceEvidence, PodSummary } from '../../activities/model.js';
 import { fakeCredential, pemMarker } from '../fake-credentials.js';
 
-function pod(name: string, opts: { phase?: string; ready?: boolean; statuses?: V1ContainerStatus[]; init?: V1ContainerStatus[]; scheduled?: { status: string; reason?: string; message?: string } } = {}): V1Pod {
+function pod(
+  name: string,
+  opts: {
+    phase?: string;
+    ready?: boolean;
+    statuses?: V1ContainerStatus[];
+    init?: V1ContainerStatus[];
+    scheduled?: { status: string; reason?: string; message?: string };
+  } = {},
+): V1Pod {
   return {
     metadata: { name, creationTimestamp: new Date('2025-03-01T11:00:00Z') },
-    spec: { containers: [{ name: 'app', image: 'app:2', resources: { limits: { memory: '1Gi' } } }], initContainers: [{ name: 'migrate', image: 'migrate:2' }] },
+    spec: {
+      containers: [{ name: 'app', image: 'app:2', resources: { limits: { memory: '1Gi' } } }],
+      initContainers: [{ name: 'migrate', image: 'migrate:2' }],
+    },
     status: {
       phase: opts.phase ?? 'Running',
       conditions: [
         { type: 'Ready', status: opts.ready === false ? 'False' : 'True' },
         ...(opts.scheduled ? [{ type: 'PodScheduled', ...opts.scheduled }] : []),
       ],
-      containerStatuses: opts.statuses ?? [{ name: 'app', image: 'app:2', imageID: '', ready: opts.ready !== false, restartCount: 0, state: { running: {} } }],
+      containerStatuses: opts.statuses ?? [
+        { name: 'app', image: 'app:2', imageID: '', ready: opts.ready !== false, restartCount: 0, state: { running: {} } },
+      ],
       ...(opts.init ? { initContainerStatuses: opts.init } : {}),
     },
   };
 }
 
-const waiting = (reason: string, restartCount = 0): V1ContainerStatus => ({ name: 'app', image: 'app:2', imageID: '', ready: false, restartCount, state: { waiting: { reason } } });
+const waiting = (reason: string, restartCount = 0): V1ContainerStatus => ({
+  name: 'app',
+  image: 'app:2',
+  imageID: '',
+  ready: false,
+  restartCount,
+  state: { waiting: { reason } },
+});
 
 describe('pod notability and rank', () => {
   test.each([
     ['healthy', pod('a'), 0],
     ['completed job', pod('a', { phase: 'Succeeded', ready: false, statuses: [] }), 0],
-    ['restarted once', pod('a', { statuses: [{ name: 'app', image: 'app:2', imageID: '', ready: true, restartCount: 1, state: { running: {} } }] }), 30],
+    [
+      'restarted once',
+      pod('a', { statuses: [{ name: 'app', image: 'app:2', imageID: '', ready: true, restartCount: 1, state: { running: {} } }] }),
+      30,
+    ],
     ['creating', pod('a', { phase: 'Pending', ready: false, statuses: [waiting('ContainerCreating')] }), 50],
-    ['running, not ready', pod('a', { ready: false, statuses: [{ name: 'app', image: 'app:2', imageID: '', ready: false, restartCount: 0, state: { running: {} } }] }), 60],
-    ['unschedulable', pod('a', { phase: 'Pending', ready: false, statuses: [], scheduled: { status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available' } }), 80],
+    [
+      'running, not ready',
+      pod('a', {
+        ready: false,
+        statuses: [{ name: 'app', image: 'app:2', imageID: '', ready: false, restartCount: 0, state: { running: {} } }],
+      }),
+      60,
+    ],
+    [
+      'unschedulable',
+      pod('a', {
+        phase: 'Pending',
+        ready: false,
+        statuses: [],
+        scheduled: { status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available' },
+      }),
+      80,
+    ],
     ['failed', pod('a', { phase: 'Failed', ready: false, statuses: [] }), 85],
     ['image pull', pod('a', { phase: 'Pending', ready: false, statuses: [waiting('ImagePullBackOff')] }), 95],
     ['crash loop', pod('a', { ready: false, statuses: [waiting('CrashLoopBackOff', 4)] }), 100],
@@ -46,14 +87,40 @@ describe('pod notability and rank', () => {
 
   test('OOMKilled is read from the last termination, with the memory limit', () => {
     const { summary, rank } = summarizePod(
-      pod('a', { statuses: [{ name: 'app', image: 'app@sha256:1', imageID: '', ready: true, restartCount: 2, state: { running: {} }, lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', finishedAt: new Date('2025-03-01T11:58:00.123Z') } } }] }),
+      pod('a', {
+        statuses: [
+          {
+            name: 'app',
+            image: 'app@sha256:1',
+            imageID: '',
+            ready: true,
+            restartCount: 2,
+            state: { running: {} },
+            lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', finishedAt: new Date('2025-03-01T11:58:00.123Z') } },
+          },
+        ],
+      }),
     );
     expect(rank).toBe(92);
-    expect(summary.containers[0]).toEqual({ name: 'app', image: 'app:2', ready: true, restartCount: 2, lastTerminated: { exitCode: 137, reason: 'OOMKilled', finishedAt: '2025-03-01T11:58:00.123Z' }, memoryLimit: '1Gi' });
+    expect(summary.containers[0]).toEqual({
+      name: 'app',
+      image: 'app:2',
+      ready: true,
+      restartCount: 2,
+      lastTerminated: { exitCode: 137, reason: 'OOMKilled', finishedAt: '2025-03-01T11:58:00.123Z' },
+      memoryLimit: '1Gi',
+    });
   });
 
   test('unscheduled pods carry the scheduler reason', () => {
-    const { summary } = summarizePod(pod('a', { phase: 'Pending', ready: false, statuses: [], scheduled: { status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' } }));
+    const { summary } = summarizePod(
+      pod('a', {
+        phase: 'Pending',
+        ready: false,
+        statuses: [],
+        scheduled: { status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' },
+      }),
+    );
     expect(summary.unscheduled).toEqual({ reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' });
   });
 
@@ -69,15 +136,33 @@ describe('pod notability and rank', () => {
     expect('reason' in summarizePod(pod('b')).summary).toBe(false);
     // Other pods' messages are not evidence anyone reads; they stay out of the history.
     const failed = pod('c', { phase: 'Failed', ready: false, statuses: [] });
-    failed.status = { ...failed.status, reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' };
+    failed.status = {
+      ...failed.status,
+      reason: 'DeadlineExceeded',
+      message: 'Pod was active on the node longer than the specified deadline',
+    };
     expect('message' in summarizePod(failed).summary).toBe(false);
   });
 
   test('a failing init container shows; a completed one does not', () => {
-    const done: V1ContainerStatus = { name: 'migrate', image: 'migrate:2', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } };
+    const done: V1ContainerStatus = {
+      name: 'migrate',
+      image: 'migrate:2',
+      imageID: '',
+      ready: false,
+      restartCount: 0,
+      state: { terminated: { exitCode: 0, reason: 'Completed' } },
+    };
     expect(summarizePod(pod('a', { init: [done] })).summary.containers.map((c) => c.name)).toEqual(['app']);
-    const crashing: V1ContainerStatus = { ...done, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 2, reason: 'Error' } } };
-    const { summary, rank } = summarizePod(pod('a', { phase: 'Pending', ready: false, init: [crashing], statuses: [waiting('PodInitializing')] }));
+    const crashing: V1ContainerStatus = {
+      ...done,
+      restartCount: 3,
+      state: { waiting: { reason: 'CrashLoopBackOff' } },
+      lastState: { terminated: { exitCode: 2, reason: 'Error' } },
+    };
+    const { summary, rank } = summarizePod(
+      pod('a', { phase: 'Pending', ready: false, init: [crashing], statuses: [waiting('PodInitializing')] }),
+    );
     expect(summary.containers.map((c) => `${c.name}:${c.waiting?.reason}`)).toEqual(['migrate:CrashLoopBackOff', 'app:PodInitializing']);
     expect(rank).toBe(100);
   });
@@ -85,13 +170,22 @@ describe('pod notability and rank', () => {
   test('summarizePods counts every pod, shows the notable, most severe first, capped at 50', () => {
     const pods = [
       ...Array.from({ length: 100 }, (_, i) => pod(`ok-${i}`)),
-      ...Array.from({ length: 60 }, (_, i) => pod(`restarted-${String(i).padStart(2, '0')}`, { statuses: [{ name: 'app', image: 'app:2', imageID: '', ready: true, restartCount: 1 + (i % 3), state: { running: {} } }] })),
+      ...Array.from({ length: 60 }, (_, i) =>
+        pod(`restarted-${String(i).padStart(2, '0')}`, {
+          statuses: [{ name: 'app', image: 'app:2', imageID: '', ready: true, restartCount: 1 + (i % 3), state: { running: {} } }],
+        }),
+      ),
       pod('crash', { ready: false, statuses: [waiting('CrashLoopBackOff', 3)] }),
       pod('pull', { phase: 'Pending', ready: false, statuses: [waiting('ErrImagePull')] }),
       pod('job', { phase: 'Succeeded', ready: false, statuses: [] }),
     ];
     const out = summarizePods(pods);
-    expect(out.podCounts).toEqual({ total: 163, notReady: 2, byPhase: { Running: 161, Pending: 1, Succeeded: 1 }, byWaitingReason: { CrashLoopBackOff: 1, ErrImagePull: 1 } });
+    expect(out.podCounts).toEqual({
+      total: 163,
+      notReady: 2,
+      byPhase: { Running: 161, Pending: 1, Succeeded: 1 },
+      byWaitingReason: { CrashLoopBackOff: 1, ErrImagePull: 1 },
+    });
     expect(out.pods).toHaveLength(50);
     expect(out.podsOmitted).toBe(12);
     expect(out.pods.slice(0, 2).map((p) => p.name)).toEqual(['crash', 'pull']);
@@ -112,7 +206,9 @@ describe('events', () => {
 
   test('warnings newest first (≤ 50), scaling Normals (≤ 10), other Normals dropped uncounted', () => {
     const events = [
-      ...Array.from({ length: 55 }, (_, i) => ev(`p${i}.1`, 'Warning', 'BackOff', 'Pod', new Date(Date.parse('2025-03-01T11:00:00Z') + i * 1000).toISOString())),
+      ...Array.from({ length: 55 }, (_, i) =>
+        ev(`p${i}.1`, 'Warning', 'BackOff', 'Pod', new Date(Date.parse('2025-03-01T11:00:00Z') + i * 1000).toISOString()),
+      ),
       ...Array.from({ length: 12 }, (_, i) => ev(`d.${i}`, 'Normal', 'ScalingReplicaSet', 'Deployment', '2025-03-01T10:00:00Z')),
       ev('p1.2', 'Normal', 'Pulled', 'Pod', '2025-03-01T11:59:00Z'),
       ev('rs.1', 'Normal', 'SuccessfulCreate', 'ReplicaSet', '2025-03-01T09:00:00Z'),
@@ -123,7 +219,14 @@ describe('events', () => {
     expect(out.events.slice(0, 50).every((e) => e.type === 'Warning')).toBe(true);
     expect(out.events.slice(50).every((e) => e.reason === 'ScalingReplicaSet')).toBe(true);
     expect(out.eventsOmitted).toBe(5 + 3);
-    expect(out.events[0]).toEqual({ type: 'Warning', reason: 'BackOff', message: 'BackOff happened', object: { kind: 'Pod', name: 'p54' }, count: 1, lastSeen: '2025-03-01T11:00:54Z' });
+    expect(out.events[0]).toEqual({
+      type: 'Warning',
+      reason: 'BackOff',
+      message: 'BackOff happened',
+      object: { kind: 'Pod', name: 'p54' },
+      count: 1,
+      lastSeen: '2025-03-01T11:00:54Z',
+    });
   });
 
   test.each<[string, CoreV1Event, boolean]>([
@@ -131,7 +234,11 @@ describe('events', () => {
     ['Normal NodeHasInsufficientMemory on a Node', ev('n1.2', 'Normal', 'NodeHasInsufficientMemory', 'Node', '2025-03-01T11:00:00Z'), true],
     ['Normal NodeHasInsufficientPID on a Node', ev('n1.3', 'Normal', 'NodeHasInsufficientPID', 'Node', '2025-03-01T11:00:00Z'), true],
     ['Warning EvictionThresholdMet on a Node', ev('n1.4', 'Warning', 'EvictionThresholdMet', 'Node', '2025-03-01T11:00:00Z'), true],
-    ['a pressure reason with no type', { ...ev('n1.5', 'Normal', 'NodeHasDiskPressure', 'Node', '2025-03-01T11:00:00Z'), type: undefined }, true],
+    [
+      'a pressure reason with no type',
+      { ...ev('n1.5', 'Normal', 'NodeHasDiskPressure', 'Node', '2025-03-01T11:00:00Z'), type: undefined },
+      true,
+    ],
     ['Normal NodeHasSufficientMemory on a Node', ev('n1.6', 'Normal', 'NodeHasSufficientMemory', 'Node', '2025-03-01T11:00:00Z'), false],
     ['Normal NodeNotReady on a Node', ev('n1.7', 'Normal', 'NodeNotReady', 'Node', '2025-03-01T11:00:00Z'), false],
     ['Normal Starting on a Node', ev('n1.8', 'Normal', 'Starting', 'Node', '2025-03-01T11:00:00Z'), false],
@@ -145,24 +252,49 @@ describe('events', () => {
 
   test('node pressure events: after the warnings, before scaling, newest first, ≤ 10 and the rest counted', () => {
     const events = [
-      ...Array.from({ length: 55 }, (_, i) => ev(`p${i}.1`, 'Warning', 'BackOff', 'Pod', new Date(Date.parse('2025-03-01T11:00:00Z') + i * 1000).toISOString())),
+      ...Array.from({ length: 55 }, (_, i) =>
+        ev(`p${i}.1`, 'Warning', 'BackOff', 'Pod', new Date(Date.parse('2025-03-01T11:00:00Z') + i * 1000).toISOString()),
+      ),
       ...Array.from({ length: 12 }, (_, i) =>
-        ev(`node-${String(i).padStart(2, '0')}.1`, i % 2 === 0 ? 'Normal' : 'Warning', i % 2 === 0 ? 'NodeHasDiskPressure' : 'EvictionThresholdMet', 'Node', new Date(Date.parse('2025-03-01T10:00:00Z') + i * 1000).toISOString()),
+        ev(
+          `node-${String(i).padStart(2, '0')}.1`,
+          i % 2 === 0 ? 'Normal' : 'Warning',
+          i % 2 === 0 ? 'NodeHasDiskPressure' : 'EvictionThresholdMet',
+          'Node',
+          new Date(Date.parse('2025-03-01T10:00:00Z') + i * 1000).toISOString(),
+        ),
       ),
       ev('d.1', 'Normal', 'ScalingReplicaSet', 'Deployment', '2025-03-01T11:30:00Z'),
       ev('node-x.1', 'Normal', 'NodeHasSufficientDisk', 'Node', '2025-03-01T11:30:00Z'),
     ];
     const out = summarizeEvents(events);
-    expect(out.events.map((e) => e.object.kind)).toEqual([...Array<string>(50).fill('Pod'), ...Array<string>(10).fill('Node'), 'Deployment']);
+    expect(out.events.map((e) => e.object.kind)).toEqual([
+      ...Array<string>(50).fill('Pod'),
+      ...Array<string>(10).fill('Node'),
+      'Deployment',
+    ]);
     // Warning pressure events are not crowded out by the pods' warnings.
-    expect(out.events.slice(50, 60).map((e) => e.object.name)).toEqual(['node-11', 'node-10', 'node-09', 'node-08', 'node-07', 'node-06', 'node-05', 'node-04', 'node-03', 'node-02']);
+    expect(out.events.slice(50, 60).map((e) => e.object.name)).toEqual([
+      'node-11',
+      'node-10',
+      'node-09',
+      'node-08',
+      'node-07',
+      'node-06',
+      'node-05',
+      'node-04',
+      'node-03',
+      'node-02',
+    ]);
     expect(out.eventsOmitted).toBe(5 + 2);
   });
 
   test('a scale change is kept before the pod creations that follow it', () => {
     const events = [
       ev('d.1', 'Normal', 'ScalingReplicaSet', 'Deployment', '2025-03-01T11:00:00Z'),
-      ...Array.from({ length: 12 }, (_, i) => ev(`rs.${String(i).padStart(2, '0')}`, 'Normal', 'SuccessfulCreate', 'ReplicaSet', '2025-03-01T11:00:05Z')),
+      ...Array.from({ length: 12 }, (_, i) =>
+        ev(`rs.${String(i).padStart(2, '0')}`, 'Normal', 'SuccessfulCreate', 'ReplicaSet', '2025-03-01T11:00:05Z'),
+      ),
     ];
     const out = summarizeEvents(events);
     expect(out.events).toHaveLength(10);
@@ -172,13 +304,16 @@ describe('events', () => {
     expect(out.eventsOmitted).toBe(3);
   });
 
-  test('with a label selector, pressure events of the selected pods\' nodes are kept, other nodes\' are not', () => {
+  test("with a label selector, pressure events of the selected pods' nodes are kept, other nodes' are not", () => {
     const selected: V1Pod = { ...pod('web-1'), spec: { ...pod('web-1').spec!, nodeName: 'node-a' } };
     const ns = summarizeNamespace({
       namespace: 'default',
       labelSelector: 'app=web',
       pods: [selected],
-      events: [ev('node-a.1', 'Normal', 'NodeHasDiskPressure', 'Node', '2025-03-01T11:00:00Z'), ev('node-b.1', 'Normal', 'NodeHasDiskPressure', 'Node', '2025-03-01T11:00:00Z')],
+      events: [
+        ev('node-a.1', 'Normal', 'NodeHasDiskPressure', 'Node', '2025-03-01T11:00:00Z'),
+        ev('node-b.1', 'Normal', 'NodeHasDiskPressure', 'Node', '2025-03-01T11:00:00Z'),
+      ],
       deployments: [],
       replicaSets: [],
     });
@@ -186,7 +321,10 @@ describe('events', () => {
   });
 
   test('a relevance set keeps only events about those objects', () => {
-    const out = summarizeEvents([ev('a.1', 'Warning', 'BackOff', 'Pod', '2025-03-01T11:00:00Z'), ev('b.1', 'Warning', 'BackOff', 'Pod', '2025-03-01T11:00:00Z')], new Set(['Pod/b']));
+    const out = summarizeEvents(
+      [ev('a.1', 'Warning', 'BackOff', 'Pod', '2025-03-01T11:00:00Z'), ev('b.1', 'Warning', 'BackOff', 'Pod', '2025-03-01T11:00:00Z')],
+      new Set(['Pod/b']),
+    );
     expect(out.events.map((e) => e.object.name)).toEqual(['b']);
   });
 });
@@ -203,7 +341,15 @@ describe('replica sets', () => {
 
   test('the newest three revisions of each shown deployment', () => {
     const out = summarizeReplicaSets(
-      [rs('web-1', 'web', 1), rs('web-4', 'web', 4), rs('web-2', 'web', 2), rs('web-3', 'web', 3), rs('api-1', 'api', 1), rs('hidden-1', 'hidden', 1), rs('lone', undefined, 1)],
+      [
+        rs('web-1', 'web', 1),
+        rs('web-4', 'web', 4),
+        rs('web-2', 'web', 2),
+        rs('web-3', 'web', 3),
+        rs('api-1', 'api', 1),
+        rs('hidden-1', 'hidden', 1),
+        rs('lone', undefined, 1),
+      ],
       [
         { name: 'web', replicas: 1, ready: 1, updated: 1, available: 1, images: [], conditions: [] },
         { name: 'api', replicas: 1, ready: 1, updated: 1, available: 1, images: [], conditions: [] },
@@ -222,7 +368,13 @@ describe('previousLogTargets', () => {
     waiting: { reason: 'CrashLoopBackOff' },
     lastTerminated: { reason: 'Error', exitCode: 1 },
   });
-  const oomKilled: ContainerSummary = { name: 'app', image: 'app:2', ready: true, restartCount: 2, lastTerminated: { reason: 'OOMKilled', exitCode: 137 } };
+  const oomKilled: ContainerSummary = {
+    name: 'app',
+    image: 'app:2',
+    ready: true,
+    restartCount: 2,
+    lastTerminated: { reason: 'OOMKilled', exitCode: 137 },
+  };
   const podOf = (name: string, replicaSet: string | undefined, ...containers: ContainerSummary[]): PodSummary => ({
     name,
     phase: 'Running',
@@ -245,9 +397,21 @@ describe('previousLogTargets', () => {
   test.each<[string, ContainerSummary, boolean]>([
     ['crash loop', crashLoop(), true],
     ['restarted after an OOM kill', oomKilled, true],
-    ['restarted after an error with no exit code', { name: 'app', image: 'app:2', ready: true, restartCount: 1, lastTerminated: { reason: 'Error' } }, true],
-    ['restarted after completing (exit 0)', { name: 'app', image: 'app:2', ready: true, restartCount: 1, lastTerminated: { reason: 'Completed', exitCode: 0 } }, false],
-    ['failed, never restarted: no previous instance', { name: 'app', image: 'app:2', ready: false, restartCount: 0, lastTerminated: { reason: 'Error', exitCode: 1 } }, false],
+    [
+      'restarted after an error with no exit code',
+      { name: 'app', image: 'app:2', ready: true, restartCount: 1, lastTerminated: { reason: 'Error' } },
+      true,
+    ],
+    [
+      'restarted after completing (exit 0)',
+      { name: 'app', image: 'app:2', ready: true, restartCount: 1, lastTerminated: { reason: 'Completed', exitCode: 0 } },
+      false,
+    ],
+    [
+      'failed, never restarted: no previous instance',
+      { name: 'app', image: 'app:2', ready: false, restartCount: 0, lastTerminated: { reason: 'Error', exitCode: 1 } },
+      false,
+    ],
     ['pulling its image', { name: 'app', image: 'app:2', ready: false, restartCount: 0, waiting: { reason: 'ImagePullBackOff' } }, false],
   ])('%s → read: %s', (_what, container, read) => {
     expect(previousLogTargets([ns('a', [podOf('p', 'rs', container)])])).toHaveLength(read ? 1 : 0);
@@ -263,13 +427,14 @@ describe('previousLogTargets', () => {
       ns('b', [podOf('api-0', 'api-6c2', crashLoop(1))]),
     ]);
     expect(names(targets)).toEqual(['a/web-0/app', 'a/job-x/migrate', 'a/job-x/app', 'b/api-0/app', 'a/cache-0/app']);
-    expect(previousLogTargets([ns('a', Array.from({ length: 8 }, (_, i) => podOf(`web-${i}`, 'web-7d9', crashLoop())))]).map((t) => t.pod)).toEqual([
-      'web-0',
-      'web-1',
-      'web-2',
-      'web-3',
-      'web-4',
-    ]);
+    expect(
+      previousLogTargets([
+        ns(
+          'a',
+          Array.from({ length: 8 }, (_, i) => podOf(`web-${i}`, 'web-7d9', crashLoop())),
+        ),
+      ]).map((t) => t.pod),
+    ).toEqual(['web-0', 'web-1', 'web-2', 'web-3', 'web-4']);
   });
 
   test('targets point at the summaries, so the log lands in the evidence', () => {
@@ -298,7 +463,12 @@ describe('previousLogTail', () => {
 
   test("the process's last write without a newline is kept; a line cut by limitBytes is dropped", () => {
     expect(read('a\npanic: boom').lines).toEqual(['a', 'panic: boom']);
-    expect(read('a\nb\npassword=hunt', { limitReached: true })).toEqual({ status: 'ok', lines: ['a', 'b'], truncated: true, redactions: 0 });
+    expect(read('a\nb\npassword=hunt', { limitReached: true })).toEqual({
+      status: 'ok',
+      lines: ['a', 'b'],
+      truncated: true,
+      redactions: 0,
+    });
     expect(read('a\nb\n', { limitReached: true })).toMatchObject({ lines: ['a', 'b'], truncated: true });
   });
 
@@ -322,7 +492,13 @@ describe('previousLogTail', () => {
     ].join('\n');
     expect(read(body)).toEqual({
       status: 'ok',
-      lines: ['ERROR link done', 'progress 10% 100% tab', 'nul bell bidi reversed zero-width', 'password=[redacted] and token=[redacted]', 'c1 csi'],
+      lines: [
+        'ERROR link done',
+        'progress 10% 100% tab',
+        'nul bell bidi reversed zero-width',
+        'password=[redacted] and token=[redacted]',
+        'c1 csi',
+      ],
       truncated: false,
       redactions: 2,
     });
@@ -350,7 +526,17 @@ describe('previousLogTail', () => {
   });
 
   test('a multi-line private key is removed', () => {
-    const out = read(['loading key', pemMarker('BEGIN', 'RSA '), fakeCredential.pemBody(18), fakeCredential.pemBody(15), pemMarker('END', 'RSA '), 'ready', ''].join('\n'));
+    const out = read(
+      [
+        'loading key',
+        pemMarker('BEGIN', 'RSA '),
+        fakeCredential.pemBody(18),
+        fakeCredential.pemBody(15),
+        pemMarker('END', 'RSA '),
+        'ready',
+        '',
+      ].join('\n'),
+    );
     expect(out).toEqual({
       status: 'ok',
       lines: ['loading key', pemMarker('BEGIN', 'RSA '), '[redacted]', '[redacted]', pemMarker('END', 'RSA '), 'ready'],

@@ -69,7 +69,10 @@ function scenarioWithLogs(namespaces: Record<string, GeneratedNamespace>, logTex
         namespaces: Object.fromEntries(
           Object.entries(namespaces).map(([ns, shape]) => [
             ns,
-            { ...generatedNamespace(shape), logs: [...failingIndexes(shape)].map((i) => ({ pod: podName(i), container: 'api', text: logText(podName(i)) })) },
+            {
+              ...generatedNamespace(shape),
+              logs: [...failingIndexes(shape)].map((i) => ({ pod: podName(i), container: 'api', text: logText(podName(i)) })),
+            },
           ]),
         ),
       },
@@ -86,8 +89,13 @@ describe('the crashloop-after-rollout scenario', () => {
   afterAll(() => k8s.close());
   afterEach(() => k8s.setFault(null));
 
-  const collect = (scope = { cluster: 'sandbox', namespaces: ['checkout'] } as { cluster: string; namespaces: string[]; labelSelector?: string }, token = TOKEN) =>
-    createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url, token) }).collectKubernetesEvidence(evidenceRequest({ kubernetes: scope }));
+  const collect = (
+    scope = { cluster: 'sandbox', namespaces: ['checkout'] } as { cluster: string; namespaces: string[]; labelSelector?: string },
+    token = TOKEN,
+  ) =>
+    createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url, token) }).collectKubernetesEvidence(
+      evidenceRequest({ kubernetes: scope }),
+    );
 
   test('the CrashLoopBackOff pods lead the evidence, with their rollout context', async () => {
     const evidence = await collect();
@@ -110,7 +118,10 @@ describe('the crashloop-after-rollout scenario', () => {
           image: 'registry.example.com/checkout/checkout-api:2.14.0',
           ready: false,
           restartCount: 6,
-          waiting: { reason: 'CrashLoopBackOff', message: expect.stringContaining('back-off 2m40s restarting failed container=checkout-api') },
+          waiting: {
+            reason: 'CrashLoopBackOff',
+            message: expect.stringContaining('back-off 2m40s restarting failed container=checkout-api'),
+          },
           lastTerminated: { reason: 'Error', exitCode: 1, finishedAt: '2025-03-01T11:58:00Z' },
           memoryLimit: '512Mi',
           previousLog: {
@@ -138,7 +149,7 @@ describe('the crashloop-after-rollout scenario', () => {
     expect(JSON.stringify(evidence)).not.toContain('Chk0ut-Pr0d-2025');
   });
 
-  test('a crashed container without a previous log is unavailable, with the apiserver\'s reason; the surface is not', async () => {
+  test("a crashed container without a previous log is unavailable, with the apiserver's reason; the surface is not", async () => {
     const log = previousLogOf(await collect(), 'checkout', 'checkout-api-6b8f7c9d54-q9w4z');
     expect(log).toEqual({
       status: 'unavailable',
@@ -162,7 +173,8 @@ describe('the crashloop-after-rollout scenario', () => {
           apiVersion: 'v1',
           metadata: {},
           status: 'Failure',
-          message: 'pods "checkout-api-6b8f7c9d54-x7k2p" is forbidden: User "system:serviceaccount:triage:keyless-triage" cannot get resource "pods/log" in API group "" in the namespace "checkout"',
+          message:
+            'pods "checkout-api-6b8f7c9d54-x7k2p" is forbidden: User "system:serviceaccount:triage:keyless-triage" cannot get resource "pods/log" in API group "" in the namespace "checkout"',
           reason: 'Forbidden',
           details: { name: 'checkout-api-6b8f7c9d54-x7k2p', kind: 'pods' },
           code: 403,
@@ -191,7 +203,10 @@ describe('the crashloop-after-rollout scenario', () => {
       const evidence = await createKubernetesActivities({ kubeConfig: kubeConfig(proxy.url), timeoutMs: 500 }).collectKubernetesEvidence(
         evidenceRequest({ kubernetes: { cluster: 'sandbox', namespaces: ['checkout'] } }),
       );
-      expect(previousLogOf(evidence, 'checkout', 'checkout-api-6b8f7c9d54-x7k2p')).toEqual({ status: 'unavailable', reason: 'request timed out' });
+      expect(previousLogOf(evidence, 'checkout', 'checkout-api-6b8f7c9d54-x7k2p')).toEqual({
+        status: 'unavailable',
+        reason: 'request timed out',
+      });
       expect(Date.now() - started).toBeLessThan(5000);
     } finally {
       await proxy.close();
@@ -216,9 +231,21 @@ describe('the crashloop-after-rollout scenario', () => {
   test('deployments (unhealthy first) and the newest three revisions per deployment', async () => {
     const ns = only(await collect(), 'checkout');
     expect(ns.deployments.map((d) => d.name)).toEqual(['checkout-api', 'checkout-worker']);
-    expect(ns.deployments[0]).toMatchObject({ revision: 7, replicas: 3, ready: 1, updated: 2, available: 1, images: ['registry.example.com/checkout/checkout-api:2.14.0'] });
+    expect(ns.deployments[0]).toMatchObject({
+      revision: 7,
+      replicas: 3,
+      ready: 1,
+      updated: 2,
+      available: 1,
+      images: ['registry.example.com/checkout/checkout-api:2.14.0'],
+    });
     expect(ns.deployments[0]?.conditions.map((c) => `${c.type}=${c.status}`)).toEqual(['Available=True', 'Progressing=True']);
-    expect(ns.replicaSets.map((r) => `${r.deployment}@${r.revision}`)).toEqual(['checkout-api@7', 'checkout-api@6', 'checkout-api@5', 'checkout-worker@3']);
+    expect(ns.replicaSets.map((r) => `${r.deployment}@${r.revision}`)).toEqual([
+      'checkout-api@7',
+      'checkout-api@6',
+      'checkout-api@5',
+      'checkout-worker@3',
+    ]);
     expect(ns.replicaSets[0]).toEqual({
       name: 'checkout-api-6b8f7c9d54',
       deployment: 'checkout-api',
@@ -262,7 +289,12 @@ describe('the crashloop-after-rollout scenario', () => {
 
   test('401 from the apiserver → non-retryable ApplicationFailure', async () => {
     const f = await failureOf(collect(undefined, 'wrong-token'));
-    expect(f).toMatchObject({ nonRetryable: true, type: 'HttpClientError', message: 'kubernetes: HTTP 401 Unauthorized', details: [{ surface: 'kubernetes', status: 401 }] });
+    expect(f).toMatchObject({
+      nonRetryable: true,
+      type: 'HttpClientError',
+      message: 'kubernetes: HTTP 401 Unauthorized',
+      details: [{ surface: 'kubernetes', status: 401 }],
+    });
   });
 
   test('503 with Retry-After: 7 → retryable with nextRetryDelay 7 s', async () => {
@@ -279,12 +311,15 @@ describe('the crashloop-after-rollout scenario', () => {
     expect(f.message).not.toMatch(/Headers|content-type/i);
   });
 
-  test.each([['Checkout'], ['../kube-system'], ['a'.repeat(64)], ['kube_system'], ['']])('namespace %j is refused before any request', async (bad) => {
-    const before = k8s.requests;
-    const f = await failureOf(collect({ cluster: 'sandbox', namespaces: ['checkout', bad] }));
-    expect(f).toMatchObject({ nonRetryable: true, type: 'InvalidRequest' });
-    expect(k8s.requests).toBe(before);
-  });
+  test.each([['Checkout'], ['../kube-system'], ['a'.repeat(64)], ['kube_system'], ['']])(
+    'namespace %j is refused before any request',
+    async (bad) => {
+      const before = k8s.requests;
+      const f = await failureOf(collect({ cluster: 'sandbox', namespaces: ['checkout', bad] }));
+      expect(f).toMatchObject({ nonRetryable: true, type: 'InvalidRequest' });
+      expect(k8s.requests).toBe(before);
+    },
+  );
 
   test('no Kubernetes scope is a non-retryable configuration error', async () => {
     const f = await failureOf(createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url) }).collectKubernetesEvidence(evidenceRequest()));
@@ -330,10 +365,14 @@ describe('Node events from the namespace the kubelet records them in', () => {
   afterEach(() => k8s.setRbac({ rules: null, namespaceRules: {} }));
 
   const collect = (nodeEventsNamespace?: string) =>
-    createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url), ...(nodeEventsNamespace ? { nodeEventsNamespace } : {}) }).collectKubernetesEvidence(
-      evidenceRequest({ kubernetes: { cluster: 'sandbox', namespaces: ['checkout'] } }),
-    );
-  const nodeReasons = (evidence: KubernetesEvidence) => only(evidence, 'checkout').events.filter((e) => e.object.kind === 'Node').map((e) => `${e.object.name}:${e.reason}`);
+    createKubernetesActivities({
+      kubeConfig: kubeConfig(k8s.url),
+      ...(nodeEventsNamespace ? { nodeEventsNamespace } : {}),
+    }).collectKubernetesEvidence(evidenceRequest({ kubernetes: { cluster: 'sandbox', namespaces: ['checkout'] } }));
+  const nodeReasons = (evidence: KubernetesEvidence) =>
+    only(evidence, 'checkout')
+      .events.filter((e) => e.object.kind === 'Node')
+      .map((e) => `${e.object.name}:${e.reason}`);
 
   test("a namespace gains the pressure events of its pods' nodes, not other nodes' and not routine ones", async () => {
     const evidence = await collect('default');
@@ -352,9 +391,24 @@ describe('Node events from the namespace the kubelet records them in', () => {
   });
 
   test('without a binding in that namespace (403) the node events are unavailable, with the reason, and the surface stands', async () => {
-    k8s.setRbac({ rules: [], namespaceRules: { checkout: [{ verbs: ['get', 'list', 'watch'], apiGroups: ['', 'apps'], resources: ['pods', 'pods/log', 'events', 'deployments', 'replicasets'] }] } });
+    k8s.setRbac({
+      rules: [],
+      namespaceRules: {
+        checkout: [
+          {
+            verbs: ['get', 'list', 'watch'],
+            apiGroups: ['', 'apps'],
+            resources: ['pods', 'pods/log', 'events', 'deployments', 'replicasets'],
+          },
+        ],
+      },
+    });
     const evidence = await collect('default');
-    expect(evidence.nodeEvents).toEqual({ namespace: 'default', status: 'unavailable', reason: expect.stringMatching(/forbidden.*events.*default/) });
+    expect(evidence.nodeEvents).toEqual({
+      namespace: 'default',
+      status: 'unavailable',
+      reason: expect.stringMatching(/forbidden.*events.*default/),
+    });
     expect(only(evidence, 'checkout').pods.length).toBeGreaterThan(0);
     expect(nodeReasons(evidence)).toEqual([]);
   });
@@ -408,7 +462,9 @@ describe('a namespace of 2,000 pods, 10 failing', () => {
     const reads = logReads(k8s.requestLog.slice(before));
     expect(reads).toHaveLength(5);
     expect(new Set(reads.map((r) => r.path.split('/')[4])).size).toBe(2);
-    const logs = evidence.namespaces.flatMap((ns) => ns.pods.flatMap((p) => p.containers.flatMap((c) => (c.previousLog ? [c.previousLog] : []))));
+    const logs = evidence.namespaces.flatMap((ns) =>
+      ns.pods.flatMap((p) => p.containers.flatMap((c) => (c.previousLog ? [c.previousLog] : []))),
+    );
     expect(logs).toHaveLength(5);
     for (const log of logs) {
       if (log.status !== 'ok') throw new Error(`log unavailable: ${log.reason}`);
@@ -455,7 +511,9 @@ describe('no answer from the apiserver', () => {
   test('connection refused → retryable network failure', async () => {
     const gone = await startKubernetesEmulator({ scenario: await loadScenario(CRASHLOOP), token: TOKEN });
     await gone.close();
-    const f = await failureOf(createKubernetesActivities({ kubeConfig: kubeConfig(gone.url) }).collectKubernetesEvidence(evidenceRequest({ kubernetes: scope })));
+    const f = await failureOf(
+      createKubernetesActivities({ kubeConfig: kubeConfig(gone.url) }).collectKubernetesEvidence(evidenceRequest({ kubernetes: scope })),
+    );
     expect(f).toMatchObject({ nonRetryable: false, type: 'HttpNetworkError', message: 'kubernetes: request failed (ECONNREFUSED)' });
   });
 
@@ -498,7 +556,11 @@ describe('no answer from the apiserver', () => {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const started = Date.now();
-      const f = await failureOf(createKubernetesActivities({ kubeConfig: kubeConfig(url), timeoutMs: 300 }).collectKubernetesEvidence(evidenceRequest({ kubernetes: scope })));
+      const f = await failureOf(
+        createKubernetesActivities({ kubeConfig: kubeConfig(url), timeoutMs: 300 }).collectKubernetesEvidence(
+          evidenceRequest({ kubernetes: scope }),
+        ),
+      );
       expect(f).toMatchObject({ nonRetryable: false, type: 'HttpTimeout', message: 'kubernetes: request timed out' });
       expect(Date.now() - started).toBeLessThan(5000);
     } finally {

@@ -23,33 +23,57 @@ describe('redactLogLine: secrets go, the key names stay', () => {
     ['AWS STS key id', `assumed role, key ${AWS_STS_KEY_ID}`, `assumed role, key ${R}`],
     ['AWS secret key (k=v)', `aws_secret_access_key=${AWS_SECRET}`, `aws_secret_access_key=${R}`],
     ['AWS secret key (env, colon)', `AWS_SECRET_ACCESS_KEY: ${AWS_SECRET}`, `AWS_SECRET_ACCESS_KEY: ${R}`],
-    ['AWS secret key (camelCase JSON)', `{"secretAccessKey":"${AWS_SECRET}","region":"eu-west-1"}`, `{"secretAccessKey":"${R}","region":"eu-west-1"}`],
+    [
+      'AWS secret key (camelCase JSON)',
+      `{"secretAccessKey":"${AWS_SECRET}","region":"eu-west-1"}`,
+      `{"secretAccessKey":"${R}","region":"eu-west-1"}`,
+    ],
     ['GitHub classic PAT', `git clone https://github.com/acme/x with ${GITHUB_PAT}`, `git clone https://github.com/acme/x with ${R}`],
     ['GitHub app token', `token ${GITHUB_APP_TOKEN} expires`, `token ${R} expires`],
     ['GitHub fine-grained PAT', `pat=${GITHUB_FINE_GRAINED}`, `pat=${R}`],
     ['Slack bot token', `slack client ready (${SLACK_BOT})`, `slack client ready (${R})`],
     ['Slack app token', `socket mode with ${SLACK_APP}`, `socket mode with ${R}`],
-    [
-      'JWT',
-      `session ${JWT} accepted`,
-      `session ${R} accepted`,
-    ],
+    ['JWT', `session ${JWT} accepted`, `session ${R} accepted`],
     ['Authorization: Bearer', 'GET /orders Authorization: Bearer abc.def-ghi_jkl', `GET /orders Authorization: Bearer ${R}`],
-    ['Authorization: Basic (JSON)', '{"headers":{"Authorization":"Basic dXNlcjpwYXNzd29yZA=="}}', `{"headers":{"Authorization":"Basic ${R}"}}`],
+    [
+      'Authorization: Basic (JSON)',
+      '{"headers":{"Authorization":"Basic dXNlcjpwYXNzd29yZA=="}}',
+      `{"headers":{"Authorization":"Basic ${R}"}}`,
+    ],
     ['Authorization without scheme', 'authorization=0123456789abcdef', `authorization=${R}`],
     ['a bearer token in prose', 'retrying with Bearer 9f8e7d6c5b4a', `retrying with Bearer ${R}`],
-    ['password=', 'db connect host=orders-db user=checkout password=hunter2 sslmode=require', `db connect host=orders-db user=checkout password=${R} sslmode=require`],
-    ['password inside a quoted value', 'conn="host=db user=app password=s3cr3t! dbname=orders"', `conn="host=db user=app password=${R} dbname=orders"`],
+    [
+      'password=',
+      'db connect host=orders-db user=checkout password=hunter2 sslmode=require',
+      `db connect host=orders-db user=checkout password=${R} sslmode=require`,
+    ],
+    [
+      'password inside a quoted value',
+      'conn="host=db user=app password=s3cr3t! dbname=orders"',
+      `conn="host=db user=app password=${R} dbname=orders"`,
+    ],
     ['JSON password', '{"user":"app","password":"p@ss w0rd, really"}', `{"user":"app","password":"${R}"}`],
     ['JSON inside a JSON string', '{"msg":"config {\\"db_password\\":\\"hunter2\\"}"}', `{"msg":"config {\\"db_password\\":\\"${R}\\"}"}`],
     ['single-quoted env', "DB_PASSWORD='p@ss w0rd'", `DB_PASSWORD='${R}'`],
-    ['secret= and token= in a query string', 'GET /cb?client_secret=abc123&state=xyz&token=t0k3n', `GET /cb?client_secret=${R}&state=xyz&token=${R}`],
+    [
+      'secret= and token= in a query string',
+      'GET /cb?client_secret=abc123&state=xyz&token=t0k3n',
+      `GET /cb?client_secret=${R}&state=xyz&token=${R}`,
+    ],
     ['api_key=', 'api_key=0123456789abcdef0123456789abcdef', `api_key=${R}`],
     ['a CLI flag', 'exec worker --db-password=Sup3r! --port=8080', `exec worker --db-password=${R} --port=8080`],
     ['X-Amz-Signature', 'GET /b/k?X-Amz-Signature=4f2c9a1e0b7d&X-Amz-Expires=300', `GET /b/k?X-Amz-Signature=${R}&X-Amz-Expires=300`],
     ['key: letters-only value at the end', 'password: changeme', `password: ${R}`],
-    ['PEM on one line', `key="${BEGIN('RSA ')}\\n${fakeCredential.pemBody(16)}\\n${END('RSA ')}"`, `key="${BEGIN('RSA ')}${R}${END('RSA ')}"`],
-    ['URL with user:password@', 'dial postgres://checkout:Chk0ut-2025@orders-db:5432/orders failed', `dial postgres://checkout:${R}@orders-db:5432/orders failed`],
+    [
+      'PEM on one line',
+      `key="${BEGIN('RSA ')}\\n${fakeCredential.pemBody(16)}\\n${END('RSA ')}"`,
+      `key="${BEGIN('RSA ')}${R}${END('RSA ')}"`,
+    ],
+    [
+      'URL with user:password@',
+      'dial postgres://checkout:Chk0ut-2025@orders-db:5432/orders failed',
+      `dial postgres://checkout:${R}@orders-db:5432/orders failed`,
+    ],
     ['URL password with an @', 'redis://:p@ss@cache:6379/0', `redis://:${R}@cache:6379/0`],
     ['Datadog key, labelled with =', 'DD_API_KEY=0123456789abcdef0123456789abcdef', `DD_API_KEY=${R}`],
     ['Datadog key, labelled in prose', 'using Datadog API key 0123456789abcdef0123456789abcdef', `using Datadog API key ${R}`],
@@ -61,7 +85,10 @@ describe('redactLogLine: secrets go, the key names stay', () => {
   });
 
   test('counts every secret in a line', () => {
-    expect(redactLogLine(`user=a password=b token=c ${AWS_KEY_ID}`)).toEqual({ text: `user=a password=${R} token=${R} ${R}`, redactions: 3 });
+    expect(redactLogLine(`user=a password=b token=c ${AWS_KEY_ID}`)).toEqual({
+      text: `user=a password=${R} token=${R} ${R}`,
+      redactions: 3,
+    });
   });
 
   test('a password already carrying a recognised token is replaced once', () => {
@@ -85,7 +112,10 @@ describe('near misses are left alone', () => {
     ['another Go error chain', 'failed to read secret: secrets "db" not found'],
     ['"password" in prose', 'FATAL: password authentication failed for user "checkout"'],
     ['Basic and Bearer as words', 'Basic authentication is disabled; use Bearer authentication'],
-    ['keys that name something else', 'password_file=/run/secrets/db token_ttl=3600 max_tokens=512 secretName=db-credentials api_key_id=17'],
+    [
+      'keys that name something else',
+      'password_file=/run/secrets/db token_ttl=3600 max_tokens=512 secretName=db-credentials api_key_id=17',
+    ],
     ['a URL with a port and no credentials', 'GET https://orders-db.internal:5432/health?verbose=1 200'],
     ['a short AKIA word', 'AKIAEXAMPLE is not a key id'],
     ['a bare 32-hex string', 'etag 0123456789abcdef0123456789abcdef unchanged'],
@@ -98,14 +128,7 @@ describe('near misses are left alone', () => {
 
 describe('redactLogLines', () => {
   test('a PEM private key printed over several lines goes, the markers stay', () => {
-    const out = redactLogLines([
-      'loaded signing key:',
-      BEGIN(),
-      fakeCredential.pemBody(),
-      'short9line',
-      END(),
-      'listening on :8080',
-    ]);
+    const out = redactLogLines(['loaded signing key:', BEGIN(), fakeCredential.pemBody(), 'short9line', END(), 'listening on :8080']);
     expect(out.map((l) => l.text)).toEqual(['loaded signing key:', BEGIN(), R, R, END(), 'listening on :8080']);
     expect(out.map((l) => l.redactions)).toEqual([0, 0, 1, 1, 0, 0]);
   });
@@ -118,9 +141,22 @@ describe('redactLogLines', () => {
 
 describe('isSecretKey', () => {
   test.each([
-    ['password', true], ['DB_PASSWORD', true], ['pgpassword', true], ['secretAccessKey', true], ['X-Api-Key', true],
-    ['x-amz-security-token', true], ['sessionToken', true], ['client_secret', true], ['Set-Cookie', true], ['sig', true],
-    ['password_file', false], ['tokens', false], ['secretName', false], ['request_id', false], ['monkey', false], ['bypass', false],
+    ['password', true],
+    ['DB_PASSWORD', true],
+    ['pgpassword', true],
+    ['secretAccessKey', true],
+    ['X-Api-Key', true],
+    ['x-amz-security-token', true],
+    ['sessionToken', true],
+    ['client_secret', true],
+    ['Set-Cookie', true],
+    ['sig', true],
+    ['password_file', false],
+    ['tokens', false],
+    ['secretName', false],
+    ['request_id', false],
+    ['monkey', false],
+    ['bypass', false],
   ])('%s → %s', (key, secret) => {
     expect(isSecretKey(key)).toBe(secret);
   });
@@ -161,37 +197,61 @@ const password = fc.stringMatching(/^[A-Za-z]{0,12}[0-9!@#%^*+-][A-Za-z0-9!@#%^*
 const kinds: Record<string, fc.Arbitrary<{ secret: string; planted: string }>> = {
   'AWS access key id': fc.stringMatching(/^(AKIA|ASIA)[A-Z0-9]{16}$/).map((s) => ({ secret: s, planted: s })),
   'AWS secret access key': fc
-    .tuple(fc.constantFrom('aws_secret_access_key=', 'AWS_SECRET_ACCESS_KEY: ', '"SecretAccessKey": "'), fc.stringMatching(/^[A-Za-z0-9/+]{40}$/))
+    .tuple(
+      fc.constantFrom('aws_secret_access_key=', 'AWS_SECRET_ACCESS_KEY: ', '"SecretAccessKey": "'),
+      fc.stringMatching(/^[A-Za-z0-9/+]{40}$/),
+    )
     .map(([label, s]) => ({ secret: s, planted: `${label}${s}` })),
   'GitHub token': fc
     .oneof(fc.stringMatching(/^gh[pousr]_[A-Za-z0-9]{36}$/), fc.stringMatching(/^github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}$/))
     .map((s) => ({ secret: s, planted: s })),
   'Slack token': fc
-    .oneof(fc.stringMatching(/^xox[bpa]-[0-9]{10,13}-[0-9]{10,13}-[A-Za-z0-9]{24}$/), fc.stringMatching(/^xapp-1-[A-Z0-9]{11}-[0-9]{13}-[a-f0-9]{64}$/))
+    .oneof(
+      fc.stringMatching(/^xox[bpa]-[0-9]{10,13}-[0-9]{10,13}-[A-Za-z0-9]{24}$/),
+      fc.stringMatching(/^xapp-1-[A-Z0-9]{11}-[0-9]{13}-[a-f0-9]{64}$/),
+    )
     .map((s) => ({ secret: s, planted: s })),
   JWT: fc.tuple(base64url(10, 40), base64url(10, 80), base64url(0, 60)).map(([h, p, s]) => {
     const jwt = `eyJ${h}.eyJ${p}.${s}`;
     return { secret: jwt, planted: jwt };
   }),
   'Authorization header': fc
-    .tuple(fc.constantFrom('Authorization: Bearer ', 'authorization=Basic ', '"Authorization":"Bearer ', 'Proxy-Authorization: Digest '), fc.stringMatching(/^[A-Za-z0-9._~+/-]{8,64}$/))
+    .tuple(
+      fc.constantFrom('Authorization: Bearer ', 'authorization=Basic ', '"Authorization":"Bearer ', 'Proxy-Authorization: Digest '),
+      fc.stringMatching(/^[A-Za-z0-9._~+/-]{8,64}$/),
+    )
     .map(([label, s]) => ({ secret: s, planted: `${label}${s}` })),
   'key-value pair': fc
     .tuple(
       fc.constantFrom('password', 'DB_PASSWORD', 'secret', 'token', 'api_key', 'apiKey', 'client_secret', 'X-Api-Key', 'passwd'),
-      fc.constantFrom((k: string, v: string) => `${k}=${v}`, (k: string, v: string) => `"${k}": "${v}"`, (k: string, v: string) => `${k}: ${v}`, (k: string, v: string) => `${k}='${v}'`, (k: string, v: string) => `--${k}=${v}`),
+      fc.constantFrom(
+        (k: string, v: string) => `${k}=${v}`,
+        (k: string, v: string) => `"${k}": "${v}"`,
+        (k: string, v: string) => `${k}: ${v}`,
+        (k: string, v: string) => `${k}='${v}'`,
+        (k: string, v: string) => `--${k}=${v}`,
+      ),
       password,
     )
     .map(([key, form, s]) => ({ secret: s, planted: form(key, s) })),
-  'PEM private key': fc.tuple(fc.constantFrom('', 'RSA ', 'EC ', 'OPENSSH '), fc.stringMatching(/^[A-Za-z0-9+/]{32,200}$/)).map(([label, body]) => ({
-    secret: body,
-    planted: `${BEGIN(label)}\\n${body}\\n${END(label)}`,
-  })),
+  'PEM private key': fc
+    .tuple(fc.constantFrom('', 'RSA ', 'EC ', 'OPENSSH '), fc.stringMatching(/^[A-Za-z0-9+/]{32,200}$/))
+    .map(([label, body]) => ({
+      secret: body,
+      planted: `${BEGIN(label)}\\n${body}\\n${END(label)}`,
+    })),
   'URL credentials': fc
-    .tuple(fc.constantFrom('postgres', 'mysql', 'redis', 'amqp', 'https', 'mongodb+srv'), fc.stringMatching(/^[a-z]{0,10}$/), fc.stringMatching(/^[A-Za-z0-9!$%*+@-]{8,24}$/))
+    .tuple(
+      fc.constantFrom('postgres', 'mysql', 'redis', 'amqp', 'https', 'mongodb+srv'),
+      fc.stringMatching(/^[a-z]{0,10}$/),
+      fc.stringMatching(/^[A-Za-z0-9!$%*+@-]{8,24}$/),
+    )
     .map(([scheme, user, s]) => ({ secret: s, planted: `${scheme}://${user}:${s}@db.internal:5432/app` })),
   'labelled Datadog key': fc
-    .tuple(fc.constantFrom('DD_API_KEY=', 'dd_app_key: ', 'Datadog API key ', 'application_key='), fc.stringMatching(/^([a-f0-9]{32}|[a-f0-9]{40})$/))
+    .tuple(
+      fc.constantFrom('DD_API_KEY=', 'dd_app_key: ', 'Datadog API key ', 'application_key='),
+      fc.stringMatching(/^([a-f0-9]{32}|[a-f0-9]{40})$/),
+    )
     .map(([label, s]) => ({ secret: s, planted: `${label}${s}` })),
 };
 

@@ -14,7 +14,11 @@ function series(at: (minute: number) => number): [number, number][] {
 
 describe('metricWindow', () => {
   test('a baseline hour, then the incident window from 15 minutes before the incident to now', () => {
-    expect(window).toEqual({ start: '2024-05-01T09:15:00.000Z', incidentWindowStart: '2024-05-01T10:15:00.000Z', end: '2024-05-01T10:40:00.000Z' });
+    expect(window).toEqual({
+      start: '2024-05-01T09:15:00.000Z',
+      incidentWindowStart: '2024-05-01T10:15:00.000Z',
+      end: '2024-05-01T10:40:00.000Z',
+    });
     expect(Date.parse(CREATED) - Date.parse(window.incidentWindowStart)).toBe(LEAD_MS);
   });
 
@@ -30,7 +34,10 @@ describe('metricWindow', () => {
 describe('summarizeSeries', () => {
   test('a step change: baseline, incident mean, peak and when it began', () => {
     // minute 63 of the window is 10:18, three minutes into the incident window.
-    const summary = summarizeSeries(series((m) => (m < 63 ? 100 + (m % 3) : 400 + (m % 5))), window);
+    const summary = summarizeSeries(
+      series((m) => (m < 63 ? 100 + (m % 3) : 400 + (m % 5))),
+      window,
+    );
     expect(summary.baseline).toBeCloseTo(101, 0);
     expect(summary.incident).toBeGreaterThan(330);
     expect(summary.peak).toEqual({ value: 404, at: expect.stringMatching(/^2024-05-01T10:/) });
@@ -39,24 +46,52 @@ describe('summarizeSeries', () => {
   });
 
   test('noise is not a change', () => {
-    expect(summarizeSeries(series((m) => 100 + ((m * 37) % 11) - 5), window).changeBeganAt).toBeUndefined();
+    expect(
+      summarizeSeries(
+        series((m) => 100 + ((m * 37) % 11) - 5),
+        window,
+      ).changeBeganAt,
+    ).toBeUndefined();
   });
 
   test('a single spike is not a change', () => {
-    expect(summarizeSeries(series((m) => (m === 70 ? 900 : 100)), window).changeBeganAt).toBeUndefined();
+    expect(
+      summarizeSeries(
+        series((m) => (m === 70 ? 900 : 100)),
+        window,
+      ).changeBeganAt,
+    ).toBeUndefined();
   });
 
   test('a drop is a change too', () => {
-    expect(summarizeSeries(series((m) => (m < 65 ? 1000 : 50)), window).changeBeganAt).toBe('2024-05-01T10:20:00.000Z');
+    expect(
+      summarizeSeries(
+        series((m) => (m < 65 ? 1000 : 50)),
+        window,
+      ).changeBeganAt,
+    ).toBe('2024-05-01T10:20:00.000Z');
   });
 
   test('from zero, anything persistent is a change', () => {
-    expect(summarizeSeries(series((m) => (m < 66 ? 0 : 3)), window).changeBeganAt).toBe('2024-05-01T10:21:00.000Z');
+    expect(
+      summarizeSeries(
+        series((m) => (m < 66 ? 0 : 3)),
+        window,
+      ).changeBeganAt,
+    ).toBe('2024-05-01T10:21:00.000Z');
   });
 
   test('no points, points outside the window and non-finite values give an empty summary', () => {
     expect(summarizeSeries([], window)).toEqual({ points: 0 });
-    expect(summarizeSeries([[Date.parse('2024-04-01T00:00:00Z'), 5], [Date.parse(window.end), Number.NaN]], window)).toEqual({ points: 0 });
+    expect(
+      summarizeSeries(
+        [
+          [Date.parse('2024-04-01T00:00:00Z'), 5],
+          [Date.parse(window.end), Number.NaN],
+        ],
+        window,
+      ),
+    ).toEqual({ points: 0 });
   });
 
   test('only incident-window data: no baseline, so no change is claimed', () => {
@@ -70,7 +105,15 @@ describe('summarizeSeries', () => {
 
 describe('downsample', () => {
   test('keeps short series as they are', () => {
-    expect(downsample([[1, 2], [3, 4]])).toEqual([[1, 2], [3, 4]]);
+    expect(
+      downsample([
+        [1, 2],
+        [3, 4],
+      ]),
+    ).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
   });
 
   test('averages long series into at most the bound, keeping time order', () => {

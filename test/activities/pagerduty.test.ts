@@ -42,15 +42,20 @@ describe('fetchIncident', () => {
   });
 
   test('works with an OAuth bearer token', async () => {
-    await expect(activities({ authorization: async () => `Bearer ${TOKEN}` }).fetchIncident('Q1CHECKOUT1')).resolves.toMatchObject({ number: 4211 });
+    await expect(activities({ authorization: async () => `Bearer ${TOKEN}` }).fetchIncident('Q1CHECKOUT1')).resolves.toMatchObject({
+      number: 4211,
+    });
   });
 
-  test.each(['../users', 'Q1CHECK/../x', 'Q1 CHECK', '', 'Q1CHECKOUT1?x=1', 'a'.repeat(65), 'ÄBC'])('rejects incident id %j before any request', async (id) => {
-    const before = pd.requests;
-    const f = await failureOf(activities().fetchIncident(id));
-    expect(f).toMatchObject({ nonRetryable: true, type: 'InvalidRequest' });
-    expect(pd.requests).toBe(before);
-  });
+  test.each(['../users', 'Q1CHECK/../x', 'Q1 CHECK', '', 'Q1CHECKOUT1?x=1', 'a'.repeat(65), 'ÄBC'])(
+    'rejects incident id %j before any request',
+    async (id) => {
+      const before = pd.requests;
+      const f = await failureOf(activities().fetchIncident(id));
+      expect(f).toMatchObject({ nonRetryable: true, type: 'InvalidRequest' });
+      expect(pd.requests).toBe(before);
+    },
+  );
 
   test('401 → non-retryable, message without the token', async () => {
     const f = await failureOf(activities({ authorization: () => 'Token token=wrong-token-value' }).fetchIncident('Q1CHECKOUT1'));
@@ -60,7 +65,10 @@ describe('fetchIncident', () => {
   });
 
   test('404 → non-retryable', async () => {
-    expect(await failureOf(activities().fetchIncident('PNOSUCH1'))).toMatchObject({ nonRetryable: true, message: 'pagerduty: HTTP 404 Not Found' });
+    expect(await failureOf(activities().fetchIncident('PNOSUCH1'))).toMatchObject({
+      nonRetryable: true,
+      message: 'pagerduty: HTTP 404 Not Found',
+    });
   });
 
   test('503 with Retry-After: 7 → retryable with nextRetryDelay 7 s', async () => {
@@ -72,7 +80,11 @@ describe('fetchIncident', () => {
   test('429 → retryable HttpRateLimited, and the next attempt succeeds once the fault passes', async () => {
     pd.setFault({ status: 429, retryAfterSeconds: 2, times: 1 });
     const a = activities();
-    expect(await failureOf(a.fetchIncident('Q1CHECKOUT1'))).toMatchObject({ nonRetryable: false, type: 'HttpRateLimited', nextRetryDelay: 2000 });
+    expect(await failureOf(a.fetchIncident('Q1CHECKOUT1'))).toMatchObject({
+      nonRetryable: false,
+      type: 'HttpRateLimited',
+      nextRetryDelay: 2000,
+    });
     await expect(a.fetchIncident('Q1CHECKOUT1')).resolves.toMatchObject({ id: 'Q1CHECKOUT1' });
   });
 
@@ -134,7 +146,9 @@ describe('against a hand-rolled upstream', () => {
 
   test('a non-JSON 200 is malformed too', async () => {
     respond = () => ({ status: 200, body: '<html>gateway</html>' });
-    expect(await failureOf(createPagerDutyActivities({ baseUrl: url, authorization: () => '' }).fetchIncident('Q1'))).toMatchObject({ type: 'MalformedResponse' });
+    expect(await failureOf(createPagerDutyActivities({ baseUrl: url, authorization: () => '' }).fetchIncident('Q1'))).toMatchObject({
+      type: 'MalformedResponse',
+    });
   });
 
   test('an empty authorization sends no header (the broker injects it); path prefix is kept', async () => {
@@ -154,7 +168,10 @@ describe('against a hand-rolled upstream', () => {
   });
 
   test('the upstream error message is used, cleaned', async () => {
-    respond = () => ({ status: 400, body: JSON.stringify({ error: { message: 'Invalid Input Provided', code: 2001, errors: ['Offset must be\nsmall'] } }) });
+    respond = () => ({
+      status: 400,
+      body: JSON.stringify({ error: { message: 'Invalid Input Provided', code: 2001, errors: ['Offset must be\nsmall'] } }),
+    });
     const f = await failureOf(createPagerDutyActivities({ baseUrl: url, authorization: () => '' }).fetchIncident('Q1'));
     expect(f.message).toBe('pagerduty: HTTP 400 Bad Request: Invalid Input Provided: Offset must be small');
   });
@@ -194,12 +211,17 @@ describe('collectPagerDutyEvidence', () => {
     const busy = await startPagerDutyEmulator({ scenario: s, token: TOKEN });
     try {
       const before = busy.requests;
-      const evidence = await createPagerDutyActivities({ baseUrl: busy.url, authorization: () => `Bearer ${TOKEN}` }).collectPagerDutyEvidence(evidenceRequest());
+      const evidence = await createPagerDutyActivities({
+        baseUrl: busy.url,
+        authorization: () => `Bearer ${TOKEN}`,
+      }).collectPagerDutyEvidence(evidenceRequest());
       // One incident read and three pages of 100.
       expect(busy.requests - before).toBe(4);
       expect(evidence.alerts.total).toBe(250);
       expect(evidence.alerts.omitted).toBe(230);
-      expect(evidence.alerts.shown.map((a) => a.id)).toEqual(Array.from({ length: 20 }, (_, i) => `PAL${String(249 - i).padStart(4, '0')}`));
+      expect(evidence.alerts.shown.map((a) => a.id)).toEqual(
+        Array.from({ length: 20 }, (_, i) => `PAL${String(249 - i).padStart(4, '0')}`),
+      );
       expect(Math.max(...evidence.alerts.shown.map((a) => a.summary.length))).toBe(300);
       expect(evidenceBytes(evidence)).toBeLessThanOrEqual(MAX_EVIDENCE_BYTES);
     } finally {

@@ -2,7 +2,11 @@ import { capBody, MAX_BODY } from '../../activities/report.js';
 import { cardMetricLines, MAX_CHARTS, renderDatadog, renderLogTails, renderMetrics } from '../../activities/report-sections.js';
 import type { CloudWatchEvidence, DatadogEvidence, KubernetesEvidence, MetricSeries, MetricWindow } from '../../activities/model.js';
 
-const WINDOW: MetricWindow = { start: '2024-05-01T09:15:00.000Z', incidentWindowStart: '2024-05-01T10:15:00.000Z', end: '2024-05-01T10:40:00.000Z' };
+const WINDOW: MetricWindow = {
+  start: '2024-05-01T09:15:00.000Z',
+  incidentWindowStart: '2024-05-01T10:15:00.000Z',
+  end: '2024-05-01T10:40:00.000Z',
+};
 const T0 = Date.parse(WINDOW.start);
 
 function series(label: string, baseline: number, incident: number, extra: Partial<MetricSeries> = {}): MetricSeries {
@@ -11,13 +15,25 @@ function series(label: string, baseline: number, incident: number, extra: Partia
   return {
     label,
     points,
-    summary: { points: 86, baseline, incident, ...(shifted ? { changeBeganAt: '2024-05-01T10:18:00.000Z' } : {}), peak: { value: incident, at: '2024-05-01T10:20:00.000Z' } },
+    summary: {
+      points: 86,
+      baseline,
+      incident,
+      ...(shifted ? { changeBeganAt: '2024-05-01T10:18:00.000Z' } : {}),
+      peak: { value: incident, at: '2024-05-01T10:20:00.000Z' },
+    },
     ...extra,
   };
 }
 
 function cloudwatch(...s: MetricSeries[]): CloudWatchEvidence {
-  return { surface: 'cloudwatch', region: 'eu-west-1', readBy: { arn: 'arn:aws:sts::123456789012:assumed-role/keyless-triage-worker/eks-s', account: '123456789012' }, window: WINDOW, series: s };
+  return {
+    surface: 'cloudwatch',
+    region: 'eu-west-1',
+    readBy: { arn: 'arn:aws:sts::123456789012:assumed-role/keyless-triage-worker/eks-s', account: '123456789012' },
+    window: WINDOW,
+    series: s,
+  };
 }
 
 function datadog(overrides: Partial<DatadogEvidence> = {}): DatadogEvidence {
@@ -26,7 +42,10 @@ function datadog(overrides: Partial<DatadogEvidence> = {}): DatadogEvidence {
 
 describe('metric charts in the issue', () => {
   test('the series that moved most is charted first, with who read it', () => {
-    const body = renderMetrics(cloudwatch(series('steady', 10, 10.5), series('p99 latency', 0.1, 2, { unit: 'Seconds' })), datadog({ series: [series('errors', 1, 5)] }))!;
+    const body = renderMetrics(
+      cloudwatch(series('steady', 10, 10.5), series('p99 latency', 0.1, 2, { unit: 'Seconds' })),
+      datadog({ series: [series('errors', 1, 5)] }),
+    )!;
     expect(body.indexOf('p99 latency')).toBeLessThan(body.indexOf('errors'));
     expect(body.indexOf('errors')).toBeLessThan(body.indexOf('steady'));
     expect(body).toContain('assumed-role/keyless-triage-worker/eks-s');
@@ -58,7 +77,12 @@ describe('Datadog monitors and logs in the issue', () => {
       datadog({
         monitors: [{ id: 7, name: 'ping @oncall-team <b>now</b>', state: 'Alert', tags: [] }],
         monitorsOmitted: 2,
-        logs: { query: 'service:checkout status:error', scanned: 12, truncated: false, top: [{ message: 'see https://evil.example/x #12', count: 12, lastSeen: WINDOW.end }] },
+        logs: {
+          query: 'service:checkout status:error',
+          scanned: 12,
+          truncated: false,
+          top: [{ message: 'see https://evil.example/x #12', count: 12, lastSeen: WINDOW.end }],
+        },
       }),
     )!;
     expect(body).not.toContain('<b>');
@@ -83,7 +107,22 @@ describe('previous-container log tails in the issue', () => {
         {
           namespace: 'shop',
           podCounts: { total: 1, notReady: 1, byPhase: { Running: 1 }, byWaitingReason: {} },
-          pods: [{ name: 'api-1', phase: 'Running', ready: false, containers: [{ name: 'api', image: 'i', ready: false, restartCount: 3, previousLog: { status: 'ok', lines, truncated: false, redactions: 1 } }] }],
+          pods: [
+            {
+              name: 'api-1',
+              phase: 'Running',
+              ready: false,
+              containers: [
+                {
+                  name: 'api',
+                  image: 'i',
+                  ready: false,
+                  restartCount: 3,
+                  previousLog: { status: 'ok', lines, truncated: false, redactions: 1 },
+                },
+              ],
+            },
+          ],
           podsOmitted: 0,
           events: [],
           eventsOmitted: 0,

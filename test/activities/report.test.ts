@@ -38,7 +38,9 @@ const pagerduty: PagerDutyEvidence = {
   incident: incident(),
   alerts: {
     total: 2,
-    shown: [{ id: 'A1', status: 'triggered', severity: 'critical', summary: 'HTTP 5xx > 5% on checkout-api', createdAt: '2024-05-01T10:29:30Z' }],
+    shown: [
+      { id: 'A1', status: 'triggered', severity: 'critical', summary: 'HTTP 5xx > 5% on checkout-api', createdAt: '2024-05-01T10:29:30Z' },
+    ],
     omitted: 1,
   },
 };
@@ -88,8 +90,12 @@ describe('buildDiagnosis', () => {
     expect(github.body).toContain('- container api: restarted 5 times; last terminated Error (exit 1) in 3 pods');
     expect(github.body).toContain('### 2. warning: rollout of checkout-api to revision 7');
     expect(github.body).toContain('- PagerDuty: [incident 1234](https://acme.pagerduty.com/incidents/PABC123)');
-    expect(github.body).toContain('| [PagerDuty incident 1234](https://acme.pagerduty.com/incidents/PABC123): checkout-api error rate above 5% | checkout |');
-    expect(github.body).toContain('- Temporal workflow: [triage-PABC123](http://localhost:8233/namespaces/default/workflows/triage-PABC123)');
+    expect(github.body).toContain(
+      '| [PagerDuty incident 1234](https://acme.pagerduty.com/incidents/PABC123): checkout-api error rate above 5% | checkout |',
+    );
+    expect(github.body).toContain(
+      '- Temporal workflow: [triage-PABC123](http://localhost:8233/namespaces/default/workflows/triage-PABC123)',
+    );
     expect(github.body).toContain('- **pagerduty**: ok, 2 alerts (1 shown)');
     expect(github.body).toContain('- **kubernetes**: ok, cluster prod-eu-1, 1 namespace, 3 pods');
     expect(github.body).toContain('| shop | 3 | 3 | CrashLoopBackOff: 3 | 0 |');
@@ -165,7 +171,10 @@ describe('untrusted text in the report', () => {
     });
     return buildDiagnosis(
       request({
-        incident: incident({ title: 'Checkout down <script>alert("t")</script>\n\u001b]0;pwn\u0007 @here', htmlUrl: 'javascript:alert(1)' }),
+        incident: incident({
+          title: 'Checkout down <script>alert("t")</script>\n\u001b]0;pwn\u0007 @here',
+          htmlUrl: 'javascript:alert(1)',
+        }),
         surfaces: [
           { surface: 'kubernetes', status: 'ok', evidence: kubernetes(ns) },
           { surface: 'pagerduty', status: 'unavailable', reason: 'HTTP 503 <html><body>upstream\u0000 down</body></html>' },
@@ -183,7 +192,9 @@ describe('untrusted text in the report', () => {
     expect(body).not.toMatch(/(^|[^\\])\[click\]\(/);
     expect(body).not.toMatch(/^## Approved/m);
     expect(body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
-    expect(body).toContain(`&lt;img src=x onerror=alert(1)&gt; \\| \\\`rm -rf\\\` \\[click\\](https:${WJ}//evil.example) #${WJ}#${WJ} Approved`);
+    expect(body).toContain(
+      `&lt;img src=x onerror=alert(1)&gt; \\| \\\`rm -rf\\\` \\[click\\](https:${WJ}//evil.example) #${WJ}#${WJ} Approved`,
+    );
     expect(body).toContain('| shop\\|&lt;b&gt; |');
     expect(body).toContain('- **pagerduty**: unavailable: HTTP 503 &lt;html&gt;&lt;body&gt;upstream down&lt;/body&gt;&lt;/html&gt;');
     expect(body).toContain('PagerDuty incident 1234 (link omitted: not an http(s) URL)');

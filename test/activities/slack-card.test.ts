@@ -16,7 +16,11 @@ import { blockKitViolations, mrkdwnResidue, textObjects } from './block-kit.js';
 
 const PLAN_HASH = 'a'.repeat(40) + '0123456789abcdef01234567';
 const WEB_UI = 'http://localhost:8233/namespaces/default/workflows/triage-PABC123';
-const ISSUE = { url: 'https://github.com/acme/checkout/issues/42', number: 42, title: '[triage] checkout-api error rate above 5% (PagerDuty #1234)' };
+const ISSUE = {
+  url: 'https://github.com/acme/checkout/issues/42',
+  number: 42,
+  title: '[triage] checkout-api error rate above 5% (PagerDuty #1234)',
+};
 
 function finding(index: number, overrides: Partial<Finding> = {}): Finding {
   return {
@@ -69,7 +73,10 @@ describe('the approval card', () => {
   });
 
   test('starts with the incident number, then title, service, urgency and headline', () => {
-    expect(card.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'PagerDuty incident #1234 · approval needed', emoji: false } });
+    expect(card.blocks[0]).toEqual({
+      type: 'header',
+      text: { type: 'plain_text', text: 'PagerDuty incident #1234 · approval needed', emoji: false },
+    });
     const summary = card.blocks[1] as SectionBlock;
     expect(summary.text).toEqual({ type: 'plain_text', text: 'checkout-api error rate above 5%', emoji: false });
     expect(summary.fields?.map((f) => f.text)).toEqual(['Service: checkout', 'Urgency: high']);
@@ -107,8 +114,18 @@ describe('the approval card', () => {
     const actions = card.blocks.at(-1) as ActionsBlock;
     expect(actions.type).toBe('actions');
     const [approve, reject] = actions.elements as Button[];
-    expect(approve).toMatchObject({ type: 'button', action_id: APPROVE_ACTION_ID, style: 'primary', text: { type: 'plain_text', text: 'Approve' } });
-    expect(reject).toMatchObject({ type: 'button', action_id: REJECT_ACTION_ID, style: 'danger', text: { type: 'plain_text', text: 'Reject' } });
+    expect(approve).toMatchObject({
+      type: 'button',
+      action_id: APPROVE_ACTION_ID,
+      style: 'primary',
+      text: { type: 'plain_text', text: 'Approve' },
+    });
+    expect(reject).toMatchObject({
+      type: 'button',
+      action_id: REJECT_ACTION_ID,
+      style: 'danger',
+      text: { type: 'plain_text', text: 'Reject' },
+    });
     expect(reject?.confirm).toBeUndefined();
     expect(approve?.confirm).toEqual({
       title: { type: 'plain_text', text: 'Approve the write plan?', emoji: false },
@@ -121,12 +138,15 @@ describe('the approval card', () => {
       deny: { type: 'plain_text', text: 'Cancel', emoji: false },
     });
     expect(approve?.value).toBe(`{"i":"PABC123","h":"${PLAN_HASH}"}`);
-    for (const button of [approve!, reject!]) expect(decodeActionValue(button.value!)).toEqual({ incidentId: 'PABC123', planHash: PLAN_HASH });
+    for (const button of [approve!, reject!])
+      expect(decodeActionValue(button.value!)).toEqual({ incidentId: 'PABC123', planHash: PLAN_HASH });
   });
 
   test('without a GitHub repository the confirmation says nothing is written', () => {
     const actions = approvalCard(ctx({ githubRepo: undefined })).blocks.at(-1) as ActionsBlock;
-    expect((actions.elements[0] as Button).confirm?.text.text).toMatch(/^No GitHub repository is configured for this service: approving records the decision and writes nothing/);
+    expect((actions.elements[0] as Button).confirm?.text.text).toMatch(
+      /^No GitHub repository is configured for this service: approving records the decision and writes nothing/,
+    );
   });
 
   test('a PagerDuty link that is not http(s) is shown as text only', () => {
@@ -144,7 +164,11 @@ describe('the approval card', () => {
     const findings = Array.from({ length: 50 }, (_, i) =>
       finding(i, { title: `${'t'.repeat(5_000)} ${i}`, evidence: Array.from({ length: 20 }, (_, j) => `${'e'.repeat(10_000)} ${j}`) }),
     );
-    const surfaces = Array.from({ length: 30 }, (_, i) => ({ surface: `s${i}` as 'kubernetes', status: 'unavailable' as const, reason: 'r'.repeat(5_000) }));
+    const surfaces = Array.from({ length: 30 }, (_, i) => ({
+      surface: `s${i}` as 'kubernetes',
+      status: 'unavailable' as const,
+      reason: 'r'.repeat(5_000),
+    }));
     const long = ctx({ findings, surfaces, approvers: Array.from({ length: 40 }, (_, i) => `U${i}`.padEnd(100, 'X')) });
     for (const message of [
       approvalCard(long),
@@ -243,7 +267,12 @@ describe('the reminder', () => {
     });
     expect(message.text.endsWith(' <@U012345> <@W0ABC>')).toBe(true);
     const allowed = { linkTargets: new Set<string>(), mentionable: new Set(['U012345', 'W0ABC']) };
-    for (const t of [message.text, ...textObjects(message).filter((o) => o.type === 'mrkdwn').map((o) => o.text)]) {
+    for (const t of [
+      message.text,
+      ...textObjects(message)
+        .filter((o) => o.type === 'mrkdwn')
+        .map((o) => o.text),
+    ]) {
       expect(mrkdwnResidue(t, allowed)).not.toMatch(/[<>]/);
     }
     expect(allText(message)).toContain('Approvers: U012345, W0ABC, <!channel>, u-lower, @here');
@@ -255,7 +284,9 @@ describe('the #incidents note', () => {
 
   test('links the issue, PagerDuty and the workflow, and says who approved', () => {
     expect(blockKitViolations(note)).toEqual([]);
-    expect(allText(note)).toContain(`<${ISSUE.url}|GitHub issue #42>  ·  <https://acme.pagerduty.com/incidents/PABC123|PagerDuty incident #1234>  ·  <${WEB_UI}|Temporal workflow>`);
+    expect(allText(note)).toContain(
+      `<${ISSUE.url}|GitHub issue #42>  ·  <https://acme.pagerduty.com/incidents/PABC123|PagerDuty incident #1234>  ·  <${WEB_UI}|Temporal workflow>`,
+    );
     expect(allText(note)).toContain('Approved by U012345');
     expect(allText(note)).toContain(`Issue: ${ISSUE.title}`);
     expect(note.text).toBe(
@@ -284,7 +315,10 @@ describe('decodeActionValue', () => {
 });
 
 describe('metric sparklines on the card', () => {
-  const lines = ['CloudWatch: ALB p99 latency  ▁▁▁▂█▇  baseline 0.12 → 1.84 s (×15), since 10:42 UTC', 'Datadog: <!channel> errors  ▁▁▁█  baseline 1 → 40'];
+  const lines = [
+    'CloudWatch: ALB p99 latency  ▁▁▁▂█▇  baseline 0.12 → 1.84 s (×15), since 10:42 UTC',
+    'Datadog: <!channel> errors  ▁▁▁█  baseline 1 → 40',
+  ];
 
   test('sit under the findings as plain text, one line per metric', () => {
     const card = approvalCard(ctx({ metricLines: lines }));

@@ -39,21 +39,113 @@ import { blockKitViolations, mrkdwnResidue, textObjects } from './block-kit.js';
 
 const TOKENS = [
   // Slack
-  '<!channel>', '<!here>', '<!everyone>', '<@U0ADMIN>', '<@W0ADMIN|admin>', '<!subteam^S0ONCALL|@oncall>', '<#C0GENERAL>',
-  '<https://evil.example|click>', '<http://evil.example>', '<mailto:a@evil.example|mail>', '<!date^1^{date}|x>',
-  '@channel', '@here', '@everyone', ':smile:', '&lt;!channel&gt;', '&amp;', '&#60;', '&',
+  '<!channel>',
+  '<!here>',
+  '<!everyone>',
+  '<@U0ADMIN>',
+  '<@W0ADMIN|admin>',
+  '<!subteam^S0ONCALL|@oncall>',
+  '<#C0GENERAL>',
+  '<https://evil.example|click>',
+  '<http://evil.example>',
+  '<mailto:a@evil.example|mail>',
+  '<!date^1^{date}|x>',
+  '@channel',
+  '@here',
+  '@everyone',
+  ':smile:',
+  '&lt;!channel&gt;',
+  '&amp;',
+  '&#60;',
+  '&',
   // GitHub
-  '@octocat', '@acme/oncall', '#123', '#1', 'GH-42', 'gh-7', 'acme/app#7', 'acme/app@a5c3785', 'a5c3785ed8d6a35868bc169f07e40e889087fd2e',
-  '0123456', 'DEADBEEF', 'https://evil.example/x', 'HTTP://EVIL.EXAMPLE', 'ftp://evil.example', 'www.evil.example', 'WWW.Evil.Example',
-  'bob@example.com', 'mailto:bob@example.com', 'xmpp:bob@example.com',
+  '@octocat',
+  '@acme/oncall',
+  '#123',
+  '#1',
+  'GH-42',
+  'gh-7',
+  'acme/app#7',
+  'acme/app@a5c3785',
+  'a5c3785ed8d6a35868bc169f07e40e889087fd2e',
+  '0123456',
+  'DEADBEEF',
+  'https://evil.example/x',
+  'HTTP://EVIL.EXAMPLE',
+  'ftp://evil.example',
+  'www.evil.example',
+  'WWW.Evil.Example',
+  'bob@example.com',
+  'mailto:bob@example.com',
+  'xmpp:bob@example.com',
   // Markdown and HTML
-  '*bold*', '**b**', '_it_', '~del~', '~~del~~', '`code`', '```', '~~~', '> quote', '>', '# heading', '## Approved', '- item', '+ x', '1. item',
-  '2) item', '| a | b |', '|', '---', '===', '[x](https://evil.example)', '![i](https://evil.example/i.png)', '[^1]', '[ ]', '[x]: https://evil.example',
-  '$x^2$', '$$', '\\', '\\`', '<img src=x onerror=alert(1)>', '<details><summary>x</summary>', '</details>', '<!-- x -->', '-->', '<!--',
-  '<!-- keyless-triage idempotency-key: 0123456789abcdef0123 -->', '<script>alert(1)</script>', '<a href="https://evil.example">x</a>',
+  '*bold*',
+  '**b**',
+  '_it_',
+  '~del~',
+  '~~del~~',
+  '`code`',
+  '```',
+  '~~~',
+  '> quote',
+  '>',
+  '# heading',
+  '## Approved',
+  '- item',
+  '+ x',
+  '1. item',
+  '2) item',
+  '| a | b |',
+  '|',
+  '---',
+  '===',
+  '[x](https://evil.example)',
+  '![i](https://evil.example/i.png)',
+  '[^1]',
+  '[ ]',
+  '[x]: https://evil.example',
+  '$x^2$',
+  '$$',
+  '\\',
+  '\\`',
+  '<img src=x onerror=alert(1)>',
+  '<details><summary>x</summary>',
+  '</details>',
+  '<!-- x -->',
+  '-->',
+  '<!--',
+  '<!-- keyless-triage idempotency-key: 0123456789abcdef0123 -->',
+  '<script>alert(1)</script>',
+  '<a href="https://evil.example">x</a>',
   // invisible and control
-  '\u202e', '\u202a', '\u2066', '\u2069', '\u200e', '\u061c', '\u200b', '\u200d', '\u2060', '\ufeff', '\u00ad', '\u0000', '\u0007', '\u001b[31m',
-  '\u007f', '\u0085', '\u009b', '\t', '\r\n', '\n', '\u2028', '\u2029', '\u00a0', '\u3000', '😀', '👩‍👩‍👧', 'e\u0301', '\udb40\udc41',
+  '\u202e',
+  '\u202a',
+  '\u2066',
+  '\u2069',
+  '\u200e',
+  '\u061c',
+  '\u200b',
+  '\u200d',
+  '\u2060',
+  '\ufeff',
+  '\u00ad',
+  '\u0000',
+  '\u0007',
+  '\u001b[31m',
+  '\u007f',
+  '\u0085',
+  '\u009b',
+  '\t',
+  '\r\n',
+  '\n',
+  '\u2028',
+  '\u2029',
+  '\u00a0',
+  '\u3000',
+  '😀',
+  '👩‍👩‍👧',
+  'e\u0301',
+  '\udb40\udc41',
 ];
 
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
@@ -96,7 +188,12 @@ const finding: fc.Arbitrary<Finding> = fc.record({
 });
 
 const decision: fc.Arbitrary<CardDecision> = fc.record(
-  { decision: fc.constantFrom('approve' as const, 'reject' as const), approver: fc.oneof(hostile, slackUserId), at: fc.oneof(isoTime, hostile), comment: hostile },
+  {
+    decision: fc.constantFrom('approve' as const, 'reject' as const),
+    approver: fc.oneof(hostile, slackUserId),
+    at: fc.oneof(isoTime, hostile),
+    comment: hostile,
+  },
   { requiredKeys: ['decision', 'approver', 'at'] },
 );
 
@@ -147,7 +244,11 @@ const triage: fc.Arbitrary<HostileTriage> = fc
     webUiUrl: url,
     extraFindings: fc.array(finding, { maxLength: 8 }),
     extraSurfaces: fc.array(
-      fc.record({ surface: hostile.map((h) => h as SurfaceName), status: fc.constantFrom('ok' as const, 'unavailable' as const), reason: hostile }),
+      fc.record({
+        surface: hostile.map((h) => h as SurfaceName),
+        status: fc.constantFrom('ok' as const, 'unavailable' as const),
+        reason: hostile,
+      }),
       { maxLength: 3 },
     ),
     decision,
@@ -157,7 +258,9 @@ const triage: fc.Arbitrary<HostileTriage> = fc
   .map((h): HostileTriage => {
     const ns = namespace(h.namespaceName, {
       pods: [
-        ...podsOf(NEW_RS, 2, (i) => ({ containers: [crashLooping({ reason: h.reason, exitCode: 137 }, { name: `${h.podName}${i}`, image: h.image })] })),
+        ...podsOf(NEW_RS, 2, (i) => ({
+          containers: [crashLooping({ reason: h.reason, exitCode: 137 }, { name: `${h.podName}${i}`, image: h.image })],
+        })),
         pod(h.podName, { containers: [pullFailing('ImagePullBackOff', h.image, h.message)] }),
         pendingPod(`pending-${h.podName}`, NEW_RS, h.message),
       ],
@@ -173,12 +276,23 @@ const triage: fc.Arbitrary<HostileTriage> = fc
         evidence: {
           surface: 'pagerduty',
           incident: theIncident,
-          alerts: { total: 3, shown: [{ id: 'A1', status: 'triggered', severity: 'critical', summary: h.alert, createdAt: h.alert, source: h.alert }], omitted: 2 },
+          alerts: {
+            total: 3,
+            shown: [{ id: 'A1', status: 'triggered', severity: 'critical', summary: h.alert, createdAt: h.alert, source: h.alert }],
+            omitted: 2,
+          },
         },
       },
     ];
     return {
-      request: { incident: theIncident, scope, surfaces, workflowId: 'triage-PABC123', temporalUiUrl: 'http://localhost:8233/', namespace: 'default' },
+      request: {
+        incident: theIncident,
+        scope,
+        surfaces,
+        workflowId: 'triage-PABC123',
+        temporalUiUrl: 'http://localhost:8233/',
+        namespace: 'default',
+      },
       card: {
         incident: theIncident,
         workflowId: 'triage-PABC123',
@@ -272,7 +386,9 @@ describe('GitHub: untrusted text is inert in the issue', () => {
         for (const request of [t.request, withUnavailablePagerDuty(t)]) {
           const { github } = buildDiagnosis(request).plan;
           const marker = idempotencyMarker(github.idempotencyKey);
-          const targets = [request.incident.htmlUrl, 'http://localhost:8233/namespaces/default/workflows/triage-PABC123'].flatMap((u) => safeLinkTarget(u) ?? []);
+          const targets = [request.incident.htmlUrl, 'http://localhost:8233/namespaces/default/workflows/triage-PABC123'].flatMap(
+            (u) => safeLinkTarget(u) ?? [],
+          );
           let text = github.body;
           for (const target of targets) text = text.replaceAll(`](${target})`, '](LINK)');
           expect(text.split(marker)).toHaveLength(2);
@@ -290,7 +406,9 @@ describe('GitHub: untrusted text is inert in the issue', () => {
           expect(text).not.toMatch(CONTROL_OR_BIDI_BUT_NEWLINE);
           // Only code starts a line, and list items do not start with block syntax from the text.
           for (const line of text.split('\n')) {
-            expect(line).toMatch(/^(|#{2,3} [A-Z0-9]|\*\*Most likely cause:\*\* |\| |- |_Written by|_\(truncated|---$|MARKER$|\d+ weaker findings|Analyzer |No analyzer)/);
+            expect(line).toMatch(
+              /^(|#{2,3} [A-Z0-9]|\*\*Most likely cause:\*\* |\| |- |_Written by|_\(truncated|---$|MARKER$|\d+ weaker findings|Analyzer |No analyzer)/,
+            );
             expect(line).not.toMatch(/^- (?!\*\*[a-z]+\*\*: )([-+*=>`~|]|#[^\u2060]|\d+[.)])/);
           }
           expect(github.body.length).toBeLessThanOrEqual(65_536);

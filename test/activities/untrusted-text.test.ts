@@ -19,7 +19,12 @@ describe('cleanText', () => {
     { name: 'line breaks and tabs become one space', value: 'a\r\n\tb\u2028c', max: undefined, expected: 'a b c' },
     { name: 'terminal escapes lose their ESC', value: 'x\u001b[31mred\u001b[0m', max: undefined, expected: 'x[31mred[0m' },
     { name: 'NUL, BEL, DEL and C1 controls are removed', value: 'a\u0000b\u0007c\u007fd\u009be', max: undefined, expected: 'abcde' },
-    { name: 'bidi overrides and zero-width characters are removed', value: 'safe\u202eexe.txt\u200b\u2066', max: undefined, expected: 'safeexe.txt' },
+    {
+      name: 'bidi overrides and zero-width characters are removed',
+      value: 'safe\u202eexe.txt\u200b\u2066',
+      max: undefined,
+      expected: 'safeexe.txt',
+    },
     { name: 'lone surrogates are removed', value: 'a\ud800b\udc00c', max: undefined, expected: 'abc' },
     { name: 'other spaces become one ASCII space', value: 'a\u00a0\u3000 b', max: undefined, expected: 'a b' },
     { name: 'markup is data, kept as text', value: '<script>alert(1)</script>', max: undefined, expected: '<script>alert(1)</script>' },
@@ -36,7 +41,6 @@ describe('cleanText', () => {
     expect(cleanText('x'.repeat(10_000))).toHaveLength(MAX_UNTRUSTED_TEXT);
     expect(MAX_UNTRUSTED_TEXT).toBe(300);
   });
-
 });
 
 describe('Slack escaping', () => {

@@ -20,7 +20,10 @@ test('200 concurrent requests → 200 whole JSON lines, one per request', async 
     Array.from({ length: 200 }, (_, i) =>
       i % 4 === 0
         ? world.call('DELETE', `/github/repos/acme/checkout/issues/${i}`, { headers: { 'x-triage-id': `triage-${i}` } })
-        : world.call('POST', '/slack/api/chat.postMessage', { headers: { 'x-triage-id': `triage-${i}` }, body: JSON.stringify({ text: 'x'.repeat(i * 10) }) }),
+        : world.call('POST', '/slack/api/chat.postMessage', {
+            headers: { 'x-triage-id': `triage-${i}` },
+            body: JSON.stringify({ text: 'x'.repeat(i * 10) }),
+          }),
     ),
   );
   expect(replies.filter((r) => r.status === 200)).toHaveLength(150);

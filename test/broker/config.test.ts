@@ -86,7 +86,11 @@ test('the documented example loads; relative secret paths resolve against the co
         account: 'as_account-us.acme',
         notes: false,
       },
-      datadog: { upstream: 'https://api.datadoghq.com', apiKeyFile: join(dir, 'secrets/dd-api-key'), appKeyFile: join(dir, 'secrets/dd-app-key') },
+      datadog: {
+        upstream: 'https://api.datadoghq.com',
+        apiKeyFile: join(dir, 'secrets/dd-api-key'),
+        appKeyFile: join(dir, 'secrets/dd-app-key'),
+      },
       slack: { upstream: 'https://slack.com', botTokenFile: join(dir, 'slack-bot-token') },
     },
   });
@@ -102,12 +106,27 @@ test('defaults: loopback:8790, 30s, public upstreams, no providers', () => {
 
 test.each([
   ['upstreamTimeout: soon', 'upstreamTimeout: invalid duration'],
-  ['providers: { github: { appId: "1", installationId: 2, privateKeyFile: k, repos: [acme] } }', 'providers.github.repos[0]: must be owner/repo'],
-  ['providers: { github: { appId: "1", installationId: 2, privateKeyFile: k, repos: [] } }', 'providers.github.repos: list at least one owner/repo'],
+  [
+    'providers: { github: { appId: "1", installationId: 2, privateKeyFile: k, repos: [acme] } }',
+    'providers.github.repos[0]: must be owner/repo',
+  ],
+  [
+    'providers: { github: { appId: "1", installationId: 2, privateKeyFile: k, repos: [] } }',
+    'providers.github.repos: list at least one owner/repo',
+  ],
   ['providers: { github: { appId: "1", installationId: 2, privateKeyfile: k, repos: [a/b] } }', 'providers.github'],
-  ['providers: { github: { appId: "1", installationId: 2, privateKeyFile: k, repos: [a/b], upstream: "http://api.github.com" } }', 'providers.github.upstream: must be https'],
-  ['providers: { slack: { botTokenFile: t, upstream: "https://user:pw@slack.com" } }', 'providers.slack.upstream: must not carry credentials'],
-  ['providers: { pagerduty: { clientIdFile: a, clientSecretFile: b, account: acme } }', 'providers.pagerduty.account: must be as_account-<region>.<subdomain>'],
+  [
+    'providers: { github: { appId: "1", installationId: 2, privateKeyFile: k, repos: [a/b], upstream: "http://api.github.com" } }',
+    'providers.github.upstream: must be https',
+  ],
+  [
+    'providers: { slack: { botTokenFile: t, upstream: "https://user:pw@slack.com" } }',
+    'providers.slack.upstream: must not carry credentials',
+  ],
+  [
+    'providers: { pagerduty: { clientIdFile: a, clientSecretFile: b, account: acme } }',
+    'providers.pagerduty.account: must be as_account-<region>.<subdomain>',
+  ],
   ['providers: { datadog: { apiKeyFile: a } }', 'providers.datadog.appKeyFile'],
   ['providers: { jira: { token: x } }', 'providers'],
   ['listen: { host: 0.0.0.0 }', 'listen.host: must be a loopback address'],
@@ -122,7 +141,10 @@ test('a missing auditLog is named', async () => {
 });
 
 test('http upstreams are accepted for loopback only (the sandbox)', () => {
-  const config = parseBrokerConfig({ auditLog: 'a', providers: { slack: { botTokenFile: 't', upstream: 'http://127.0.0.1:4010/slack/' } } }, '/x');
+  const config = parseBrokerConfig(
+    { auditLog: 'a', providers: { slack: { botTokenFile: 't', upstream: 'http://127.0.0.1:4010/slack/' } } },
+    '/x',
+  );
   expect(config.providers.slack?.upstream).toBe('http://127.0.0.1:4010/slack');
 });
 

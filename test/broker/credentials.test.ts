@@ -63,7 +63,10 @@ test('github: POST and PATCH issue routes carry the token and the request body',
   expect(post.body).toBe(JSON.stringify({ title: 'Checkout pods crash-looping' }));
   expect(post.headers.authorization).toBe(`token ${world.github.issued.at(-1)!.token}`);
 
-  const patched = await world.call('PATCH', '/github/repos/acme/checkout/issues/17', { headers: { 'content-type': 'application/json' }, body: '{"state":"closed"}' });
+  const patched = await world.call('PATCH', '/github/repos/acme/checkout/issues/17', {
+    headers: { 'content-type': 'application/json' },
+    body: '{"state":"closed"}',
+  });
   expect(patched.status).toBe(200);
 });
 
@@ -90,7 +93,10 @@ test('pagerduty: an OAuth bearer token and the v2 Accept header', async () => {
 
 test('datadog: both keys from their files, the caller keys dropped', async () => {
   const body = JSON.stringify({ data: { type: 'timeseries_request', attributes: { from: 1, to: 2, queries: [] } } });
-  const reply = await world.call('POST', '/datadog/api/v2/query/timeseries', { headers: { ...CALLER_CREDENTIALS, 'content-type': 'application/json' }, body });
+  const reply = await world.call('POST', '/datadog/api/v2/query/timeseries', {
+    headers: { ...CALLER_CREDENTIALS, 'content-type': 'application/json' },
+    body,
+  });
   expect(reply.status).toBe(200);
   const seen = world.datadog.requests.at(-1)!;
   expect(seen.headers['dd-api-key']).toBe(world.secrets.datadogApiKey);

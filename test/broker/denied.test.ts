@@ -89,14 +89,26 @@ test('CONNECT (a tunnel to anywhere) is refused with 403 and audited', async () 
   const { request } = await import('node:http');
   const url = new URL(world.broker.url);
   const status = await new Promise<number>((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, method: 'CONNECT', path: 'api.github.com:443', headers: { 'x-triage-id': 'triage-tunnel' } });
+    const req = request({
+      host: url.hostname,
+      port: url.port,
+      method: 'CONNECT',
+      path: 'api.github.com:443',
+      headers: { 'x-triage-id': 'triage-tunnel' },
+    });
     req.on('connect', (res) => resolve(res.statusCode ?? 0));
     req.on('response', (res) => resolve(res.statusCode ?? 0));
     req.on('error', reject);
     req.end();
   });
   expect(status).toBe(403);
-  expect((await world.audit(0)).at(-1)).toMatchObject({ method: 'CONNECT', path: 'api.github.com:443', decision: 'denied', status: 403, triageId: 'triage-tunnel' });
+  expect((await world.audit(0)).at(-1)).toMatchObject({
+    method: 'CONNECT',
+    path: 'api.github.com:443',
+    decision: 'denied',
+    status: 403,
+    triageId: 'triage-tunnel',
+  });
 });
 
 test('an Upgrade request is handled as a plain request: the upgrade is not forwarded', async () => {

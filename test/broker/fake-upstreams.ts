@@ -100,7 +100,10 @@ export async function startGitHubFake(options: { publicKeyPem: string; appId: st
         return;
       }
       const token = `ghs_${randomBytes(18).toString('hex')}`;
-      const expiresAt = fake.nextExpiresAt().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const expiresAt = fake
+        .nextExpiresAt()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z');
       issued.push({ token, expiresAt });
       json(res, 201, { token, expires_at: expiresAt, permissions: { issues: 'write' }, repository_selection: 'selected' });
       return;
@@ -170,10 +173,16 @@ export async function startPagerDutyFake(options: { clientId: () => string; clie
       fake.grants.push(form);
       if (req.headers['content-type'] !== 'application/x-www-form-urlencoded') return json(res, 400, { error: 'invalid_request' });
       if (form.grant_type !== 'client_credentials') return json(res, 400, { error: 'unsupported_grant_type' });
-      if (form.client_id !== options.clientId() || form.client_secret !== options.clientSecret()) return json(res, 401, { error: 'invalid_client' });
+      if (form.client_id !== options.clientId() || form.client_secret !== options.clientSecret())
+        return json(res, 401, { error: 'invalid_client' });
       const token = `pdus+${randomBytes(16).toString('hex')}`;
       fake.tokens.push(token);
-      return json(res, 200, { access_token: token, token_type: 'bearer', expires_in: fake.expiresIn, scope: fake.grantedScope(form.scope ?? '') });
+      return json(res, 200, {
+        access_token: token,
+        token_type: 'bearer',
+        expires_in: fake.expiresIn,
+        scope: fake.grantedScope(form.scope ?? ''),
+      });
     }
     const incident = /^\/incidents\/([A-Za-z0-9]+)(\/alerts)?$/.exec(url.pathname);
     if (req.method === 'GET' && incident) {

@@ -84,8 +84,15 @@ test('a refused mint → 503 naming the failure, not the response body', async (
   expect(reply.status).toBe(503);
   expect(reply.json()).toEqual({ error: 'credential unavailable', reason: 'installation token request failed (HTTP 403)' });
   expect(reply.text).not.toContain('mint refused by test');
-  expect((await world.audit(1)).at(-1)).toMatchObject({ provider: 'github', decision: 'allowed', status: 503, reason: expect.stringContaining('HTTP 403') });
-  expect((await world.call('GET', '/healthz')).json()).toMatchObject({ providers: { github: 'unavailable: installation token request failed (HTTP 403)' } });
+  expect((await world.audit(1)).at(-1)).toMatchObject({
+    provider: 'github',
+    decision: 'allowed',
+    status: 503,
+    reason: expect.stringContaining('HTTP 403'),
+  });
+  expect((await world.call('GET', '/healthz')).json()).toMatchObject({
+    providers: { github: 'unavailable: installation token request failed (HTTP 403)' },
+  });
 
   world.github.mintStatus = undefined;
   expect((await listIssues()).status).toBe(200);
@@ -104,8 +111,13 @@ test('a missing key file → 503 naming the file path', async () => {
   await rm(world.files.githubKey);
   const reply = await listIssues();
   expect(reply.status).toBe(503);
-  expect(reply.json()).toEqual({ error: 'credential unavailable', reason: `cannot read GitHub App private key file ${world.files.githubKey} (ENOENT)` });
-  expect((await world.call('GET', '/healthz')).json()).toMatchObject({ providers: { github: expect.stringMatching(/^unavailable: cannot read GitHub App private key file .*ENOENT/) } });
+  expect(reply.json()).toEqual({
+    error: 'credential unavailable',
+    reason: `cannot read GitHub App private key file ${world.files.githubKey} (ENOENT)`,
+  });
+  expect((await world.call('GET', '/healthz')).json()).toMatchObject({
+    providers: { github: expect.stringMatching(/^unavailable: cannot read GitHub App private key file .*ENOENT/) },
+  });
   expect(world.github.requests).toHaveLength(0);
 });
 
@@ -113,7 +125,10 @@ test('a file that is not a key → 503 without its content', async () => {
   await writeFile(world.files.githubKey, 'not-a-pem-but-maybe-a-secret-1f2e3d');
   const reply = await listIssues();
   expect(reply.status).toBe(503);
-  expect(reply.json()).toEqual({ error: 'credential unavailable', reason: `cannot sign the App JWT with the private key in ${world.files.githubKey}` });
+  expect(reply.json()).toEqual({
+    error: 'credential unavailable',
+    reason: `cannot sign the App JWT with the private key in ${world.files.githubKey}`,
+  });
   const texts = await world.observableTexts();
   expect(texts.join('\n')).not.toContain('not-a-pem-but-maybe-a-secret-1f2e3d');
 });

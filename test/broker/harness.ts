@@ -10,7 +10,14 @@ import type { AuditRecord } from '../../broker/audit.js';
 import { startBroker, type RunningBroker, type StartBrokerOptions } from '../../broker/broker.js';
 import { parseBrokerConfig, type BrokerConfig } from '../../broker/config.js';
 import type { Logger } from '../../config/logger.js';
-import { startEchoFake, startGitHubFake, startPagerDutyFake, type FakeUpstream, type GitHubFake, type PagerDutyFake } from './fake-upstreams.js';
+import {
+  startEchoFake,
+  startGitHubFake,
+  startPagerDutyFake,
+  type FakeUpstream,
+  type GitHubFake,
+  type PagerDutyFake,
+} from './fake-upstreams.js';
 
 export const APP_ID = '123456';
 export const INSTALLATION_ID = 7890;
@@ -103,7 +110,10 @@ export function randomSecret(prefix: string): string {
 }
 
 export function capturingLogger(lines: string[]): Logger {
-  const emit = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => lines.push(JSON.stringify({ level, msg, ...fields }));
+  const emit =
+    (level: string) =>
+    (msg: string, fields: Record<string, unknown> = {}) =>
+      lines.push(JSON.stringify({ level, msg, ...fields }));
   return { info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
 
@@ -135,7 +145,10 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
   await writeFile(files.slackToken, `${secrets.slackBotToken}\n`);
 
   const github = await startGitHubFake({ publicKeyPem: keys.publicKeyPem, appId: APP_ID, installationId: INSTALLATION_ID });
-  const pagerduty = await startPagerDutyFake({ clientId: () => world.secrets.pagerdutyClientId, clientSecret: () => world.secrets.pagerdutyClientSecret });
+  const pagerduty = await startPagerDutyFake({
+    clientId: () => world.secrets.pagerdutyClientId,
+    clientSecret: () => world.secrets.pagerdutyClientSecret,
+  });
   const datadog = await startEchoFake();
   const slack = await startEchoFake();
 
@@ -208,7 +221,10 @@ export async function readAudit(path: string, count = 0, timeoutMs = 2000): Prom
   for (;;) {
     const text = await readFile(path, 'utf8').catch(() => '');
     // A line still being appended has no newline yet: leave it for the next read.
-    const lines = text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean);
+    const lines = text
+      .slice(0, text.lastIndexOf('\n') + 1)
+      .split('\n')
+      .filter(Boolean);
     if (lines.length >= count || Date.now() > deadline) return lines.map((l) => JSON.parse(l) as AuditRecord);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -66,7 +66,10 @@ test('starts, logs one listening line, proxies, and exits 0 on SIGTERM with the 
 
     broker.child.kill('SIGTERM');
     expect(await broker.exit).toBe(0);
-    const audit = (await readFile(world.auditPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const audit = (await readFile(world.auditPath, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(audit).toEqual([expect.objectContaining({ provider: 'pagerduty', triageId: 'triage-main', status: 200 })]);
 
     const output = broker.stdout.join('\n');
@@ -84,7 +87,10 @@ test('exits 1 with a clear message when PagerDuty narrows the grant', async () =
   const broker = run({ BROKER_CONFIG: configFile });
   try {
     expect(await broker.exit).toBe(1);
-    expect(await broker.line('broker failed to start', 0)).toMatchObject({ level: 'error', reason: 'pagerduty: granted scope lacks incidents.read' });
+    expect(await broker.line('broker failed to start', 0)).toMatchObject({
+      level: 'error',
+      reason: 'pagerduty: granted scope lacks incidents.read',
+    });
     expect(broker.stdout.some((l) => l.includes('broker listening'))).toBe(false);
   } finally {
     broker.child.kill('SIGKILL');

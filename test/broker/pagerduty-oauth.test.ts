@@ -66,7 +66,9 @@ test('startBroker refuses to start when PagerDuty narrows the grant', async () =
   // notes: true, and PagerDuty drops only the write scope.
   const notes = await world({ noBroker: true, notes: true });
   notes.pagerduty.grantedScope = () => 'as_account-us.acme incidents.read';
-  expect(await startFailure(notes.config, { log: notes.logger })).toEqual(new BrokerStartError('pagerduty: granted scope lacks incidents.write'));
+  expect(await startFailure(notes.config, { log: notes.logger })).toEqual(
+    new BrokerStartError('pagerduty: granted scope lacks incidents.write'),
+  );
 });
 
 test('startBroker refuses to start when the grant itself fails, without echoing the secret', async () => {

@@ -50,7 +50,14 @@ describe('allowed routes', () => {
 
   test('the upstream path and query are forwarded exactly as sent', () => {
     const d = decide(policy, 'GET', '/github/repos/ACME/checkout/issues?labels=triage%3Akey&state=all');
-    expect(d).toEqual(expect.objectContaining({ allowed: true, provider: 'github', path: '/repos/ACME/checkout/issues', query: 'labels=triage%3Akey&state=all' }));
+    expect(d).toEqual(
+      expect.objectContaining({
+        allowed: true,
+        provider: 'github',
+        path: '/repos/ACME/checkout/issues',
+        query: 'labels=triage%3Akey&state=all',
+      }),
+    );
   });
 });
 
@@ -111,10 +118,19 @@ describe('denied routes', () => {
   });
 
   test('unknown and unconfigured providers are 404', () => {
-    expect(decide(policy, 'GET', '/aws/anything')).toMatchObject({ allowed: false, status: 404, reason: 'unknown provider', provider: 'aws' });
+    expect(decide(policy, 'GET', '/aws/anything')).toMatchObject({
+      allowed: false,
+      status: 404,
+      reason: 'unknown provider',
+      provider: 'aws',
+    });
     expect(decide(policy, 'GET', '/')).toMatchObject({ allowed: false, status: 404, reason: 'unknown provider' });
     const onlySlack = buildPolicy(parseBrokerConfig({ auditLog: 'a', providers: { slack: { botTokenFile: 't' } } }, '/x'));
-    expect(decide(onlySlack, 'GET', '/github/repos/acme/checkout/issues')).toMatchObject({ allowed: false, status: 404, reason: 'provider not configured' });
+    expect(decide(onlySlack, 'GET', '/github/repos/acme/checkout/issues')).toMatchObject({
+      allowed: false,
+      status: 404,
+      reason: 'provider not configured',
+    });
   });
 });
 
@@ -133,5 +149,7 @@ test('the policy can be printed for review', () => {
     repos: ['acme/checkout', 'acme/payments.api'],
   });
   expect(lines.filter((l) => l.provider === 'slack')).toHaveLength(9);
-  expect(formatPolicy(policy)).toContain('github    GET   /repos/{owner}/{repo}/issues?labels,state,per_page,page,sort,direction  repos: acme/checkout, acme/payments.api');
+  expect(formatPolicy(policy)).toContain(
+    'github    GET   /repos/{owner}/{repo}/issues?labels,state,per_page,page,sort,direction  repos: acme/checkout, acme/payments.api',
+  );
 });

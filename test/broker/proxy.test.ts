@@ -93,18 +93,30 @@ test('a request body streams upstream before the caller has finished sending it'
   };
   const { req, response } = openRequest('POST', '/datadog/api/v2/logs/events/search', { 'content-type': 'application/json' });
   req.write(Buffer.alloc(100 * 1024, 0x61));
-  const first = await orAfter(upstreamGotFirstChunk.promise.then(() => 'streamed'), 2000, 'buffered');
+  const first = await orAfter(
+    upstreamGotFirstChunk.promise.then(() => 'streamed'),
+    2000,
+    'buffered',
+  );
   expect(first).toBe('streamed');
   req.end(Buffer.alloc(700 * 1024, 0x62));
   const res = await response;
   expect(res.statusCode).toBe(200);
   expect(JSON.parse(await readBody(res))).toEqual({ received: 800 * 1024 });
-  expect((await world.audit(0)).filter((l) => l.path === '/api/v2/logs/events/search').at(-1)).toMatchObject({ bytesIn: 800 * 1024, status: 200 });
+  expect((await world.audit(0)).filter((l) => l.path === '/api/v2/logs/events/search').at(-1)).toMatchObject({
+    bytesIn: 800 * 1024,
+    status: 200,
+  });
 });
 
 test('Expect: 100-continue is answered by the broker, and the body still arrives upstream', async () => {
-  world.datadog.handler = async (req, res) => json(res, 200, { received: (await readBody(req)).length, expect: req.headers.expect ?? null });
-  const { req, response } = openRequest('POST', '/datadog/api/v2/logs/events/search', { expect: '100-continue', 'content-type': 'application/json', 'content-length': '2048' });
+  world.datadog.handler = async (req, res) =>
+    json(res, 200, { received: (await readBody(req)).length, expect: req.headers.expect ?? null });
+  const { req, response } = openRequest('POST', '/datadog/api/v2/logs/events/search', {
+    expect: '100-continue',
+    'content-type': 'application/json',
+    'content-length': '2048',
+  });
   req.on('continue', () => req.end(Buffer.alloc(2048, 0x7b)));
   const res = await response;
   expect(res.statusCode).toBe(200);
@@ -129,7 +141,10 @@ test('request bodies over 1 MiB → 413; a declared oversize body never reaches 
     await readBody(r).catch(() => '');
     json(s, 200, {});
   };
-  const chunked = openRequest('POST', '/datadog/api/v2/logs/events/search', { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+  const chunked = openRequest('POST', '/datadog/api/v2/logs/events/search', {
+    'content-type': 'application/json',
+    'transfer-encoding': 'chunked',
+  });
   chunked.req.on('error', () => undefined);
   for (let i = 0; i < 24 && !chunked.req.destroyed; i++) {
     if (!chunked.req.write(Buffer.alloc(64 * 1024, 0x63))) await Promise.race([once(chunked.req, 'drain'), chunked.response]);
@@ -175,15 +190,17 @@ test('hop-by-hop headers are dropped both ways, Set-Cookie never reaches the cal
   expect(res.headers['x-passed']).toBe('kept');
 
   const seen = world.slack.requests.at(-1)!.headers;
-  for (const name of ['x-hop-custom', 'te', 'trailer', 'upgrade', 'proxy-connection', 'x-forwarded-for']) expect(seen[name]).toBeUndefined();
+  for (const name of ['x-hop-custom', 'te', 'trailer', 'upgrade', 'proxy-connection', 'x-forwarded-for'])
+    expect(seen[name]).toBeUndefined();
   expect(seen['keep-alive']).not.toBe('timeout=5');
   expect(seen['user-agent']).toBe('triage-worker/1.0 (triage-Q1)');
   expect(seen['x-kept']).toBe('yes');
 });
 
 test('upstream status, body and rate-limit headers pass through unchanged', async () => {
-  world.slack.handler = (_req, res) => json(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': '30', 'x-ratelimit-remaining': '0' });
-  const reply = await world.call('POST', '/slack/api/chat.postMessage', { body: '{}' , headers: { 'content-type': 'application/json' } });
+  world.slack.handler = (_req, res) =>
+    json(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': '30', 'x-ratelimit-remaining': '0' });
+  const reply = await world.call('POST', '/slack/api/chat.postMessage', { body: '{}', headers: { 'content-type': 'application/json' } });
   expect(reply.status).toBe(429);
   expect(reply.headers['retry-after']).toBe('30');
   expect(reply.headers['x-ratelimit-remaining']).toBe('0');
@@ -263,9 +280,19 @@ test('a caller that hangs up mid-response cancels the upstream request', async (
   const { req, response } = openRequest('GET', '/datadog/api/v1/monitor');
   req.end();
   const res = await response;
-  expect(await orAfter(once(res, 'data').then(() => 'data'), 2000, 'nothing streamed')).toBe('data');
+  expect(
+    await orAfter(
+      once(res, 'data').then(() => 'data'),
+      2000,
+      'nothing streamed',
+    ),
+  ).toBe('data');
   res.destroy();
-  const outcome = await orAfter(upstreamClosed.promise.then(() => 'cancelled'), 2000, 'still running');
+  const outcome = await orAfter(
+    upstreamClosed.promise.then(() => 'cancelled'),
+    2000,
+    'still running',
+  );
   expect(outcome).toBe('cancelled');
   const line = await (async () => {
     for (let i = 0; i < 100; i++) {
@@ -281,7 +308,9 @@ test('a caller that hangs up mid-response cancels the upstream request', async (
 test('the upstream pool refuses any origin that is not configured', async () => {
   const pool = createUpstreamPool(world.config);
   try {
-    await expect(pool.dispatcher.request({ origin: 'http://127.0.0.1:9', path: '/', method: 'GET' })).rejects.toThrow('is not a configured upstream');
+    await expect(pool.dispatcher.request({ origin: 'http://127.0.0.1:9', path: '/', method: 'GET' })).rejects.toThrow(
+      'is not a configured upstream',
+    );
     await expect(fetch('http://127.0.0.1:9/', { dispatcher: pool.dispatcher } as RequestInit)).rejects.toThrow();
   } finally {
     await pool.close();

@@ -51,12 +51,20 @@ test('a missing secret file → 503 naming the path, for that provider only; it 
   await rm(world.files.ddApiKey);
   const reply = await world.call('POST', '/datadog/api/v2/query/timeseries', { body: '{}', headers: { 'x-triage-id': 'triage-Q9' } });
   expect(reply.status).toBe(503);
-  expect(reply.json()).toEqual({ error: 'credential unavailable', reason: `cannot read Datadog API key file ${world.files.ddApiKey} (ENOENT)` });
+  expect(reply.json()).toEqual({
+    error: 'credential unavailable',
+    reason: `cannot read Datadog API key file ${world.files.ddApiKey} (ENOENT)`,
+  });
   expect(world.datadog.requests).toHaveLength(0);
   expect((await world.audit(1)).at(-1)).toMatchObject({ provider: 'datadog', status: 503, triageId: 'triage-Q9', decision: 'allowed' });
   expect((await world.call('GET', '/healthz')).json()).toEqual({
     status: 'ok',
-    providers: { github: 'ready', pagerduty: 'ready', datadog: `unavailable: cannot read Datadog API key file ${world.files.ddApiKey} (ENOENT)`, slack: 'ready' },
+    providers: {
+      github: 'ready',
+      pagerduty: 'ready',
+      datadog: `unavailable: cannot read Datadog API key file ${world.files.ddApiKey} (ENOENT)`,
+      slack: 'ready',
+    },
   });
   expect((await world.call('POST', '/slack/api/auth.test')).status).toBe(200);
 

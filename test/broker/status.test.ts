@@ -53,10 +53,16 @@ test('a provider whose secret is gone makes /readyz 503 and /_broker/status say 
     await rm(other.files.slackToken);
     const ready = await other.call('GET', '/readyz');
     expect(ready.status).toBe(503);
-    expect(ready.json()).toMatchObject({ status: 'not ready', providers: { slack: expect.stringMatching(/^unavailable: .*slack-bot-token.*ENOENT/), github: 'ready' } });
+    expect(ready.json()).toMatchObject({
+      status: 'not ready',
+      providers: { slack: expect.stringMatching(/^unavailable: .*slack-bot-token.*ENOENT/), github: 'ready' },
+    });
     const status = await other.call('GET', '/_broker/status');
     expect(status.status).toBe(200);
-    expect(status.json()).toMatchObject({ status: 'not ready', providers: { slack: { readiness: expect.stringMatching(/^unavailable: /), routes: 9 } } });
+    expect(status.json()).toMatchObject({
+      status: 'not ready',
+      providers: { slack: { readiness: expect.stringMatching(/^unavailable: /), routes: 9 } },
+    });
     await expectNoSecrets(other);
   } finally {
     await other.close();
@@ -64,9 +70,14 @@ test('a provider whose secret is gone makes /readyz 503 and /_broker/status say 
 });
 
 test('only the configured providers are listed', async () => {
-  const only = await createWorld({ configOverrides: { providers: { slack: { upstream: world.slack.url, botTokenFile: 'slack-bot-token' } } } });
+  const only = await createWorld({
+    configOverrides: { providers: { slack: { upstream: world.slack.url, botTokenFile: 'slack-bot-token' } } },
+  });
   try {
-    expect((await only.call('GET', '/_broker/status')).json()).toEqual({ status: 'ready', providers: { slack: { readiness: 'ready', routes: 9 } } });
+    expect((await only.call('GET', '/_broker/status')).json()).toEqual({
+      status: 'ready',
+      providers: { slack: { readiness: 'ready', routes: 9 } },
+    });
     expect((await only.call('GET', '/readyz')).json()).toEqual({ status: 'ready', providers: { slack: 'ready' } });
   } finally {
     await only.close();

@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { AuditRecord } from '../../broker/audit.js';
-import { ACTIVITY_PROVIDERS, buildAuditTimeline, parseAuditLog, type AuditTimeline, type ParsedAuditLog, type TimelineEntry } from '../../cli/audit-timeline.js';
+import {
+  ACTIVITY_PROVIDERS,
+  buildAuditTimeline,
+  parseAuditLog,
+  type AuditTimeline,
+  type ParsedAuditLog,
+  type TimelineEntry,
+} from '../../cli/audit-timeline.js';
 import { PROJECT_ROOT } from '../../config/paths.js';
 
 const WORKFLOW_ID = 'triage-Q1CHECKOUT1';
@@ -142,7 +149,8 @@ function line(provider: string, startMs: number, extra: Partial<AuditRecord> = {
 
 const audit = (...records: AuditRecord[]): ParsedAuditLog => ({ records, malformed: [], otherLines: 0 });
 const brokerEntries = (t: AuditTimeline) => t.entries.filter((e) => e.source === 'broker');
-const attributedTo = (e: TimelineEntry) => (e.activity ? `${e.activity.activityType}#${e.activity.activityId}` : `unattributed: ${e.unattributed}`);
+const attributedTo = (e: TimelineEntry) =>
+  e.activity ? `${e.activity.activityType}#${e.activity.activityId}` : `unattributed: ${e.unattributed}`;
 
 /** The sandbox triage's shape: setup, parallel evidence, approval, writes. */
 function approvedTriage(): HistoryBuilder {
@@ -170,19 +178,39 @@ describe('attribution by time window and provider', () => {
     ['the incident fetch', line('pagerduty', 20), 'fetchIncident#1'],
     ['the evidence re-read of the incident', line('pagerduty', 110), 'collectPagerDutyEvidence#3'],
     ['the alerts, last in the window', line('pagerduty', 185, { durationMs: 5 }), 'collectPagerDutyEvidence#3'],
-    ['Datadog, in parallel with PagerDuty', line('datadog', 120, { method: 'POST', path: '/api/v2/query/timeseries' }), 'collectDatadogEvidence#6'],
+    [
+      'Datadog, in parallel with PagerDuty',
+      line('datadog', 120, { method: 'POST', path: '/api/v2/query/timeseries' }),
+      'collectDatadogEvidence#6',
+    ],
     ['the approval card', line('slack', 280, { method: 'POST', path: '/api/chat.postMessage' }), 'postApprovalCard#8'],
     ['the idempotency lookup before the issue', line('github', 5_020), 'createGitHubIssue#9'],
-    ['the issue itself, denied by policy', line('github', 5_050, { method: 'POST', decision: 'denied', status: 403, reason: 'route not allowed' }), 'createGitHubIssue#9'],
+    [
+      'the issue itself, denied by policy',
+      line('github', 5_050, { method: 'POST', decision: 'denied', status: 403, reason: 'route not allowed' }),
+      'createGitHubIssue#9',
+    ],
     ['the #incidents note', line('slack', 5_120, { method: 'POST' }), 'postIncidentNote#10'],
     ['the link back to the note', line('github', 5_170, { method: 'PATCH' }), 'linkIssueToNote#11'],
     ['the card update', line('slack', 5_220, { method: 'POST', path: '/api/chat.update' }), 'closeApprovalCard#12'],
     // The broker writes its line after the answer is sent: the line may be later than the activity's completion.
     ['a line written after the activity completed', line('pagerduty', 55, { durationMs: 9 }), 'fetchIncident#1'],
-    ['a PagerDuty call between two PagerDuty activities', line('pagerduty', 85), 'unattributed: no pagerduty activity attempt was running when it began (2026-11-28T17:00:00.085Z)'],
-    ['a Slack call while waiting for the decision', line('slack', 2_000), 'unattributed: no slack activity attempt was running when it began (2026-11-28T17:00:02.000Z)'],
+    [
+      'a PagerDuty call between two PagerDuty activities',
+      line('pagerduty', 85),
+      'unattributed: no pagerduty activity attempt was running when it began (2026-11-28T17:00:00.085Z)',
+    ],
+    [
+      'a Slack call while waiting for the decision',
+      line('slack', 2_000),
+      'unattributed: no slack activity attempt was running when it began (2026-11-28T17:00:02.000Z)',
+    ],
     ['a provider no activity calls', line('aws', 120), 'unattributed: no activity in this history calls aws'],
-    ['a CONNECT refusal (no provider)', line('', 120, { method: 'CONNECT', decision: 'denied', status: 403 }), 'unattributed: the request named no provider'],
+    [
+      'a CONNECT refusal (no provider)',
+      line('', 120, { method: 'CONNECT', decision: 'denied', status: 403 }),
+      'unattributed: the request named no provider',
+    ],
   ];
 
   test.each(cases)('%s', (_name, record, expected) => {
@@ -191,7 +219,11 @@ describe('attribution by time window and provider', () => {
   });
 
   test('every activity the worker registers has its provider (or none) declared', () => {
-    expect(Object.entries(ACTIVITY_PROVIDERS).filter(([, p]) => p !== null).map(([a, p]) => `${a}:${p}`)).toEqual([
+    expect(
+      Object.entries(ACTIVITY_PROVIDERS)
+        .filter(([, p]) => p !== null)
+        .map(([a, p]) => `${a}:${p}`),
+    ).toEqual([
       'fetchIncident:pagerduty',
       'collectPagerDutyEvidence:pagerduty',
       'collectDatadogEvidence:datadog',
@@ -289,7 +321,9 @@ describe('retries', () => {
     const scheduled = h.schedule(100, 'collectDatadogEvidence');
     h.fail(300, scheduled, h.start(200, scheduled, 3, 'HTTP 503'), 'Datadog answered HTTP 503\nretry later');
     const timeline = buildAuditTimeline(h.json(), audit(), { workflowId: WORKFLOW_ID });
-    expect(timeline.entries.map((e) => e.what)).toContain('collectDatadogEvidence#1 failed on attempt 3: Datadog answered HTTP 503 retry later');
+    expect(timeline.entries.map((e) => e.what)).toContain(
+      'collectDatadogEvidence#1 failed on attempt 3: Datadog answered HTTP 503 retry later',
+    );
   });
 });
 
@@ -308,10 +342,22 @@ describe('which lines are read', () => {
 
   const malformed: [string, string, string][] = [
     ['not JSON', '{"time": "2026-', 'not JSON'],
-    ['a missing field', JSON.stringify({ ...line('github', 1), status: undefined }), 'status: Invalid input: expected number, received undefined'],
-    ['a field of the wrong type', JSON.stringify({ ...line('github', 1), durationMs: '4' }), 'durationMs: Invalid input: expected number, received string'],
+    [
+      'a missing field',
+      JSON.stringify({ ...line('github', 1), status: undefined }),
+      'status: Invalid input: expected number, received undefined',
+    ],
+    [
+      'a field of the wrong type',
+      JSON.stringify({ ...line('github', 1), durationMs: '4' }),
+      'durationMs: Invalid input: expected number, received string',
+    ],
     ['a time that is not a time', JSON.stringify({ ...line('github', 1), time: 'yesterday' }), 'time: must be an ISO-8601 time'],
-    ['an unknown decision', JSON.stringify({ ...line('github', 1), decision: 'maybe' }), 'decision: Invalid option: expected one of "allowed"|"denied"'],
+    [
+      'an unknown decision',
+      JSON.stringify({ ...line('github', 1), decision: 'maybe' }),
+      'decision: Invalid option: expected one of "allowed"|"denied"',
+    ],
     ['a JSON value that is not an object', '42', '(line): Invalid input: expected object, received number'],
   ];
 
@@ -414,7 +460,9 @@ describe('the timeline', () => {
   test('the SDK history object and its JSON form give the same timeline', () => {
     const json = approvedTriage().json();
     const records = audit(line('pagerduty', 20), line('github', 5_020));
-    expect(buildAuditTimeline(historyFromJSON(json), records, { workflowId: WORKFLOW_ID })).toEqual(buildAuditTimeline(json, records, { workflowId: WORKFLOW_ID }));
+    expect(buildAuditTimeline(historyFromJSON(json), records, { workflowId: WORKFLOW_ID })).toEqual(
+      buildAuditTimeline(json, records, { workflowId: WORKFLOW_ID }),
+    );
   });
 
   test('the older export format (event types in PascalCase) reads the same', () => {
@@ -430,7 +478,9 @@ describe('the timeline', () => {
     };
     expect(pascal.events[0]!.eventType).toBe('WorkflowExecutionStarted');
     const records = audit(line('pagerduty', 20));
-    expect(buildAuditTimeline(pascal, records, { workflowId: WORKFLOW_ID })).toEqual(buildAuditTimeline(json, records, { workflowId: WORKFLOW_ID }));
+    expect(buildAuditTimeline(pascal, records, { workflowId: WORKFLOW_ID })).toEqual(
+      buildAuditTimeline(json, records, { workflowId: WORKFLOW_ID }),
+    );
   });
 
   test('a recorded history of the real workflow reads with every activity summary', () => {
@@ -439,7 +489,9 @@ describe('the timeline', () => {
     const scheduled = timeline.entries.filter((e) => e.eventType === 'ACTIVITY_TASK_SCHEDULED');
     expect(scheduled.length).toBeGreaterThan(8);
     for (const e of scheduled) expect(e.activity?.summary).toBeTruthy();
-    expect(timeline.entries.map((e) => e.what)).toEqual(expect.arrayContaining([expect.stringMatching(/^update decide accepted: approve by U0ALICE/)]));
+    expect(timeline.entries.map((e) => e.what)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^update decide accepted: approve by U0ALICE/)]),
+    );
   });
 
   test('a history that is not one is refused with a reason', () => {

@@ -16,22 +16,47 @@ function withMetrics(metric: Record<string, unknown>) {
 describe('configuration', () => {
   test('defaults fill what is not set', () => {
     const config = parseConfig(valid);
-    expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'keyless-triage', uiUrl: 'http://127.0.0.1:8233' });
+    expect(config.temporal).toEqual({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'keyless-triage',
+      uiUrl: 'http://127.0.0.1:8233',
+    });
     expect(config.approval).toEqual({ reminderAfterMs: 15 * 60_000, expireAfterMs: 60 * 60_000 });
     expect(config.retry).toEqual({ maximumAttempts: 5, initialIntervalMs: 1000, maximumIntervalMs: 30_000 });
   });
 
   test.each([
     ['a broker URL that is not a URL', { ...valid, broker: { url: 'localhost 8790' } }, 'broker.url: must be an http(s) URL'],
-    ['no approvers', { ...valid, services: { PCHKOUT: { name: 'checkout', approvers: [] } } }, 'services.PCHKOUT.approvers: list at least one approver'],
-    ['a bad namespace', { ...valid, services: { PCHKOUT: { name: 'c', approvers: ['U1'], kubernetes: { namespaces: ['Bad_NS'] } } } }, 'services.PCHKOUT.kubernetes.namespaces.0'],
-    ['a bad duration', { ...valid, approval: { reminderAfter: 'soon', expireAfter: '1h' } }, 'approval.reminderAfter: invalid duration "soon"'],
-    ['expiry before reminder', { ...valid, approval: { reminderAfter: '1h', expireAfter: '5m' } }, 'expireAfter must be longer than reminderAfter'],
+    [
+      'no approvers',
+      { ...valid, services: { PCHKOUT: { name: 'checkout', approvers: [] } } },
+      'services.PCHKOUT.approvers: list at least one approver',
+    ],
+    [
+      'a bad namespace',
+      { ...valid, services: { PCHKOUT: { name: 'c', approvers: ['U1'], kubernetes: { namespaces: ['Bad_NS'] } } } },
+      'services.PCHKOUT.kubernetes.namespaces.0',
+    ],
+    [
+      'a bad duration',
+      { ...valid, approval: { reminderAfter: 'soon', expireAfter: '1h' } },
+      'approval.reminderAfter: invalid duration "soon"',
+    ],
+    [
+      'expiry before reminder',
+      { ...valid, approval: { reminderAfter: '1h', expireAfter: '5m' } },
+      'expireAfter must be longer than reminderAfter',
+    ],
     ['a bad Temporal address', { ...valid, temporal: { address: 'not an address' } }, 'temporal.address: must be host:port'],
     ['an unknown top-level key', { ...valid, temporl: {} }, 'temporl'],
     ['no services', { ...valid, services: {} }, 'configure at least one PagerDuty service'],
     ['a CloudWatch statistic AWS does not compute here', withMetrics({ stat: 'p99' }), 'services.PCHKOUT.cloudwatch.metrics.0.stat'],
-    ['a CloudWatch period that is not whole minutes', withMetrics({ period: '90s' }), 'must be 1s, 5s, 10s, 30s or a whole number of minutes'],
+    [
+      'a CloudWatch period that is not whole minutes',
+      withMetrics({ period: '90s' }),
+      'must be 1s, 5s, 10s, 30s or a whole number of minutes',
+    ],
     ['a unit CloudWatch does not know', withMetrics({ unit: 'Furlongs' }), 'services.PCHKOUT.cloudwatch.metrics.0.unit'],
     ['a bad AWS region', { ...valid, aws: { region: 'Ireland' } }, 'aws.region: must be an AWS region'],
     ['a dependency name with spaces', withMetrics({ dependency: 'orders db' }), 'services.PCHKOUT.cloudwatch.metrics.0.dependency'],
@@ -45,10 +70,20 @@ describe('configuration', () => {
       ...withMetrics({ dimensions: { LoadBalancer: 'app/checkout/1' } }),
       aws: { region: 'eu-west-1' },
     };
-    const svc = { ...raw.services.PCHKOUT, datadog: { queries: [{ label: 'errors', query: 'sum:errors{service:checkout}', dependency: 'orders-db' }] } };
+    const svc = {
+      ...raw.services.PCHKOUT,
+      datadog: { queries: [{ label: 'errors', query: 'sum:errors{service:checkout}', dependency: 'orders-db' }] },
+    };
     const config = parseConfig({ ...raw, services: { PCHKOUT: svc } });
-    expect(config.services.PCHKOUT?.cloudwatch?.metrics[0]).toMatchObject({ stat: 'Average', period: 60_000, dimensions: { LoadBalancer: 'app/checkout/1' } });
-    expect(config.services.PCHKOUT?.datadog).toEqual({ queries: [{ label: 'errors', query: 'sum:errors{service:checkout}', dependency: 'orders-db' }], monitorTags: [] });
+    expect(config.services.PCHKOUT?.cloudwatch?.metrics[0]).toMatchObject({
+      stat: 'Average',
+      period: 60_000,
+      dimensions: { LoadBalancer: 'app/checkout/1' },
+    });
+    expect(config.services.PCHKOUT?.datadog).toEqual({
+      queries: [{ label: 'errors', query: 'sum:errors{service:checkout}', dependency: 'orders-db' }],
+      monitorTags: [],
+    });
     expect(config.aws).toEqual({ region: 'eu-west-1' });
     expect(parseConfig(raw, { env: { TRIAGE_AWS_REGION: 'us-west-2' } }).aws.region).toBe('us-west-2');
     // EKS injects AWS_REGION into every container; it must not move the configured metrics.
@@ -82,7 +117,9 @@ describe('durations', () => {
     [250, 250],
   ])('%s → %d ms', (input, ms) => expect(parseDuration(input)).toBe(ms));
 
-  test.each(['', '10', '5 minutes', '-1s', 'm'])('"%s" is refused', (input) => expect(() => parseDuration(input)).toThrow(/invalid duration/));
+  test.each(['', '10', '5 minutes', '-1s', 'm'])('"%s" is refused', (input) =>
+    expect(() => parseDuration(input)).toThrow(/invalid duration/),
+  );
 });
 
 describe('temporal connection settings', () => {
@@ -93,9 +130,13 @@ describe('temporal connection settings', () => {
     expect(parseConfig(valid).temporal.tls).toBeUndefined();
     expect(parseConfig(withTemporal({ tls: false })).temporal.tls).toBeUndefined();
     expect(parseConfig(withTemporal({ tls: true })).temporal.tls).toEqual({});
-    const cloud = parseConfig(withTemporal({ address: 'eu-west-1.aws.api.temporal.io:7233', namespace: 'triage.a1b2c', apiKeyFile: '/keys/temporal' })).temporal;
+    const cloud = parseConfig(
+      withTemporal({ address: 'eu-west-1.aws.api.temporal.io:7233', namespace: 'triage.a1b2c', apiKeyFile: '/keys/temporal' }),
+    ).temporal;
     expect(cloud).toMatchObject({ tls: {}, apiKeyFile: '/keys/temporal' });
-    const mtls = parseConfig(withTemporal({ address: 'triage.a1b2c.tmprl.cloud:7233', namespace: 'triage.a1b2c', tls: { ...pair, expiryWarning: '2h' } })).temporal;
+    const mtls = parseConfig(
+      withTemporal({ address: 'triage.a1b2c.tmprl.cloud:7233', namespace: 'triage.a1b2c', tls: { ...pair, expiryWarning: '2h' } }),
+    ).temporal;
     expect(mtls.tls).toEqual({ ...pair, expiryWarning: 7_200_000 });
   });
 
@@ -106,7 +147,11 @@ describe('temporal connection settings', () => {
       file,
       'temporal:\n  tls: { certFile: tls/tls.crt, keyFile: tls/tls.key, caFile: /etc/ca.crt }\nservices:\n  PCHKOUT: { name: checkout, approvers: [U0ALICE] }\n',
     );
-    expect(loadConfig(file, {}).temporal.tls).toEqual({ certFile: join(dir, 'tls/tls.crt'), keyFile: join(dir, 'tls/tls.key'), caFile: '/etc/ca.crt' });
+    expect(loadConfig(file, {}).temporal.tls).toEqual({
+      certFile: join(dir, 'tls/tls.crt'),
+      keyFile: join(dir, 'tls/tls.key'),
+      caFile: '/etc/ca.crt',
+    });
     writeFileSync(file, 'temporal:\n  apiKeyFile: keys/temporal\nservices:\n  PCHKOUT: { name: checkout, approvers: [U0ALICE] }\n');
     expect(loadConfig(file, {}).temporal.apiKeyFile).toBe(join(dir, 'keys/temporal'));
   });
@@ -125,12 +170,19 @@ describe('temporal connection settings', () => {
       serverName: 'frontend.temporal.internal',
     });
     // A file path from the environment turns TLS on, as in the Temporal CLI.
-    expect(parseConfig(valid, { env: { TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/tls/ca.crt' } }).temporal.tls).toEqual({ caFile: '/tls/ca.crt' });
-    expect(parseConfig(valid, { env: { TEMPORAL_API_KEY_FILE: '/keys/temporal' } }).temporal).toMatchObject({ tls: {}, apiKeyFile: '/keys/temporal' });
+    expect(parseConfig(valid, { env: { TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/tls/ca.crt' } }).temporal.tls).toEqual({
+      caFile: '/tls/ca.crt',
+    });
+    expect(parseConfig(valid, { env: { TEMPORAL_API_KEY_FILE: '/keys/temporal' } }).temporal).toMatchObject({
+      tls: {},
+      apiKeyFile: '/keys/temporal',
+    });
   });
 
   test('TEMPORAL_TLS=true keeps the file’s TLS settings; false turns TLS off', () => {
-    expect(parseConfig(withTemporal({ tls: { caFile: '/tls/ca.crt' } }), { env: { TEMPORAL_TLS: 'true' } }).temporal.tls).toEqual({ caFile: '/tls/ca.crt' });
+    expect(parseConfig(withTemporal({ tls: { caFile: '/tls/ca.crt' } }), { env: { TEMPORAL_TLS: 'true' } }).temporal.tls).toEqual({
+      caFile: '/tls/ca.crt',
+    });
     expect(parseConfig(valid, { env: { TEMPORAL_TLS: 'true' } }).temporal.tls).toEqual({});
     expect(parseConfig(withTemporal({ tls: { caFile: '/tls/ca.crt' } }), { env: { TEMPORAL_TLS: 'false' } }).temporal.tls).toBeUndefined();
     expect(() => parseConfig(valid, { env: { TEMPORAL_TLS: 'maybe' } })).toThrow('TEMPORAL_TLS must be true or false, not "maybe"');
@@ -151,9 +203,21 @@ describe('temporal connection settings', () => {
     ['a certificate without a key', { tls: { certFile: pair.certFile } }, 'temporal.tls.keyFile: certFile is set but keyFile is not'],
     ['mTLS and an API key at once', { tls: pair, apiKeyFile: '/keys/temporal' }, 'temporal.apiKeyFile: choose one client credential'],
     ['an API key over plaintext', { tls: false, apiKeyFile: '/keys/temporal' }, 'temporal.tls: tls is false but apiKeyFile is set'],
-    ['Temporal Cloud without a credential', { address: 'triage.a1b2c.tmprl.cloud:7233', namespace: 'triage.a1b2c' }, 'temporal.address: triage.a1b2c.tmprl.cloud:7233 is Temporal Cloud'],
-    ['a client certificate on the regional API-key endpoint', { address: 'us-east-1.aws.api.temporal.io:7233', namespace: 'triage.a1b2c', tls: pair }, 'for mTLS use the namespace endpoint'],
-    ['a Cloud namespace without its account', { address: 'triage.a1b2c.tmprl.cloud:7233', namespace: 'triage', tls: pair }, 'temporal.namespace: a Temporal Cloud namespace is written <namespace>.<account>'],
+    [
+      'Temporal Cloud without a credential',
+      { address: 'triage.a1b2c.tmprl.cloud:7233', namespace: 'triage.a1b2c' },
+      'temporal.address: triage.a1b2c.tmprl.cloud:7233 is Temporal Cloud',
+    ],
+    [
+      'a client certificate on the regional API-key endpoint',
+      { address: 'us-east-1.aws.api.temporal.io:7233', namespace: 'triage.a1b2c', tls: pair },
+      'for mTLS use the namespace endpoint',
+    ],
+    [
+      'a Cloud namespace without its account',
+      { address: 'triage.a1b2c.tmprl.cloud:7233', namespace: 'triage', tls: pair },
+      'temporal.namespace: a Temporal Cloud namespace is written <namespace>.<account>',
+    ],
     ['PEM content instead of a path', { tls: { certPem: '-----BEGIN CERTIFICATE-----' } }, 'temporal.tls: Unrecognized key: "certPem"'],
     ['a server name that is not a DNS name', { tls: { serverName: 'not a name' } }, 'temporal.tls.serverName: must be a DNS name'],
     ['a bad expiry warning', { tls: { ...pair, expiryWarning: 'soon' } }, 'temporal.tls.expiryWarning: invalid duration'],
@@ -163,13 +227,30 @@ describe('temporal connection settings', () => {
   });
 
   test('without a configuration file, the same variables and checks apply (the CLI), paths relative to the working directory', () => {
-    expect(temporalSettingsFromEnv({}, '/work')).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'keyless-triage', uiUrl: 'http://127.0.0.1:8233' });
+    expect(temporalSettingsFromEnv({}, '/work')).toEqual({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'keyless-triage',
+      uiUrl: 'http://127.0.0.1:8233',
+    });
     const cloud = temporalSettingsFromEnv(
-      { TEMPORAL_ADDRESS: 'triage.a1b2c.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'triage.a1b2c', TEMPORAL_TLS_CLIENT_CERT_PATH: 'tls/tls.crt', TEMPORAL_TLS_CLIENT_KEY_PATH: '/tls/tls.key' },
+      {
+        TEMPORAL_ADDRESS: 'triage.a1b2c.tmprl.cloud:7233',
+        TEMPORAL_NAMESPACE: 'triage.a1b2c',
+        TEMPORAL_TLS_CLIENT_CERT_PATH: 'tls/tls.crt',
+        TEMPORAL_TLS_CLIENT_KEY_PATH: '/tls/tls.key',
+      },
       '/work',
     );
-    expect(cloud).toMatchObject({ address: 'triage.a1b2c.tmprl.cloud:7233', tls: { certFile: '/work/tls/tls.crt', keyFile: '/tls/tls.key' } });
-    expect(() => temporalSettingsFromEnv({ TEMPORAL_TLS_CLIENT_KEY_PATH: '/tls/tls.key' })).toThrow('temporal.tls.certFile: keyFile is set but certFile is not');
-    expect(() => temporalSettingsFromEnv({ TEMPORAL_API_KEY: 'inline' })).toThrow('TEMPORAL_API_KEY is set, but credentials are never taken from the environment');
+    expect(cloud).toMatchObject({
+      address: 'triage.a1b2c.tmprl.cloud:7233',
+      tls: { certFile: '/work/tls/tls.crt', keyFile: '/tls/tls.key' },
+    });
+    expect(() => temporalSettingsFromEnv({ TEMPORAL_TLS_CLIENT_KEY_PATH: '/tls/tls.key' })).toThrow(
+      'temporal.tls.certFile: keyFile is set but certFile is not',
+    );
+    expect(() => temporalSettingsFromEnv({ TEMPORAL_API_KEY: 'inline' })).toThrow(
+      'TEMPORAL_API_KEY is set, but credentials are never taken from the environment',
+    );
   });
 });

@@ -70,7 +70,12 @@ describe('createJsonLogger', () => {
     const cyclic: Record<string, unknown> = { name: 'loop' };
     cyclic.self = cyclic;
     logger.error('cyclic', { cyclic, incidentId: 'PABC123' });
-    expect(parsed()[0]).toMatchObject({ level: 'error', msg: 'cyclic', cyclic: { name: 'loop', self: '[Circular]' }, incidentId: 'PABC123' });
+    expect(parsed()[0]).toMatchObject({
+      level: 'error',
+      msg: 'cyclic',
+      cyclic: { name: 'loop', self: '[Circular]' },
+      incidentId: 'PABC123',
+    });
 
     const unreadable = Object.defineProperty({}, 'secret', {
       enumerable: true,

@@ -37,8 +37,23 @@ export function createTestCa(name = 'test-ca', dir: string = mkdtempSync(join(tm
   const keyFile = join(dir, `${name}.key`);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
   openssl(
-    ['req', '-x509', ...ec, '-keyout', keyFile, '-out', certFile, '-days', '3', '-subj', `/CN=${name}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '3',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
     dir,
   );
   const ca: TestCa = {
@@ -55,11 +70,35 @@ export function createTestCa(name = 'test-ca', dir: string = mkdtempSync(join(tm
       const sans = [...(opts.dnsNames ?? []).map((d) => `DNS:${d}`), ...(opts.ips ?? []).map((ip) => `IP:${ip}`)];
       writeFileSync(
         ext,
-        [`extendedKeyUsage=${opts.usage === 'server' ? 'serverAuth' : 'clientAuth'}`, 'keyUsage=critical,digitalSignature', ...(sans.length ? [`subjectAltName=${sans.join(',')}`] : [])].join('\n'),
+        [
+          `extendedKeyUsage=${opts.usage === 'server' ? 'serverAuth' : 'clientAuth'}`,
+          'keyUsage=critical,digitalSignature',
+          ...(sans.length ? [`subjectAltName=${sans.join(',')}`] : []),
+        ].join('\n'),
       );
       openssl(['req', ...ec, '-keyout', leafKey, '-out', csr, '-subj', `/CN=${leaf}`], dir);
       serial += 1;
-      openssl(['x509', '-req', '-in', csr, '-CA', certFile, '-CAkey', keyFile, '-set_serial', String(serial), '-days', String(opts.days ?? 1), '-out', leafCert, '-extfile', ext], dir);
+      openssl(
+        [
+          'x509',
+          '-req',
+          '-in',
+          csr,
+          '-CA',
+          certFile,
+          '-CAkey',
+          keyFile,
+          '-set_serial',
+          String(serial),
+          '-days',
+          String(opts.days ?? 1),
+          '-out',
+          leafCert,
+          '-extfile',
+          ext,
+        ],
+        dir,
+      );
       return { certFile: leafCert, keyFile: leafKey, cert: readFileSync(leafCert, 'utf8'), key: readFileSync(leafKey, 'utf8') };
     },
   };

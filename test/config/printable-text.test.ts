@@ -30,4 +30,3 @@ describe('cutToLength', () => {
     expect(cutToLength(text, max)).toBe(expected);
   });
 });
-

@@ -73,7 +73,10 @@ describe('connection options', () => {
     const options = clientConnectionOptions(temporal, source);
     expect(options.tls).toBeUndefined();
     expect(options.credentials?._isSecure()).toBe(true);
-    expect(options.channelArgs).toEqual({ 'grpc.ssl_target_name_override': 'frontend.temporal.internal', 'grpc.default_authority': 'frontend.temporal.internal' });
+    expect(options.channelArgs).toEqual({
+      'grpc.ssl_target_name_override': 'frontend.temporal.internal',
+      'grpc.default_authority': 'frontend.temporal.internal',
+    });
     const identity = jest.fn();
     const caUpdate = jest.fn();
     source.addIdentityCertificateListener(identity);
@@ -86,28 +89,56 @@ describe('connection options', () => {
   test('API key over TLS with a private CA: the key is a bearer token, TLS stays on', () => {
     const dir = mkdtempSync(join(tmpdir(), 'apikey-'));
     writeFileSync(join(dir, 'api-key'), 'key-one\n');
-    const temporal = temporalSettings({ address: 'temporal.internal:7233', apiKeyFile: join(dir, 'api-key'), tls: { caFile: ca.certFile } });
+    const temporal = temporalSettings({
+      address: 'temporal.internal:7233',
+      apiKeyFile: join(dir, 'api-key'),
+      tls: { caFile: ca.certFile },
+    });
     const creds = readTemporalCredentials(temporal);
-    expect(nativeConnectionOptions(temporal, creds)).toEqual({ address: 'temporal.internal:7233', tls: { serverRootCACertificate: Buffer.from(ca.cert) }, apiKey: 'key-one' });
+    expect(nativeConnectionOptions(temporal, creds)).toEqual({
+      address: 'temporal.internal:7233',
+      tls: { serverRootCACertificate: Buffer.from(ca.cert) },
+      apiKey: 'key-one',
+    });
     const source = TemporalCredentialSource.open(temporal, { logger: silentLogger });
-    expect(clientConnectionOptions(temporal, source)).toEqual({ address: 'temporal.internal:7233', tls: { serverRootCACertificate: Buffer.from(ca.cert) }, apiKey: 'key-one' });
+    expect(clientConnectionOptions(temporal, source)).toEqual({
+      address: 'temporal.internal:7233',
+      tls: { serverRootCACertificate: Buffer.from(ca.cert) },
+      apiKey: 'key-one',
+    });
     source.close();
   });
 
   test('Temporal Cloud with an API key: the regional endpoint, TLS with the system roots', () => {
     const dir = mkdtempSync(join(tmpdir(), 'apikey-'));
     writeFileSync(join(dir, 'api-key'), 'cloud-key');
-    const temporal = temporalSettings({ address: 'us-east-1.aws.api.temporal.io:7233', namespace: 'triage.a1b2c', apiKeyFile: join(dir, 'api-key') });
+    const temporal = temporalSettings({
+      address: 'us-east-1.aws.api.temporal.io:7233',
+      namespace: 'triage.a1b2c',
+      apiKeyFile: join(dir, 'api-key'),
+    });
     expect(temporal.tls).toEqual({});
     const creds = readTemporalCredentials(temporal);
-    expect(nativeConnectionOptions(temporal, creds)).toEqual({ address: 'us-east-1.aws.api.temporal.io:7233', tls: {}, apiKey: 'cloud-key' });
+    expect(nativeConnectionOptions(temporal, creds)).toEqual({
+      address: 'us-east-1.aws.api.temporal.io:7233',
+      tls: {},
+      apiKey: 'cloud-key',
+    });
     const source = TemporalCredentialSource.open(temporal, { logger: silentLogger });
-    expect(clientConnectionOptions(temporal, source)).toEqual({ address: 'us-east-1.aws.api.temporal.io:7233', tls: {}, apiKey: 'cloud-key' });
+    expect(clientConnectionOptions(temporal, source)).toEqual({
+      address: 'us-east-1.aws.api.temporal.io:7233',
+      tls: {},
+      apiKey: 'cloud-key',
+    });
     source.close();
   });
 
   test('Temporal Cloud with mTLS: the namespace endpoint, the pair, no CA file', () => {
-    const temporal = temporalSettings({ address: 'triage.a1b2c.tmprl.cloud:7233', namespace: 'triage.a1b2c', tls: { certFile: client.certFile, keyFile: client.keyFile } });
+    const temporal = temporalSettings({
+      address: 'triage.a1b2c.tmprl.cloud:7233',
+      namespace: 'triage.a1b2c',
+      tls: { certFile: client.certFile, keyFile: client.keyFile },
+    });
     const creds = readTemporalCredentials(temporal);
     expect(nativeConnectionOptions(temporal, creds)).toEqual({
       address: 'triage.a1b2c.tmprl.cloud:7233',
@@ -160,17 +191,31 @@ describe('validation at start', () => {
     expectCredentialError(temporal, 'certificate 1 in the file does not parse');
   });
 
-  test('a key file that is not a key, or not the certificate\'s key, is named and not echoed', () => {
+  test("a key file that is not a key, or not the certificate's key, is named and not echoed", () => {
     const dir = mkdtempSync(join(tmpdir(), 'bad-'));
     writeFileSync(join(dir, 'tls.key'), `${client.key.slice(0, 120)}garbage\n${pemMarker('END')}\n`);
-    expectCredentialError(temporalSettings({ tls: { certFile: client.certFile, keyFile: join(dir, 'tls.key') } }), `tls.keyFile ${join(dir, 'tls.key')} is not an unencrypted PEM private key`);
+    expectCredentialError(
+      temporalSettings({ tls: { certFile: client.certFile, keyFile: join(dir, 'tls.key') } }),
+      `tls.keyFile ${join(dir, 'tls.key')} is not an unencrypted PEM private key`,
+    );
     const other = ca.issue('someone-else');
-    expectCredentialError(temporalSettings({ tls: { certFile: client.certFile, keyFile: other.keyFile } }), `is not the private key of the certificate in ${client.certFile}`);
+    expectCredentialError(
+      temporalSettings({ tls: { certFile: client.certFile, keyFile: other.keyFile } }),
+      `is not the private key of the certificate in ${client.certFile}`,
+    );
   });
 
   test('an expired certificate stops start-up; one that is not valid yet too', () => {
-    expectCredentialError(temporalSettings({ tls: { certFile: client.certFile, keyFile: client.keyFile } }), /the client certificate expired at \d{4}-/, new Date(Date.now() + 2 * DAY));
-    expectCredentialError(temporalSettings({ tls: { certFile: client.certFile, keyFile: client.keyFile } }), /not valid before/, new Date(Date.now() - DAY));
+    expectCredentialError(
+      temporalSettings({ tls: { certFile: client.certFile, keyFile: client.keyFile } }),
+      /the client certificate expired at \d{4}-/,
+      new Date(Date.now() + 2 * DAY),
+    );
+    expectCredentialError(
+      temporalSettings({ tls: { certFile: client.certFile, keyFile: client.keyFile } }),
+      /not valid before/,
+      new Date(Date.now() - DAY),
+    );
   });
 
   test('a CA file without a certificate is named', () => {
@@ -187,8 +232,12 @@ describe('validation at start', () => {
   });
 
   test('a key without a certificate (and the reverse) is a configuration error', () => {
-    expect(() => temporalSettings({ tls: { keyFile: client.keyFile } })).toThrow('temporal.tls.certFile: keyFile is set but certFile is not');
-    expect(() => temporalSettings({ tls: { certFile: client.certFile } })).toThrow('temporal.tls.keyFile: certFile is set but keyFile is not');
+    expect(() => temporalSettings({ tls: { keyFile: client.keyFile } })).toThrow(
+      'temporal.tls.certFile: keyFile is set but certFile is not',
+    );
+    expect(() => temporalSettings({ tls: { certFile: client.certFile } })).toThrow(
+      'temporal.tls.keyFile: certFile is set but keyFile is not',
+    );
   });
 
   test('start-up logs the certificate (public parts only) and warns when it is about to expire', () => {
@@ -198,7 +247,12 @@ describe('validation at start', () => {
     const source = TemporalCredentialSource.open(temporal, { logger: log.logger, now: () => new Date(Date.now() + DAY - 3_600_000) });
     source.close();
     const records = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(records[0]).toMatchObject({ level: 'info', msg: 'temporal client certificate loaded', file: client.certFile, certificate: { subject: 'CN=triage-worker' } });
+    expect(records[0]).toMatchObject({
+      level: 'info',
+      msg: 'temporal client certificate loaded',
+      file: client.certFile,
+      certificate: { subject: 'CN=triage-worker' },
+    });
     expect(records[1]).toMatchObject({ level: 'warn', msg: expect.stringContaining('expires soon'), minutesLeft: expect.any(Number) });
     for (const line of pemBodyLines(client.key)) expect(log.text()).not.toContain(line);
   });
@@ -279,7 +333,9 @@ describe('rotation', () => {
     const log = capture();
     const { connect, opened } = fakeConnect();
     const wc = await WorkerConnection.open(
-      temporalSettings({ tls: { certFile: join(volume.dir, 'tls.crt'), keyFile: join(volume.dir, 'tls.key'), caFile: join(volume.dir, 'ca.crt') } }),
+      temporalSettings({
+        tls: { certFile: join(volume.dir, 'tls.crt'), keyFile: join(volume.dir, 'tls.key'), caFile: join(volume.dir, 'ca.crt') },
+      }),
       { logger: log.logger, connect, source: { checkInterval: 60_000 } },
     );
     const worker = fakeWorker(opened[0]!);
@@ -307,12 +363,15 @@ describe('rotation', () => {
   test('the atomic symlink swap of a Kubernetes Secret volume is noticed without an explicit check', async () => {
     const volume = secretVolume({ 'tls.crt': client.cert, 'tls.key': client.key });
     const { connect, opened } = fakeConnect();
-    const wc = await WorkerConnection.open(temporalSettings({ tls: { certFile: join(volume.dir, 'tls.crt'), keyFile: join(volume.dir, 'tls.key') } }), {
-      logger: silentLogger,
-      connect,
-      // The watcher should see it well before the periodic check would.
-      source: { checkInterval: 60_000, settleDelay: 20 },
-    });
+    const wc = await WorkerConnection.open(
+      temporalSettings({ tls: { certFile: join(volume.dir, 'tls.crt'), keyFile: join(volume.dir, 'tls.key') } }),
+      {
+        logger: silentLogger,
+        connect,
+        // The watcher should see it well before the periodic check would.
+        source: { checkInterval: 60_000, settleDelay: 20 },
+      },
+    );
     const worker = fakeWorker(opened[0]!);
     wc.attach(worker);
     const renewed = ca.issue('triage-worker-watched');
@@ -433,12 +492,15 @@ describe('rotation', () => {
     writeFileSync(join(dir, 'tls.key'), client.key);
     const log = capture();
     let now = new Date();
-    const source = TemporalCredentialSource.open(temporalSettings({ tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') } }), {
-      logger: log.logger,
-      checkInterval: 60_000,
-      settleDelay: 1,
-      now: () => now,
-    });
+    const source = TemporalCredentialSource.open(
+      temporalSettings({ tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') } }),
+      {
+        logger: log.logger,
+        checkInterval: 60_000,
+        settleDelay: 1,
+        now: () => now,
+      },
+    );
     now = new Date(Date.now() + 2 * DAY);
     await source.check();
     await source.check();

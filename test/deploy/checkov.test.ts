@@ -24,7 +24,12 @@ const KUSTOMIZE = process.env.KUSTOMIZE ?? join(PROJECT_ROOT, '.tools/bin/kustom
 const DEPLOY = join(PROJECT_ROOT, 'deploy');
 /** The kustomizations checkov renders (a Component is not built on its own). */
 // Every directory with a kustomization.yaml: checkov's kustomize framework renders each one, components included.
-const KUSTOMIZATIONS = [join(DEPLOY, 'base'), join(DEPLOY, 'overlays/example'), join(DEPLOY, 'components/cluster-wide-view'), join(DEPLOY, 'components/node-events')];
+const KUSTOMIZATIONS = [
+  join(DEPLOY, 'base'),
+  join(DEPLOY, 'overlays/example'),
+  join(DEPLOY, 'components/cluster-wide-view'),
+  join(DEPLOY, 'components/node-events'),
+];
 const SKIP_ANNOTATION = /^checkov\.io\/skip\d+$/;
 
 interface CheckovReport {
@@ -46,10 +51,18 @@ function skipAnnotations(text: string): string[] {
   return parseAllDocuments(text)
     .map((d) => d.toJS() as { kind?: string; metadata?: { annotations?: Record<string, string> } } | null)
     .filter((o) => o?.kind)
-    .flatMap((o) => Object.entries(o!.metadata?.annotations ?? {}).filter(([k]) => SKIP_ANNOTATION.test(k)).map(([, v]) => v));
+    .flatMap((o) =>
+      Object.entries(o!.metadata?.annotations ?? {})
+        .filter(([k]) => SKIP_ANNOTATION.test(k))
+        .map(([, v]) => v),
+    );
 }
 
-function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -68,8 +81,10 @@ let reports: CheckovReport[];
 let stderr: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHECKOV)) throw new Error(`checkov is missing at ${CHECKOV}: run \`make install\` (it installs requirements-dev.txt into .venv)`);
-  if (!existsSync(KUSTOMIZE)) throw new Error(`kustomize is missing at ${KUSTOMIZE}: run \`make .tools/bin/kustomize\` (make test builds it), or set KUSTOMIZE`);
+  if (!existsSync(CHECKOV))
+    throw new Error(`checkov is missing at ${CHECKOV}: run \`make install\` (it installs requirements-dev.txt into .venv)`);
+  if (!existsSync(KUSTOMIZE))
+    throw new Error(`kustomize is missing at ${KUSTOMIZE}: run \`make .tools/bin/kustomize\` (make test builds it), or set KUSTOMIZE`);
 
   work = mkdtempSync(join(tmpdir(), 'checkov-'));
   // PATH holds kustomize and nothing else, so checkov renders with the pinned
@@ -84,22 +99,27 @@ beforeAll(async () => {
   const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
 
   const started = Date.now();
-  const result = await run(CHECKOV, ['-d', DEPLOY, '--framework', 'kubernetes', 'kustomize', '--quiet', '--compact', '-o', 'json', '--skip-download'], {
-    cwd: work,
-    env: {
-      PATH: join(work, 'bin'),
-      HOME: work,
-      TMPDIR: work,
-      LANG: 'C.UTF-8',
-      CKV_SKIP_PACKAGE_UPDATE_CHECK: 'true',
-      HTTP_PROXY: proxyUrl,
-      HTTPS_PROXY: proxyUrl,
-      http_proxy: proxyUrl,
-      https_proxy: proxyUrl,
+  const result = await run(
+    CHECKOV,
+    ['-d', DEPLOY, '--framework', 'kubernetes', 'kustomize', '--quiet', '--compact', '-o', 'json', '--skip-download'],
+    {
+      cwd: work,
+      env: {
+        PATH: join(work, 'bin'),
+        HOME: work,
+        TMPDIR: work,
+        LANG: 'C.UTF-8',
+        CKV_SKIP_PACKAGE_UPDATE_CHECK: 'true',
+        HTTP_PROXY: proxyUrl,
+        HTTPS_PROXY: proxyUrl,
+        http_proxy: proxyUrl,
+        https_proxy: proxyUrl,
+      },
     },
-  });
+  );
   stderr = result.stderr;
-  if (result.code !== 0 && result.code !== 1) throw new Error(`checkov exited ${result.code} after ${Date.now() - started} ms:\n${result.stderr.slice(-4000)}`);
+  if (result.code !== 0 && result.code !== 1)
+    throw new Error(`checkov exited ${result.code} after ${Date.now() - started} ms:\n${result.stderr.slice(-4000)}`);
   const parsed = JSON.parse(result.stdout) as CheckovReport | CheckovReport[];
   reports = Array.isArray(parsed) ? parsed : [parsed];
 }, 180_000);
@@ -119,7 +139,9 @@ test('scans the raw manifests and the rendered kustomizations', () => {
 });
 
 test('no check fails', () => {
-  const failed = reports.flatMap((r) => (r.results.failed_checks ?? []).map((c) => `${r.check_type}: ${c.check_id} ${c.check_name} — ${c.resource} (${c.file_path})`));
+  const failed = reports.flatMap((r) =>
+    (r.results.failed_checks ?? []).map((c) => `${r.check_type}: ${c.check_id} ${c.check_name} — ${c.resource} (${c.file_path})`),
+  );
   expect(failed).toEqual([]);
   for (const r of reports) expect(r.summary.failed).toBe(0);
 });
@@ -128,7 +150,12 @@ test('every skip is an annotation with a reason, and checkov skipped nothing els
   const raw = yamlFiles(DEPLOY).flatMap((f) => skipAnnotations(readFileSync(f, 'utf8')));
   for (const value of raw) expect(value).toMatch(/^CKV2?_K8S_\d+=\S.{40,}$/);
   const rendered = KUSTOMIZATIONS.flatMap((dir) => skipAnnotations(execFileSync(KUSTOMIZE, ['build', dir], { encoding: 'utf8' })));
-  expect(yamlFiles(DEPLOY).filter((f) => f.endsWith('/kustomization.yaml')).map((f) => resolve(f, '..')).sort()).toEqual([...KUSTOMIZATIONS].sort());
+  expect(
+    yamlFiles(DEPLOY)
+      .filter((f) => f.endsWith('/kustomization.yaml'))
+      .map((f) => resolve(f, '..'))
+      .sort(),
+  ).toEqual([...KUSTOMIZATIONS].sort());
   const skipped = Object.fromEntries(reports.map((r) => [r.check_type, r.summary.skipped]));
   expect(skipped).toEqual({ kubernetes: raw.length, kustomize: rendered.length });
   // A config file next to the manifests could carry skip-check; there is none.
@@ -136,5 +163,8 @@ test('every skip is an annotation with a reason, and checkov skipped nothing els
 });
 
 test('runs offline: no connection attempt', () => {
-  expect({ connections: proxyConnections, stderr: stderr.split('\n').filter((l) => /https?:\/\//.test(l)) }).toEqual({ connections: 0, stderr: [] });
+  expect({ connections: proxyConnections, stderr: stderr.split('\n').filter((l) => /https?:\/\//.test(l)) }).toEqual({
+    connections: 0,
+    stderr: [],
+  });
 });

@@ -79,8 +79,16 @@ function copyParts(args: string): { from?: string; sources: string[]; destinatio
 describe('hadolint', () => {
   function hadolint(args: string[], input?: string) {
     if (!existsSync(HADOLINT)) throw new Error(`${HADOLINT} is missing: run \`make install\` (make test does)`);
-    const run = spawnSync(HADOLINT, ['--format', 'json', ...args], { encoding: 'utf8', timeout: 60_000, ...(input !== undefined ? { input } : {}) });
-    return { status: run.status, findings: JSON.parse(run.stdout || '[]') as Array<{ code: string; line: number; message: string }>, stderr: run.stderr };
+    const run = spawnSync(HADOLINT, ['--format', 'json', ...args], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      ...(input !== undefined ? { input } : {}),
+    });
+    return {
+      status: run.status,
+      findings: JSON.parse(run.stdout || '[]') as Array<{ code: string; line: number; message: string }>,
+      stderr: run.stderr,
+    };
   }
 
   test('reports a finding for a Dockerfile with one (so a silent run means something)', () => {
@@ -120,7 +128,12 @@ describe('image', () => {
     expect(users.length).toBeGreaterThan(0);
     const user = users.at(-1)!.args;
     expect(user).toMatch(/^\d+(:\d+)?$/);
-    expect(user.split(':').map(Number).every((id) => id > 0)).toBe(true);
+    expect(
+      user
+        .split(':')
+        .map(Number)
+        .every((id) => id > 0),
+    ).toBe(true);
     expect(user).toBe(RUNTIME_USER);
     // The image's passwd names that uid (distroless has no useradd), so os.userInfo() works.
     const [uid, gid] = RUNTIME_USER.split(':');
@@ -152,10 +165,16 @@ describe('image', () => {
     const runs = all.filter((i) => i.keyword === 'RUN').map((i) => i.args);
     expect(runs.some((r) => /\bnpm ci\b(?=.*--ignore-scripts)(?!.*--omit=dev)/.test(r))).toBe(true);
     expect(runs.some((r) => /\bnpm run build\b/.test(r) && /dist\/workflow-bundle\.js/.test(r))).toBe(true);
-    const nodeModules = inFinal('COPY').map((i) => copyParts(i.args)).find((c) => c.destination.replace(/\/$/, '').endsWith('node_modules'));
+    const nodeModules = inFinal('COPY')
+      .map((i) => copyParts(i.args))
+      .find((c) => c.destination.replace(/\/$/, '').endsWith('node_modules'));
     expect(nodeModules?.from).toBeDefined();
     const depsStage = stages.find((s) => s.name === nodeModules!.from)!;
-    expect(depsStage.instructions.some((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args) && /--omit=dev/.test(i.args) && /--ignore-scripts/.test(i.args))).toBe(true);
+    expect(
+      depsStage.instructions.some(
+        (i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args) && /--omit=dev/.test(i.args) && /--ignore-scripts/.test(i.args),
+      ),
+    ).toBe(true);
   });
 
   test('the final stage holds dist/ (with the workflow bundle), production node_modules, package.json and the CLI: nothing else', () => {
@@ -169,11 +188,16 @@ describe('image', () => {
     // The build stage's WORKDIR is where dist/ and the bundle are produced.
     expect(buildStage.instructions.find((i) => i.keyword === 'WORKDIR')?.args).toBe('/src');
     // Only accounts (passwd/group) besides the above.
-    expect(fromStages.filter((s) => !s.endsWith('/dist') && !s.endsWith('/node_modules')).sort()).toEqual(['accounts:/accounts/group', 'accounts:/accounts/passwd']);
+    expect(fromStages.filter((s) => !s.endsWith('/dist') && !s.endsWith('/node_modules')).sort()).toEqual([
+      'accounts:/accounts/group',
+      'accounts:/accounts/passwd',
+    ]);
   });
 
   test('runs in production mode, the worker by default, node as the entrypoint, no Docker healthcheck', () => {
-    const env = Object.fromEntries(inFinal('ENV').flatMap((i) => [...i.args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=(\S+)/g)].map((m) => [m[1]!, m[2]!])));
+    const env = Object.fromEntries(
+      inFinal('ENV').flatMap((i) => [...i.args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=(\S+)/g)].map((m) => [m[1]!, m[2]!])),
+    );
     expect(env.NODE_ENV).toBe('production');
     // No fallback from a missing Pod Identity association to the node's instance role.
     expect(env.AWS_EC2_METADATA_DISABLED).toBe('true');
@@ -186,7 +210,9 @@ describe('image', () => {
   });
 
   test('carries the OCI source and licence labels', () => {
-    const labels = inFinal('LABEL').map((i) => i.args).join(' ');
+    const labels = inFinal('LABEL')
+      .map((i) => i.args)
+      .join(' ');
     expect(labels).toContain('org.opencontainers.image.source=');
     expect(labels).toContain('org.opencontainers.image.licenses="Apache-2.0"');
     expect(JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).license).toBe('Apache-2.0');
@@ -209,7 +235,8 @@ describe('built entry points', () => {
   }
 
   test('the three entry points, the CLI and the workflow bundle exist in dist/', () => {
-    for (const p of [...ENTRY_POINTS, 'dist/cli/main.js', 'dist/workflow-bundle.js']) expect(statSync(requireBuilt(p)).size).toBeGreaterThan(0);
+    for (const p of [...ENTRY_POINTS, 'dist/cli/main.js', 'dist/workflow-bundle.js'])
+      expect(statSync(requireBuilt(p)).size).toBeGreaterThan(0);
   });
 
   // The image drops dist/sandbox (the local emulators); nothing it runs may need it.
@@ -300,7 +327,8 @@ describe('.dockerignore', () => {
       .filter((c) => !c.from)
       .flatMap((c) => c.sources);
     expect(fromContext.length).toBeGreaterThan(5);
-    const walk = (p: string): string[] => (statSync(join(PROJECT_ROOT, p)).isDirectory() ? readdirSync(join(PROJECT_ROOT, p)).flatMap((e) => walk(`${p}/${e}`)) : [p]);
+    const walk = (p: string): string[] =>
+      statSync(join(PROJECT_ROOT, p)).isDirectory() ? readdirSync(join(PROJECT_ROOT, p)).flatMap((e) => walk(`${p}/${e}`)) : [p];
     for (const source of fromContext) {
       for (const file of walk(source)) expect([file, isExcluded(file)]).toEqual([file, false]);
     }

@@ -64,19 +64,31 @@ function brokerHosts(b: Doc): string[] {
 
 /** The hosts the policy allows that come from the broker: everything but the worker's own surfaces. */
 function policyBrokerHosts(policies: CalicoNetworkPolicy[], t: TriageConfig): string[] {
-  const own = new Set([`${t.temporal.address}`, ...awsRegionsOf(t).flatMap((r) => [`monitoring.${r}.amazonaws.com:443`, `sts.${r}.amazonaws.com:443`])]);
+  const own = new Set([
+    `${t.temporal.address}`,
+    ...awsRegionsOf(t).flatMap((r) => [`monitoring.${r}.amazonaws.com:443`, `sts.${r}.amazonaws.com:443`]),
+  ]);
   return reach(workerPolicy(policies)).filter((h) => /^[a-z0-9.-]+:\d+$/.test(h) && !own.has(h) && !/^\d/.test(h));
 }
 
 function awsRegionsOf(t: TriageConfig): string[] {
-  return [...new Set(Object.values(t.services).filter((s) => s.cloudwatch).map((s) => s.cloudwatch!.region ?? t.aws.region))].sort();
+  return [
+    ...new Set(
+      Object.values(t.services)
+        .filter((s) => s.cloudwatch)
+        .map((s) => s.cloudwatch!.region ?? t.aws.region),
+    ),
+  ].sort();
 }
 
 describe('the committed deploy/base/egress-policy.yaml', () => {
   /** The two files the header says it was rendered from (the example overlay's here; an installation's own overlay in a fork). */
   function sources(): { broker: string; triage: string } {
     const m = /^# {3}npx triage egress --broker-config (\S+) --config (\S+) --out <this file>$/m.exec(readFileSync(COMMITTED, 'utf8'));
-    if (!m) throw new Error(`${COMMITTED} does not name the files it was rendered from in its header; re-render it with npx triage egress … --out ${COMMITTED}`);
+    if (!m)
+      throw new Error(
+        `${COMMITTED} does not name the files it was rendered from in its header; re-render it with npx triage egress … --out ${COMMITTED}`,
+      );
     return { broker: join(PROJECT_ROOT, m[1]!), triage: join(PROJECT_ROOT, m[2]!) };
   }
 
@@ -92,7 +104,9 @@ describe('the committed deploy/base/egress-policy.yaml', () => {
     const { broker, triage } = sources();
     expect(dirname(broker)).toBe(dirname(triage));
     expect(relative(join(PROJECT_ROOT, 'deploy/overlays'), dirname(broker))).toMatch(/^[^./][^/]*$/);
-    const kustomization = parseYaml(readFileSync(join(dirname(broker), 'kustomization.yaml'), 'utf8')) as { configMapGenerator: { name: string; files: string[] }[] };
+    const kustomization = parseYaml(readFileSync(join(dirname(broker), 'kustomization.yaml'), 'utf8')) as {
+      configMapGenerator: { name: string; files: string[] }[];
+    };
     const generated = Object.fromEntries(kustomization.configMapGenerator.map((g) => [g.name, g.files]));
     expect(generated).toEqual({ 'keyless-triage-config': [basename(triage)], 'keyless-triage-broker-config': [basename(broker)] });
   });
@@ -126,7 +140,9 @@ describe('the rendered hosts are the configured surfaces and nothing else', () =
         'slack.com:443',
       ].sort(),
     );
-    expect(reach(gatewayPolicy(policies)).sort()).toEqual(['dns/TCP', 'dns/UDP', 'hooks.slack.com:443', 'service temporal/temporal-frontend'].sort());
+    expect(reach(gatewayPolicy(policies)).sort()).toEqual(
+      ['dns/TCP', 'dns/UDP', 'hooks.slack.com:443', 'service temporal/temporal-frontend'].sort(),
+    );
   });
 
   test("the broker's upstream allowlist and the policy name the same hosts", () => {
@@ -163,14 +179,22 @@ describe('the rendered hosts are the configured surfaces and nothing else', () =
     const t = triageDoc();
     t.aws.region = 'eu-central-1';
     const hosts = reach(workerPolicy(render(brokerDoc(), t)));
-    expect(hosts).toEqual(expect.arrayContaining(['monitoring.eu-central-1.amazonaws.com:443', 'sts.eu-central-1.amazonaws.com:443', 'monitoring.us-east-1.amazonaws.com:443']));
+    expect(hosts).toEqual(
+      expect.arrayContaining([
+        'monitoring.eu-central-1.amazonaws.com:443',
+        'sts.eu-central-1.amazonaws.com:443',
+        'monitoring.us-east-1.amazonaws.com:443',
+      ]),
+    );
     expect(hosts.filter((h) => h.includes('eu-west-1'))).toEqual([]);
   });
 
   test('a service region in another partition gets that partition’s endpoints', () => {
     const t = triageDoc();
     t.services.PPAYMENTS.cloudwatch.region = 'cn-north-1';
-    expect(reach(workerPolicy(render(brokerDoc(), t)))).toEqual(expect.arrayContaining(['monitoring.cn-north-1.amazonaws.com.cn:443', 'sts.cn-north-1.amazonaws.com.cn:443']));
+    expect(reach(workerPolicy(render(brokerDoc(), t)))).toEqual(
+      expect.arrayContaining(['monitoring.cn-north-1.amazonaws.com.cn:443', 'sts.cn-north-1.amazonaws.com.cn:443']),
+    );
   });
 
   test('without CloudWatch anywhere there is no AWS host and no Pod Identity Agent', () => {
@@ -242,10 +266,16 @@ describe('the Calico schema refuses what Calico documents as invalid', () => {
   });
 
   test.each<[string, Record<string, unknown>]>([
-    ['services with ports', { action: 'Allow', protocol: 'TCP', destination: { services: { name: 'kubernetes', namespace: 'default' }, ports: [443] } }],
+    [
+      'services with ports',
+      { action: 'Allow', protocol: 'TCP', destination: { services: { name: 'kubernetes', namespace: 'default' }, ports: [443] } },
+    ],
     ['ports without TCP or UDP', { action: 'Allow', destination: { nets: ['10.0.0.0/8'], ports: [443] } }],
     ['domains in a Deny rule', { action: 'Deny', protocol: 'TCP', destination: { domains: ['example.com'], ports: [443] } }],
-    ['a net of the wrong IP version', { action: 'Allow', ipVersion: 4, protocol: 'TCP', destination: { nets: ['fd00::1/128'], ports: [80] } }],
+    [
+      'a net of the wrong IP version',
+      { action: 'Allow', ipVersion: 4, protocol: 'TCP', destination: { nets: ['fd00::1/128'], ports: [80] } },
+    ],
     ['an unknown field', { action: 'Allow', protocol: 'TCP', destination: { domain: ['example.com'], ports: [443] } }],
     ['a bad CIDR', { action: 'Allow', protocol: 'TCP', destination: { nets: ['10.0.0.0/33'], ports: [443] } }],
   ])('%s', (_name, rule) => {
@@ -253,8 +283,16 @@ describe('the Calico schema refuses what Calico documents as invalid', () => {
   });
 
   test('and accepts the documented forms', () => {
-    expect(calicoNetworkPolicySchema.safeParse(policy({ action: 'Allow', protocol: 'TCP', destination: { domains: ['*.example.com'], ports: [443] } })).success).toBe(true);
-    expect(calicoNetworkPolicySchema.safeParse(policy({ action: 'Allow', destination: { services: { name: 'kubernetes', namespace: 'default' } } })).success).toBe(true);
+    expect(
+      calicoNetworkPolicySchema.safeParse(
+        policy({ action: 'Allow', protocol: 'TCP', destination: { domains: ['*.example.com'], ports: [443] } }),
+      ).success,
+    ).toBe(true);
+    expect(
+      calicoNetworkPolicySchema.safeParse(
+        policy({ action: 'Allow', destination: { services: { name: 'kubernetes', namespace: 'default' } } }),
+      ).success,
+    ).toBe(true);
   });
 });
 
@@ -275,7 +313,11 @@ describe('triage egress', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const run = (...args: string[]) => egressCommand().exitOverride().configureOutput({ writeErr: () => undefined }).parseAsync(args, { from: 'user' });
+  const run = (...args: string[]) =>
+    egressCommand()
+      .exitOverride()
+      .configureOutput({ writeErr: () => undefined })
+      .parseAsync(args, { from: 'user' });
 
   test('prints the policy, writes it with --out, and --check accepts what --out wrote', async () => {
     await run('--broker-config', BROKER_FILE, '--config', TRIAGE_FILE);
@@ -300,11 +342,15 @@ describe('triage egress', () => {
   });
 
   test('--check on a missing file says so', async () => {
-    await expect(run('--broker-config', BROKER_FILE, '--config', TRIAGE_FILE, '--check', join(dir, 'nope.yaml'))).rejects.toThrow(/cannot be read \(ENOENT\)/);
+    await expect(run('--broker-config', BROKER_FILE, '--config', TRIAGE_FILE, '--check', join(dir, 'nope.yaml'))).rejects.toThrow(
+      /cannot be read \(ENOENT\)/,
+    );
   });
 
   test('--out and --check together are refused', async () => {
-    await expect(run('--broker-config', BROKER_FILE, '--config', TRIAGE_FILE, '--out', 'a', '--check', 'b')).rejects.toThrow(/cannot be used with/);
+    await expect(run('--broker-config', BROKER_FILE, '--config', TRIAGE_FILE, '--out', 'a', '--check', 'b')).rejects.toThrow(
+      /cannot be used with/,
+    );
   });
 
   test('--broker-config is required', async () => {

@@ -23,7 +23,8 @@ const RESOURCE_STAR_ONLY: Record<string, string> = {
     'the Service Authorization Reference lists no resource type for it (metrics are not IAM resources), so Resource must be "*"',
 };
 
-const WRITE_VERBS = /^(Put|Create|Delete|Update|Set|Tag|Untag|Attach|Detach|Enable|Disable|Start|Stop|Pass|Assume|Modify|Associate|Disassociate|Add|Remove|Reset|Restore|Import|Export|Send|Invoke|Run|Terminate|Reboot|Cancel|Register|Deregister|Upload|Write|Link|Unlink|Mute|Unmute)/;
+const WRITE_VERBS =
+  /^(Put|Create|Delete|Update|Set|Tag|Untag|Attach|Detach|Enable|Disable|Start|Stop|Pass|Assume|Modify|Associate|Disassociate|Add|Remove|Reset|Restore|Import|Export|Send|Invoke|Run|Terminate|Reboot|Cancel|Register|Deregister|Upload|Write|Link|Unlink|Mute|Unmute)/;
 
 interface Statement {
   Sid?: string;
@@ -54,7 +55,10 @@ function readPolicy(name: string): { text: string; doc: PolicyDocument } {
  * default. It exits 0 with no output when it has no finding and 1 otherwise,
  * printing one JSON object per line with --json.
  */
-function parliament(policy: string, ...flags: string[]): { status: number | null; findings: Array<{ issue: string; detail: unknown }>; stderr: string } {
+function parliament(
+  policy: string,
+  ...flags: string[]
+): { status: number | null; findings: Array<{ issue: string; detail: unknown }>; stderr: string } {
   if (!existsSync(PARLIAMENT)) throw new Error(`${PARLIAMENT} is missing: run \`make install\` (make test does)`);
   const run = spawnSync(PARLIAMENT, ['--json', ...flags], { input: policy, encoding: 'utf8', timeout: 60_000 });
   const findings = run.stdout
@@ -78,7 +82,10 @@ function iamDefinition(action: string): Privilege | undefined {
     const lib = join(PROJECT_ROOT, '.venv', 'lib');
     const python = readdirSync(lib).find((d) => existsSync(join(lib, d, 'site-packages', 'parliament', 'iam_definition.json')));
     if (!python) throw new Error('parliament/iam_definition.json not found under .venv/lib: run `make install`');
-    services = JSON.parse(readFileSync(join(lib, python, 'site-packages', 'parliament', 'iam_definition.json'), 'utf8')) as Array<{ prefix: string; privileges: Privilege[] }>;
+    services = JSON.parse(readFileSync(join(lib, python, 'site-packages', 'parliament', 'iam_definition.json'), 'utf8')) as Array<{
+      prefix: string;
+      privileges: Privilege[];
+    }>;
   }
   const [prefix, name] = action.split(':');
   return services.find((s) => s.prefix === prefix)?.privileges.find((p) => p.privilege === name);
@@ -86,7 +93,10 @@ function iamDefinition(action: string): Privilege | undefined {
 
 describe('parliament', () => {
   test('reports a finding for a policy with one (so a silent run means something)', () => {
-    const bad = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'cloudwatch:GetMetricDatum', Resource: '*' }] });
+    const bad = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'cloudwatch:GetMetricDatum', Resource: '*' }],
+    });
     const run = parliament(bad);
     expect(run.status).toBe(1);
     expect(run.findings.map((f) => f.issue)).toContain('UNKNOWN_ACTION');
@@ -110,7 +120,10 @@ describe('parliament', () => {
     const { doc } = readPolicy('trust-policy.json');
     const asIdentityPolicy = {
       ...doc,
-      Statement: doc.Statement.map(({ Principal: _principal, ...s }) => ({ ...s, Resource: 'arn:aws:iam::111122223333:role/keyless-triage-worker' })),
+      Statement: doc.Statement.map(({ Principal: _principal, ...s }) => ({
+        ...s,
+        Resource: 'arn:aws:iam::111122223333:role/keyless-triage-worker',
+      })),
     };
     const run = parliament(JSON.stringify(asIdentityPolicy));
     expect(run.findings).toEqual([]);
@@ -231,7 +244,16 @@ describe('create-role.sh', () => {
   }
 
   test('renders both documents with the given account, cluster and regions, and prints the association it creates', () => {
-    const run = dryRun(['--account-id', '444455556666', '--region', 'us-east-1', '--cluster', 'blue', '--metric-regions', 'us-east-1,eu-central-1']);
+    const run = dryRun([
+      '--account-id',
+      '444455556666',
+      '--region',
+      'us-east-1',
+      '--cluster',
+      'blue',
+      '--metric-regions',
+      'us-east-1,eu-central-1',
+    ]);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const trust = section(run.stdout, 'trust policy') as PolicyDocument;

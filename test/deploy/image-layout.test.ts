@@ -44,8 +44,18 @@ afterAll(() => {
 });
 
 test.each([
-  ['worker', 'dist/workers/main.js', { TRIAGE_CONFIG: '/nonexistent/triage.yaml' }, /cannot read configuration file \/nonexistent\/triage\.yaml/],
-  ['gateway', 'dist/starter/main.js', { TRIAGE_CONFIG: '/nonexistent/triage.yaml' }, /cannot read configuration file \/nonexistent\/triage\.yaml/],
+  [
+    'worker',
+    'dist/workers/main.js',
+    { TRIAGE_CONFIG: '/nonexistent/triage.yaml' },
+    /cannot read configuration file \/nonexistent\/triage\.yaml/,
+  ],
+  [
+    'gateway',
+    'dist/starter/main.js',
+    { TRIAGE_CONFIG: '/nonexistent/triage.yaml' },
+    /cannot read configuration file \/nonexistent\/triage\.yaml/,
+  ],
   ['broker', 'dist/broker/main.js', {}, /BROKER_CONFIG is not set/],
 ])('the %s loads all its modules from the image layout and stops at its missing configuration, naming it', (_name, entry, env, message) => {
   const result = run([entry], env);

@@ -38,13 +38,20 @@ const SWAGGER_GROUPS = new Set(['', 'apps', 'policy', 'networking.k8s.io', 'rbac
 const QUANTITY = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$/;
 
 // Loose views of the rendered objects: the swagger check has already vouched for their shape.
-type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: any };
+type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [k: string]: any;
+};
 type Container = { name: string; [k: string]: any };
 type PodSpec = { containers: Container[]; initContainers?: Container[]; volumes?: any[]; [k: string]: any };
 
 function kustomize(dir: string): K8sObject[] {
   if (!existsSync(KUSTOMIZE)) {
-    throw new Error(`kustomize is missing at ${KUSTOMIZE}: run \`make .tools/bin/kustomize\` (make test builds it), or set KUSTOMIZE to a kustomize v5 binary`);
+    throw new Error(
+      `kustomize is missing at ${KUSTOMIZE}: run \`make .tools/bin/kustomize\` (make test builds it), or set KUSTOMIZE to a kustomize v5 binary`,
+    );
   }
   const out = execFileSync(KUSTOMIZE, ['build', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return parseAllDocuments(out)
@@ -84,15 +91,23 @@ beforeAll(() => {
   // kubectl's strict field validation refuses unknown fields; the published schema does not say so.
   const strict: SchemaPatch[] = Object.entries(raw.definitions)
     .filter(([, d]) => d.type === 'object' && d.properties !== undefined && d.additionalProperties === undefined)
-    .map(([name]) => ({ pointer: pointerOf('definitions', name), merge: { additionalProperties: false }, why: 'unknown fields are errors (kubectl --validate=strict)' }));
+    .map(([name]) => ({
+      pointer: pointerOf('definitions', name),
+      merge: { additionalProperties: false },
+      why: 'unknown fields are errors (kubectl --validate=strict)',
+    }));
   const quantity: SchemaPatch = {
     pointer: pointerOf('definitions', 'io.k8s.apimachinery.pkg.api.resource.Quantity'),
     merge: { format: 'quantity' },
     why: 'the schema says only `type: string`; its description gives the serialization grammar',
   };
-  spec = new ApiDescription(raw as unknown as JsonObject, `file://${SPEC_FILE}`, { formats: { quantity: QUANTITY }, patches: [...strict, quantity] });
+  spec = new ApiDescription(raw as unknown as JsonObject, `file://${SPEC_FILE}`, {
+    formats: { quantity: QUANTITY },
+    patches: [...strict, quantity],
+  });
   for (const [name, d] of Object.entries(raw.definitions)) {
-    for (const gvk of (d['x-kubernetes-group-version-kind'] as unknown as { group: string; version: string; kind: string }[] | undefined) ?? []) {
+    for (const gvk of (d['x-kubernetes-group-version-kind'] as unknown as { group: string; version: string; kind: string }[] | undefined) ??
+      []) {
       definitionByKind.set(`${gvk.group ? `${gvk.group}/${gvk.version}` : gvk.version}/${gvk.kind}`, name);
     }
   }
@@ -115,7 +130,8 @@ const find = (objects: K8sObject[], kind: string, name: string) => {
 const podSpec = (o: K8sObject): PodSpec => o.spec.template.spec;
 const allContainers = (p: PodSpec): Container[] => [...(p.initContainers ?? []), ...p.containers];
 const isSidecar = (c: Container) => c.restartPolicy === 'Always';
-const workloads = (objects: K8sObject[]) => objects.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'].includes(o.kind));
+const workloads = (objects: K8sObject[]) =>
+  objects.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'].includes(o.kind));
 
 /** The volumes a container mounts, resolved to their definitions. */
 function mountedVolumes(p: PodSpec, c: Container): any[] {
@@ -166,7 +182,11 @@ describe.each([
         );
       }
     }
-    const roles = new Map(objects().filter((o) => o.kind === 'Role').map((r) => [`${r.metadata.namespace}/${r.metadata.name}`, r]));
+    const roles = new Map(
+      objects()
+        .filter((o) => o.kind === 'Role')
+        .map((r) => [`${r.metadata.namespace}/${r.metadata.name}`, r]),
+    );
     for (const binding of objects().filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')) {
       if (binding.roleRef.kind === 'Role') {
         // The node-events component: its Role, in the binding's namespace, reads events and nothing else.
@@ -189,11 +209,11 @@ describe('hardening of every container', () => {
     workloads(overlay).flatMap((w) => allContainers(podSpec(w)).map((c) => ({ workload: w.metadata.name, pod: podSpec(w), container: c })));
 
   test('there are the three containers the design names, from one image pinned by digest', () => {
-    expect(cases().map((c) => `${c.workload}/${c.container.name}`).sort()).toEqual([
-      'keyless-triage-gateway/gateway',
-      'keyless-triage-worker/broker',
-      'keyless-triage-worker/worker',
-    ]);
+    expect(
+      cases()
+        .map((c) => `${c.workload}/${c.container.name}`)
+        .sort(),
+    ).toEqual(['keyless-triage-gateway/gateway', 'keyless-triage-worker/broker', 'keyless-triage-worker/worker']);
     const images = new Set(cases().map((c) => c.container.image));
     expect(images.size).toBe(1);
     expect([...images][0]).toMatch(/^[a-z0-9.-]+(\/[a-z0-9._-]+)+(:[\w.-]+)?@sha256:[0-9a-f]{64}$/);
@@ -210,16 +230,29 @@ describe('hardening of every container', () => {
       expect({ at, ro: container.securityContext?.readOnlyRootFilesystem }).toEqual({ at, ro: true });
       expect({ at, ape: container.securityContext?.allowPrivilegeEscalation }).toEqual({ at, ape: false });
       expect({ at, privileged: container.securityContext?.privileged ?? false }).toEqual({ at, privileged: false });
-      expect({ at, drop: container.securityContext?.capabilities?.drop, add: container.securityContext?.capabilities?.add }).toEqual({ at, drop: ['ALL'], add: undefined });
+      expect({ at, drop: container.securityContext?.capabilities?.drop, add: container.securityContext?.capabilities?.add }).toEqual({
+        at,
+        drop: ['ALL'],
+        add: undefined,
+      });
       expect({ at, seccomp: sc.seccompProfile?.type }).toEqual({ at, seccomp: 'RuntimeDefault' });
-      expect({ at, hostNetwork: pod.hostNetwork ?? false, hostPID: pod.hostPID ?? false, hostIPC: pod.hostIPC ?? false }).toEqual({ at, hostNetwork: false, hostPID: false, hostIPC: false });
+      expect({ at, hostNetwork: pod.hostNetwork ?? false, hostPID: pod.hostPID ?? false, hostIPC: pod.hostIPC ?? false }).toEqual({
+        at,
+        hostNetwork: false,
+        hostPID: false,
+        hostIPC: false,
+      });
     }
   });
 
   test('CPU and memory requests and limits', () => {
     for (const { workload, container } of cases()) {
       const r = container.resources ?? {};
-      expect({ at: `${workload}/${container.name}`, requests: Object.keys(r.requests ?? {}).sort(), limits: Object.keys(r.limits ?? {}).sort() }).toEqual({
+      expect({
+        at: `${workload}/${container.name}`,
+        requests: Object.keys(r.requests ?? {}).sort(),
+        limits: Object.keys(r.limits ?? {}).sort(),
+      }).toEqual({
         at: `${workload}/${container.name}`,
         requests: ['cpu', 'memory'],
         limits: ['cpu', 'memory'],
@@ -230,7 +263,11 @@ describe('hardening of every container', () => {
   test('liveness and readiness probes on every container', () => {
     for (const { workload, container } of cases()) {
       const at = `${workload}/${container.name}`;
-      expect({ at, liveness: container.livenessProbe !== undefined, readiness: container.readinessProbe !== undefined }).toEqual({ at, liveness: true, readiness: true });
+      expect({ at, liveness: container.livenessProbe !== undefined, readiness: container.readinessProbe !== undefined }).toEqual({
+        at,
+        liveness: true,
+        readiness: true,
+      });
     }
   });
 
@@ -239,7 +276,8 @@ describe('hardening of every container', () => {
     const port = triage.worker.healthPort;
     expect(worker.ports).toBeUndefined();
     expect(worker.livenessProbe.exec.command.join(' ')).toContain(`http://127.0.0.1:${port}/healthz`);
-    for (const probe of [worker.startupProbe, worker.readinessProbe]) expect(probe.exec.command.join(' ')).toContain(`http://127.0.0.1:${port}/readyz`);
+    for (const probe of [worker.startupProbe, worker.readinessProbe])
+      expect(probe.exec.command.join(' ')).toContain(`http://127.0.0.1:${port}/readyz`);
   });
 
   test('the broker runs as a native sidecar: started and probed before the worker, stopped after it', () => {
@@ -263,12 +301,16 @@ describe('hardening of every container', () => {
     const workerGrace = Number(/shutdownGraceTime: '(\d+) seconds'/.exec(workerTs)?.[1]);
     expect(workerGrace).toBeGreaterThan(0);
     // The broker is stopped after the worker has exited, so the two graces add up.
-    expect(podSpec(find(overlay, 'Deployment', 'keyless-triage-worker')).terminationGracePeriodSeconds).toBeGreaterThanOrEqual(workerGrace + broker.shutdownGraceMs / 1000 + 5);
+    expect(podSpec(find(overlay, 'Deployment', 'keyless-triage-worker')).terminationGracePeriodSeconds).toBeGreaterThanOrEqual(
+      workerGrace + broker.shutdownGraceMs / 1000 + 5,
+    );
     const gateway = podSpec(find(overlay, 'Deployment', 'keyless-triage-gateway'));
     const gatewayMain = readFileSync(join(PROJECT_ROOT, 'starter/main.ts'), 'utf8');
     const gatewayExit = Number(/setTimeout\(\(\) => process\.exit\(0\), (\d+)\)/.exec(gatewayMain)?.[1]) / 1000;
     expect(gatewayExit).toBeGreaterThan(0);
-    expect(gateway.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(gateway.containers[0]!.lifecycle.preStop.sleep.seconds + gatewayExit);
+    expect(gateway.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(
+      gateway.containers[0]!.lifecycle.preStop.sleep.seconds + gatewayExit,
+    );
   });
 
   test("the entry points are scripts npm run build produces, run by the image's node", () => {
@@ -276,19 +318,28 @@ describe('hardening of every container', () => {
     const dockerfile = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
     const node = (JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[])[0]!;
     for (const { workload, container } of cases()) {
-      expect({ at: `${workload}/${container.name}`, command: container.command }).toEqual({ at: `${workload}/${container.name}`, command: undefined });
+      expect({ at: `${workload}/${container.name}`, command: container.command }).toEqual({
+        at: `${workload}/${container.name}`,
+        command: undefined,
+      });
       expect(container.args).toHaveLength(1);
       expect(() => builtEntry(container.args[0].replace(/^dist\//, ''))).not.toThrow();
       for (const probe of [container.startupProbe, container.readinessProbe, container.livenessProbe]) {
         if (probe?.exec) expect(probe.exec.command[0]).toBe(node);
       }
     }
-    expect(cases().map((c) => c.container.args[0]).sort()).toEqual(['dist/broker/main.js', 'dist/starter/main.js', 'dist/workers/main.js']);
+    expect(
+      cases()
+        .map((c) => c.container.args[0])
+        .sort(),
+    ).toEqual(['dist/broker/main.js', 'dist/starter/main.js', 'dist/workers/main.js']);
   });
 
   test('writable paths are emptyDirs with a size limit', () => {
     for (const w of workloads(overlay)) {
-      for (const v of podSpec(w).volumes ?? []) if (v.emptyDir) expect({ volume: v.name, sizeLimit: v.emptyDir.sizeLimit }).toEqual({ volume: v.name, sizeLimit: expect.any(String) });
+      for (const v of podSpec(w).volumes ?? [])
+        if (v.emptyDir)
+          expect({ volume: v.name, sizeLimit: v.emptyDir.sizeLimit }).toEqual({ volume: v.name, sizeLimit: expect.any(String) });
     }
   });
 });
@@ -313,21 +364,36 @@ describe('credentials', () => {
     const mounts: string[] = [];
     for (const w of workloads(overlay)) {
       const pod = podSpec(w);
-      for (const c of allContainers(pod)) for (const s of mountedVolumes(pod, c).flatMap(secretsOfVolume)) mounts.push(`${w.metadata.name}/${c.name} <- ${s}`);
+      for (const c of allContainers(pod))
+        for (const s of mountedVolumes(pod, c).flatMap(secretsOfVolume)) mounts.push(`${w.metadata.name}/${c.name} <- ${s}`);
       for (const c of allContainers(pod)) {
-        for (const e of c.env ?? []) expect({ container: c.name, secretEnv: e.valueFrom?.secretKeyRef }).toEqual({ container: c.name, secretEnv: undefined });
-        for (const e of c.envFrom ?? []) expect({ container: c.name, secretEnvFrom: e.secretRef }).toEqual({ container: c.name, secretEnvFrom: undefined });
+        for (const e of c.env ?? [])
+          expect({ container: c.name, secretEnv: e.valueFrom?.secretKeyRef }).toEqual({ container: c.name, secretEnv: undefined });
+        for (const e of c.envFrom ?? [])
+          expect({ container: c.name, secretEnvFrom: e.secretRef }).toEqual({ container: c.name, secretEnvFrom: undefined });
       }
     }
-    expect(mounts.sort()).toEqual([`keyless-triage-gateway/gateway <- ${GATEWAY_SECRET}`, `keyless-triage-worker/broker <- ${BROKER_SECRET}`]);
+    expect(mounts.sort()).toEqual([
+      `keyless-triage-gateway/gateway <- ${GATEWAY_SECRET}`,
+      `keyless-triage-worker/broker <- ${BROKER_SECRET}`,
+    ]);
   });
 
   test("the broker's secret files and config are where broker.yaml and BROKER_CONFIG say", () => {
     const pod = workerPod();
     const brokerContainer = pod.initContainers!.find((c) => c.name === 'broker')!;
-    const secretMount = brokerContainer.volumeMounts.find((m: any) => mountedVolumes(pod, { name: 'x', volumeMounts: [m] })[0]?.secret?.secretName === BROKER_SECRET);
+    const secretMount = brokerContainer.volumeMounts.find(
+      (m: any) => mountedVolumes(pod, { name: 'x', volumeMounts: [m] })[0]?.secret?.secretName === BROKER_SECRET,
+    );
     const { github, pagerduty, datadog, slack } = broker.providers;
-    const files = [github?.privateKeyFile, pagerduty?.clientIdFile, pagerduty?.clientSecretFile, datadog?.apiKeyFile, datadog?.appKeyFile, slack?.botTokenFile];
+    const files = [
+      github?.privateKeyFile,
+      pagerduty?.clientIdFile,
+      pagerduty?.clientSecretFile,
+      datadog?.apiKeyFile,
+      datadog?.appKeyFile,
+      slack?.botTokenFile,
+    ];
     for (const f of files) expect(f?.startsWith(`${secretMount.mountPath}/`)).toBe(true);
     const configDir = brokerContainer.volumeMounts.find((m: any) => m.name === 'broker-config').mountPath;
     expect(brokerContainer.env).toEqual([{ name: 'BROKER_CONFIG', value: `${configDir}/broker.yaml` }]);
@@ -338,7 +404,8 @@ describe('credentials', () => {
     const gateway = pod.containers[0]!;
     const secretMount = gateway.volumeMounts.find((m: any) => m.name === 'gateway-secrets');
     expect(mountedVolumes(pod, gateway).find((v) => v.name === 'gateway-secrets').secret.secretName).toBe(GATEWAY_SECRET);
-    for (const f of [...triage.gateway!.pagerdutyWebhookSecretFiles, triage.gateway!.slackSigningSecretFile!]) expect(f.startsWith(`${secretMount.mountPath}/`)).toBe(true);
+    for (const f of [...triage.gateway!.pagerdutyWebhookSecretFiles, triage.gateway!.slackSigningSecretFile!])
+      expect(f.startsWith(`${secretMount.mountPath}/`)).toBe(true);
     expect(triage.gateway!.host).toBe('0.0.0.0');
     expect(gateway.ports).toEqual([{ name: 'http', containerPort: triage.gateway!.port, protocol: 'TCP' }]);
     const service = find(overlay, 'Service', 'keyless-triage-gateway');
@@ -366,11 +433,17 @@ describe('credentials', () => {
     expect(find(overlay, 'ServiceAccount', WORKER_SA).automountServiceAccountToken).toBe(false);
     expect(pod.serviceAccountName).toBe(WORKER_SA);
     expect(pod.automountServiceAccountToken).toBe(false);
-    const tokenVolumes = (pod.volumes ?? []).filter((v: any) => v.projected?.sources?.some((s: any) => s.serviceAccountToken)).map((v: any) => v.name);
+    const tokenVolumes = (pod.volumes ?? [])
+      .filter((v: any) => v.projected?.sources?.some((s: any) => s.serviceAccountToken))
+      .map((v: any) => v.name);
     expect(tokenVolumes).toEqual(['kube-api-access']);
-    const mountedBy = allContainers(pod).filter((c) => (c.volumeMounts ?? []).some((m: any) => m.name === 'kube-api-access')).map((c) => c.name);
+    const mountedBy = allContainers(pod)
+      .filter((c) => (c.volumeMounts ?? []).some((m: any) => m.name === 'kube-api-access'))
+      .map((c) => c.name);
     expect(mountedBy).toEqual(['worker']);
-    const token = pod.volumes!.find((v: any) => v.name === 'kube-api-access').projected.sources.find((s: any) => s.serviceAccountToken).serviceAccountToken;
+    const token = pod
+      .volumes!.find((v: any) => v.name === 'kube-api-access')
+      .projected.sources.find((s: any) => s.serviceAccountToken).serviceAccountToken;
     expect(token.expirationSeconds).toBeLessThanOrEqual(3600);
     expect(token.audience).toBeUndefined();
   });
@@ -382,7 +455,8 @@ describe('credentials', () => {
     expect(Object.keys(sa.metadata.annotations ?? {}).filter((k) => k.startsWith('eks.amazonaws.com/'))).toEqual([]);
     expect(workerDeployment.spec.template.metadata.annotations['eks.amazonaws.com/skip-containers']).toBe('broker');
     for (const c of allContainers(podSpec(workerDeployment))) {
-      for (const e of c.env ?? []) expect(e.name).not.toMatch(/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE|CONTAINER_)/);
+      for (const e of c.env ?? [])
+        expect(e.name).not.toMatch(/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE|CONTAINER_)/);
     }
   });
 });
@@ -390,14 +464,22 @@ describe('credentials', () => {
 describe('configuration agrees with the manifests', () => {
   test('one RoleBinding to `view` per namespace the services name, and no other', () => {
     const configured = [...new Set(Object.values(triage.services).flatMap((s) => s.kubernetes?.namespaces ?? []))].sort();
-    const bound = overlay.filter((o) => o.kind === 'RoleBinding').map((o) => o.metadata.namespace).sort();
+    const bound = overlay
+      .filter((o) => o.kind === 'RoleBinding')
+      .map((o) => o.metadata.namespace)
+      .sort();
     expect(bound).toEqual(configured);
     expect(overlay.filter((o) => o.kind === 'ClusterRoleBinding')).toEqual([]);
-    expect(withComponent.filter((o) => o.kind === 'ClusterRoleBinding').map((o) => o.metadata.name)).toEqual(['keyless-triage-worker-view']);
+    expect(withComponent.filter((o) => o.kind === 'ClusterRoleBinding').map((o) => o.metadata.name)).toEqual([
+      'keyless-triage-worker-view',
+    ]);
   });
 
   test('the node-events component adds one Role and its binding, in the namespace the kubelet records Node events in, and nothing else', () => {
-    const added = withNodeEvents.filter((o) => !overlay.some((x) => x.kind === o.kind && x.metadata.name === o.metadata.name && x.metadata.namespace === o.metadata.namespace));
+    const added = withNodeEvents.filter(
+      (o) =>
+        !overlay.some((x) => x.kind === o.kind && x.metadata.name === o.metadata.name && x.metadata.namespace === o.metadata.namespace),
+    );
     expect(added.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual([
       'Role default/keyless-triage-worker-node-events',
       'RoleBinding default/keyless-triage-worker-node-events',
@@ -423,14 +505,19 @@ describe('configuration agrees with the manifests', () => {
     for (const o of overlay) {
       if (o.kind === 'Namespace' || o.kind === 'ClusterRoleBinding') continue;
       if (o.kind === 'RoleBinding') expect(o.metadata.namespace).not.toBe(NAMESPACE);
-      else expect({ object: `${o.kind}/${o.metadata.name}`, namespace: o.metadata.namespace }).toEqual({ object: `${o.kind}/${o.metadata.name}`, namespace: NAMESPACE });
+      else
+        expect({ object: `${o.kind}/${o.metadata.name}`, namespace: o.metadata.namespace }).toEqual({
+          object: `${o.kind}/${o.metadata.name}`,
+          namespace: NAMESPACE,
+        });
     }
     expect(find(overlay, 'Namespace', NAMESPACE).metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
   });
 });
 
 describe('disruption and network policy', () => {
-  const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+  const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
+    Object.entries(selector).every(([k, v]) => labels[k] === v);
 
   test('each Deployment has a PodDisruptionBudget that selects its pods and leaves room to drain', () => {
     for (const d of workloads(overlay)) {
@@ -447,18 +534,25 @@ describe('disruption and network policy', () => {
     expect(deny?.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
     const ingress = policies.filter((p) => p.spec.ingress);
     expect(ingress).toHaveLength(1);
-    expect(ingress[0]!.spec.podSelector.matchLabels).toEqual(find(overlay, 'Deployment', 'keyless-triage-gateway').spec.selector.matchLabels);
+    expect(ingress[0]!.spec.podSelector.matchLabels).toEqual(
+      find(overlay, 'Deployment', 'keyless-triage-gateway').spec.selector.matchLabels,
+    );
     expect(ingress[0]!.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: triage.gateway!.port }] }]);
     const egress = policies.filter((p) => p.spec.egress);
     expect(egress).toHaveLength(1);
-    expect(egress[0]!.spec.egress.flatMap((r: any) => r.ports.map((p: any) => `${p.protocol}/${p.port}`)).sort()).toEqual(['TCP/53', 'UDP/53']);
+    expect(egress[0]!.spec.egress.flatMap((r: any) => r.ports.map((p: any) => `${p.protocol}/${p.port}`)).sort()).toEqual([
+      'TCP/53',
+      'UDP/53',
+    ]);
   });
 
   test("each Calico egress policy selects exactly its Deployment's pods", () => {
     const calico = overlay.filter((o) => o.apiVersion === 'projectcalico.org/v3');
     expect(calico.map((c) => c.metadata.name).sort()).toEqual(['keyless-triage-gateway-egress', 'keyless-triage-worker-egress']);
     for (const policy of calico) {
-      const terms = Object.fromEntries((policy.spec.selector as string).split('&&').map((t) => /^\s*([\w./-]+) == '([^']*)'\s*$/.exec(t)!.slice(1, 3) as [string, string]));
+      const terms = Object.fromEntries(
+        (policy.spec.selector as string).split('&&').map((t) => /^\s*([\w./-]+) == '([^']*)'\s*$/.exec(t)!.slice(1, 3) as [string, string]),
+      );
       const selected = workloads(overlay).filter((d) => matches(terms, d.spec.template.metadata.labels));
       expect(selected.map((d) => d.metadata.name)).toEqual([policy.metadata.name.replace(/-egress$/, '')]);
       expect(policy.spec.types).toEqual(['Egress']);

@@ -55,7 +55,11 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
 }
 
 async function sandboxControl(base: string, what: string, body: unknown): Promise<void> {
-  const res = await fetch(`${base}/_sandbox/${what}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}/_sandbox/${what}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`sandbox control ${what}: ${res.status}`);
 }
 
@@ -65,7 +69,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'triage-audit-e2e-'));
   // A short write timeout: after the worker is killed mid-write, the retry comes within seconds.
   stack = await startStack({ dir, scenario: SCENARIO_FILE, writeTimeout: '4s' });
-  client = new Client({ connection: await Connection.connect({ address: stack.info.temporalAddress }), namespace: stack.info.temporalNamespace });
+  client = new Client({
+    connection: await Connection.connect({ address: stack.info.temporalAddress }),
+    namespace: stack.info.temporalNamespace,
+  });
 
   // PagerDuty pages; the triage runs to the approval card.
   const secret = readFileSync(stack.info.pagerdutyWebhookSecretFile, 'utf8');
@@ -96,7 +103,10 @@ beforeAll(async () => {
 
   // What `make demo` does before it stops the stack.
   mkdirSync(join(dir, 'history'));
-  writeFileSync(join(dir, 'history', `${triageWorkflowId(incidentId())}.json`), historyToJSON(await client.workflow.getHandle(triageWorkflowId(incidentId())).fetchHistory()));
+  writeFileSync(
+    join(dir, 'history', `${triageWorkflowId(incidentId())}.json`),
+    historyToJSON(await client.workflow.getHandle(triageWorkflowId(incidentId())).fetchHistory()),
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -107,9 +117,16 @@ afterAll(async () => {
 describe('triage audit on a real triage', () => {
   test('every broker line of the triage is attributed to the activity that made it, retries included', async () => {
     const io = quietIo();
-    const { timeline } = await runAudit(incidentId(), { config: stack.info.configFile, brokerAudit: [stack.info.brokerAuditLog], json: true }, io);
+    const { timeline } = await runAudit(
+      incidentId(),
+      { config: stack.info.configFile, brokerAudit: [stack.info.brokerAuditLog], json: true },
+      io,
+    );
     expect(io.notes).toEqual([]);
-    expect(JSON.parse(io.outs.join('\n'))).toMatchObject({ workflowId: triageWorkflowId(incidentId()), historySource: { kind: 'temporal' } });
+    expect(JSON.parse(io.outs.join('\n'))).toMatchObject({
+      workflowId: triageWorkflowId(incidentId()),
+      historySource: { kind: 'temporal' },
+    });
 
     const expected = auditLinesOf(triageWorkflowId(incidentId()));
     const broker = timeline.entries.filter((e) => e.source === 'broker');
@@ -123,7 +140,8 @@ describe('triage audit on a real triage', () => {
     }
 
     // Each provider's calls come from the activities that call it.
-    const callers = (provider: string) => [...new Set(broker.filter((e) => e.broker!.provider === provider).map((e) => e.activity!.activityType))].sort();
+    const callers = (provider: string) =>
+      [...new Set(broker.filter((e) => e.broker!.provider === provider).map((e) => e.activity!.activityType))].sort();
     expect(callers('pagerduty')).toEqual(['collectPagerDutyEvidence', 'fetchIncident']);
     expect(callers('datadog')).toEqual(['collectDatadogEvidence']);
     expect(callers('github')).toEqual(['createGitHubIssue', 'linkIssueToNote']);
@@ -131,12 +149,17 @@ describe('triage audit on a real triage', () => {
 
     // The write the dead worker started belongs to attempt 1; the retry's lookup to attempt 2.
     const writes = broker.filter((e) => e.activity!.activityType === 'createGitHubIssue');
-    expect(writes.filter((e) => e.activity!.attempt === 1 && e.activity!.lastAttempt === 1).map((e) => e.broker!.method)).toEqual(['GET', 'POST']);
+    expect(writes.filter((e) => e.activity!.attempt === 1 && e.activity!.lastAttempt === 1).map((e) => e.broker!.method)).toEqual([
+      'GET',
+      'POST',
+    ]);
     expect(writes.filter((e) => e.activity!.attempt === 2).map((e) => e.broker!.method)).toEqual(['GET']);
 
     // The timeline reads as the workflow ran: the decision, the activity summaries.
     const whats = timeline.entries.map((e) => e.what);
-    expect(whats).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^update decide accepted: approve by ${stack.info.approvers[0]}`))]));
+    expect(whats).toEqual(
+      expect.arrayContaining([expect.stringMatching(new RegExp(`^update decide accepted: approve by ${stack.info.approvers[0]}`))]),
+    );
     expect(whats).toEqual(expect.arrayContaining(['fetchIncident#1 scheduled — PagerDuty: fetch incident']));
     expect(whats.at(-1)).toMatch(/^workflow completed: approved, GitHub issue http/);
   });
@@ -145,13 +168,17 @@ describe('triage audit on a real triage', () => {
     const printed: string[] = [];
     const log = jest.spyOn(console, 'log').mockImplementation((text: string) => void printed.push(text));
     try {
-      await auditCommand().parseAsync([incidentId(), '--config', stack.info.configFile, '--broker-audit', stack.info.brokerAuditLog], { from: 'user' });
+      await auditCommand().parseAsync([incidentId(), '--config', stack.info.configFile, '--broker-audit', stack.info.brokerAuditLog], {
+        from: 'user',
+      });
     } finally {
       log.mockRestore();
     }
     const text = printed.join('\n');
     expect(text).toMatch(/^TIME \(UTC\) {4}SOURCE {4}WHAT$/m);
-    expect(text).toMatch(/^\d\d:\d\d:\d\d\.\d{3} {2}temporal {2}fetchIncident#1 started, attempt 1\n\d\d:\d\d:\d\d\.\d{3} {2}broker {6}↳ pagerduty GET \/incidents\/\w+ → 200 allowed · credential pagerduty-oauth:/m);
+    expect(text).toMatch(
+      /^\d\d:\d\d:\d\d\.\d{3} {2}temporal {2}fetchIncident#1 started, attempt 1\n\d\d:\d\d:\d\d\.\d{3} {2}broker {6}↳ pagerduty GET \/incidents\/\w+ → 200 allowed · credential pagerduty-oauth:/m,
+    );
     expect(text).toMatch(/broker {6}↳ \[attempt 2\] github GET \/repos\/[^ ]+\/issues → 200 allowed/);
     expect(text).not.toContain('UNATTRIBUTED');
     expect(text).toMatch(/\d+ broker lines of triage-\w+: \d+ attributed to an activity, 0 unattributed/);
@@ -162,19 +189,22 @@ describe('triage audit on a real triage', () => {
   });
 
   test('an unknown incident is a clear error', async () => {
-    await expect(runAudit('QNOSUCH1', { config: stack.info.configFile, brokerAudit: [stack.info.brokerAuditLog] }, quietIo())).rejects.toThrow(
+    await expect(
+      runAudit('QNOSUCH1', { config: stack.info.configFile, brokerAudit: [stack.info.brokerAuditLog] }, quietIo()),
+    ).rejects.toThrow(
       `no triage for incident QNOSUCH1: workflow triage-QNOSUCH1 not found in namespace default at ${stack.info.temporalAddress}`,
     );
   });
 
   test('a missing audit file is a clear error', async () => {
-    await expect(runAudit(incidentId(), { config: stack.info.configFile, brokerAudit: [join(dir, 'nope.jsonl')] }, quietIo())).rejects.toThrow(
-      /broker audit log .*nope\.jsonl not found \(given with --broker-audit\)\. Pass --broker-audit <file>/,
-    );
+    await expect(
+      runAudit(incidentId(), { config: stack.info.configFile, brokerAudit: [join(dir, 'nope.jsonl')] }, quietIo()),
+    ).rejects.toThrow(/broker audit log .*nope\.jsonl not found \(given with --broker-audit\)\. Pass --broker-audit <file>/);
   });
 
   test('after the stack stops: the exported history and the log beside it give the same timeline; Temporal unreachable is a clear error', async () => {
-    const live = (await runAudit(incidentId(), { config: stack.info.configFile, brokerAudit: [stack.info.brokerAuditLog] }, quietIo())).timeline;
+    const live = (await runAudit(incidentId(), { config: stack.info.configFile, brokerAudit: [stack.info.brokerAuditLog] }, quietIo()))
+      .timeline;
     await client.connection.close();
     await stack.stop();
 
@@ -189,7 +219,13 @@ describe('triage audit on a real triage', () => {
       // As after `make demo`: no --history, Temporal gone, the stack's export used, and said so in one line.
       const io = quietIo();
       const fallback = await runAudit(incidentId(), { config: stack.info.configFile, sandboxStackDir: dir }, io);
-      expect(io.notes).toEqual([expect.stringMatching(new RegExp(`^Temporal at ${stack.info.temporalAddress.replace(/\./g, '\\.')} is unreachable; using the history the sandbox demo exported: .*${triageWorkflowId(incidentId())}\\.json$`))]);
+      expect(io.notes).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^Temporal at ${stack.info.temporalAddress.replace(/\./g, '\\.')} is unreachable; using the history the sandbox demo exported: .*${triageWorkflowId(incidentId())}\\.json$`,
+          ),
+        ),
+      ]);
       expect(fallback.historySource).toEqual({ kind: 'file', path: exported });
       expect(fallback.timeline).toEqual(live);
     } finally {
@@ -197,7 +233,9 @@ describe('triage audit on a real triage', () => {
     }
 
     await expect(runAudit('QNOSUCH1', { config: stack.info.configFile }, quietIo())).rejects.toThrow(
-      new RegExp(`^cannot reach Temporal at ${stack.info.temporalAddress.replace(/\./g, '\\.')} .*--config <triage\\.yaml> or TEMPORAL_ADDRESS, or pass --history <file>`),
+      new RegExp(
+        `^cannot reach Temporal at ${stack.info.temporalAddress.replace(/\./g, '\\.')} .*--config <triage\\.yaml> or TEMPORAL_ADDRESS, or pass --history <file>`,
+      ),
     );
   });
 });

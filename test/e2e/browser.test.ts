@@ -44,11 +44,22 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: make test installs Debian's chromium package`);
   scenario = await loadScenario(SCENARIO_FILE);
   stack = await startStack({ dir: mkdtempSync(join(tmpdir(), 'triage-browser-')), scenario: SCENARIO_FILE });
-  client = new Client({ connection: await Connection.connect({ address: stack.info.temporalAddress }), namespace: stack.info.temporalNamespace });
+  client = new Client({
+    connection: await Connection.connect({ address: stack.info.temporalAddress }),
+    namespace: stack.info.temporalNamespace,
+  });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // The machine has no internet: without these, Chromium's background connections fail noisily.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 120_000);
 
@@ -91,7 +102,10 @@ test('an approver clicks Approve in the sandbox Slack; a non-approver only gets 
   await card.getByRole('button', { name: 'Approve' }).waitFor({ state: 'detached', timeout: 15_000 });
   expect(await card.textContent()).toContain('Approved');
   await page.getByRole('link', { name: `#${stack.info.slackChannels.incidents}` }).click();
-  await page.locator('article', { hasText: outcome.githubIssue!.url.split('/').slice(-1)[0]! }).first().waitFor({ timeout: 15_000 });
+  await page
+    .locator('article', { hasText: outcome.githubIssue!.url.split('/').slice(-1)[0]! })
+    .first()
+    .waitFor({ timeout: 15_000 });
   await page.screenshot({ path: join(stack.info.logDir, 'sandbox-slack.png') });
   await page.close();
 });

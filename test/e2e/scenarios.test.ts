@@ -22,7 +22,15 @@ const scenarios = readdirSync(SCENARIO_DIR)
   .sort()
   .map((f) => join(SCENARIO_DIR, f));
 
-const STAGES_AFTER_DIAGNOSIS = new Set(['awaiting-decision', 'escalated', 'approved', 'rejected', 'expired', 'resolved-before-decision', 'failed']);
+const STAGES_AFTER_DIAGNOSIS = new Set([
+  'awaiting-decision',
+  'escalated',
+  'approved',
+  'rejected',
+  'expired',
+  'resolved-before-decision',
+  'failed',
+]);
 
 interface Running {
   stack: RunningStack;
@@ -54,7 +62,14 @@ async function withTriage<T>(scenarioPath: string, environment: Record<string, s
 
 test('the library ships the scenarios the docs promise', () => {
   expect(scenarios.map((s) => basename(s, '.yaml'))).toEqual(
-    expect.arrayContaining(['crashloop-after-rollout', 'dependency-latency', 'evicted-memory-pressure', 'imagepullbackoff-bad-tag', 'oom-after-limit-change', 'unschedulable-cpu']),
+    expect.arrayContaining([
+      'crashloop-after-rollout',
+      'dependency-latency',
+      'evicted-memory-pressure',
+      'imagepullbackoff-bad-tag',
+      'oom-after-limit-change',
+      'unschedulable-cpu',
+    ]),
   );
 });
 
@@ -64,7 +79,10 @@ describe.each(scenarios.map((path) => [basename(path, '.yaml'), path]))('scenari
     await withTriage(path, {}, async ({ client, incidentId }) => {
       const status = await waitForStatus(client, incidentId, (s) => STAGES_AFTER_DIAGNOSIS.has(s.stage), 60_000);
       expect(status.stage).toBe('awaiting-decision');
-      const problems = compareWithExpected({ headline: status.headline ?? '', findings: status.findings, surfaces: status.surfaces }, expected);
+      const problems = compareWithExpected(
+        { headline: status.headline ?? '', findings: status.findings, surfaces: status.surfaces },
+        expected,
+      );
       expect(problems).toEqual([]);
     });
   });
@@ -73,29 +91,46 @@ describe.each(scenarios.map((path) => [basename(path, '.yaml'), path]))('scenari
 const OUTAGES = [
   { surface: 'datadog', environment: { SANDBOX_DATADOG_ERROR_RATE: '1', SANDBOX_DATADOG_ERROR_STATUS: '500' }, reason: /500/ },
   // Throttled on every call, retries included: what a CloudWatch account at its GetMetricData quota looks like.
-  { surface: 'cloudwatch', environment: { SANDBOX_CLOUDWATCH_ERROR_RATE: '1', SANDBOX_CLOUDWATCH_ERROR_STATUS: '429' }, reason: /Throttling|429/ },
+  {
+    surface: 'cloudwatch',
+    environment: { SANDBOX_CLOUDWATCH_ERROR_RATE: '1', SANDBOX_CLOUDWATCH_ERROR_STATUS: '429' },
+    reason: /Throttling|429/,
+  },
 ] as const;
 
-test.each(OUTAGES)('with $surface failing every request, the triage completes with it unavailable and the other findings intact', async ({ surface, environment, reason }) => {
-  const path = join(SCENARIO_DIR, 'crashloop-after-rollout.yaml');
-  const expected = await loadExpectedFindings(expectedFindingsPath(path));
-  await withTriage(path, environment, async ({ stack, client, incidentId }) => {
-    const status = await waitForStatus(client, incidentId, (s) => STAGES_AFTER_DIAGNOSIS.has(s.stage), 60_000);
-    expect(status.stage).toBe('awaiting-decision');
-    expect(status.surfaces.find((s) => s.surface === surface)).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(reason) });
-    // Nothing from the failed surface: neither its own analyzers' findings nor metric shifts read from it.
-    expect(status.findings.filter((f) => f.surface === surface || f.analyzer.startsWith(`${surface}.`))).toEqual([]);
-    const without = {
-      ...expected,
-      findings: expected.findings.filter((f) => f.surface !== surface && !f.analyzer.startsWith(`${surface}.`)),
-      surfaces: { ...expected.surfaces, [surface]: 'unavailable' as const },
-    };
-    expect(compareWithExpected({ headline: status.headline ?? '', findings: status.findings, surfaces: status.surfaces }, without)).toEqual([]);
+test.each(OUTAGES)(
+  'with $surface failing every request, the triage completes with it unavailable and the other findings intact',
+  async ({ surface, environment, reason }) => {
+    const path = join(SCENARIO_DIR, 'crashloop-after-rollout.yaml');
+    const expected = await loadExpectedFindings(expectedFindingsPath(path));
+    await withTriage(path, environment, async ({ stack, client, incidentId }) => {
+      const status = await waitForStatus(client, incidentId, (s) => STAGES_AFTER_DIAGNOSIS.has(s.stage), 60_000);
+      expect(status.stage).toBe('awaiting-decision');
+      expect(status.surfaces.find((s) => s.surface === surface)).toMatchObject({
+        status: 'unavailable',
+        reason: expect.stringMatching(reason),
+      });
+      // Nothing from the failed surface: neither its own analyzers' findings nor metric shifts read from it.
+      expect(status.findings.filter((f) => f.surface === surface || f.analyzer.startsWith(`${surface}.`))).toEqual([]);
+      const without = {
+        ...expected,
+        findings: expected.findings.filter((f) => f.surface !== surface && !f.analyzer.startsWith(`${surface}.`)),
+        surfaces: { ...expected.surfaces, [surface]: 'unavailable' as const },
+      };
+      expect(
+        compareWithExpected({ headline: status.headline ?? '', findings: status.findings, surfaces: status.surfaces }, without),
+      ).toEqual([]);
 
-    await decide(client, incidentId, { decision: 'approve', approver: stack.info.approvers[0]!, planHash: status.planHash! }, `e2e-${incidentId}`);
-    const done = await waitForStatus(client, incidentId, (s) => s.githubIssue !== undefined || s.stage === 'failed', 60_000);
-    expect(done.githubIssue?.url).toMatch(/\/issues\/1$/);
-    const issues = (await (await fetch(`${stack.info.githubUrl}/_sandbox/issues`)).json()) as { issues: { issue: { body: string } }[] };
-    expect(issues.issues[0]?.issue.body).toMatch(new RegExp(`\\*\\*${surface}\\*\\*: unavailable: .*(${reason.source})`));
-  });
-});
+      await decide(
+        client,
+        incidentId,
+        { decision: 'approve', approver: stack.info.approvers[0]!, planHash: status.planHash! },
+        `e2e-${incidentId}`,
+      );
+      const done = await waitForStatus(client, incidentId, (s) => s.githubIssue !== undefined || s.stage === 'failed', 60_000);
+      expect(done.githubIssue?.url).toMatch(/\/issues\/1$/);
+      const issues = (await (await fetch(`${stack.info.githubUrl}/_sandbox/issues`)).json()) as { issues: { issue: { body: string } }[] };
+      expect(issues.issues[0]?.issue.body).toMatch(new RegExp(`\\*\\*${surface}\\*\\*: unavailable: .*(${reason.source})`));
+    });
+  },
+);

@@ -29,7 +29,12 @@ let secret: string;
 
 async function triage(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [join(PROJECT_ROOT, 'bin/triage.js'), '--config', stack.info.configFile, ...args]);
+    const { stdout, stderr } = await exec(process.execPath, [
+      join(PROJECT_ROOT, 'bin/triage.js'),
+      '--config',
+      stack.info.configFile,
+      ...args,
+    ]);
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -65,11 +70,19 @@ async function until(check: () => Promise<boolean>, timeoutMs = 20_000): Promise
 }
 
 async function sandboxControl(base: string, what: string, body: unknown): Promise<void> {
-  const res = await fetch(`${base}/_sandbox/${what}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}/_sandbox/${what}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`sandbox control ${what}: ${res.status}`);
 }
 
-async function slackClick(card: { channelId: string; ts: string }, userId: string, extra: Record<string, unknown>): Promise<{ status: number }> {
+async function slackClick(
+  card: { channelId: string; ts: string },
+  userId: string,
+  extra: Record<string, unknown>,
+): Promise<{ status: number }> {
   const res = await fetch(`${stack.info.slackUrl}/_sandbox/click`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -79,7 +92,9 @@ async function slackClick(card: { channelId: string; ts: string }, userId: strin
 }
 
 async function githubIssues(): Promise<{ number: number; html_url: string; title: string }[]> {
-  const { issues } = (await (await fetch(`${stack.info.githubUrl}/_sandbox/issues`)).json()) as { issues: { issue: { number: number; html_url: string; title: string } }[] };
+  const { issues } = (await (await fetch(`${stack.info.githubUrl}/_sandbox/issues`)).json()) as {
+    issues: { issue: { number: number; html_url: string; title: string } }[];
+  };
   return issues.map((i) => i.issue);
 }
 
@@ -98,7 +113,10 @@ async function collectSandboxSecrets(): Promise<{ name: string; value: string }[
     }
   };
   walk(stack.info.secretDir);
-  for (const [name, base] of [['github token', stack.info.githubUrl], ['pagerduty token', stack.info.pagerdutyUrl]] as const) {
+  for (const [name, base] of [
+    ['github token', stack.info.githubUrl],
+    ['pagerduty token', stack.info.pagerdutyUrl],
+  ] as const) {
     const { tokens } = (await (await fetch(`${base}/_sandbox/issued-tokens`)).json()) as { tokens: string[] };
     tokens.forEach((value) => found.push({ name, value }));
   }
@@ -111,7 +129,10 @@ beforeAll(async () => {
   // A short write timeout: after the worker is killed mid-write, the retry comes within seconds.
   stack = await startStack({ dir: mkdtempSync(join(tmpdir(), 'triage-e2e-')), scenario: SCENARIO_FILE, writeTimeout: '4s' });
   secret = readFileSync(stack.info.pagerdutyWebhookSecretFile, 'utf8');
-  client = new Client({ connection: await Connection.connect({ address: stack.info.temporalAddress }), namespace: stack.info.temporalNamespace });
+  client = new Client({
+    connection: await Connection.connect({ address: stack.info.temporalAddress }),
+    namespace: stack.info.temporalNamespace,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -136,7 +157,9 @@ describe('the running stack', () => {
 
   test('the same valid webhook posted 20 times concurrently yields one execution', async () => {
     const body = incidentEnvelope(scenario, 'incident.triggered', 'evt-dup');
-    const responses = await Promise.all(Array.from({ length: 20 }, () => postSignedWebhook(stack.info.gatewayUrl, body, secret, 'delivery-1')));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => postSignedWebhook(stack.info.gatewayUrl, body, secret, 'delivery-1')),
+    );
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(202));
     expect(await executions(incidentId())).toBe(1);
   });
@@ -147,7 +170,11 @@ describe('the running stack', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain(`${SANDBOX_NON_APPROVER} is not an approver`);
     const history = await client.workflow.getHandle(triageWorkflowId(incidentId())).fetchHistory();
-    expect((history.events ?? []).some((e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateAdmittedEventAttributes)).toBe(false);
+    expect(
+      (history.events ?? []).some(
+        (e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateAdmittedEventAttributes,
+      ),
+    ).toBe(false);
 
     const status = await triage('status', incidentId(), '--json');
     expect(status.code).toBe(0);
@@ -189,7 +216,9 @@ describe('the running stack', () => {
     expect(outcome.githubIssue).toMatchObject({ number: issues[0]!.number, url: issues[0]!.html_url });
     expect(issues[0]!.title).toContain(scenario.pagerduty.incident.title);
     const finalHistory = await client.workflow.getHandle(triageWorkflowId(incidentId())).fetchHistory();
-    const githubStarted = (finalHistory.events ?? []).find((e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt! > 1);
+    const githubStarted = (finalHistory.events ?? []).find(
+      (e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt! > 1,
+    );
     expect(githubStarted).toBeDefined(); // the write really was retried
     expect((await triage('status', incidentId())).stdout).toMatch(/issue +http/);
   });
@@ -214,16 +243,24 @@ describe('the running stack', () => {
   });
 
   test('the broker refuses a route outside its policy and audits the refusal', async () => {
-    const res = await fetch(`${stack.info.brokerUrl}/github/repos/someone-else/secrets/issues`, { headers: { 'x-triage-id': 'triage-e2e-probe' } });
+    const res = await fetch(`${stack.info.brokerUrl}/github/repos/someone-else/secrets/issues`, {
+      headers: { 'x-triage-id': 'triage-e2e-probe' },
+    });
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ error: 'denied' });
-    const readAudit = () => readFileSync(stack.info.brokerAuditLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const readAudit = () =>
+      readFileSync(stack.info.brokerAuditLog, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     await until(async () => readAudit().at(-1)?.triageId === 'triage-e2e-probe'); // appended after the response
     const audit = readAudit();
     expect(audit.at(-1)).toMatchObject({ provider: 'github', method: 'GET', decision: 'denied', triageId: 'triage-e2e-probe' });
     // Every call the worker made for the triage is in the audit log, joined by the triage id.
     const forTriage = audit.filter((a) => a.triageId === triageWorkflowId(incidentId()));
-    expect(forTriage.map((a) => `${a.provider} ${a.method}`)).toEqual(expect.arrayContaining(['pagerduty GET', 'github GET', 'github POST']));
+    expect(forTriage.map((a) => `${a.provider} ${a.method}`)).toEqual(
+      expect.arrayContaining(['pagerduty GET', 'github GET', 'github POST']),
+    );
   });
 
   test('the history the CLI prints replays against the current code', async () => {

@@ -97,7 +97,9 @@ test('worker and client connect with mTLS from files and keep working across a c
   const address = `127.0.0.1:${proxy.port}`;
 
   // Without a client certificate the server side refuses: the proxy really enforces mTLS.
-  await expect(NativeConnection.connect({ address, tls: { serverNameOverride: 'localhost', serverRootCACertificate: Buffer.from(ca.cert) } })).rejects.toThrow();
+  await expect(
+    NativeConnection.connect({ address, tls: { serverNameOverride: 'localhost', serverRootCACertificate: Buffer.from(ca.cert) } }),
+  ).rejects.toThrow();
 
   const volume = secretVolume({ 'tls.crt': certA.cert, 'tls.key': certA.key, 'ca.crt': ca.cert });
   const temporal = parseConfig({
@@ -105,7 +107,12 @@ test('worker and client connect with mTLS from files and keep working across a c
       address,
       namespace: env.namespace ?? 'default',
       taskQueue: `mtls-${randomUUID()}`,
-      tls: { certFile: join(volume.dir, 'tls.crt'), keyFile: join(volume.dir, 'tls.key'), caFile: join(volume.dir, 'ca.crt'), serverName: 'localhost' },
+      tls: {
+        certFile: join(volume.dir, 'tls.crt'),
+        keyFile: join(volume.dir, 'tls.key'),
+        caFile: join(volume.dir, 'ca.crt'),
+        serverName: 'localhost',
+      },
     },
     services: { PCHKOUT: { name: 'checkout', approvers: ['U0ALICE'] } },
   }).temporal;
@@ -118,12 +125,20 @@ test('worker and client connect with mTLS from files and keep working across a c
     connection: workerConnection.connection,
     namespace: temporal.namespace,
     taskQueue: temporal.taskQueue,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: join(PROJECT_ROOT, 'test/integration/echo-workflow.ts'), logger: new DefaultLogger('WARN') }),
+    workflowBundle: await bundleWorkflowCode({
+      workflowsPath: join(PROJECT_ROOT, 'test/integration/echo-workflow.ts'),
+      logger: new DefaultLogger('WARN'),
+    }),
   });
   workerConnection.attach(worker);
   const client = new Client({ connection: lazyClientConnection(temporal, { logger, source: fast }), namespace: temporal.namespace });
   const run = (text: string) =>
-    client.workflow.execute<typeof echo>('echo', { taskQueue: temporal.taskQueue, workflowId: `echo-${randomUUID()}`, args: [text], workflowExecutionTimeout: '20 seconds' });
+    client.workflow.execute<typeof echo>('echo', {
+      taskQueue: temporal.taskQueue,
+      workflowId: `echo-${randomUUID()}`,
+      args: [text],
+      workflowExecutionTimeout: '20 seconds',
+    });
 
   try {
     await worker.runUntil(async () => {
@@ -146,7 +161,13 @@ test('worker and client connect with mTLS from files and keep working across a c
     await workerConnection.close();
   }
   const msgs = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
-  expect(msgs).toEqual(expect.arrayContaining(['temporal client certificate loaded', 'temporal TLS files changed; taking the new ones', 'worker now uses a new Temporal connection with the rotated TLS files']));
+  expect(msgs).toEqual(
+    expect.arrayContaining([
+      'temporal client certificate loaded',
+      'temporal TLS files changed; taking the new ones',
+      'worker now uses a new Temporal connection with the rotated TLS files',
+    ]),
+  );
   expect(lines.join('')).not.toContain(certA.key.split('\n')[1]);
   expect(lines.join('')).not.toContain(certB.key.split('\n')[1]);
 });

@@ -54,7 +54,16 @@ test('record: four surfaces, approved, through the sandbox stack', async () => {
   try {
     const client = new Client({ connection, namespace: stack.info.temporalNamespace });
     const incidentId = stack.info.incidentId;
-    await startTriage(client, { address: stack.info.temporalAddress, namespace: stack.info.temporalNamespace, taskQueue: stack.info.taskQueue, uiUrl: stack.info.temporalUiUrl }, { incidentId, source: { kind: 'cli', user: 'recorder' } });
+    await startTriage(
+      client,
+      {
+        address: stack.info.temporalAddress,
+        namespace: stack.info.temporalNamespace,
+        taskQueue: stack.info.taskQueue,
+        uiUrl: stack.info.temporalUiUrl,
+      },
+      { incidentId, source: { kind: 'cli', user: 'recorder' } },
+    );
     const status = await waitForStatus(client, incidentId, (s) => s.stage === 'awaiting-decision', 60_000);
     expect(status.surfaces.map((s) => [s.surface, s.status])).toEqual([
       ['pagerduty', 'ok'],
@@ -62,7 +71,12 @@ test('record: four surfaces, approved, through the sandbox stack', async () => {
       ['cloudwatch', 'ok'],
       ['datadog', 'ok'],
     ]);
-    await decide(client, incidentId, { decision: 'approve', approver: stack.info.approvers[0]!, planHash: status.planHash!, comment: 'recorded' }, 'record-approve');
+    await decide(
+      client,
+      incidentId,
+      { decision: 'approve', approver: stack.info.approvers[0]!, planHash: status.planHash!, comment: 'recorded' },
+      'record-approve',
+    );
     const handle = client.workflow.getHandle(triageWorkflowId(incidentId));
     await handle.result();
     const history = await handle.fetchHistory();

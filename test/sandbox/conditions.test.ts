@@ -25,9 +25,16 @@ describe('surface conditions', () => {
   });
 
   test('come from the scenario, and the environment overrides them', () => {
-    const scenario = buildScenario({ ...minimal, conditions: { datadog: { latencyMs: 50, errorRate: 0.2, errorStatus: 429, retryAfterSeconds: 3 } } });
+    const scenario = buildScenario({
+      ...minimal,
+      conditions: { datadog: { latencyMs: 50, errorRate: 0.2, errorStatus: 429, retryAfterSeconds: 3 } },
+    });
     expect(conditionsFor('datadog', scenario, {})).toEqual({ latencyMs: 50, errorRate: 0.2, errorStatus: 429, retryAfterSeconds: 3 });
-    expect(conditionsFor('datadog', scenario, { SANDBOX_DATADOG_ERROR_RATE: '1', SANDBOX_DATADOG_ERROR_STATUS: '500' })).toMatchObject({ errorRate: 1, errorStatus: 500, latencyMs: 50 });
+    expect(conditionsFor('datadog', scenario, { SANDBOX_DATADOG_ERROR_RATE: '1', SANDBOX_DATADOG_ERROR_STATUS: '500' })).toMatchObject({
+      errorRate: 1,
+      errorStatus: 500,
+      latencyMs: 50,
+    });
     expect(conditionsFor('slack', scenario, {})).toMatchObject({ errorRate: 0 });
   });
 

@@ -49,7 +49,10 @@ export function generatedNamespace(opts: GeneratedNamespace) {
         labels: { app: 'bulk-api', 'pod-template-hash': '5d6f7c8b9' },
         ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: RS, controller: true }],
       },
-      spec: { nodeName: `node-${i % 40}`, containers: [{ name: 'api', image: 'bulk/api:3.2.1', resources: { limits: { memory: '256Mi' } } }] },
+      spec: {
+        nodeName: `node-${i % 40}`,
+        containers: [{ name: 'api', image: 'bulk/api:3.2.1', resources: { limits: { memory: '256Mi' } } }],
+      },
       status: {
         phase: 'Running' as const,
         conditions: [
@@ -65,7 +68,9 @@ export function generatedNamespace(opts: GeneratedNamespace) {
             state: crash
               ? { waiting: { reason: 'CrashLoopBackOff', message: `back-off 5m0s restarting failed container=api pod=${podName(i)}` } }
               : { running: { startedAt: '${now-1h}' } },
-            ...(restarts > 0 ? { lastState: { terminated: { exitCode: crash ? 137 : 0, reason: crash ? 'OOMKilled' : 'Completed' } } } : {}),
+            ...(restarts > 0
+              ? { lastState: { terminated: { exitCode: crash ? 137 : 0, reason: crash ? 'OOMKilled' : 'Completed' } } }
+              : {}),
           },
         ],
       },
@@ -86,8 +91,17 @@ export function generatedNamespace(opts: GeneratedNamespace) {
     deployments: [
       {
         metadata: { name: 'bulk-api', labels: { app: 'bulk-api' }, annotations: { 'deployment.kubernetes.io/revision': '12' } },
-        spec: { replicas: opts.pods, selector: { matchLabels: { app: 'bulk-api' } }, template: { spec: { containers: [{ name: 'api', image: 'bulk/api:3.2.1' }] } } },
-        status: { replicas: opts.pods, readyReplicas: opts.pods - opts.failing, availableReplicas: opts.pods - opts.failing, updatedReplicas: opts.pods },
+        spec: {
+          replicas: opts.pods,
+          selector: { matchLabels: { app: 'bulk-api' } },
+          template: { spec: { containers: [{ name: 'api', image: 'bulk/api:3.2.1' }] } },
+        },
+        status: {
+          replicas: opts.pods,
+          readyReplicas: opts.pods - opts.failing,
+          availableReplicas: opts.pods - opts.failing,
+          updatedReplicas: opts.pods,
+        },
       },
     ],
     replicaSets: [

@@ -61,7 +61,9 @@ describe('finding moto_server', () => {
 describe('starting moto', () => {
   test('a moto_server that exits at once is reported with its last lines', async () => {
     const fake = script('echo "OSError: [Errno 98] Address already in use" >&2\nexit 3');
-    await expect(startMoto({ env: { ...process.env, MOTO_SERVER: fake } })).rejects.toThrow(/moto_server exited \(3\) while starting[\s\S]*Address already in use/);
+    await expect(startMoto({ env: { ...process.env, MOTO_SERVER: fake } })).rejects.toThrow(
+      /moto_server exited \(3\) while starting[\s\S]*Address already in use/,
+    );
   });
 
   test('one that never answers is stopped after the startup timeout', async () => {
@@ -103,7 +105,11 @@ describe('seeding CloudWatch', () => {
             {
               Id: 'q',
               MetricStat: {
-                Metric: { Namespace: m.namespace, MetricName: m.metricName, Dimensions: Object.entries(m.dimensions).map(([Name, Value]) => ({ Name, Value })) },
+                Metric: {
+                  Namespace: m.namespace,
+                  MetricName: m.metricName,
+                  Dimensions: Object.entries(m.dimensions).map(([Name, Value]) => ({ Name, Value })),
+                },
                 Period: period,
                 Stat: stat,
                 ...(m.unit ? { Unit: m.unit } : {}),
@@ -174,6 +180,8 @@ describe('seeding CloudWatch', () => {
     const cloudwatch = cloudWatchScenario([
       { label: 'ancient', namespace: 'Old', metricName: 'Thing', series: { start: '${now-15d}', values: [1] } },
     ]);
-    await expect(seedCloudWatch(moto.url, cloudwatch, sandboxCredentials())).rejects.toThrow(/cloudwatch metric "ancient": point at .* is outside what CloudWatch accepts/);
+    await expect(seedCloudWatch(moto.url, cloudwatch, sandboxCredentials())).rejects.toThrow(
+      /cloudwatch metric "ancient": point at .* is outside what CloudWatch accepts/,
+    );
   });
 });

@@ -29,7 +29,11 @@ test('a bound port is reported as in use', async () => {
 });
 
 test.each([
-  ['Node EADDRINUSE', 'emulators exited (1) while starting; last lines:\nemulators: listen EADDRINUSE: address already in use 127.0.0.1:40901', true],
+  [
+    'Node EADDRINUSE',
+    'emulators exited (1) while starting; last lines:\nemulators: listen EADDRINUSE: address already in use 127.0.0.1:40901',
+    true,
+  ],
   ['Go bind error', 'temporal exited (1) while starting; last lines:\nlisten tcp 127.0.0.1:7233: bind: address already in use', true],
   ['fixed port taken before start', 'port 7233 (temporal) is in use; is another stack running?', false],
   ['slow start', 'worker did not become ready within 60s', false],

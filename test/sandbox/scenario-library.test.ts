@@ -24,7 +24,13 @@ import type {
 } from '../../activities/model.js';
 import { startKubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';
 import { compareWithExpected, expectedFindingsPath, loadExpectedFindings } from '../../sandbox/expected-findings.js';
-import { loadScenario, NODE_EVENTS_NAMESPACE, type Scenario, type ScenarioCloudWatch, type ScenarioDatadog } from '../../sandbox/scenario.js';
+import {
+  loadScenario,
+  NODE_EVENTS_NAMESPACE,
+  type Scenario,
+  type ScenarioCloudWatch,
+  type ScenarioDatadog,
+} from '../../sandbox/scenario.js';
 import { emulatorKubeConfig } from './emulators/kubernetes-client.js';
 
 const DIR = fileURLToPath(new URL('../../sandbox/scenarios/', import.meta.url));
@@ -119,7 +125,10 @@ function monitorsOf(dd: ScenarioDatadog): DatadogMonitorSummary[] {
 
 /** The subset of log search the sandbox supports: `service:`, `status:`, `host:`, other `key:value` as tags, bare words in the message. */
 function logMatcher(query: string): (log: ScenarioDatadog['logs'][number]) => boolean {
-  const terms = query.trim().split(/\s+/).filter((t) => t !== '' && t !== '*');
+  const terms = query
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t !== '' && t !== '*');
   return (log) =>
     terms.every((term) => {
       const kv = /^([A-Za-z][\w.-]*):(.+)$/.exec(term);
@@ -223,7 +232,10 @@ describe.each(scenarioFiles)('%s', (file) => {
       const k8s = await startKubernetesEmulator({ scenario, token: TOKEN });
       try {
         // As the sandbox stack configures the worker: Node events are read where the kubelet records them.
-        const activities = createKubernetesActivities({ kubeConfig: emulatorKubeConfig(k8s.url, TOKEN), nodeEventsNamespace: NODE_EVENTS_NAMESPACE });
+        const activities = createKubernetesActivities({
+          kubeConfig: emulatorKubeConfig(k8s.url, TOKEN),
+          nodeEventsNamespace: NODE_EVENTS_NAMESPACE,
+        });
         input.kubernetes = await activities.collectKubernetesEvidence(request(incident, namespaces));
       } finally {
         await k8s.close();
@@ -240,9 +252,15 @@ describe.each(scenarioFiles)('%s', (file) => {
     }
 
     const { findings, headline } = diagnose(input);
-    const problems = compareWithExpected({ headline, findings, surfaces: surfaces.map((surface) => ({ surface, status: 'ok' as const })) }, expected);
+    const problems = compareWithExpected(
+      { headline, findings, surfaces: surfaces.map((surface) => ({ surface, status: 'ok' as const })) },
+      expected,
+    );
     // On a mismatch, show what the analyzers did say.
-    expect({ problems, findings: problems.length > 0 ? [headline, ...findings.map((f) => `[${f.severity}] ${f.analyzer}: ${f.title}`)] : [] }).toEqual({
+    expect({
+      problems,
+      findings: problems.length > 0 ? [headline, ...findings.map((f) => `[${f.severity}] ${f.analyzer}: ${f.title}`)] : [],
+    }).toEqual({
       problems: [],
       findings: [],
     });

@@ -64,9 +64,12 @@ describe('time templates', () => {
 
   test.each(['${now-5y}', '${today}', '${now - 5m}', 'at ${now}', '${now-5m'])('unknown template %s names its path', (bad) => {
     const err = errorOf(() =>
-      parseScenario(minimal(`  alerts:\n    - { id: PA1, status: triggered, severity: critical, summary: x, created_at: ${JSON.stringify(bad)} }\n`), {
-        source: 'bad.yaml',
-      }),
+      parseScenario(
+        minimal(`  alerts:\n    - { id: PA1, status: triggered, severity: critical, summary: x, created_at: ${JSON.stringify(bad)} }\n`),
+        {
+          source: 'bad.yaml',
+        },
+      ),
     );
     expect(err.message).toContain('bad.yaml');
     expect(err.issues[0]?.path).toBe('pagerduty.alerts[0].created_at');
@@ -156,7 +159,9 @@ describe('validation', () => {
       }),
     );
     const messages = err.issues.map((i) => `${i.path}: ${i.message}`);
-    expect(messages).toContain('kubernetes.namespaces.shop.pods[1].status.containerStatuses[0].name: no container "sidecar" in spec.containers');
+    expect(messages).toContain(
+      'kubernetes.namespaces.shop.pods[1].status.containerStatuses[0].name: no container "sidecar" in spec.containers',
+    );
   });
 
   test('invalid YAML reports a line', () => {
@@ -202,7 +207,9 @@ describe('validation', () => {
 });
 
 describe('kubernetes.nodeEvents', () => {
-  const nodeEvent = (fields: { name?: string; kind?: string; namespace?: string; objectNamespace?: string; lastTimestamp?: string } = {}) => `
+  const nodeEvent = (
+    fields: { name?: string; kind?: string; namespace?: string; objectNamespace?: string; lastTimestamp?: string } = {},
+  ) => `
     - metadata:
         name: ${fields.name ?? 'ip-10-0-3-57.eu-west-1.compute.internal.1820b6d8e3b5d702'}${fields.namespace !== undefined ? `\n        namespace: ${fields.namespace}` : ''}
       involvedObject:
@@ -234,12 +241,17 @@ describe('kubernetes.nodeEvents', () => {
   });
 
   test('an event about anything but a Node is refused, naming its path', () => {
-    const err = errorOf(() => parseScenario(withNodeEvents(`${nodeEvent()}${nodeEvent({ name: 'web-1.1820b6f1c3a5e701', kind: 'Pod' })}`), { source: 'nodes.yaml' }));
+    const err = errorOf(() =>
+      parseScenario(withNodeEvents(`${nodeEvent()}${nodeEvent({ name: 'web-1.1820b6f1c3a5e701', kind: 'Pod' })}`), {
+        source: 'nodes.yaml',
+      }),
+    );
     expect(err.message).toContain('nodes.yaml');
     expect(err.issues).toEqual([
       {
         path: 'kubernetes.nodeEvents[1].involvedObject.kind',
-        message: 'is "Pod", expected "Node": nodeEvents are events about Nodes; list events about other objects under kubernetes.namespaces.<namespace>.events',
+        message:
+          'is "Pod", expected "Node": nodeEvents are events about Nodes; list events about other objects under kubernetes.namespaces.<namespace>.events',
       },
     ]);
   });
@@ -248,7 +260,11 @@ describe('kubernetes.nodeEvents', () => {
     const err = errorOf(() =>
       buildScenario({
         ...parseScenario(minimal(), { now: NOW }),
-        kubernetes: { nodeEvents: [{ metadata: { name: 'n.1' }, involvedObject: { name: 'n' }, type: 'Normal', reason: 'NodeHasDiskPressure', message: 'x' }] },
+        kubernetes: {
+          nodeEvents: [
+            { metadata: { name: 'n.1' }, involvedObject: { name: 'n' }, type: 'Normal', reason: 'NodeHasDiskPressure', message: 'x' },
+          ],
+        },
       }),
     );
     expect(err.issues.map((i) => i.path)).toEqual(['kubernetes.nodeEvents[0].involvedObject.kind']);
@@ -256,7 +272,12 @@ describe('kubernetes.nodeEvents', () => {
 
   test('a Node reference with a namespace is refused: Nodes are cluster-scoped', () => {
     const err = errorOf(() => parseScenario(withNodeEvents(nodeEvent({ objectNamespace: 'shop' }))));
-    expect(err.issues).toEqual([{ path: 'kubernetes.nodeEvents[0].involvedObject.namespace', message: 'a Node is cluster-scoped: its reference has no namespace (leave it out)' }]);
+    expect(err.issues).toEqual([
+      {
+        path: 'kubernetes.nodeEvents[0].involvedObject.namespace',
+        message: 'a Node is cluster-scoped: its reference has no namespace (leave it out)',
+      },
+    ]);
   });
 
   test('a namespace other than default, a duplicate name and a clash with default’s own events are refused', () => {
@@ -269,7 +290,12 @@ describe('kubernetes.nodeEvents', () => {
           reason: Evicted
           message: The node was low on resource memory.
 `;
-    const events = [nodeEvent({ name: 'node.a2', namespace: 'kube-system' }), nodeEvent({ name: 'node.a3' }), nodeEvent({ name: 'node.a3' }), nodeEvent({ name: 'pod.b1' })];
+    const events = [
+      nodeEvent({ name: 'node.a2', namespace: 'kube-system' }),
+      nodeEvent({ name: 'node.a3' }),
+      nodeEvent({ name: 'node.a3' }),
+      nodeEvent({ name: 'pod.b1' }),
+    ];
     const err = errorOf(() => parseScenario(withNodeEvents(events.join(''), ownDefault)));
     expect(err.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
       'kubernetes.nodeEvents[0].metadata.namespace: is "kube-system" but node events are served in namespace "default", where the kubelet records them',
@@ -312,13 +338,20 @@ describe('github section', () => {
     expect(parseScenario(minimal(`github:\n  repo: ${repo}\n`)).github?.repo).toBe(repo);
   });
 
-  test.each(['checkout', 'acme/checkout/extra', '-acme/checkout', 'acme-/checkout', 'ac--me/checkout', 'acme/..', 'acme/che ckout', `${'o'.repeat(40)}/r`, `o/${'r'.repeat(101)}`])(
-    'refuses repo %s, naming the field',
-    (repo) => {
-      const err = errorOf(() => parseScenario(minimal(`github:\n  repo: ${JSON.stringify(repo)}\n`)));
-      expect(err.issues[0]).toEqual({ path: 'github.repo', message: 'must be owner/name, as GitHub spells repositories' });
-    },
-  );
+  test.each([
+    'checkout',
+    'acme/checkout/extra',
+    '-acme/checkout',
+    'acme-/checkout',
+    'ac--me/checkout',
+    'acme/..',
+    'acme/che ckout',
+    `${'o'.repeat(40)}/r`,
+    `o/${'r'.repeat(101)}`,
+  ])('refuses repo %s, naming the field', (repo) => {
+    const err = errorOf(() => parseScenario(minimal(`github:\n  repo: ${JSON.stringify(repo)}\n`)));
+    expect(err.issues[0]).toEqual({ path: 'github.repo', message: 'must be owner/name, as GitHub spells repositories' });
+  });
 
   test('unknown keys are typos, as elsewhere', () => {
     const err = errorOf(() => parseScenario(minimal('github:\n  repo: acme/checkout\n  repository: acme/checkout\n')));
@@ -347,7 +380,9 @@ cloudwatch:
     expect(points[0]![0]).toBe(NOW - 10 * 60_000);
     expect(points.slice(0, 6).every(([, v]) => v >= 0.9 && v <= 1.1)).toBe(true);
     expect(points.slice(6).every(([, v]) => v >= 4.5 && v <= 5.5)).toBe(true);
-    expect(withSeries('{ start: "${now-10m}", end: "${now}", baseline: 1, incident: 5, changeAt: "${now-4m}", jitter: 0.1 }')).toEqual(points);
+    expect(withSeries('{ start: "${now-10m}", end: "${now}", baseline: 1, incident: 5, changeAt: "${now-4m}", jitter: 0.1 }')).toEqual(
+      points,
+    );
   });
 
   test('explicit values are placed one step apart from start', () => {

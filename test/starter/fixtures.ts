@@ -108,12 +108,7 @@ export function triggeredEnvelope(dataOverrides: Record<string, unknown> = {}): 
 }
 
 export function reopenedEnvelope(): Envelope {
-  return incidentEvent(
-    'incident.reopened',
-    '9b1e0c55-7f0d-4a4e-b3f1-0d1c2e3f4a5b',
-    incidentData({ status: 'acknowledged' }),
-    userAgent,
-  );
+  return incidentEvent('incident.reopened', '9b1e0c55-7f0d-4a4e-b3f1-0d1c2e3f4a5b', incidentData({ status: 'acknowledged' }), userAgent);
 }
 
 export function resolvedEnvelope(): Envelope {

@@ -437,7 +437,9 @@ describe('POST /slack/events: outcomes told to the clicker only', () => {
   });
 
   it('a link button (PagerDuty, Web UI): acknowledged, nothing said, no Update', async () => {
-    const reply = await sendSigned(blockActions({ actionId: 'open_pagerduty', url: 'https://acme.pagerduty.com/incidents/Q2K4WX9PLM1B7Z', value: undefined }));
+    const reply = await sendSigned(
+      blockActions({ actionId: 'open_pagerduty', url: 'https://acme.pagerduty.com/incidents/Q2K4WX9PLM1B7Z', value: undefined }),
+    );
     expect(reply.status).toBe(200);
     const log = await settled();
     expect(starter.decisions).toHaveLength(0);
@@ -458,8 +460,14 @@ describe('POST /slack/events: outcomes told to the clicker only', () => {
 
   it.each([
     ['no action', (payload: Record<string, unknown>) => (payload.actions = [])],
-    ['two actions', (payload: Record<string, unknown>) => (payload.actions = [...(payload.actions as unknown[]), ...(payload.actions as unknown[])])],
-    ['an action id that is not a string', (payload: Record<string, unknown>) => ((payload.actions as Array<Record<string, unknown>>)[0]!.action_id = 42)],
+    [
+      'two actions',
+      (payload: Record<string, unknown>) => (payload.actions = [...(payload.actions as unknown[]), ...(payload.actions as unknown[])]),
+    ],
+    [
+      'an action id that is not a string',
+      (payload: Record<string, unknown>) => ((payload.actions as Array<Record<string, unknown>>)[0]!.action_id = 42),
+    ],
   ])('a click with %s: explained, no Update, never routed by Bolt', async (_name, mangle) => {
     const payload = blockActions();
     mangle(payload);
@@ -521,7 +529,14 @@ describe('POST /slack/events: outcomes told to the clicker only', () => {
   });
 
   it('other interaction types are acknowledged and ignored', async () => {
-    const shortcut = { type: 'shortcut', callback_id: 'triage', trigger_id: TRIGGER_ID, user: { id: APPROVER }, team: { id: 'T0SANDBOX' }, token: 'x' };
+    const shortcut = {
+      type: 'shortcut',
+      callback_id: 'triage',
+      trigger_id: TRIGGER_ID,
+      user: { id: APPROVER },
+      team: { id: 'T0SANDBOX' },
+      token: 'x',
+    };
     const reply = await sendSigned(shortcut);
     expect(reply.status).toBe(200);
     expect(reply.ms).toBeLessThan(2_000);

@@ -4,9 +4,20 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import type { DecisionInput } from '../../workflows/messages.js';
-import { lazyClient, TemporalUnavailableError, triageClient, type DecideRequest, type TemporalSettings } from '../../starter/triage-client.js';
+import {
+  lazyClient,
+  TemporalUnavailableError,
+  triageClient,
+  type DecideRequest,
+  type TemporalSettings,
+} from '../../starter/triage-client.js';
 
-const temporal: TemporalSettings = { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'keyless-triage', uiUrl: 'http://127.0.0.1:8233' };
+const temporal: TemporalSettings = {
+  address: '127.0.0.1:7233',
+  namespace: 'default',
+  taskQueue: 'keyless-triage',
+  uiUrl: 'http://127.0.0.1:8233',
+};
 const HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const request: DecideRequest = {
   incidentId: 'Q2K4WX9PLM1B7Z',
@@ -45,13 +56,20 @@ describe('triageClient.decide', () => {
     const { client, sent } = fakeClient(async () => record);
     await expect(triageClient(client, temporal).decide(request, deadline())).resolves.toEqual({ status: 'recorded', record });
     expect(sent).toEqual([
-      { workflowId: 'triage-Q2K4WX9PLM1B7Z', args: [{ decision: 'approve', approver: 'U0ALICE', planHash: HASH }], updateId: request.updateId },
+      {
+        workflowId: 'triage-Q2K4WX9PLM1B7Z',
+        args: [{ decision: 'approve', approver: 'U0ALICE', planHash: HASH }],
+        updateId: request.updateId,
+      },
     ]);
   });
 
   it('maps a validator refusal to "refused" with its reason', async () => {
     const { client } = fakeClient(async () => {
-      throw new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.nonRetryable('U0MALLORY is not an approver for this service', 'UnknownApprover'));
+      throw new WorkflowUpdateFailedError(
+        'Workflow Update failed',
+        ApplicationFailure.nonRetryable('U0MALLORY is not an approver for this service', 'UnknownApprover'),
+      );
     });
     await expect(triageClient(client, temporal).decide({ ...request, approver: 'U0MALLORY' }, deadline())).resolves.toEqual({
       status: 'refused',

@@ -14,7 +14,12 @@ import { stringify as toYaml } from 'yaml';
 import { startBroker, type RunningBroker } from '../../broker/broker.js';
 import { parseBrokerConfig } from '../../broker/config.js';
 import { startGitHubEmulator, type GitHubEmulator } from '../../sandbox/emulators/github.js';
-import { startKubernetesEmulator, VIEW_CLUSTER_ROLE_RULES, type KubernetesEmulator, type PolicyRule } from '../../sandbox/emulators/kubernetes.js';
+import {
+  startKubernetesEmulator,
+  VIEW_CLUSTER_ROLE_RULES,
+  type KubernetesEmulator,
+  type PolicyRule,
+} from '../../sandbox/emulators/kubernetes.js';
 import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../sandbox/emulators/pagerduty.js';
 import { startPodIdentityAgent, type PodIdentityAgent } from '../../sandbox/emulators/pod-identity.js';
 import { startSlackEmulator, type SlackEmulator } from '../../sandbox/emulators/slack.js';
@@ -53,9 +58,19 @@ const POD = 'keyless-triage-worker-7d9f8';
 // test file its own copy of process.env). The doctor's own checks read the
 // injected environment only.
 const AWS_ENV = [
-  'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE',
-  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN',
-  'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_EC2_METADATA_DISABLED',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+  'AWS_ROLE_ARN',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+  'AWS_CONFIG_FILE',
+  'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_EC2_METADATA_DISABLED',
 ] as const;
 
 let dir: string;
@@ -79,7 +94,9 @@ let saved: Record<string, string | undefined>;
 const refusingFetch: typeof fetch = async (input, init) => {
   const url = new URL(input instanceof Request ? input.url : String(input));
   if (url.hostname === '127.0.0.1') return fetch(input, init);
-  throw new TypeError('fetch failed', { cause: Object.assign(new Error(`connect ECONNREFUSED ${url.hostname}:443`), { code: 'ECONNREFUSED' }) });
+  throw new TypeError('fetch failed', {
+    cause: Object.assign(new Error(`connect ECONNREFUSED ${url.hostname}:443`), { code: 'ECONNREFUSED' }),
+  });
 };
 
 /** A policy that drops packets instead: no answer until the caller gives up. */
@@ -111,7 +128,10 @@ function configDoc(overrides: Record<string, unknown> = {}): Record<string, unkn
       PCHKOUT: {
         name: 'checkout',
         kubernetes: { namespaces: Object.keys(scenario.kubernetes.namespaces) },
-        cloudwatch: { region: 'eu-west-1', metrics: [{ label: 'checkout latency', namespace: 'AWS/ApplicationELB', metricName: 'TargetResponseTime' }] },
+        cloudwatch: {
+          region: 'eu-west-1',
+          metrics: [{ label: 'checkout latency', namespace: 'AWS/ApplicationELB', metricName: 'TargetResponseTime' }],
+        },
         approvers: ['U0ALICE'],
         github: { repo: GITHUB_REPO },
         slack: { approvalChannel: 'checkout-oncall', incidentsChannel: 'incidents' },
@@ -121,7 +141,9 @@ function configDoc(overrides: Record<string, unknown> = {}): Record<string, unkn
   };
 }
 
-function options(extra: { env?: NodeJS.ProcessEnv; config?: TriageConfig; configFile?: string; deps?: Partial<DoctorDeps> } & Partial<DoctorOptions> = {}): DoctorOptions {
+function options(
+  extra: { env?: NodeJS.ProcessEnv; config?: TriageConfig; configFile?: string; deps?: Partial<DoctorDeps> } & Partial<DoctorOptions> = {},
+): DoctorOptions {
   const { env, deps, ...rest } = extra;
   return {
     config,
@@ -168,7 +190,10 @@ beforeAll(async () => {
   });
 
   moto = await startMoto();
-  const podTokenFile = secretFile('eks-pod-identity-token', `eyJ${randomBytes(24).toString('base64url')}.${randomBytes(48).toString('base64url')}.${randomBytes(32).toString('base64url')}`);
+  const podTokenFile = secretFile(
+    'eks-pod-identity-token',
+    `eyJ${randomBytes(24).toString('base64url')}.${randomBytes(48).toString('base64url')}.${randomBytes(32).toString('base64url')}`,
+  );
   agent = await startPodIdentityAgent({ stsEndpoint: moto.url, tokenFile: podTokenFile, podName: POD });
   process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = agent.url;
   process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = podTokenFile;
@@ -179,7 +204,12 @@ beforeAll(async () => {
   const clientSecret = randomBytes(24).toString('hex');
   slackToken = `xoxb-${randomBytes(4).readUInt32BE()}-${randomBytes(4).readUInt32BE()}-${randomBytes(12).toString('hex')}`;
   pagerduty = await startPagerDutyEmulator({ scenario, oauth: { clientId, clientSecret } });
-  github = await startGitHubEmulator({ appId: APP_ID, installationId: INSTALLATION_ID, appPublicKeyPem: publicKeyPem, repos: [GITHUB_REPO] });
+  github = await startGitHubEmulator({
+    appId: APP_ID,
+    installationId: INSTALLATION_ID,
+    appPublicKeyPem: publicKeyPem,
+    repos: [GITHUB_REPO],
+  });
   slack = await startSlackEmulator({
     botToken: slackToken,
     signingSecret: randomBytes(16).toString('hex'),
@@ -248,34 +278,47 @@ describe('the intended setup', () => {
   test('passes every check, and says what each one saw', async () => {
     const report = await runDoctor(options());
     expect(report.results.map((r) => r.id)).toEqual([...CHECK_IDS]);
-    for (const r of report.results) expect({ id: r.id, status: r.status, detail: r.detail }).toEqual({ id: r.id, status: 'pass', detail: r.detail });
+    for (const r of report.results)
+      expect({ id: r.id, status: r.status, detail: r.detail }).toEqual({ id: r.id, status: 'pass', detail: r.detail });
     expect(report.ok).toBe(true);
     const text = formatTable(report.results);
     expect(text.split('\n')[0]).toMatch(/^check\s+status\s+detail$/);
-    expect(result(report.results, 'kubernetes.secrets').detail).toBe('no get, list or watch on secrets in checkout and cluster-wide (6 SelfSubjectAccessReviews)');
+    expect(result(report.results, 'kubernetes.secrets').detail).toBe(
+      'no get, list or watch on secrets in checkout and cluster-wide (6 SelfSubjectAccessReviews)',
+    );
     expect(result(report.results, 'aws.identity').detail).toMatch(
-      new RegExp(`^arn:aws:sts::123456789012:assumed-role/keyless-triage-worker/eks-sandbox-${POD} \\(assumed-role session of role keyless-triage-worker, via ${moto.url}\\), expires in (59|60) min$`),
+      new RegExp(
+        `^arn:aws:sts::123456789012:assumed-role/keyless-triage-worker/eks-sandbox-${POD} \\(assumed-role session of role keyless-triage-worker, via ${moto.url}\\), expires in (59|60) min$`,
+      ),
     );
     expect(result(report.results, 'broker.reachable').detail).toBe(
       `${broker.url} ready; providers (/_broker/status): github (ready, 4 routes, 1 repo), pagerduty (ready, 2 routes), slack (ready, 9 routes)`,
     );
-    expect(result(report.results, 'credentials.environment').detail).toContain('allowed: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (the Pod Identity token file');
+    expect(result(report.results, 'credentials.environment').detail).toContain(
+      'allowed: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (the Pod Identity token file',
+    );
     const files = result(report.results, 'credentials.files').detail;
     expect(files).toContain(`config ${configFile}`);
     expect(files).toContain(`kubeconfig ${join(dir, 'kubeconfig.yaml')}`);
     expect(files).toContain(`file from env NODE_EXTRA_CA_CERTS ${workerEnv.NODE_EXTRA_CA_CERTS}`);
     expect(files).toContain(`${join(dir, 'kubernetes-token')} (Kubernetes service-account token file`);
-    expect(result(report.results, 'egress.denied').detail).toMatch(/broker refused GET \/github\/user \(403\)[^]*direct GET https:\/\/example\.com\/ failed: ECONNREFUSED/);
+    expect(result(report.results, 'egress.denied').detail).toMatch(
+      /broker refused GET \/github\/user \(403\)[^]*direct GET https:\/\/example\.com\/ failed: ECONNREFUSED/,
+    );
   });
 
   test('the doctor’s probes are in the apiserver’s and the broker’s logs under its own name', async () => {
     const before = k8s.requestLog.length;
     await runChecks(options(), only('kubernetes.writes', 'egress.denied'));
     const seen = k8s.requestLog.slice(before);
-    expect(seen.map((e) => `${e.method} ${e.path} ${e.status}`)).toContain('POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews 201');
+    expect(seen.map((e) => `${e.method} ${e.path} ${e.status}`)).toContain(
+      'POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews 201',
+    );
     expect(seen.every((e) => e.userAgent === 'keyless-triage/0.1 (doctor)')).toBe(true);
     const audit = await readAudit(join(dir, 'broker-audit.jsonl'), 4);
-    expect(audit).toContainEqual(expect.objectContaining({ provider: 'github', method: 'GET', path: '/user', decision: 'denied', status: 403, triageId: 'doctor' }));
+    expect(audit).toContainEqual(
+      expect.objectContaining({ provider: 'github', method: 'GET', path: '/user', decision: 'denied', status: 403, triageId: 'doctor' }),
+    );
   });
 });
 
@@ -288,7 +331,9 @@ describe('an over-privileged Kubernetes token', () => {
     const results = await run();
     const secrets = result(results, 'kubernetes.secrets');
     expect(secrets.status).toBe('fail');
-    expect(secrets.detail).toContain('namespace checkout: get on secrets allowed (RBAC: allowed by ClusterRoleBinding "keyless-triage-worker"');
+    expect(secrets.detail).toContain(
+      'namespace checkout: get on secrets allowed (RBAC: allowed by ClusterRoleBinding "keyless-triage-worker"',
+    );
     expect(secrets.detail).toContain('cluster-wide: get on secrets allowed');
     expect(secrets.detail).toMatch(/what to do: .*`view` ClusterRole/);
     expect(result(results, 'kubernetes.writes').status).toBe('pass');
@@ -299,16 +344,23 @@ describe('an over-privileged Kubernetes token', () => {
     withRules([{ verbs: ['*'], apiGroups: [''], resources: ['pods'] }]);
     const writes = result(await run(), 'kubernetes.writes');
     expect(writes.status).toBe('fail');
-    expect(writes.detail).toContain('rule verbs [*] on [pods] in apiGroups [""]: grants every verb (*) (SelfSubjectRulesReview in checkout)');
+    expect(writes.detail).toContain(
+      'rule verbs [*] on [pods] in apiGroups [""]: grants every verb (*) (SelfSubjectRulesReview in checkout)',
+    );
     expect(writes.detail).toContain('cluster-wide: create pods allowed (RBAC: allowed by');
     expect(writes.detail).not.toContain('selfsubjectaccessreviews');
   });
 
   test('with a namespaced write (a RoleBinding) fails kubernetes.writes', async () => {
-    k8s.setRbac({ rules: null, namespaceRules: { checkout: [{ verbs: ['patch', 'update'], apiGroups: ['apps'], resources: ['deployments'] }] } });
+    k8s.setRbac({
+      rules: null,
+      namespaceRules: { checkout: [{ verbs: ['patch', 'update'], apiGroups: ['apps'], resources: ['deployments'] }] },
+    });
     const writes = result(await run(), 'kubernetes.writes');
     expect(writes.status).toBe('fail');
-    expect(writes.detail).toContain('rule verbs [patch, update] on [deployments] in apiGroups [apps]: grants write verbs patch, update (SelfSubjectRulesReview in checkout)');
+    expect(writes.detail).toContain(
+      'rule verbs [patch, update] on [deployments] in apiGroups [apps]: grants write verbs patch, update (SelfSubjectRulesReview in checkout)',
+    );
   });
 
   test('reading every resource (*) fails both checks: * includes Secrets', async () => {
@@ -329,7 +381,12 @@ describe('an over-privileged Kubernetes token', () => {
   });
 
   test('a token that cannot list events fails kubernetes.read with the apiserver’s reason', async () => {
-    k8s.setRbac({ rules: VIEW_CLUSTER_ROLE_RULES.map((r) => ({ ...r, resources: (r.resources ?? []).filter((x) => x !== 'events' && x !== 'pods/log') })) });
+    k8s.setRbac({
+      rules: VIEW_CLUSTER_ROLE_RULES.map((r) => ({
+        ...r,
+        resources: (r.resources ?? []).filter((x) => x !== 'events' && x !== 'pods/log'),
+      })),
+    });
     const read = result(await run(), 'kubernetes.read');
     expect(read.status).toBe('fail');
     expect(read.detail).toContain(
@@ -361,11 +418,16 @@ describe('an over-privileged Kubernetes token', () => {
       apiVersion: 'v1',
       kind: 'Config',
       clusters: [{ name: 'sandbox', cluster: { server: k8s.url, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'w', user: { 'auth-provider': { name: 'tokenFile', config: { tokenFile: secretFile('wrong-token', wrongToken) } } } }],
+      users: [
+        { name: 'w', user: { 'auth-provider': { name: 'tokenFile', config: { tokenFile: secretFile('wrong-token', wrongToken) } } } },
+      ],
       contexts: [{ name: 'sandbox', context: { cluster: 'sandbox', user: 'w' } }],
       'current-context': 'sandbox',
     });
-    const results = await runChecks(options({ config: { ...config, kubernetes: { cluster: 'sandbox', kubeconfig } } }), only('kubernetes.secrets', 'kubernetes.read'));
+    const results = await runChecks(
+      options({ config: { ...config, kubernetes: { cluster: 'sandbox', kubeconfig } } }),
+      only('kubernetes.secrets', 'kubernetes.read'),
+    );
     for (const r of results) expect(r.status).toBe('fail');
     expect(result(results, 'kubernetes.secrets').detail).toMatch(/^could not run: HTTP 401/);
     expect(shown(results)).not.toContain(wrongToken);
@@ -373,7 +435,10 @@ describe('an over-privileged Kubernetes token', () => {
 
   test('without a kubeconfig outside a pod there is no cluster to check', async () => {
     const results = await runChecks(options({ config: { ...config, kubernetes: { cluster: 'in-cluster' } } }), only('kubernetes.secrets'));
-    expect(results[0]).toMatchObject({ status: 'fail', detail: expect.stringContaining('not in a pod (KUBERNETES_SERVICE_HOST is unset)') });
+    expect(results[0]).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('not in a pod (KUBERNETES_SERVICE_HOST is unset)'),
+    });
   });
 });
 
@@ -404,7 +469,10 @@ describe('AWS', () => {
     const keyId = `AKIA${randomBytes(8).toString('hex').toUpperCase()}`;
     const secret = randomBytes(30).toString('base64');
     writeFileSync(join(otherHome, '.aws', 'credentials'), `[default]\naws_access_key_id = ${keyId}\naws_secret_access_key = ${secret}\n`);
-    writeFileSync(join(otherHome, '.aws', 'config'), `[profile ops]\nrole_arn = arn:aws:iam::123456789012:role/ops\nsource_profile = default\n`);
+    writeFileSync(
+      join(otherHome, '.aws', 'config'),
+      `[profile ops]\nrole_arn = arn:aws:iam::123456789012:role/ops\nsource_profile = default\n`,
+    );
     const results = await runChecks(options({ env: { AWS_PROFILE: 'ops' }, deps: { homeDir: otherHome } }), only('aws.static-keys'));
     expect(results[0]!.status).toBe('fail');
     expect(results[0]!.detail).toContain(`file ${join(otherHome, '.aws', 'credentials')} [default]: static AWS access key`);
@@ -413,7 +481,10 @@ describe('AWS', () => {
   });
 
   test('an IAM user instead of an assumed-role session fails aws.identity with its ARN', async () => {
-    const credentials = { accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64') };
+    const credentials = {
+      accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+      secretAccessKey: randomBytes(30).toString('base64'),
+    };
     const results = await runChecks(options({ deps: { awsCredentials: credentials } }), only('aws.identity'));
     expect(results[0]!.status).toBe('fail');
     // moto answers an `sts` partition-style ARN for users; AWS says `iam`. Both are users.
@@ -422,15 +493,40 @@ describe('AWS', () => {
   });
 
   test("the node's instance role (IMDS) is an assumed role too, and still fails aws.identity", async () => {
-    const sts = new STSClient({ endpoint: moto.url, region: 'us-east-1', credentials: { accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64') } });
-    const node = await sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/eks-node-group', RoleSessionName: 'i-0123456789abcdef0', DurationSeconds: 3600 }));
+    const sts = new STSClient({
+      endpoint: moto.url,
+      region: 'us-east-1',
+      credentials: {
+        accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+        secretAccessKey: randomBytes(30).toString('base64'),
+      },
+    });
+    const node = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: 'arn:aws:iam::123456789012:role/eks-node-group',
+        RoleSessionName: 'i-0123456789abcdef0',
+        DurationSeconds: 3600,
+      }),
+    );
     sts.destroy();
     const c = node.Credentials!;
     const results = await runChecks(
-      options({ deps: { awsCredentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken!, expiration: c.Expiration! } } }),
+      options({
+        deps: {
+          awsCredentials: {
+            accessKeyId: c.AccessKeyId!,
+            secretAccessKey: c.SecretAccessKey!,
+            sessionToken: c.SessionToken!,
+            expiration: c.Expiration!,
+          },
+        },
+      }),
       only('aws.identity'),
     );
-    expect(results[0]).toMatchObject({ status: 'fail', detail: expect.stringMatching(/assumed-role\/eks-node-group\/i-0123456789abcdef0 is the node's instance role, reached through IMDS/) });
+    expect(results[0]).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/assumed-role\/eks-node-group\/i-0123456789abcdef0 is the node's instance role, reached through IMDS/),
+    });
   });
 
   test('aws.identity is skipped when no service reads CloudWatch', async () => {
@@ -492,11 +588,16 @@ describe('credentials in the environment and in files', () => {
     const withGateway = loadConfig(file, workerEnv);
     const asWorker = await runChecks(options({ config: withGateway, configFile: file }), only('credentials.files'));
     expect(asWorker[0]!.status).toBe('fail');
-    expect(asWorker[0]!.detail.split('\n')[0]).toBe(`${secretPath}: PagerDuty webhook signing secret is readable by the worker; mount it into its own component's container only`);
+    expect(asWorker[0]!.detail.split('\n')[0]).toBe(
+      `${secretPath}: PagerDuty webhook signing secret is readable by the worker; mount it into its own component's container only`,
+    );
     expect(shown(asWorker)).not.toContain(webhookSecret);
 
     const asGateway = await runChecks(options({ config: withGateway, configFile: file, role: 'gateway' }), only('credentials.files'));
-    expect(asGateway[0]).toMatchObject({ status: 'pass', detail: expect.stringContaining(`${secretPath} (PagerDuty webhook signing secret: the gateway's own, not scanned)`) });
+    expect(asGateway[0]).toMatchObject({
+      status: 'pass',
+      detail: expect.stringContaining(`${secretPath} (PagerDuty webhook signing secret: the gateway's own, not scanned)`),
+    });
 
     // In EKS the file is mounted into the gateway's pod only: the worker cannot open it.
     const denied = Object.assign(new Error('EACCES'), { code: 'EACCES' });
@@ -506,7 +607,10 @@ describe('credentials in the environment and in files', () => {
       return read(path, 'utf8');
     };
     const unreadable = await runChecks(options({ config: withGateway, configFile: file, deps: { readFile } }), only('credentials.files'));
-    expect(unreadable[0]).toMatchObject({ status: 'pass', detail: expect.stringContaining(`not readable here, as they should be: ${secretPath} (EACCES)`) });
+    expect(unreadable[0]).toMatchObject({
+      status: 'pass',
+      detail: expect.stringContaining(`not readable here, as they should be: ${secretPath} (EACCES)`),
+    });
   });
 
   test('credentials inside configuration files fail credentials.files with file, line and kind', async () => {
@@ -519,7 +623,10 @@ describe('credentials in the environment and in files', () => {
       contexts: [{ name: 'sandbox', context: { cluster: 'sandbox', user: 'admin' } }],
       'current-context': 'sandbox',
     });
-    const results = await runChecks(options({ config: { ...config, kubernetes: { cluster: 'sandbox', kubeconfig } } }), only('credentials.files'));
+    const results = await runChecks(
+      options({ config: { ...config, kubernetes: { cluster: 'sandbox', kubeconfig } } }),
+      only('credentials.files'),
+    );
     expect(results[0]!.status).toBe('fail');
     expect(results[0]!.detail).toMatch(new RegExp(`kubeconfig ${kubeconfig} line \\d+: secret-named field "token"`));
     expect(results[0]!.detail).toContain(`kubeconfig ${kubeconfig} user "admin": client certificate private key`);
@@ -531,7 +638,10 @@ describe('the broker and egress', () => {
   test('an unreachable broker fails broker.reachable; egress.denied says the policy went untested', async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
     const results = await runChecks(options({ config: { ...config, broker: { url } } }), only('broker.reachable', 'egress.denied'));
-    expect(result(results, 'broker.reachable')).toMatchObject({ status: 'fail', detail: expect.stringMatching(new RegExp(`^broker at ${url} not reachable \\(ECONNREFUSED\\)`)) });
+    expect(result(results, 'broker.reachable')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(new RegExp(`^broker at ${url} not reachable \\(ECONNREFUSED\\)`)),
+    });
     expect(result(results, 'egress.denied')).toMatchObject({ status: 'warn', detail: expect.stringContaining('broker policy not tested') });
   });
 
@@ -547,22 +657,35 @@ describe('the broker and egress', () => {
     const withDatadog = structuredClone(config);
     withDatadog.services.PCHKOUT!.datadog = { queries: [], monitorTags: ['service:checkout'] };
     const missing = await runChecks(options({ config: withDatadog }), only('broker.reachable'));
-    expect(missing[0]).toMatchObject({ status: 'fail', detail: expect.stringContaining('the configured services need datadog, which the broker does not load') });
+    expect(missing[0]).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('the configured services need datadog, which the broker does not load'),
+    });
   });
 
   test('a broker URL off loopback fails: the broker authenticates no caller', async () => {
-    const results = await runChecks(options({ config: { ...config, broker: { url: 'http://broker.keyless-triage.svc:8790' } } }), only('broker.reachable'));
+    const results = await runChecks(
+      options({ config: { ...config, broker: { url: 'http://broker.keyless-triage.svc:8790' } } }),
+      only('broker.reachable'),
+    );
     expect(results[0]).toMatchObject({ status: 'fail', detail: expect.stringContaining('is not a loopback address') });
   });
 
   test('open egress fails egress.denied; a dropped connection passes once the probe gives up', async () => {
-    const open: typeof fetch = async (input, init) => (new URL(String(input)).hostname === '127.0.0.1' ? fetch(input, init) : new Response('<html>example</html>', { status: 200 }));
+    const open: typeof fetch = async (input, init) =>
+      new URL(String(input)).hostname === '127.0.0.1' ? fetch(input, init) : new Response('<html>example</html>', { status: 200 });
     const opened = await runChecks(options({ deps: { fetch: open } }), only('egress.denied'));
     expect(opened[0]!.status).toBe('fail');
     expect(opened[0]!.detail.split('\n')[0]).toBe('reached https://example.com/ directly (HTTP 200): egress is not restricted');
 
-    const dropped = await runChecks(options({ deps: { fetch: droppingFetch }, probeTimeoutMs: 300, egressProbeUrl: 'https://203.0.113.7/' }), only('egress.denied'));
-    expect(dropped[0]).toMatchObject({ status: 'pass', detail: expect.stringMatching(/direct GET https:\/\/203\.0\.113\.7\/ failed: no answer within 0\.3 s \(dropped\)/) });
+    const dropped = await runChecks(
+      options({ deps: { fetch: droppingFetch }, probeTimeoutMs: 300, egressProbeUrl: 'https://203.0.113.7/' }),
+      only('egress.denied'),
+    );
+    expect(dropped[0]).toMatchObject({
+      status: 'pass',
+      detail: expect.stringMatching(/direct GET https:\/\/203\.0\.113\.7\/ failed: no answer within 0\.3 s \(dropped\)/),
+    });
 
     const loopback = await runChecks(options({ egressProbeUrl: `${broker.url}/healthz` }), only('egress.denied'));
     expect(loopback[0]).toMatchObject({ status: 'fail', detail: expect.stringContaining('is a loopback address, which proves nothing') });
@@ -575,7 +698,12 @@ describe('as the gateway', () => {
       throw Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
     };
     const results = await runChecks(
-      options({ role: 'gateway', config: { ...config, kubernetes: { cluster: 'in-cluster' } }, env: { KUBERNETES_SERVICE_HOST: '10.100.0.1' }, deps: { awsCredentials: noCredentials } }),
+      options({
+        role: 'gateway',
+        config: { ...config, kubernetes: { cluster: 'in-cluster' } },
+        env: { KUBERNETES_SERVICE_HOST: '10.100.0.1' },
+        deps: { awsCredentials: noCredentials },
+      }),
     );
     expect(Object.fromEntries(results.map((r) => [r.id, r.status]))).toEqual({
       'kubernetes.secrets': 'pass',
@@ -594,7 +722,10 @@ describe('as the gateway', () => {
 
   test('a gateway with an AWS identity fails aws.identity', async () => {
     const results = await runChecks(options({ role: 'gateway' }), only('aws.identity'));
-    expect(results[0]).toMatchObject({ status: 'fail', detail: expect.stringContaining('the gateway holds an AWS identity it does not need') });
+    expect(results[0]).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('the gateway holds an AWS identity it does not need'),
+    });
   });
 });
 
@@ -616,25 +747,41 @@ describe('the override and the startup doctor', () => {
   test('the override downgrades exactly the named failure to a loud warning', async () => {
     const token = slackLike();
     const both = { NOTIFIER_HOOK: token, AWS_ACCESS_KEY_ID: keyId() };
-    const partly = await runStartupDoctor(config, { ...options({ env: { ...both, [ALLOW_FAILED_ENV]: 'credentials.environment' } }), brokerWaitMs: 0 });
-    expect(result(partly.results, 'credentials.environment')).toMatchObject({ status: 'warn', acceptedFailure: true, detail: expect.stringMatching(/^FAILED, accepted by TRIAGE_DOCTOR_ALLOW_FAILED:\nenv NOTIFIER_HOOK: Slack token/) });
+    const partly = await runStartupDoctor(config, {
+      ...options({ env: { ...both, [ALLOW_FAILED_ENV]: 'credentials.environment' } }),
+      brokerWaitMs: 0,
+    });
+    expect(result(partly.results, 'credentials.environment')).toMatchObject({
+      status: 'warn',
+      acceptedFailure: true,
+      detail: expect.stringMatching(/^FAILED, accepted by TRIAGE_DOCTOR_ALLOW_FAILED:\nenv NOTIFIER_HOOK: Slack token/),
+    });
     expect(result(partly.results, 'aws.static-keys').status).toBe('fail');
     expect(partly.proceed).toBe(false);
     expect(partly.refusal).toBe(
       'refusing to start: doctor check failed: aws.static-keys. Fix what each says, or accept a failure knowingly by naming it: TRIAGE_DOCTOR_ALLOW_FAILED=aws.static-keys',
     );
-    expect(partly.records.find((r) => r.check === 'credentials.environment')).toMatchObject({ level: 'error', msg: expect.stringContaining('failure accepted') });
+    expect(partly.records.find((r) => r.check === 'credentials.environment')).toMatchObject({
+      level: 'error',
+      msg: expect.stringContaining('failure accepted'),
+    });
     expect(partly.text).toMatch(/credentials\.environment\s+WARN!\s+FAILED, accepted by/);
     expect(partly.text).not.toContain(token);
 
-    const accepted = await runStartupDoctor(config, { ...options({ env: { ...both, [ALLOW_FAILED_ENV]: 'credentials.environment,aws.static-keys' } }), brokerWaitMs: 0 });
+    const accepted = await runStartupDoctor(config, {
+      ...options({ env: { ...both, [ALLOW_FAILED_ENV]: 'credentials.environment,aws.static-keys' } }),
+      brokerWaitMs: 0,
+    });
     expect(accepted.proceed).toBe(true);
     expect(accepted.accepted).toEqual(['aws.static-keys', 'credentials.environment']);
     expect(accepted.results.filter((r) => r.status === 'fail')).toEqual([]);
   });
 
   test('"all" is refused: nothing is accepted and the worker does not start', async () => {
-    const report = await runStartupDoctor(config, { ...options({ env: { NOTIFIER_HOOK: slackLike(), [ALLOW_FAILED_ENV]: 'all' } }), brokerWaitMs: 0 });
+    const report = await runStartupDoctor(config, {
+      ...options({ env: { NOTIFIER_HOOK: slackLike(), [ALLOW_FAILED_ENV]: 'all' } }),
+      brokerWaitMs: 0,
+    });
     expect(report.proceed).toBe(false);
     expect(result(report.results, 'credentials.environment').status).toBe('fail');
     expect(report.notes[0]).toMatch(/^TRIAGE_DOCTOR_ALLOW_FAILED=all is refused/);
@@ -714,7 +861,14 @@ test('findSecrets (the redaction rules, for scanners): kinds and lines, never va
 test('formatTable: one row per check, details continue under their own column', () => {
   const rows: CheckResult[] = [
     { id: 'aws.identity', title: '', status: 'pass', detail: 'arn:aws:sts::1:assumed-role/r/s', durationMs: 1 },
-    { id: 'credentials.environment', title: '', status: 'warn', acceptedFailure: true, detail: 'FAILED, accepted\nenv X: Slack token', durationMs: 1 },
+    {
+      id: 'credentials.environment',
+      title: '',
+      status: 'warn',
+      acceptedFailure: true,
+      detail: 'FAILED, accepted\nenv X: Slack token',
+      durationMs: 1,
+    },
   ];
   expect(formatTable(rows)).toBe(
     [

@@ -57,7 +57,10 @@ export async function startTestEnvironment(): Promise<TestContext> {
     server: { executable: { type: 'existing-path', path: findTemporalCli() }, searchAttributes: triageSearchAttributes },
   });
   const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_SOURCE, logger: new DefaultLogger('WARN') });
-  const client = new Client({ connection: await Connection.connect({ address: env.address, interceptors: [] }), namespace: env.namespace ?? 'default' });
+  const client = new Client({
+    connection: await Connection.connect({ address: env.address, interceptors: [] }),
+    namespace: env.namespace ?? 'default',
+  });
   return {
     env,
     bundle,
@@ -141,7 +144,13 @@ export async function withTriageWorker<T>(
         listen: { host: '127.0.0.1', port: 0 },
         auditLog,
         providers: {
-          github: { upstream: github.url, appId: APP_ID, installationId: INSTALLATION_ID, privateKeyFile: privateKey.file, repos: [GITHUB_REPO] },
+          github: {
+            upstream: github.url,
+            appId: APP_ID,
+            installationId: INSTALLATION_ID,
+            privateKeyFile: privateKey.file,
+            repos: [GITHUB_REPO],
+          },
           pagerduty: {
             upstream: pagerduty.url,
             tokenUrl: `${pagerduty.url}/oauth/token`,
@@ -183,7 +192,9 @@ export async function withTriageWorker<T>(
     activities: activitiesFrom(config, kc),
   });
   try {
-    return await worker.runUntil(fn({ scenario, incidentId: scenario.pagerduty.incident.id, config, pagerduty, kubernetes, github, slack, broker, auditLog }));
+    return await worker.runUntil(
+      fn({ scenario, incidentId: scenario.pagerduty.incident.id, config, pagerduty, kubernetes, github, slack, broker, auditLog }),
+    );
   } finally {
     await broker.close();
     await Promise.all([pagerduty.close(), kubernetes.close(), github.close(), slack.close()]);

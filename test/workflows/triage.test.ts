@@ -4,7 +4,16 @@ import { triageWorkflowId, type TriageOutcome } from '../../workflows/messages.j
 import { decisionKey, stageKey } from '../../workflows/search-attributes.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { idempotencyKey, idempotencyLabel, idempotencyMarker } from '../../activities/idempotency.js';
-import { APPROVAL_CHANNEL, APPROVERS, GITHUB_REPO, INCIDENTS_CHANNEL, startTestEnvironment, type TestContext, withTriageWorker, type TriageFixture } from './harness.js';
+import {
+  APPROVAL_CHANNEL,
+  APPROVERS,
+  GITHUB_REPO,
+  INCIDENTS_CHANNEL,
+  startTestEnvironment,
+  type TestContext,
+  withTriageWorker,
+  type TriageFixture,
+} from './harness.js';
 import { waitForStatus } from '../wait-for-status.js';
 
 let ctx: TestContext;
@@ -50,7 +59,9 @@ async function activityAttempts(fx: TriageFixture, activityType: string): Promis
 
 async function updateEvents(fx: TriageFixture) {
   const history = await handle(fx).fetchHistory();
-  return (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateAdmittedEventAttributes);
+  return (history.events ?? []).filter(
+    (e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateAdmittedEventAttributes,
+  );
 }
 
 describe('triageIncident on a real Temporal dev server', () => {
@@ -79,7 +90,12 @@ describe('triageIncident on a real Temporal dev server', () => {
       // Every activity carries a summary for the Web UI.
       for (const e of scheduled) expect(e.userMetadata?.summary).toBeTruthy();
 
-      const record = await decide(ctx.client, fx.incidentId, { decision: 'approve', approver: 'U0ALICE', planHash: status.planHash!, comment: 'roll back' }, 'u1');
+      const record = await decide(
+        ctx.client,
+        fx.incidentId,
+        { decision: 'approve', approver: 'U0ALICE', planHash: status.planHash!, comment: 'roll back' },
+        'u1',
+      );
       expect(record).toMatchObject({ decision: 'approve', approver: 'U0ALICE', comment: 'roll back' });
       const outcome = (await handle(fx).result()) as TriageOutcome;
       expect(outcome.stage).toBe('approved');
@@ -90,11 +106,17 @@ describe('triageIncident on a real Temporal dev server', () => {
       expect(issues).toHaveLength(1);
       const [issue] = issues;
       expect(outcome.githubIssue).toEqual({ repo: GITHUB_REPO, number: issue!.number, url: issue!.html_url, title: issue!.title });
-      expect(issue!.title).toBe(`[triage] ${fx.scenario.pagerduty.incident.title} (PagerDuty #${fx.scenario.pagerduty.incident.incident_number})`);
+      expect(issue!.title).toBe(
+        `[triage] ${fx.scenario.pagerduty.incident.title} (PagerDuty #${fx.scenario.pagerduty.incident.incident_number})`,
+      );
       expect(issue!.body).toContain(fx.scenario.pagerduty.incident.html_url);
       expect(issue!.body).toContain(`/workflows/${triageWorkflowId(fx.incidentId)}`);
       expect(issue!.body).toContain(idempotencyMarker(idempotencyKey(triageWorkflowId(fx.incidentId))));
-      expect(issue!.labels.map((l) => l.name)).toEqual(['triage', 'severity:critical', idempotencyLabel(idempotencyKey(triageWorkflowId(fx.incidentId)))]);
+      expect(issue!.labels.map((l) => l.name)).toEqual([
+        'triage',
+        'severity:critical',
+        idempotencyLabel(idempotencyKey(triageWorkflowId(fx.incidentId))),
+      ]);
       const forTriage = () => auditLines(fx).filter((a) => a.triageId === triageWorkflowId(fx.incidentId));
       await waitFor(() => forTriage().some((a) => a.method === 'POST'));
       const audit = forTriage();
@@ -122,7 +144,12 @@ describe('triageIncident on a real Temporal dev server', () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       fx.slack.setFault({ status: 500 });
       await start(fx);
-      const status = await waitForStatus(ctx.client, fx.incidentId, (s) => s.stage === 'awaiting-decision' && (s.notices?.length ?? 0) > 0, 60_000);
+      const status = await waitForStatus(
+        ctx.client,
+        fx.incidentId,
+        (s) => s.stage === 'awaiting-decision' && (s.notices?.length ?? 0) > 0,
+        60_000,
+      );
       expect(status.notices?.[0]).toMatch(/^Slack: could not post the approval card: slack: HTTP 500/);
       expect(status.slackCard).toBeUndefined();
       await decide(ctx.client, fx.incidentId, { decision: 'reject', approver: 'U0ALICE', planHash: status.planHash! }, 'sd1');
@@ -181,7 +208,9 @@ describe('triageIncident on a real Temporal dev server', () => {
       await start(fx);
       await waitForStatus(ctx.client, fx.incidentId, awaiting);
       const stale = 'a'.repeat(64);
-      await expect(decide(ctx.client, fx.incidentId, { decision: 'approve', approver: APPROVERS[0]!, planHash: stale }, 's1')).rejects.toThrow(/stale plan/);
+      await expect(
+        decide(ctx.client, fx.incidentId, { decision: 'approve', approver: APPROVERS[0]!, planHash: stale }, 's1'),
+      ).rejects.toThrow(/stale plan/);
       expect(await updateEvents(fx)).toHaveLength(0);
     });
   });
@@ -204,7 +233,10 @@ describe('triageIncident on a real Temporal dev server', () => {
       await start(fx);
       const { planHash } = await waitForStatus(ctx.client, fx.incidentId, awaiting);
       const decision = { decision: 'approve' as const, approver: 'U0ALICE', planHash: planHash! };
-      const [a, b] = await Promise.all([decide(ctx.client, fx.incidentId, decision, 'same'), decide(ctx.client, fx.incidentId, decision, 'same')]);
+      const [a, b] = await Promise.all([
+        decide(ctx.client, fx.incidentId, decision, 'same'),
+        decide(ctx.client, fx.incidentId, decision, 'same'),
+      ]);
       expect(a).toEqual(b);
       expect(await updateEvents(fx)).toHaveLength(1);
     });
@@ -223,7 +255,9 @@ describe('triageIncident on a real Temporal dev server', () => {
       const history = await handle(fx).fetchHistory();
       const failed = (history.events ?? []).filter((e) => e.activityTaskFailedEventAttributes);
       expect(failed).toHaveLength(1);
-      expect(failed[0]!.activityTaskFailedEventAttributes!.retryState).toBe(proto.temporal.api.enums.v1.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE);
+      expect(failed[0]!.activityTaskFailedEventAttributes!.retryState).toBe(
+        proto.temporal.api.enums.v1.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE,
+      );
     });
   });
 
@@ -238,7 +272,9 @@ describe('triageIncident on a real Temporal dev server', () => {
         (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'collectKubernetesEvidence',
       );
       const started = (history.events ?? []).find(
-        (e) => e.activityTaskStartedEventAttributes && String(e.activityTaskStartedEventAttributes.scheduledEventId) === String(k8sStarted?.eventId),
+        (e) =>
+          e.activityTaskStartedEventAttributes &&
+          String(e.activityTaskStartedEventAttributes.scheduledEventId) === String(k8sStarted?.eventId),
       );
       expect(started?.activityTaskStartedEventAttributes?.attempt).toBe(2);
     });
@@ -276,14 +312,22 @@ describe('triageIncident on a real Temporal dev server', () => {
   test('the broker refuses a route outside its policy, audits it, and sends nothing upstream', async () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       const before = fx.github.requestLog.length;
-      const res = await fetch(`${fx.broker.url}/github/repos/acme/other-repo/issues`, { method: 'POST', headers: { 'x-triage-id': 'triage-probe' }, body: '{}' });
+      const res = await fetch(`${fx.broker.url}/github/repos/acme/other-repo/issues`, {
+        method: 'POST',
+        headers: { 'x-triage-id': 'triage-probe' },
+        body: '{}',
+      });
       expect(res.status).toBe(403);
       const pd = await fetch(`${fx.broker.url}/pagerduty/users`, { headers: { 'x-triage-id': 'triage-probe' } });
       expect(pd.status).toBe(403);
       expect(fx.github.requestLog.length).toBe(before);
       // Audit lines are appended asynchronously, after the response.
       await waitFor(() => auditLines(fx).filter((a) => a.triageId === 'triage-probe').length === 2);
-      expect(auditLines(fx).filter((a) => a.triageId === 'triage-probe').map((a) => a.decision)).toEqual(['denied', 'denied']);
+      expect(
+        auditLines(fx)
+          .filter((a) => a.triageId === 'triage-probe')
+          .map((a) => a.decision),
+      ).toEqual(['denied', 'denied']);
     });
   });
 
@@ -331,15 +375,19 @@ describe('triageIncident on a real Temporal dev server', () => {
   });
 
   test('an unconfigured PagerDuty service fails the triage with a clear reason', async () => {
-    await withTriageWorker(ctx, { configuredServiceId: 'PCONFIGURED', mutate: (s) => void (s.pagerduty.incident.service.id = 'PUNKNOWN') }, async (fx) => {
-      await start(fx);
-      await expect(handle(fx).result()).rejects.toThrow();
-      const history = await handle(fx).fetchHistory();
-      const failed = (history.events ?? []).find((e) => e.workflowExecutionFailedEventAttributes);
-      expect(JSON.stringify(failed?.workflowExecutionFailedEventAttributes?.failure)).toMatch(/PUNKNOWN is not configured/);
-      const status = await queryStatus(ctx.client, fx.incidentId);
-      expect(status).toMatchObject({ stage: 'failed', failure: expect.stringMatching(/PUNKNOWN is not configured/) });
-      expect((await handle(fx).describe()).typedSearchAttributes.get(stageKey)).toBe('failed');
-    });
+    await withTriageWorker(
+      ctx,
+      { configuredServiceId: 'PCONFIGURED', mutate: (s) => void (s.pagerduty.incident.service.id = 'PUNKNOWN') },
+      async (fx) => {
+        await start(fx);
+        await expect(handle(fx).result()).rejects.toThrow();
+        const history = await handle(fx).fetchHistory();
+        const failed = (history.events ?? []).find((e) => e.workflowExecutionFailedEventAttributes);
+        expect(JSON.stringify(failed?.workflowExecutionFailedEventAttributes?.failure)).toMatch(/PUNKNOWN is not configured/);
+        const status = await queryStatus(ctx.client, fx.incidentId);
+        expect(status).toMatchObject({ stage: 'failed', failure: expect.stringMatching(/PUNKNOWN is not configured/) });
+        expect((await handle(fx).describe()).typedSearchAttributes.get(stageKey)).toBe('failed');
+      },
+    );
   });
 });

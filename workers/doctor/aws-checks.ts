@@ -72,7 +72,9 @@ export const awsStaticKeys: DoctorCheck = {
     for (const kind of ['credentials', 'config'] as const) {
       const read = await tryRead(ctx, files[kind]);
       if ('error' in read) {
-        notes.push(read.error === 'ENOENT' ? `no ${kind} file at ${files[kind]}` : `${kind} file ${files[kind]} not readable (${read.error})`);
+        notes.push(
+          read.error === 'ENOENT' ? `no ${kind} file at ${files[kind]}` : `${kind} file ${files[kind]} not readable (${read.error})`,
+        );
         continue;
       }
       const ini = parseIni(read.text);
@@ -86,15 +88,18 @@ export const awsStaticKeys: DoctorCheck = {
     if (profile) {
       // Follow source_profile the way the SDK does, to the profile whose credentials start the chain.
       const seen = new Set<string>();
-      for (let name: string | undefined = profile; name !== undefined && !seen.has(name); ) {
+      for (let name: string | undefined = profile; name !== undefined && !seen.has(name);) {
         seen.add(name);
-        const fromCredentials: Map<string, string> | undefined = parsed.credentials ? profileIn(parsed.credentials, name, 'credentials') : undefined;
+        const fromCredentials: Map<string, string> | undefined = parsed.credentials
+          ? profileIn(parsed.credentials, name, 'credentials')
+          : undefined;
         const fromConfig: Map<string, string> | undefined = parsed.config ? profileIn(parsed.config, name, 'config') : undefined;
         const get = (k: string): string | undefined => fromCredentials?.get(k) ?? fromConfig?.get(k);
         const via = name === profile ? '' : ` (its source_profile chain reaches ${name})`;
         if (STATIC_KEY_FIELDS.some((f) => get(f))) problems.push(`env AWS_PROFILE=${profile}: points at static keys${via}`);
         else if (get('credential_process')) problems.push(`env AWS_PROFILE=${profile}: runs a credential_process${via}, not Pod Identity`);
-        else if (get('sso_session') || get('sso_start_url')) problems.push(`env AWS_PROFILE=${profile}: uses an SSO login cache${via}, not Pod Identity`);
+        else if (get('sso_session') || get('sso_start_url'))
+          problems.push(`env AWS_PROFILE=${profile}: uses an SSO login cache${via}, not Pod Identity`);
         else if (!fromCredentials && !fromConfig) notes.push(`AWS_PROFILE=${profile} names no profile in the files`);
         name = get('source_profile');
       }
@@ -131,7 +136,9 @@ function awsErrorText(err: unknown): string {
     return 'no AWS credentials in the default chain (in EKS: is the Pod Identity association in place and the agent running? In the sandbox: AWS_CONTAINER_CREDENTIALS_FULL_URI and its token file)';
   }
   const status = e?.$metadata?.httpStatusCode;
-  return status !== undefined ? `GetCallerIdentity failed: HTTP ${status} ${name}` : `GetCallerIdentity failed: no answer (${networkCode(err)})`;
+  return status !== undefined
+    ? `GetCallerIdentity failed: HTTP ${status} ${name}`
+    : `GetCallerIdentity failed: no answer (${networkCode(err)})`;
 }
 
 export const awsIdentity: DoctorCheck = {
@@ -143,7 +150,11 @@ export const awsIdentity: DoctorCheck = {
     if (!cloudwatch && !gateway) return { status: 'skip', detail: 'no service has cloudwatch configured: the worker makes no AWS call' };
     const region = cloudwatch?.cloudwatch?.region ?? ctx.config.aws.region;
     const sts = new STSClient({
-      ...awsClientSettings({ region, triageId: DOCTOR_TRIAGE_ID, ...(ctx.config.aws.endpoint ? { endpoint: ctx.config.aws.endpoint } : {}) }),
+      ...awsClientSettings({
+        region,
+        triageId: DOCTOR_TRIAGE_ID,
+        ...(ctx.config.aws.endpoint ? { endpoint: ctx.config.aws.endpoint } : {}),
+      }),
       ...(ctx.deps.awsCredentials ? { credentials: ctx.deps.awsCredentials } : {}),
     });
     try {
@@ -155,11 +166,16 @@ export const awsIdentity: DoctorCheck = {
         // Memoized by the client: the session GetCallerIdentity was signed with, not a new one.
         expiration = (await sts.config.credentials()).expiration;
       } catch (err) {
-        if (gateway && noCredentials(err)) return { status: 'pass', detail: 'no AWS credentials in the default chain: the gateway needs none' };
+        if (gateway && noCredentials(err))
+          return { status: 'pass', detail: 'no AWS credentials in the default chain: the gateway needs none' };
         return { status: 'fail', detail: awsErrorText(err) };
       }
       if (!arn) return { status: 'fail', detail: 'GetCallerIdentity returned no Arn' };
-      if (gateway) return { status: 'fail', detail: `${arn}: the gateway holds an AWS identity it does not need\nwhat to do: remove it (and block IMDS from pods: hop limit 1)` };
+      if (gateway)
+        return {
+          status: 'fail',
+          detail: `${arn}: the gateway holds an AWS identity it does not need\nwhat to do: remove it (and block IMDS from pods: hop limit 1)`,
+        };
       const role = ASSUMED_ROLE.exec(arn);
       if (!role) {
         const what = /:user\//.test(arn)
@@ -169,7 +185,10 @@ export const awsIdentity: DoctorCheck = {
             : /:federated-user\//.test(arn)
               ? 'a federated user (GetFederationToken, derived from an IAM user key)'
               : 'not an assumed-role session';
-        return { status: 'fail', detail: `${arn} is ${what}\nwhat to do: remove the key the SDK found and let the Pod Identity association give the worker its role session` };
+        return {
+          status: 'fail',
+          detail: `${arn} is ${what}\nwhat to do: remove the key the SDK found and let the Pod Identity association give the worker its role session`,
+        };
       }
       if (INSTANCE_SESSION.test(role[2]!)) {
         return {
@@ -178,10 +197,12 @@ export const awsIdentity: DoctorCheck = {
         };
       }
       const seen = `${arn} (assumed-role session of role ${role[1]}, ${ctx.config.aws.endpoint ? `via ${ctx.config.aws.endpoint}` : 'via the default chain'})`;
-      if (!expiration) return { status: 'fail', detail: `${seen}: the credentials carry no expiry, so they are not a session from the agent` };
+      if (!expiration)
+        return { status: 'fail', detail: `${seen}: the credentials carry no expiry, so they are not a session from the agent` };
       const left = expiration.getTime() - ctx.deps.now();
       const expires = `expires in ${Math.round(left / 60_000)} min`;
-      if (left > MAX_SESSION_MS) return { status: 'warn', detail: `${seen}, ${expires}: longer than the 1-hour session the design expects` };
+      if (left > MAX_SESSION_MS)
+        return { status: 'warn', detail: `${seen}, ${expires}: longer than the 1-hour session the design expects` };
       return { status: 'pass', detail: `${seen}, ${expires}` };
     } finally {
       sts.destroy();

@@ -2,7 +2,16 @@
 // refuses routes outside its policy, and a host outside the allowlist cannot be
 // reached directly. Separate as the only checks that use deps.fetch.
 import type { TriageConfig } from '../../config/config.js';
-import { ALLOW_FAILED_ENV, DOCTOR_TRIAGE_ID, EGRESS_PROBE_ENV, list, networkCode, plural, type DoctorCheck, type DoctorContext } from './context.js';
+import {
+  ALLOW_FAILED_ENV,
+  DOCTOR_TRIAGE_ID,
+  EGRESS_PROBE_ENV,
+  list,
+  networkCode,
+  plural,
+  type DoctorCheck,
+  type DoctorContext,
+} from './context.js';
 
 const LOOPBACK = /^(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/;
 
@@ -24,7 +33,11 @@ function neededProviders(config: TriageConfig): string[] {
 }
 
 async function getJson(ctx: DoctorContext, url: string): Promise<{ status: number; body: unknown }> {
-  const res = await ctx.deps.fetch(url, { headers: { 'x-triage-id': DOCTOR_TRIAGE_ID, accept: 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(ctx.probeTimeoutMs) });
+  const res = await ctx.deps.fetch(url, {
+    headers: { 'x-triage-id': DOCTOR_TRIAGE_ID, accept: 'application/json' },
+    redirect: 'manual',
+    signal: AbortSignal.timeout(ctx.probeTimeoutMs),
+  });
   const text = await res.text();
   let body: unknown;
   try {
@@ -47,14 +60,18 @@ async function brokerProviders(ctx: DoctorContext): Promise<{ ready: boolean; pr
     const ready = readyz.status === 404 ? Object.values(statusBody.providers).every((p) => p.readiness === 'ready') : readyz.status === 200;
     return { ready, providers: statusBody.providers, source: '/_broker/status' };
   }
-  const fallback = ((readyz.status === 404 ? health.body : readyz.body) as { providers?: Record<string, string> } | undefined)?.providers ?? {};
+  const fallback =
+    ((readyz.status === 404 ? health.body : readyz.body) as { providers?: Record<string, string> } | undefined)?.providers ?? {};
   const providers = Object.fromEntries(Object.entries(fallback).map(([name, readiness]) => [name, { readiness: String(readiness) }]));
   const ready = readyz.status === 404 ? Object.values(providers).every((p) => p.readiness === 'ready') : readyz.status === 200;
   return { ready, providers, source: readyz.status === 404 ? '/healthz' : '/readyz' };
 }
 
 function describeProvider(name: string, p: ProviderStatus): string {
-  const extra = [...(p.routes !== undefined ? [plural(p.routes, 'route')] : []), ...(p.repos !== undefined ? [plural(p.repos, 'repo')] : [])];
+  const extra = [
+    ...(p.routes !== undefined ? [plural(p.routes, 'route')] : []),
+    ...(p.repos !== undefined ? [plural(p.repos, 'repo')] : []),
+  ];
   return `${name} (${p.readiness}${extra.length ? `, ${extra.join(', ')}` : ''})`;
 }
 
@@ -67,7 +84,10 @@ export const brokerReachable: DoctorCheck = {
     const base = ctx.config.broker.url;
     const host = new URL(base).hostname;
     if (!LOOPBACK.test(host)) {
-      return { status: 'fail', detail: `broker.url ${base} is not a loopback address: the broker authenticates no caller, so it must be the sidecar on 127.0.0.1 in the worker's pod` };
+      return {
+        status: 'fail',
+        detail: `broker.url ${base} is not a loopback address: the broker authenticates no caller, so it must be the sidecar on 127.0.0.1 in the worker's pod`,
+      };
     }
     const deadline = ctx.deps.now() + ctx.brokerWaitMs;
     let last: { ready: boolean; providers: Record<string, ProviderStatus>; source: string } | undefined;
@@ -83,14 +103,21 @@ export const brokerReachable: DoctorCheck = {
       await new Promise((r) => setTimeout(r, 250));
     }
     if (unreachable || !last) {
-      return { status: 'fail', detail: `broker at ${base} not reachable (${unreachable ?? 'no answer'})\nwhat to do: check that the broker sidecar runs and listens on that port (its log says "broker listening")` };
+      return {
+        status: 'fail',
+        detail: `broker at ${base} not reachable (${unreachable ?? 'no answer'})\nwhat to do: check that the broker sidecar runs and listens on that port (its log says "broker listening")`,
+      };
     }
     const loaded = Object.entries(last.providers).map(([name, p]) => describeProvider(name, p));
     const missing = neededProviders(ctx.config).filter((p) => !last.providers[p]);
     const notReady = Object.entries(last.providers).filter(([, p]) => p.readiness !== 'ready');
     const lines: string[] = [];
-    if (!last.ready) lines.push(`broker at ${base} is not ready: ${notReady.map(([name, p]) => `${name} ${p.readiness}`).join('; ') || 'it says so'}`);
-    if (missing.length > 0) lines.push(`the configured services need ${list(missing)}, which the broker does not load: add ${missing.length === 1 ? 'it' : 'them'} to the broker's providers`);
+    if (!last.ready)
+      lines.push(`broker at ${base} is not ready: ${notReady.map(([name, p]) => `${name} ${p.readiness}`).join('; ') || 'it says so'}`);
+    if (missing.length > 0)
+      lines.push(
+        `the configured services need ${list(missing)}, which the broker does not load: add ${missing.length === 1 ? 'it' : 'them'} to the broker's providers`,
+      );
     const summary = `providers (${last.source}): ${loaded.length > 0 ? loaded.join(', ') : 'none'}`;
     if (lines.length > 0) return { status: 'fail', detail: [...lines, summary].join('\n') };
     return { status: 'pass', detail: `${base} ready; ${summary}` };
@@ -141,7 +168,9 @@ async function probeBrokerPolicy(ctx: DoctorContext): Promise<BrokerPolicyProbe>
 async function probeDirectEgress(ctx: DoctorContext): Promise<{ problem?: string; proof?: string }> {
   const target = ctx.egressProbeUrl;
   if (isLoopbackUrl(target)) {
-    return { problem: `the egress probe ${target} is a loopback address, which proves nothing about egress; set ${EGRESS_PROBE_ENV} to a host outside the allowlist` };
+    return {
+      problem: `the egress probe ${target} is a loopback address, which proves nothing about egress; set ${EGRESS_PROBE_ENV} to a host outside the allowlist`,
+    };
   }
   const started = ctx.deps.now();
   try {
@@ -155,7 +184,9 @@ async function probeDirectEgress(ctx: DoctorContext): Promise<{ problem?: string
   } catch (err) {
     const code = networkCode(err);
     const after = Math.round((ctx.deps.now() - started) / 100) / 10;
-    return { proof: `direct GET ${target} failed: ${code === 'timed out' ? `no answer within ${ctx.probeTimeoutMs / 1000} s (dropped)` : code} after ${after} s` };
+    return {
+      proof: `direct GET ${target} failed: ${code === 'timed out' ? `no answer within ${ctx.probeTimeoutMs / 1000} s (dropped)` : code} after ${after} s`,
+    };
   }
 }
 

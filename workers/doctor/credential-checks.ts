@@ -16,7 +16,10 @@ const ALLOWED_VARIABLES: Readonly<Record<string, { why: string; valueIs: 'path' 
     why: 'the Pod Identity token file: kubelet-projected and rotated, it only buys a 1-hour session from the node-local agent',
   },
   AWS_CONTAINER_CREDENTIALS_FULL_URI: { valueIs: 'url', why: 'the Pod Identity agent address' },
-  AWS_WEB_IDENTITY_TOKEN_FILE: { valueIs: 'path', why: 'a projected web-identity token file (IRSA): short-lived, exchanged for an STS session' },
+  AWS_WEB_IDENTITY_TOKEN_FILE: {
+    valueIs: 'path',
+    why: 'a projected web-identity token file (IRSA): short-lived, exchanged for an STS session',
+  },
 };
 
 /** A secret-named variable's value that looks like a credential rather than a placeholder (`via-broker`, `unused`). */
@@ -39,16 +42,22 @@ export const credentialsEnvironment: DoctorCheck = {
       if (AWS_KEY_VARIABLES[name]) continue; // aws.static-keys reports these
       const rule = ALLOWED_VARIABLES[name];
       if (rule) {
-        const ok = rule.valueIs === 'path' ? isAbsolutePathValue(value) : URL.canParse(value) && !new URL(value).username && !new URL(value).password;
+        const ok =
+          rule.valueIs === 'path'
+            ? isAbsolutePathValue(value)
+            : URL.canParse(value) && !new URL(value).username && !new URL(value).password;
         if (ok) allowed.push(`${name} (${rule.why})`);
         else {
           ctx.sensitive.add(value);
-          problems.push(`env ${name}: expected ${rule.valueIs === 'path' ? 'a file path' : 'a URL without credentials'}, found something else`);
+          problems.push(
+            `env ${name}: expected ${rule.valueIs === 'path' ? 'a file path' : 'a URL without credentials'}, found something else`,
+          );
         }
         continue;
       }
       const kinds = [...new Set(findSecrets(value).map((f) => f.kind))];
-      if (kinds.length === 0 && isSecretName(name) && credentialShaped(value)) kinds.push('credential-shaped value in a secret-named variable');
+      if (kinds.length === 0 && isSecretName(name) && credentialShaped(value))
+        kinds.push('credential-shaped value in a secret-named variable');
       if (kinds.length === 0) continue;
       ctx.sensitive.add(value);
       problems.push(`env ${name}: ${kinds.join(', ')}`);
@@ -59,12 +68,15 @@ export const credentialsEnvironment: DoctorCheck = {
         status: 'fail',
         detail: [
           ...problems,
-          'what to do: remove it from the worker\'s environment; SaaS credentials belong to the broker (its own Secret, mounted into the broker container only)',
+          "what to do: remove it from the worker's environment; SaaS credentials belong to the broker (its own Secret, mounted into the broker container only)",
           ...allowedLine,
         ].join('\n'),
       };
     }
-    return { status: 'pass', detail: [`${plural(Object.keys(ctx.deps.env).length, 'variable')} scanned, none holds a credential`, ...allowedLine].join('\n') };
+    return {
+      status: 'pass',
+      detail: [`${plural(Object.keys(ctx.deps.env).length, 'variable')} scanned, none holds a credential`, ...allowedLine].join('\n'),
+    };
   },
 };
 
@@ -110,7 +122,12 @@ function brokerSecretFiles(doc: unknown, baseDir: string): DeclaredSecret[] {
 
 /** Environment variables that name a file the process reads (beyond the ones handled elsewhere). */
 const FILE_VARIABLE = /(?:_FILE|_CONFIG|_CONF|_PATH|_CERTS?)$|^KUBECONFIG$/;
-const FILE_VARIABLES_ELSEWHERE = new Set(['AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'TRIAGE_CONFIG', ...Object.keys(ALLOWED_VARIABLES)]);
+const FILE_VARIABLES_ELSEWHERE = new Set([
+  'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_CONFIG_FILE',
+  'TRIAGE_CONFIG',
+  ...Object.keys(ALLOWED_VARIABLES),
+]);
 
 interface KubeconfigUser {
   name?: string;
@@ -130,11 +147,18 @@ function kubeconfigFindings(text: string, path: string): { problems: string[]; a
   for (const entry of Array.isArray(doc?.users) ? doc.users : []) {
     const user = entry.user ?? {};
     const who = `kubeconfig ${path} user ${JSON.stringify(String(entry.name ?? '')).slice(0, 80)}`;
-    if (user['client-key-data'] || user['client-key']) problems.push(`${who}: client certificate private key (long-lived; use the pod's projected service-account token)`);
-    if (user.exec?.command) problems.push(`${who}: runs an exec credential plugin (${String(user.exec.command).slice(0, 60)}), which needs credentials of its own`);
+    if (user['client-key-data'] || user['client-key'])
+      problems.push(`${who}: client certificate private key (long-lived; use the pod's projected service-account token)`);
+    if (user.exec?.command)
+      problems.push(
+        `${who}: runs an exec credential plugin (${String(user.exec.command).slice(0, 60)}), which needs credentials of its own`,
+      );
     const tokenFile = user.tokenFile ?? user['auth-provider']?.config?.tokenFile;
     if (typeof tokenFile === 'string') {
-      allowed.push({ path: isAbsolute(tokenFile) ? tokenFile : resolve(dirname(path), tokenFile), what: 'Kubernetes service-account token file: projected and rotated by the kubelet in a pod' });
+      allowed.push({
+        path: isAbsolute(tokenFile) ? tokenFile : resolve(dirname(path), tokenFile),
+        what: 'Kubernetes service-account token file: projected and rotated by the kubelet in a pod',
+      });
     }
   }
   return { problems, allowed };
@@ -203,7 +227,8 @@ export const credentialsFiles: DoctorCheck = {
 
     // Declared secrets of other components: their existence is fine, the worker reading them is not.
     const foreign: DeclaredSecret[] = ctx.role === 'worker' ? gatewaySecretFiles(ctx.config) : [];
-    if (ctx.role === 'gateway') for (const f of gatewaySecretFiles(ctx.config)) allowed.push(`${f.path} (${f.what}: the gateway's own, not scanned)`);
+    if (ctx.role === 'gateway')
+      for (const f of gatewaySecretFiles(ctx.config)) allowed.push(`${f.path} (${f.what}: the gateway's own, not scanned)`);
     // The broker's configuration holds no secret, only where its secrets are: those must be out of reach here.
     const brokerConfig = env.BROKER_CONFIG;
     if (brokerConfig && isAbsolutePathValue(brokerConfig)) {
@@ -229,12 +254,18 @@ export const credentialsFiles: DoctorCheck = {
     const context = [
       `scanned: ${scanned.length > 0 ? scanned.join('; ') : 'nothing'}`,
       ...(allowed.length > 0 ? [`allowed: ${allowed.join('; ')}`] : []),
-      ...(unreadableSecrets.length > 0 ? [`other components' secret files not readable here, as they should be: ${unreadableSecrets.join('; ')}`] : []),
+      ...(unreadableSecrets.length > 0
+        ? [`other components' secret files not readable here, as they should be: ${unreadableSecrets.join('; ')}`]
+        : []),
     ];
     if (problems.length > 0) {
       return {
         status: 'fail',
-        detail: [...problems, 'what to do: keep credentials out of files the worker reads; secret files belong to the component that uses them', ...context].join('\n'),
+        detail: [
+          ...problems,
+          'what to do: keep credentials out of files the worker reads; secret files belong to the component that uses them',
+          ...context,
+        ].join('\n'),
       };
     }
     return { status: 'pass', detail: context.join('\n') };

@@ -19,7 +19,16 @@
 import type { TriageConfig } from '../../config/config.js';
 import { awsIdentity, awsStaticKeys } from './aws-checks.js';
 import { brokerReachable, egressDenied } from './broker-checks.js';
-import { ALLOW_FAILED_ENV, createContext, DEFAULT_CHECK_TIMEOUT_MS, type CheckId, type CheckResult, type CheckStatus, type DoctorCheck, type DoctorOptions } from './context.js';
+import {
+  ALLOW_FAILED_ENV,
+  createContext,
+  DEFAULT_CHECK_TIMEOUT_MS,
+  type CheckId,
+  type CheckResult,
+  type CheckStatus,
+  type DoctorCheck,
+  type DoctorOptions,
+} from './context.js';
 import { credentialsEnvironment, credentialsFiles } from './credential-checks.js';
 import { kubernetesRead, kubernetesSecrets, kubernetesWrites } from './kubernetes-checks.js';
 import { applyAllowFailed, formatReport, mask, parseAllowFailed, runCheck, type DoctorReport } from './report.js';

@@ -13,7 +13,16 @@ import {
   type V1ResourceRule,
   type V1NonResourceRule,
 } from '@kubernetes/client-node';
-import { DOCTOR_TRIAGE_ID, list, networkCode, plural, tryRead, type CheckOutcome, type DoctorCheck, type DoctorContext } from './context.js';
+import {
+  DOCTOR_TRIAGE_ID,
+  list,
+  networkCode,
+  plural,
+  tryRead,
+  type CheckOutcome,
+  type DoctorCheck,
+  type DoctorContext,
+} from './context.js';
 
 const USER_AGENT = `keyless-triage/0.1 (${DOCTOR_TRIAGE_ID})`;
 
@@ -44,7 +53,8 @@ const TRIAGE_READS: readonly V1ResourceAttributes[] = [
 /** Where a pod's service-account token is (automounted, or projected there as deploy/ does for the worker only). */
 export const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
-const BIND_VIEW = 'bind the worker\'s service account to the `view` ClusterRole (a ClusterRoleBinding, or a RoleBinding per namespace) and to nothing else';
+const BIND_VIEW =
+  "bind the worker's service account to the `view` ClusterRole (a ClusterRoleBinding, or a RoleBinding per namespace) and to nothing else";
 
 function kubernetesRequestOptions(ctx: DoctorContext): ConfigurationOptions {
   const withTimeout: ObservableMiddleware = {
@@ -68,7 +78,8 @@ export function kubernetesError(err: unknown): string {
     const e = err as ApiException<unknown>;
     let message = '';
     try {
-      const body = typeof e.body === 'string' ? (JSON.parse(e.body) as { message?: unknown }) : (e.body as { message?: unknown } | undefined);
+      const body =
+        typeof e.body === 'string' ? (JSON.parse(e.body) as { message?: unknown }) : (e.body as { message?: unknown } | undefined);
       if (typeof body?.message === 'string') message = body.message.slice(0, 300);
     } catch {
       // not a Status
@@ -86,16 +97,26 @@ export function kubernetesError(err: unknown): string {
  */
 async function kubernetesPrecondition(ctx: DoctorContext): Promise<CheckOutcome | undefined> {
   if (ctx.role === 'gateway' && !ctx.config.kubernetes.kubeconfig && 'error' in (await tryRead(ctx, IN_CLUSTER_TOKEN))) {
-    return { status: 'pass', detail: `no Kubernetes credential here (no kubeconfig, no token at ${IN_CLUSTER_TOKEN}): the gateway needs none` };
+    return {
+      status: 'pass',
+      detail: `no Kubernetes credential here (no kubeconfig, no token at ${IN_CLUSTER_TOKEN}): the gateway needs none`,
+    };
   }
-  if (ctx.namespaces.length === 0) return { status: 'skip', detail: 'no service has kubernetes.namespaces: the worker makes no Kubernetes call' };
+  if (ctx.namespaces.length === 0)
+    return { status: 'skip', detail: 'no service has kubernetes.namespaces: the worker makes no Kubernetes call' };
   if (!ctx.config.kubernetes.kubeconfig && !ctx.deps.env.KUBERNETES_SERVICE_HOST && !ctx.deps.env.KUBERNETES_SERVICE_PORT) {
-    return { status: 'fail', detail: 'not in a pod (KUBERNETES_SERVICE_HOST is unset) and no kubernetes.kubeconfig is configured: there is no cluster to check' };
+    return {
+      status: 'fail',
+      detail: 'not in a pod (KUBERNETES_SERVICE_HOST is unset) and no kubernetes.kubeconfig is configured: there is no cluster to check',
+    };
   }
   return undefined;
 }
 
-async function accessReview(ctx: DoctorContext, attrs: V1ResourceAttributes): Promise<{ allowed: boolean; reason?: string; evaluationError?: string }> {
+async function accessReview(
+  ctx: DoctorContext,
+  attrs: V1ResourceAttributes,
+): Promise<{ allowed: boolean; reason?: string; evaluationError?: string }> {
   const api = ctx.kubernetes().makeApiClient(AuthorizationV1Api);
   const review = await api.createSelfSubjectAccessReview(
     { body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attrs } } },
@@ -115,7 +136,9 @@ export const kubernetesSecrets: DoctorCheck = {
     const stop = await kubernetesPrecondition(ctx);
     if (stop) return stop;
     const scopes = [...ctx.namespaces, ''];
-    const probes = scopes.flatMap((namespace) => ['get', 'list', 'watch'].map((verb) => ({ namespace, verb, group: '', resource: 'secrets' })));
+    const probes = scopes.flatMap((namespace) =>
+      ['get', 'list', 'watch'].map((verb) => ({ namespace, verb, group: '', resource: 'secrets' })),
+    );
     const answers = await Promise.all(probes.map(async (p) => ({ p, answer: await accessReview(ctx, p) })));
     const lines: string[] = [];
     for (const namespace of scopes) {
@@ -123,9 +146,13 @@ export const kubernetesSecrets: DoctorCheck = {
       const allowed = mine.filter((a) => a.answer.allowed);
       if (allowed.length === 0) continue;
       const why = [...new Set(allowed.map((a) => a.answer.reason).filter(Boolean))].join('; ');
-      lines.push(`${namespace ? `namespace ${namespace}` : 'cluster-wide'}: ${allowed.map((a) => a.p.verb).join(', ')} on secrets allowed${why ? ` (${why})` : ''}`);
+      lines.push(
+        `${namespace ? `namespace ${namespace}` : 'cluster-wide'}: ${allowed.map((a) => a.p.verb).join(', ')} on secrets allowed${why ? ` (${why})` : ''}`,
+      );
     }
-    const errors = answers.filter((a) => a.answer.evaluationError).map((a) => `${a.p.namespace || 'cluster-wide'} ${a.p.verb} secrets: evaluation error: ${a.answer.evaluationError}`);
+    const errors = answers
+      .filter((a) => a.answer.evaluationError)
+      .map((a) => `${a.p.namespace || 'cluster-wide'} ${a.p.verb} secrets: evaluation error: ${a.answer.evaluationError}`);
     if (lines.length > 0) {
       return {
         status: 'fail',
@@ -133,8 +160,12 @@ export const kubernetesSecrets: DoctorCheck = {
       };
     }
     const checked = `${list(ctx.namespaces)} and cluster-wide`;
-    if (errors.length > 0) return { status: 'warn', detail: [`no get/list/watch on secrets granted in ${checked}, but:`, ...errors].join('\n') };
-    return { status: 'pass', detail: `no get, list or watch on secrets in ${checked} (${plural(probes.length, 'SelfSubjectAccessReview')})` };
+    if (errors.length > 0)
+      return { status: 'warn', detail: [`no get/list/watch on secrets granted in ${checked}, but:`, ...errors].join('\n') };
+    return {
+      status: 'pass',
+      detail: `no get, list or watch on secrets in ${checked} (${plural(probes.length, 'SelfSubjectAccessReview')})`,
+    };
   },
 };
 
@@ -194,7 +225,10 @@ export const kubernetesWrites: DoctorCheck = {
       if (status?.incomplete) incomplete.push(`${namespace}${status.evaluationError ? ` (${status.evaluationError.slice(0, 200)})` : ''}`);
       const found = [
         ...(status?.resourceRules ?? []).map((r) => ({ problem: ruleProblem(r), text: describeRule(r) })),
-        ...(status?.nonResourceRules ?? []).map((r) => ({ problem: nonResourceProblem(r), text: `verbs [${r.verbs.join(', ')}] on [${(r.nonResourceURLs ?? []).join(', ')}]` })),
+        ...(status?.nonResourceRules ?? []).map((r) => ({
+          problem: nonResourceProblem(r),
+          text: `verbs [${r.verbs.join(', ')}] on [${(r.nonResourceURLs ?? []).join(', ')}]`,
+        })),
       ];
       for (const { problem, text } of found) {
         if (!problem) continue;
@@ -204,18 +238,24 @@ export const kubernetesWrites: DoctorCheck = {
         offending.set(key, entry);
       }
     }
-    const clusterAnswers = await Promise.all(CLUSTER_WRITE_PROBES.map(async (p) => ({ p, answer: await accessReview(ctx, { ...p, namespace: '' }) })));
+    const clusterAnswers = await Promise.all(
+      CLUSTER_WRITE_PROBES.map(async (p) => ({ p, answer: await accessReview(ctx, { ...p, namespace: '' }) })),
+    );
     const clusterWrites = clusterAnswers.filter((a) => a.answer.allowed);
 
     const lines = [
       ...[...offending.values()].map((o) => `${o.text} (SelfSubjectRulesReview in ${list(o.namespaces)})`),
       ...clusterWrites.map((a) => `cluster-wide: ${attributes(a.p)} allowed${a.answer.reason ? ` (${a.answer.reason})` : ''}`),
     ];
-    if (lines.length > 0) return { status: 'fail', detail: [...lines, `what to do: remove the Role/ClusterRole granting this; ${BIND_VIEW}`].join('\n') };
+    if (lines.length > 0)
+      return { status: 'fail', detail: [...lines, `what to do: remove the Role/ClusterRole granting this; ${BIND_VIEW}`].join('\n') };
     const checked = `no write, escalation or wildcard rule in ${list(ctx.namespaces)}; none of ${CLUSTER_WRITE_PROBES.map(attributes).join(', ')} allowed cluster-wide`;
     if (incomplete.length > 0) {
       // EKS access policies (a webhook authorizer) cannot list rules; the access reviews above still asked them.
-      return { status: 'warn', detail: `${checked}\nthe rules review is incomplete in ${list(incomplete)}: rules from other authorizers (e.g. EKS access policies) are not listed` };
+      return {
+        status: 'warn',
+        detail: `${checked}\nthe rules review is incomplete in ${list(incomplete)}: rules from other authorizers (e.g. EKS access policies) are not listed`,
+      };
     }
     return { status: 'pass', detail: checked };
   },
@@ -254,7 +294,9 @@ export const kubernetesRead: DoctorCheck = {
     if (problems.length > 0) {
       return {
         status: 'fail',
-        detail: [...problems.sort(), `what to do: the triage reads pods, events, deployments, replicasets and pod logs; ${BIND_VIEW}`].join('\n'),
+        detail: [...problems.sort(), `what to do: the triage reads pods, events, deployments, replicasets and pod logs; ${BIND_VIEW}`].join(
+          '\n',
+        ),
       };
     }
     const read = `listed pods and events, and may ${TRIAGE_READS.map(attributes).join(', ')}, in ${list(good.sort())}`;
@@ -262,7 +304,10 @@ export const kubernetesRead: DoctorCheck = {
     const nodeEventsNamespace = ctx.config.kubernetes.nodeEventsNamespace;
     if (nodeEventsNamespace === undefined) return { status: 'pass', detail: read };
     try {
-      await core.listNamespacedEvent({ namespace: nodeEventsNamespace, fieldSelector: 'involvedObject.kind=Node', limit: 1 }, kubernetesRequestOptions(ctx));
+      await core.listNamespacedEvent(
+        { namespace: nodeEventsNamespace, fieldSelector: 'involvedObject.kind=Node', limit: 1 },
+        kubernetesRequestOptions(ctx),
+      );
     } catch (err) {
       return {
         status: 'warn',

@@ -2,7 +2,17 @@
 // one within its budget and masking what it found, the TRIAGE_DOCTOR_ALLOW_FAILED
 // override, and the table. Kept apart from the checks, which know none of this.
 import { ApiException } from '@kubernetes/client-node';
-import { ALLOW_FAILED_ENV, CHECK_IDS, networkCode, type CheckId, type CheckOutcome, type CheckResult, type CheckStatus, type DoctorCheck, type DoctorContext } from './context.js';
+import {
+  ALLOW_FAILED_ENV,
+  CHECK_IDS,
+  networkCode,
+  type CheckId,
+  type CheckOutcome,
+  type CheckResult,
+  type CheckStatus,
+  type DoctorCheck,
+  type DoctorContext,
+} from './context.js';
 import { kubernetesError } from './kubernetes-checks.js';
 
 // ---- runner -----------------------------------------------------------------------------
@@ -24,7 +34,10 @@ export async function runCheck(check: DoctorCheck, ctx: DoctorContext, timeoutMs
       }),
     ]);
   } catch (err) {
-    const why = err instanceof CheckTimeout ? `did not finish within ${Math.round(budget / 1000)} s` : `could not run: ${err instanceof ApiException ? kubernetesError(err) : checkError(err)}`;
+    const why =
+      err instanceof CheckTimeout
+        ? `did not finish within ${Math.round(budget / 1000)} s`
+        : `could not run: ${err instanceof ApiException ? kubernetesError(err) : checkError(err)}`;
     outcome = { status: 'fail', detail: why };
   } finally {
     clearTimeout(timer);
@@ -72,7 +85,9 @@ export function parseAllowFailed(raw: string | undefined): AllowFailed {
   if (entries.some((e) => ['all', '*'].includes(e.toLowerCase()))) {
     return {
       ids: new Set(),
-      problems: [`${ALLOW_FAILED_ENV}=${raw?.trim()} is refused: "all" is not accepted; name each check whose failure you accept (${CHECK_IDS.join(', ')})`],
+      problems: [
+        `${ALLOW_FAILED_ENV}=${raw?.trim()} is refused: "all" is not accepted; name each check whose failure you accept (${CHECK_IDS.join(', ')})`,
+      ],
     };
   }
   const ids = new Set<CheckId>();
@@ -104,7 +119,9 @@ export function applyAllowFailed(results: readonly CheckResult[], allow: AllowFa
   const unused = [...allow.ids].filter((id) => !accepted.includes(id));
   const notes = [
     ...allow.problems,
-    ...unused.map((id) => `${ALLOW_FAILED_ENV} accepts a failure of ${id}, which did not fail: remove it so a later failure is not accepted unread`),
+    ...unused.map(
+      (id) => `${ALLOW_FAILED_ENV} accepts a failure of ${id}, which did not fail: remove it so a later failure is not accepted unread`,
+    ),
   ];
   return { results: out, ok: out.every((r) => r.status !== 'fail'), accepted, notes };
 }

@@ -35,7 +35,12 @@ const cases: Case[] = [
   {
     name: 'pods waiting for another reason are not crash-looping',
     ns: namespace('shop', {
-      pods: [pod('checkout-api-5c6b7-x', { replicaSet: OLD_RS, containers: [container({ ready: false, waiting: { reason: 'ContainerCreating' } })] })],
+      pods: [
+        pod('checkout-api-5c6b7-x', {
+          replicaSet: OLD_RS,
+          containers: [container({ ready: false, waiting: { reason: 'ContainerCreating' } })],
+        }),
+      ],
       deployments: [deployment('checkout-api')],
       replicaSets: [replicaSet(OLD_RS)],
     }),
@@ -50,12 +55,14 @@ const cases: Case[] = [
     }),
     expected: {
       titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error)'],
-      objects: [[
-        'Deployment/shop/checkout-api',
-        'Pod/shop/checkout-api-5c6b7-p0',
-        'Pod/shop/checkout-api-5c6b7-p1',
-        'Pod/shop/checkout-api-5c6b7-p2',
-      ]],
+      objects: [
+        [
+          'Deployment/shop/checkout-api',
+          'Pod/shop/checkout-api-5c6b7-p0',
+          'Pod/shop/checkout-api-5c6b7-p1',
+          'Pod/shop/checkout-api-5c6b7-p2',
+        ],
+      ],
       evidence: [
         '3 pods in CrashLoopBackOff; Deployment shop/checkout-api has 0/3 ready, 0 available',
         'container api: restarted 4–8 times; last terminated Error (exit 1) in 3 pods',
@@ -97,10 +104,7 @@ const cases: Case[] = [
     }),
     expected: {
       titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error)'],
-      objects: [[
-        'Deployment/shop/checkout-api',
-        ...[0, 1, 2, 3, 4].map((i) => `Pod/shop/checkout-api-5c6b7-p${i}`),
-      ]],
+      objects: [['Deployment/shop/checkout-api', ...[0, 1, 2, 3, 4].map((i) => `Pod/shop/checkout-api-5c6b7-p${i}`)]],
       evidence: ['7 pods in CrashLoopBackOff; Deployment shop/checkout-api has 0/7 ready, 0 available'],
     },
   },
@@ -162,7 +166,10 @@ const cases: Case[] = [
       deployments: [deployment('checkout-api')],
       replicaSets: [{ ...replicaSet(OLD_RS), deployment: undefined } as ReturnType<typeof replicaSet>],
     }),
-    expected: { titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error)'], objects: [['Deployment/shop/checkout-api', 'Pod/shop/checkout-api-5c6b7-p0']] },
+    expected: {
+      titles: ['checkout-api pods in CrashLoopBackOff (exit 1, Error)'],
+      objects: [['Deployment/shop/checkout-api', 'Pod/shop/checkout-api-5c6b7-p0']],
+    },
   },
   {
     name: 'exit code 127 is explained',
@@ -217,17 +224,32 @@ test('when the evidence omitted pods, the namespace-wide count is cited', () => 
 
 describe('the crashed container’s last log line', () => {
   const withLog = (previousLog: NonNullable<Parameters<typeof crashLooping>[1]>['previousLog']) =>
-    namespace('shop', { pods: [pod('worker-1', { containers: [crashLooping({ reason: 'Error', exitCode: 1 }, previousLog ? { previousLog } : {})] })] });
+    namespace('shop', {
+      pods: [pod('worker-1', { containers: [crashLooping({ reason: 'Error', exitCode: 1 }, previousLog ? { previousLog } : {})] })],
+    });
 
   test('is quoted as evidence, already redacted', () => {
     const [finding] = crashLoopAnalyzer(
-      analysisInput(kubernetes(withLog({ status: 'ok', lines: ['starting', 'FATAL: ORDERS_DB_HOST is not set (password=[redacted])'], truncated: false, redactions: 1 }))),
+      analysisInput(
+        kubernetes(
+          withLog({
+            status: 'ok',
+            lines: ['starting', 'FATAL: ORDERS_DB_HOST is not set (password=[redacted])'],
+            truncated: false,
+            redactions: 1,
+          }),
+        ),
+      ),
     );
     expect(finding?.evidence).toContain('previous log of worker-1/api ends: "FATAL: ORDERS_DB_HOST is not set (password=[redacted])"');
   });
 
   test('an unavailable or empty log adds nothing', () => {
-    for (const log of [{ status: 'unavailable' as const, reason: 'HTTP 403' }, { status: 'ok' as const, lines: [], truncated: false, redactions: 0 }, undefined]) {
+    for (const log of [
+      { status: 'unavailable' as const, reason: 'HTTP 403' },
+      { status: 'ok' as const, lines: [], truncated: false, redactions: 0 },
+      undefined,
+    ]) {
       const [finding] = crashLoopAnalyzer(analysisInput(kubernetes(withLog(log))));
       expect(finding?.evidence.join('\n')).not.toMatch(/previous log/);
     }

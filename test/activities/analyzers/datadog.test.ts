@@ -20,10 +20,18 @@ function input(evidence: DatadogEvidence): AnalysisInput {
 describe('datadog.monitors', () => {
   test.each([
     { name: 'no monitor firing', evidence: datadog(), titles: [], severities: [] },
-    { name: 'only Warn: worth a line, not a cause', evidence: datadog({ monitors: [monitor(2, 'Warn')] }), titles: ['1 Datadog monitor in Warn'], severities: ['info'] },
+    {
+      name: 'only Warn: worth a line, not a cause',
+      evidence: datadog({ monitors: [monitor(2, 'Warn')] }),
+      titles: ['1 Datadog monitor in Warn'],
+      severities: ['info'],
+    },
     {
       name: 'Alert leads, the rest are counted',
-      evidence: datadog({ monitors: [monitor(7, 'Alert', 'checkout 5xx rate'), monitor(8, 'Alert'), monitor(9, 'Warn')], monitorsOmitted: 4 }),
+      evidence: datadog({
+        monitors: [monitor(7, 'Alert', 'checkout 5xx rate'), monitor(8, 'Alert'), monitor(9, 'Warn')],
+        monitorsOmitted: 4,
+      }),
       titles: ['2 Datadog monitors in Alert: checkout 5xx rate and 1 more'],
       severities: ['warning'],
     },
@@ -49,13 +57,34 @@ describe('datadog.monitors', () => {
 
 describe('datadog.error-logs', () => {
   const logs = (top: { message: string; count: number }[], scanned: number, truncated = false) =>
-    datadog({ logs: { query: 'service:checkout-api status:error', scanned, truncated, top: top.map((t) => ({ ...t, service: 'checkout-api', status: 'error', lastSeen: '2024-05-01T10:31:00.000Z' })) } });
+    datadog({
+      logs: {
+        query: 'service:checkout-api status:error',
+        scanned,
+        truncated,
+        top: top.map((t) => ({ ...t, service: 'checkout-api', status: 'error', lastSeen: '2024-05-01T10:31:00.000Z' })),
+      },
+    });
 
   test.each([
     { name: 'no log query configured', evidence: datadog(), titles: [] },
     { name: 'no error lines', evidence: logs([], 0), titles: [] },
-    { name: 'counts and quotes the top messages', evidence: logs([{ message: 'upstream timeout orders-db', count: 40 }, { message: 'retrying', count: 3 }], 43), titles: ['43 error log lines in the window, 2 distinct messages shown'] },
-    { name: 'says when reading stopped at the bound', evidence: logs([{ message: 'x', count: 1000 }], 1000, true), titles: ['More than 1000 error log lines in the window, 1 distinct message shown'] },
+    {
+      name: 'counts and quotes the top messages',
+      evidence: logs(
+        [
+          { message: 'upstream timeout orders-db', count: 40 },
+          { message: 'retrying', count: 3 },
+        ],
+        43,
+      ),
+      titles: ['43 error log lines in the window, 2 distinct messages shown'],
+    },
+    {
+      name: 'says when reading stopped at the bound',
+      evidence: logs([{ message: 'x', count: 1000 }], 1000, true),
+      titles: ['More than 1000 error log lines in the window, 1 distinct message shown'],
+    },
   ])('$name', ({ evidence, titles }) => {
     expect(assessErrorLogs(input(evidence)).map((a) => a.finding.title)).toEqual(titles);
   });

@@ -43,12 +43,18 @@ const cases: Case[] = [
   { name: 'healthy namespace', ns: healthyNamespace(), expected: { titles: [] } },
   {
     name: 'a Failed pod that was not evicted is not an eviction',
-    ns: namespace('shop', { ...base, pods: podsOf(OLD_RS, 1, () => ({ phase: 'Failed', ready: false, containers: [container({ ready: false })] })) }),
+    ns: namespace('shop', {
+      ...base,
+      pods: podsOf(OLD_RS, 1, () => ({ phase: 'Failed', ready: false, containers: [container({ ready: false })] })),
+    }),
     expected: { titles: [] },
   },
   {
     name: 'crash-looping pods on a node are the crashloop analyzer’s, not evictions',
-    ns: namespace('shop', { ...base, pods: podsOf(OLD_RS, 2, () => ({ node: 'node-a', containers: [crashLooping({ reason: 'OOMKilled', exitCode: 137 })] })) }),
+    ns: namespace('shop', {
+      ...base,
+      pods: podsOf(OLD_RS, 2, () => ({ node: 'node-a', containers: [crashLooping({ reason: 'OOMKilled', exitCode: 137 })] })),
+    }),
     expected: { titles: [] },
   },
   {
@@ -83,10 +89,18 @@ const cases: Case[] = [
     ns: namespace('shop', {
       ...base,
       pods: podsOf(OLD_RS, 1, () => evicted('node-a')),
-      events: [nodeEvent('node-a', 'EvictionThresholdMet'), nodeEvent('node-a', 'NodeHasInsufficientMemory', 'Normal', 'Node node-a status is now: NodeHasInsufficientMemory'), nodeEvent('node-c', 'NodeHasDiskPressure', 'Normal', 'Node node-c status is now: NodeHasDiskPressure')],
+      events: [
+        nodeEvent('node-a', 'EvictionThresholdMet'),
+        nodeEvent('node-a', 'NodeHasInsufficientMemory', 'Normal', 'Node node-a status is now: NodeHasInsufficientMemory'),
+        nodeEvent('node-c', 'NodeHasDiskPressure', 'Normal', 'Node node-c status is now: NodeHasDiskPressure'),
+      ],
     }),
     expected: {
-      titles: ['1 pod of checkout-api evicted from node node-a', 'node node-a under pressure: eviction threshold met, memory pressure', 'node node-c under pressure: disk pressure'],
+      titles: [
+        '1 pod of checkout-api evicted from node node-a',
+        'node node-a under pressure: eviction threshold met, memory pressure',
+        'node node-c under pressure: disk pressure',
+      ],
       objects: [['Deployment/shop/checkout-api', 'Pod/shop/checkout-api-5c6b7-p0'], ['Node/node-a'], ['Node/node-c']],
       evidence: [
         'node node-a reported eviction threshold met, memory pressure',
@@ -98,7 +112,10 @@ const cases: Case[] = [
   },
   {
     name: 'other node events are not pressure',
-    ns: namespace('shop', { ...base, events: [nodeEvent('node-a', 'NodeNotReady'), nodeEvent('node-a', 'NodeHasSufficientMemory', 'Normal')] }),
+    ns: namespace('shop', {
+      ...base,
+      events: [nodeEvent('node-a', 'NodeNotReady'), nodeEvent('node-a', 'NodeHasSufficientMemory', 'Normal')],
+    }),
     expected: { titles: [] },
   },
   {
@@ -107,14 +124,21 @@ const cases: Case[] = [
       ...base,
       pods: podsOf(OLD_RS, 3, (i) => evicted(i === 2 ? 'node-b' : 'node-a')),
       events: [
-        evictedEvent(`${OLD_RS}-p0`, 1, 'The node was low on resource: ephemeral-storage. Threshold quantity: 10Gi, available: 9Gi. Container api was using 3Gi, request is 0, has larger consumption of ephemeral-storage. '),
+        evictedEvent(
+          `${OLD_RS}-p0`,
+          1,
+          'The node was low on resource: ephemeral-storage. Threshold quantity: 10Gi, available: 9Gi. Container api was using 3Gi, request is 0, has larger consumption of ephemeral-storage. ',
+        ),
         evictedEvent(`${OLD_RS}-p1`, 1, 'The node was low on resource: pids.'),
         evictedEvent(`${OLD_RS}-p2`),
       ],
     }),
     expected: {
       titles: ['3 pods of checkout-api evicted from nodes node-a, node-b'],
-      evidence: ['node node-a was low on ephemeral-storage, pids when it evicted 2 pods', 'node node-b was low on memory when it evicted 1 pod'],
+      evidence: [
+        'node node-a was low on ephemeral-storage, pids when it evicted 2 pods',
+        'node node-b was low on memory when it evicted 1 pod',
+      ],
     },
   },
   {
@@ -146,8 +170,14 @@ const cases: Case[] = [
   },
   {
     name: 'the pod’s own status message names the resource after its Evicted event has expired',
-    ns: namespace('shop', { ...base, pods: podsOf(OLD_RS, 1, () => ({ ...evicted('node-a'), message: 'The node was low on resource: ephemeral-storage. ' })) }),
-    expected: { titles: ['1 pod of checkout-api evicted from node node-a'], evidence: ['node node-a was low on ephemeral-storage when it evicted 1 pod'] },
+    ns: namespace('shop', {
+      ...base,
+      pods: podsOf(OLD_RS, 1, () => ({ ...evicted('node-a'), message: 'The node was low on resource: ephemeral-storage. ' })),
+    }),
+    expected: {
+      titles: ['1 pod of checkout-api evicted from node node-a'],
+      evidence: ['node node-a was low on ephemeral-storage when it evicted 1 pod'],
+    },
   },
   ...[
     // Pod-level limits, not node pressure: the kubelet's other eviction messages.
@@ -160,26 +190,37 @@ const cases: Case[] = [
     `The node was low on resource: ${'m'.repeat(5000)}.`,
     'The node was low on resource: mem\u043ery.',
     '',
-  ].map(
-    (message): Case => ({
-      name: `a malformed or hostile eviction message names no resource: ${JSON.stringify(message.slice(0, 60))}`,
-      ns: namespace('shop', { ...base, pods: podsOf(OLD_RS, 1, () => evicted('node-a')), events: [evictedEvent(`${OLD_RS}-p0`, 1, message)] }),
-      expected: { titles: ['1 pod of checkout-api evicted from node node-a'], noEvidence: STARVED_LINE },
+  ].map((message): Case => ({
+    name: `a malformed or hostile eviction message names no resource: ${JSON.stringify(message.slice(0, 60))}`,
+    ns: namespace('shop', {
+      ...base,
+      pods: podsOf(OLD_RS, 1, () => evicted('node-a')),
+      events: [evictedEvent(`${OLD_RS}-p0`, 1, message)],
     }),
-  ),
+    expected: { titles: ['1 pod of checkout-api evicted from node node-a'], noEvidence: STARVED_LINE },
+  })),
   {
     name: 'PID pressure on a node is pressure',
-    ns: namespace('shop', { ...base, events: [nodeEvent('node-d', 'NodeHasInsufficientPID', 'Normal', 'Node node-d status is now: NodeHasInsufficientPID')] }),
+    ns: namespace('shop', {
+      ...base,
+      events: [nodeEvent('node-d', 'NodeHasInsufficientPID', 'Normal', 'Node node-d status is now: NodeHasInsufficientPID')],
+    }),
     expected: { titles: ['node node-d under pressure: PID pressure'], objects: [['Node/node-d']] },
   },
   {
     name: 'a reason that is a property name of every object is not pressure',
-    ns: namespace('shop', { ...base, events: ['constructor', '__proto__', 'toString', 'hasOwnProperty'].map((reason) => nodeEvent('node-a', reason)) }),
+    ns: namespace('shop', {
+      ...base,
+      events: ['constructor', '__proto__', 'toString', 'hasOwnProperty'].map((reason) => nodeEvent('node-a', reason)),
+    }),
     expected: { titles: [] },
   },
   {
     name: 'a pressure reason on an object that is not a Node is not node pressure',
-    ns: namespace('shop', { ...base, events: [event({ type: 'Normal', reason: 'NodeHasDiskPressure', object: { kind: 'Pod', name: `${OLD_RS}-p0` } })] }),
+    ns: namespace('shop', {
+      ...base,
+      events: [event({ type: 'Normal', reason: 'NodeHasDiskPressure', object: { kind: 'Pod', name: `${OLD_RS}-p0` } })],
+    }),
     expected: { titles: [] },
   },
 ];

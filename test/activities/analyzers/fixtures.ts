@@ -129,7 +129,13 @@ export function event(overrides: Partial<EventSummary> = {}): EventSummary {
 
 /** The deployment controller's ScalingReplicaSet event on a Deployment, `minutes` before the incident. */
 export function scalingEvent(message: string, minutes: number, deployment = 'checkout-api'): EventSummary {
-  return event({ type: 'Normal', reason: 'ScalingReplicaSet', message, object: { kind: 'Deployment', name: deployment }, lastSeen: minutesBefore(minutes) });
+  return event({
+    type: 'Normal',
+    reason: 'ScalingReplicaSet',
+    message,
+    object: { kind: 'Deployment', name: deployment },
+    lastSeen: minutesBefore(minutes),
+  });
 }
 
 /** A namespace whose pod counts are derived from the pods given, as the collector would count them. */

@@ -36,7 +36,9 @@ const cases: Case[] = [
   {
     name: 'ImagePullBackOff on every pod of a deployment',
     ns: namespace('shop', {
-      pods: podsOf(OLD_RS, 2, () => ({ containers: [pullFailing('ImagePullBackOff', NEW_IMAGE, `Back-off pulling image "${NEW_IMAGE}"`)] })),
+      pods: podsOf(OLD_RS, 2, () => ({
+        containers: [pullFailing('ImagePullBackOff', NEW_IMAGE, `Back-off pulling image "${NEW_IMAGE}"`)],
+      })),
       deployments: [deployment('checkout-api', { ready: 1, available: 1 })],
       replicaSets: [replicaSet(OLD_RS)],
     }),
@@ -87,19 +89,32 @@ const cases: Case[] = [
     name: "the registry's answer is cited over the back-off message, whichever sorts first",
     ns: namespace('shop', {
       pods: [
-        pod(`${NEW_RS}-p0`, { replicaSet: NEW_RS, containers: [pullFailing('ImagePullBackOff', NEW_IMAGE, `Back-off pulling image "${NEW_IMAGE}"`)] }),
+        pod(`${NEW_RS}-p0`, {
+          replicaSet: NEW_RS,
+          containers: [pullFailing('ImagePullBackOff', NEW_IMAGE, `Back-off pulling image "${NEW_IMAGE}"`)],
+        }),
         pod(`${NEW_RS}-p1`, { replicaSet: NEW_RS, containers: [pullFailing('ErrImagePull', NEW_IMAGE, notFound)] }),
       ],
       ...rolledOut({ rolledOutMinutesBefore: 4 }),
     }),
-    expected: { titles: [`checkout-api pods cannot pull image ${NEW_IMAGE} (ErrImagePull, ImagePullBackOff) since the rollout to revision 7, 4 min before the incident`], evidence: [`kubelet: ${notFound} (and 1 similar)`] },
+    expected: {
+      titles: [
+        `checkout-api pods cannot pull image ${NEW_IMAGE} (ErrImagePull, ImagePullBackOff) since the rollout to revision 7, 4 min before the incident`,
+      ],
+      evidence: [`kubelet: ${notFound} (and 1 similar)`],
+    },
   },
   {
     name: 'two images failing in one pod',
     ns: namespace('shop', {
-      pods: [pod('batch', { containers: [pullFailing('ErrImagePull', 'a:1'), { ...pullFailing('ErrImagePull', 'b:2'), name: 'sidecar' }] })],
+      pods: [
+        pod('batch', { containers: [pullFailing('ErrImagePull', 'a:1'), { ...pullFailing('ErrImagePull', 'b:2'), name: 'sidecar' }] }),
+      ],
     }),
-    expected: { titles: ['pod batch cannot pull 2 images (ErrImagePull)'], evidence: ['image a:1: 1 pod waiting in ErrImagePull', 'image b:2: 1 pod waiting in ErrImagePull'] },
+    expected: {
+      titles: ['pod batch cannot pull 2 images (ErrImagePull)'],
+      evidence: ['image a:1: 1 pod waiting in ErrImagePull', 'image b:2: 1 pod waiting in ErrImagePull'],
+    },
   },
 ];
 

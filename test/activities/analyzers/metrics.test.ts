@@ -3,17 +3,36 @@ import { runAnalyzers } from '../../../activities/analyzers/index.js';
 import type { AnalysisInput, CloudWatchEvidence, DatadogEvidence, MetricSeries, MetricWindow } from '../../../activities/model.js';
 import { healthyNamespace, incident, kubernetes } from './fixtures.js';
 
-const WINDOW: MetricWindow = { start: '2024-05-01T09:15:00.000Z', incidentWindowStart: '2024-05-01T10:15:00.000Z', end: '2024-05-01T10:40:00.000Z' };
+const WINDOW: MetricWindow = {
+  start: '2024-05-01T09:15:00.000Z',
+  incidentWindowStart: '2024-05-01T10:15:00.000Z',
+  end: '2024-05-01T10:40:00.000Z',
+};
 
 function series(label: string, summary: Partial<MetricSeries['summary']>, extra: Partial<MetricSeries> = {}): MetricSeries {
   return { label, points: [], summary: { points: 100, ...summary }, ...extra };
 }
 
 const shifted = (label: string, baseline: number, incidentMean: number, extra: Partial<MetricSeries> = {}) =>
-  series(label, { baseline, incident: incidentMean, changeBeganAt: '2024-05-01T10:18:00.000Z', peak: { value: incidentMean * 1.2, at: '2024-05-01T10:25:00.000Z' } }, extra);
+  series(
+    label,
+    {
+      baseline,
+      incident: incidentMean,
+      changeBeganAt: '2024-05-01T10:18:00.000Z',
+      peak: { value: incidentMean * 1.2, at: '2024-05-01T10:25:00.000Z' },
+    },
+    extra,
+  );
 
 function cloudwatch(...s: MetricSeries[]): CloudWatchEvidence {
-  return { surface: 'cloudwatch', region: 'eu-west-1', readBy: { arn: 'arn:aws:sts::123456789012:assumed-role/triage/s', account: '123456789012' }, window: WINDOW, series: s };
+  return {
+    surface: 'cloudwatch',
+    region: 'eu-west-1',
+    readBy: { arn: 'arn:aws:sts::123456789012:assumed-role/triage/s', account: '123456789012' },
+    window: WINDOW,
+    series: s,
+  };
 }
 
 function datadog(...s: MetricSeries[]): DatadogEvidence {
@@ -44,7 +63,12 @@ describe('shiftOf', () => {
 describe('metric analyzers', () => {
   const cases: { name: string; input: AnalysisInput; analyzers: string[]; titles: string[]; severities?: string[] }[] = [
     { name: 'no metric surfaces', input: input({ kubernetes: kubernetes(healthyNamespace()) }), analyzers: [], titles: [] },
-    { name: 'steady metrics', input: input({ cloudwatch: cloudwatch(series('ALB p99 latency', { baseline: 0.12, incident: 0.13 })) }), analyzers: [], titles: [] },
+    {
+      name: 'steady metrics',
+      input: input({ cloudwatch: cloudwatch(series('ALB p99 latency', { baseline: 0.12, incident: 0.13 })) }),
+      analyzers: [],
+      titles: [],
+    },
     {
       name: 'a service metric shifts: a symptom, a warning',
       input: input({ cloudwatch: cloudwatch(shifted('ALB 5xx', 2, 40, { unit: 'Count' })) }),
@@ -54,7 +78,9 @@ describe('metric analyzers', () => {
     },
     {
       name: 'one dependency signal: a warning',
-      input: input({ cloudwatch: cloudwatch(shifted('orders-db read latency', 0.004, 0.09, { unit: 'Seconds', dependency: 'orders-db' })) }),
+      input: input({
+        cloudwatch: cloudwatch(shifted('orders-db read latency', 0.004, 0.09, { unit: 'Seconds', dependency: 'orders-db' })),
+      }),
       analyzers: ['metrics.dependency'],
       titles: ['Dependency orders-db degraded since 10:18 UTC (1 signal: CloudWatch)'],
       severities: ['warning'],
@@ -62,16 +88,26 @@ describe('metric analyzers', () => {
     {
       name: 'two surfaces agree on a dependency: critical, and it leads',
       input: input({
-        cloudwatch: cloudwatch(shifted('orders-db read latency', 0.004, 0.09, { dependency: 'orders-db' }), shifted('ALB p99 latency', 0.2, 1.1)),
+        cloudwatch: cloudwatch(
+          shifted('orders-db read latency', 0.004, 0.09, { dependency: 'orders-db' }),
+          shifted('ALB p99 latency', 0.2, 1.1),
+        ),
         datadog: datadog(shifted('orders-db client errors', 0, 35, { dependency: 'orders-db' })),
       }),
       analyzers: ['metrics.dependency', 'metrics.shift'],
-      titles: ['Dependency orders-db degraded since 10:18 UTC (2 signals: CloudWatch, Datadog)', 'ALB p99 latency up ×5.5 since 10:18 UTC (CloudWatch)'],
+      titles: [
+        'Dependency orders-db degraded since 10:18 UTC (2 signals: CloudWatch, Datadog)',
+        'ALB p99 latency up ×5.5 since 10:18 UTC (CloudWatch)',
+      ],
       severities: ['critical', 'warning'],
     },
     {
       name: 'a steady dependency is not named',
-      input: input({ datadog: datadog(series('orders-db errors', { baseline: 1, incident: 1.1, changeBeganAt: WINDOW.end }, { dependency: 'orders-db' })) }),
+      input: input({
+        datadog: datadog(
+          series('orders-db errors', { baseline: 1, incident: 1.1, changeBeganAt: WINDOW.end }, { dependency: 'orders-db' }),
+        ),
+      }),
       analyzers: [],
       titles: [],
     },
@@ -93,7 +129,9 @@ describe('metric analyzers', () => {
   });
 
   test('labels and dependency names are cleaned before they reach a title', () => {
-    const [finding] = assessDependencies(input({ cloudwatch: cloudwatch(shifted('lat\u001b[2J\nency', 1, 5, { dependency: 'db\u0007' })) }));
+    const [finding] = assessDependencies(
+      input({ cloudwatch: cloudwatch(shifted('lat\u001b[2J\nency', 1, 5, { dependency: 'db\u0007' })) }),
+    );
     expect(finding?.finding.title).not.toMatch(/[\u0000-\u001f]/);
     expect(finding?.finding.evidence.join('')).not.toMatch(/[\u0000-\u001f]/);
   });

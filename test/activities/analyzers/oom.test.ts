@@ -31,12 +31,18 @@ const cases: Case[] = [
   { name: 'healthy namespace', ns: healthyNamespace(), expected: { titles: [] } },
   {
     name: 'a container that ended with an Error is not an OOM',
-    ns: namespace('shop', { ...base, pods: podsOf(OLD_RS, 1, () => ({ containers: [container({ restartCount: 1, lastTerminated: { reason: 'Error', exitCode: 137 } })] })) }),
+    ns: namespace('shop', {
+      ...base,
+      pods: podsOf(OLD_RS, 1, () => ({ containers: [container({ restartCount: 1, lastTerminated: { reason: 'Error', exitCode: 137 } })] })),
+    }),
     expected: { titles: [] },
   },
   {
     name: 'OOMKilled in CrashLoopBackOff is left to the crashloop analyzer',
-    ns: namespace('shop', { ...base, pods: podsOf(OLD_RS, 2, () => ({ containers: [crashLooping(oomKilled, { memoryLimit: '256Mi' })] })) }),
+    ns: namespace('shop', {
+      ...base,
+      pods: podsOf(OLD_RS, 2, () => ({ containers: [crashLooping(oomKilled, { memoryLimit: '256Mi' })] })),
+    }),
     expected: { titles: [] },
   },
   {
@@ -58,7 +64,9 @@ const cases: Case[] = [
   },
   {
     name: 'OOMKilled again and again without a known limit: critical',
-    ns: namespace('shop', { pods: [pod('worker', { containers: [container({ restartCount: 6, lastTerminated: { reason: 'OOMKilled' } })] })] }),
+    ns: namespace('shop', {
+      pods: [pod('worker', { containers: [container({ restartCount: 6, lastTerminated: { reason: 'OOMKilled' } })] })],
+    }),
     expected: {
       titles: ['pod worker OOMKilled'],
       severities: ['critical'],
@@ -68,7 +76,15 @@ const cases: Case[] = [
   },
   {
     name: 'a pod that will not restart (Failed) is critical',
-    ns: namespace('shop', { pods: [pod('batch-x', { phase: 'Failed', ready: false, containers: [container({ ready: false, lastTerminated: oomKilled, memoryLimit: '1Gi' })] })] }),
+    ns: namespace('shop', {
+      pods: [
+        pod('batch-x', {
+          phase: 'Failed',
+          ready: false,
+          containers: [container({ ready: false, lastTerminated: oomKilled, memoryLimit: '1Gi' })],
+        }),
+      ],
+    }),
     expected: { titles: ['pod batch-x OOMKilled (limit 1Gi)'], severities: ['critical'] },
   },
   {
@@ -76,10 +92,19 @@ const cases: Case[] = [
     ns: namespace('shop', {
       ...base,
       pods: podsOf(OLD_RS, 1, () => ({
-        containers: [crashLooping({ reason: 'Error', exitCode: 1 }), container({ name: 'sidecar', restartCount: 1, lastTerminated: oomKilled, memoryLimit: '64Mi' })],
+        containers: [
+          crashLooping({ reason: 'Error', exitCode: 1 }),
+          container({ name: 'sidecar', restartCount: 1, lastTerminated: oomKilled, memoryLimit: '64Mi' }),
+        ],
       })),
     }),
-    expected: { titles: ['checkout-api pods OOMKilled (limit 64Mi)'], evidence: ['container sidecar: last terminated OOMKilled in 1 pod, last at 2024-05-01T10:28:00Z; restarted 1 time; memory limit 64Mi'], notEvidence: [/container api/] },
+    expected: {
+      titles: ['checkout-api pods OOMKilled (limit 64Mi)'],
+      evidence: [
+        'container sidecar: last terminated OOMKilled in 1 pod, last at 2024-05-01T10:28:00Z; restarted 1 time; memory limit 64Mi',
+      ],
+      notEvidence: [/container api/],
+    },
   },
   {
     name: 'pods of the revision rolled out 4 min before the incident',
@@ -89,7 +114,9 @@ const cases: Case[] = [
     }),
     expected: {
       titles: ['checkout-api pods OOMKilled (limit 128Mi) since the rollout to revision 7, 4 min before the incident'],
-      evidence: ['all 3 failing pods are of revision 7 (ReplicaSet checkout-api-7d9f8), rolled out at 2024-05-01T10:26:00Z, 4 min before the incident'],
+      evidence: [
+        'all 3 failing pods are of revision 7 (ReplicaSet checkout-api-7d9f8), rolled out at 2024-05-01T10:26:00Z, 4 min before the incident',
+      ],
     },
   },
   {
@@ -132,7 +159,9 @@ const cases: Case[] = [
     }),
     expected: {
       titles: ['checkout-api pods OOMKilled'],
-      evidence: ['revision 7 (ReplicaSet checkout-api-7d9f8) was rolled out at 2024-05-01T10:20:00Z, 10 min before the incident, but none of the OOMKilled pods run it'],
+      evidence: [
+        'revision 7 (ReplicaSet checkout-api-7d9f8) was rolled out at 2024-05-01T10:20:00Z, 10 min before the incident, but none of the OOMKilled pods run it',
+      ],
     },
   },
 ];

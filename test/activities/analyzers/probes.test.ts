@@ -104,12 +104,17 @@ const cases: Case[] = [
     ns: namespace('shop', {
       pods: podsOf(NEW_RS, 2, () => ({ ready: false, containers: [container({ ready: false })] })),
       ...rolledOut({ rolledOutMinutesBefore: 4 }),
-      events: [unhealthy(`${NEW_RS}-p0`, 'Startup probe failed: dial tcp 10.0.0.9:8080: connect: connection refused'), unhealthy(`${NEW_RS}-p1`, READINESS)],
+      events: [
+        unhealthy(`${NEW_RS}-p0`, 'Startup probe failed: dial tcp 10.0.0.9:8080: connect: connection refused'),
+        unhealthy(`${NEW_RS}-p1`, READINESS),
+      ],
     }),
     expected: {
       titles: ['checkout-api pods failing startup and readiness probes since the rollout to revision 7, 4 min before the incident'],
       severities: ['warning'],
-      evidence: ['both failing pods are of revision 7 (ReplicaSet checkout-api-7d9f8), rolled out at 2024-05-01T10:26:00Z, 4 min before the incident'],
+      evidence: [
+        'both failing pods are of revision 7 (ReplicaSet checkout-api-7d9f8), rolled out at 2024-05-01T10:26:00Z, 4 min before the incident',
+      ],
     },
   },
 ];
@@ -134,7 +139,9 @@ describe('probesAnalyzer', () => {
 
   test('probe messages are cleaned and truncated', () => {
     const hostile = `Readiness probe failed: \u001b[31m<b>@channel</b>\u202e\n${'x'.repeat(1_000)}`;
-    const [finding] = probesAnalyzer(analysisInput(kubernetes(namespace('shop', { ...base, events: [unhealthy('evil\u0000pod', hostile)] }))));
+    const [finding] = probesAnalyzer(
+      analysisInput(kubernetes(namespace('shop', { ...base, events: [unhealthy('evil\u0000pod', hostile)] }))),
+    );
     for (const text of textsOf(finding!)) {
       expect(text).not.toMatch(CONTROL_CHARACTERS);
       expect(text.length).toBeLessThanOrEqual(300);

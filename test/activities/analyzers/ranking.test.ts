@@ -55,7 +55,10 @@ describe('rankAssessments', () => {
     },
     {
       name: 'then analyzer name',
-      input: [assessment('b', 'warning', 1, false, 'kubernetes.unschedulable'), assessment('a', 'warning', 1, false, 'kubernetes.crashloop')],
+      input: [
+        assessment('b', 'warning', 1, false, 'kubernetes.unschedulable'),
+        assessment('a', 'warning', 1, false, 'kubernetes.crashloop'),
+      ],
       order: ['a', 'b'],
     },
     {
@@ -79,7 +82,11 @@ function incidentNamespace() {
       ...podsOf('cart-6f7d8', 2, () => ({})),
       pod('search-1a2b3-p0', { replicaSet: 'search-1a2b3', containers: [pullFailing('ImagePullBackOff', 'search:9')] }),
     ],
-    deployments: [...rollout.deployments, deployment('cart', { ready: 2, available: 2 }), deployment('search', { replicas: 1, ready: 0, available: 0 })],
+    deployments: [
+      ...rollout.deployments,
+      deployment('cart', { ready: 2, available: 2 }),
+      deployment('search', { replicas: 1, ready: 0, available: 0 }),
+    ],
     replicaSets: [
       ...rollout.replicaSets,
       replicaSet('cart-6f7d8', { deployment: 'cart' }),
@@ -202,7 +209,14 @@ describe('untrusted text in evidence', () => {
   test('is cleaned of control characters and bounded in every finding', () => {
     const ns = namespace('shop', {
       pods: [
-        pod(hostileName, { containers: [crashLooping({ reason: `OOMKilled\u0000${'x'.repeat(500)}`, exitCode: 137 }, { name: `api\n${'y'.repeat(400)}`, memoryLimit: '256Mi\u001b' })] }),
+        pod(hostileName, {
+          containers: [
+            crashLooping(
+              { reason: `OOMKilled\u0000${'x'.repeat(500)}`, exitCode: 137 },
+              { name: `api\n${'y'.repeat(400)}`, memoryLimit: '256Mi\u001b' },
+            ),
+          ],
+        }),
         pendingPod(`${hostileName}-2`, 'rs\u0008', hostileMessage),
         pod('pull', { containers: [pullFailing('ErrImagePull', `img\u0000:${'z'.repeat(900)}`, hostileMessage)] }),
       ],

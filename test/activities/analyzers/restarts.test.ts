@@ -31,7 +31,10 @@ const cases: Case[] = [
   { name: 'healthy namespace', ns: healthyNamespace(), expected: { titles: [] } },
   {
     name: 'two restarts are routine',
-    ns: namespace('shop', { ...base, pods: podsOf(OLD_RS, 1, () => ({ containers: [container({ restartCount: 2, lastTerminated: errorExit1 })] })) }),
+    ns: namespace('shop', {
+      ...base,
+      pods: podsOf(OLD_RS, 1, () => ({ containers: [container({ restartCount: 2, lastTerminated: errorExit1 })] })),
+    }),
     expected: { titles: [] },
   },
   {
@@ -43,18 +46,30 @@ const cases: Case[] = [
     name: 'a pod with one container crash-looping is left whole to the crashloop analyzer',
     ns: namespace('shop', {
       ...base,
-      pods: podsOf(OLD_RS, 1, () => ({ containers: [crashLooping(errorExit1), container({ name: 'sidecar', restartCount: 5, lastTerminated: errorExit1 })] })),
+      pods: podsOf(OLD_RS, 1, () => ({
+        containers: [crashLooping(errorExit1), container({ name: 'sidecar', restartCount: 5, lastTerminated: errorExit1 })],
+      })),
     }),
     expected: { titles: [] },
   },
   {
     name: 'OOMKilled restarts are left to the oom analyzer',
-    ns: namespace('shop', { ...base, pods: podsOf(OLD_RS, 1, () => ({ containers: [container({ restartCount: 7, lastTerminated: { reason: 'OOMKilled', exitCode: 137 } })] })) }),
+    ns: namespace('shop', {
+      ...base,
+      pods: podsOf(OLD_RS, 1, () => ({
+        containers: [container({ restartCount: 7, lastTerminated: { reason: 'OOMKilled', exitCode: 137 } })],
+      })),
+    }),
     expected: { titles: [] },
   },
   {
     name: 'restarts that ended long before the incident are not rising',
-    ns: namespace('shop', { ...base, pods: podsOf(OLD_RS, 1, () => ({ containers: [container({ restartCount: 4, lastTerminated: { ...errorExit1, finishedAt: minutesBefore(3 * 24 * 60) } })] })) }),
+    ns: namespace('shop', {
+      ...base,
+      pods: podsOf(OLD_RS, 1, () => ({
+        containers: [container({ restartCount: 4, lastTerminated: { ...errorExit1, finishedAt: minutesBefore(3 * 24 * 60) } })],
+      })),
+    }),
     expected: { titles: [] },
   },
   {
@@ -75,7 +90,10 @@ const cases: Case[] = [
   {
     name: 'unknown termination time still counts',
     ns: namespace('shop', { pods: [pod('worker', { containers: [container({ restartCount: 3 })] })] }),
-    expected: { titles: ['pod worker restarting repeatedly (up to 3 restarts)'], evidence: ['container api: restarted 3 times in 1 pod; last terminated no termination recorded'] },
+    expected: {
+      titles: ['pod worker restarting repeatedly (up to 3 restarts)'],
+      evidence: ['container api: restarted 3 times in 1 pod; last terminated no termination recorded'],
+    },
   },
   {
     name: 'pods of the revision rolled out 4 min before the incident',
@@ -83,7 +101,9 @@ const cases: Case[] = [
       pods: podsOf(NEW_RS, 2, () => ({ containers: [container({ restartCount: 3, lastTerminated: errorExit1 })] })),
       ...rolledOut({ rolledOutMinutesBefore: 4, ready: 3 }),
     }),
-    expected: { titles: ['checkout-api pods restarting repeatedly (up to 3 restarts) since the rollout to revision 7, 4 min before the incident'] },
+    expected: {
+      titles: ['checkout-api pods restarting repeatedly (up to 3 restarts) since the rollout to revision 7, 4 min before the incident'],
+    },
   },
 ];
 

@@ -68,7 +68,12 @@ const cases: Case[] = [
       replicaSets: [replicaSet('checkout-api-7d9f8', { revision: 7, createdAt: '2024-05-01T10:29:40Z' })],
     }),
     expected: {
-      findings: [{ title: 'rollout of checkout-api to revision 7 at 2024-05-01T10:29:40Z, less than 1 min before the incident', severity: 'warning' }],
+      findings: [
+        {
+          title: 'rollout of checkout-api to revision 7 at 2024-05-01T10:29:40Z, less than 1 min before the incident',
+          severity: 'warning',
+        },
+      ],
       evidence: [`first revision of the deployment; images ${OLD_IMAGE}`],
     },
   },
@@ -100,7 +105,14 @@ const cases: Case[] = [
       deployments: [
         deployment('checkout-api', {
           revision: 7,
-          conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "checkout-api-7d9f8" has timed out progressing.' }],
+          conditions: [
+            {
+              type: 'Progressing',
+              status: 'False',
+              reason: 'ProgressDeadlineExceeded',
+              message: 'ReplicaSet "checkout-api-7d9f8" has timed out progressing.',
+            },
+          ],
         }),
       ],
     }),

@@ -18,7 +18,8 @@ import {
   scalingEvent,
 } from './fixtures.js';
 
-const insufficientCpu = '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.';
+const insufficientCpu =
+  '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.';
 const noCpu = '0/3 nodes are available: 3 Insufficient cpu.';
 const SCALED_3_TO_12 = `Scaled up replica set ${OLD_RS} from 3 to 12`;
 
@@ -77,20 +78,20 @@ const cases: Case[] = [
   {
     name: 'a surge pod pending while the old replicas serve is a warning',
     ns: namespace('shop', {
-      pods: [
-        pendingPod(`${NEW_RS}-p0`, NEW_RS, '0/3 nodes are available: 3 Insufficient cpu.'),
-        ...podsOf(OLD_RS, 3, () => ({})),
-      ],
+      pods: [pendingPod(`${NEW_RS}-p0`, NEW_RS, '0/3 nodes are available: 3 Insufficient cpu.'), ...podsOf(OLD_RS, 3, () => ({}))],
       ...rolledOut({ rolledOutMinutesBefore: 4, ready: 3 }),
     }),
     expected: {
       findings: [
         {
-          title: 'checkout-api pods unschedulable since the rollout to revision 7, 4 min before the incident: 0/3 nodes are available: 3 Insufficient cpu.',
+          title:
+            'checkout-api pods unschedulable since the rollout to revision 7, 4 min before the incident: 0/3 nodes are available: 3 Insufficient cpu.',
           severity: 'warning',
         },
       ],
-      evidence: ['the failing pod is of revision 7 (ReplicaSet checkout-api-7d9f8), rolled out at 2024-05-01T10:26:00Z, 4 min before the incident'],
+      evidence: [
+        'the failing pod is of revision 7 (ReplicaSet checkout-api-7d9f8), rolled out at 2024-05-01T10:26:00Z, 4 min before the incident',
+      ],
     },
   },
   {
@@ -146,7 +147,9 @@ const cases: Case[] = [
       deployments: [deployment('checkout-api', { replicas: 2, ready: 1, available: 0 })],
       replicaSets: [replicaSet(OLD_RS)],
     }),
-    expected: { findings: [{ title: 'checkout-api pods unschedulable: 0/3 nodes are available: 3 Insufficient cpu.', severity: 'warning' }] },
+    expected: {
+      findings: [{ title: 'checkout-api pods unschedulable: 0/3 nodes are available: 3 Insufficient cpu.', severity: 'warning' }],
+    },
   },
   {
     name: 'a pod gated from scheduling on purpose is not reported',
@@ -159,7 +162,12 @@ const cases: Case[] = [
     name: 'a scale-up shortly before the incident explains the new pods pending',
     ns: scaledUp({ events: [scalingEvent(SCALED_3_TO_12, 6)] }),
     expected: {
-      findings: [{ title: `checkout-api pods unschedulable since the scale-up from 3 to 12 replicas, 6 min before the incident: ${noCpu}`, severity: 'warning' }],
+      findings: [
+        {
+          title: `checkout-api pods unschedulable since the scale-up from 3 to 12 replicas, 6 min before the incident: ${noCpu}`,
+          severity: 'warning',
+        },
+      ],
       evidence: [
         '9 pods pending, not scheduled; Deployment shop/checkout-api has 3/12 ready, 3 available',
         `scaled up from 3 to 12 replicas 6 min before the incident (ScalingReplicaSet of ReplicaSet ${OLD_RS} at 2024-05-01T10:24:00Z)`,
@@ -170,7 +178,12 @@ const cases: Case[] = [
     name: 'the older message without the previous count still links the scale-up',
     ns: scaledUp({ events: [scalingEvent(`Scaled up replica set ${OLD_RS} to 12`, 6)] }),
     expected: {
-      findings: [{ title: `checkout-api pods unschedulable since the scale-up to 12 replicas, 6 min before the incident: ${noCpu}`, severity: 'warning' }],
+      findings: [
+        {
+          title: `checkout-api pods unschedulable since the scale-up to 12 replicas, 6 min before the incident: ${noCpu}`,
+          severity: 'warning',
+        },
+      ],
       evidence: [`scaled up to 12 replicas 6 min before the incident (ScalingReplicaSet of ReplicaSet ${OLD_RS} at 2024-05-01T10:24:00Z)`],
     },
   },
@@ -179,10 +192,18 @@ const cases: Case[] = [
     ns: scaledUp({
       pending: 4,
       podsCreated: 3,
-      events: [scalingEvent(`Scaled up replica set ${OLD_RS} from 3 to 8`, 20), scalingEvent(`Scaled up replica set ${OLD_RS} from 8 to 12`, 3)],
+      events: [
+        scalingEvent(`Scaled up replica set ${OLD_RS} from 3 to 8`, 20),
+        scalingEvent(`Scaled up replica set ${OLD_RS} from 8 to 12`, 3),
+      ],
     }),
     expected: {
-      findings: [{ title: `checkout-api pods unschedulable since the scale-up from 8 to 12 replicas, 3 min before the incident: ${noCpu}`, severity: 'warning' }],
+      findings: [
+        {
+          title: `checkout-api pods unschedulable since the scale-up from 8 to 12 replicas, 3 min before the incident: ${noCpu}`,
+          severity: 'warning',
+        },
+      ],
       noEvidence: /from 3 to 8/,
     },
   },
@@ -213,7 +234,14 @@ const cases: Case[] = [
   {
     name: 'the same ReplicaSet scaled down earlier and up again is still a scale-up',
     ns: scaledUp({ events: [scalingEvent(SCALED_3_TO_12, 6), scalingEvent(`Scaled down replica set ${OLD_RS} from 5 to 3`, 20)] }),
-    expected: { findings: [{ title: `checkout-api pods unschedulable since the scale-up from 3 to 12 replicas, 6 min before the incident: ${noCpu}`, severity: 'warning' }] },
+    expected: {
+      findings: [
+        {
+          title: `checkout-api pods unschedulable since the scale-up from 3 to 12 replicas, 6 min before the incident: ${noCpu}`,
+          severity: 'warning',
+        },
+      ],
+    },
   },
   {
     name: 'a "Scaled up" message whose count went down is not a scale-up',
@@ -231,7 +259,7 @@ const cases: Case[] = [
     expected: { findings: [{ title: `checkout-api pods unschedulable: ${noCpu}`, severity: 'warning' }], noEvidence: /scaled up/ },
   },
   {
-    name: 'a scale-up of another deployment is not this one\'s',
+    name: "a scale-up of another deployment is not this one's",
     ns: scaledUp({ events: [scalingEvent('Scaled up replica set checkout-worker-6f5d4 from 3 to 12', 6, 'checkout-worker')] }),
     expected: { findings: [{ title: `checkout-api pods unschedulable: ${noCpu}`, severity: 'warning' }], noEvidence: /scaled up/ },
   },
@@ -240,7 +268,9 @@ const cases: Case[] = [
     ns: scaledUp({ podsCreated: 30, events: [scalingEvent(SCALED_3_TO_12, 6)] }),
     expected: {
       findings: [{ title: `checkout-api pods unschedulable: ${noCpu}`, severity: 'warning' }],
-      evidence: [`scaled up from 3 to 12 replicas 6 min before the incident (ScalingReplicaSet of ReplicaSet ${OLD_RS} at 2024-05-01T10:24:00Z)`],
+      evidence: [
+        `scaled up from 3 to 12 replicas 6 min before the incident (ScalingReplicaSet of ReplicaSet ${OLD_RS} at 2024-05-01T10:24:00Z)`,
+      ],
     },
   },
   {
@@ -248,7 +278,9 @@ const cases: Case[] = [
     ns: scaledUp({ pending: 9, events: [scalingEvent(`Scaled up replica set ${OLD_RS} from 10 to 12`, 6)] }),
     expected: {
       findings: [{ title: `checkout-api pods unschedulable: ${noCpu}`, severity: 'warning' }],
-      evidence: [`scaled up from 10 to 12 replicas 6 min before the incident (ScalingReplicaSet of ReplicaSet ${OLD_RS} at 2024-05-01T10:24:00Z)`],
+      evidence: [
+        `scaled up from 10 to 12 replicas 6 min before the incident (ScalingReplicaSet of ReplicaSet ${OLD_RS} at 2024-05-01T10:24:00Z)`,
+      ],
     },
   },
   {
@@ -260,12 +292,23 @@ const cases: Case[] = [
     name: 'a rollout scaling up its new ReplicaSet is the rollout, not a scale-up; the rollout link stays',
     ns: namespace('shop', {
       pods: [pendingPod(`${NEW_RS}-p0`, NEW_RS, noCpu), ...podsOf(OLD_RS, 3, () => ({}))],
-      events: [scalingEvent(`Scaled up replica set ${NEW_RS} from 0 to 1`, 4), scalingEvent(`Scaled up replica set ${NEW_RS} from 1 to 3`, 3), scalingEvent(`Scaled up replica set ${NEW_RS} to 3`, 2)],
+      events: [
+        scalingEvent(`Scaled up replica set ${NEW_RS} from 0 to 1`, 4),
+        scalingEvent(`Scaled up replica set ${NEW_RS} from 1 to 3`, 3),
+        scalingEvent(`Scaled up replica set ${NEW_RS} to 3`, 2),
+      ],
       ...rolledOut({ rolledOutMinutesBefore: 4, ready: 3 }),
     }),
     expected: {
-      findings: [{ title: `checkout-api pods unschedulable since the rollout to revision 7, 4 min before the incident: ${noCpu}`, severity: 'warning' }],
-      evidence: ['the failing pod is of revision 7 (ReplicaSet checkout-api-7d9f8), rolled out at 2024-05-01T10:26:00Z, 4 min before the incident'],
+      findings: [
+        {
+          title: `checkout-api pods unschedulable since the rollout to revision 7, 4 min before the incident: ${noCpu}`,
+          severity: 'warning',
+        },
+      ],
+      evidence: [
+        'the failing pod is of revision 7 (ReplicaSet checkout-api-7d9f8), rolled out at 2024-05-01T10:26:00Z, 4 min before the incident',
+      ],
       noEvidence: /scaled up/,
     },
   },
@@ -279,13 +322,11 @@ const cases: Case[] = [
     `Scaled up replica set ${OLD_RS} from -3 to 12`,
     // A Cyrillic "а" in the name: looks the same, is not a ReplicaSet name.
     `Scaled up replica set checkout-\u0430pi-5c6b7 from 3 to 12`,
-  ].map(
-    (message): Case => ({
-      name: `a malformed or hostile ScalingReplicaSet message is ignored: ${JSON.stringify(message.slice(0, 60))}`,
-      ns: scaledUp({ events: [scalingEvent(message, 6)] }),
-      expected: { findings: [{ title: `checkout-api pods unschedulable: ${noCpu}`, severity: 'warning' }], noEvidence: /scaled up/ },
-    }),
-  ),
+  ].map((message): Case => ({
+    name: `a malformed or hostile ScalingReplicaSet message is ignored: ${JSON.stringify(message.slice(0, 60))}`,
+    ns: scaledUp({ events: [scalingEvent(message, 6)] }),
+    expected: { findings: [{ title: `checkout-api pods unschedulable: ${noCpu}`, severity: 'warning' }], noEvidence: /scaled up/ },
+  })),
 ];
 
 describe('unschedulableAnalyzer', () => {

@@ -52,14 +52,21 @@ test('without conditions the front is transparent: what goes in through it comes
   const f = await front();
   const cw = client(f.url);
   const at = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 5 * 60_000);
-  await cw.send(new PutMetricDataCommand({ Namespace: 'Front/Test', MetricData: [{ MetricName: 'Latency', Value: 42, Timestamp: at, Unit: 'Milliseconds' }] }));
+  await cw.send(
+    new PutMetricDataCommand({
+      Namespace: 'Front/Test',
+      MetricData: [{ MetricName: 'Latency', Value: 42, Timestamp: at, Unit: 'Milliseconds' }],
+    }),
+  );
   const listed = await cw.send(new ListMetricsCommand({ Namespace: 'Front/Test' }));
   expect(listed.Metrics?.map((m) => m.MetricName)).toEqual(['Latency']);
   const data = await cw.send(
     new GetMetricDataCommand({
       StartTime: new Date(at.getTime() - 60_000),
       EndTime: new Date(at.getTime() + 60_000),
-      MetricDataQueries: [{ Id: 'm1', MetricStat: { Metric: { Namespace: 'Front/Test', MetricName: 'Latency' }, Period: 60, Stat: 'Maximum' } }],
+      MetricDataQueries: [
+        { Id: 'm1', MetricStat: { Metric: { Namespace: 'Front/Test', MetricName: 'Latency' }, Period: 60, Stat: 'Maximum' } },
+      ],
     }),
   );
   expect(data.MetricDataResults?.[0]?.Values).toEqual([42]);
@@ -125,7 +132,11 @@ test('STS on the same moto is not CloudWatch: its calls pass through a CloudWatc
 });
 
 test.each([
-  ['CloudWatch', 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/eu-west-1/monitoring/aws4_request, SignedHeaders=host, Signature=00', 'monitoring'],
+  [
+    'CloudWatch',
+    'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/eu-west-1/monitoring/aws4_request, SignedHeaders=host, Signature=00',
+    'monitoring',
+  ],
   ['STS', 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00', 'sts'],
   ['unsigned', undefined, undefined],
   ['garbage', 'Credential=../../monitoring', undefined],
@@ -134,7 +145,8 @@ test.each([
 });
 
 describe('a client that gives up', () => {
-  const SIGNED_FOR_CLOUDWATCH = 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/eu-west-1/monitoring/aws4_request, SignedHeaders=host, Signature=00';
+  const SIGNED_FOR_CLOUDWATCH =
+    'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/eu-west-1/monitoring/aws4_request, SignedHeaders=host, Signature=00';
 
   /** An upstream that never answers, counting the connections made to it and those still open. */
   async function silentUpstream(): Promise<{ url: string; received: () => number; open: () => number; close(): Promise<void> }> {
@@ -159,7 +171,12 @@ describe('a client that gives up', () => {
   }
 
   async function abandon(url: string, afterMs: number): Promise<void> {
-    await fetch(url, { method: 'POST', headers: { authorization: SIGNED_FOR_CLOUDWATCH }, body: 'Action=ListMetrics', signal: AbortSignal.timeout(afterMs) }).catch(() => undefined);
+    await fetch(url, {
+      method: 'POST',
+      headers: { authorization: SIGNED_FOR_CLOUDWATCH },
+      body: 'Action=ListMetrics',
+      signal: AbortSignal.timeout(afterMs),
+    }).catch(() => undefined);
   }
 
   test('during the added latency: nothing reaches moto', async () => {

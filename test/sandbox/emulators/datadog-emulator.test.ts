@@ -27,22 +27,59 @@ const INCIDENT = {
 };
 
 function datadogScenario(datadog: NonNullable<ScenarioInput['datadog']>): ScenarioDatadog {
-  return buildScenario({ name: 'datadog-emulator', description: 'Datadog emulator test', pagerduty: { incident: INCIDENT }, datadog }, { now: NOW }).datadog!;
+  return buildScenario(
+    { name: 'datadog-emulator', description: 'Datadog emulator test', pagerduty: { incident: INCIDENT }, datadog },
+    { now: NOW },
+  ).datadog!;
 }
 
 const SCENARIO = datadogScenario({
   queries: [
     // One point a minute from 12:00 back to 11:50: 1, 2, ... 11.
-    { label: 'checkout errors', query: ERRORS_QUERY, unit: 'error', series: { start: '${now-10m}', values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] } },
+    {
+      label: 'checkout errors',
+      query: ERRORS_QUERY,
+      unit: 'error',
+      series: { start: '${now-10m}', values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] },
+    },
     { label: 'checkout latency', query: LATENCY_QUERY, series: { start: '${now-10m}', stepSeconds: 30, values: [100, 200, 300, 400] } },
   ],
   monitors: [
-    { id: 30, name: 'checkout 5xx rate', query: `sum(last_5m):${ERRORS_QUERY} > 50`, overall_state: 'Alert', overall_state_modified: '${now-9m}', tags: ['service:checkout-api', 'team:payments'], priority: 1 },
-    { id: 10, name: 'checkout latency', query: `avg(last_5m):${LATENCY_QUERY} > 500`, overall_state: 'Warn', tags: ['service:checkout-api'] },
-    { id: 20, name: 'cart errors', query: 'sum(last_5m):sum:trace.http.request.errors{service:cart,env:prod}.as_count() > 5', overall_state: 'OK', tags: ['service:cart', 'team:payments'] },
+    {
+      id: 30,
+      name: 'checkout 5xx rate',
+      query: `sum(last_5m):${ERRORS_QUERY} > 50`,
+      overall_state: 'Alert',
+      overall_state_modified: '${now-9m}',
+      tags: ['service:checkout-api', 'team:payments'],
+      priority: 1,
+    },
+    {
+      id: 10,
+      name: 'checkout latency',
+      query: `avg(last_5m):${LATENCY_QUERY} > 500`,
+      overall_state: 'Warn',
+      tags: ['service:checkout-api'],
+    },
+    {
+      id: 20,
+      name: 'cart errors',
+      query: 'sum(last_5m):sum:trace.http.request.errors{service:cart,env:prod}.as_count() > 5',
+      overall_state: 'OK',
+      tags: ['service:cart', 'team:payments'],
+    },
   ],
   logs: [
-    { timestamp: '${now-1m}', service: 'checkout-api', status: 'error', host: 'node-1', message: 'upstream timeout calling payments', tags: ['env:prod'], repeat: 30, every: 10 },
+    {
+      timestamp: '${now-1m}',
+      service: 'checkout-api',
+      status: 'error',
+      host: 'node-1',
+      message: 'upstream timeout calling payments',
+      tags: ['env:prod'],
+      repeat: 30,
+      every: 10,
+    },
     { timestamp: '${now-2m}', service: 'checkout-api', status: 'warn', message: 'slow query on orders', tags: ['env:prod'] },
     { timestamp: '${now-3m}', service: 'cart', status: 'error', message: 'Upstream TIMEOUT calling inventory', tags: ['env:staging'] },
   ],
@@ -70,12 +107,21 @@ async function raw(path: string, init: { method?: string; headers?: Record<strin
 }
 
 function officialClient(keys: { apiKeyAuth?: string; appKeyAuth?: string } = { apiKeyAuth: API_KEY, appKeyAuth: APP_KEY }) {
-  const configuration = client.createConfiguration({ baseServer: new client.BaseServerConfiguration(dd.url, {}), authMethods: keys, enableRetry: false });
+  const configuration = client.createConfiguration({
+    baseServer: new client.BaseServerConfiguration(dd.url, {}),
+    authMethods: keys,
+    enableRetry: false,
+  });
   return { monitors: new v1.MonitorsApi(configuration), metrics: new v2.MetricsApi(configuration), logs: new v2.LogsApi(configuration) };
 }
 
 function timeseriesBody(attributes: Record<string, unknown>) {
-  return { data: { type: 'timeseries_request', attributes: { from: NOW - 3_600_000, to: NOW, queries: [{ data_source: 'metrics', query: ERRORS_QUERY, name: 'a' }], ...attributes } } };
+  return {
+    data: {
+      type: 'timeseries_request',
+      attributes: { from: NOW - 3_600_000, to: NOW, queries: [{ data_source: 'metrics', query: ERRORS_QUERY, name: 'a' }], ...attributes },
+    },
+  };
 }
 
 describe('auth', () => {
@@ -101,8 +147,16 @@ describe('auth', () => {
   });
 
   test('the request log records the User-Agent and X-Triage-Id, never a key', async () => {
-    await raw('/api/v1/monitor', { headers: { ...KEYS, 'user-agent': 'keyless-triage/0.1 (triage-PDDEMU1)', 'x-triage-id': 'triage-PDDEMU1' } });
-    expect(dd.requests.at(-1)).toEqual({ method: 'GET', path: '/api/v1/monitor', status: 200, userAgent: 'keyless-triage/0.1 (triage-PDDEMU1)', triageId: 'triage-PDDEMU1' });
+    await raw('/api/v1/monitor', {
+      headers: { ...KEYS, 'user-agent': 'keyless-triage/0.1 (triage-PDDEMU1)', 'x-triage-id': 'triage-PDDEMU1' },
+    });
+    expect(dd.requests.at(-1)).toEqual({
+      method: 'GET',
+      path: '/api/v1/monitor',
+      status: 200,
+      userAgent: 'keyless-triage/0.1 (triage-PDDEMU1)',
+      triageId: 'triage-PDDEMU1',
+    });
     expect(JSON.stringify(dd.requests)).not.toContain(API_KEY);
   });
 });
@@ -129,7 +183,9 @@ describe('POST /api/v2/query/timeseries', () => {
     // Restricted to [from, to]: 11:55 to 12:00, six points.
     expect(attributes?.times).toEqual(Array.from({ length: 6 }, (_, i) => NOW - (5 - i) * 60_000));
     // The unknown query has no series, as Datadog answers a query without data; the other is formula 1.
-    expect(attributes?.series).toEqual([expect.objectContaining({ queryIndex: 1, groupTags: [], unit: [expect.objectContaining({ name: 'error' }), null] })]);
+    expect(attributes?.series).toEqual([
+      expect.objectContaining({ queryIndex: 1, groupTags: [], unit: [expect.objectContaining({ name: 'error' }), null] }),
+    ]);
     expect(attributes?.values).toEqual([[6, 7, 8, 9, 10, 11]]);
     expect(res.data?.type).toBe('timeseries_response');
   });
@@ -165,10 +221,23 @@ describe('POST /api/v2/query/timeseries', () => {
     ['from after to', timeseriesBody({ from: NOW, to: NOW - 1 }), /from: must be before to/],
     ['from in seconds as a string', timeseriesBody({ from: String(NOW / 1000) }), /^data\.attributes\.from: /],
     ['no queries', timeseriesBody({ queries: [] }), /^data\.attributes\.queries: /],
-    ['another data source', timeseriesBody({ queries: [{ data_source: 'cloud_cost', query: 'x', name: 'a' }] }), /data_source "metrics" only/],
+    [
+      'another data source',
+      timeseriesBody({ queries: [{ data_source: 'cloud_cost', query: 'x', name: 'a' }] }),
+      /data_source "metrics" only/,
+    ],
     ['a formula with arithmetic', timeseriesBody({ formulas: [{ formula: 'a * 2' }] }), /formulas\.0\.formula: .*single query/],
     ['a zero interval', timeseriesBody({ interval: 0 }), /interval/],
-    ['two queries with one name', timeseriesBody({ queries: [{ data_source: 'metrics', query: ERRORS_QUERY, name: 'a' }, { data_source: 'metrics', query: LATENCY_QUERY, name: 'a' }] }), /must be unique/],
+    [
+      'two queries with one name',
+      timeseriesBody({
+        queries: [
+          { data_source: 'metrics', query: ERRORS_QUERY, name: 'a' },
+          { data_source: 'metrics', query: LATENCY_QUERY, name: 'a' },
+        ],
+      }),
+      /must be unique/,
+    ],
   ])('%s → 400 with a reason', async (_, body, reason) => {
     const res = await raw('/api/v2/query/timeseries', { body });
     expect(res.status).toBe(400);
@@ -176,8 +245,14 @@ describe('POST /api/v2/query/timeseries', () => {
   });
 
   test('a body that is not JSON → 400; not declared as JSON → 415', async () => {
-    expect(await raw('/api/v2/query/timeseries', { rawBody: '{"data": ' })).toMatchObject({ status: 400, body: { errors: ['Request body is not valid JSON'] } });
-    const res = await raw('/api/v2/query/timeseries', { rawBody: JSON.stringify(timeseriesBody({})), headers: { ...KEYS, 'content-type': 'text/plain' } });
+    expect(await raw('/api/v2/query/timeseries', { rawBody: '{"data": ' })).toMatchObject({
+      status: 400,
+      body: { errors: ['Request body is not valid JSON'] },
+    });
+    const res = await raw('/api/v2/query/timeseries', {
+      rawBody: JSON.stringify(timeseriesBody({})),
+      headers: { ...KEYS, 'content-type': 'text/plain' },
+    });
     expect(res.status).toBe(415);
   });
 
@@ -192,7 +267,14 @@ describe('POST /api/v2/query/timeseries', () => {
 describe('GET /api/v1/monitor', () => {
   test('the official client gets Monitor objects in Datadog field names', async () => {
     const [first] = await officialClient().monitors.listMonitors({ monitorTags: 'team:payments', withDowntimes: true });
-    expect(first).toMatchObject({ id: 20, name: 'cart errors', type: 'query alert', overallState: 'OK', tags: ['service:cart', 'team:payments'], matchingDowntimes: [] });
+    expect(first).toMatchObject({
+      id: 20,
+      name: 'cart errors',
+      type: 'query alert',
+      overallState: 'OK',
+      tags: ['service:cart', 'team:payments'],
+      matchingDowntimes: [],
+    });
     const { body } = await raw('/api/v1/monitor?monitor_tags=service:checkout-api');
     expect(body[0]).toMatchObject({
       id: 10,
@@ -228,7 +310,10 @@ describe('GET /api/v1/monitor', () => {
 
   test('group_states is validated but does not filter (it adds group detail in Datadog)', async () => {
     expect((await raw('/api/v1/monitor?group_states=alert,warn')).body).toHaveLength(3);
-    expect(await raw('/api/v1/monitor?group_states=firing')).toMatchObject({ status: 400, body: { errors: [expect.stringMatching(/group_states/)] } });
+    expect(await raw('/api/v1/monitor?group_states=firing')).toMatchObject({
+      status: 400,
+      body: { errors: [expect.stringMatching(/group_states/)] },
+    });
   });
 
   test.each(['page=-1', 'page_size=1001', 'page_size=0', 'with_downtimes=yes', 'page=1&page=2'])('%s → 400', async (q) => {
@@ -253,7 +338,16 @@ describe('POST /api/v2/logs/events/search', () => {
     expect(new Set(seen.map((l) => l.id)).size).toBe(31);
     const times = seen.map((l) => l.attributes!.timestamp!.getTime());
     expect(times).toEqual([...times].sort((a, b) => b - a));
-    expect(seen[0]).toMatchObject({ type: 'log', attributes: { service: 'checkout-api', status: 'error', host: 'node-1', tags: ['env:prod'], message: 'upstream timeout calling payments' } });
+    expect(seen[0]).toMatchObject({
+      type: 'log',
+      attributes: {
+        service: 'checkout-api',
+        status: 'error',
+        host: 'node-1',
+        tags: ['env:prod'],
+        message: 'upstream timeout calling payments',
+      },
+    });
   });
 
   test('a page with more to come carries meta.page.after and links.next', async () => {
@@ -262,7 +356,10 @@ describe('POST /api/v2/logs/events/search', () => {
     expect(first.body.data).toHaveLength(30);
     expect(first.body.meta).toMatchObject({ status: 'done', page: { after: expect.any(String) } });
     expect(first.body.links.next).toMatch(new RegExp(`^${dd.url}/api/v2/logs/events\\?`));
-    const second = await search({ filter: { query: 'status:error', from: 'now-15m', to: 'now' }, page: { limit: 30, cursor: first.body.meta.page.after } });
+    const second = await search({
+      filter: { query: 'status:error', from: 'now-15m', to: 'now' },
+      page: { limit: 30, cursor: first.body.meta.page.after },
+    });
     expect(second.body.data).toHaveLength(1);
     expect(new Set([...first.body.data, ...second.body.data].map((l: { id: string }) => l.id)).size).toBe(31);
     expect(second.body.meta.page).toBeUndefined();
@@ -283,7 +380,8 @@ describe('POST /api/v2/logs/events/search', () => {
   });
 
   test('time bounds (inclusive): ISO 8601, epoch ms and date math; sort ascending', async () => {
-    const count = async (from: string, to: string) => (await search({ filter: { query: '*', from, to }, page: { limit: 1000 } })).body.data.length;
+    const count = async (from: string, to: string) =>
+      (await search({ filter: { query: '*', from, to }, page: { limit: 1000 } })).body.data.length;
     // From 11:58:00: the repeated line at 11:58:00 to 11:59:00 (7) and the warn line at 11:58:00.
     expect(await count('2025-03-01T11:58:00Z', '2025-03-01T12:00:00Z')).toBe(8);
     expect(await count(String(NOW - 2 * 60_000), String(NOW))).toBe(8);
@@ -319,7 +417,10 @@ describe('POST /api/v2/logs/events/search', () => {
 
   test('a cursor is bound to its query', async () => {
     const first = await search({ filter: { query: 'service:checkout-api', from: 'now-1h' }, page: { limit: 5 } });
-    const other = await search({ filter: { query: 'service:cart', from: 'now-1h' }, page: { limit: 5, cursor: first.body.meta.page.after } });
+    const other = await search({
+      filter: { query: 'service:cart', from: 'now-1h' },
+      page: { limit: 5, cursor: first.body.meta.page.after },
+    });
     expect(other.status).toBe(400);
   });
 });
@@ -340,7 +441,7 @@ describe('rate limits, faults and unknown routes', () => {
     expect(refused.headers.get('x-ratelimit-name')).toBe('logs_list');
   });
 
-  test('a 429 fault answers Remaining 0 and Reset = the fault\'s retryAfterSeconds', async () => {
+  test("a 429 fault answers Remaining 0 and Reset = the fault's retryAfterSeconds", async () => {
     dd.setFault({ status: 429, retryAfterSeconds: 17, times: 1 });
     const res = await raw('/api/v2/query/timeseries', { body: timeseriesBody({}) });
     expect(res.status).toBe(429);
@@ -363,7 +464,7 @@ describe('rate limits, faults and unknown routes', () => {
     expect(res.headers.get('retry-after')).toBe('4');
   });
 
-  test('the endpoint\'s own limit, once spent, answers 429 until its window resets', async () => {
+  test("the endpoint's own limit, once spent, answers 429 until its window resets", async () => {
     let clock = Date.parse('2025-03-01T13:00:30Z');
     const limited = await startDatadogEmulator({ datadog: SCENARIO, apiKey: API_KEY, appKey: APP_KEY, now: () => clock });
     try {
@@ -382,7 +483,7 @@ describe('rate limits, faults and unknown routes', () => {
     }
   });
 
-  test('unknown routes → 404 in Datadog\'s error format', async () => {
+  test("unknown routes → 404 in Datadog's error format", async () => {
     expect(await raw('/api/v1/dashboard')).toMatchObject({ status: 404, body: { errors: ['Not found'] } });
     expect(await raw('/api/v2/query/timeseries', { method: 'GET' })).toMatchObject({ status: 404, body: { errors: ['Not found'] } });
   });
@@ -412,7 +513,8 @@ describe('sandbox/emulators/main.ts', () => {
       files[name] = join(work, name);
       writeFileSync(files[name]!, value, { mode: 0o600 });
     };
-    for (const [name, value] of Object.entries({ kube: 'kube-token-dd-main', pd: 'pd-token-dd-main', ddApi: API_KEY, ddApp: APP_KEY })) write(name, `${value}\n`);
+    for (const [name, value] of Object.entries({ kube: 'kube-token-dd-main', pd: 'pd-token-dd-main', ddApi: API_KEY, ddApp: APP_KEY }))
+      write(name, `${value}\n`);
     write('plain.yaml', `${incidentYaml}\n`);
     write(
       'with-datadog.yaml',
@@ -421,7 +523,14 @@ describe('sandbox/emulators/main.ts', () => {
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  const args = (scenario: string) => ['--scenario', files[scenario]!, '--kubernetes-token-file', files['kube']!, '--pagerduty-token-file', files['pd']!];
+  const args = (scenario: string) => [
+    '--scenario',
+    files[scenario]!,
+    '--kubernetes-token-file',
+    files['kube']!,
+    '--pagerduty-token-file',
+    files['pd']!,
+  ];
   const keyFiles = () => ['--datadog-api-key-file', files['ddApi']!, '--datadog-app-key-file', files['ddApp']!];
 
   test.each([

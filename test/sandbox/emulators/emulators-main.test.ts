@@ -14,7 +14,11 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const SCENARIO = join(ROOT, 'sandbox/scenarios/crashloop-after-rollout.yaml');
 
 let work: string;
-const secrets = { pagerdutyClientId: 'pd-client-id-7f3a', pagerdutyClientSecret: 'pd-client-secret-9b1c', kubernetesToken: 'kube-token-5d2e' };
+const secrets = {
+  pagerdutyClientId: 'pd-client-id-7f3a',
+  pagerdutyClientSecret: 'pd-client-secret-9b1c',
+  kubernetesToken: 'kube-token-5d2e',
+};
 const files: Record<string, string> = {};
 const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const privatePem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -39,11 +43,16 @@ const baseArgs = () => ['--scenario', SCENARIO, '--kubernetes-token-file', files
 test('starts all three emulators, prints one JSON line with their URLs, and stops on SIGTERM', async () => {
   const proc = runEmulators([
     ...baseArgs(),
-    '--pagerduty-client-id-file', files['pd-client-id']!,
-    '--pagerduty-client-secret-file', files['pd-client-secret']!,
-    '--github-app-id', '424242',
-    '--github-installation-id', '4242',
-    '--github-app-public-key-file', files['app.pub.pem']!,
+    '--pagerduty-client-id-file',
+    files['pd-client-id']!,
+    '--pagerduty-client-secret-file',
+    files['pd-client-secret']!,
+    '--github-app-id',
+    '424242',
+    '--github-installation-id',
+    '4242',
+    '--github-app-public-key-file',
+    files['app.pub.pem']!,
   ]);
   try {
     const info = JSON.parse(await proc.firstLine) as Record<string, unknown>;
@@ -60,10 +69,17 @@ test('starts all three emulators, prints one JSON line with their URLs, and stop
     const grant = await fetch(`${info.pagerdutyUrl}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: secrets.pagerdutyClientId, client_secret: secrets.pagerdutyClientSecret, scope: 'as_account-us.sandbox incidents.read' }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: secrets.pagerdutyClientId,
+        client_secret: secrets.pagerdutyClientSecret,
+        scope: 'as_account-us.sandbox incidents.read',
+      }).toString(),
     });
     const { access_token: accessToken } = (await grant.json()) as { access_token: string };
-    expect((await fetch(`${info.pagerdutyUrl}/incidents/Q1CHECKOUT1`, { headers: { authorization: `Bearer ${accessToken}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${info.pagerdutyUrl}/incidents/Q1CHECKOUT1`, { headers: { authorization: `Bearer ${accessToken}` } })).status,
+    ).toBe(200);
 
     // The GitHub App key pair works, and the scenario's repository is installed.
     const octokit = new Octokit({
@@ -85,17 +101,29 @@ test('starts all three emulators, prints one JSON line with their URLs, and stop
 test('--github-repo (repeatable) sets the installation; the static PagerDuty key still works alone', async () => {
   const proc = runEmulators([
     ...baseArgs(),
-    '--pagerduty-token-file', files['pd-client-secret']!,
-    '--github-app-id', '424242',
-    '--github-installation-id', '4242',
-    '--github-app-public-key-file', files['app.pub.pem']!,
-    '--github-repo', 'acme/one',
-    '--github-repo', 'acme/two',
+    '--pagerduty-token-file',
+    files['pd-client-secret']!,
+    '--github-app-id',
+    '424242',
+    '--github-installation-id',
+    '4242',
+    '--github-app-public-key-file',
+    files['app.pub.pem']!,
+    '--github-repo',
+    'acme/one',
+    '--github-repo',
+    'acme/two',
   ]);
   try {
     const info = JSON.parse(await proc.firstLine) as Record<string, unknown>;
     expect(info.githubRepos).toEqual(['acme/one', 'acme/two']);
-    expect((await fetch(`${info.pagerdutyUrl}/incidents/Q1CHECKOUT1`, { headers: { authorization: `Token token=${secrets.pagerdutyClientSecret}` } })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${info.pagerdutyUrl}/incidents/Q1CHECKOUT1`, {
+          headers: { authorization: `Token token=${secrets.pagerdutyClientSecret}` },
+        })
+      ).status,
+    ).toBe(200);
   } finally {
     proc.child.kill('SIGTERM');
     await proc.exited;
@@ -116,7 +144,11 @@ test.each([
   ['no PagerDuty credential', [], /--pagerduty-token-file or --pagerduty-client-id-file/],
   ['a client id without its secret', ['--pagerduty-client-id-file', 'ID'], /go together/],
   ['half of the GitHub flags', ['--pagerduty-token-file', 'ID', '--github-app-id', '1'], /go together/],
-  ['a missing secret file', ['--pagerduty-client-id-file', 'ID', '--pagerduty-client-secret-file', '/nonexistent/secret'], /cannot read the file \(ENOENT\)/],
+  [
+    'a missing secret file',
+    ['--pagerduty-client-id-file', 'ID', '--pagerduty-client-secret-file', '/nonexistent/secret'],
+    /cannot read the file \(ENOENT\)/,
+  ],
 ])('exits 1 on %s, without printing any secret', async (_what, extra, message) => {
   const args = extra.map((a) => (a === 'ID' ? files['pd-client-id']! : a));
   const proc = runEmulators([...baseArgs(), ...args]);

@@ -30,7 +30,13 @@ let gh: GitHubEmulator;
 const exchanges: Exchange[] = [];
 
 function emulator(extra: Partial<GitHubEmulatorOptions> = {}) {
-  return startGitHubEmulator({ appId: APP_ID, installationId: INSTALLATION_ID, appPublicKeyPem: appKeys.publicPem, repos: [REPO, OTHER_REPO], ...extra });
+  return startGitHubEmulator({
+    appId: APP_ID,
+    installationId: INSTALLATION_ID,
+    appPublicKeyPem: appKeys.publicPem,
+    repos: [REPO, OTHER_REPO],
+    ...extra,
+  });
 }
 
 function appAuth(url: string, privateKey = appKeys.privatePem) {
@@ -47,14 +53,24 @@ async function installationToken(url: string): Promise<string> {
 }
 
 function octokit(url: string, token: string) {
-  return new Octokit({ baseUrl: url, auth: token, userAgent: 'keyless-triage-test/1', log: silent, request: { fetch: recordingFetch(exchanges) } });
+  return new Octokit({
+    baseUrl: url,
+    auth: token,
+    userAgent: 'keyless-triage-test/1',
+    log: silent,
+    request: { fetch: recordingFetch(exchanges) },
+  });
 }
 
 async function signJwt(claims: Record<string, unknown>, privatePem = appKeys.privatePem): Promise<string> {
   return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).sign(await importPKCS8(privatePem, 'RS256'));
 }
 
-async function call(url: string, path: string, init: { method?: string; authorization?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+async function call(
+  url: string,
+  path: string,
+  init: { method?: string; authorization?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
   const headers: Record<string, string> = { accept: 'application/vnd.github+json', ...init.headers };
   if (init.authorization) headers.authorization = init.authorization;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
@@ -64,7 +80,11 @@ async function call(url: string, path: string, init: { method?: string; authoriz
     ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as any };
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: (text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as any,
+  };
 }
 
 beforeAll(async () => {
@@ -90,7 +110,11 @@ describe('installation tokens', () => {
     expect(ttl).toBeGreaterThan(3_590_000);
     expect(ttl).toBeLessThanOrEqual(after - before + 3_600_000);
     expect(gh.issuedTokens()).toContain(auth.token);
-    expect(gh.requestLog.at(-1)).toMatchObject({ method: 'POST', path: `/app/installations/${INSTALLATION_ID}/access_tokens`, status: 201 });
+    expect(gh.requestLog.at(-1)).toMatchObject({
+      method: 'POST',
+      path: `/app/installations/${INSTALLATION_ID}/access_tokens`,
+      status: 201,
+    });
   });
 
   test('each mint is a fresh random token', async () => {
@@ -132,21 +156,46 @@ describe('App JWT checks on POST /app/installations/{id}/access_tokens', () => {
   const mint = async (jwt: string) => call(gh.url, path, { method: 'POST', authorization: `Bearer ${jwt}` });
 
   test.each([
-    ['expired', () => signJwt({ iss: APP_ID, iat: nowS() - 700, exp: nowS() - 120 }), "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"],
-    ['without exp', () => signJwt({ iss: APP_ID, iat: nowS() - 30 }), "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"],
-    ['living more than 10 minutes', () => signJwt({ iss: APP_ID, iat: nowS() - 30, exp: nowS() + 600 }), "'Expiration time' claim ('exp') is too far in the future"],
-    ['issued in the future', () => signJwt({ iss: APP_ID, iat: nowS() + 300, exp: nowS() + 500 }), "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"],
-    ['without iat', () => signJwt({ iss: APP_ID, exp: nowS() + 300 }), "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"],
+    [
+      'expired',
+      () => signJwt({ iss: APP_ID, iat: nowS() - 700, exp: nowS() - 120 }),
+      "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+    ],
+    [
+      'without exp',
+      () => signJwt({ iss: APP_ID, iat: nowS() - 30 }),
+      "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+    ],
+    [
+      'living more than 10 minutes',
+      () => signJwt({ iss: APP_ID, iat: nowS() - 30, exp: nowS() + 600 }),
+      "'Expiration time' claim ('exp') is too far in the future",
+    ],
+    [
+      'issued in the future',
+      () => signJwt({ iss: APP_ID, iat: nowS() + 300, exp: nowS() + 500 }),
+      "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
+    ],
+    [
+      'without iat',
+      () => signJwt({ iss: APP_ID, exp: nowS() + 300 }),
+      "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
+    ],
     ['of another App', () => signJwt({ iss: '1', iat: nowS() - 30, exp: nowS() + 500 }), 'A JSON web token could not be decoded'],
     ['without iss', () => signJwt({ iat: nowS() - 30, exp: nowS() + 500 }), 'A JSON web token could not be decoded'],
-    ['signed with another key', () => signJwt({ iss: APP_ID, iat: nowS() - 30, exp: nowS() + 500 }, strangerKeys.privatePem), 'A JSON web token could not be decoded'],
+    [
+      'signed with another key',
+      () => signJwt({ iss: APP_ID, iat: nowS() - 30, exp: nowS() + 500 }, strangerKeys.privatePem),
+      'A JSON web token could not be decoded',
+    ],
     ['malformed', async () => 'not.a.jwt', 'A JSON web token could not be decoded'],
     [
       'unsigned (alg none)',
-      async () => `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: APP_ID, iat: nowS() - 30, exp: nowS() + 500 })).toString('base64url')}.`,
+      async () =>
+        `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: APP_ID, iat: nowS() - 30, exp: nowS() + 500 })).toString('base64url')}.`,
       'A JSON web token could not be decoded',
     ],
-  ])('a JWT %s → 401 in GitHub\'s error shape', async (_what, make, message) => {
+  ])("a JWT %s → 401 in GitHub's error shape", async (_what, make, message) => {
     const { status, body } = await mint(await make());
     expect(status).toBe(401);
     expect(body).toEqual({ message, documentation_url: 'https://docs.github.com/rest', status: '401' });
@@ -186,7 +235,7 @@ describe('issues', () => {
     client = octokit(gh.url, token);
   });
 
-  test('create, get, list by label and update, in GitHub\'s shapes', async () => {
+  test("create, get, list by label and update, in GitHub's shapes", async () => {
     const created = await client.rest.issues.create({
       owner: 'acme',
       repo: 'checkout',
@@ -221,7 +270,12 @@ describe('issues', () => {
       performed_via_github_app: { id: Number(APP_ID), slug: 'keyless-triage' },
     });
     expect(issue.pull_request).toBeUndefined();
-    expect(gh.requestLog.at(-1)).toMatchObject({ method: 'POST', status: 201, triageId: 'triage-Q1CHECKOUT1', userAgent: expect.stringContaining('keyless-triage-test/1') });
+    expect(gh.requestLog.at(-1)).toMatchObject({
+      method: 'POST',
+      status: 201,
+      triageId: 'triage-Q1CHECKOUT1',
+      userAgent: expect.stringContaining('keyless-triage-test/1'),
+    });
 
     const got = await client.rest.issues.get({ owner: 'acme', repo: 'checkout', issue_number: issue.number });
     expect(got.data).toEqual(issue);
@@ -230,10 +284,19 @@ describe('issues', () => {
     expect(listed.data.map((i) => i.number)).toEqual([issue.number]);
     expect(listed.data[0]).not.toHaveProperty('closed_by');
     // Every named label must be present; case does not matter.
-    expect((await client.rest.issues.listForRepo({ owner: 'acme', repo: 'checkout', labels: 'TRIAGE,triage-key:abc' })).data).toHaveLength(1);
+    expect((await client.rest.issues.listForRepo({ owner: 'acme', repo: 'checkout', labels: 'TRIAGE,triage-key:abc' })).data).toHaveLength(
+      1,
+    );
     expect((await client.rest.issues.listForRepo({ owner: 'acme', repo: 'checkout', labels: 'triage,other' })).data).toHaveLength(0);
 
-    const closed = await client.rest.issues.update({ owner: 'acme', repo: 'checkout', issue_number: issue.number, state: 'closed', state_reason: 'not_planned', labels: ['triage'] });
+    const closed = await client.rest.issues.update({
+      owner: 'acme',
+      repo: 'checkout',
+      issue_number: issue.number,
+      state: 'closed',
+      state_reason: 'not_planned',
+      labels: ['triage'],
+    });
     expect(closed.data).toMatchObject({
       state: 'closed',
       state_reason: 'not_planned',
@@ -242,14 +305,28 @@ describe('issues', () => {
       labels: [{ name: 'triage' }],
     });
     // The default list is open issues only.
-    expect((await client.rest.issues.listForRepo({ owner: 'acme', repo: 'checkout', labels: 'triage' })).data.map((i) => i.number)).not.toContain(issue.number);
-    const reopened = await client.rest.issues.update({ owner: 'acme', repo: 'checkout', issue_number: issue.number, state: 'open', title: 'renamed', body: null });
+    expect(
+      (await client.rest.issues.listForRepo({ owner: 'acme', repo: 'checkout', labels: 'triage' })).data.map((i) => i.number),
+    ).not.toContain(issue.number);
+    const reopened = await client.rest.issues.update({
+      owner: 'acme',
+      repo: 'checkout',
+      issue_number: issue.number,
+      state: 'open',
+      title: 'renamed',
+      body: null,
+    });
     expect(reopened.data).toMatchObject({ state: 'open', state_reason: 'reopened', closed_at: null, title: 'renamed', body: null });
     expect(gh.issues(REPO).find((i) => i.number === issue.number)).toMatchObject({ title: 'renamed' });
   });
 
   test('the html_url is a page that works', async () => {
-    const { data } = await client.rest.issues.create({ owner: 'acme', repo: 'checkout', title: '<b>bold</b> & co', body: '<script>alert(1)</script>' });
+    const { data } = await client.rest.issues.create({
+      owner: 'acme',
+      repo: 'checkout',
+      title: '<b>bold</b> & co',
+      body: '<script>alert(1)</script>',
+    });
     const page = await fetch(data.html_url);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');
@@ -287,7 +364,7 @@ describe('issues', () => {
       ['a body of exactly 65536 characters', { title: 't', body: 'x'.repeat(65_536) }],
       ['a title of exactly 256 characters', { title: 'y'.repeat(256) }],
     ];
-    test.each(accepted)('accepts %s, a body GitHub\'s description allows', async (_what, body) => {
+    test.each(accepted)("accepts %s, a body GitHub's description allows", async (_what, body) => {
       const op = openapi.operation('POST', '/repos/acme/checkout/issues')!;
       expect(openapi.requestErrors(op, body)).toEqual([]);
       const res = await call(gh.url, '/repos/acme/checkout/issues', { method: 'POST', authorization: `token ${token}`, body });
@@ -297,7 +374,11 @@ describe('issues', () => {
     });
 
     test('labels that differ only in case are one label', async () => {
-      const res = await call(gh.url, '/repos/acme/checkout/issues', { method: 'POST', authorization: `token ${token}`, body: { title: 't', labels: ['Zeta', 'zeta'] } });
+      const res = await call(gh.url, '/repos/acme/checkout/issues', {
+        method: 'POST',
+        authorization: `token ${token}`,
+        body: { title: 't', labels: ['Zeta', 'zeta'] },
+      });
       expect(res.body.labels.map((l: { name: string }) => l.name)).toEqual(['Zeta']);
     });
 
@@ -308,7 +389,11 @@ describe('issues', () => {
       ['a 65537-character body', { title: 't', body: 'x'.repeat(65_537) }, { resource: 'Issue', field: 'body', code: 'custom' }],
       ['labels that are not a list', { title: 't', labels: 'triage' }, { resource: 'Issue', field: 'labels', code: 'invalid' }],
       ['a label name over 50 characters', { title: 't', labels: ['l'.repeat(51)] }, { resource: 'Label', field: 'name', code: 'invalid' }],
-      ['an unknown assignee', { title: 't', assignees: ['mallory'] }, { resource: 'Issue', field: 'assignees', code: 'invalid', value: 'mallory' }],
+      [
+        'an unknown assignee',
+        { title: 't', assignees: ['mallory'] },
+        { resource: 'Issue', field: 'assignees', code: 'invalid', value: 'mallory' },
+      ],
       ['a milestone that does not exist', { title: 't', milestone: 3 }, { resource: 'Issue', field: 'milestone', code: 'invalid' }],
     ];
     test.each(refused)('refuses %s with 422 Validation Failed', async (_what, body, error) => {
@@ -325,7 +410,7 @@ describe('issues', () => {
       expect(gh.issues(REPO)).toHaveLength(before);
     });
 
-    test('GitHub\'s own description rejects the missing title too', () => {
+    test("GitHub's own description rejects the missing title too", () => {
       expect(openapi.requestErrors(openapi.operation('POST', '/repos/acme/checkout/issues')!, { body: 'x' })).not.toEqual([]);
     });
 
@@ -334,13 +419,21 @@ describe('issues', () => {
     });
 
     test('malformed JSON → 400 Problems parsing JSON', async () => {
-      const res = await call(gh.url, '/repos/acme/checkout/issues', { method: 'POST', authorization: `token ${token}`, body: '{"title": ' });
+      const res = await call(gh.url, '/repos/acme/checkout/issues', {
+        method: 'POST',
+        authorization: `token ${token}`,
+        body: '{"title": ',
+      });
       expect(res.status).toBe(400);
       expect(res.body.message).toBe('Problems parsing JSON');
     });
 
     test('update validates state and state_reason', async () => {
-      const res = await call(gh.url, '/repos/acme/checkout/issues/1', { method: 'PATCH', authorization: `token ${token}`, body: { state: 'merged', state_reason: 'bored' } });
+      const res = await call(gh.url, '/repos/acme/checkout/issues/1', {
+        method: 'PATCH',
+        authorization: `token ${token}`,
+        body: { state: 'merged', state_reason: 'bored' },
+      });
       expect(res.status).toBe(422);
       expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(['state', 'state_reason']);
     });
@@ -367,14 +460,16 @@ describe('issues', () => {
       expect((await call(gh.url, '/repos/acme/checkout/issues', { authorization: `Bearer ${jwt}` })).status).toBe(401);
     });
 
-    test.each(['/repos/acme/unknown/issues', '/repos/other/checkout/issues', '/repos/acme/checkout/issues/4242', '/repos/acme/checkout/issues/abc'])(
-      '%s → 404 Not Found',
-      async (path) => {
-        const res = await call(gh.url, path, { authorization: `token ${token}` });
-        expect(res.status).toBe(404);
-        expect(res.body.message).toBe('Not Found');
-      },
-    );
+    test.each([
+      '/repos/acme/unknown/issues',
+      '/repos/other/checkout/issues',
+      '/repos/acme/checkout/issues/4242',
+      '/repos/acme/checkout/issues/abc',
+    ])('%s → 404 Not Found', async (path) => {
+      const res = await call(gh.url, path, { authorization: `token ${token}` });
+      expect(res.status).toBe(404);
+      expect(res.body.message).toBe('Not Found');
+    });
 
     test('a token expires after its lifetime', async () => {
       let skewMs = 0;
@@ -535,7 +630,10 @@ describe('hold after create', () => {
     const issues = await call(gh.url, '/_sandbox/issues');
     expect(issues.status).toBe(200);
     const entries = issues.body.issues as { repo: string; issue: { title: string; html_url: string } }[];
-    expect(entries.find((e) => e.issue.title === 'held via the control route')).toMatchObject({ repo: REPO, issue: { html_url: expect.stringContaining(`${gh.url}/acme/checkout/issues/`) } });
+    expect(entries.find((e) => e.issue.title === 'held via the control route')).toMatchObject({
+      repo: REPO,
+      issue: { html_url: expect.stringContaining(`${gh.url}/acme/checkout/issues/`) },
+    });
     expect(entries.length).toBe(gh.issues(REPO).length + gh.issues(OTHER_REPO).length);
 
     const tokens = await call(gh.url, '/_sandbox/issued-tokens');
@@ -549,7 +647,7 @@ describe('faults', () => {
     token = await installationToken(gh.url);
   });
 
-  test('403 with Retry-After: GitHub\'s secondary rate limit', async () => {
+  test("403 with Retry-After: GitHub's secondary rate limit", async () => {
     gh.setFault({ status: 403, retryAfterSeconds: 30, times: 1 });
     const res = await call(gh.url, '/repos/acme/checkout/issues', { authorization: `token ${token}` });
     expect(res.status).toBe(403);
@@ -594,7 +692,7 @@ describe('options', () => {
     ['a repository that is not owner/name', { repos: ['checkout'] }],
     ['repositories of two accounts', { repos: ['acme/checkout', 'other/thing'] }],
     ['a key that is not a public key', { appPublicKeyPem: 'nope' }],
-    ['the App\'s private key', { appPublicKeyPem: appKeys.privatePem }],
+    ["the App's private key", { appPublicKeyPem: appKeys.privatePem }],
   ])('refuses %s', async (_what, extra) => {
     await expect(emulator(extra as Partial<GitHubEmulatorOptions>)).rejects.toThrow(/GitHub emulator/);
   });
@@ -609,8 +707,16 @@ describe('GitHub OpenAPI conformance', () => {
   test('every recorded request and response body matches the operation in @octokit/openapi', () => {
     expect(exchanges.length).toBeGreaterThan(100);
     const operations = new Set(exchanges.map((x) => openapi.operation(x.method, new URL(x.url).pathname)?.operationId));
-    expect([...operations].sort()).toEqual(['apps/create-installation-access-token', 'issues/create', 'issues/get', 'issues/list-for-repo', 'issues/update']);
-    const problems = exchanges.flatMap((x) => openapi.exchangeErrors(x).map((e) => `${x.method} ${new URL(x.url).pathname} ${x.status}: ${e}`));
+    expect([...operations].sort()).toEqual([
+      'apps/create-installation-access-token',
+      'issues/create',
+      'issues/get',
+      'issues/list-for-repo',
+      'issues/update',
+    ]);
+    const problems = exchanges.flatMap((x) =>
+      openapi.exchangeErrors(x).map((e) => `${x.method} ${new URL(x.url).pathname} ${x.status}: ${e}`),
+    );
     expect(problems).toEqual([]);
   });
 

@@ -38,7 +38,11 @@ describe('lists', () => {
       'checkout-worker-7f6d5c4b9-h2n6r',
     ]);
     const item = body?.items[2];
-    expect(item).toMatchObject({ kind: 'Pod', apiVersion: 'v1', metadata: { namespace: 'checkout', uid: '3f6a1c2e-8b4d-4e7a-9c1f-2d5b6a7e8f01' } });
+    expect(item).toMatchObject({
+      kind: 'Pod',
+      apiVersion: 'v1',
+      metadata: { namespace: 'checkout', uid: '3f6a1c2e-8b4d-4e7a-9c1f-2d5b6a7e8f01' },
+    });
     expect(item.metadata.resourceVersion).toMatch(/^\d+$/);
     expect(item.status.containerStatuses[0].state.waiting.reason).toBe('CrashLoopBackOff');
   });
@@ -66,7 +70,13 @@ describe('lists', () => {
     expect(found.body).toMatchObject({ kind: 'Deployment', metadata: { name: 'checkout-api' } });
     const missing = await get('/api/v1/namespaces/checkout/pods/nope');
     expect(missing.status).toBe(404);
-    expect(missing.body).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404, message: 'pods "nope" not found' });
+    expect(missing.body).toMatchObject({
+      kind: 'Status',
+      status: 'Failure',
+      reason: 'NotFound',
+      code: 404,
+      message: 'pods "nope" not found',
+    });
   });
 
   test('/version', async () => {
@@ -114,7 +124,13 @@ describe('pod logs', () => {
     for (const pod of ['checkout-api-6b8f7c9d54-q9w4z', 'checkout-api-5c7d9f8b46-m4t8v']) {
       const { status, body } = await getLog(logPath(pod, 'previous=true'));
       expect(status).toBe(400);
-      expect(body).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'BadRequest', code: 400, message: `previous terminated container "checkout-api" in pod "${pod}" not found` });
+      expect(body).toMatchObject({
+        kind: 'Status',
+        status: 'Failure',
+        reason: 'BadRequest',
+        code: 400,
+        message: `previous terminated container "checkout-api" in pod "${pod}" not found`,
+      });
     }
   });
 
@@ -126,7 +142,13 @@ describe('pod logs', () => {
   test('an unknown pod is a NotFound Status; an unknown container a BadRequest', async () => {
     const missing = await getLog(logPath('nope', 'previous=true'));
     expect(missing.status).toBe(404);
-    expect(missing.body).toMatchObject({ kind: 'Status', reason: 'NotFound', code: 404, message: 'pods "nope" not found', details: { name: 'nope', kind: 'pods' } });
+    expect(missing.body).toMatchObject({
+      kind: 'Status',
+      reason: 'NotFound',
+      code: 404,
+      message: 'pods "nope" not found',
+      details: { name: 'nope', kind: 'pods' },
+    });
     const container = await getLog(logPath(CRASHED, 'container=sidecar'));
     expect(container.status).toBe(400);
     expect(container.body?.message).toBe(`container sidecar is not valid for pod ${CRASHED}`);
@@ -140,7 +162,11 @@ describe('pod logs', () => {
   });
 
   test.each([
-    ['tailLines=-1', 422, 'PodLogOptions "checkout-api-6b8f7c9d54-x7k2p" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0'],
+    [
+      'tailLines=-1',
+      422,
+      'PodLogOptions "checkout-api-6b8f7c9d54-x7k2p" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0',
+    ],
     ['limitBytes=0', 422, 'PodLogOptions "checkout-api-6b8f7c9d54-x7k2p" is invalid: limitBytes: Invalid value: 0: must be greater than 0'],
     ['tailLines=ten', 400, 'strconv.ParseInt: parsing "ten": invalid syntax'],
     ['previous=yes', 400, 'strconv.ParseBool: parsing "yes": invalid syntax'],
@@ -180,8 +206,17 @@ describe('pod logs', () => {
               pods: [
                 {
                   metadata: { name: 'two' },
-                  spec: { containers: [{ name: 'app', image: 'app:1' }, { name: 'proxy', image: 'proxy:1' }], initContainers: [{ name: 'migrate', image: 'migrate:1' }] },
-                  status: { phase: 'Running' as const, containerStatuses: [status('app', 3, 'CrashLoopBackOff'), status('proxy', 0, 'ContainerCreating')] },
+                  spec: {
+                    containers: [
+                      { name: 'app', image: 'app:1' },
+                      { name: 'proxy', image: 'proxy:1' },
+                    ],
+                    initContainers: [{ name: 'migrate', image: 'migrate:1' }],
+                  },
+                  status: {
+                    phase: 'Running' as const,
+                    containerStatuses: [status('app', 3, 'CrashLoopBackOff'), status('proxy', 0, 'ContainerCreating')],
+                  },
                 },
               ],
               logs: [
@@ -199,7 +234,9 @@ describe('pod logs', () => {
     test('no container named is the apiserver 400 listing them, init containers included', async () => {
       const { status, body } = await getLog(logPath('two', 'previous=true'), multi.url);
       expect(status).toBe(400);
-      expect(body?.message).toBe('a container name must be specified for pod two, choose one of: [app proxy] or one of the init containers: [migrate]');
+      expect(body?.message).toBe(
+        'a container name must be specified for pod two, choose one of: [app proxy] or one of the init containers: [migrate]',
+      );
     });
 
     test('each container answers its own log; one still waiting to start is the kubelet 400', async () => {
@@ -235,7 +272,9 @@ describe('selectors', () => {
   });
 
   test('field selectors the apiserver supports work; others are a 400', async () => {
-    const warnings = await get(`/api/v1/namespaces/checkout/events?fieldSelector=${encodeURIComponent('type=Warning,involvedObject.kind=Pod')}`);
+    const warnings = await get(
+      `/api/v1/namespaces/checkout/events?fieldSelector=${encodeURIComponent('type=Warning,involvedObject.kind=Pod')}`,
+    );
     expect(warnings.body?.items).toHaveLength(3);
     const named = await get('/api/v1/namespaces/checkout/pods?fieldSelector=metadata.name%3Dcheckout-api-6b8f7c9d54-q9w4z');
     expect(names(named.body)).toEqual(['checkout-api-6b8f7c9d54-q9w4z']);
@@ -252,7 +291,15 @@ describe('auth and methods', () => {
   ])('%s token → 401 Unauthorized Status', async (_what, token) => {
     const { status, body } = await get('/api/v1/namespaces/checkout/pods', { token });
     expect(status).toBe(401);
-    expect(body).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
+    expect(body).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'Unauthorized',
+      reason: 'Unauthorized',
+      code: 401,
+    });
   });
 
   test('a wrong token is refused even on /version', async () => {
@@ -283,7 +330,13 @@ describe('faults', () => {
       const { status, headers, body } = await get(path);
       expect(status).toBe(503);
       expect(headers.get('retry-after')).toBe('7');
-      expect(body).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'ServiceUnavailable', code: 503, details: { retryAfterSeconds: 7 } });
+      expect(body).toMatchObject({
+        kind: 'Status',
+        status: 'Failure',
+        reason: 'ServiceUnavailable',
+        code: 503,
+        details: { retryAfterSeconds: 7 },
+      });
     }
     k8s.setFault(null);
     expect((await get('/api/v1/namespaces/checkout/pods')).status).toBe(200);
@@ -374,7 +427,12 @@ describe('@kubernetes/client-node against the emulator', () => {
     expect(list.kind).toBe('PodList');
     expect(list.items).toHaveLength(2);
     expect(list.items[0]?.metadata?.creationTimestamp).toBeInstanceOf(Date);
-    const rest = await core.listNamespacedPod({ namespace: 'checkout', labelSelector: 'app=checkout-api', limit: 2, _continue: list.metadata?._continue });
+    const rest = await core.listNamespacedPod({
+      namespace: 'checkout',
+      labelSelector: 'app=checkout-api',
+      limit: 2,
+      _continue: list.metadata?._continue,
+    });
     expect(rest.items.map((p) => p.metadata?.name)).toEqual(['checkout-api-6b8f7c9d54-x7k2p']);
     expect(rest.metadata?._continue).toBeUndefined();
   });
@@ -386,14 +444,23 @@ describe('@kubernetes/client-node against the emulator', () => {
 
   test('CoreV1Api.readNamespacedPodLog returns the text; a missing previous log is an ApiException 400 with its Status', async () => {
     const core = kubeConfig(TOKEN).makeApiClient(CoreV1Api);
-    const text = await core.readNamespacedPodLog({ namespace: 'checkout', name: 'checkout-api-6b8f7c9d54-x7k2p', previous: true, tailLines: 1 });
+    const text = await core.readNamespacedPodLog({
+      namespace: 'checkout',
+      name: 'checkout-api-6b8f7c9d54-x7k2p',
+      previous: true,
+      tailLines: 1,
+    });
     expect(text).toMatch(/^level=fatal msg="startup failed/);
     const err = await core.readNamespacedPodLog({ namespace: 'checkout', name: 'checkout-api-6b8f7c9d54-q9w4z', previous: true }).then(
       () => undefined,
       (e: unknown) => e as { code?: number; body?: unknown },
     );
     expect(err?.code).toBe(400);
-    expect(JSON.parse(String(err?.body))).toMatchObject({ kind: 'Status', reason: 'BadRequest', message: expect.stringContaining('previous terminated container') });
+    expect(JSON.parse(String(err?.body))).toMatchObject({
+      kind: 'Status',
+      reason: 'BadRequest',
+      message: expect.stringContaining('previous terminated container'),
+    });
   });
 
   test('VersionApi.getCode', async () => {
@@ -422,12 +489,24 @@ describe('node events', () => {
     message: 'The node was low on resource: memory.',
     lastTimestamp: '${now-11m}',
   });
-  const NODE_EVENTS = [pressure('node-a', 'NodeHasInsufficientMemory', '1820b6d8e2a4c6f1'), pressure('node-a', 'EvictionThresholdMet', '1820b6d8e3b5d702'), pressure('node-b', 'NodeHasDiskPressure', '1820b6d8e4c6e813')];
-  const shop = { pods: [{ metadata: { name: 'web-1' }, spec: { nodeName: 'node-a', containers: [{ name: 'web', image: 'web:1' }] } }], events: [podEvent('shop', 'web-1')] };
+  const NODE_EVENTS = [
+    pressure('node-a', 'NodeHasInsufficientMemory', '1820b6d8e2a4c6f1'),
+    pressure('node-a', 'EvictionThresholdMet', '1820b6d8e3b5d702'),
+    pressure('node-b', 'NodeHasDiskPressure', '1820b6d8e4c6e813'),
+  ];
+  const shop = {
+    pods: [{ metadata: { name: 'web-1' }, spec: { nodeName: 'node-a', containers: [{ name: 'web', image: 'web:1' }] } }],
+    events: [podEvent('shop', 'web-1')],
+  };
 
   let cluster: KubernetesEmulator;
   beforeAll(async () => {
-    const input = { name: 'nodes', description: 'node pressure', pagerduty: { incident: GENERATED_INCIDENT, alerts: [] }, kubernetes: { namespaces: { shop }, nodeEvents: NODE_EVENTS } };
+    const input = {
+      name: 'nodes',
+      description: 'node pressure',
+      pagerduty: { incident: GENERATED_INCIDENT, alerts: [] },
+      kubernetes: { namespaces: { shop }, nodeEvents: NODE_EVENTS },
+    };
     cluster = await startKubernetesEmulator({ scenario: buildScenario(input), token: TOKEN });
   });
   afterAll(() => cluster.close());
@@ -443,7 +522,11 @@ describe('node events', () => {
     expect(body).toMatchObject({ kind: 'EventList', apiVersion: 'v1' });
     expect(body.items).toHaveLength(3);
     for (const item of body.items) {
-      expect(item).toMatchObject({ kind: 'Event', apiVersion: 'v1', metadata: { namespace: 'default', uid: expect.any(String), resourceVersion: expect.stringMatching(/^\d+$/) } });
+      expect(item).toMatchObject({
+        kind: 'Event',
+        apiVersion: 'v1',
+        metadata: { namespace: 'default', uid: expect.any(String), resourceVersion: expect.stringMatching(/^\d+$/) },
+      });
       expect(item.involvedObject.kind).toBe('Node');
       expect(item.involvedObject.namespace).toBeUndefined();
     }
@@ -458,7 +541,9 @@ describe('node events', () => {
     const nodes = await clusterGet(`/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent('involvedObject.kind=Node')}`);
     expect(nodes.status).toBe(200);
     expect(nodes.body.items).toHaveLength(3);
-    const nodeA = await clusterGet(`/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent('involvedObject.kind=Node,involvedObject.name=node-a')}`);
+    const nodeA = await clusterGet(
+      `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent('involvedObject.kind=Node,involvedObject.name=node-a')}`,
+    );
     expect(nodeA.body.items.map((e: { reason: string }) => e.reason).sort()).toEqual(['EvictionThresholdMet', 'NodeHasInsufficientMemory']);
     const pods = await clusterGet(`/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent('involvedObject.kind=Pod')}`);
     expect(pods.body.items).toEqual([]);
@@ -467,7 +552,12 @@ describe('node events', () => {
   test('the worker’s list call (CoreV1Api, field selector, chunked) reads them', async () => {
     const core = emulatorKubeConfig(cluster.url, TOKEN).makeApiClient(CoreV1Api);
     const first = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.kind=Node', limit: 2 });
-    const rest = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.kind=Node', limit: 2, _continue: first.metadata?._continue });
+    const rest = await core.listNamespacedEvent({
+      namespace: 'default',
+      fieldSelector: 'involvedObject.kind=Node',
+      limit: 2,
+      _continue: first.metadata?._continue,
+    });
     expect([...first.items, ...rest.items].map((e) => `${e.involvedObject.name}/${e.reason}`)).toEqual([
       'node-a/NodeHasInsufficientMemory',
       'node-a/EvictionThresholdMet',
@@ -487,7 +577,12 @@ describe('node events', () => {
     try {
       const res = await fetch(`${both.url}/api/v1/namespaces/default/events`, { headers: { Authorization: `Bearer ${TOKEN}` } });
       const body = (await res.json()) as Record<string, any>;
-      expect(body.items.map((e: { involvedObject: { kind: string } }) => e.involvedObject.kind).sort()).toEqual(['Node', 'Node', 'Node', 'Pod']);
+      expect(body.items.map((e: { involvedObject: { kind: string } }) => e.involvedObject.kind).sort()).toEqual([
+        'Node',
+        'Node',
+        'Node',
+        'Pod',
+      ]);
       const pods = await fetch(`${both.url}/api/v1/namespaces/default/pods`, { headers: { Authorization: `Bearer ${TOKEN}` } });
       expect(names((await pods.json()) as Record<string, any>)).toEqual(['web-1']);
     } finally {
@@ -519,7 +614,9 @@ describe('RBAC', () => {
   }
 
   async function can(attrs: V1ResourceAttributes): Promise<boolean> {
-    const review = await api().createSelfSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attrs } } });
+    const review = await api().createSelfSubjectAccessReview({
+      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attrs } },
+    });
     return review.status?.allowed ?? false;
   }
 
@@ -550,31 +647,60 @@ describe('RBAC', () => {
 
   test('the review comes back as the apiserver sends it: 201, the spec echoed, the status with the binding that allowed it', async () => {
     const attrs = { namespace: 'checkout', verb: 'list', group: '', resource: 'pods' };
-    const allowed = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attrs } });
+    const allowed = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: attrs },
+    });
     expect(allowed.status).toBe(201);
     expect(allowed.body).toEqual({
       kind: 'SelfSubjectAccessReview',
       apiVersion: 'authorization.k8s.io/v1',
       metadata: { creationTimestamp: null },
       spec: { resourceAttributes: attrs },
-      status: { allowed: true, reason: expect.stringMatching(/^RBAC: allowed by ClusterRoleBinding ".+" of ClusterRole "view" to ServiceAccount ".+\/.+"$/) },
+      status: {
+        allowed: true,
+        reason: expect.stringMatching(/^RBAC: allowed by ClusterRoleBinding ".+" of ClusterRole "view" to ServiceAccount ".+\/.+"$/),
+      },
     });
-    const denied = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { spec: { resourceAttributes: { ...attrs, resource: 'secrets' } } });
+    const denied = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      spec: { resourceAttributes: { ...attrs, resource: 'secrets' } },
+    });
     expect(denied.body.status).toEqual({ allowed: false });
-    const version = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { spec: { nonResourceAttributes: { verb: 'get', path: '/version' } } });
+    const version = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      spec: { nonResourceAttributes: { verb: 'get', path: '/version' } },
+    });
     expect(version.body.status).toMatchObject({ allowed: true, reason: expect.stringContaining('system:discovery') });
-    const metrics = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { spec: { nonResourceAttributes: { verb: 'get', path: '/metrics' } } });
+    const metrics = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      spec: { nonResourceAttributes: { verb: 'get', path: '/metrics' } },
+    });
     expect(metrics.body.status).toEqual({ allowed: false });
   });
 
   test('SelfSubjectRulesReview lists the bound rules with the built-in ones, through the typed client', async () => {
-    const review = await api().createSelfSubjectRulesReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: 'checkout' } } });
+    const review = await api().createSelfSubjectRulesReview({
+      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: 'checkout' } },
+    });
     expect(review.status?.incomplete).toBe(false);
     const rules = review.status?.resourceRules ?? [];
-    expect(rules).toEqual(expect.arrayContaining(VIEW_CLUSTER_ROLE_RULES.map((r) => expect.objectContaining({ verbs: r.verbs, apiGroups: r.apiGroups, resources: r.resources })) as never[]));
-    expect(rules).toContainEqual(expect.objectContaining({ verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'] }));
+    expect(rules).toEqual(
+      expect.arrayContaining(
+        VIEW_CLUSTER_ROLE_RULES.map((r) =>
+          expect.objectContaining({ verbs: r.verbs, apiGroups: r.apiGroups, resources: r.resources }),
+        ) as never[],
+      ),
+    );
+    expect(rules).toContainEqual(
+      expect.objectContaining({
+        verbs: ['create'],
+        apiGroups: ['authorization.k8s.io'],
+        resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
+      }),
+    );
     expect(rules.flatMap((r) => r.resources ?? [])).not.toContain('secrets');
-    expect(review.status?.nonResourceRules).toContainEqual(expect.objectContaining({ verbs: ['get'], nonResourceURLs: expect.arrayContaining(['/version', '/api/*']) }));
+    expect(review.status?.nonResourceRules).toContainEqual(
+      expect.objectContaining({ verbs: ['get'], nonResourceURLs: expect.arrayContaining(['/version', '/api/*']) }),
+    );
     const raw = await post('/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', { spec: { namespace: 'checkout' } });
     expect(raw.status).toBe(201);
     expect(raw.body).toMatchObject({ kind: 'SelfSubjectRulesReview', apiVersion: 'authorization.k8s.io/v1', spec: {} });
@@ -583,25 +709,83 @@ describe('RBAC', () => {
   });
 
   test.each<[string, PolicyRule, V1ResourceAttributes, boolean]>([
-    ['exact verb, group and resource', { verbs: ['get'], apiGroups: [''], resources: ['secrets'] }, { verb: 'get', resource: 'secrets', namespace: 'checkout' }, true],
-    ['another verb', { verbs: ['get'], apiGroups: [''], resources: ['secrets'] }, { verb: 'list', resource: 'secrets', namespace: 'checkout' }, false],
-    ['another group', { verbs: ['get'], apiGroups: ['apps'], resources: ['secrets'] }, { verb: 'get', resource: 'secrets', namespace: 'checkout' }, false],
+    [
+      'exact verb, group and resource',
+      { verbs: ['get'], apiGroups: [''], resources: ['secrets'] },
+      { verb: 'get', resource: 'secrets', namespace: 'checkout' },
+      true,
+    ],
+    [
+      'another verb',
+      { verbs: ['get'], apiGroups: [''], resources: ['secrets'] },
+      { verb: 'list', resource: 'secrets', namespace: 'checkout' },
+      false,
+    ],
+    [
+      'another group',
+      { verbs: ['get'], apiGroups: ['apps'], resources: ['secrets'] },
+      { verb: 'get', resource: 'secrets', namespace: 'checkout' },
+      false,
+    ],
     ['* verbs', { verbs: ['*'], apiGroups: [''], resources: ['pods'] }, { verb: 'delete', resource: 'pods', namespace: 'checkout' }, true],
-    ['* groups', { verbs: ['create'], apiGroups: ['*'], resources: ['deployments'] }, { verb: 'create', group: 'apps', resource: 'deployments', namespace: 'checkout' }, true],
-    ['* resources includes subresources', { verbs: ['create'], apiGroups: [''], resources: ['*'] }, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'checkout' }, true],
-    ['a resource does not include its subresources', { verbs: ['create'], apiGroups: [''], resources: ['pods'] }, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'checkout' }, false],
-    ['*/subresource', { verbs: ['get'], apiGroups: [''], resources: ['*/log'] }, { verb: 'get', resource: 'pods', subresource: 'log', namespace: 'checkout' }, true],
-    ['resourceNames: the named one', { verbs: ['get'], apiGroups: [''], resources: ['secrets'], resourceNames: ['tls'] }, { verb: 'get', resource: 'secrets', name: 'tls', namespace: 'checkout' }, true],
-    ['resourceNames: another one', { verbs: ['get'], apiGroups: [''], resources: ['secrets'], resourceNames: ['tls'] }, { verb: 'get', resource: 'secrets', name: 'db', namespace: 'checkout' }, false],
-    ['resourceNames: a list (no name)', { verbs: ['list'], apiGroups: [''], resources: ['secrets'], resourceNames: ['tls'] }, { verb: 'list', resource: 'secrets', namespace: 'checkout' }, false],
-    ['a requested * needs a * rule', { verbs: ['get', 'list'], apiGroups: [''], resources: ['pods'] }, { verb: '*', resource: 'pods', namespace: 'checkout' }, false],
+    [
+      '* groups',
+      { verbs: ['create'], apiGroups: ['*'], resources: ['deployments'] },
+      { verb: 'create', group: 'apps', resource: 'deployments', namespace: 'checkout' },
+      true,
+    ],
+    [
+      '* resources includes subresources',
+      { verbs: ['create'], apiGroups: [''], resources: ['*'] },
+      { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'checkout' },
+      true,
+    ],
+    [
+      'a resource does not include its subresources',
+      { verbs: ['create'], apiGroups: [''], resources: ['pods'] },
+      { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'checkout' },
+      false,
+    ],
+    [
+      '*/subresource',
+      { verbs: ['get'], apiGroups: [''], resources: ['*/log'] },
+      { verb: 'get', resource: 'pods', subresource: 'log', namespace: 'checkout' },
+      true,
+    ],
+    [
+      'resourceNames: the named one',
+      { verbs: ['get'], apiGroups: [''], resources: ['secrets'], resourceNames: ['tls'] },
+      { verb: 'get', resource: 'secrets', name: 'tls', namespace: 'checkout' },
+      true,
+    ],
+    [
+      'resourceNames: another one',
+      { verbs: ['get'], apiGroups: [''], resources: ['secrets'], resourceNames: ['tls'] },
+      { verb: 'get', resource: 'secrets', name: 'db', namespace: 'checkout' },
+      false,
+    ],
+    [
+      'resourceNames: a list (no name)',
+      { verbs: ['list'], apiGroups: [''], resources: ['secrets'], resourceNames: ['tls'] },
+      { verb: 'list', resource: 'secrets', namespace: 'checkout' },
+      false,
+    ],
+    [
+      'a requested * needs a * rule',
+      { verbs: ['get', 'list'], apiGroups: [''], resources: ['pods'] },
+      { verb: '*', resource: 'pods', namespace: 'checkout' },
+      false,
+    ],
   ])('rule evaluation: %s', async (_what, rule, attrs, expected) => {
     rbac.setRbac({ rules: [rule] });
     expect(await can(attrs)).toBe(expected);
   });
 
   test('RoleBindings apply in their namespace only; the rules review of that namespace lists them', async () => {
-    rbac.setRbac({ rules: [...VIEW_CLUSTER_ROLE_RULES], namespaceRules: { checkout: [{ verbs: ['get', 'list'], apiGroups: [''], resources: ['secrets'] }] } });
+    rbac.setRbac({
+      rules: [...VIEW_CLUSTER_ROLE_RULES],
+      namespaceRules: { checkout: [{ verbs: ['get', 'list'], apiGroups: [''], resources: ['secrets'] }] },
+    });
     expect(await can({ namespace: 'checkout', verb: 'list', resource: 'secrets' })).toBe(true);
     expect(await can({ namespace: 'payments', verb: 'list', resource: 'secrets' })).toBe(false);
     expect(await can({ namespace: '', verb: 'list', resource: 'secrets' })).toBe(false);
@@ -621,30 +805,54 @@ describe('RBAC', () => {
       kind: 'Status',
       reason: 'Forbidden',
       code: 403,
-      message: 'events is forbidden: User "system:serviceaccount:keyless-triage:keyless-triage-worker" cannot list resource "events" in API group "" in the namespace "checkout"',
+      message:
+        'events is forbidden: User "system:serviceaccount:keyless-triage:keyless-triage-worker" cannot list resource "events" in API group "" in the namespace "checkout"',
       details: { kind: 'events' },
     });
-    const deployments = await fetch(`${rbac.url}/apis/apps/v1/namespaces/checkout/deployments/checkout-api`, { headers: { Authorization: `Bearer ${TOKEN}` } });
-    expect(await deployments.json()).toMatchObject({ code: 403, message: expect.stringMatching(/^deployments\.apps "checkout-api" is forbidden: .* cannot get resource "deployments" in API group "apps"/) });
-    const log = await fetch(`${rbac.url}/api/v1/namespaces/checkout/pods/checkout-api-6b8f7c9d54-x7k2p/log?previous=true`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    const deployments = await fetch(`${rbac.url}/apis/apps/v1/namespaces/checkout/deployments/checkout-api`, {
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
+    expect(await deployments.json()).toMatchObject({
+      code: 403,
+      message: expect.stringMatching(
+        /^deployments\.apps "checkout-api" is forbidden: .* cannot get resource "deployments" in API group "apps"/,
+      ),
+    });
+    const log = await fetch(`${rbac.url}/api/v1/namespaces/checkout/pods/checkout-api-6b8f7c9d54-x7k2p/log?previous=true`, {
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
     expect(await log.json()).toMatchObject({ code: 403, message: expect.stringContaining('cannot get resource "pods/log"') });
   });
 
   test('malformed reviews get the apiserver’s errors; other writes are still refused', async () => {
     const rules = await api()
       .createSelfSubjectRulesReview({ body: { spec: {} } })
-      .then(() => undefined, (e: unknown) => e as { code?: number; body?: unknown });
+      .then(
+        () => undefined,
+        (e: unknown) => e as { code?: number; body?: unknown },
+      );
     expect(rules?.code).toBe(400);
     expect(JSON.parse(String(rules?.body))).toMatchObject({ kind: 'Status', reason: 'BadRequest', message: 'no namespace on request' });
     const neither = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { spec: {} });
     expect(neither.status).toBe(422);
-    expect(neither.body).toMatchObject({ reason: 'Invalid', message: expect.stringContaining('exactly one of nonResourceAttributes or resourceAttributes') });
-    const both = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { spec: { resourceAttributes: {}, nonResourceAttributes: {} } });
+    expect(neither.body).toMatchObject({
+      reason: 'Invalid',
+      message: expect.stringContaining('exactly one of nonResourceAttributes or resourceAttributes'),
+    });
+    const both = await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      spec: { resourceAttributes: {}, nonResourceAttributes: {} },
+    });
     expect(both.status).toBe(422);
     expect((await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', '{not json')).status).toBe(400);
-    expect((await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { kind: 'SubjectAccessReview', spec: {} })).status).toBe(400);
+    expect((await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { kind: 'SubjectAccessReview', spec: {} })).status).toBe(
+      400,
+    );
     expect((await post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', 'spec: {}', 'text/plain')).status).toBe(415);
-    const write = await fetch(`${rbac.url}/api/v1/namespaces/checkout/pods`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: '{}' });
+    const write = await fetch(`${rbac.url}/api/v1/namespaces/checkout/pods`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: '{}',
+    });
     expect(write.status).toBe(405);
     const anonymous = await fetch(`${rbac.url}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews`, { method: 'POST', body: '{}' });
     expect(anonymous.status).toBe(401);

@@ -9,7 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { loadScenario, NODE_EVENTS_NAMESPACE, type Scenario } from '../../../sandbox/scenario.js';
 import { startKubernetesEmulator, type KubernetesEmulator } from '../../../sandbox/emulators/kubernetes.js';
 import { generatedScenario } from '../generated-scenario.js';
-import { ApiDescription, pointerOf, toJsonSchema, type JsonObject, type Operation, type Parameter, type SchemaPatch } from './openapi-schemas.js';
+import {
+  ApiDescription,
+  pointerOf,
+  toJsonSchema,
+  type JsonObject,
+  type Operation,
+  type Parameter,
+  type SchemaPatch,
+} from './openapi-schemas.js';
 import { apiserverRequest } from './kubernetes-client.js';
 
 const SPEC_FILE = fileURLToPath(new URL('../../../../shared/specs/kubernetes-swagger.json', import.meta.url));
@@ -27,11 +35,13 @@ const QUANTITY_DEFINITION = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
  * `lastProbeTime`, an Event's `eventTime` and a pod template's `creationTimestamp`;
  * the generated schema only knows the string form.
  */
-const SPEC_ERRATA: SchemaPatch[] = ['io.k8s.apimachinery.pkg.apis.meta.v1.Time', 'io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime'].map((name) => ({
-  pointer: pointerOf('definitions', name),
-  merge: { nullable: true },
-  why: 'the zero time marshals as null',
-}));
+const SPEC_ERRATA: SchemaPatch[] = ['io.k8s.apimachinery.pkg.apis.meta.v1.Time', 'io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime'].map(
+  (name) => ({
+    pointer: pointerOf('definitions', name),
+    merge: { nullable: true },
+    why: 'the zero time marshals as null',
+  }),
+);
 
 /** Where the swagger's schema says less than its own prose, the tests ask for what the prose says. */
 const STRICTER_THAN_SPEC: SchemaPatch[] = [
@@ -53,9 +63,24 @@ interface Resource {
 
 const RESOURCES: Resource[] = [
   { plural: 'pods', scenarioKey: 'pods', template: '/api/v1/namespaces/{namespace}/pods', listDefinition: 'io.k8s.api.core.v1.PodList' },
-  { plural: 'events', scenarioKey: 'events', template: '/api/v1/namespaces/{namespace}/events', listDefinition: 'io.k8s.api.core.v1.EventList' },
-  { plural: 'deployments', scenarioKey: 'deployments', template: '/apis/apps/v1/namespaces/{namespace}/deployments', listDefinition: 'io.k8s.api.apps.v1.DeploymentList' },
-  { plural: 'replicasets', scenarioKey: 'replicaSets', template: '/apis/apps/v1/namespaces/{namespace}/replicasets', listDefinition: 'io.k8s.api.apps.v1.ReplicaSetList' },
+  {
+    plural: 'events',
+    scenarioKey: 'events',
+    template: '/api/v1/namespaces/{namespace}/events',
+    listDefinition: 'io.k8s.api.core.v1.EventList',
+  },
+  {
+    plural: 'deployments',
+    scenarioKey: 'deployments',
+    template: '/apis/apps/v1/namespaces/{namespace}/deployments',
+    listDefinition: 'io.k8s.api.apps.v1.DeploymentList',
+  },
+  {
+    plural: 'replicasets',
+    scenarioKey: 'replicaSets',
+    template: '/apis/apps/v1/namespaces/{namespace}/replicasets',
+    listDefinition: 'io.k8s.api.apps.v1.ReplicaSetList',
+  },
 ];
 
 interface GroupVersionKind {
@@ -126,7 +151,9 @@ function get(k8s: KubernetesEmulator, path: string, init: { token?: string | nul
 /** Everything wrong with a body the apiserver would send for kind `definition`, its schema and its x-kubernetes-group-version-kind. */
 function kindErrors(body: Record<string, any> | undefined, name: string): string[] {
   const { apiVersion, kind } = wireKind(name);
-  return body?.apiVersion === apiVersion && body?.kind === kind ? [] : [`${name} is ${apiVersion} ${kind} on the wire, got ${body?.apiVersion} ${body?.kind}`];
+  return body?.apiVersion === apiVersion && body?.kind === kind
+    ? []
+    : [`${name} is ${apiVersion} ${kind} on the wire, got ${body?.apiVersion} ${body?.kind}`];
 }
 
 function statusErrors(httpStatus: number, body: Record<string, any> | undefined): string[] {
@@ -145,8 +172,16 @@ test('the emulator’s list routes are the swagger’s list operations for PodLi
     expect(listDefinition).toBe(r.listDefinition);
     expect(responseDefinition(read, 200)).toBe(itemDefinition);
   }
-  expect(RESOURCES.map((r) => route(r.plural).itemDefinition)).toEqual(['io.k8s.api.core.v1.Pod', 'io.k8s.api.core.v1.Event', 'io.k8s.api.apps.v1.Deployment', 'io.k8s.api.apps.v1.ReplicaSet']);
-  expect([statusDefinition, wireKind(statusDefinition)]).toEqual(['io.k8s.apimachinery.pkg.apis.meta.v1.Status', { apiVersion: 'v1', kind: 'Status' }]);
+  expect(RESOURCES.map((r) => route(r.plural).itemDefinition)).toEqual([
+    'io.k8s.api.core.v1.Pod',
+    'io.k8s.api.core.v1.Event',
+    'io.k8s.api.apps.v1.Deployment',
+    'io.k8s.api.apps.v1.ReplicaSet',
+  ]);
+  expect([statusDefinition, wireKind(statusDefinition)]).toEqual([
+    'io.k8s.apimachinery.pkg.apis.meta.v1.Status',
+    { apiVersion: 'v1', kind: 'Status' },
+  ]);
 });
 
 // ---- scenarios ------------------------------------------------------------------
@@ -161,7 +196,10 @@ const SCENARIOS: [string, () => Promise<Scenario>][] = [
     'generated (1,500 + 5 pods, 400 + 3 warning events)',
     async () =>
       generatedScenario(
-        { bulk: { pods: 1500, failing: 12, restarted: 30, warningEvents: 400, messageChars: 200 }, small: { pods: 5, failing: 1, warningEvents: 3 } },
+        {
+          bulk: { pods: 1500, failing: 12, restarted: 30, warningEvents: 400, messageChars: 200 },
+          small: { pods: 5, failing: 1, warningEvents: 3 },
+        },
         NOW,
       ),
   ],
@@ -266,7 +304,9 @@ describe.each(SCENARIOS)('%s: bodies match the swagger', (_name, load) => {
     expect(status).toBe(200);
     expect(spec.responseErrors(list, 200, body)).toEqual([]);
     expect(body!.items.flatMap((item: Record<string, any>) => kindErrors(item, itemDefinition))).toEqual([]);
-    const nodeEvents = served(scenario, NODE_EVENTS_NAMESPACE, 'events').filter((e) => (e as { involvedObject: { kind: string } }).involvedObject.kind === 'Node');
+    const nodeEvents = served(scenario, NODE_EVENTS_NAMESPACE, 'events').filter(
+      (e) => (e as { involvedObject: { kind: string } }).involvedObject.kind === 'Node',
+    );
     expect(body!.items).toHaveLength(nodeEvents.length);
     for (const item of body!.items) expect(item.metadata.namespace).toBe(NODE_EVENTS_NAMESPACE);
   });
@@ -284,7 +324,10 @@ describe.each(SCENARIOS)('%s: bodies match the swagger', (_name, load) => {
 describe('owner references', () => {
   let k8s: KubernetesEmulator;
   beforeAll(async () => {
-    k8s = await startKubernetesEmulator({ scenario: await loadScenario(`${SCENARIO_DIR}crashloop-after-rollout.yaml`, { now: NOW }), token: TOKEN });
+    k8s = await startKubernetesEmulator({
+      scenario: await loadScenario(`${SCENARIO_DIR}crashloop-after-rollout.yaml`, { now: NOW }),
+      token: TOKEN,
+    });
   });
   afterAll(() => k8s?.close());
 
@@ -329,11 +372,14 @@ describe('every error is a meta/v1 Status', () => {
     ['a negative limit', 400, `${PODS}?limit=-1`, {}],
     ['a garbage continue token', 400, `${PODS}?limit=1&continue=%25%25`, {}],
     ['a resource the sandbox does not serve', 404, '/api/v1/nodes', {}],
-  ] as [string, number, string, { token?: string | null; method?: string; accept?: string }][])('%s → %i', async (_what, expected, path, init) => {
-    const { status, body } = await get(k8s, path, init);
-    expect(status).toBe(expected);
-    expect(statusErrors(status, body)).toEqual([]);
-  });
+  ] as [string, number, string, { token?: string | null; method?: string; accept?: string }][])(
+    '%s → %i',
+    async (_what, expected, path, init) => {
+      const { status, body } = await get(k8s, path, init);
+      expect(status).toBe(expected);
+      expect(statusErrors(status, body)).toEqual([]);
+    },
+  );
 
   test('a continue token from before the state changed → 410 Expired Status', async () => {
     const first = await get(k8s, `${PODS}?limit=1`);
@@ -358,7 +404,10 @@ describe('every error is a meta/v1 Status', () => {
 describe('request parameters', () => {
   let k8s: KubernetesEmulator;
   beforeAll(async () => {
-    k8s = await startKubernetesEmulator({ scenario: generatedScenario({ bulk: { pods: 30, failing: 2, warningEvents: 10 } }, NOW), token: TOKEN });
+    k8s = await startKubernetesEmulator({
+      scenario: generatedScenario({ bulk: { pods: 30, failing: 2, warningEvents: 10 } }, NOW),
+      token: TOKEN,
+    });
   });
   afterAll(() => k8s?.close());
 
@@ -383,24 +432,36 @@ describe('request parameters', () => {
   }
 
   test('every query parameter of the four list operations has a sample here', () => {
-    for (const r of RESOURCES) expect(listQueryParameters(r.plural).map((p) => p.name).sort()).toEqual(Object.keys(LIST_QUERY_SAMPLES).sort());
+    for (const r of RESOURCES)
+      expect(
+        listQueryParameters(r.plural)
+          .map((p) => p.name)
+          .sort(),
+      ).toEqual(Object.keys(LIST_QUERY_SAMPLES).sort());
   });
 
-  test.each(RESOURCES.map((r) => [r.plural, r] as const))('%s: each listed parameter with a valid value is answered with a valid list', async (_plural, r) => {
-    const { list } = route(r.plural);
-    const path = r.template.replace('{namespace}', 'bulk');
-    const cont = (await get(k8s, `${path}?limit=1`)).body!.metadata.continue as string | undefined;
-    for (const p of listQueryParameters(r.plural)) {
-      const values = p.name === 'continue' ? (cont ? [cont] : []) : LIST_QUERY_SAMPLES[p.name]!;
-      for (const value of values) {
-        const query = new URLSearchParams({ [p.name]: value, ...(p.name === 'continue' ? { limit: '1' } : {}), ...(p.name === 'resourceVersionMatch' ? { resourceVersion: '0' } : {}) });
-        expect(spec.queryErrors(list, query)).toEqual([]);
-        const { status, body } = await get(k8s, `${path}?${query}`);
-        expect([p.name, value, status]).toEqual([p.name, value, 200]);
-        expect(spec.responseErrors(list, 200, body)).toEqual([]);
+  test.each(RESOURCES.map((r) => [r.plural, r] as const))(
+    '%s: each listed parameter with a valid value is answered with a valid list',
+    async (_plural, r) => {
+      const { list } = route(r.plural);
+      const path = r.template.replace('{namespace}', 'bulk');
+      const cont = (await get(k8s, `${path}?limit=1`)).body!.metadata.continue as string | undefined;
+      for (const p of listQueryParameters(r.plural)) {
+        const values = p.name === 'continue' ? (cont ? [cont] : []) : LIST_QUERY_SAMPLES[p.name]!;
+        for (const value of values) {
+          const query = new URLSearchParams({
+            [p.name]: value,
+            ...(p.name === 'continue' ? { limit: '1' } : {}),
+            ...(p.name === 'resourceVersionMatch' ? { resourceVersion: '0' } : {}),
+          });
+          expect(spec.queryErrors(list, query)).toEqual([]);
+          const { status, body } = await get(k8s, `${path}?${query}`);
+          expect([p.name, value, status]).toEqual([p.name, value, 200]);
+          expect(spec.responseErrors(list, 200, body)).toEqual([]);
+        }
       }
-    }
-  });
+    },
+  );
 
   test('the parameters the emulator reads are listed, and what their schema refuses it refuses too', async () => {
     const { list } = route('pods');
@@ -444,7 +505,9 @@ describe('GET .../pods/{name}/log', () => {
   afterAll(() => k8s?.close());
 
   async function getLog(query: URLSearchParams) {
-    const res = await fetch(`${k8s.url}/api/v1/namespaces/${logged.namespace}/pods/${logged.pod}/log?${query}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    const res = await fetch(`${k8s.url}/api/v1/namespaces/${logged.namespace}/pods/${logged.pod}/log?${query}`, {
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
     const text = await res.text();
     const type = res.headers.get('content-type') ?? '';
     return { status: res.status, type, text, body: type.includes('json') ? (JSON.parse(text) as Record<string, any>) : undefined };
@@ -467,7 +530,13 @@ describe('GET .../pods/{name}/log', () => {
   test('it is readCoreV1NamespacedPodLog, a text/plain string; every listed parameter has a sample here', () => {
     expect(op.operationId).toBe('readCoreV1NamespacedPodLog');
     expect(op.raw.produces).toContain('text/plain');
-    expect(spec.parameters(op).filter((p) => p.in === 'query').map((p) => p.name).sort()).toEqual(Object.keys(LOG_QUERY_SAMPLES).sort());
+    expect(
+      spec
+        .parameters(op)
+        .filter((p) => p.in === 'query')
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(Object.keys(LOG_QUERY_SAMPLES).sort());
   });
 
   test('each scenario log, and each listed parameter with a valid value, answers 200 text/plain', async () => {
@@ -502,7 +571,9 @@ describe('GET .../pods/{name}/log', () => {
     ['a negative tailLines', 422, { tailLines: '-1' }],
     ['follow, which the sandbox does not stream', 400, { follow: 'true' }],
   ] as [string, number, Record<string, string>][])('%s → %i Status', async (_what, expected, params) => {
-    const { status, body } = await getLog(new URLSearchParams({ container: logged.container, previous: String(logged.previous), ...params }));
+    const { status, body } = await getLog(
+      new URLSearchParams({ container: logged.container, previous: String(logged.previous), ...params }),
+    );
     expect(status).toBe(expected);
     expect(statusErrors(expected, body)).toEqual([]);
   });
@@ -515,7 +586,10 @@ describe('the validator is strict enough to fail', () => {
   let deployment: Record<string, any>;
   let eventList: Record<string, any>;
   beforeAll(async () => {
-    const k8s = await startKubernetesEmulator({ scenario: generatedScenario({ bulk: { pods: 3, failing: 1, warningEvents: 2 } }, NOW), token: TOKEN });
+    const k8s = await startKubernetesEmulator({
+      scenario: generatedScenario({ bulk: { pods: 3, failing: 1, warningEvents: 2 } }, NOW),
+      token: TOKEN,
+    });
     try {
       podList = (await get(k8s, '/api/v1/namespaces/bulk/pods')).body!;
       eventList = (await get(k8s, '/api/v1/namespaces/bulk/events')).body!;
@@ -531,7 +605,10 @@ describe('the validator is strict enough to fail', () => {
     change(copy.items[0]);
     return copy;
   };
-  const withStrategy = (rollingUpdate: Record<string, unknown>) => ({ ...deployment, spec: { ...deployment.spec, strategy: { type: 'RollingUpdate', rollingUpdate } } });
+  const withStrategy = (rollingUpdate: Record<string, unknown>) => ({
+    ...deployment,
+    spec: { ...deployment.spec, strategy: { type: 'RollingUpdate', rollingUpdate } },
+  });
   const deploymentErrors = (body: unknown) => spec.responseErrors(route('deployments').read, 200, body);
 
   test('the emulator’s own bodies pass (the baseline the mutations start from)', () => {
@@ -581,6 +658,8 @@ describe('the validator is strict enough to fail', () => {
   });
 
   test('the Status definition refuses a code that is a string', () => {
-    expect(spec.schemaErrors(statusPointer, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: '404' })).not.toEqual([]);
+    expect(
+      spec.schemaErrors(statusPointer, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: '404' }),
+    ).not.toEqual([]);
   });
 });

@@ -108,7 +108,8 @@ export function toJsonSchema(schema: Json): Json {
     if (key.startsWith('x-') || DROPPED_ANNOTATIONS.has(key) || key === 'nullable') continue;
     if (SUBSCHEMA.has(key)) out[key] = Array.isArray(value) ? value.map(toJsonSchema) : toJsonSchema(value);
     else if (SUBSCHEMA_LIST.has(key) && Array.isArray(value)) out[key] = value.map(toJsonSchema);
-    else if (SUBSCHEMA_MAP.has(key) && isObject(value)) out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJsonSchema(v)]));
+    else if (SUBSCHEMA_MAP.has(key) && isObject(value))
+      out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJsonSchema(v)]));
     else out[key] = value;
   }
   // Draft 4 (Swagger 2.0 and OpenAPI 3.0): a boolean that turns the bound exclusive.
@@ -174,7 +175,20 @@ function formatErrors(errors: ErrorObject[] | null | undefined): string[] {
 
 /** The draft-7 JSON Schema a Swagger 2.0 non-body parameter describes inline. */
 function swaggerParameterSchema(p: JsonObject): JsonObject {
-  const keys = ['type', 'format', 'enum', 'items', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'pattern', 'default'];
+  const keys = [
+    'type',
+    'format',
+    'enum',
+    'items',
+    'minimum',
+    'maximum',
+    'exclusiveMinimum',
+    'exclusiveMaximum',
+    'minLength',
+    'maxLength',
+    'pattern',
+    'default',
+  ];
   return toJsonSchema(Object.fromEntries(keys.filter((k) => p[k] !== undefined).map((k) => [k, p[k]!]))) as JsonObject;
 }
 
@@ -191,7 +205,9 @@ export class ApiDescription {
   /** Reads a description file; a missing file is an error that says what is missing. */
   static load(file: string, options: ApiDescriptionOptions = {}): ApiDescription {
     if (!existsSync(file)) {
-      throw new Error(`API description ${file} is missing: the emulator fidelity tests need ../shared/specs/ next to the project (CI provides it)`);
+      throw new Error(
+        `API description ${file} is missing: the emulator fidelity tests need ../shared/specs/ next to the project (CI provides it)`,
+      );
     }
     return new ApiDescription(JSON.parse(readFileSync(file, 'utf8')) as JsonObject, `file://${file}`, options);
   }
@@ -228,7 +244,9 @@ export class ApiDescription {
     const paths = (doc.paths ?? {}) as Record<string, JsonObject>;
     for (const [template, item] of Object.entries(paths)) {
       const segments = template.replace(/\/$/, '').split('/');
-      const pattern = new RegExp(`^${segments.map((s) => (/^\{[^}]+\}$/.test(s) ? '[^/]+' : s.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))).join('/')}/?$`);
+      const pattern = new RegExp(
+        `^${segments.map((s) => (/^\{[^}]+\}$/.test(s) ? '[^/]+' : s.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))).join('/')}/?$`,
+      );
       const literals = segments.filter((s) => !s.startsWith('{')).length;
       for (const method of METHODS) {
         const raw = item[method];
@@ -313,7 +331,9 @@ export class ApiDescription {
     const content = resolvePointer(this.raw, `${response}/content`);
     if (!isObject(content)) return null;
     const mediaType = Object.keys(content).find((m) => m === 'application/json' || /^application\/[^;]*\+?json/.test(m));
-    return mediaType === undefined || !isObject(content[mediaType]) || content[mediaType].schema === undefined ? null : `${response}${pointerOf('content', mediaType, 'schema')}`;
+    return mediaType === undefined || !isObject(content[mediaType]) || content[mediaType].schema === undefined
+      ? null
+      : `${response}${pointerOf('content', mediaType, 'schema')}`;
   }
 
   /** A validator for the schema at a JSON pointer of the description (compiled once). */
@@ -336,7 +356,8 @@ export class ApiDescription {
   /** Problems with a response body against what the operation documents for its status. */
   responseErrors(op: Operation, status: number, body: unknown): string[] {
     const pointer = this.responseSchemaPointer(op, status);
-    if (pointer === undefined) return [`${op.operationId} documents no ${status} response (it documents ${this.documentedStatuses(op).join(', ')})`];
+    if (pointer === undefined)
+      return [`${op.operationId} documents no ${status} response (it documents ${this.documentedStatuses(op).join(', ')})`];
     if (pointer === null) return body === undefined ? [] : [`${op.operationId} documents no JSON body for ${status}`];
     return this.schemaErrors(pointer, body).map((e) => `${op.operationId} ${status}: ${e}`);
   }
@@ -380,7 +401,11 @@ export class ApiDescription {
    * would; `style: form, explode: false` values are comma-separated lists.
    */
   queryErrors(op: Operation, query: URLSearchParams): string[] {
-    const listed = new Map(this.parameters(op).filter((p) => p.in === 'query').map((p) => [p.name, p]));
+    const listed = new Map(
+      this.parameters(op)
+        .filter((p) => p.in === 'query')
+        .map((p) => [p.name, p]),
+    );
     const problems: string[] = [];
     for (const name of new Set(query.keys())) {
       const p = listed.get(name);
@@ -390,12 +415,18 @@ export class ApiDescription {
       }
       const schema = this.parameterSchema(p);
       const values = query.getAll(name).flatMap((v) => (p.style === 'form' && p.explode === false ? v.split(',') : [v]));
-      if (typeof schema.maxItems === 'number' && values.length > schema.maxItems) problems.push(`${name}: at most ${schema.maxItems} values, got ${values.length}`);
+      if (typeof schema.maxItems === 'number' && values.length > schema.maxItems)
+        problems.push(`${name}: at most ${schema.maxItems} values, got ${values.length}`);
       const key = JSON.stringify(schema);
       let check = this.compiledParameters.get(key);
       if (!check) this.compiledParameters.set(key, (check = this.ajv.compile(schema)));
       for (const text of values) {
-        const value = schema.type === 'integer' && /^-?\d+$/.test(text) ? Number(text) : schema.type === 'boolean' && /^(true|false)$/.test(text) ? text === 'true' : text;
+        const value =
+          schema.type === 'integer' && /^-?\d+$/.test(text)
+            ? Number(text)
+            : schema.type === 'boolean' && /^(true|false)$/.test(text)
+              ? text === 'true'
+              : text;
         if (!check(value)) problems.push(`${name}=${JSON.stringify(text)}: ${formatErrors(check.errors).join('; ')}`);
       }
     }

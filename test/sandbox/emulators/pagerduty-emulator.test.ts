@@ -106,7 +106,9 @@ describe('GET /incidents/{id}/alerts', () => {
   afterAll(() => many.close());
 
   async function alertsPage(query: string) {
-    const res = await fetch(`${many.url}/incidents/Q1CHECKOUT1/alerts?${query}`, { headers: { Authorization: `Token token=${TOKEN}`, Accept: ACCEPT } });
+    const res = await fetch(`${many.url}/incidents/Q1CHECKOUT1/alerts?${query}`, {
+      headers: { Authorization: `Token token=${TOKEN}`, Accept: ACCEPT },
+    });
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   }
 
@@ -122,7 +124,11 @@ describe('GET /incidents/{id}/alerts', () => {
       severity: 'critical',
       incident: { id: 'Q1CHECKOUT1', type: 'incident_reference' },
       service: { id: 'PCHKOUT', type: 'service_reference' },
-      body: { type: 'alert_body', details: { alertname: 'CheckoutApiHigh5xxRatio' }, cef_details: { source_origin: 'prometheus/eu-west-1' } },
+      body: {
+        type: 'alert_body',
+        details: { alertname: 'CheckoutApiHigh5xxRatio' },
+        cef_details: { source_origin: 'prometheus/eu-west-1' },
+      },
     });
   });
 
@@ -145,14 +151,20 @@ describe('GET /incidents/{id}/alerts', () => {
     expect(body.alerts.map((a: { id: string }) => a.id)).toEqual(['PAL0042', 'PAL0039', 'PAL0036']);
   });
 
-  test.each(['limit=abc', 'limit=0', 'offset=-1', 'total=maybe', 'sort_by=severity', 'statuses[]=open', 'include[]=everything', 'offset=9950&limit=100'])(
-    'bad query %s → 400 Invalid Input Provided',
-    async (query) => {
-      const { status, body } = await alertsPage(query);
-      expect(status).toBe(400);
-      expect(body.error).toMatchObject({ message: 'Invalid Input Provided', code: 2001, errors: [expect.any(String)] });
-    },
-  );
+  test.each([
+    'limit=abc',
+    'limit=0',
+    'offset=-1',
+    'total=maybe',
+    'sort_by=severity',
+    'statuses[]=open',
+    'include[]=everything',
+    'offset=9950&limit=100',
+  ])('bad query %s → 400 Invalid Input Provided', async (query) => {
+    const { status, body } = await alertsPage(query);
+    expect(status).toBe(400);
+    expect(body.error).toMatchObject({ message: 'Invalid Input Provided', code: 2001, errors: [expect.any(String)] });
+  });
 
   test('alerts of an unknown incident → 404', async () => {
     expect((await get('/incidents/PNOPE99/alerts')).status).toBe(404);
@@ -190,7 +202,10 @@ describe('scoped OAuth (client-credentials grant)', () => {
   const started: PagerDutyEmulator[] = [];
   let oauthPd: PagerDutyEmulator;
 
-  async function startOAuth(extra: Partial<NonNullable<Parameters<typeof startPagerDutyEmulator>[0]['oauth']>> = {}, more: { token?: string; now?: () => number } = {}) {
+  async function startOAuth(
+    extra: Partial<NonNullable<Parameters<typeof startPagerDutyEmulator>[0]['oauth']>> = {},
+    more: { token?: string; now?: () => number } = {},
+  ) {
     const e = await startPagerDutyEmulator({ scenario, oauth: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, ...extra }, ...more });
     started.push(e);
     return e;
@@ -201,10 +216,18 @@ describe('scoped OAuth (client-credentials grant)', () => {
   });
   afterAll(() => Promise.all(started.map((e) => e.close())));
 
-  async function grant(target: PagerDutyEmulator, params: Record<string, string | string[]>, contentType = 'application/x-www-form-urlencoded') {
+  async function grant(
+    target: PagerDutyEmulator,
+    params: Record<string, string | string[]>,
+    contentType = 'application/x-www-form-urlencoded',
+  ) {
     const form = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) for (const one of Array.isArray(v) ? v : [v]) form.append(k, one);
-    const res = await fetch(`${target.url}/oauth/token`, { method: 'POST', headers: { 'content-type': contentType }, body: form.toString() });
+    const res = await fetch(`${target.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body: form.toString(),
+    });
     return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
   }
 
@@ -260,7 +283,11 @@ describe('scoped OAuth (client-credentials grant)', () => {
   });
 
   test('a JSON body is refused: the grant is form-encoded', async () => {
-    const res = await fetch(`${oauthPd.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...credentials, scope: SCOPE }) });
+    const res = await fetch(`${oauthPd.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...credentials, scope: SCOPE }),
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: 'invalid_request' });
   });
@@ -278,13 +305,17 @@ describe('scoped OAuth (client-credentials grant)', () => {
     const res = await read(narrowing, `Bearer ${body.access_token}`);
     expect(res.status).toBe(403);
     expect(res.body).toEqual({ error: { message: 'Token missing required scopes', required_scopes: 'incidents.read' } });
-    const alerts = await fetch(`${narrowing.url}/incidents/Q1CHECKOUT1/alerts`, { headers: { Authorization: `Bearer ${body.access_token}` } });
+    const alerts = await fetch(`${narrowing.url}/incidents/Q1CHECKOUT1/alerts`, {
+      headers: { Authorization: `Bearer ${body.access_token}` },
+    });
     expect(alerts.status).toBe(403);
   });
 
   test('writing needs incidents.write; with it, the sandbox is still read-only', async () => {
     const readOnly = (await grant(oauthPd, { ...credentials, scope: SCOPE })).body.access_token;
-    expect((await read(oauthPd, `Bearer ${readOnly}`, 'PUT')).body).toEqual({ error: { message: 'Token missing required scopes', required_scopes: 'incidents.write' } });
+    expect((await read(oauthPd, `Bearer ${readOnly}`, 'PUT')).body).toEqual({
+      error: { message: 'Token missing required scopes', required_scopes: 'incidents.write' },
+    });
     const writer = (await grant(oauthPd, { ...credentials, scope: `${SCOPE} incidents.write` })).body.access_token;
     expect((await read(oauthPd, `Bearer ${writer}`, 'PUT')).body.error).toMatchObject({ message: 'Access Denied', code: 2010 });
   });
@@ -313,7 +344,11 @@ describe('scoped OAuth (client-credentials grant)', () => {
   });
 
   test('without the OAuth option the token endpoint refuses every client', async () => {
-    const res = await fetch(`${pd.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...credentials, scope: SCOPE }).toString() });
+    const res = await fetch(`${pd.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ ...credentials, scope: SCOPE }).toString(),
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toBe('unauthorized_client');
   });

@@ -7,7 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { buildScenario, loadScenario, type Scenario } from '../../../sandbox/scenario.js';
 import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../../sandbox/emulators/pagerduty.js';
 import { generatedScenario } from '../generated-scenario.js';
-import { ApiDescription, pointerOf, toJsonSchema, type ApiDescriptionOptions, type Operation, type Parameter, type SchemaPatch } from './openapi-schemas.js';
+import {
+  ApiDescription,
+  pointerOf,
+  toJsonSchema,
+  type ApiDescriptionOptions,
+  type Operation,
+  type Parameter,
+  type SchemaPatch,
+} from './openapi-schemas.js';
 
 const SPEC_FILE = fileURLToPath(new URL('../../../../shared/specs/pagerduty-rest-openapiv3.json', import.meta.url));
 const SCENARIO_DIR = fileURLToPath(new URL('../../../sandbox/scenarios/', import.meta.url));
@@ -108,7 +116,11 @@ async function call(pd: PagerDutyEmulator, path: string, init: Call = {}) {
   if (init.accept !== null) headers['Accept'] = init.accept ?? 'application/vnd.pagerduty+json;version=2';
   if (init.contentType) headers['Content-Type'] = init.contentType;
   if (init.body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(`${pd.url}${path}`, { method: init.method ?? 'GET', headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
+  const res = await fetch(`${pd.url}${path}`, {
+    method: init.method ?? 'GET',
+    headers,
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
 }
@@ -142,7 +154,14 @@ function generatedPagerDutyScenario(): Scenario {
     ...(i % 3 === 0 ? { alert_key: `bulk-api/latency/${i}` } : {}),
     ...(i % 5 === 0 ? { suppressed: true } : {}),
     ...(i % 2 === 0 ? { integration: { id: 'PINTGEN', summary: 'Datadog' } } : {}),
-    ...(i % 7 === 0 ? {} : { body: { details: i % 11 === 0 ? 'plain text details' : { shard: i, p99_ms: 900 + i }, contexts: [{ type: 'link', href: 'https://example.com' }] } }),
+    ...(i % 7 === 0
+      ? {}
+      : {
+          body: {
+            details: i % 11 === 0 ? 'plain text details' : { shard: i, p99_ms: 900 + i },
+            contexts: [{ type: 'link', href: 'https://example.com' }],
+          },
+        }),
   }));
   return buildScenario({ ...base, pagerduty: { incident: base.pagerduty.incident, alerts } }, { now: NOW, source: 'generated' });
 }
@@ -180,7 +199,7 @@ describe.each(SCENARIOS)('%s: bodies match the REST description', (_name, load) 
 
   test('every page of GET /incidents/{id}/alerts answers listIncidentAlerts 200', async () => {
     const seen: string[] = [];
-    for (let offset = 0, more = true; more; ) {
+    for (let offset = 0, more = true; more;) {
       const { status, body } = await call(pd, `/incidents/${scenario.pagerduty.incident.id}/alerts?limit=25&offset=${offset}&total=true`);
       expect(status).toBe(200);
       expect(spec.responseErrors(listAlerts, 200, body)).toEqual([]);
@@ -228,8 +247,17 @@ describe('error responses', () => {
   afterEach(() => pd.setFault(null));
 
   async function bearer(scope: string): Promise<string> {
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, scope: `as_account-us.sandbox ${scope}` });
-    const res = await fetch(`${pd.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: CLIENT.clientId,
+      client_secret: CLIENT.clientSecret,
+      scope: `as_account-us.sandbox ${scope}`,
+    });
+    const res = await fetch(`${pd.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
     return `Bearer ${((await res.json()) as { access_token: string }).access_token}`;
   }
 
@@ -241,7 +269,13 @@ describe('error responses', () => {
     ['limit=0', 'listIncidentAlerts', 400, '/alerts?limit=0', {}],
     ['an offset window past 10,000', 'listIncidentAlerts', 400, '/alerts?offset=9950&limit=100', {}],
     ['three sort fields', 'listIncidentAlerts', 400, '/alerts?sort_by=created_at,resolved_at,created_at:desc', {}],
-    ['a note, with the read-only API key', 'createIncidentNote', 403, '/notes', { method: 'POST', body: { note: { content: 'Firefighters are on the scene.' } } }],
+    [
+      'a note, with the read-only API key',
+      'createIncidentNote',
+      403,
+      '/notes',
+      { method: 'POST', body: { note: { content: 'Firefighters are on the scene.' } } },
+    ],
     ['an unknown incident', 'getIncident', 404, '/incidents/PNOSUCH1', {}],
   ] as [string, string, number, string, Call][])('%s → %s %i', async (_what, operationId, expected, suffix, init) => {
     const path = suffix.startsWith('/incidents/') ? suffix : `${incidentPath}${suffix}`;
@@ -249,7 +283,8 @@ describe('error responses', () => {
     expect(status).toBe(expected);
     const op = spec.operation(init.method ?? 'GET', path.split('?')[0]!)!;
     expect(op.operationId).toBe(operationId);
-    if (init.body !== undefined) expect(spec.schemaErrors(`${op.pointer}${pointerOf('requestBody', 'content', 'application/json', 'schema')}`, init.body)).toEqual([]);
+    if (init.body !== undefined)
+      expect(spec.schemaErrors(`${op.pointer}${pointerOf('requestBody', 'content', 'application/json', 'schema')}`, init.body)).toEqual([]);
     expect(spec.responseErrors(op, status, body)).toEqual([]);
   });
 
@@ -260,7 +295,11 @@ describe('error responses', () => {
     expect(spec.responseErrors(getIncident, 403, read.body)).toEqual([]);
     // createIncidentNote requires incidents.write (x-pd-requires-scope), which this client is never granted.
     expect(createNote.raw['x-pd-requires-scope']).toBe('incidents.write');
-    const write = await call(pd, `${incidentPath}/notes`, { method: 'POST', authorization: await bearer('incidents.read incidents.write'), body: { note: { content: 'x' } } });
+    const write = await call(pd, `${incidentPath}/notes`, {
+      method: 'POST',
+      authorization: await bearer('incidents.read incidents.write'),
+      body: { note: { content: 'x' } },
+    });
     expect(write.status).toBe(403);
     expect(spec.responseErrors(createNote, 403, write.body)).toEqual([]);
   });
@@ -282,17 +321,20 @@ describe('error responses', () => {
     ['listIncidentAlerts', 'an Accept the API cannot produce', '/alerts', { accept: 'text/html' }, null, 406],
     ['getIncident', 'an internal error', '', {}, 500, 500],
     ['listIncidentAlerts', 'an outage', '/alerts', {}, 503, 503],
-  ] as [string, string, string, Call, number | null, number][])('%s does not document %s (%#); the body is still PagerDuty’s error shape', async (operationId, _what, suffix, init, fault, expected) => {
-    if (fault !== null) pd.setFault({ status: fault, times: 1 });
-    const path = suffix.startsWith('/incidents/') ? suffix : `${incidentPath}${suffix}`;
-    const { status, body } = await call(pd, path, init);
-    expect(status).toBe(expected);
-    const op = spec.operation('GET', path)!;
-    expect(op.operationId).toBe(operationId);
-    expect(spec.responseSchemaPointer(op, status)).toBeUndefined();
-    expect(spec.schemaErrors(genericError, body)).toEqual([]);
-    expect(body).toEqual({ error: { message: expect.any(String), code: expect.any(Number) } });
-  });
+  ] as [string, string, string, Call, number | null, number][])(
+    '%s does not document %s (%#); the body is still PagerDuty’s error shape',
+    async (operationId, _what, suffix, init, fault, expected) => {
+      if (fault !== null) pd.setFault({ status: fault, times: 1 });
+      const path = suffix.startsWith('/incidents/') ? suffix : `${incidentPath}${suffix}`;
+      const { status, body } = await call(pd, path, init);
+      expect(status).toBe(expected);
+      const op = spec.operation('GET', path)!;
+      expect(op.operationId).toBe(operationId);
+      expect(spec.responseSchemaPointer(op, status)).toBeUndefined();
+      expect(spec.schemaErrors(genericError, body)).toEqual([]);
+      expect(body).toEqual({ error: { message: expect.any(String), code: expect.any(Number) } });
+    },
+  );
 
   test('the OAuth token route is not part of the REST description (it is identity.pagerduty.com), so it is not checked here', () => {
     expect(spec.operation('POST', '/oauth/token')).toBeUndefined();
@@ -313,7 +355,11 @@ describe('request parameters', () => {
 
   test('the operations the emulator serves list the query parameters it reads', () => {
     expect(queryParameters(getIncident).map((p) => p.name)).toEqual(['include[]']);
-    expect(queryParameters(listAlerts).map((p) => p.name).sort()).toEqual(['alert_key', 'include[]', 'limit', 'offset', 'sort_by', 'statuses[]', 'total']);
+    expect(
+      queryParameters(listAlerts)
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(['alert_key', 'include[]', 'limit', 'offset', 'sort_by', 'statuses[]', 'total']);
   });
 
   test('getIncident: every documented include[] value is accepted', async () => {
@@ -353,7 +399,10 @@ describe('request parameters', () => {
     const { status, body } = await call(pd, `/incidents/${scenario.pagerduty.incident.id}/alerts?${query}`);
     expect(status).toBe(200);
     expect(spec.responseErrors(listAlerts, 200, body)).toEqual([]);
-    const keys = body!.alerts.map((a: { resolved_at: string | null; created_at: string }) => [Date.parse(a.resolved_at ?? '1970-01-01T00:00:00Z'), Date.parse(a.created_at)]);
+    const keys = body!.alerts.map((a: { resolved_at: string | null; created_at: string }) => [
+      Date.parse(a.resolved_at ?? '1970-01-01T00:00:00Z'),
+      Date.parse(a.created_at),
+    ]);
     const sorted = [...keys].sort((a, b) => b[0] - a[0] || a[1] - b[1]);
     expect(keys).toEqual(sorted);
   });
@@ -371,7 +420,9 @@ describe('request parameters', () => {
   });
 
   test('queryErrors itself refuses a parameter the operation does not list', () => {
-    expect(spec.queryErrors(listAlerts, new URLSearchParams({ urgency: 'high' }))).toEqual([expect.stringContaining('lists no query parameter "urgency"')]);
+    expect(spec.queryErrors(listAlerts, new URLSearchParams({ urgency: 'high' }))).toEqual([
+      expect.stringContaining('lists no query parameter "urgency"'),
+    ]);
   });
 });
 
@@ -418,7 +469,10 @@ describe('the validator is strict enough to fail', () => {
     ['an alert without type', () => ({ ...alertsPage, alerts: [without(alertsPage.alerts[0], 'type')] })],
     ['an alert without id', () => ({ ...alertsPage, alerts: [without(alertsPage.alerts[0], 'id')] })],
     ['a severity outside the enum', () => ({ ...alertsPage, alerts: [{ ...alertsPage.alerts[0], severity: 'fatal' }] })],
-    ['an incident reference of the wrong type', () => ({ ...alertsPage, alerts: [{ ...alertsPage.alerts[0], incident: { ...alertsPage.alerts[0].incident, type: 'incident' } }] })],
+    [
+      'an incident reference of the wrong type',
+      () => ({ ...alertsPage, alerts: [{ ...alertsPage.alerts[0], incident: { ...alertsPage.alerts[0].incident, type: 'incident' } }] }),
+    ],
     ['more that is a string', () => ({ ...alertsPage, more: 'no' })],
     ['total that is a string', () => ({ ...alertsPage, total: '2' })],
   ])('listIncidentAlerts 200 refuses %s', (_what, mutate) => {
@@ -462,13 +516,16 @@ describe('the errata', () => {
   });
 
   test('each patch still points at a schema of the description', () => {
-    for (const patch of [...SPEC_ERRATA, ...STRICTER_THAN_SPEC]) expect([patch.pointer, typeof spec.resolve(patch.pointer)]).toEqual([patch.pointer, 'object']);
+    for (const patch of [...SPEC_ERRATA, ...STRICTER_THAN_SPEC])
+      expect([patch.pointer, typeof spec.resolve(patch.pointer)]).toEqual([patch.pointer, 'object']);
   });
 });
 
 describe('OpenAPI 3.0 → JSON Schema', () => {
   test('nullable becomes a union with null; without it null is refused', () => {
-    expect(toJsonSchema({ type: 'string', nullable: true, enum: ['a', null] })).toEqual({ anyOf: [{ type: 'string', enum: ['a', null] }, { type: 'null' }] });
+    expect(toJsonSchema({ type: 'string', nullable: true, enum: ['a', null] })).toEqual({
+      anyOf: [{ type: 'string', enum: ['a', null] }, { type: 'null' }],
+    });
     expect(toJsonSchema({ type: 'string', format: 'date-time' })).toEqual({ type: 'string', format: 'date-time' });
   });
 
@@ -479,13 +536,24 @@ describe('OpenAPI 3.0 → JSON Schema', () => {
         example: { a: 1 },
         'x-pd-requires-scope': 'incidents.read',
         discriminator: { propertyName: 'type' },
-        properties: { example: { type: 'string', example: 'x' }, nullable: { type: 'boolean' }, discriminator: { $ref: '#/components/schemas/A' } },
+        properties: {
+          example: { type: 'string', example: 'x' },
+          nullable: { type: 'boolean' },
+          discriminator: { $ref: '#/components/schemas/A' },
+        },
       }),
-    ).toEqual({ type: 'object', properties: { example: { type: 'string' }, nullable: { type: 'boolean' }, discriminator: { $ref: '#/components/schemas/A' } } });
+    ).toEqual({
+      type: 'object',
+      properties: { example: { type: 'string' }, nullable: { type: 'boolean' }, discriminator: { $ref: '#/components/schemas/A' } },
+    });
   });
 
   test('draft-4 boolean exclusive bounds become numbers', () => {
-    expect(toJsonSchema({ type: 'integer', minimum: 0, exclusiveMinimum: true, maximum: 10, exclusiveMaximum: false })).toEqual({ type: 'integer', exclusiveMinimum: 0, maximum: 10 });
+    expect(toJsonSchema({ type: 'integer', minimum: 0, exclusiveMinimum: true, maximum: 10, exclusiveMaximum: false })).toEqual({
+      type: 'integer',
+      exclusiveMinimum: 0,
+      maximum: 10,
+    });
   });
 
   test('a format nobody registered is an error, not a silent pass', () => {

@@ -7,7 +7,8 @@ import { startMoto, type Moto } from '../../../sandbox/moto.js';
 import { DEFAULT_ROLE_ARN, startPodIdentityAgent, type PodIdentityAgent } from '../../../sandbox/emulators/pod-identity.js';
 
 // Generated per run: a projected service-account token is a JWT; its shape does not matter to the agent's check.
-const token = () => `eyJ${randomBytes(24).toString('base64url')}.${randomBytes(48).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+const token = () =>
+  `eyJ${randomBytes(24).toString('base64url')}.${randomBytes(48).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
 
 let moto: Moto;
 let agent: PodIdentityAgent;
@@ -59,7 +60,12 @@ describe('the Pod Identity Agent emulator', () => {
     expect(res.type).toMatch(/^application\/json/);
     const body = JSON.parse(res.text) as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual(['AccessKeyId', 'AccountId', 'Expiration', 'SecretAccessKey', 'Token']);
-    expect(body).toMatchObject({ AccessKeyId: expect.stringMatching(/^ASIA/), SecretAccessKey: expect.any(String), Token: expect.any(String), AccountId: '123456789012' });
+    expect(body).toMatchObject({
+      AccessKeyId: expect.stringMatching(/^ASIA/),
+      SecretAccessKey: expect.any(String),
+      Token: expect.any(String),
+      AccountId: '123456789012',
+    });
     const expiresIn = Date.parse(body.Expiration as string) - Date.now();
     expect(expiresIn).toBeGreaterThan(58 * 60_000);
     expect(expiresIn).toBeLessThanOrEqual(60 * 60_000);
@@ -100,7 +106,12 @@ describe('the Pod Identity Agent emulator', () => {
 
 describe('configuration', () => {
   test('another role, in another account: the account follows the role', async () => {
-    const other = await startPodIdentityAgent({ stsEndpoint: moto.url, tokenFile, roleArn: 'arn:aws:iam::210987654321:role/triage-reader', podName: 'p' });
+    const other = await startPodIdentityAgent({
+      stsEndpoint: moto.url,
+      tokenFile,
+      roleArn: 'arn:aws:iam::210987654321:role/triage-reader',
+      podName: 'p',
+    });
     try {
       const body = JSON.parse((await ask(currentToken, other.url)).text) as { AccountId: string };
       expect(body.AccountId).toBe('210987654321');
@@ -110,8 +121,12 @@ describe('configuration', () => {
   });
 
   test('a role ARN that is not one, or a missing token file, fails at start', async () => {
-    await expect(startPodIdentityAgent({ stsEndpoint: moto.url, tokenFile, roleArn: 'arn:aws:iam::123456789012:user/alice' })).rejects.toThrow(/is not an IAM role ARN/);
-    await expect(startPodIdentityAgent({ stsEndpoint: moto.url, tokenFile: join(tmpdir(), 'no-such-token-file') })).rejects.toThrow(/ENOENT/);
+    await expect(
+      startPodIdentityAgent({ stsEndpoint: moto.url, tokenFile, roleArn: 'arn:aws:iam::123456789012:user/alice' }),
+    ).rejects.toThrow(/is not an IAM role ARN/);
+    await expect(startPodIdentityAgent({ stsEndpoint: moto.url, tokenFile: join(tmpdir(), 'no-such-token-file') })).rejects.toThrow(
+      /ENOENT/,
+    );
   });
 
   test('STS unreachable: 500, nothing issued', async () => {

@@ -26,23 +26,40 @@ async function platformError(call: Promise<unknown>): Promise<WebAPIPlatformErro
 async function raw(path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
   const res = await fetch(`${slack.url}${path}`, init);
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as any };
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: (res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as any,
+  };
 }
 
 describe('auth', () => {
   test('auth.test names the bot, its team and its scopes', async () => {
     const res = await webClient(slack.url).auth.test();
-    expect(res).toMatchObject({ ok: true, url: `${slack.url}/`, team_id: 'T0SANDBOX', user_id: 'U0TRIAGEBOT', bot_id: 'B0TRIAGEBOT', user: 'keyless-triage' });
+    expect(res).toMatchObject({
+      ok: true,
+      url: `${slack.url}/`,
+      team_id: 'T0SANDBOX',
+      user_id: 'U0TRIAGEBOT',
+      bot_id: 'B0TRIAGEBOT',
+      user: 'keyless-triage',
+    });
     expect(res.response_metadata?.scopes).toEqual(['chat:write', 'channels:read']);
   });
 
   test('no token → not_authed, a wrong token → invalid_auth, both with HTTP 200 as Slack answers', async () => {
     expect((await platformError(webClient(slack.url, null).auth.test())).data.error).toBe('not_authed');
-    expect((await platformError(webClient(slack.url, 'xoxb-wrong').chat.postMessage({ channel: '#incidents', text: 'hi' }))).data.error).toBe('invalid_auth');
+    expect(
+      (await platformError(webClient(slack.url, 'xoxb-wrong').chat.postMessage({ channel: '#incidents', text: 'hi' }))).data.error,
+    ).toBe('invalid_auth');
     const res = await raw('/api/auth.test', { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}x` } });
     expect(res).toMatchObject({ status: 200, body: { ok: false, error: 'invalid_auth' } });
     // Tokens only in the header: a token in the form body is not a credential here.
-    const inBody = await raw('/api/auth.test', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${BOT_TOKEN}` });
+    const inBody = await raw('/api/auth.test', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${BOT_TOKEN}`,
+    });
     expect(inBody.body).toEqual({ ok: false, error: 'not_authed' });
   });
 });
@@ -58,11 +75,21 @@ describe('conversations', () => {
     expect(second.response_metadata?.next_cursor).toBe('');
 
     const names: string[] = [];
-    for await (const page of client.paginate('conversations.list', { types: 'public_channel,private_channel', exclude_archived: true, limit: 1 })) {
+    for await (const page of client.paginate('conversations.list', {
+      types: 'public_channel,private_channel',
+      exclude_archived: true,
+      limit: 1,
+    })) {
       names.push(...(page as unknown as { channels: { name: string }[] }).channels.map((c) => c.name));
     }
     expect(names).toEqual(['checkout-oncall', 'incidents']);
-    expect(first.channels?.[0]).toMatchObject({ id: slack.channelId('checkout-oncall'), is_channel: true, is_private: false, is_archived: false, is_member: true });
+    expect(first.channels?.[0]).toMatchObject({
+      id: slack.channelId('checkout-oncall'),
+      is_channel: true,
+      is_private: false,
+      is_archived: false,
+      is_member: true,
+    });
   });
 
   test('conversations.list: other types list nothing; bad types, limits and cursors are refused', async () => {
@@ -74,7 +101,9 @@ describe('conversations', () => {
   });
 
   test('conversations.* also answer GET with a query string', async () => {
-    const res = await raw(`/api/conversations.info?channel=${slack.channelId('incidents')}`, { headers: { authorization: `Bearer ${BOT_TOKEN}` } });
+    const res = await raw(`/api/conversations.info?channel=${slack.channelId('incidents')}`, {
+      headers: { authorization: `Bearer ${BOT_TOKEN}` },
+    });
     expect(res.body).toMatchObject({ ok: true, channel: { id: slack.channelId('incidents'), name: 'incidents' } });
     // Writes are POST only.
     const get = await raw('/api/chat.postMessage?channel=incidents&text=hi', { headers: { authorization: `Bearer ${BOT_TOKEN}` } });
@@ -97,7 +126,11 @@ describe('chat', () => {
     const a = await client.chat.postMessage({ channel: '#checkout-oncall', ...card });
     const b = await client.chat.postMessage({ channel: slack.channelId('checkout-oncall'), text: 'second' });
     const c = await client.chat.postMessage({ channel: 'checkout-oncall', text: 'third' });
-    expect(a).toMatchObject({ ok: true, channel: slack.channelId('checkout-oncall'), message: { type: 'message', bot_id: 'B0TRIAGEBOT', text: card.text } });
+    expect(a).toMatchObject({
+      ok: true,
+      channel: slack.channelId('checkout-oncall'),
+      message: { type: 'message', bot_id: 'B0TRIAGEBOT', text: card.text },
+    });
     for (const r of [a, b, c]) expect(r.ts).toMatch(/^\d{10}\.\d{6}$/);
     expect(a.ts! < b.ts! && b.ts! < c.ts!).toBe(true);
     // Slack fills in block_id where the app left it out; given ones are kept.
@@ -107,10 +140,15 @@ describe('chat', () => {
 
     const stored = slack.messages(slack.channelId('checkout-oncall')).find((m) => m.ts === a.ts);
     expect(stored?.blocks).toEqual(blocks);
-    expect(slack.requestLog.at(-1)).toMatchObject({ method: 'POST', path: '/api/chat.postMessage', status: 200, triageId: 'triage-Q1CHECKOUT1' });
+    expect(slack.requestLog.at(-1)).toMatchObject({
+      method: 'POST',
+      path: '/api/chat.postMessage',
+      status: 200,
+      triageId: 'triage-Q1CHECKOUT1',
+    });
   });
 
-  test('blocks without text are posted with Slack\'s missing_text warning', async () => {
+  test("blocks without text are posted with Slack's missing_text warning", async () => {
     const res = await webClient(slack.url).chat.postMessage({ channel: '#incidents', text: '', blocks: [{ type: 'divider' }] });
     expect(res).toMatchObject({ ok: true, warning: 'missing_text' });
   });
@@ -127,14 +165,21 @@ describe('chat', () => {
       ['reply 2', parent.ts],
     ]);
     expect(slack.messages('incidents').some((m) => m.text === 'reply 1')).toBe(false);
-    expect((await platformError(client.chat.postMessage({ channel: '#incidents', text: 'x', thread_ts: '1111111111.000001' }))).data.error).toBe('invalid_thread_ts');
+    expect(
+      (await platformError(client.chat.postMessage({ channel: '#incidents', text: 'x', thread_ts: '1111111111.000001' }))).data.error,
+    ).toBe('invalid_thread_ts');
   });
 
   test('chat.update replaces text and blocks, keeps blocks it is not given, marks the edit; unknown ts → message_not_found', async () => {
     const client = webClient(slack.url);
     const posted = await client.chat.postMessage({ channel: '#checkout-oncall', ...approvalCard() });
     const channel = posted.channel!;
-    const updated = await client.chat.update({ channel, ts: posted.ts!, text: 'Approved by alice', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*Approved* by <@U0ALICE>' } }] });
+    const updated = await client.chat.update({
+      channel,
+      ts: posted.ts!,
+      text: 'Approved by alice',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*Approved* by <@U0ALICE>' } }],
+    });
     expect(updated).toMatchObject({ ok: true, channel, ts: posted.ts, text: 'Approved by alice', message: { text: 'Approved by alice' } });
     const textOnly = await client.chat.update({ channel, ts: posted.ts!, text: 'Approved by alice at 12:00' });
     expect(textOnly.message?.blocks).toHaveLength(1);
@@ -143,19 +188,32 @@ describe('chat', () => {
     expect(stored.blocks?.[0]).toMatchObject({ type: 'section' });
 
     expect((await platformError(client.chat.update({ channel, ts: '1111111111.000001', text: 'x' }))).data.error).toBe('message_not_found');
-    expect((await platformError(client.chat.update({ channel: 'C0NOPE00000', ts: posted.ts!, text: 'x' }))).data.error).toBe('channel_not_found');
+    expect((await platformError(client.chat.update({ channel: 'C0NOPE00000', ts: posted.ts!, text: 'x' }))).data.error).toBe(
+      'channel_not_found',
+    );
   });
 
   test('chat.postEphemeral is stored for that user only; unknown users are refused', async () => {
     const client = webClient(slack.url);
-    const res = await client.chat.postEphemeral({ channel: '#checkout-oncall', user: 'U0MALLORY', text: 'You are not an approver for checkout.' });
+    const res = await client.chat.postEphemeral({
+      channel: '#checkout-oncall',
+      user: 'U0MALLORY',
+      text: 'You are not an approver for checkout.',
+    });
     expect(res.message_ts).toMatch(/^\d{10}\.\d{6}$/);
-    expect(slack.ephemerals('U0MALLORY').at(-1)).toMatchObject({ user: 'U0MALLORY', channel: slack.channelId('checkout-oncall'), ts: res.message_ts, text: 'You are not an approver for checkout.' });
+    expect(slack.ephemerals('U0MALLORY').at(-1)).toMatchObject({
+      user: 'U0MALLORY',
+      channel: slack.channelId('checkout-oncall'),
+      ts: res.message_ts,
+      text: 'You are not an approver for checkout.',
+    });
     expect(slack.ephemerals('U0BOB').some((e) => e.ts === res.message_ts)).toBe(false);
-    expect((await platformError(client.chat.postEphemeral({ channel: '#checkout-oncall', user: 'U0NOBODY', text: 'x' }))).data.error).toBe('user_not_found');
+    expect((await platformError(client.chat.postEphemeral({ channel: '#checkout-oncall', user: 'U0NOBODY', text: 'x' }))).data.error).toBe(
+      'user_not_found',
+    );
   });
 
-  test('chat.getPermalink points at the sandbox page, in Slack\'s /archives form', async () => {
+  test("chat.getPermalink points at the sandbox page, in Slack's /archives form", async () => {
     const client = webClient(slack.url);
     const parent = await client.chat.postMessage({ channel: '#incidents', text: 'note' });
     const reply = await client.chat.postMessage({ channel: '#incidents', text: 'reply', thread_ts: parent.ts! });
@@ -163,30 +221,49 @@ describe('chat', () => {
     const link = await client.chat.getPermalink({ channel, message_ts: parent.ts! });
     expect(link).toMatchObject({ ok: true, channel, permalink: `${slack.url}/archives/${channel}/p${parent.ts!.replace('.', '')}` });
     const replyLink = await client.chat.getPermalink({ channel, message_ts: reply.ts! });
-    expect(replyLink.permalink).toBe(`${slack.url}/archives/${channel}/p${reply.ts!.replace('.', '')}?thread_ts=${parent.ts}&cid=${channel}`);
+    expect(replyLink.permalink).toBe(
+      `${slack.url}/archives/${channel}/p${reply.ts!.replace('.', '')}?thread_ts=${parent.ts}&cid=${channel}`,
+    );
     const page = await fetch(link.permalink!);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('aria-label="Acting user"');
-    expect((await platformError(client.chat.getPermalink({ channel, message_ts: '1111111111.000001' }))).data.error).toBe('message_not_found');
+    expect((await platformError(client.chat.getPermalink({ channel, message_ts: '1111111111.000001' }))).data.error).toBe(
+      'message_not_found',
+    );
   });
 
   test('a JSON body works as well as a form body', async () => {
     const res = await raw('/api/chat.postMessage', {
       method: 'POST',
       headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json; charset=utf-8' },
-      body: JSON.stringify({ channel: 'incidents', text: 'from JSON', blocks: [{ type: 'section', text: { type: 'plain_text', text: 'hello' } }] }),
+      body: JSON.stringify({
+        channel: 'incidents',
+        text: 'from JSON',
+        blocks: [{ type: 'section', text: { type: 'plain_text', text: 'hello' } }],
+      }),
     });
     expect(res.body).toMatchObject({ ok: true, message: { text: 'from JSON' } });
-    const bad = await raw('/api/chat.postMessage', { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' }, body: '{"channel":' });
+    const bad = await raw('/api/chat.postMessage', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/json' },
+      body: '{"channel":',
+    });
     expect(bad.body).toEqual({ ok: false, error: 'invalid_json' });
-    const xml = await raw('/api/chat.postMessage', { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/xml' }, body: '<x/>' });
+    const xml = await raw('/api/chat.postMessage', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/xml' },
+      body: '<x/>',
+    });
     expect(xml.body).toEqual({ ok: false, error: 'invalid_post_type' });
   });
 });
 
 describe('what Slack refuses', () => {
   const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
-  const button = (over: Record<string, unknown> = {}) => ({ type: 'actions', elements: [{ type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'Go' }, ...over }] });
+  const button = (over: Record<string, unknown> = {}) => ({
+    type: 'actions',
+    elements: [{ type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'Go' }, ...over }],
+  });
 
   test.each([
     ['51 blocks', Array.from({ length: 51 }, () => ({ type: 'divider' })), '/blocks'],
@@ -198,14 +275,39 @@ describe('what Slack refuses', () => {
     ['button text of 76 characters', [button({ text: { type: 'plain_text', text: 'b'.repeat(76) } })], '/blocks/0/elements/0/text/text'],
     ['a button value of 2001 characters', [button({ value: 'v'.repeat(2001) })], '/blocks/0/elements/0/value'],
     ['a button style other than primary/danger', [button({ style: 'green' })], '/blocks/0/elements/0/style'],
-    ['a confirm without deny', [button({ confirm: { title: { type: 'plain_text', text: 't' }, text: { type: 'plain_text', text: 'x' }, confirm: { type: 'plain_text', text: 'ok' } } })], '/blocks/0/elements/0/confirm/deny'],
+    [
+      'a confirm without deny',
+      [
+        button({
+          confirm: {
+            title: { type: 'plain_text', text: 't' },
+            text: { type: 'plain_text', text: 'x' },
+            confirm: { type: 'plain_text', text: 'ok' },
+          },
+        }),
+      ],
+      '/blocks/0/elements/0/confirm/deny',
+    ],
     ['an unknown block type', [{ type: 'marquee', text: 'hi' }], '/blocks/0/type'],
     ['an empty section', [{ type: 'section' }], '/blocks/0'],
     ['an empty text', [section('')], '/blocks/0/text/text'],
-    ['duplicate block ids', [{ type: 'divider', block_id: 'x' }, { type: 'divider', block_id: 'x' }], '/blocks/1/block_id'],
-    ['duplicate action ids in a block', [{ type: 'actions', elements: [button().elements[0], button().elements[0]] }], '/blocks/0/elements/1/action_id'],
+    [
+      'duplicate block ids',
+      [
+        { type: 'divider', block_id: 'x' },
+        { type: 'divider', block_id: 'x' },
+      ],
+      '/blocks/1/block_id',
+    ],
+    [
+      'duplicate action ids in a block',
+      [{ type: 'actions', elements: [button().elements[0], button().elements[0]] }],
+      '/blocks/0/elements/1/action_id',
+    ],
   ])('%s → invalid_blocks, pointing at the field', async (_what, blocks, pointer) => {
-    const err = await platformError(webClient(slack.url).chat.postMessage({ channel: '#incidents', text: 'fallback', blocks: blocks as never }));
+    const err = await platformError(
+      webClient(slack.url).chat.postMessage({ channel: '#incidents', text: 'fallback', blocks: blocks as never }),
+    );
     expect(err.data.error).toBe('invalid_blocks');
     const errors = (err.data as unknown as { errors: string[] }).errors;
     expect(errors.some((e) => e.endsWith(`[json-pointer:${pointer}]`))).toBe(true);
@@ -229,7 +331,9 @@ describe('what Slack refuses', () => {
 
   test('text over 40,000 characters → msg_too_long; nothing to post → no_text; no channel → channel_not_found; broken blocks JSON → invalid_blocks_format', async () => {
     const client = webClient(slack.url);
-    expect((await platformError(client.chat.postMessage({ channel: '#incidents', text: 'x'.repeat(40_001) }))).data.error).toBe('msg_too_long');
+    expect((await platformError(client.chat.postMessage({ channel: '#incidents', text: 'x'.repeat(40_001) }))).data.error).toBe(
+      'msg_too_long',
+    );
     expect((await platformError(client.chat.postMessage({ channel: '#incidents', text: '' }))).data.error).toBe('no_text');
     expect((await platformError(client.chat.postMessage({ channel: '#nowhere', text: 'x' }))).data.error).toBe('channel_not_found');
     expect((await platformError(client.apiCall('chat.postMessage', { text: 'x' }))).data.error).toBe('channel_not_found');
@@ -277,7 +381,10 @@ describe('rate limits', () => {
       const client = webClient(limited.url, BOT_TOKEN, { rejectRateLimitedCalls: true });
       await client.chat.postMessage({ channel: '#incidents', text: '1' });
       await client.chat.postMessage({ channel: '#incidents', text: '2' });
-      await expect(client.chat.postMessage({ channel: '#incidents', text: '3' })).rejects.toMatchObject({ code: ErrorCode.RateLimitedError, retryAfter: 1 });
+      await expect(client.chat.postMessage({ channel: '#incidents', text: '3' })).rejects.toMatchObject({
+        code: ErrorCode.RateLimitedError,
+        retryAfter: 1,
+      });
       // Another channel has its own budget; updates are not limited.
       await client.chat.postMessage({ channel: '#checkout-oncall', text: 'elsewhere' });
       nowMs += 1000;
@@ -288,25 +395,33 @@ describe('rate limits', () => {
     }
   });
 
-  test('other faults look like Slack\'s server errors', async () => {
+  test("other faults look like Slack's server errors", async () => {
     slack.setFault({ status: 503, times: 1 });
     const res = await raw('/api/auth.test', { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}` } });
     expect(res).toMatchObject({ status: 503, body: { ok: false, error: 'service_unavailable' } });
   });
 
   test('POST /_sandbox/fault sets and clears a fault for a separate process', async () => {
-    const set = await raw('/_sandbox/fault', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 429, retryAfterSeconds: 3 }) });
+    const set = await raw('/_sandbox/fault', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 429, retryAfterSeconds: 3 }),
+    });
     expect(set.status).toBe(200);
     expect((await raw('/api/auth.test', { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}` } })).status).toBe(429);
     await raw('/_sandbox/fault', { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'null' });
     expect((await raw('/api/auth.test', { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}` } })).status).toBe(200);
-    const bad = await raw('/_sandbox/fault', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 200 }) });
+    const bad = await raw('/_sandbox/fault', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 200 }),
+    });
     expect(bad.status).toBe(400);
   });
 });
 
 describe('the sandbox control routes', () => {
-  test('/_sandbox/state: channels with messages and threads, and every user\'s ephemerals', async () => {
+  test("/_sandbox/state: channels with messages and threads, and every user's ephemerals", async () => {
     const s = await raw('/_sandbox/state');
     expect(s.status).toBe(200);
     expect(s.body).toMatchObject({ team: { id: 'T0SANDBOX' }, users: USERS, gatewayUrl: null });
@@ -316,7 +431,11 @@ describe('the sandbox control routes', () => {
   });
 
   test('refuse other sites: a foreign Origin or Host', async () => {
-    const click = await raw('/_sandbox/click', { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example' }, body: '{}' });
+    const click = await raw('/_sandbox/click', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://evil.example' },
+      body: '{}',
+    });
     expect(click.status).toBe(403);
     // DNS rebinding: a page on evil.example resolving to 127.0.0.1 still sends its own Host.
     const status = await new Promise<number>((resolve, reject) => {

@@ -30,7 +30,11 @@ export function slackEmulator(extra: Partial<SlackEmulatorOptions> = {}): Promis
 }
 
 /** `token: null` sends no Authorization header. */
-export function webClient(url: string, token: string | null = BOT_TOKEN, extra: ConstructorParameters<typeof WebClient>[1] = {}): WebClient {
+export function webClient(
+  url: string,
+  token: string | null = BOT_TOKEN,
+  extra: ConstructorParameters<typeof WebClient>[1] = {},
+): WebClient {
   return new WebClient(token ?? undefined, { slackApiUrl: `${url}/api/`, retryConfig: { retries: 0 }, logger: silentLogger, ...extra });
 }
 
@@ -40,8 +44,17 @@ export function approvalCard(title = 'checkout-api 5xx rate above 5%') {
     text: `Triage ready: ${title}`,
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: title } },
-      { type: 'section', text: { type: 'mrkdwn', text: '*CrashLoopBackOff* after rollout to revision 7 — <https://pd.example/incidents/Q1|PagerDuty>' } },
-      { type: 'section', fields: [{ type: 'mrkdwn', text: '*Service*\ncheckout' }, { type: 'mrkdwn', text: '*Urgency*\nhigh' }] },
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: '*CrashLoopBackOff* after rollout to revision 7 — <https://pd.example/incidents/Q1|PagerDuty>' },
+      },
+      {
+        type: 'section',
+        fields: [
+          { type: 'mrkdwn', text: '*Service*\ncheckout' },
+          { type: 'mrkdwn', text: '*Urgency*\nhigh' },
+        ],
+      },
       { type: 'divider' },
       {
         type: 'actions',
@@ -60,7 +73,13 @@ export function approvalCard(title = 'checkout-api 5xx rate above 5%') {
               deny: { type: 'plain_text', text: 'Cancel' },
             },
           },
-          { type: 'button', action_id: 'triage_reject', text: { type: 'plain_text', text: 'Reject' }, style: 'danger', value: 'reject:plan-hash-1' },
+          {
+            type: 'button',
+            action_id: 'triage_reject',
+            text: { type: 'plain_text', text: 'Reject' },
+            style: 'danger',
+            value: 'reject:plan-hash-1',
+          },
         ],
       },
       { type: 'context', elements: [{ type: 'mrkdwn', text: 'triage-Q1CHECKOUT1' }] },

@@ -37,7 +37,11 @@ beforeAll(async () => {
   app.action<BlockButtonAction>('triage_reject', async ({ ack, body, respond }) => {
     await ack();
     seen.push(body);
-    await respond({ replace_original: true, text: 'Rejected', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*Rejected* by <@${body.user.id}>` } }] });
+    await respond({
+      replace_original: true,
+      text: 'Rejected',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*Rejected* by <@${body.user.id}>` } }],
+    });
   });
   app.action<BlockButtonAction>('announce', async ({ ack, body, respond }) => {
     await ack();
@@ -62,7 +66,11 @@ async function postCard(channel = '#checkout-oncall') {
 }
 
 async function click(body: Record<string, unknown>) {
-  const res = await fetch(`${slack.url}/_sandbox/click`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${slack.url}/_sandbox/click`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -86,7 +94,15 @@ test('a click reaches Bolt as Slack sends it: the user, the button, the message;
   expect(body.trigger_id).toMatch(/^\d+\.\d+\.[0-9a-f]+$/);
   expect(body.response_url).toMatch(new RegExp(`^${slack.url}/_sandbox/response/[A-Za-z0-9]{32}$`));
   expect(body.actions).toEqual([
-    { action_id: 'triage_approve', block_id: 'triage_decision', text: { type: 'plain_text', text: 'Approve' }, value: 'approve:plan-hash-1', style: 'primary', type: 'button', action_ts: res.body.actionTs },
+    {
+      action_id: 'triage_approve',
+      block_id: 'triage_decision',
+      text: { type: 'plain_text', text: 'Approve' },
+      value: 'approve:plan-hash-1',
+      style: 'primary',
+      type: 'button',
+      action_ts: res.body.actionTs,
+    },
   ]);
   // The message carries its blocks, so the app can read the card it is deciding on.
   expect(body.message?.blocks).toEqual(slack.messages(card.channel).find((m) => m.ts === card.ts)?.blocks);
@@ -94,7 +110,13 @@ test('a click reaches Bolt as Slack sends it: the user, the button, the message;
   const ephemeral = await eventually(() => slack.ephemerals('U0ALICE').find((e) => e.text === 'Thanks <@U0ALICE>, noted.'));
   expect(ephemeral).toMatchObject({ user: 'U0ALICE', channel: card.channel });
   expect(slack.ephemerals('U0MALLORY').some((e) => e.text.includes('noted'))).toBe(false);
-  expect(slack.interactions.at(-1)).toMatchObject({ userId: 'U0ALICE', channel: card.channel, messageTs: card.ts, actionId: 'triage_approve', status: 200 });
+  expect(slack.interactions.at(-1)).toMatchObject({
+    userId: 'U0ALICE',
+    channel: card.channel,
+    messageTs: card.ts,
+    actionId: 'triage_approve',
+    status: 200,
+  });
 });
 
 test.each([
@@ -149,7 +171,11 @@ describe('clicks that cannot be delivered', () => {
   });
 
   test('a body that is not the click shape → 400', async () => {
-    const res = await fetch(`${slack.url}/_sandbox/click`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'x' }) });
+    const res = await fetch(`${slack.url}/_sandbox/click`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'x' }),
+    });
     expect(res.status).toBe(400);
   });
 });
@@ -210,7 +236,10 @@ describe('against a recording app', () => {
         blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'retry', text: { type: 'plain_text', text: 'Retry' } }] }],
       });
       expect((await other.click({ channel: 'checkout-oncall', ts: ts!, actionId: 'retry', userId: 'U0ALICE' })).status).toBe(404);
-      expect(await other.click({ channel: 'checkout-oncall', ts: ts!, actionId: 'retry', userId: 'U0BOB' })).toMatchObject({ delivered: true, status: 200 });
+      expect(await other.click({ channel: 'checkout-oncall', ts: ts!, actionId: 'retry', userId: 'U0BOB' })).toMatchObject({
+        delivered: true,
+        status: 200,
+      });
       const payload = JSON.parse(new URLSearchParams(requests.at(-1)!.body).get('payload')!) as Record<string, unknown>;
       expect(payload.container).toMatchObject({ message_ts: ts, is_ephemeral: true });
       expect(payload).not.toHaveProperty('message');
@@ -229,7 +258,8 @@ describe('against a recording app', () => {
       const first = await other.click({ channel: 'checkout-oncall', ts: posted.ts!, actionId: 'triage_approve', userId: 'U0ALICE' });
       const second = await other.click({ channel: 'checkout-oncall', ts: posted.ts!, actionId: 'triage_approve', userId: 'U0ALICE' });
       if (!first.delivered || !second.delivered) throw new Error('not delivered');
-      const send = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const send = (url: string, body: unknown) =>
+        fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
       for (let i = 1; i <= 5; i++) {
         const res = await send(first.responseUrl, { text: `answer ${i}` });
@@ -255,7 +285,8 @@ describe('against a recording app', () => {
       const posted = await webClient(other.url).chat.postMessage({ channel: '#checkout-oncall', ...approvalCard() });
       const result = await other.click({ channel: 'checkout-oncall', ts: posted.ts!, actionId: 'triage_approve', userId: 'U0ALICE' });
       if (!result.delivered) throw new Error('not delivered');
-      const send = (body: unknown) => fetch(result.responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const send = (body: unknown) =>
+        fetch(result.responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const invalid = await send({ text: 'x', blocks: [{ type: 'header', text: { type: 'plain_text', text: 'h'.repeat(151) } }] });
       expect(invalid.status).toBe(400);
       expect(await invalid.json()).toMatchObject({ ok: false, error: 'invalid_blocks' });
@@ -267,20 +298,28 @@ describe('against a recording app', () => {
     }
   });
 
-  test('an app slower than Slack\'s 3 s (here 200 ms) → 504 operation_timeout; no app → 502; none configured → 409', async () => {
+  test("an app slower than Slack's 3 s (here 200 ms) → 504 operation_timeout; no app → 502; none configured → 409", async () => {
     const other = await slackEmulator({ gatewayUrl: recorderUrl, interactivityTimeoutMs: 200 });
     try {
       const posted = await webClient(other.url).chat.postMessage({ channel: '#checkout-oncall', ...approvalCard() });
       const input = { channel: 'checkout-oncall', ts: posted.ts!, actionId: 'triage_approve', userId: 'U0ALICE' };
       delayMs = 500;
-      expect(await other.click(input)).toMatchObject({ delivered: false, status: 504, error: expect.stringContaining('operation_timeout') });
+      expect(await other.click(input)).toMatchObject({
+        delivered: false,
+        status: 504,
+        error: expect.stringContaining('operation_timeout'),
+      });
       delayMs = 0;
       other.setGatewayUrl('http://127.0.0.1:9');
       expect(await other.click(input)).toMatchObject({ delivered: false, status: 502 });
       other.setGatewayUrl(undefined);
       expect(await other.click(input)).toMatchObject({ delivered: false, status: 409 });
       // The stack can point it at the gateway later.
-      const set = await fetch(`${other.url}/_sandbox/gateway-url`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: recorderUrl }) });
+      const set = await fetch(`${other.url}/_sandbox/gateway-url`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: recorderUrl }),
+      });
       expect(await set.json()).toEqual({ gatewayUrl: recorderUrl });
       expect(await other.click(input)).toMatchObject({ delivered: true, status: 200 });
     } finally {

@@ -33,10 +33,22 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const baseArgs = (scenario = SCENARIO) => ['--scenario', scenario, '--kubernetes-token-file', files['kube-token']!, '--pagerduty-token-file', files['pd-token']!];
-const slackArgs = () => ['--slack-bot-token-file', files['slack-bot-token']!, '--slack-signing-secret-file', files['slack-signing-secret']!];
+const baseArgs = (scenario = SCENARIO) => [
+  '--scenario',
+  scenario,
+  '--kubernetes-token-file',
+  files['kube-token']!,
+  '--pagerduty-token-file',
+  files['pd-token']!,
+];
+const slackArgs = () => [
+  '--slack-bot-token-file',
+  files['slack-bot-token']!,
+  '--slack-signing-secret-file',
+  files['slack-signing-secret']!,
+];
 
-test('with the Slack flags: slackUrl in the JSON line, the scenario\'s workspace, the gateway URL, the page; no secret printed', async () => {
+test("with the Slack flags: slackUrl in the JSON line, the scenario's workspace, the gateway URL, the page; no secret printed", async () => {
   const proc = runEmulators([...baseArgs(), ...slackArgs(), '--slack-port', '0', '--gateway-url', 'http://127.0.0.1:8787']);
   try {
     const info = JSON.parse(await proc.firstLine) as Record<string, string>;
@@ -68,7 +80,11 @@ test('a scenario without a slack section gets #incidents and alice, bob and mall
   const proc = runEmulators([...baseArgs(files['no-slack.yaml']), ...slackArgs()]);
   try {
     const info = JSON.parse(await proc.firstLine) as Record<string, string>;
-    const state = (await (await fetch(`${info.slackUrl}/_sandbox/state`)).json()) as { channels: { name: string }[]; users: { id: string }[]; gatewayUrl: null };
+    const state = (await (await fetch(`${info.slackUrl}/_sandbox/state`)).json()) as {
+      channels: { name: string }[];
+      users: { id: string }[];
+      gatewayUrl: null;
+    };
     expect(state.channels.map((c) => c.name)).toEqual(['incidents']);
     expect(state.users.map((u) => u.id)).toEqual(['U0ALICE', 'U0BOB', 'U0MALLORY']);
     expect(state.gatewayUrl).toBeNull();
@@ -91,7 +107,11 @@ test('without the Slack flags there is no Slack emulator', async () => {
 test.each([
   ['the bot token without the signing secret', () => ['--slack-bot-token-file', files['slack-bot-token']!], /go together/],
   ['a gateway URL without Slack', () => ['--gateway-url', 'http://127.0.0.1:8787'], /--gateway-url needs the Slack emulator/],
-  ['a gateway URL that is not http(s)', () => [...slackArgs(), '--gateway-url', 'file:///etc/passwd'], /--gateway-url must be an http\(s\) URL/],
+  [
+    'a gateway URL that is not http(s)',
+    () => [...slackArgs(), '--gateway-url', 'file:///etc/passwd'],
+    /--gateway-url must be an http\(s\) URL/,
+  ],
   ['a bad port', () => [...slackArgs(), '--slack-port', '99999'], /--slack-port must be a port number/],
 ])('exits 1 on %s, printing no secret', async (_what, extra, message) => {
   const proc = runEmulators([...baseArgs(), ...extra()]);

@@ -47,11 +47,27 @@ test('is optional', () => {
 test.each([
   ['a "#" in a channel name', 'slack:\n  channels: [{ name: "#incidents" }]\n  users: [{ id: U0A1, name: a }]\n', 'slack.channels[0].name'],
   ['an upper-case channel name', 'slack:\n  channels: [{ name: Incidents }]\n  users: [{ id: U0A1, name: a }]\n', 'slack.channels[0].name'],
-  ['a user id that is not U…/W…', 'slack:\n  channels: [{ name: incidents }]\n  users: [{ id: alice, name: alice }]\n', 'slack.users[0].id'],
+  [
+    'a user id that is not U…/W…',
+    'slack:\n  channels: [{ name: incidents }]\n  users: [{ id: alice, name: alice }]\n',
+    'slack.users[0].id',
+  ],
   ['no channels', 'slack:\n  channels: []\n  users: [{ id: U0A1, name: a }]\n', 'slack.channels'],
-  ['a duplicate channel', 'slack:\n  channels: [{ name: incidents }, { name: incidents }]\n  users: [{ id: U0A1, name: a }]\n', 'slack.channels[1].name'],
-  ['a duplicate user id', 'slack:\n  channels: [{ name: incidents }]\n  users: [{ id: U0A1, name: a }, { id: U0A1, name: b }]\n', 'slack.users[1].id'],
-  ['a duplicate username', 'slack:\n  channels: [{ name: incidents }]\n  users: [{ id: U0A1, name: a }, { id: U0A2, name: a }]\n', 'slack.users[1].name'],
+  [
+    'a duplicate channel',
+    'slack:\n  channels: [{ name: incidents }, { name: incidents }]\n  users: [{ id: U0A1, name: a }]\n',
+    'slack.channels[1].name',
+  ],
+  [
+    'a duplicate user id',
+    'slack:\n  channels: [{ name: incidents }]\n  users: [{ id: U0A1, name: a }, { id: U0A1, name: b }]\n',
+    'slack.users[1].id',
+  ],
+  [
+    'a duplicate username',
+    'slack:\n  channels: [{ name: incidents }]\n  users: [{ id: U0A1, name: a }, { id: U0A2, name: a }]\n',
+    'slack.users[1].name',
+  ],
   ['an unknown key', 'slack:\n  channels: [{ name: incidents, private: true }]\n  users: [{ id: U0A1, name: a }]\n', 'slack.channels[0]'],
 ])('refuses %s, naming the field', (_what, section, path) => {
   const err = errorOf(() => parseScenario(withSlack(section)));
