@@ -70,7 +70,7 @@ const describeImports = (imports: ProjectImport[]): string[] => imports.map((i) 
 test('the parser sees the imports it checks (a broken reader would pass every rule)', () => {
   expect(describeImports(importsFrom('broker'))).toContain('broker/broker.ts -> config/logger.ts');
   expect(IMPORTS.some((i) => i.from === 'workflows/triage.ts' && i.to === 'activities/index.ts' && i.typeOnly)).toBe(true);
-  expect(IMPORTS.some((i) => i.from === 'workflows/triage.ts' && i.to === 'workflows/messages.ts' && !i.typeOnly)).toBe(true);
+  expect(IMPORTS.some((i) => i.from === 'workflows/status.ts' && i.to === 'workflows/messages.ts' && !i.typeOnly)).toBe(true);
 });
 
 test.each<[string, Folder, readonly string[]]>([
