@@ -9,12 +9,13 @@ VENV_STAMP := .venv/.installed
 BUILD_STAMP := dist/.built
 SOURCES := $(shell find config workflows activities workers starter cli broker sandbox -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 
-.PHONY: help install demo test lint format up down typecheck record-histories clean
+.PHONY: help install demo test eval lint format up down typecheck record-histories clean
 
 help:
 	@echo "make demo    run a triage end to end on the sandbox (installs what it needs)"
 	@echo "make test    typecheck, lint and run the test suite (real Temporal dev server, emulators)"
 	@echo "make format  rewrite the sources to the project's Prettier layout"
+	@echo "make eval    score the diagnosis on eval/cases/ and the shipped scenarios (a benchmark)"
 	@echo "make up      start the sandbox stack in the background (.sandbox/stack.json)"
 	@echo "make down    stop what make up started"
 
@@ -49,6 +50,12 @@ $(CHROMIUM):
 
 demo: install
 	node dist/sandbox/demo.js
+
+# The diagnosis benchmark: eval/cases/ and the shipped scenarios through the
+# analyzers (no Temporal); prints the table and the score, exits 0.
+# CASE=<text> runs only the cases whose name contains it.
+eval: install
+	node dist/sandbox/eval.js $(CASE)
 
 typecheck: $(NODE_STAMP)
 	npx tsc -p tsconfig.json

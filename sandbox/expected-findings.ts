@@ -36,6 +36,11 @@ const expectedFinding = z.strictObject({
 const expectedSchema = z.strictObject({
   /** A regular expression the headline must match. */
   headline: pattern,
+  /** What `make eval` totals the case under (`crashloop`, `oom-kill`, `healthy`, …). */
+  failureMode: z
+    .string()
+    .regex(/^[a-z0-9-]{1,40}$/)
+    .optional(),
   /** Each must be among the findings. */
   findings: z.array(expectedFinding).default([]),
   /** The first one listed under `findings` must also rank first. */

@@ -47,10 +47,11 @@ export function formatPath(path: readonly PropertyKey[]): string {
  * Replaces `${now}` / `${now-12m}` style strings, so a scenario written once always
  * looks like it happened minutes ago. Anything else containing `${` is an error:
  * a typo would otherwise survive as a literal and break time parsing far away.
+ * `$${` stands for a literal `${`, as shell scripts in container args need.
  */
 function resolveTemplates(value: unknown, nowMs: number, path: PathSegment[], issues: ScenarioError['issues']): unknown {
   if (typeof value === 'string') {
-    if (!value.includes('${')) return value;
+    if (!value.replaceAll('$${', '').includes('${')) return value.replaceAll('$${', '${');
     const m = TEMPLATE.exec(value);
     if (!m) {
       issues.push({

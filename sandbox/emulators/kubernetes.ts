@@ -3,6 +3,7 @@
 // shapes, selectors, chunked lists and bearer-token auth, so
 // @kubernetes/client-node works against it unchanged (only the server URL differs).
 import { createHash } from 'node:crypto';
+import { KubeConfig } from '@kubernetes/client-node';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { NODE_EVENTS_NAMESPACE, type Scenario, type ScenarioNamespace, type SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
@@ -1004,4 +1005,16 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
       };
     },
   };
+}
+
+/** A client configuration that reaches the emulator with only its URL and a bearer token: nothing from ~/.kube. */
+export function emulatorKubeConfig(server: string, token: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'sandbox', server, skipTLSVerify: true }],
+    users: [{ name: 'triage', token }],
+    contexts: [{ name: 'sandbox', cluster: 'sandbox', user: 'triage' }],
+    currentContext: 'sandbox',
+  });
+  return kc;
 }

@@ -75,6 +75,16 @@ describe('time templates', () => {
     expect(err.issues[0]?.path).toBe('pagerduty.alerts[0].created_at');
     expect(err.issues[0]?.message).toMatch(/unknown template/);
   });
+
+  test('$${ is a literal ${, as the shell scripts in container args need', () => {
+    const summary = 'sh -c \'[ -z "$${DEPLOY_ENV}" ] && exit 1\'';
+    const s = parseScenario(
+      minimal(
+        `  alerts:\n    - { id: PA1, status: triggered, severity: critical, summary: ${JSON.stringify(summary)}, created_at: "\${now}" }\n`,
+      ),
+    );
+    expect(s.pagerduty.alerts[0]?.summary).toBe('sh -c \'[ -z "${DEPLOY_ENV}" ] && exit 1\'');
+  });
 });
 
 describe('validation', () => {
