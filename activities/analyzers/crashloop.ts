@@ -3,6 +3,7 @@
 // crashing pods came from a rollout just before the incident.
 import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
+import { findLogSignature, type LogSignature } from './log-signatures.js';
 import { cleanText } from '../untrusted-text.js';
 import {
   assessPerWorkload,
@@ -134,6 +135,22 @@ function containerLines(crashes: readonly Crash[]): string[] {
   return lines;
 }
 
+/** The first known error signature in the crashed containers' last words: what the container itself says killed it. */
+function signatureOf(crashes: readonly Crash[]): { crash: Crash; signature: LogSignature } | undefined {
+  for (const crash of crashes) {
+    const log = crash.container.previousLog;
+    const signature = log?.status === 'ok' ? findLogSignature(log.lines) : undefined;
+    if (signature) return { crash, signature };
+  }
+  return undefined;
+}
+
+function signatureLine(found: { crash: Crash; signature: LogSignature } | undefined): string[] {
+  if (!found) return [];
+  const { crash, signature } = found;
+  return [`log of ${cleanText(crash.pod.name, 253)}/${cleanText(crash.container.name, 63)}: ${signature.summary}: "${signature.quote}"`];
+}
+
 /** The crashed container's own last words, quoted as data (already cleaned and redacted when collected). */
 function lastLogLine(crashes: readonly Crash[]): string[] {
   for (const { pod, container } of crashes) {
@@ -164,18 +181,20 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
   const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${workload.label} pods`;
   const oomContainers = new Set(crashes.filter((c) => c.termination.reason === OOM).map((c) => cleanText(c.container.name, 63)));
   const limitChanges = link ? memoryLimitChanges(link.rollout).filter((c) => oomContainers.has(c.container)) : [];
+  const signature = signatureOf(crashes);
   const evidence = [
     `${plural(pods.length, 'pod')} in CrashLoopBackOff; ${describeWorkloadHealth(workload)}`,
     ...containerLines(crashes),
     ...(link ? limitChanges.map((c) => describeMemoryLimitChange(c, link.rollout.revision)) : []),
     ...(link ? [describeRolloutLink(link)] : []),
+    ...signatureLine(signature),
     ...lastLogLine(crashes),
     ...omittedLine(ns),
   ];
   return workloadAssessment(ns, group, link, {
     analyzer: CRASHLOOP_ANALYZER,
     severity: 'critical',
-    title: `${subject} in CrashLoopBackOff${titleCause(crashes)}${titleSuffixFor(link)}`,
+    title: `${subject} in CrashLoopBackOff${titleCause(crashes)}${titleSuffixFor(link)}${signature ? `: ${signature.signature.summary}` : ''}`,
     evidence: evidence,
   });
 }

@@ -255,3 +255,33 @@ describe('the crashed container’s last log line', () => {
     }
   });
 });
+
+describe('what the container says killed it', () => {
+  const withLines = (lines: string[]) =>
+    namespace('shop', {
+      pods: [
+        pod('worker-1', {
+          containers: [
+            crashLooping({ reason: 'Error', exitCode: 1 }, { previousLog: { status: 'ok', lines, truncated: false, redactions: 0 } }),
+          ],
+        }),
+      ],
+    });
+
+  test.each([
+    [
+      ['starting', 'Environment variable DEPLOY_ENV is undefined'],
+      'pod worker-1 in CrashLoopBackOff (exit 1, Error): environment variable DEPLOY_ENV is not set',
+    ],
+    [['Error: getaddrinfo EAI_AGAIN orders-db'], 'pod worker-1 in CrashLoopBackOff (exit 1, Error): cannot resolve orders-db (DNS)'],
+  ])('a known signature in %j ends the title', (lines, title) => {
+    const [finding] = crashLoopAnalyzer(analysisInput(kubernetes(withLines(lines))));
+    expect(finding?.title).toBe(title);
+    expect(finding?.evidence.join('\n')).toContain(`"${lines.at(-1)}"`);
+  });
+
+  test('a log without a known signature leaves the title as the exit reason', () => {
+    const [finding] = crashLoopAnalyzer(analysisInput(kubernetes(withLines(['starting', 'shutting down after 3 retries']))));
+    expect(finding?.title).toBe('pod worker-1 in CrashLoopBackOff (exit 1, Error)');
+  });
+});

@@ -1,0 +1,159 @@
+// Error signatures an on-call engineer recognises in a container's last words:
+// each names what failed (a host, a variable, a path, a permission) in a form
+// that holds whatever the application's own log format. Pure: lines in, the
+// strongest signature out.
+import { cleanText } from '../untrusted-text.js';
+
+export interface LogSignature {
+  /** A stable tag for the kind of failure, e.g. `dns`, `missing-env`. */
+  kind: string;
+  /** What failed, in a few words that name the object: `cannot resolve orders-db.prod.svc (DNS)`. */
+  summary: string;
+  /** The log line, cut around the signature so the quote never ends before it. */
+  quote: string;
+}
+
+interface SignatureRule {
+  kind: string;
+  pattern: RegExp;
+  summary: (m: RegExpExecArray) => string;
+}
+
+const HOST = String.raw`[A-Za-z0-9][A-Za-z0-9._-]*`;
+const HOST_PORT = String.raw`${HOST}:\d{1,5}`;
+const ENV_NAME = String.raw`[A-Z][A-Z0-9_]{1,63}`;
+
+const name = (value: string | undefined, max = 120): string => cleanText(value ?? '', max);
+
+// Ordered: the first rule that matches any line wins, so a specific cause
+// (an unresolvable host) is named before the generic one it leads to (a refused
+// connection, a panic).
+const RULES: readonly SignatureRule[] = [
+  {
+    kind: 'missing-env',
+    pattern: new RegExp(
+      String.raw`\b(?:env(?:ironment)?\s+var(?:iable)?|env)\s+["'\x60]?(${ENV_NAME})["'\x60]?\s+(?:is\s+|was\s+)?(?:not\s+set|unset|undefined|not\s+defined|missing|required|empty)` +
+        String.raw`|\bmissing\s+(?:required\s+)?env(?:ironment)?\s+var(?:iable)?s?:?\s+["'\x60]?(${ENV_NAME})` +
+        String.raw`|\b(${ENV_NAME})\s+(?:is|must\s+be)\s+(?:not\s+set|unset|undefined|required|missing|empty)\b`,
+    ),
+    summary: (m) => `environment variable ${name(m[1] ?? m[2] ?? m[3])} is not set`,
+  },
+  {
+    kind: 'command-not-found',
+    // The container runtime's words when the entrypoint is missing, and a shell's
+    // when a script calls a command the image lacks.
+    pattern: new RegExp(
+      String.raw`exec:?\s+["'\x60]?([^\s"'\x60:]{1,200})["'\x60]?:\s+executable file not found` +
+        String.raw`|(?:^|\s)(?:/bin/|/usr/bin/)?(?:sh|bash|ash|dash|zsh)(?::\s+line\s+\d+)?:\s+(?:\d+:\s+)?([\w./-]{1,200}):\s+(?:command\s+)?not found`,
+    ),
+    summary: (m) => `command ${name(m[1] ?? m[2], 80)} not found in the image`,
+  },
+  {
+    kind: 'exec-format',
+    pattern: /exec format error/,
+    summary: () => 'the image is built for another CPU architecture (exec format error)',
+  },
+  {
+    kind: 'dns',
+    pattern: new RegExp(
+      String.raw`getaddrinfo\s+(?:EAI_AGAIN|ENOTFOUND|EAI_NONAME)\s+(${HOST})` +
+        String.raw`|lookup\s+(${HOST})(?:\s+on\s+[\d.:\[\]a-f]+)?:\s+(?:no such host|server misbehaving|i/o timeout|Temporary failure)` +
+        String.raw`|(?:Could not resolve host|could not translate host name|UnknownHostException|Unknown host|unknown host)[:\s"']+(${HOST})` +
+        String.raw`|\b(${HOST})[:\s]+(?:Name or service not known|Temporary failure in name resolution|nodename nor servname provided)` +
+        String.raw`|\b(NXDOMAIN|EAI_AGAIN|Temporary failure in name resolution|Name or service not known)\b`,
+    ),
+    summary: (m) => {
+      const host = m[1] ?? m[2] ?? m[3] ?? m[4];
+      return host ? `cannot resolve ${name(host, 200)} (DNS)` : 'DNS lookups fail';
+    },
+  },
+  {
+    kind: 'tls-expired',
+    pattern: /x509: certificate has expired|certificate has expired|CERT_HAS_EXPIRED|certificate expired/i,
+    summary: () => 'a TLS certificate has expired (x509)',
+  },
+  {
+    kind: 'tls-untrusted',
+    pattern:
+      /x509: certificate signed by unknown authority|unable to (?:get local issuer|verify the first) certificate|SELF_SIGNED_CERT_IN_CHAIN|PKIX path building failed|certificate verify failed/i,
+    summary: () => 'a TLS certificate is not trusted (unknown authority)',
+  },
+  {
+    kind: 'cloud-permission',
+    pattern: new RegExp(
+      String.raw`is not authorized to perform:?\s+([\w-]+:[\w*-]+)` +
+        String.raw`|\b(AccessDenied(?:Exception)?|UnauthorizedOperation|PERMISSION_DENIED|AuthorizationFailed)\b`,
+    ),
+    summary: (m) => (m[1] ? `the cloud refuses ${name(m[1], 100)} (permission denied)` : `the cloud refuses access (${name(m[2], 40)})`),
+  },
+  {
+    kind: 'kubernetes-forbidden',
+    pattern: /forbidden: User "([^"]{1,200})" cannot (\w+) resource "([^"]{1,100})"/,
+    summary: (m) => `${name(m[1], 120)} may not ${name(m[2], 20)} ${name(m[3], 60)} (RBAC forbidden)`,
+  },
+  {
+    kind: 'runtime-oom',
+    pattern:
+      /java\.lang\.OutOfMemoryError(?::\s*([\w .-]{1,60}))?|JavaScript heap out of memory|FATAL ERROR: .{0,80}heap|fatal error: runtime: out of memory|\bMemoryError\b|Cannot allocate memory/,
+    summary: (m) => `the runtime ran out of memory${m[1] ? ` (${name(m[1], 60)})` : ''}`,
+  },
+  { kind: 'disk-full', pattern: /no space left on device|ENOSPC|disk full/i, summary: () => 'no space left on device' },
+  { kind: 'too-many-open-files', pattern: /too many open files|EMFILE/i, summary: () => 'too many open files' },
+  {
+    kind: 'connection-refused',
+    pattern: new RegExp(
+      String.raw`(?:dial tcp|connect to|connecting to|connection to|Connection to)\s+(?:\[?)(${HOST_PORT})\]?[^\n]{0,80}?(?:connection refused|refused)` +
+        String.raw`|ECONNREFUSED\s+(${HOST_PORT})` +
+        String.raw`|(${HOST_PORT})[^\n]{0,40}?connection refused`,
+      'i',
+    ),
+    summary: (m) => `connections to ${name(m[1] ?? m[2] ?? m[3], 200)} are refused`,
+  },
+  {
+    kind: 'connection-timeout',
+    pattern: new RegExp(
+      String.raw`(?:dial tcp|connect to|connecting to)\s+(${HOST_PORT})[^\n]{0,60}?(?:i/o timeout|timed out|connection timed out)` +
+        String.raw`|ETIMEDOUT\s+(${HOST_PORT})`,
+      'i',
+    ),
+    summary: (m) => `connections to ${name(m[1] ?? m[2], 200)} time out`,
+  },
+  {
+    kind: 'file-missing',
+    pattern:
+      /open ((?:\/[\w.@-]+)+): no such file or directory|No such file or directory: '((?:\/[\w.@-]+)+)'|ENOENT[^']{0,60}'((?:\/[\w.@-]+)+)'/,
+    summary: (m) => `file ${name(m[1] ?? m[2] ?? m[3], 200)} does not exist`,
+  },
+  {
+    kind: 'permission-denied',
+    pattern: /((?:\/[\w.@-]+)+)[:'"]?\s*[:,]?\s*permission denied|permission denied[:,]?\s+(?:open\s+)?'?((?:\/[\w.@-]+)+)/i,
+    summary: (m) => `permission denied on ${name(m[1] ?? m[2], 200)}`,
+  },
+  { kind: 'panic', pattern: /\bpanic: (.{1,120})/, summary: (m) => `the process panicked: ${name(m[1], 120)}` },
+  { kind: 'segfault', pattern: /segmentation fault|SIGSEGV/i, summary: () => 'the process crashed with a segmentation fault' },
+];
+
+const QUOTE_CHARS = 200;
+
+/** The line around the match: a long line is cut on both sides so the signature itself is always in the quote. */
+function quoteAround(line: string, index: number, length: number): string {
+  if (line.length <= QUOTE_CHARS) return cleanText(line, QUOTE_CHARS);
+  const start = Math.max(0, Math.min(index - 60, line.length - QUOTE_CHARS));
+  const excerpt = line.slice(start, start + QUOTE_CHARS - 2);
+  const shown = `${start > 0 ? '…' : ''}${excerpt}${start + excerpt.length < line.length ? '…' : ''}`;
+  return index + length <= start + excerpt.length
+    ? cleanText(shown, QUOTE_CHARS)
+    : cleanText(line.slice(index, index + QUOTE_CHARS), QUOTE_CHARS);
+}
+
+/** The strongest known signature in the lines, newest line first within a rule; undefined when none is known. */
+export function findLogSignature(lines: readonly string[]): LogSignature | undefined {
+  for (const rule of RULES) {
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const line = lines[i]!;
+      const m = rule.pattern.exec(line);
+      if (m) return { kind: rule.kind, summary: rule.summary(m), quote: quoteAround(line, m.index, m[0].length) };
+    }
+  }
+  return undefined;
+}
