@@ -79,6 +79,7 @@ function containerSummary(status: V1ContainerStatus, pod: V1Pod, init: boolean):
     ready: status.ready === true,
     restartCount: status.restartCount ?? 0,
   };
+  if (init) summary.init = true;
   const waiting = status.state?.waiting;
   if (waiting) {
     summary.waiting = { reason: short(waiting.reason ?? 'Waiting') };

@@ -108,6 +108,8 @@ export interface PagerDutyEvidence {
 
 export interface ContainerSummary {
   name: string;
+  /** An init container: it runs, and must succeed, before the pod's app containers start. */
+  init?: boolean;
   image: string;
   ready: boolean;
   restartCount: number;

@@ -11,6 +11,7 @@ import {
   describeMemoryLimitChange,
   describeRolloutLink,
   describeWorkloadHealth,
+  failedContainerPhrase,
   memoryLimitChanges,
   plural,
   podsWithContainer,
@@ -194,7 +195,10 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
   return workloadAssessment(ns, group, link, {
     analyzer: CRASHLOOP_ANALYZER,
     severity: 'critical',
-    title: `${subject} in CrashLoopBackOff${titleCause(crashes)}${titleSuffixFor(link)}${signature ? `: ${signature.signature.summary}` : ''}`,
+    title: `${subject}${failedContainerPhrase(
+      pods,
+      crashes.map((c) => c.container),
+    )} in CrashLoopBackOff${titleCause(crashes)}${titleSuffixFor(link)}${signature ? `: ${signature.signature.summary}` : ''}`,
     evidence: evidence,
   });
 }

@@ -12,6 +12,7 @@ import {
   describeMemoryLimitChange,
   describeRolloutLink,
   describeWorkloadHealth,
+  failedContainerPhrase,
   memoryLimitChanges,
   parseTime,
   plural,
@@ -123,7 +124,10 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
   return workloadAssessment(ns, group, link, {
     analyzer: OOM_ANALYZER,
     severity: isCritical(kills) ? 'critical' : 'warning',
-    title: `${subject} ${OOM}${limitNote}${titleSuffixFor(link)}`,
+    title: `${subject}${failedContainerPhrase(
+      pods,
+      kills.map((k) => k.container),
+    )} ${OOM}${limitNote}${titleSuffixFor(link)}`,
     evidence: evidence,
   });
 }

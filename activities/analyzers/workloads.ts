@@ -1,7 +1,15 @@
 // Maps pods to the workload that owns them (pod → ReplicaSet → Deployment) and
 // to the rollout that created them, so every analyzer groups and correlates the
 // same way while staying a pure function of the evidence.
-import type { DeploymentSummary, Finding, IncidentRef, NamespaceEvidence, PodSummary, ReplicaSetSummary } from '../model.js';
+import type {
+  ContainerSummary,
+  DeploymentSummary,
+  Finding,
+  IncidentRef,
+  NamespaceEvidence,
+  PodSummary,
+  ReplicaSetSummary,
+} from '../model.js';
 import { MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 
@@ -270,6 +278,20 @@ export function workloadAssessment(
     affected: pods.length,
     rolloutCorrelated: rolloutExplains(link),
   };
+}
+
+/**
+ * Which container failed, when the workload's name alone does not say: an init
+ * container, or one of several app containers (a sidecar beside the app).
+ * Empty when the pods run one app container and it is the one that failed.
+ */
+export function failedContainerPhrase(pods: readonly PodSummary[], failed: readonly ContainerSummary[]): string {
+  const names = [...new Set(failed.map((c) => cleanText(c.name, 63)))].sort(compareText);
+  if (names.length === 0) return '';
+  const list = names.length <= 2 ? names.join(' and ') : `${names.slice(0, 2).join(', ')} and ${names.length - 2} more`;
+  if (failed.every((c) => c.init)) return `: init container${names.length > 1 ? 's' : ''} ${list}`;
+  const appContainers = Math.max(0, ...pods.map((p) => p.containers.filter((c) => !c.init).length));
+  return appContainers > 1 ? `: container${names.length > 1 ? 's' : ''} ${list}` : '';
 }
 
 /**

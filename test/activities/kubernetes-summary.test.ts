@@ -164,6 +164,8 @@ describe('pod notability and rank', () => {
       pod('a', { phase: 'Pending', ready: false, init: [crashing], statuses: [waiting('PodInitializing')] }),
     );
     expect(summary.containers.map((c) => `${c.name}:${c.waiting?.reason}`)).toEqual(['migrate:CrashLoopBackOff', 'app:PodInitializing']);
+    // Marked, so a finding names the init container rather than blaming the app.
+    expect(summary.containers.map((c) => c.init === true)).toEqual([true, false]);
     expect(rank).toBe(100);
   });
 

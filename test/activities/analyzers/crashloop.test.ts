@@ -285,3 +285,35 @@ describe('what the container says killed it', () => {
     expect(finding?.title).toBe('pod worker-1 in CrashLoopBackOff (exit 1, Error)');
   });
 });
+
+describe('which container crash-loops', () => {
+  const podWith = (...containers: ReturnType<typeof container>[]) => namespace('shop', { pods: [pod('logging-agent', { containers })] });
+  const exit127 = { reason: 'Error', exitCode: 127 };
+
+  test.each([
+    {
+      name: 'a failing init container is named as one, not mistaken for the app',
+      containers: [
+        crashLooping(exit127, { name: 'downloader', init: true }),
+        container({ name: 'exporter', ready: false, waiting: { reason: 'PodInitializing' } }),
+      ],
+      title: 'pod logging-agent: init container downloader in CrashLoopBackOff (exit 127, Error)',
+    },
+    {
+      name: 'a sidecar beside the app is named',
+      containers: [container({ name: 'app' }), crashLooping(exit127, { name: 'log-shipper' })],
+      title: 'pod logging-agent: container log-shipper in CrashLoopBackOff (exit 127, Error)',
+    },
+    {
+      name: 'near miss: the only app container needs no name, whatever init containers ran before it',
+      containers: [
+        container({ name: 'migrate', init: true, ready: false, waiting: { reason: 'Running' } }),
+        crashLooping(exit127, { name: 'app' }),
+      ],
+      title: 'pod logging-agent in CrashLoopBackOff (exit 127, Error)',
+    },
+  ])('$name', ({ containers, title }) => {
+    const [finding] = crashLoopAnalyzer(analysisInput(kubernetes(podWith(...containers))));
+    expect(finding?.title).toBe(title);
+  });
+});

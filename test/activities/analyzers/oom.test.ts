@@ -99,7 +99,7 @@ const cases: Case[] = [
       })),
     }),
     expected: {
-      titles: ['checkout-api pods OOMKilled (limit 64Mi)'],
+      titles: ['checkout-api pods: container sidecar OOMKilled (limit 64Mi)'],
       evidence: [
         'container sidecar: last terminated OOMKilled in 1 pod, last at 2024-05-01T10:28:00Z; restarted 1 time; memory limit 64Mi',
       ],
