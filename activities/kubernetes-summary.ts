@@ -93,6 +93,9 @@ function containerSummary(status: V1ContainerStatus, pod: V1Pod, init: boolean):
     if (typeof terminated.exitCode === 'number') summary.lastTerminated.exitCode = terminated.exitCode;
     const finishedAt = toIso(terminated.finishedAt);
     if (finishedAt) summary.lastTerminated.finishedAt = finishedAt;
+    // Written by the runtime (exec failures) or by the process itself (terminationMessagePath): redacted like a log line.
+    const [message] = terminated.message ? redactLogLines([printableLine(terminated.message)]) : [];
+    if (message && message.text !== '') summary.lastTerminated.message = text(message.text);
   }
   const memory = spec?.resources?.limits?.['memory'];
   if (memory !== undefined) summary.memoryLimit = short(String(memory));

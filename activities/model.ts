@@ -114,7 +114,8 @@ export interface ContainerSummary {
   ready: boolean;
   restartCount: number;
   waiting?: { reason: string; message?: string };
-  lastTerminated?: { reason?: string; exitCode?: number; finishedAt?: string };
+  /** `message` is what the runtime or the process wrote on termination: bounded, secret-shaped strings redacted. */
+  lastTerminated?: { reason?: string; exitCode?: number; finishedAt?: string; message?: string };
   memoryLimit?: string;
   /** The end of the previous (crashed) container's log: bounded, secret-shaped strings redacted. */
   previousLog?: LogTail;

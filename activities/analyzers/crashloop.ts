@@ -140,7 +140,9 @@ function containerLines(crashes: readonly Crash[]): string[] {
 function signatureOf(crashes: readonly Crash[]): { crash: Crash; signature: LogSignature } | undefined {
   for (const crash of crashes) {
     const log = crash.container.previousLog;
-    const signature = log?.status === 'ok' ? findLogSignature(log.lines) : undefined;
+    // The runtime's termination message says why a process never started (exec failures); the log, why it stopped.
+    const said = [crash.container.lastTerminated?.message ?? '', ...(log?.status === 'ok' ? log.lines : [])];
+    const signature = findLogSignature(said.filter((line) => line !== ''));
     if (signature) return { crash, signature };
   }
   return undefined;

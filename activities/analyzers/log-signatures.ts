@@ -49,6 +49,12 @@ const RULES: readonly SignatureRule[] = [
     summary: (m) => `command ${name(m[1] ?? m[2], 80)} not found in the image`,
   },
   {
+    kind: 'runs-as-root',
+    pattern:
+      /"root" execution of the [\w ]{1,40} is not permitted|(?:must|should) not (?:be )?run as root|(?:cannot|can't|refuses? to) (?:be )?run as root|running as root is not (?:allowed|permitted|supported)/i,
+    summary: () => 'the process refuses to run as root',
+  },
+  {
     kind: 'exec-format',
     pattern: /exec format error/,
     summary: () => 'the image is built for another CPU architecture (exec format error)',

@@ -10,6 +10,7 @@ describe('findLogSignature names what failed', () => {
     ['/bin/sh: 1: curlx: not found', 'command-not-found', 'command curlx not found in the image'],
     ['bash: line 1: jq: command not found', 'command-not-found', 'command jq not found in the image'],
     ['exec: "/app/server": executable file not found in $PATH: unknown', 'command-not-found', 'command /app/server not found in the image'],
+    ['"root" execution of the PostgreSQL server is not permitted.', 'runs-as-root', 'the process refuses to run as root'],
     ['exec /usr/local/bin/app: exec format error', 'exec-format', 'the image is built for another CPU architecture (exec format error)'],
     [
       'Error: getaddrinfo EAI_AGAIN orders-db.payments.svc.cluster.local',
@@ -76,6 +77,7 @@ describe('near misses name nothing', () => {
     'connection pool size 10, idle timeout 30s',
     'certificate renewed, expires 2026-03-01',
     'level=info msg="DNS cache warmed" entries=120',
+    'running as root user: no (uid 1000)',
   ])('%s', (line) => {
     expect(findLogSignature([line])).toBeUndefined();
   });
