@@ -155,6 +155,8 @@ export function summarizePod(pod: V1Pod): { summary: PodSummary; rank: number } 
     summary.unscheduled = {};
     if (scheduled.reason) summary.unscheduled.reason = short(scheduled.reason);
     if (scheduled.message) summary.unscheduled.message = text(scheduled.message);
+    const selector = Object.entries(pod.spec?.nodeSelector ?? {}).map(([key, value]) => `${key}=${value}`);
+    if (selector.length > 0) summary.unscheduled.nodeSelector = text(selector.sort().join(', '));
   }
   const containers = [
     ...(status?.initContainerStatuses ?? []).filter(initContainerMatters).map((s) => containerSummary(s, pod, true)),

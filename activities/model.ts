@@ -134,7 +134,8 @@ export interface PodSummary {
   /** Name of the owning ReplicaSet, when there is one. */
   replicaSet?: string;
   /** The PodScheduled condition when it is not True. */
-  unscheduled?: { reason?: string; message?: string };
+  /** `nodeSelector` is the pod's own, `key=value` pairs: what a scheduler's "didn't match Pod's node affinity/selector" refers to. */
+  unscheduled?: { reason?: string; message?: string; nodeSelector?: string };
   containers: ContainerSummary[];
 }
 

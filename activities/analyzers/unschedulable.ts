@@ -106,6 +106,15 @@ function schedulerMessages(pods: readonly PendingPod[]): string[] {
   return [...counts.entries()].sort(([a, x], [b, y]) => y - x || compareText(a, b)).map(([message]) => message);
 }
 
+/** The pods' nodeSelector, when the scheduler says no node matched it: the label an engineer has to fix. */
+function selectorNoNodeMatches(pods: readonly PendingPod[], message: string | undefined): string | undefined {
+  if (message === undefined || !/didn't match Pod's node affinity\/selector/.test(message)) return undefined;
+  const selectors = new Set(
+    pods.flatMap((p) => (p.pod?.unscheduled?.nodeSelector ? [cleanText(p.pod.unscheduled.nodeSelector, 120)] : [])),
+  );
+  return selectors.size === 1 ? [...selectors][0] : undefined;
+}
+
 function eventLine(pods: readonly PendingPod[]): string[] {
   const events = pods.flatMap((p) => p.events);
   if (events.length === 0) return [];
@@ -211,7 +220,8 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PendingPod>, in
   const scaleExplains = scale !== undefined && !rolloutExplains(link) && scaleUpExplains(ns, workload, pods, scale);
   const critical = allReplicasPending(ns, workload, pods);
   const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${workload.label} pods`;
-  const cause = message !== undefined ? `: ${cleanText(message, TITLE_MESSAGE_LIMIT)}` : '';
+  const selector = selectorNoNodeMatches(pods, message);
+  const cause = `${selector ? `: no node matches nodeSelector ${selector}` : ''}${message !== undefined ? `: ${cleanText(message, TITLE_MESSAGE_LIMIT)}` : ''}`;
   const evidence = [
     `${plural(pods.length, 'pod')} pending, not scheduled; ${describeWorkloadHealth(workload)}${critical ? '; no replica is running' : ''}`,
     ...(message !== undefined

@@ -350,3 +350,23 @@ test('a long scheduler message is cut in the title and bounded in the evidence',
   expect(finding!.title.length).toBeLessThanOrEqual(200);
   for (const line of finding!.evidence) expect(line.length).toBeLessThanOrEqual(300);
 });
+
+describe('a nodeSelector no node matches', () => {
+  const selectorMiss = "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.";
+  const withSelector = (message: string, nodeSelector: string) => {
+    const pending = pendingPod('importer', 'importer-rs', message);
+    pending.unscheduled = { ...pending.unscheduled, nodeSelector };
+    return namespace('shop', { pods: [pending] });
+  };
+
+  test('is named in the title, since the label is what has to change', () => {
+    const [finding] = unschedulableAnalyzer(analysisInput(kubernetes(withSelector(selectorMiss, 'disktype=ssd'))));
+    expect(finding?.title).toBe(`importer-rs pods unschedulable: no node matches nodeSelector disktype=ssd: ${selectorMiss}`);
+  });
+
+  test('near miss: a pod with a selector that is short of CPU is not blamed on its selector', () => {
+    const message = '0/3 nodes are available: 3 Insufficient cpu.';
+    const [finding] = unschedulableAnalyzer(analysisInput(kubernetes(withSelector(message, 'disktype=ssd'))));
+    expect(finding?.title).toBe(`importer-rs pods unschedulable: ${message}`);
+  });
+});
