@@ -86,6 +86,7 @@ function containerSummary(status: V1ContainerStatus, pod: V1Pod, init: boolean):
     if (waiting.message) summary.waiting.message = text(waiting.message);
   }
   // A container that is terminated now (restartPolicy Never, failed init) has its latest exit in `state`.
+  if (status.state?.terminated) summary.exited = true;
   const terminated = status.state?.terminated ?? status.lastState?.terminated;
   if (terminated) {
     summary.lastTerminated = {};
@@ -150,6 +151,8 @@ export function summarizePod(pod: V1Pod): { summary: PodSummary; rank: number } 
   if (createdAt) summary.createdAt = createdAt;
   const owner = pod.metadata?.ownerReferences?.find((r) => r.kind === 'ReplicaSet');
   if (owner) summary.replicaSet = short(owner.name);
+  const job = pod.metadata?.ownerReferences?.find((r) => r.kind === 'Job');
+  if (job) summary.job = short(job.name);
   const scheduled = status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (scheduled && scheduled.status !== 'True') {
     summary.unscheduled = {};
@@ -427,17 +430,21 @@ export interface PreviousLogTarget {
   namespace: string;
   pod: string;
   container: ContainerSummary;
+  /** The previous instance's log; false for a container that exited for good, whose own log holds its last run. */
+  previous: boolean;
 }
 
 /**
- * 2 for a crash loop, 1 for a container that restarted after failing (an exit
- * other than 0, OOMKilled included), 0 otherwise. Without a restart there is no
- * previous instance to read.
+ * 2 for a crash loop, 1 for a container that failed (an exit other than 0,
+ * OOMKilled included) and restarted or exited for good, 0 otherwise. A
+ * container that never failed has no failed run to read.
  */
 function crashSeverity(c: ContainerSummary): number {
+  const failedExit = c.lastTerminated !== undefined && c.lastTerminated.exitCode !== 0;
+  if (c.exited) return failedExit ? 1 : 0;
   if (c.restartCount === 0) return 0;
   if (c.waiting?.reason === 'CrashLoopBackOff') return 2;
-  return c.lastTerminated && c.lastTerminated.exitCode !== 0 ? 1 : 0;
+  return failedExit ? 1 : 0;
 }
 
 /**
@@ -454,7 +461,7 @@ export function previousLogTargets(
     .flatMap((ns) =>
       ns.pods.flatMap((pod) =>
         pod.containers.map((container) => ({
-          target: { namespace: ns.namespace, pod: pod.name, container },
+          target: { namespace: ns.namespace, pod: pod.name, container, previous: container.exited !== true },
           severity: crashSeverity(container),
           workload: `${ns.namespace}/${pod.replicaSet ?? pod.name}/${container.name}`,
         })),

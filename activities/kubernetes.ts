@@ -254,7 +254,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
             namespace: target.namespace,
             name: target.pod,
             container: target.container.name,
-            previous: true,
+            previous: target.previous,
             tailLines,
             limitBytes: LOG_LIMIT_BYTES,
           },

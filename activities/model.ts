@@ -117,7 +117,12 @@ export interface ContainerSummary {
   /** `message` is what the runtime or the process wrote on termination: bounded, secret-shaped strings redacted. */
   lastTerminated?: { reason?: string; exitCode?: number; finishedAt?: string; message?: string };
   memoryLimit?: string;
-  /** The end of the previous (crashed) container's log: bounded, secret-shaped strings redacted. */
+  /** Stopped for good (a Job's failed pod, `restartPolicy: Never`): its own log is the one that says why. */
+  exited?: boolean;
+  /**
+   * The end of the failed run's log: the previous instance's for a container that
+   * restarted, the container's own for one that exited. Bounded, secret-shaped strings redacted.
+   */
   previousLog?: LogTail;
 }
 
@@ -133,6 +138,8 @@ export interface PodSummary {
   createdAt?: string;
   /** Name of the owning ReplicaSet, when there is one. */
   replicaSet?: string;
+  /** Name of the owning Job, when there is one. */
+  job?: string;
   /** The PodScheduled condition when it is not True. */
   /** `nodeSelector` is the pod's own, `key=value` pairs: what a scheduler's "didn't match Pod's node affinity/selector" refers to. */
   unscheduled?: { reason?: string; message?: string; nodeSelector?: string };

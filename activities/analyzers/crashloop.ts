@@ -3,7 +3,7 @@
 // crashing pods came from a rollout just before the incident.
 import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
-import { findLogSignature, type LogSignature } from './log-signatures.js';
+import { containerSignature, type LogSignature } from './log-signatures.js';
 import { cleanText } from '../untrusted-text.js';
 import {
   assessPerWorkload,
@@ -139,10 +139,7 @@ function containerLines(crashes: readonly Crash[]): string[] {
 /** The first known error signature in the crashed containers' last words: what the container itself says killed it. */
 function signatureOf(crashes: readonly Crash[]): { crash: Crash; signature: LogSignature } | undefined {
   for (const crash of crashes) {
-    const log = crash.container.previousLog;
-    // The runtime's termination message says why a process never started (exec failures); the log, why it stopped.
-    const said = [crash.container.lastTerminated?.message ?? '', ...(log?.status === 'ok' ? log.lines : [])];
-    const signature = findLogSignature(said.filter((line) => line !== ''));
+    const signature = containerSignature(crash.container);
     if (signature) return { crash, signature };
   }
   return undefined;

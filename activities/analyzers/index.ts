@@ -8,6 +8,7 @@ import { assessErrorLogs, assessMonitors, ERROR_LOGS_ANALYZER, MONITORS_ANALYZER
 import { assessDependencies, assessMetricShifts, DEPENDENCY_ANALYZER, METRIC_SHIFT_ANALYZER } from './metrics.js';
 import { assessEvictions, EVICTIONS_ANALYZER } from './evictions.js';
 import { assessImagePulls, IMAGE_PULL_ANALYZER } from './image-pull.js';
+import { assessJobs, JOBS_ANALYZER } from './jobs.js';
 import { assessOomKills, OOM_ANALYZER } from './oom.js';
 import { assessProbes, PROBES_ANALYZER } from './probes.js';
 import { assessRestarts, RESTARTS_ANALYZER } from './restarts.js';
@@ -33,6 +34,7 @@ export const ANALYZERS: readonly RegisteredAnalyzer[] = [
   { name: OOM_ANALYZER, surface: 'kubernetes', assess: assessOomKills },
   { name: EVICTIONS_ANALYZER, surface: 'kubernetes', assess: assessEvictions },
   { name: RESTARTS_ANALYZER, surface: 'kubernetes', assess: assessRestarts },
+  { name: JOBS_ANALYZER, surface: 'kubernetes', assess: assessJobs },
   { name: DEPENDENCY_ANALYZER, surface: 'cloudwatch', assess: assessDependencies },
   { name: METRIC_SHIFT_ANALYZER, surface: 'cloudwatch', assess: assessMetricShifts },
   { name: MONITORS_ANALYZER, surface: 'datadog', assess: assessMonitors },

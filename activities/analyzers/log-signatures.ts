@@ -2,6 +2,7 @@
 // each names what failed (a host, a variable, a path, a permission) in a form
 // that holds whatever the application's own log format. Pure: lines in, the
 // strongest signature out.
+import type { ContainerSummary } from '../model.js';
 import { cleanText } from '../untrusted-text.js';
 
 export interface LogSignature {
@@ -20,7 +21,10 @@ interface SignatureRule {
 }
 
 const HOST = String.raw`[A-Za-z0-9][A-Za-z0-9._-]*`;
-const HOST_PORT = String.raw`${HOST}:\d{1,5}`;
+// A host in host:port names something (has a letter) or is an IPv4 address, and
+// starts a token: a clock time or an ISO timestamp is neither.
+const HOST_NAME = String.raw`(?<![\w.-])(?!\d{4}-\d\d-\d\dT)(?:(?=[\w.-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9._-]*|\d{1,3}(?:\.\d{1,3}){3})`;
+const HOST_PORT = String.raw`${HOST_NAME}:\d{1,5}`;
 const ENV_NAME = String.raw`[A-Z][A-Z0-9_]{1,63}`;
 
 const name = (value: string | undefined, max = 120): string => cleanText(value ?? '', max);
@@ -135,9 +139,34 @@ const RULES: readonly SignatureRule[] = [
     pattern: /((?:\/[\w.@-]+)+)[:'"]?\s*[:,]?\s*permission denied|permission denied[:,]?\s+(?:open\s+)?'?((?:\/[\w.@-]+)+)/i,
     summary: (m) => `permission denied on ${name(m[1] ?? m[2], 200)}`,
   },
+  {
+    kind: 'shell-syntax',
+    pattern: /(?:sh|bash|ash|dash):\s+(?:line\s+\d+:\s+|\d+:\s+)?(?:[\w./-]+:\s+)?(syntax error[^\n]{0,80})/,
+    summary: (m) => `the container's shell script does not parse (${name(m[1], 80)})`,
+  },
   { kind: 'panic', pattern: /\bpanic: (.{1,120})/, summary: (m) => `the process panicked: ${name(m[1], 120)}` },
   { kind: 'segfault', pattern: /segmentation fault|SIGSEGV/i, summary: () => 'the process crashed with a segmentation fault' },
 ];
+
+// A failed connection whose line does not name its target (Java's
+// "ConnectException: Connection refused") is named from a neighbouring line
+// that does: `host:port`, or `host: x, port: y`.
+const CONNECTION_FAILED =
+  /Connection refused|ConnectException|ECONNREFUSED|connection (?:timed out|reset)|no available connection|(?:failed|unable|could not) to connect|could not connect|couldn't connect/i;
+const TARGET_PAIR = new RegExp(String.raw`\b(?:host|server|address)[:=]\s*["']?(${HOST})["']?,?\s+port[:=]\s*(\d{1,5})\b`, 'i');
+const TARGET_HOST_PORT = new RegExp(String.raw`(${HOST_NAME}):(\d{1,5})\b`, 'g');
+
+function connectionTarget(lines: readonly string[]): string | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    const pair = TARGET_PAIR.exec(line);
+    if (pair) return `${pair[1]}:${pair[2]}`;
+    for (const m of line.matchAll(TARGET_HOST_PORT)) {
+      if (!/^https?$/i.test(m[1]!)) return `${m[1]}:${m[2]}`;
+    }
+  }
+  return undefined;
+}
 
 const QUOTE_CHARS = 200;
 
@@ -161,5 +190,23 @@ export function findLogSignature(lines: readonly string[]): LogSignature | undef
       if (m) return { kind: rule.kind, summary: rule.summary(m), quote: quoteAround(line, m.index, m[0].length) };
     }
   }
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = CONNECTION_FAILED.exec(lines[i]!);
+    if (!m) continue;
+    const target = connectionTarget(lines);
+    const summary = target ? `cannot connect to ${name(target, 200)}` : 'connections fail';
+    return { kind: 'connection-failed', summary, quote: quoteAround(lines[i]!, m.index, m[0].length) };
+  }
   return undefined;
+}
+
+/**
+ * What a failed container says killed it: the runtime's termination message
+ * (why a process never started: exec failures) and the failed run's log (why
+ * it stopped).
+ */
+export function containerSignature(container: ContainerSummary): LogSignature | undefined {
+  const log = container.previousLog;
+  const said = [container.lastTerminated?.message ?? '', ...(log?.status === 'ok' ? log.lines : [])];
+  return findLogSignature(said.filter((line) => line !== ''));
 }

@@ -100,6 +100,30 @@ describe('which signature and which quote', () => {
     expect(found!.quote.length).toBeLessThanOrEqual(200);
   });
 
+  test.each([
+    [
+      ['Connection attempt 1 failed: java.net.ConnectException: Connection refused', 'Target host: prod-db, port: 3333'],
+      'cannot connect to prod-db:3333',
+    ],
+    [
+      ['2025-03-01T12:00:01Z All host(s) tried for db query failed (tried: prod-db:3333) - no available connection'],
+      'cannot connect to prod-db:3333',
+    ],
+    [['2025-03-01T12:00:01Z java.net.ConnectException: Connection refused'], 'connections fail'],
+  ])('a failed connection is named from the line that names its target: %j', (lines, summary) => {
+    expect(findLogSignature(lines)).toMatchObject({ kind: 'connection-failed', summary });
+  });
+
+  test.each([
+    ['/bin/sh: syntax error: unexpected "fi"', 'the container\'s shell script does not parse (syntax error: unexpected "fi")'],
+    [
+      "sh: line 3: syntax error near unexpected token `done'",
+      "the container's shell script does not parse (syntax error near unexpected token `done')",
+    ],
+  ])('a shell script that does not parse: %s', (line, summary) => {
+    expect(findLogSignature([line])).toMatchObject({ kind: 'shell-syntax', summary });
+  });
+
   test('no lines, no signature', () => {
     expect(findLogSignature([])).toBeUndefined();
   });

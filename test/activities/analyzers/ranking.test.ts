@@ -106,6 +106,7 @@ describe('runAnalyzers', () => {
       'kubernetes.oom',
       'kubernetes.evictions',
       'kubernetes.restarts',
+      'kubernetes.jobs',
       'metrics.dependency',
       'metrics.shift',
       'datadog.monitors',
