@@ -4,6 +4,7 @@
 import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { containerSignature, type LogSignature } from './log-signatures.js';
+import { probeKindOf } from './probes.js';
 import { cleanText } from '../untrusted-text.js';
 import {
   assessPerWorkload,
@@ -145,6 +146,21 @@ function signatureOf(crashes: readonly Crash[]): { crash: Crash; signature: LogS
   return undefined;
 }
 
+/**
+ * The kubelet killed the containers for failing their liveness or startup
+ * probe (its `Killing` event says so): that, not the exit code, is why they
+ * restart, and the probe's failure message says what it could not reach.
+ */
+function probeKill(ns: NamespaceEvidence, crashes: readonly Crash[]): { kind: string; message: string } | undefined {
+  const pods = new Set(crashes.map((c) => c.pod.name));
+  const events = ns.events.filter((e) => e.object.kind === 'Pod' && pods.has(e.object.name));
+  const killed = events.find((e) => e.reason === 'Killing' && /failed (liveness|startup) probe/.test(e.message));
+  if (!killed) return undefined;
+  const kind = /failed startup probe/.test(killed.message) ? 'startup' : 'liveness';
+  const failure = events.find((e) => probeKindOf(e) === kind);
+  return { kind, message: cleanText(failure?.message ?? killed.message, 160) };
+}
+
 function signatureLine(found: { crash: Crash; signature: LogSignature } | undefined): string[] {
   if (!found) return [];
   const { crash, signature } = found;
@@ -182,11 +198,18 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
   const oomContainers = new Set(crashes.filter((c) => c.termination.reason === OOM).map((c) => cleanText(c.container.name, 63)));
   const limitChanges = link ? memoryLimitChanges(link.rollout).filter((c) => oomContainers.has(c.container)) : [];
   const signature = signatureOf(crashes);
+  const killedByProbe = probeKill(ns, crashes);
+  const cause = killedByProbe
+    ? `: killed by its ${killedByProbe.kind} probe (${killedByProbe.message})`
+    : signature
+      ? `: ${signature.signature.summary}`
+      : '';
   const evidence = [
     `${plural(pods.length, 'pod')} in CrashLoopBackOff; ${describeWorkloadHealth(workload)}`,
     ...containerLines(crashes),
     ...(link ? limitChanges.map((c) => describeMemoryLimitChange(c, link.rollout.revision)) : []),
     ...(link ? [describeRolloutLink(link)] : []),
+    ...(killedByProbe ? [`the kubelet restarts them for failing their ${killedByProbe.kind} probe: ${killedByProbe.message}`] : []),
     ...signatureLine(signature),
     ...lastLogLine(crashes),
     ...omittedLine(ns),
@@ -197,7 +220,7 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
     title: `${subject}${failedContainerPhrase(
       pods,
       crashes.map((c) => c.container),
-    )} in CrashLoopBackOff${titleCause(crashes)}${titleSuffixFor(link)}${signature ? `: ${signature.signature.summary}` : ''}`,
+    )} in CrashLoopBackOff${titleCause(crashes)}${titleSuffixFor(link)}${cause}`,
     evidence: evidence,
   });
 }

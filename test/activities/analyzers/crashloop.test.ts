@@ -4,6 +4,7 @@ import {
   analysisInput,
   container,
   crashLooping,
+  event,
   deployment,
   healthyNamespace,
   kubernetes,
@@ -315,5 +316,45 @@ describe('which container crash-loops', () => {
   ])('$name', ({ containers, title }) => {
     const [finding] = crashLoopAnalyzer(analysisInput(kubernetes(podWith(...containers))));
     expect(finding?.title).toBe(title);
+  });
+});
+
+describe('a container its liveness probe keeps killing', () => {
+  const probeEvents = (pod: string) => [
+    event({
+      reason: 'Unhealthy',
+      message: 'Liveness probe failed: Get "http://10.0.0.7:8080/healthz": dial tcp 10.0.0.7:8080: connect: connection refused',
+      object: { kind: 'Pod', name: pod },
+    }),
+    event({
+      type: 'Normal',
+      reason: 'Killing',
+      message: 'Container api failed liveness probe, will be restarted',
+      object: { kind: 'Pod', name: pod },
+    }),
+  ];
+  const crashing = (events: ReturnType<typeof event>[], lines: string[] = []) =>
+    namespace('shop', {
+      pods: [
+        pod('web-1', {
+          containers: [
+            crashLooping({ reason: 'Completed', exitCode: 0 }, { previousLog: { status: 'ok', lines, truncated: false, redactions: 0 } }),
+          ],
+        }),
+      ],
+      events,
+    });
+
+  test('is restarting because of the probe, whatever the exit code: the probe is the cause named', () => {
+    const [finding] = crashLoopAnalyzer(analysisInput(kubernetes(crashing(probeEvents('web-1'), ['nginx: [notice] exiting']))));
+    expect(finding?.title).toBe(
+      'pod web-1 in CrashLoopBackOff (exit 0, Completed): killed by its liveness probe (Liveness probe failed: Get "http://10.0.0.7:8080/healthz": dial tcp 10.0.0.7:8080: connect: connection refused)',
+    );
+  });
+
+  test('near miss: probe failures without a kill leave the crash to its own cause', () => {
+    const [unhealthy] = probeEvents('web-1');
+    const [finding] = crashLoopAnalyzer(analysisInput(kubernetes(crashing([unhealthy!], ['Environment variable PORT is undefined']))));
+    expect(finding?.title).toBe('pod web-1 in CrashLoopBackOff (exit 0, Completed): environment variable PORT is not set');
   });
 });
