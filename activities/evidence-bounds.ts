@@ -27,6 +27,11 @@ export const EVIDENCE_LIMITS = {
   imagesPerWorkload: 10,
   /** Containers per triage whose previous log is read: the most notable crashes, not every replica's. */
   previousLogsPerTriage: 5,
+  /**
+   * Running containers per triage whose own log is read: one replica per
+   * workload, unready ones first, since an app can fail while its pods look healthy.
+   */
+  currentLogsPerTriage: 5,
   /** The newest lines of a previous container's log that are kept; each is cut to `textChars`. */
   logLinesPerContainer: 20,
   /** When over budget, logs are cut to this many newest lines before any pod or event is dropped. */
@@ -91,7 +96,9 @@ type ShownLog = Extract<LogTail, { status: 'ok' }>;
 
 function shownLogs(evidence: KubernetesEvidence): ShownLog[] {
   return evidence.namespaces.flatMap((ns) =>
-    ns.pods.flatMap((p) => p.containers.flatMap((c) => (c.previousLog?.status === 'ok' ? [c.previousLog] : []))),
+    ns.pods.flatMap((p) =>
+      p.containers.flatMap((c) => [c.previousLog, c.currentLog].filter((log): log is ShownLog => log?.status === 'ok')),
+    ),
   );
 }
 

@@ -169,11 +169,30 @@ export function summarizePod(pod: V1Pod): { summary: PodSummary; rank: number } 
   return { summary, rank: rankPod(summary) };
 }
 
+/**
+ * The workload a pod belongs to, for "one replica each": a ReplicaSet's pods
+ * under their Deployment (the ReplicaSet is named `<deployment>-<pod-template-hash>`),
+ * so the old and new revisions of one Deployment are one workload.
+ */
+function workloadKey(pod: V1Pod): string {
+  const owner = pod.metadata?.ownerReferences?.find((r) => r.controller) ?? pod.metadata?.ownerReferences?.[0];
+  if (!owner) return `Pod/${pod.metadata?.name ?? ''}`;
+  const hash = pod.metadata?.labels?.['pod-template-hash'];
+  const name = owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`) ? owner.name.slice(0, -hash.length - 1) : owner.name;
+  return `${owner.kind === 'ReplicaSet' && hash ? 'Deployment' : owner.kind}/${name}`;
+}
+
 export function summarizePods(pods: readonly V1Pod[]): Pick<NamespaceEvidence, 'podCounts' | 'pods' | 'podsOmitted'> {
   const podCounts: NamespaceEvidence['podCounts'] = { total: pods.length, notReady: 0, byPhase: {}, byWaitingReason: {} };
   const notable: RankedPod[] = [];
+  // One running replica of each workload that shows no failure, whose own log may (currentLogTargets).
+  const quiet = new Map<string, PodSummary>();
+  const failing = new Set<string>();
   for (const pod of pods) {
     const { summary, rank } = summarizePod(pod);
+    const workload = workloadKey(pod);
+    if (rank > 0) failing.add(workload);
+    else if (summary.phase === 'Running' && !quiet.has(workload)) quiet.set(workload, summary);
     podCounts.byPhase[summary.phase] = (podCounts.byPhase[summary.phase] ?? 0) + 1;
     if (summary.phase !== 'Succeeded' && !summary.ready) podCounts.notReady += 1;
     // Counted per pod, so "N pods in CrashLoopBackOff" reads right for multi-container pods.
@@ -196,7 +215,11 @@ export function summarizePods(pods: readonly V1Pod[]): Pick<NamespaceEvidence, '
       (a.summary.name < b.summary.name ? -1 : a.summary.name > b.summary.name ? 1 : 0),
   );
   const shown = notable.slice(0, EVIDENCE_LIMITS.podsPerNamespace);
-  return { podCounts, pods: shown.map((p) => p.summary), podsOmitted: notable.length - shown.length };
+  const representatives = [...quiet.entries()]
+    .filter(([workload]) => !failing.has(workload))
+    .slice(0, EVIDENCE_LIMITS.currentLogsPerTriage)
+    .map(([, summary]) => summary);
+  return { podCounts, pods: [...shown.map((p) => p.summary), ...representatives], podsOmitted: notable.length - shown.length };
 }
 
 // ---- events -----------------------------------------------------------------
@@ -425,8 +448,8 @@ export function summarizeNamespace(objects: NamespaceObjects): NamespaceEvidence
 
 // ---- previous container logs --------------------------------------------------
 
-/** A crashed container whose previous instance's log is worth reading, and the summary it goes into. */
-export interface PreviousLogTarget {
+/** A container whose log is worth reading, and the summary it goes into. */
+export interface LogTarget {
   namespace: string;
   pod: string;
   container: ContainerSummary;
@@ -456,7 +479,7 @@ function crashSeverity(c: ContainerSummary): number {
 export function previousLogTargets(
   namespaces: readonly NamespaceEvidence[],
   max: number = EVIDENCE_LIMITS.previousLogsPerTriage,
-): PreviousLogTarget[] {
+): LogTarget[] {
   const crashed = namespaces
     .flatMap((ns) =>
       ns.pods.flatMap((pod) =>
@@ -470,13 +493,46 @@ export function previousLogTargets(
     .filter((c) => c.severity > 0)
     .sort((a, b) => b.severity - a.severity);
   const seen = new Set<string>();
-  const firsts: PreviousLogTarget[] = [];
-  const repeats: PreviousLogTarget[] = [];
+  const firsts: LogTarget[] = [];
+  const repeats: LogTarget[] = [];
   for (const c of crashed) {
     (seen.has(c.workload) ? repeats : firsts).push(c.target);
     seen.add(c.workload);
   }
   return [...firsts, ...repeats].slice(0, max);
+}
+
+/**
+ * Running containers whose own log is read: one pod per workload that no
+ * previous-log read already covers, unready pods first, app containers only,
+ * at most `max` per triage. A service can fail (an unresolvable host, a
+ * forbidden call) while its pods stay Running and Ready.
+ */
+export function currentLogTargets(
+  namespaces: readonly NamespaceEvidence[],
+  covered: readonly LogTarget[],
+  max: number = EVIDENCE_LIMITS.currentLogsPerTriage,
+): LogTarget[] {
+  const workloadOf = (namespace: string, pod: PodSummary) => `${namespace}/${pod.replicaSet ?? pod.job ?? pod.name}`;
+  const podsByName = new Map(
+    namespaces.flatMap((ns) => ns.pods.map((pod) => [`${ns.namespace}/${pod.name}`, workloadOf(ns.namespace, pod)])),
+  );
+  // A workload whose crash is already read has told its story.
+  const seen = new Set(covered.map((t) => podsByName.get(`${t.namespace}/${t.pod}`) ?? `${t.namespace}/${t.pod}`));
+  const running = namespaces.flatMap((ns) =>
+    ns.pods.filter((pod) => pod.phase === 'Running').map((pod) => ({ ns, pod, workload: workloadOf(ns.namespace, pod) })),
+  );
+  // Stable: unready before ready, then the evidence's own order (most notable first).
+  const ordered = [...running.filter((c) => !c.pod.ready), ...running.filter((c) => c.pod.ready)];
+  const targets: LogTarget[] = [];
+  for (const { ns, pod, workload } of ordered) {
+    if (seen.has(workload)) continue;
+    seen.add(workload);
+    for (const container of pod.containers.filter((c) => !c.init)) {
+      targets.push({ namespace: ns.namespace, pod: pod.name, container, previous: false });
+    }
+  }
+  return targets.slice(0, max);
 }
 
 // Terminal escape sequences: CSI (colours, cursor moves, also as the 8-bit

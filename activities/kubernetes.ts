@@ -18,7 +18,7 @@ import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { EVIDENCE_LIMITS, fitKubernetesEvidence, truncateText } from './evidence-bounds.js';
 import { httpFailure, invalidRequest, malformedResponse, networkFailure, requireTriageId } from './http-failure.js';
-import { previousLogTail, previousLogTargets, summarizeNamespace, type PreviousLogTarget } from './kubernetes-summary.js';
+import { currentLogTargets, previousLogTail, previousLogTargets, summarizeNamespace, type LogTarget } from './kubernetes-summary.js';
 import type { EvidenceRequest, KubernetesEvidence, LogTail, NamespaceEvidence } from './model.js';
 
 const SURFACE = 'kubernetes';
@@ -237,14 +237,14 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
   }
 
   /**
-   * The end of the log of the container's previous instance. The kubelet seeks
+   * The end of a container's log (its previous instance's, or its own). The kubelet seeks
    * to the last `tailLines` lines and then stops writing at `limitBytes`, so a
    * cut answer holds the oldest of those lines and lacks the newest, the ones
    * that say why the container died. A cut read is therefore repeated with a
    * quarter as many lines (21, 5, 1). A failed read makes the log unavailable,
    * never the surface.
    */
-  async function readPreviousLog(target: PreviousLogTarget, userAgent: string): Promise<LogTail> {
+  async function readLogTail(target: LogTarget, userAgent: string): Promise<LogTail> {
     let shortened = false;
     for (let tailLines = LOG_TAIL_LINES; ; tailLines = Math.max(1, Math.floor(tailLines / 4))) {
       let body: unknown;
@@ -295,11 +295,15 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       const nodeEvents = node ? node.then((n) => n.events) : Promise.resolve([]);
       const collected = await Promise.all(namespaces.map((ns) => collectNamespace(ns, selector, userAgent, nodeEvents)));
       const nodeStatus = node ? (await node).status : undefined;
-      await Promise.all(
-        previousLogTargets(collected).map(async (target) => {
-          target.container.previousLog = await readPreviousLog(target, userAgent);
+      const crashed = previousLogTargets(collected);
+      await Promise.all([
+        ...crashed.map(async (target) => {
+          target.container.previousLog = await readLogTail(target, userAgent);
         }),
-      );
+        ...currentLogTargets(collected, crashed).map(async (target) => {
+          target.container.currentLog = await readLogTail(target, userAgent);
+        }),
+      ]);
       const evidence: KubernetesEvidence = {
         surface: 'kubernetes',
         cluster: scope.cluster,

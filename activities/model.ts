@@ -124,6 +124,8 @@ export interface ContainerSummary {
    * restarted, the container's own for one that exited. Bounded, secret-shaped strings redacted.
    */
   previousLog?: LogTail;
+  /** The end of a running container's own log, read for the few workloads that show no failure of their own. Same bounds. */
+  currentLog?: LogTail;
 }
 
 export interface PodSummary {

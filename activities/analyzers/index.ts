@@ -3,17 +3,22 @@
 // likely cause only when the evidence supports one.
 import type { AnalysisInput, Analyzer, Finding, Severity, SurfaceName } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
+import { assessConfigRefs, CONFIG_REFS_ANALYZER } from './config-refs.js';
 import { assessCrashLoops, CRASHLOOP_ANALYZER } from './crashloop.js';
 import { assessErrorLogs, assessMonitors, ERROR_LOGS_ANALYZER, MONITORS_ANALYZER } from './datadog.js';
 import { assessDependencies, assessMetricShifts, DEPENDENCY_ANALYZER, METRIC_SHIFT_ANALYZER } from './metrics.js';
 import { assessEvictions, EVICTIONS_ANALYZER } from './evictions.js';
+import { assessFailedCreates, FAILED_CREATE_ANALYZER } from './failed-create.js';
+import { assessHpas, HPA_ANALYZER } from './hpa.js';
 import { assessImagePulls, IMAGE_PULL_ANALYZER } from './image-pull.js';
 import { assessJobs, JOBS_ANALYZER } from './jobs.js';
+import { assessLogErrors, LOG_ERRORS_ANALYZER } from './log-errors.js';
 import { assessOomKills, OOM_ANALYZER } from './oom.js';
 import { assessProbes, PROBES_ANALYZER } from './probes.js';
 import { assessRestarts, RESTARTS_ANALYZER } from './restarts.js';
 import { assessRollouts, ROLLOUT_ANALYZER } from './rollout.js';
 import { assessUnschedulable, UNSCHEDULABLE_ANALYZER } from './unschedulable.js';
+import { assessVolumes, VOLUMES_ANALYZER } from './volumes.js';
 import { cleanText } from '../untrusted-text.js';
 import { compareText } from './workloads.js';
 
@@ -35,6 +40,11 @@ export const ANALYZERS: readonly RegisteredAnalyzer[] = [
   { name: EVICTIONS_ANALYZER, surface: 'kubernetes', assess: assessEvictions },
   { name: RESTARTS_ANALYZER, surface: 'kubernetes', assess: assessRestarts },
   { name: JOBS_ANALYZER, surface: 'kubernetes', assess: assessJobs },
+  { name: LOG_ERRORS_ANALYZER, surface: 'kubernetes', assess: assessLogErrors },
+  { name: CONFIG_REFS_ANALYZER, surface: 'kubernetes', assess: assessConfigRefs },
+  { name: VOLUMES_ANALYZER, surface: 'kubernetes', assess: assessVolumes },
+  { name: FAILED_CREATE_ANALYZER, surface: 'kubernetes', assess: assessFailedCreates },
+  { name: HPA_ANALYZER, surface: 'kubernetes', assess: assessHpas },
   { name: DEPENDENCY_ANALYZER, surface: 'cloudwatch', assess: assessDependencies },
   { name: METRIC_SHIFT_ANALYZER, surface: 'cloudwatch', assess: assessMetricShifts },
   { name: MONITORS_ANALYZER, surface: 'datadog', assess: assessMonitors },

@@ -69,11 +69,12 @@ const RULES: readonly SignatureRule[] = [
       String.raw`getaddrinfo\s+(?:EAI_AGAIN|ENOTFOUND|EAI_NONAME)\s+(${HOST})` +
         String.raw`|lookup\s+(${HOST})(?:\s+on\s+[\d.:\[\]a-f]+)?:\s+(?:no such host|server misbehaving|i/o timeout|Temporary failure)` +
         String.raw`|(?:Could not resolve host|could not translate host name|UnknownHostException|Unknown host|unknown host)[:\s"']+(${HOST})` +
+        String.raw`|(?:[Ff]ailed|[Uu]nable|[Cc]annot|can't|[Cc]ould not) (?:to )?resolve[:\s]+(?:host(?:name)?\s+)?["']?(${HOST})` +
         String.raw`|\b(${HOST})[:\s]+(?:Name or service not known|Temporary failure in name resolution|nodename nor servname provided)` +
         String.raw`|\b(NXDOMAIN|EAI_AGAIN|Temporary failure in name resolution|Name or service not known)\b`,
     ),
     summary: (m) => {
-      const host = m[1] ?? m[2] ?? m[3] ?? m[4];
+      const host = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5];
       return host ? `cannot resolve ${name(host, 200)} (DNS)` : 'DNS lookups fail';
     },
   },
@@ -99,13 +100,19 @@ const RULES: readonly SignatureRule[] = [
   {
     kind: 'kubernetes-forbidden',
     pattern: /forbidden: User "([^"]{1,200})" cannot (\w+) resource "([^"]{1,100})"/,
-    summary: (m) => `${name(m[1], 120)} may not ${name(m[2], 20)} ${name(m[3], 60)} (RBAC forbidden)`,
+    summary: (m) => `${name(m[1], 120)} is forbidden to ${name(m[2], 20)} ${name(m[3], 60)} (RBAC)`,
   },
   {
     kind: 'runtime-oom',
     pattern:
       /java\.lang\.OutOfMemoryError(?::\s*([\w .-]{1,60}))?|JavaScript heap out of memory|FATAL ERROR: .{0,80}heap|fatal error: runtime: out of memory|\bMemoryError\b|Cannot allocate memory/,
     summary: (m) => `the runtime ran out of memory${m[1] ? ` (${name(m[1], 60)})` : ''}`,
+  },
+  {
+    kind: 'pool-exhausted',
+    pattern:
+      /(?:connection )?pool (?:is )?exhausted(?:[^\n]{0,40}?(\d+\/\d+))?|Timeout waiting for (?:a |database )?connection(?:[^\n]{0,60}?(\d+\/\d+))?|too many (?:clients|connections)|remaining connection slots are reserved/i,
+    summary: (m) => `the connection pool is exhausted${(m[1] ?? m[2]) ? ` (${name(m[1] ?? m[2], 20)})` : ''}`,
   },
   { kind: 'disk-full', pattern: /no space left on device|ENOSPC|disk full/i, summary: () => 'no space left on device' },
   { kind: 'too-many-open-files', pattern: /too many open files|EMFILE/i, summary: () => 'too many open files' },
@@ -123,10 +130,11 @@ const RULES: readonly SignatureRule[] = [
     kind: 'connection-timeout',
     pattern: new RegExp(
       String.raw`(?:dial tcp|connect to|connecting to)\s+(${HOST_PORT})[^\n]{0,60}?(?:i/o timeout|timed out|connection timed out)` +
-        String.raw`|ETIMEDOUT\s+(${HOST_PORT})`,
+        String.raw`|ETIMEDOUT\s+(${HOST_PORT})` +
+        String.raw`|[Cc]onnection to (${HOST})(?::\d{1,5})? timed out`,
       'i',
     ),
-    summary: (m) => `connections to ${name(m[1] ?? m[2], 200)} time out`,
+    summary: (m) => `connections to ${name(m[1] ?? m[2] ?? m[3], 200)} time out`,
   },
   {
     kind: 'file-missing',

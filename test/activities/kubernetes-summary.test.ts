@@ -1,5 +1,6 @@
 import type { CoreV1Event, V1ContainerStatus, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import {
+  currentLogTargets,
   previousLogTail,
   previousLogTargets,
   summarizeEvents,
@@ -188,7 +189,9 @@ describe('pod notability and rank', () => {
       byPhase: { Running: 161, Pending: 1, Succeeded: 1 },
       byWaitingReason: { CrashLoopBackOff: 1, ErrImagePull: 1 },
     });
-    expect(out.pods).toHaveLength(50);
+    // 50 notable pods, then one replica each of at most 5 workloads that show no failure (bare pods here), for their own log.
+    expect(out.pods).toHaveLength(50 + 5);
+    expect(out.pods.slice(50).every((p) => p.ready && p.containers.every((c) => c.restartCount === 0))).toBe(true);
     expect(out.podsOmitted).toBe(12);
     expect(out.pods.slice(0, 2).map((p) => p.name)).toEqual(['crash', 'pull']);
     // Among equals, more restarts first.
@@ -545,5 +548,40 @@ describe('previousLogTail', () => {
       truncated: false,
       redactions: 2,
     });
+  });
+});
+
+describe('currentLogTargets', () => {
+  const running = (name: string, replicaSet: string | undefined, ready = true): PodSummary => ({
+    name,
+    phase: 'Running',
+    ready,
+    ...(replicaSet ? { replicaSet } : {}),
+    containers: [
+      { name: 'setup', image: 'x', ready: false, restartCount: 0, init: true },
+      { name: 'app', image: 'x', ready, restartCount: 0 },
+    ],
+  });
+  const ns = (pods: PodSummary[]): NamespaceEvidence =>
+    ({
+      namespace: 'shop',
+      pods,
+      podCounts: { total: pods.length },
+      podsOmitted: 0,
+      events: [],
+      eventsOmitted: 0,
+    }) as unknown as NamespaceEvidence;
+
+  test('one replica per workload, unready first, app containers only, bounded', () => {
+    const pods = [running('api-1', 'api-rs'), running('api-2', 'api-rs', false), running('web-1', 'web-rs'), running('solo', undefined)];
+    const targets = currentLogTargets([ns(pods)], [], 2);
+    expect(targets.map((t) => `${t.pod}/${t.container.name}/${t.previous}`)).toEqual(['api-2/app/false', 'web-1/app/false']);
+  });
+
+  test('near miss: a workload whose crash is already read, and pods that are not running, are skipped', () => {
+    const pending: PodSummary = { ...running('web-2', 'web-rs'), phase: 'Pending' };
+    const pods = [running('api-1', 'api-rs'), running('api-2', 'api-rs'), pending];
+    const covered = [{ namespace: 'shop', pod: 'api-1', container: pods[0]!.containers[1]!, previous: true }];
+    expect(currentLogTargets([ns(pods)], covered)).toEqual([]);
   });
 });

@@ -102,8 +102,14 @@ describe('the crashloop-after-rollout scenario', () => {
     expect(evidence).toMatchObject({ surface: 'kubernetes', cluster: 'sandbox' });
     const ns = only(evidence, 'checkout');
     expect(ns.podCounts).toEqual({ total: 4, notReady: 2, byPhase: { Running: 4 }, byWaitingReason: { CrashLoopBackOff: 2 } });
-    // Only the two failing pods are notable; the healthy ones are counted, not listed.
-    expect(ns.pods.map((p) => p.name)).toEqual(['checkout-api-6b8f7c9d54-x7k2p', 'checkout-api-6b8f7c9d54-q9w4z']);
+    // The two failing pods lead; the healthy ones are counted, and only one replica of the
+    // workload with no failure (checkout-worker) is listed, last, for its own log.
+    expect(ns.pods.map((p) => p.name)).toEqual([
+      'checkout-api-6b8f7c9d54-x7k2p',
+      'checkout-api-6b8f7c9d54-q9w4z',
+      'checkout-worker-7f6d5c4b9-h2n6r',
+    ]);
+    expect(ns.pods[2]?.containers[0]?.currentLog).toMatchObject({ status: 'ok' });
     expect(ns.podsOmitted).toBe(0);
     expect(ns.pods[0]).toEqual({
       name: 'checkout-api-6b8f7c9d54-x7k2p',
@@ -157,10 +163,12 @@ describe('the crashloop-after-rollout scenario', () => {
     });
   });
 
-  test('healthy containers and containers that never restarted are not read', async () => {
+  test('a healthy workload gets one replica’s own log read, and no previous log: it never restarted', async () => {
     const before = k8s.requestLog.length;
     const evidence = await collect({ cluster: 'sandbox', namespaces: ['checkout'], labelSelector: 'app=checkout-worker' });
-    expect(logReads(k8s.requestLog.slice(before))).toEqual([]);
+    expect(logReads(k8s.requestLog.slice(before)).map((r) => r.path)).toEqual([
+      '/api/v1/namespaces/checkout/pods/checkout-worker-7f6d5c4b9-h2n6r/log',
+    ]);
     expect(JSON.stringify(evidence)).not.toContain('previousLog');
   });
 
@@ -185,7 +193,7 @@ describe('the crashloop-after-rollout scenario', () => {
       const evidence = await createKubernetesActivities({ kubeConfig: kubeConfig(proxy.url) }).collectKubernetesEvidence(
         evidenceRequest({ kubernetes: { cluster: 'sandbox', namespaces: ['checkout'] } }),
       );
-      expect(only(evidence, 'checkout').pods).toHaveLength(2);
+      expect(only(evidence, 'checkout').pods).toHaveLength(3);
       for (const pod of ['checkout-api-6b8f7c9d54-x7k2p', 'checkout-api-6b8f7c9d54-q9w4z']) {
         expect(previousLogOf(evidence, 'checkout', pod)).toEqual({ status: 'unavailable', reason: expect.stringContaining('pods/log') });
       }
@@ -261,7 +269,8 @@ describe('the crashloop-after-rollout scenario', () => {
     const ns = only(await collect({ cluster: 'sandbox', namespaces: ['checkout'], labelSelector: 'app=checkout-worker' }), 'checkout');
     expect(ns.labelSelector).toBe('app=checkout-worker');
     expect(ns.podCounts.total).toBe(1);
-    expect(ns.pods).toEqual([]);
+    // Healthy: listed only as the one replica whose own log is read.
+    expect(ns.pods.map((p) => [p.name, p.ready])).toEqual([['checkout-worker-7f6d5c4b9-h2n6r', true]]);
     expect(ns.deployments.map((d) => d.name)).toEqual(['checkout-worker']);
     expect(ns.events).toEqual([]);
   });
@@ -281,6 +290,7 @@ describe('the crashloop-after-rollout scenario', () => {
       '/api/v1/namespaces/checkout/pods',
       '/api/v1/namespaces/checkout/pods/checkout-api-6b8f7c9d54-q9w4z/log',
       '/api/v1/namespaces/checkout/pods/checkout-api-6b8f7c9d54-x7k2p/log',
+      '/api/v1/namespaces/checkout/pods/checkout-worker-7f6d5c4b9-h2n6r/log',
       '/apis/apps/v1/namespaces/checkout/deployments',
       '/apis/apps/v1/namespaces/checkout/replicasets',
     ]);
@@ -459,6 +469,7 @@ describe('a namespace of 2,000 pods, 10 failing', () => {
     }
 
     // 20 crashing containers, 5 log reads: one per workload first, then the next most notable.
+    // Every workload has a crash read, so no running replica's own log is read besides.
     const reads = logReads(k8s.requestLog.slice(before));
     expect(reads).toHaveLength(5);
     expect(new Set(reads.map((r) => r.path.split('/')[4])).size).toBe(2);

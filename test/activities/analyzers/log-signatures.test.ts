@@ -40,7 +40,7 @@ describe('findLogSignature names what failed', () => {
     [
       'pods is forbidden: User "system:serviceaccount:ci:runner" cannot list resource "pods" in API group ""',
       'kubernetes-forbidden',
-      'system:serviceaccount:ci:runner may not list pods (RBAC forbidden)',
+      'system:serviceaccount:ci:runner is forbidden to list pods (RBAC)',
     ],
     [
       'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space',
@@ -48,6 +48,17 @@ describe('findLogSignature names what failed', () => {
       'the runtime ran out of memory (Java heap space)',
     ],
     ['FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory', 'runtime-oom', 'the runtime ran out of memory'],
+    [
+      'ERROR Timeout waiting for database connection after 30000ms - Pool exhausted (100/100)',
+      'pool-exhausted',
+      'the connection pool is exhausted (100/100)',
+    ],
+    [
+      'FATAL: remaining connection slots are reserved for non-replication superuser connections',
+      'pool-exhausted',
+      'the connection pool is exhausted',
+    ],
+    ['Network timeout: Connection to backend timed out after 30000ms', 'connection-timeout', 'connections to backend time out'],
     ['write /data/wal/000001.log: no space left on device', 'disk-full', 'no space left on device'],
     ['accept tcp [::]:8080: accept4: too many open files', 'too-many-open-files', 'too many open files'],
     ['dial tcp 10.0.3.4:5432: connect: connection refused', 'connection-refused', 'connections to 10.0.3.4:5432 are refused'],
@@ -78,6 +89,7 @@ describe('near misses name nothing', () => {
     'certificate renewed, expires 2026-03-01',
     'level=info msg="DNS cache warmed" entries=120',
     'running as root user: no (uid 1000)',
+    'connection pool size 20, 3 idle',
   ])('%s', (line) => {
     expect(findLogSignature([line])).toBeUndefined();
   });

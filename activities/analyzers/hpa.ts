@@ -1,0 +1,189 @@
+// HorizontalPodAutoscalers that cannot do their job: they cannot read the
+// metric they scale on, cannot find their target, or are pinned at their
+// maximum. The workload may be serving fine; it just will not grow with the
+// load, which is what an incident about load needs to know. A warning, never
+// more: the failure is in the scaling, not in the pods.
+import type { EventSummary, NamespaceEvidence } from '../model.js';
+import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
+import { cleanText } from '../untrusted-text.js';
+import { stripCombined } from './config-refs.js';
+import { compareText, objectRef, parseTime, plural, workloadOfPod } from './workloads.js';
+
+export const HPA_ANALYZER = 'kubernetes.hpa';
+
+const HPA_KIND = 'HorizontalPodAutoscaler';
+
+/**
+ * replica_calculator.go, for a pod whose container sets no request for the
+ * resource the HPA computes utilization of: "missing request for %s in
+ * container %s of Pod %s" (some releases quote the names). Wrapped by the
+ * controller in "failed to get cpu utilization: ..." and, for
+ * FailedComputeMetricsReplicas, "invalid metrics (1 invalid out of 1), first
+ * error is: ...", so it is searched for, not anchored.
+ */
+const MISSING_REQUEST =
+  /missing request for ([a-z0-9./-]{1,63}) in container "?([a-z0-9][a-z0-9-]{0,62})"? of Pod "?([a-z0-9][a-z0-9.-]{0,252})"?/;
+/** The metrics client: "unable to get metrics for resource %s: no metrics returned from resource metrics API". */
+const NO_METRICS = /unable to get metrics for resource ([a-z0-9./-]{1,63}): no metrics returned from resource metrics API/;
+/** The same client when metrics.k8s.io does not answer: "unable to fetch metrics from resource metrics API: %v". */
+const METRICS_API_DOWN = /unable to get metrics for resource ([a-z0-9./-]{1,63}): unable to fetch metrics from resource metrics API: (.+)$/;
+/** replica_calculator.go: "did not receive metrics for targeted pods (pods might be unready)", later "... for any ready pods". */
+const NO_POD_METRICS = /did not receive metrics for (?:targeted pods|any ready pods)/;
+/** horizontal.go, FailedGetScale: "the HPA controller was unable to get the target's current scale: %v". */
+const NO_SCALE = /^the HPA controller was unable to get the target's current scale: (.+)$/;
+/** The ScalingLimited condition's message when the desired count is above maxReplicas (reason TooManyReplicas). */
+const AT_MAXIMUM = /the desired replica count is more than the maximum replica count/;
+
+/** A pod of a Deployment is `<deployment>-<pod-template-hash>-<suffix>`. */
+const DEPLOYMENT_POD = /^(.+)-[a-z0-9]{5,10}-[a-z0-9]{5}$/;
+
+const CAUSE_LIMIT = 120;
+const MESSAGE_LIMIT = 250;
+
+type CauseKind = 'missing-request' | 'no-scale-target' | 'metrics-api-down' | 'no-metrics' | 'no-pod-metrics' | 'at-maximum' | 'other';
+
+interface HpaCause {
+  kind: CauseKind;
+  resource?: string;
+  container?: string;
+  pod?: string;
+  detail?: string;
+}
+
+interface Reading {
+  event: EventSummary;
+  cause: HpaCause;
+  at: number;
+}
+
+/** When two causes are equally recent, the more specific one names the fix. */
+const SPECIFICITY: readonly CauseKind[] = [
+  'missing-request',
+  'no-scale-target',
+  'metrics-api-down',
+  'no-metrics',
+  'no-pod-metrics',
+  'at-maximum',
+  'other',
+];
+
+function hpaCause(event: EventSummary): HpaCause {
+  const text = stripCombined(cleanText(event.message));
+  const missing = MISSING_REQUEST.exec(text);
+  if (missing) return { kind: 'missing-request', resource: missing[1]!, container: missing[2]!, pod: missing[3]! };
+  const scale = NO_SCALE.exec(text);
+  if (scale) return { kind: 'no-scale-target', detail: cleanText(scale[1], CAUSE_LIMIT) };
+  const down = METRICS_API_DOWN.exec(text);
+  if (down) return { kind: 'metrics-api-down', resource: down[1]!, detail: cleanText(down[2], CAUSE_LIMIT) };
+  const none = NO_METRICS.exec(text);
+  if (none) return { kind: 'no-metrics', resource: none[1]! };
+  if (NO_POD_METRICS.test(text)) return { kind: 'no-pod-metrics' };
+  if (event.reason === 'ScalingLimited' || AT_MAXIMUM.test(text)) return { kind: 'at-maximum' };
+  return { kind: 'other', detail: cleanText(`${event.reason}: ${text}`, CAUSE_LIMIT) };
+}
+
+function isHpaEvent(event: EventSummary): boolean {
+  // ScalingLimited is a condition the controller may also record as an event; it is news whatever its type.
+  return event.object.kind === HPA_KIND && (event.type === 'Warning' || event.reason === 'ScalingLimited');
+}
+
+function resourceLabel(resource: string | undefined): string {
+  const r = cleanText(resource ?? '', 63);
+  return r === 'cpu' ? 'CPU' : r === '' ? 'resource' : r;
+}
+
+/**
+ * The workload the HPA scales, as far as the evidence says: the owner of the
+ * pod its error names, else a Deployment named after the HPA (`<name>` or
+ * `<name>-hpa`). The events do not carry scaleTargetRef.
+ */
+function targetOf(ns: NamespaceEvidence, hpa: string, readings: readonly Reading[]): { name: string; kind?: string } | undefined {
+  const pod = readings.find((r) => r.cause.pod !== undefined)?.cause.pod;
+  if (pod !== undefined) {
+    const workload = workloadOfPod(ns, { name: pod });
+    if (workload.kind !== 'Pod') return { name: workload.name, kind: workload.kind };
+    const stripped = DEPLOYMENT_POD.exec(pod)?.[1];
+    if (stripped !== undefined) return { name: stripped };
+  }
+  const candidates = [hpa, hpa.replace(/-hpa$/, ''), hpa.replace(/^hpa-/, '')];
+  const deployment = ns.deployments.find((d) => candidates.includes(d.name));
+  if (deployment) return { name: deployment.name, kind: 'Deployment' };
+  return hpa.endsWith('-hpa') && hpa.length > 4 ? { name: hpa.slice(0, -4) } : undefined;
+}
+
+function titleOf(ns: NamespaceEvidence, hpa: string, cause: HpaCause, target: { name: string; kind?: string } | undefined): string {
+  const name = `HPA ${cleanText(hpa, 253)}`;
+  const scales = target ? ` cannot scale ${cleanText(target.name, 253)}` : ' cannot scale';
+  const resource = resourceLabel(cause.resource);
+  switch (cause.kind) {
+    case 'missing-request':
+      return `${name}${scales}: missing ${resource} request in container ${cleanText(cause.container, 63)}`;
+    case 'no-scale-target':
+      return `${name} cannot get its target's scale: ${cause.detail}`;
+    case 'metrics-api-down':
+      return `${name} cannot read ${resource} metrics (metrics API unavailable)`;
+    case 'no-metrics':
+      return `${name} cannot read ${resource} metrics (metrics API returned none)`;
+    case 'no-pod-metrics':
+      return `${name} cannot read metrics of its pods (none received)`;
+    case 'at-maximum': {
+      const deployment = target?.kind === 'Deployment' ? ns.deployments.find((d) => d.name === target.name) : undefined;
+      return deployment ? `${name} at its maximum of ${deployment.replicas} replicas` : `${name} at its maximum replica count`;
+    }
+    case 'other':
+      return `${name}${scales}: ${cause.detail}`;
+  }
+}
+
+function assessHpa(ns: NamespaceEvidence, hpa: string, events: readonly EventSummary[]): Assessment {
+  const readings = events
+    .map((event) => ({ event, cause: hpaCause(event), at: parseTime(event.lastSeen) ?? 0 }))
+    // The controller's current account first: an older error may have been fixed since.
+    .sort(
+      (a, b) =>
+        b.at - a.at ||
+        SPECIFICITY.indexOf(a.cause.kind) - SPECIFICITY.indexOf(b.cause.kind) ||
+        compareText(a.event.message, b.event.message),
+    );
+  const [current] = readings;
+  const target = targetOf(ns, hpa, readings);
+  const seen = events.reduce((sum, e) => sum + (Number.isFinite(e.count) && e.count > 0 ? e.count : 1), 0);
+  const reasons = [...new Set(events.map((e) => cleanText(e.reason, 60)))].sort(compareText).join(', ');
+  const messages = [...new Set(readings.map((r) => cleanText(stripCombined(r.event.message), MESSAGE_LIMIT)))];
+  const evidence = [
+    `${reasons} on ${HPA_KIND} ${cleanText(ns.namespace, 63)}/${cleanText(hpa, 253)} seen ${plural(seen, 'time')}${current && current.at > 0 ? `, last at ${new Date(current.at).toISOString().replace(/\.000Z$/, 'Z')}` : ''}`,
+    ...messages.slice(0, 2).map((m) => `horizontal-pod-autoscaler: ${m}`),
+    ...(target
+      ? [
+          target.kind !== undefined
+            ? `scale target: ${target.kind} ${cleanText(target.name, 253)}`
+            : `scale target, going by the names: ${cleanText(target.name, 253)}`,
+        ]
+      : []),
+  ];
+  const objects = [
+    objectRef(HPA_KIND, ns.namespace, hpa),
+    ...(target?.kind !== undefined ? [objectRef(target.kind, ns.namespace, target.name)] : []),
+  ];
+  return {
+    finding: {
+      analyzer: HPA_ANALYZER,
+      severity: 'warning',
+      surface: 'kubernetes',
+      title: cleanText(titleOf(ns, hpa, current!.cause, target)),
+      objects,
+      evidence: evidence.map((line) => cleanText(line)),
+    },
+    affected: 1,
+    rolloutCorrelated: false,
+  };
+}
+
+export const assessHpas: Assessor = (input) =>
+  (input.kubernetes?.namespaces ?? []).flatMap((ns) => {
+    const byHpa = new Map<string, EventSummary[]>();
+    for (const event of ns.events.filter(isHpaEvent)) byHpa.set(event.object.name, [...(byHpa.get(event.object.name) ?? []), event]);
+    return [...byHpa.entries()].sort(([a], [b]) => compareText(a, b)).map(([hpa, events]) => assessHpa(ns, hpa, events));
+  });
+
+export const hpaAnalyzer = asAnalyzer(assessHpas);
