@@ -275,6 +275,10 @@ function keptScalingEvents(scaling: readonly Seen[]): Seen[] {
  * those objects (`Kind/name`), which is how a label selector scopes events that
  * carry no labels.
  */
+function isProbeKill(e: CoreV1Event): boolean {
+  return e.reason === 'Killing' && /failed (?:liveness|startup) probe/.test(e.message ?? '');
+}
+
 export function summarizeEvents(
   events: readonly CoreV1Event[],
   relevant?: ReadonlySet<string>,
@@ -287,7 +291,8 @@ export function summarizeEvents(
     if (relevant && !relevant.has(`${kind}/${e.involvedObject?.name ?? ''}`)) continue;
     // Before the Warning check: a flood of pod warnings must not crowd out the node's own account.
     if (isNodePressure(e)) pressure.push({ e, ms: lastSeenMs(e) });
-    else if (e.type === 'Warning') warnings.push({ e, ms: lastSeenMs(e) });
+    // The kubelet records killing a container for a failed probe as Normal; it is why a crash loop restarts.
+    else if (e.type === 'Warning' || isProbeKill(e)) warnings.push({ e, ms: lastSeenMs(e) });
     else if (SCALING_KINDS.has(kind) && SCALING_REASONS.has(e.reason ?? '')) scaling.push({ e, ms: lastSeenMs(e) });
   }
   warnings.sort(newestFirst);

@@ -17,7 +17,8 @@ export interface LogSignature {
 interface SignatureRule {
   kind: string;
   pattern: RegExp;
-  summary: (m: RegExpExecArray) => string;
+  /** `lines` is the whole log: some failures name their target on a neighbouring line. */
+  summary: (m: RegExpExecArray, lines: readonly string[]) => string;
 }
 
 const HOST = String.raw`[A-Za-z0-9][A-Za-z0-9._-]*`;
@@ -28,6 +29,26 @@ const HOST_PORT = String.raw`${HOST_NAME}:\d{1,5}`;
 const ENV_NAME = String.raw`[A-Z][A-Z0-9_]{1,63}`;
 
 const name = (value: string | undefined, max = 120): string => cleanText(value ?? '', max);
+
+// A failed connection whose line does not name its target (Java's
+// "ConnectException: Connection refused") is named from a neighbouring line
+// that does: `host:port`, or `host: x, port: y`.
+const CONNECTION_FAILED =
+  /Connection refused|ConnectException|ECONNREFUSED|connection (?:timed out|reset)|no available connection|(?:failed|unable|could not) to connect|could not connect|couldn't connect/i;
+const TARGET_PAIR = new RegExp(String.raw`\b(?:host|server|address)[:=]\s*["']?(${HOST})["']?,?\s+port[:=]\s*(\d{1,5})\b`, 'i');
+const TARGET_HOST_PORT = new RegExp(String.raw`(${HOST_NAME}):(\d{1,5})\b`, 'g');
+
+function connectionTarget(lines: readonly string[]): string | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    const pair = TARGET_PAIR.exec(line);
+    if (pair) return `${pair[1]}:${pair[2]}`;
+    for (const m of line.matchAll(TARGET_HOST_PORT)) {
+      if (!/^https?$/i.test(m[1]!)) return `${m[1]}:${m[2]}`;
+    }
+  }
+  return undefined;
+}
 
 // Ordered: the first rule that matches any line wins, so a specific cause
 // (an unresolvable host) is named before the generic one it leads to (a refused
@@ -108,12 +129,6 @@ const RULES: readonly SignatureRule[] = [
       /java\.lang\.OutOfMemoryError(?::\s*([\w .-]{1,60}))?|JavaScript heap out of memory|FATAL ERROR: .{0,80}heap|fatal error: runtime: out of memory|\bMemoryError\b|Cannot allocate memory/,
     summary: (m) => `the runtime ran out of memory${m[1] ? ` (${name(m[1], 60)})` : ''}`,
   },
-  {
-    kind: 'pool-exhausted',
-    pattern:
-      /(?:connection )?pool (?:is )?exhausted(?:[^\n]{0,40}?(\d+\/\d+))?|Timeout waiting for (?:a |database )?connection(?:[^\n]{0,60}?(\d+\/\d+))?|too many (?:clients|connections)|remaining connection slots are reserved/i,
-    summary: (m) => `the connection pool is exhausted${(m[1] ?? m[2]) ? ` (${name(m[1] ?? m[2], 20)})` : ''}`,
-  },
   { kind: 'disk-full', pattern: /no space left on device|ENOSPC|disk full/i, summary: () => 'no space left on device' },
   { kind: 'too-many-open-files', pattern: /too many open files|EMFILE/i, summary: () => 'too many open files' },
   {
@@ -137,6 +152,20 @@ const RULES: readonly SignatureRule[] = [
     summary: (m) => `connections to ${name(m[1] ?? m[2] ?? m[3], 200)} time out`,
   },
   {
+    kind: 'connection-failed',
+    pattern: CONNECTION_FAILED,
+    summary: (_m, lines) => {
+      const target = connectionTarget(lines);
+      return target ? `cannot connect to ${name(target, 200)}` : 'connections fail';
+    },
+  },
+  {
+    kind: 'pool-exhausted',
+    pattern:
+      /(?:connection )?pool (?:is )?exhausted(?:[^\n]{0,40}?(\d+\/\d+))?|Timeout waiting for (?:a |database )?connection(?:[^\n]{0,60}?(\d+\/\d+))?|too many (?:clients|connections)|remaining connection slots are reserved/i,
+    summary: (m) => `the connection pool is exhausted${(m[1] ?? m[2]) ? ` (${name(m[1] ?? m[2], 20)})` : ''}`,
+  },
+  {
     kind: 'file-missing',
     pattern:
       /open ((?:\/[\w.@-]+)+): no such file or directory|No such file or directory: '((?:\/[\w.@-]+)+)'|ENOENT[^']{0,60}'((?:\/[\w.@-]+)+)'/,
@@ -155,26 +184,6 @@ const RULES: readonly SignatureRule[] = [
   { kind: 'panic', pattern: /\bpanic: (.{1,120})/, summary: (m) => `the process panicked: ${name(m[1], 120)}` },
   { kind: 'segfault', pattern: /segmentation fault|SIGSEGV/i, summary: () => 'the process crashed with a segmentation fault' },
 ];
-
-// A failed connection whose line does not name its target (Java's
-// "ConnectException: Connection refused") is named from a neighbouring line
-// that does: `host:port`, or `host: x, port: y`.
-const CONNECTION_FAILED =
-  /Connection refused|ConnectException|ECONNREFUSED|connection (?:timed out|reset)|no available connection|(?:failed|unable|could not) to connect|could not connect|couldn't connect/i;
-const TARGET_PAIR = new RegExp(String.raw`\b(?:host|server|address)[:=]\s*["']?(${HOST})["']?,?\s+port[:=]\s*(\d{1,5})\b`, 'i');
-const TARGET_HOST_PORT = new RegExp(String.raw`(${HOST_NAME}):(\d{1,5})\b`, 'g');
-
-function connectionTarget(lines: readonly string[]): string | undefined {
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i]!;
-    const pair = TARGET_PAIR.exec(line);
-    if (pair) return `${pair[1]}:${pair[2]}`;
-    for (const m of line.matchAll(TARGET_HOST_PORT)) {
-      if (!/^https?$/i.test(m[1]!)) return `${m[1]}:${m[2]}`;
-    }
-  }
-  return undefined;
-}
 
 const QUOTE_CHARS = 200;
 
@@ -195,15 +204,8 @@ export function findLogSignature(lines: readonly string[]): LogSignature | undef
     for (let i = lines.length - 1; i >= 0; i--) {
       const line = lines[i]!;
       const m = rule.pattern.exec(line);
-      if (m) return { kind: rule.kind, summary: rule.summary(m), quote: quoteAround(line, m.index, m[0].length) };
+      if (m) return { kind: rule.kind, summary: rule.summary(m, lines), quote: quoteAround(line, m.index, m[0].length) };
     }
-  }
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const m = CONNECTION_FAILED.exec(lines[i]!);
-    if (!m) continue;
-    const target = connectionTarget(lines);
-    const summary = target ? `cannot connect to ${name(target, 200)}` : 'connections fail';
-    return { kind: 'connection-failed', summary, quote: quoteAround(lines[i]!, m.index, m[0].length) };
   }
   return undefined;
 }

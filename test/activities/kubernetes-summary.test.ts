@@ -209,6 +209,15 @@ describe('events', () => {
     lastTimestamp: new Date(lastTimestamp),
   });
 
+  test('a Normal Killing for a failed probe is kept with the warnings; an ordinary Killing is not', () => {
+    const probeKill = {
+      ...ev('web-1.1', 'Normal', 'Killing', 'Pod', '2025-03-01T11:00:00Z'),
+      message: 'Container web failed liveness probe, will be restarted',
+    };
+    const scaleDown = { ...ev('web-2.1', 'Normal', 'Killing', 'Pod', '2025-03-01T11:00:00Z'), message: 'Stopping container web' };
+    expect(summarizeEvents([probeKill, scaleDown]).events.map((e) => e.object.name)).toEqual(['web-1']);
+  });
+
   test('warnings newest first (≤ 50), scaling Normals (≤ 10), other Normals dropped uncounted', () => {
     const events = [
       ...Array.from({ length: 55 }, (_, i) =>
