@@ -6,6 +6,7 @@
 // containers that crashed, read last, as a bounded and redacted tail.
 import type { CoreV1Event, V1ContainerStatus, V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { NODE_PRESSURE_REASONS } from './analyzers/evictions.js';
+import { NODE_DOWN_REASONS } from './analyzers/node-not-ready.js';
 import { EVIDENCE_LIMITS, truncateText } from './evidence-bounds.js';
 import { redactLogLines } from './log-redaction.js';
 import type {
@@ -247,8 +248,9 @@ function eventSummary(e: CoreV1Event, seenMs: number): EventSummary {
   return summary;
 }
 
-function isNodePressure(e: CoreV1Event): boolean {
-  return e.involvedObject?.kind === 'Node' && NODE_PRESSURE_REASONS.has(e.reason ?? '');
+/** A node's own account of why its pods suffer: resource pressure, or the node going NotReady. Recorded as Normal events. */
+function isNodeTrouble(e: CoreV1Event): boolean {
+  return e.involvedObject?.kind === 'Node' && (NODE_PRESSURE_REASONS.has(e.reason ?? '') || NODE_DOWN_REASONS.has(e.reason ?? ''));
 }
 
 type Seen = { e: CoreV1Event; ms: number };
@@ -290,7 +292,7 @@ export function summarizeEvents(
     const kind = e.involvedObject?.kind ?? '';
     if (relevant && !relevant.has(`${kind}/${e.involvedObject?.name ?? ''}`)) continue;
     // Before the Warning check: a flood of pod warnings must not crowd out the node's own account.
-    if (isNodePressure(e)) pressure.push({ e, ms: lastSeenMs(e) });
+    if (isNodeTrouble(e)) pressure.push({ e, ms: lastSeenMs(e) });
     // The kubelet records killing a container for a failed probe as Normal; it is why a crash loop restarts.
     else if (e.type === 'Warning' || isProbeKill(e)) warnings.push({ e, ms: lastSeenMs(e) });
     else if (SCALING_KINDS.has(kind) && SCALING_REASONS.has(e.reason ?? '')) scaling.push({ e, ms: lastSeenMs(e) });
@@ -423,7 +425,7 @@ function nodeEventsFor(objects: NamespaceObjects): CoreV1Event[] {
   const nodes = new Set(objects.pods.flatMap((p) => (p.spec?.nodeName ? [p.spec.nodeName] : [])));
   const key = (e: CoreV1Event) => `${e.metadata?.namespace ?? ''}/${e.metadata?.name ?? ''}`;
   const listed = new Set(objects.events.map(key));
-  return (objects.nodeEvents ?? []).filter((e) => isNodePressure(e) && nodes.has(e.involvedObject.name ?? '') && !listed.has(key(e)));
+  return (objects.nodeEvents ?? []).filter((e) => isNodeTrouble(e) && nodes.has(e.involvedObject.name ?? '') && !listed.has(key(e)));
 }
 
 export function summarizeNamespace(objects: NamespaceObjects): NamespaceEvidence {

@@ -13,6 +13,7 @@ import { assessHpas, HPA_ANALYZER } from './hpa.js';
 import { assessImagePulls, IMAGE_PULL_ANALYZER } from './image-pull.js';
 import { assessJobs, JOBS_ANALYZER } from './jobs.js';
 import { assessLogErrors, LOG_ERRORS_ANALYZER } from './log-errors.js';
+import { assessNodesNotReady, NODE_NOT_READY_ANALYZER } from './node-not-ready.js';
 import { assessOomKills, OOM_ANALYZER } from './oom.js';
 import { assessProbes, PROBES_ANALYZER } from './probes.js';
 import { assessRestarts, RESTARTS_ANALYZER } from './restarts.js';
@@ -41,6 +42,7 @@ export const ANALYZERS: readonly RegisteredAnalyzer[] = [
   { name: RESTARTS_ANALYZER, surface: 'kubernetes', assess: assessRestarts },
   { name: JOBS_ANALYZER, surface: 'kubernetes', assess: assessJobs },
   { name: LOG_ERRORS_ANALYZER, surface: 'kubernetes', assess: assessLogErrors },
+  { name: NODE_NOT_READY_ANALYZER, surface: 'kubernetes', assess: assessNodesNotReady },
   { name: CONFIG_REFS_ANALYZER, surface: 'kubernetes', assess: assessConfigRefs },
   { name: VOLUMES_ANALYZER, surface: 'kubernetes', assess: assessVolumes },
   { name: FAILED_CREATE_ANALYZER, surface: 'kubernetes', assess: assessFailedCreates },

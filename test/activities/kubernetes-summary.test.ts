@@ -254,11 +254,11 @@ describe('events', () => {
       true,
     ],
     ['Normal NodeHasSufficientMemory on a Node', ev('n1.6', 'Normal', 'NodeHasSufficientMemory', 'Node', '2025-03-01T11:00:00Z'), false],
-    ['Normal NodeNotReady on a Node', ev('n1.7', 'Normal', 'NodeNotReady', 'Node', '2025-03-01T11:00:00Z'), false],
+    ['Normal NodeNotReady on a Node', ev('n1.7', 'Normal', 'NodeNotReady', 'Node', '2025-03-01T11:00:00Z'), true],
     ['Normal Starting on a Node', ev('n1.8', 'Normal', 'Starting', 'Node', '2025-03-01T11:00:00Z'), false],
     ['Normal constructor on a Node', ev('n1.9', 'Normal', 'constructor', 'Node', '2025-03-01T11:00:00Z'), false],
     ['Normal NodeHasDiskPressure on a Pod', ev('p1.1', 'Normal', 'NodeHasDiskPressure', 'Pod', '2025-03-01T11:00:00Z'), false],
-  ])('node pressure events are kept whatever their type: %s → kept %s', (_what, event, kept) => {
+  ])('a node’s own trouble (pressure, NotReady) is kept whatever its type: %s → kept %s', (_what, event, kept) => {
     const out = summarizeEvents([event]);
     expect(out.events.map((e) => e.reason)).toEqual(kept ? [event.reason] : []);
     expect(out.eventsOmitted).toBe(0);

@@ -108,6 +108,7 @@ describe('runAnalyzers', () => {
       'kubernetes.restarts',
       'kubernetes.jobs',
       'kubernetes.log-errors',
+      'kubernetes.node-not-ready',
       'kubernetes.config-refs',
       'kubernetes.volumes',
       'kubernetes.failed-create',

@@ -1,0 +1,85 @@
+// A node that stops reporting (NotReady, unreachable) takes its pods with it:
+// the node controller marks them `NodeNotReady` and, after the toleration, evicts
+// them. The cause is the node, so the finding names it and counts what ran there.
+import type { EventSummary, NamespaceEvidence, PodSummary } from '../model.js';
+import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
+import { cleanText } from '../untrusted-text.js';
+import { compareText, objectRef, plural, workloadOfPod } from './workloads.js';
+
+export const NODE_NOT_READY_ANALYZER = 'kubernetes.node-not-ready';
+
+/** The Node events (kubelet, node controller) that say the node itself is down; kept by the collector with pressure events. */
+export const NODE_DOWN_REASONS: ReadonlySet<string> = new Set(['NodeNotReady', 'NodeNotSchedulable']);
+
+/** What the node controller writes on each pod of a node it lost (`Node is not ready`) and when it evicts them. */
+const POD_REASONS: ReadonlySet<string> = new Set(['NodeNotReady', 'TaintManagerEviction']);
+
+interface DownNode {
+  node: string;
+  nodeEvents: EventSummary[];
+  pods: Map<string, PodSummary | undefined>;
+}
+
+function downNodes(ns: NamespaceEvidence): DownNode[] {
+  const listed = new Map(ns.pods.map((pod) => [pod.name, pod]));
+  const byNode = new Map<string, DownNode>();
+  const entry = (node: string): DownNode => {
+    const existing = byNode.get(node) ?? { node, nodeEvents: [], pods: new Map() };
+    byNode.set(node, existing);
+    return existing;
+  };
+  for (const e of ns.events) {
+    if (e.object.kind === 'Node' && e.reason === 'NodeNotReady') entry(e.object.name).nodeEvents.push(e);
+  }
+  for (const e of ns.events) {
+    if (e.object.kind !== 'Pod' || !POD_REASONS.has(e.reason)) continue;
+    const pod = listed.get(e.object.name);
+    // A pod the evidence does not list is attributed to the one node that is down, when there is one.
+    const node = pod?.node ?? (byNode.size === 1 ? [...byNode.keys()][0] : undefined);
+    if (node !== undefined) entry(node).pods.set(e.object.name, pod);
+  }
+  for (const pod of ns.pods) {
+    // A pod whose node stopped reporting is phase Unknown.
+    if (pod.phase === 'Unknown' && pod.node !== undefined) entry(pod.node).pods.set(pod.name, pod);
+  }
+  return [...byNode.values()].filter((n) => n.pods.size > 0 || n.nodeEvents.length > 0).sort((a, b) => compareText(a.node, b.node));
+}
+
+function workloadsOn(ns: NamespaceEvidence, down: DownNode): string[] {
+  const names = [...down.pods.entries()].map(([name, pod]) => (pod ? workloadOfPod(ns, pod).label : cleanText(name, 253)));
+  return [...new Set(names)].sort(compareText);
+}
+
+function assessNode(ns: NamespaceEvidence, down: DownNode): Assessment {
+  const node = cleanText(down.node, 253);
+  const workloads = workloadsOn(ns, down);
+  const shown = workloads.slice(0, 2).join(', ');
+  const pods = down.pods.size;
+  const what =
+    pods > 0 ? `: ${plural(pods, 'pod')} of ${shown}${workloads.length > 2 ? ` and ${workloads.length - 2} more` : ''} unreachable` : '';
+  return {
+    finding: {
+      analyzer: NODE_NOT_READY_ANALYZER,
+      severity: pods > 0 ? 'critical' : 'warning',
+      surface: 'kubernetes',
+      title: cleanText(`node ${node} not ready${what}`),
+      objects: [`Node/${node}`, ...[...down.pods.keys()].slice(0, MAX_LISTED_OBJECTS - 1).map((p) => objectRef('Pod', ns.namespace, p))],
+      evidence: [
+        ...down.nodeEvents.map((e) => `node ${node}: ${cleanText(e.message, 200)}`),
+        ...(pods > 0
+          ? [
+              `pods on ${node} the node controller marked not ready or evicted: ${[...down.pods.keys()].map((p) => cleanText(p, 253)).join(', ')}`,
+            ]
+          : []),
+      ].map((line) => cleanText(line)),
+    },
+    // The node is the one object behind every pod it took down.
+    affected: pods + 1,
+    rolloutCorrelated: false,
+  };
+}
+
+export const assessNodesNotReady: Assessor = (input) =>
+  (input.kubernetes?.namespaces ?? []).flatMap((ns) => downNodes(ns).map((down) => assessNode(ns, down)));
+
+export const nodeNotReadyAnalyzer = asAnalyzer(assessNodesNotReady);
