@@ -125,10 +125,13 @@ export const analyzers: readonly Analyzer[] = ANALYZERS.map(({ assess }) => asAn
  * Expects findings in ranked order, as `runAnalyzers` returns them.
  */
 export function headline(findings: readonly Finding[]): string {
-  const [top] = findings;
+  // A firing monitor is usually the page itself: naming it as the cause would only restate it.
+  const top = findings.find((f) => !RESTATES_THE_PAGE.has(f.analyzer));
   if (!top || top.severity === 'info') return NO_CLEAR_CAUSE;
   return cleanText(top.title);
 }
+
+const RESTATES_THE_PAGE: ReadonlySet<string> = new Set([MONITORS_ANALYZER]);
 
 export interface DiagnosisCore {
   findings: Finding[];

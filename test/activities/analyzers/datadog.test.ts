@@ -51,7 +51,7 @@ describe('datadog.monitors', () => {
   });
 
   test('a firing monitor alone is not named the cause of the incident', () => {
-    expect(diagnose(input(datadog({ monitors: [monitor(7, 'Alert')] }))).headline).toBe('1 Datadog monitor in Alert: monitor 7');
+    expect(diagnose(input(datadog({ monitors: [monitor(7, 'Alert')] }))).headline).toBe('No clear cause in the evidence collected');
   });
 });
 

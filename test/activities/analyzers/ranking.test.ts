@@ -183,6 +183,19 @@ describe('headline', () => {
     { name: 'only informational findings', findings: [finding('info', 'rollout of x')], expected: NO_CLEAR_CAUSE },
     { name: 'a warning is a cause', findings: [finding('warning', 'cart pods unschedulable')], expected: 'cart pods unschedulable' },
     {
+      name: 'a firing monitor restates the page: the next finding is the headline',
+      findings: [
+        { ...finding('warning', '1 Datadog monitor in Alert: cart 5xx'), analyzer: 'datadog.monitors' },
+        finding('warning', 'cart pods unschedulable'),
+      ],
+      expected: 'cart pods unschedulable',
+    },
+    {
+      name: 'near miss: a firing monitor alone is no cause',
+      findings: [{ ...finding('warning', '1 Datadog monitor in Alert: cart 5xx'), analyzer: 'datadog.monitors' }],
+      expected: NO_CLEAR_CAUSE,
+    },
+    {
       name: 'the top-ranked finding names the cause',
       findings: [finding('critical', 'a pods crash-looping'), finding('warning', 'b')],
       expected: 'a pods crash-looping',
