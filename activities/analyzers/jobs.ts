@@ -5,12 +5,21 @@ import type { ContainerSummary, EventSummary, NamespaceEvidence, PodSummary } fr
 import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
 import { containerSignature, type LogSignature } from './log-signatures.js';
 import { cleanText } from '../untrusted-text.js';
-import { compareText, objectRef, plural } from './workloads.js';
+import { compareText, objectRef, parseTime, plural } from './workloads.js';
 
 export const JOBS_ANALYZER = 'kubernetes.jobs';
 
 /** The Job controller's words when it stops creating pods (`Job has reached the specified backoff limit`, …). */
 const GAVE_UP = new Set(['BackoffLimitExceeded', 'DeadlineExceeded', 'PodFailurePolicy', 'MaxFailedIndexesExceeded']);
+
+/**
+ * Failed pods stay until their Job is deleted, so last night's failed backup is
+ * still listed during today's page: a failure older than this is reported as a
+ * warning with its age, not as the incident's cause. (A KubeJobFailed alert
+ * keeps firing for an old failure, so it is not dropped either.) Events older
+ * than that have mostly expired anyway: the apiserver keeps them an hour by default.
+ */
+const RECENT_MS = 2 * 60 * 60_000;
 
 // A CronJob names its Jobs `<cronjob>-<scheduled minute since the epoch>`.
 const CRONJOB_JOB = /^(.+)-\d{8,10}$/;
@@ -19,26 +28,45 @@ interface JobFailure {
   job: string;
   pods: PodSummary[];
   gaveUp: EventSummary[];
+  /** Every failure seen is older than RECENT_MS before the incident. */
+  old: boolean;
 }
 
 function failedContainers(pod: PodSummary): ContainerSummary[] {
   return pod.containers.filter((c) => c.exited === true && c.lastTerminated !== undefined && c.lastTerminated.exitCode !== 0);
 }
 
-function jobFailures(ns: NamespaceEvidence): JobFailure[] {
+function recent(at: string | undefined, incidentAt: number | undefined): boolean {
+  const ms = parseTime(at);
+  // Without a time either side there is nothing to hold against it.
+  return ms === undefined || incidentAt === undefined || ms >= incidentAt - RECENT_MS;
+}
+
+function failedRecently(pod: PodSummary, incidentAt: number | undefined): boolean {
+  const finished = failedContainers(pod).map((c) => c.lastTerminated?.finishedAt);
+  return finished.length === 0 ? recent(pod.createdAt, incidentAt) : finished.some((at) => recent(at, incidentAt));
+}
+
+function jobFailures(ns: NamespaceEvidence, incidentAt: number | undefined): JobFailure[] {
   const byJob = new Map<string, JobFailure>();
   const entry = (job: string): JobFailure => {
     const existing = byJob.get(job);
     if (existing) return existing;
-    const created: JobFailure = { job, pods: [], gaveUp: [] };
+    const created: JobFailure = { job, pods: [], gaveUp: [], old: true };
     byJob.set(job, created);
     return created;
   };
   for (const pod of ns.pods) {
-    if (pod.job !== undefined && (pod.phase === 'Failed' || failedContainers(pod).length > 0)) entry(pod.job).pods.push(pod);
+    if (pod.job === undefined || !(pod.phase === 'Failed' || failedContainers(pod).length > 0)) continue;
+    const failure = entry(pod.job);
+    failure.pods.push(pod);
+    if (failedRecently(pod, incidentAt)) failure.old = false;
   }
   for (const event of ns.events) {
-    if (event.object.kind === 'Job' && GAVE_UP.has(event.reason)) entry(event.object.name).gaveUp.push(event);
+    if (event.object.kind !== 'Job' || !GAVE_UP.has(event.reason)) continue;
+    const failure = entry(event.object.name);
+    failure.gaveUp.push(event);
+    if (recent(event.lastSeen, incidentAt)) failure.old = false;
   }
   return [...byJob.values()].sort((a, b) => compareText(a.job, b.job));
 }
@@ -82,9 +110,11 @@ function assessJob(ns: NamespaceEvidence, failure: JobFailure): Assessment {
     finding: {
       analyzer: JOBS_ANALYZER,
       // The controller gave up: the Job will not finish without someone. Failed pods alone may still be retried.
-      severity: failure.gaveUp.length > 0 ? 'critical' : 'warning',
+      severity: failure.gaveUp.length > 0 && !failure.old ? 'critical' : 'warning',
       surface: 'kubernetes',
-      title: cleanText(`${subject} failed${detail ? ` (${detail})` : ''}${found ? `: ${found.signature.summary}` : ''}`),
+      title: cleanText(
+        `${subject} failed${failure.old ? ' more than 2 h before the incident' : ''}${detail ? ` (${detail})` : ''}${found ? `: ${found.signature.summary}` : ''}`,
+      ),
       objects: [
         objectRef('Job', ns.namespace, failure.job),
         ...failure.pods.slice(0, MAX_LISTED_OBJECTS - 1).map((p) => objectRef('Pod', ns.namespace, p.name)),
@@ -96,7 +126,9 @@ function assessJob(ns: NamespaceEvidence, failure: JobFailure): Assessment {
   };
 }
 
-export const assessJobs: Assessor = (input) =>
-  (input.kubernetes?.namespaces ?? []).flatMap((ns) => jobFailures(ns).map((failure) => assessJob(ns, failure)));
+export const assessJobs: Assessor = (input) => {
+  const incidentAt = parseTime(input.incident.createdAt);
+  return (input.kubernetes?.namespaces ?? []).flatMap((ns) => jobFailures(ns, incidentAt).map((failure) => assessJob(ns, failure)));
+};
 
 export const jobsAnalyzer = asAnalyzer(assessJobs);

@@ -1,6 +1,6 @@
 import { jobsAnalyzer } from '../../../activities/analyzers/jobs.js';
 import type { ContainerSummary, PodSummary } from '../../../activities/model.js';
-import { analysisInput, container, event, healthyNamespace, kubernetes, namespace, pod } from './fixtures.js';
+import { analysisInput, container, event, healthyNamespace, kubernetes, minutesBefore, namespace, pod } from './fixtures.js';
 
 const backoffLimit = (job: string) =>
   event({
@@ -65,6 +65,26 @@ describe('jobsAnalyzer', () => {
       pods: [],
       events: [backoffLimit('nightly-report')],
       expected: [{ severity: 'critical', title: 'job nightly-report failed (BackoffLimitExceeded)' }],
+    },
+    {
+      name: "yesterday's failed run, still listed, is a warning with its age, not today's cause",
+      pods: [
+        jobPod(
+          'backup-28913460-x7k2p',
+          'backup-28913460',
+          exited(1, ['write /backup/db.dump: no space left on device'], {
+            lastTerminated: { reason: 'Error', exitCode: 1, finishedAt: minutesBefore(24 * 60) },
+          }),
+        ),
+      ],
+      events: [{ ...backoffLimit('backup-28913460'), lastSeen: minutesBefore(24 * 60) }],
+      expected: [
+        {
+          severity: 'warning',
+          title:
+            'job backup-28913460 (CronJob backup) failed more than 2 h before the incident (BackoffLimitExceeded; 1 pod failed, exit 1): no space left on device',
+        },
+      ],
     },
     {
       name: 'near miss: a Job whose pods completed is healthy',
