@@ -12,6 +12,8 @@ import {
   compareText,
   describeRolloutLink,
   describeWorkloadHealth,
+  eventCount,
+  isoSeconds,
   parseTime,
   plural,
   rolloutLink,
@@ -184,14 +186,6 @@ function stuckPods(ns: NamespaceEvidence): StuckPod[] {
   return [...byName.values()];
 }
 
-function occurrences(event: EventSummary): number {
-  return Number.isFinite(event.count) && event.count > 0 ? event.count : 1;
-}
-
-function isoOf(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
-}
-
 interface CauseSummary {
   cause: string;
   reference: boolean;
@@ -232,10 +226,10 @@ function causeLines(causes: readonly CauseSummary[]): string[] {
 function mountEventLine(pods: readonly StuckPod[]): string[] {
   const events = [...new Set(pods.flatMap((p) => p.failures.flatMap((f) => (f.event ? [f.event] : []))))];
   if (events.length === 0) return [];
-  const seen = events.reduce((sum, e) => sum + occurrences(e), 0);
+  const seen = events.reduce((sum, e) => sum + eventCount(e), 0);
   const times = events.flatMap((e) => parseTime(e.lastSeen) ?? []);
   const onPods = pods.filter((p) => p.failures.some((f) => f.event)).length;
-  const last = times.length > 0 ? `, last at ${isoOf(Math.max(...times))}` : '';
+  const last = times.length > 0 ? `, last at ${isoSeconds(Math.max(...times))}` : '';
   return [`FailedMount warning seen ${plural(seen, 'time')} on ${plural(onPods, 'pod')}${last}`];
 }
 

@@ -8,12 +8,14 @@ import {
   compareText,
   describeRolloutLink,
   describeWorkloadHealth,
+  eventCount,
   groupByWorkload,
+  isoSeconds,
   parseTime,
   plural,
   rolloutLink,
-  type WorkloadGroup,
   workloadAssessment,
+  type WorkloadGroup,
 } from './workloads.js';
 
 export const EVICTIONS_ANALYZER = 'kubernetes.evictions';
@@ -102,11 +104,7 @@ function latest(events: readonly EventSummary[]): string {
     const ms = parseTime(e.lastSeen);
     return ms === undefined ? [] : [ms];
   });
-  return times.length > 0 ? `, last at ${new Date(Math.max(...times)).toISOString().replace(/\.000Z$/, 'Z')}` : '';
-}
-
-function occurrences(event: EventSummary): number {
-  return Number.isFinite(event.count) && event.count > 0 ? event.count : 1;
+  return times.length > 0 ? `, last at ${isoSeconds(Math.max(...times))}` : '';
 }
 
 function messageLine(label: string, events: readonly EventSummary[]): string[] {
@@ -187,7 +185,7 @@ function assessEvictedGroup(
   const link = rolloutLink(ns, group, incident);
   const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${plural(pods.length, 'pod')} of ${workload.label}`;
   const where = nodes.length === 0 ? '' : nodes.length === 1 ? ` from node ${nodes[0]}` : ` from nodes ${nodes.join(', ')}`;
-  const seen = events.reduce((sum, e) => sum + occurrences(e), 0);
+  const seen = events.reduce((sum, e) => sum + eventCount(e), 0);
   const nodePressure = [...pressure.entries()]
     .filter(([node]) => nodes.includes(cleanText(node, 253)))
     .sort(([a], [b]) => compareText(a, b))
@@ -217,7 +215,7 @@ function assessNode(ns: NamespaceEvidence, node: string, events: readonly EventS
   const evidence = [
     ...[...new Set(events.map((e) => e.reason))].sort(compareText).map((reason) => {
       const ofReason = events.filter((e) => e.reason === reason);
-      const seen = ofReason.reduce((sum, e) => sum + occurrences(e), 0);
+      const seen = ofReason.reduce((sum, e) => sum + eventCount(e), 0);
       return `${cleanText(reason, 60)} on node ${name} seen ${plural(seen, 'time')}${latest(ofReason)}`;
     }),
     ...messageLine('kubelet', events),

@@ -11,6 +11,9 @@ import {
   compareText,
   describeLead,
   describeWorkloadHealth,
+  eventCount,
+  isoSeconds,
+  newestEventFirst,
   objectRef,
   parseTime,
   plural,
@@ -89,18 +92,6 @@ interface Target {
   /** Set for a ReplicaSet and the Deployment that owns it, whose health the evidence holds. */
   workload?: Workload;
   sources: Source[];
-}
-
-function occurrences(event: EventSummary): number {
-  return Number.isFinite(event.count) && event.count > 0 ? event.count : 1;
-}
-
-function isoOf(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
-}
-
-function newestFirst(a: EventSummary, b: EventSummary): number {
-  return (parseTime(b.lastSeen) ?? 0) - (parseTime(a.lastSeen) ?? 0) || compareText(a.message, b.message);
 }
 
 /** The admission error inside a controller's FailedCreate message, without the controller's and the API's wrapping. */
@@ -197,11 +188,11 @@ function createdSince(ns: NamespaceEvidence, source: Source): Source['createdSin
   for (const event of ns.events) {
     if (event.reason !== 'SuccessfulCreate' || event.object.kind !== source.kind || event.object.name !== source.name) continue;
     const at = parseTime(event.lastSeen);
-    if (after(at)) candidates.push({ at, what: `SuccessfulCreate at ${isoOf(at)}` });
+    if (after(at)) candidates.push({ at, what: `SuccessfulCreate at ${isoSeconds(at)}` });
   }
   for (const pod of ns.pods) {
     const at = parseTime(pod.createdAt);
-    if (owns(source, pod) && after(at)) candidates.push({ at, what: `pod ${cleanText(pod.name, 253)} created at ${isoOf(at)}` });
+    if (owns(source, pod) && after(at)) candidates.push({ at, what: `pod ${cleanText(pod.name, 253)} created at ${isoSeconds(at)}` });
   }
   return candidates.sort((a, b) => b.at - a.at || compareText(a.what, b.what))[0];
 }
@@ -270,9 +261,9 @@ function healthLine(ns: NamespaceEvidence, target: Target): string {
 }
 
 function sourceLines(source: Source): string[] {
-  const seen = source.events.reduce((sum, e) => sum + occurrences(e), 0);
-  const last = source.lastFailed !== undefined ? `, last at ${isoOf(source.lastFailed)}` : '';
-  const newest = [...source.events].sort(newestFirst)[0]!;
+  const seen = source.events.reduce((sum, e) => sum + eventCount(e), 0);
+  const last = source.lastFailed !== undefined ? `, last at ${isoSeconds(source.lastFailed)}` : '';
+  const newest = [...source.events].sort(newestEventFirst)[0]!;
   return [
     `FailedCreate on ${source.kind} ${cleanText(source.name, 253)} seen ${plural(seen, 'time')}${last}`,
     `controller: ${cleanText(stripCombined(newest.message), MESSAGE_LIMIT)}`,
@@ -286,7 +277,7 @@ function assessTarget(ns: NamespaceEvidence, target: Target, incident: IncidentR
   const { sources } = target;
   const active = sources.some((s) => s.createdSince === undefined);
   const events = sources.filter((s) => !active || s.createdSince === undefined).flatMap((s) => s.events);
-  const refusals = [...events].sort(newestFirst).map((e) => refusalOf(e.message));
+  const refusals = [...events].sort(newestEventFirst).map((e) => refusalOf(e.message));
   const causes = [...new Set(refusals.map((r) => r.cause))];
   const details = [...new Set(refusals.flatMap((r) => r.details))];
   // A rollout whose new ReplicaSet is the one refused explains the failure.

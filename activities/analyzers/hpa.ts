@@ -7,7 +7,7 @@ import type { EventSummary, NamespaceEvidence } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import { stripCombined } from './config-refs.js';
-import { compareText, objectRef, parseTime, plural, workloadOfPod } from './workloads.js';
+import { compareText, isoSeconds, objectRef, parseTime, plural, workloadOfPod } from './workloads.js';
 
 export const HPA_ANALYZER = 'kubernetes.hpa';
 
@@ -151,7 +151,7 @@ function assessHpa(ns: NamespaceEvidence, hpa: string, events: readonly EventSum
   const reasons = [...new Set(events.map((e) => cleanText(e.reason, 60)))].sort(compareText).join(', ');
   const messages = [...new Set(readings.map((r) => cleanText(stripCombined(r.event.message), MESSAGE_LIMIT)))];
   const evidence = [
-    `${reasons} on ${HPA_KIND} ${cleanText(ns.namespace, 63)}/${cleanText(hpa, 253)} seen ${plural(seen, 'time')}${current && current.at > 0 ? `, last at ${new Date(current.at).toISOString().replace(/\.000Z$/, 'Z')}` : ''}`,
+    `${reasons} on ${HPA_KIND} ${cleanText(ns.namespace, 63)}/${cleanText(hpa, 253)} seen ${plural(seen, 'time')}${current && current.at > 0 ? `, last at ${isoSeconds(current.at)}` : ''}`,
     ...messages.slice(0, 2).map((m) => `horizontal-pod-autoscaler: ${m}`),
     ...(target
       ? [

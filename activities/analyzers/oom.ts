@@ -13,6 +13,7 @@ import {
   describeRolloutLink,
   describeWorkloadHealth,
   failedContainerPhrase,
+  isoSeconds,
   memoryLimitChanges,
   parseTime,
   plural,
@@ -60,7 +61,7 @@ function lastAt(kills: readonly OomKill[]): string {
     const ms = parseTime(k.container.lastTerminated?.finishedAt);
     return ms === undefined ? [] : [ms];
   });
-  return times.length > 0 ? `, last at ${new Date(Math.max(...times)).toISOString().replace(/\.000Z$/, 'Z')}` : '';
+  return times.length > 0 ? `, last at ${isoSeconds(Math.max(...times))}` : '';
 }
 
 function describeRestarts(kills: readonly OomKill[]): string {

@@ -10,6 +10,8 @@ import {
   compareText,
   describeRolloutLink,
   describeWorkloadHealth,
+  eventCount,
+  isoSeconds,
   parseTime,
   plural,
   rolloutLink,
@@ -84,16 +86,12 @@ function probedPods(ns: NamespaceEvidence): ProbedPod[] {
   return [...byName.values()];
 }
 
-function occurrences(event: EventSummary): number {
-  return Number.isFinite(event.count) && event.count > 0 ? event.count : 1;
-}
-
 function lastSeen(events: readonly EventSummary[]): string {
   const times = events.flatMap((e) => {
     const ms = parseTime(e.lastSeen);
     return ms === undefined ? [] : [ms];
   });
-  return times.length > 0 ? `, last at ${new Date(Math.max(...times)).toISOString().replace(/\.000Z$/, 'Z')}` : '';
+  return times.length > 0 ? `, last at ${isoSeconds(Math.max(...times))}` : '';
 }
 
 function kindsOf(pods: readonly ProbedPod[]): ProbeKind[] {
@@ -105,12 +103,12 @@ function kindLines(pods: readonly ProbedPod[]): string[] {
   return kindsOf(pods).flatMap((kind) => {
     const ofKind = pods.filter((p) => p.failures.some((f) => f.kind === kind));
     const events = ofKind.flatMap((p) => p.failures.filter((f) => f.kind === kind).map((f) => f.event));
-    const seen = events.reduce((sum, e) => sum + occurrences(e), 0);
+    const seen = events.reduce((sum, e) => sum + eventCount(e), 0);
     // Messages usually differ only by pod IP; the most frequent one is enough to cite.
     const counts = new Map<string, number>();
     for (const e of events) {
       const message = cleanText(e.message, MESSAGE_LIMIT);
-      if (message !== '') counts.set(message, (counts.get(message) ?? 0) + occurrences(e));
+      if (message !== '') counts.set(message, (counts.get(message) ?? 0) + eventCount(e));
     }
     const messages = [...counts.entries()].sort(([a, x], [b, y]) => y - x || compareText(a, b)).map(([m]) => m);
     const [message] = messages;

@@ -10,6 +10,7 @@ import {
   compareText,
   describeRolloutLink,
   describeWorkloadHealth,
+  isoSeconds,
   parseTime,
   plural,
   rolloutLink,
@@ -84,7 +85,7 @@ function containerLines(flaps: readonly Flap[]): string[] {
         const ms = parseTime(f.container.lastTerminated?.finishedAt);
         return ms === undefined ? [] : [ms];
       });
-      const last = times.length > 0 ? `, last at ${new Date(Math.max(...times)).toISOString().replace(/\.000Z$/, 'Z')}` : '';
+      const last = times.length > 0 ? `, last at ${isoSeconds(Math.max(...times))}` : '';
       return `container ${name}: ${restarts} in ${plural(new Set(list.map((f) => f.pod.name)).size, 'pod')}; last terminated ${terminations.join(', ')}${last}`;
     });
 }

@@ -11,6 +11,7 @@ import {
   describeLead,
   describeRolloutLink,
   describeWorkloadHealth,
+  isoSeconds,
   parseTime,
   plural,
   replicaSetOfPod,
@@ -124,7 +125,7 @@ function eventLine(pods: readonly PendingPod[]): string[] {
   });
   const seen = events.reduce((sum, e) => sum + (Number.isFinite(e.count) && e.count > 0 ? e.count : 1), 0);
   const podsWithEvents = pods.filter((p) => p.events.length > 0).length;
-  const last = times.length > 0 ? `, last at ${new Date(Math.max(...times)).toISOString().replace(/\.000Z$/, 'Z')}` : '';
+  const last = times.length > 0 ? `, last at ${isoSeconds(Math.max(...times))}` : '';
   return [`FailedScheduling warning seen ${plural(seen, 'time')} on ${plural(podsWithEvents, 'pod')}${last}`];
 }
 
@@ -206,7 +207,7 @@ function describeScale(scale: ScaleUp): string {
 }
 
 function describeScaleUp(scale: ScaleUp): string {
-  const at = new Date(scale.at).toISOString().replace(/\.000Z$/, 'Z');
+  const at = isoSeconds(scale.at);
   return `scaled up ${describeScale(scale)} ${describeLead(scale.minutesBefore)} (ScalingReplicaSet of ReplicaSet ${cleanText(scale.replicaSet, 253)} at ${at})`;
 }
 

@@ -12,7 +12,10 @@ import {
   compareText,
   describeRolloutLink,
   describeWorkloadHealth,
+  eventCount,
   groupByWorkload,
+  isoSeconds,
+  newestEventFirst,
   objectRef,
   parseTime,
   plural,
@@ -121,22 +124,10 @@ interface StuckPod {
   troubles: VolumeTrouble[];
 }
 
-function occurrences(event: EventSummary): number {
-  return Number.isFinite(event.count) && event.count > 0 ? event.count : 1;
-}
-
-function isoOf(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
-}
-
-function newestFirst(a: EventSummary, b: EventSummary): number {
-  return (parseTime(b.lastSeen) ?? 0) - (parseTime(a.lastSeen) ?? 0) || compareText(a.message, b.message);
-}
-
 function seenLine(label: string, events: readonly EventSummary[]): string {
-  const seen = events.reduce((sum, e) => sum + occurrences(e), 0);
+  const seen = events.reduce((sum, e) => sum + eventCount(e), 0);
   const times = events.flatMap((e) => parseTime(e.lastSeen) ?? []);
-  return `${label} seen ${plural(seen, 'time')}${times.length > 0 ? `, last at ${isoOf(Math.max(...times))}` : ''}`;
+  return `${label} seen ${plural(seen, 'time')}${times.length > 0 ? `, last at ${isoSeconds(Math.max(...times))}` : ''}`;
 }
 
 function claimCause(message: string): string {
@@ -157,7 +148,7 @@ function claimFailures(ns: NamespaceEvidence): ClaimFailure[] {
   return [...byClaim.entries()]
     .map(([name, events]) => {
       // The newest event is the controller's current account; earlier ones may describe a fixed class.
-      const newest = [...events].sort(newestFirst)[0]!;
+      const newest = [...events].sort(newestEventFirst)[0]!;
       return {
         name,
         problem: `${CLAIM_FAILURES.get(newest.reason)!}: ${claimCause(newest.message)}`,
@@ -391,7 +382,7 @@ function assessStuckGroup(ns: NamespaceEvidence, group: WorkloadGroup<StuckPod>,
     `${plural(pods.length, 'pod')} scheduled but cannot start: volumes not ready; ${describeWorkloadHealth(workload)}`,
     ...causes.map(([cause, entry]) => `${cause}: ${plural(entry.pods.size, 'pod')}`),
     seenLine(`${reasons} warning`, events),
-    `kubelet: ${cleanText(stripCombined([...events].sort(newestFirst)[0]!.message), MESSAGE_LIMIT)}`,
+    `kubelet: ${cleanText(stripCombined([...events].sort(newestEventFirst)[0]!.message), MESSAGE_LIMIT)}`,
     ...(link ? [describeRolloutLink(link)] : []),
   ];
   return workloadAssessment(ns, group, link, {

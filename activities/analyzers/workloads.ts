@@ -4,6 +4,7 @@
 import type {
   ContainerSummary,
   DeploymentSummary,
+  EventSummary,
   Finding,
   IncidentRef,
   NamespaceEvidence,
@@ -144,6 +145,21 @@ export interface Rollout {
   minutesBefore: number;
 }
 
+/** How many times an event was seen: the apiserver folds repeats into `count`. */
+export function eventCount(event: EventSummary): number {
+  return Number.isFinite(event.count) && event.count > 0 ? event.count : 1;
+}
+
+/** A time as evidence shows it: RFC 3339, whole seconds. */
+export function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/** Newest event first; equal times by message, so the order never depends on the input's. */
+export function newestEventFirst(a: EventSummary, b: EventSummary): number {
+  return (parseTime(b.lastSeen) ?? 0) - (parseTime(a.lastSeen) ?? 0) || compareText(a.message, b.message);
+}
+
 export function parseTime(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
@@ -172,7 +188,7 @@ export function recentRollout(
     deployment,
     newest,
     revision: newest.revision,
-    createdAt: new Date(createdAt).toISOString().replace(/\.000Z$/, 'Z'),
+    createdAt: isoSeconds(createdAt),
     minutesBefore: Math.round(before / 60_000),
   };
   if (previous) rollout.previous = previous;
