@@ -10,8 +10,7 @@ import {
   describeWorkloadHealth,
   eventCount,
   groupByWorkload,
-  isoSeconds,
-  parseTime,
+  lastAtSuffix,
   plural,
   rolloutLink,
   workloadAssessment,
@@ -100,11 +99,7 @@ function nodesOf(pods: readonly EvictedPod[]): string[] {
 }
 
 function latest(events: readonly EventSummary[]): string {
-  const times = events.flatMap((e) => {
-    const ms = parseTime(e.lastSeen);
-    return ms === undefined ? [] : [ms];
-  });
-  return times.length > 0 ? `, last at ${isoSeconds(Math.max(...times))}` : '';
+  return lastAtSuffix(events.map((e) => e.lastSeen));
 }
 
 function messageLine(label: string, events: readonly EventSummary[]): string[] {

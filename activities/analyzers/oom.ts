@@ -13,9 +13,8 @@ import {
   describeRolloutLink,
   describeWorkloadHealth,
   failedContainerPhrase,
-  isoSeconds,
+  lastAtSuffix,
   memoryLimitChanges,
-  parseTime,
   plural,
   podsWithContainer,
   recentRollout,
@@ -57,11 +56,7 @@ function describeLimits(limits: readonly string[]): string {
 }
 
 function lastAt(kills: readonly OomKill[]): string {
-  const times = kills.flatMap((k) => {
-    const ms = parseTime(k.container.lastTerminated?.finishedAt);
-    return ms === undefined ? [] : [ms];
-  });
-  return times.length > 0 ? `, last at ${isoSeconds(Math.max(...times))}` : '';
+  return lastAtSuffix(kills.map((k) => k.container.lastTerminated?.finishedAt));
 }
 
 function describeRestarts(kills: readonly OomKill[]): string {

@@ -11,8 +11,7 @@ import {
   describeRolloutLink,
   describeWorkloadHealth,
   eventCount,
-  isoSeconds,
-  parseTime,
+  lastAtSuffix,
   plural,
   rolloutLink,
   titleSuffixFor,
@@ -87,11 +86,7 @@ function probedPods(ns: NamespaceEvidence): ProbedPod[] {
 }
 
 function lastSeen(events: readonly EventSummary[]): string {
-  const times = events.flatMap((e) => {
-    const ms = parseTime(e.lastSeen);
-    return ms === undefined ? [] : [ms];
-  });
-  return times.length > 0 ? `, last at ${isoSeconds(Math.max(...times))}` : '';
+  return lastAtSuffix(events.map((e) => e.lastSeen));
 }
 
 function kindsOf(pods: readonly ProbedPod[]): ProbeKind[] {

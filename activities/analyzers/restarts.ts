@@ -10,7 +10,7 @@ import {
   compareText,
   describeRolloutLink,
   describeWorkloadHealth,
-  isoSeconds,
+  lastAtSuffix,
   parseTime,
   plural,
   rolloutLink,
@@ -81,11 +81,7 @@ function containerLines(flaps: readonly Flap[]): string[] {
       const max = Math.max(...counts);
       const restarts = min === max ? `restarted ${plural(max, 'time')}` : `restarted ${min}–${max} times`;
       const terminations = [...new Set(list.map((f) => describeTermination(f.container)))].sort(compareText);
-      const times = list.flatMap((f) => {
-        const ms = parseTime(f.container.lastTerminated?.finishedAt);
-        return ms === undefined ? [] : [ms];
-      });
-      const last = times.length > 0 ? `, last at ${isoSeconds(Math.max(...times))}` : '';
+      const last = lastAtSuffix(list.map((f) => f.container.lastTerminated?.finishedAt));
       return `container ${name}: ${restarts} in ${plural(new Set(list.map((f) => f.pod.name)).size, 'pod')}; last terminated ${terminations.join(', ')}${last}`;
     });
 }

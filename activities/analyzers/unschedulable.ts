@@ -11,7 +11,9 @@ import {
   describeLead,
   describeRolloutLink,
   describeWorkloadHealth,
+  eventCount,
   isoSeconds,
+  lastAtSuffix,
   parseTime,
   plural,
   replicaSetOfPod,
@@ -119,13 +121,9 @@ function selectorNoNodeMatches(pods: readonly PendingPod[], message: string | un
 function eventLine(pods: readonly PendingPod[]): string[] {
   const events = pods.flatMap((p) => p.events);
   if (events.length === 0) return [];
-  const times = events.flatMap((e) => {
-    const ms = parseTime(e.lastSeen);
-    return ms === undefined ? [] : [ms];
-  });
-  const seen = events.reduce((sum, e) => sum + (Number.isFinite(e.count) && e.count > 0 ? e.count : 1), 0);
+  const seen = events.reduce((sum, e) => sum + eventCount(e), 0);
   const podsWithEvents = pods.filter((p) => p.events.length > 0).length;
-  const last = times.length > 0 ? `, last at ${isoSeconds(Math.max(...times))}` : '';
+  const last = lastAtSuffix(events.map((e) => e.lastSeen));
   return [`FailedScheduling warning seen ${plural(seen, 'time')} on ${plural(podsWithEvents, 'pod')}${last}`];
 }
 

@@ -155,6 +155,15 @@ export function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 }
 
+/** `, last at <time>` for the newest of these times (ISO strings); empty when none parses. */
+export function lastAtSuffix(times: readonly (string | undefined)[]): string {
+  const parsed = times.flatMap((t) => {
+    const ms = parseTime(t);
+    return ms === undefined ? [] : [ms];
+  });
+  return parsed.length > 0 ? `, last at ${isoSeconds(Math.max(...parsed))}` : '';
+}
+
 /** Newest event first; equal times by message, so the order never depends on the input's. */
 export function newestEventFirst(a: EventSummary, b: EventSummary): number {
   return (parseTime(b.lastSeen) ?? 0) - (parseTime(a.lastSeen) ?? 0) || compareText(a.message, b.message);
