@@ -2,9 +2,10 @@
 // functions over @kubernetes/client-node's model types, so they are table-tested
 // without a cluster. What is "notable" follows what an on-call engineer looks
 // for first: pods that cannot run, then pods that cannot serve, then pods that
-// have been restarting. The same goes for logs: the previous log of the few
-// containers that crashed, read last, as a bounded and redacted tail.
-import type { CoreV1Event, V1ContainerStatus, V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+// have been restarting. The same goes for logs: the failed run's log of the few
+// containers that crashed, and one quiet replica's own, as a bounded and redacted tail.
+import { createHmac, randomBytes } from 'node:crypto';
+import type { CoreV1Event, V1Container, V1ContainerStatus, V1Deployment, V1Pod, V1PodSpec, V1ReplicaSet } from '@kubernetes/client-node';
 import { NODE_PRESSURE_REASONS } from './analyzers/evictions.js';
 import { NODE_DOWN_REASONS } from './analyzers/node-not-ready.js';
 import { EVIDENCE_LIMITS, truncateText } from './evidence-bounds.js';
@@ -357,6 +358,39 @@ function templateMemoryLimits(
   return limits;
 }
 
+// Per process, never stored: digests compare within one collection and reveal nothing outside it.
+const TEMPLATE_KEY = randomBytes(32);
+
+function digest(value: unknown): string {
+  return createHmac('sha256', TEMPLATE_KEY)
+    .update(JSON.stringify(value ?? null))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** What a rollout can change in a container, each part digested on its own so the diff can name it. */
+function containerParts(c: V1Container): Record<string, unknown> {
+  return {
+    image: c.image,
+    'command and args': [c.command, c.args],
+    env: [c.env, c.envFrom],
+    resources: c.resources,
+    probes: [c.livenessProbe, c.readinessProbe, c.startupProbe],
+    'volume mounts': c.volumeMounts,
+  };
+}
+
+function templateDigests(spec: V1PodSpec | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of (spec?.containers ?? []).slice(0, EVIDENCE_LIMITS.imagesPerWorkload)) {
+    for (const [part, value] of Object.entries(containerParts(c))) out[`${short(c.name)}: ${part}`] = digest(value);
+  }
+  for (const c of (spec?.initContainers ?? []).slice(0, EVIDENCE_LIMITS.imagesPerWorkload))
+    out[`init container ${short(c.name)}`] = digest(c);
+  if (spec?.volumes) out['volumes'] = digest(spec.volumes);
+  return out;
+}
+
 function replicaSetSummary(rs: V1ReplicaSet): { summary: ReplicaSetSummary; createdMs: number } {
   const summary: ReplicaSetSummary = {
     name: short(rs.metadata?.name ?? ''),
@@ -366,6 +400,8 @@ function replicaSetSummary(rs: V1ReplicaSet): { summary: ReplicaSetSummary; crea
   };
   const memoryLimits = templateMemoryLimits(rs.spec?.template?.spec);
   if (Object.keys(memoryLimits).length > 0) summary.memoryLimits = memoryLimits;
+  const template = templateDigests(rs.spec?.template?.spec);
+  if (Object.keys(template).length > 0) summary.template = template;
   const owner = rs.metadata?.ownerReferences?.find((r) => r.kind === 'Deployment');
   if (owner) summary.deployment = short(owner.name);
   const revision = parseRevision(rs.metadata?.annotations);

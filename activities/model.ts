@@ -180,6 +180,13 @@ export interface ReplicaSetSummary {
   images: string[];
   /** The pod template's memory limit per container, so a rollout that changed one can be named. */
   memoryLimits?: Record<string, string>;
+  /**
+   * A keyed digest per part of the pod template (`<container>: env`,
+   * `init container <name>`, `volumes` …), so a rollout's diff names what changed
+   * without the template's values: env values may be secrets, and the key that
+   * makes the digests comparable lives only in the collecting process.
+   */
+  template?: Record<string, string>;
 }
 
 export interface NamespaceEvidence {

@@ -10,6 +10,7 @@ import {
   describeLead,
   describeMemoryLimitChange,
   memoryLimitChanges,
+  templateChanges,
   objectRef,
   recentRollout,
   type Rollout,
@@ -37,6 +38,14 @@ function imageLine(rollout: Rollout, deployment: DeploymentSummary): string {
   const removed = before.filter((image) => !after.includes(image));
   const added = after.filter((image) => !before.includes(image));
   return `image changed from ${removed.join(', ') || 'none'} to ${added.join(', ') || 'none'}`;
+}
+
+function changedLine(rollout: Rollout): string[] {
+  const changes = templateChanges(rollout);
+  const shown = changes.slice(0, 8);
+  return changes.length === 0
+    ? []
+    : [`pod template changed: ${shown.join(', ')}${changes.length > shown.length ? ` and ${changes.length - shown.length} more` : ''}`];
 }
 
 function replicaSetLine(label: string, rs: ReplicaSetSummary): string {
@@ -68,6 +77,7 @@ function assessDeployment(ns: NamespaceEvidence, deployment: DeploymentSummary, 
     `Deployment ${cleanText(ns.namespace, 63)}/${name} revision ${rollout.revision} created at ${rollout.createdAt}, ${describeLead(rollout.minutesBefore)}`,
     imageLine(rollout, deployment),
     ...memoryLimitChanges(rollout).map((change) => describeMemoryLimitChange(change, rollout.revision)),
+    ...changedLine(rollout),
     replicaSetLine('new', rollout.newest),
     ...(rollout.previous ? [replicaSetLine('previous', rollout.previous)] : []),
     `Deployment status: ${deployment.ready}/${deployment.replicas} ready, ${deployment.updated} updated, ${deployment.available} available`,

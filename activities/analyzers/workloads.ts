@@ -155,6 +155,24 @@ export function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 }
 
+/**
+ * The parts of the pod template a rollout changed, added or removed, named
+ * from the ReplicaSets' keyed digests (`checkout-api: env`, `init container
+ * migrate added`); empty without a previous revision to compare with.
+ */
+export function templateChanges(rollout: Rollout): string[] {
+  const before = rollout.previous?.template;
+  const after = rollout.newest.template;
+  if (!before || !after) return [];
+  const parts = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort(compareText);
+  return parts.flatMap((part) => {
+    const label = cleanText(part, 120);
+    if (!(part in before)) return [`${label} added`];
+    if (!(part in after)) return [`${label} removed`];
+    return before[part] === after[part] ? [] : [label];
+  });
+}
+
 /** `, last at <time>` for the newest of these times (ISO strings); empty when none parses. */
 export function lastAtSuffix(times: readonly (string | undefined)[]): string {
   const parsed = times.flatMap((t) => {

@@ -262,7 +262,10 @@ describe('the crashloop-after-rollout scenario', () => {
       replicas: 2,
       ready: 0,
       images: ['registry.example.com/checkout/checkout-api:2.14.0'],
+      // Keyed digests, never the template's values.
+      template: expect.objectContaining({ 'checkout-api: image': expect.stringMatching(/^[0-9a-f]{16}$/) }),
     });
+    expect(JSON.stringify(ns.replicaSets)).not.toContain('ORDERS_DB_HOST');
   });
 
   test('a label selector scopes pods, workloads and their events', async () => {

@@ -8,6 +8,7 @@ import {
   minutesBefore,
   namespace,
   NEW_IMAGE,
+  NEW_RS,
   OLD_IMAGE,
   OLD_RS,
   replicaSet,
@@ -167,5 +168,26 @@ describe('rolloutAnalyzer', () => {
   test('an incident time that does not parse correlates nothing', () => {
     const ns = namespace('shop', rolledOut({ rolledOutMinutesBefore: 4 }));
     expect(rolloutAnalyzer(analysisInput(kubernetes(ns), { createdAt: 'not a time' }))).toEqual([]);
+  });
+});
+
+describe('what the rollout changed in the pod template', () => {
+  const withTemplates = (before: Record<string, string>, after: Record<string, string>) => {
+    const ns = namespace('shop', rolledOut({ rolledOutMinutesBefore: 4, ready: 1 }));
+    ns.replicaSets = ns.replicaSets.map((rs) => ({ ...rs, template: rs.name === NEW_RS ? after : before }));
+    return ns;
+  };
+
+  test('names the parts whose digests differ, and init containers added or removed', () => {
+    const before = { 'api: image': 'a1', 'api: env': 'e1', 'api: probes': 'p1', 'init container migrate': 'm1' };
+    const after = { 'api: image': 'a1', 'api: env': 'e2', 'api: probes': 'p1', 'init container seed': 's1' };
+    const [finding] = rolloutAnalyzer(analysisInput(kubernetes(withTemplates(before, after))));
+    expect(finding?.evidence).toContain('pod template changed: api: env, init container migrate removed, init container seed added');
+  });
+
+  test('near miss: the same digests name no change', () => {
+    const same = { 'api: image': 'a1', 'api: env': 'e1' };
+    const [finding] = rolloutAnalyzer(analysisInput(kubernetes(withTemplates(same, same))));
+    expect(finding?.evidence.join('\n')).not.toMatch(/pod template changed/);
   });
 });
