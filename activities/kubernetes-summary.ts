@@ -59,6 +59,8 @@ function toIso(t: Timestamp): string | undefined {
 
 const short = (s: string) => truncateText(s, EVIDENCE_LIMITS.shortTextChars);
 const text = (s: string) => truncateText(s, EVIDENCE_LIMITS.textChars);
+/** The end of a long text, where a process's last words are. */
+const tailText = (s: string) => (s.length <= EVIDENCE_LIMITS.textChars ? s : `…${s.slice(-(EVIDENCE_LIMITS.textChars - 1))}`);
 
 function parseRevision(annotations: Record<string, string> | undefined): number | undefined {
   const raw = annotations?.[REVISION_ANNOTATION];
@@ -81,7 +83,8 @@ function containerSummary(status: V1ContainerStatus, pod: V1Pod, init: boolean):
     ready: status.ready === true,
     restartCount: status.restartCount ?? 0,
   };
-  if (init) summary.init = true;
+  // A native sidecar (an init container with restartPolicy Always) runs beside the app, not before it.
+  if (init && spec?.restartPolicy !== 'Always') summary.init = true;
   const waiting = status.state?.waiting;
   if (waiting) {
     summary.waiting = { reason: short(waiting.reason ?? 'Waiting') };
@@ -96,9 +99,10 @@ function containerSummary(status: V1ContainerStatus, pod: V1Pod, init: boolean):
     if (typeof terminated.exitCode === 'number') summary.lastTerminated.exitCode = terminated.exitCode;
     const finishedAt = toIso(terminated.finishedAt);
     if (finishedAt) summary.lastTerminated.finishedAt = finishedAt;
-    // Written by the runtime (exec failures) or by the process itself (terminationMessagePath): redacted like a log line.
-    const [message] = terminated.message ? redactLogLines([printableLine(terminated.message)]) : [];
-    if (message && message.text !== '') summary.lastTerminated.message = text(message.text);
+    // Written by the runtime (exec failures) or by the process itself (terminationMessagePath,
+    // or its log's tail): cleaned and redacted like a log line, and its end kept, which says why it stopped.
+    const [message] = terminated.message ? redactLogLines([printableLine(terminated.message.replace(TERMINAL_ESCAPE, ''))]) : [];
+    if (message && message.text !== '') summary.lastTerminated.message = tailText(message.text);
   }
   const memory = spec?.resources?.limits?.['memory'];
   if (memory !== undefined) summary.memoryLimit = short(String(memory));
@@ -220,7 +224,7 @@ export function summarizePods(pods: readonly V1Pod[]): Pick<NamespaceEvidence, '
   const representatives = [...quiet.entries()]
     .filter(([workload]) => !failing.has(workload))
     .slice(0, EVIDENCE_LIMITS.currentLogsPerTriage)
-    .map(([, summary]) => summary);
+    .map(([, summary]): PodSummary => ({ ...summary, quiet: true }));
   return { podCounts, pods: [...shown.map((p) => p.summary), ...representatives], podsOmitted: notable.length - shown.length };
 }
 
@@ -498,6 +502,8 @@ export interface LogTarget {
   container: ContainerSummary;
   /** The previous instance's log; false for a container that exited for good, whose own log holds its last run. */
   previous: boolean;
+  /** Only lines this recent: a running container's log from days ago is not about this incident. */
+  sinceSeconds?: number;
 }
 
 /**
@@ -529,7 +535,7 @@ export function previousLogTargets(
         pod.containers.map((container) => ({
           target: { namespace: ns.namespace, pod: pod.name, container, previous: container.exited !== true },
           severity: crashSeverity(container),
-          workload: `${ns.namespace}/${pod.replicaSet ?? pod.name}/${container.name}`,
+          workload: `${ns.namespace}/${pod.job ?? pod.replicaSet ?? pod.name}/${container.name}`,
         })),
       ),
     )
@@ -551,6 +557,8 @@ export function previousLogTargets(
  * at most `max` per triage. A service can fail (an unresolvable host, a
  * forbidden call) while its pods stay Running and Ready.
  */
+const CURRENT_LOG_SECONDS = 3600;
+
 export function currentLogTargets(
   namespaces: readonly NamespaceEvidence[],
   covered: readonly LogTarget[],
@@ -571,9 +579,9 @@ export function currentLogTargets(
   for (const { ns, pod, workload } of ordered) {
     if (seen.has(workload)) continue;
     seen.add(workload);
-    for (const container of pod.containers.filter((c) => !c.init)) {
-      targets.push({ namespace: ns.namespace, pod: pod.name, container, previous: false });
-    }
+    // The first app container is the app; later ones are usually injected sidecars (istio-proxy …).
+    const container = pod.containers.find((c) => !c.init);
+    if (container) targets.push({ namespace: ns.namespace, pod: pod.name, container, previous: false, sinceSeconds: CURRENT_LOG_SECONDS });
   }
   return targets.slice(0, max);
 }

@@ -255,6 +255,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
             name: target.pod,
             container: target.container.name,
             previous: target.previous,
+            ...(target.sinceSeconds !== undefined ? { sinceSeconds: target.sinceSeconds } : {}),
             tailLines,
             limitBytes: LOG_LIMIT_BYTES,
           },

@@ -142,6 +142,8 @@ export interface PodSummary {
   replicaSet?: string;
   /** Name of the owning Job, when there is one. */
   job?: string;
+  /** Healthy, listed only as its workload's one replica whose own log is read: not a notable pod. */
+  quiet?: boolean;
   /** The PodScheduled condition when it is not True. */
   /** `nodeSelector` is the pod's own, `key=value` pairs: what a scheduler's "didn't match Pod's node affinity/selector" refers to. */
   unscheduled?: { reason?: string; message?: string; nodeSelector?: string };

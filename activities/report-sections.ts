@@ -97,17 +97,13 @@ function fenced(lines: readonly string[]): string {
 export function renderLogTails(kubernetes: KubernetesEvidence): string | undefined {
   const tails = kubernetes.namespaces.flatMap((ns) =>
     ns.pods.flatMap((pod) =>
-      pod.containers.flatMap((c) => [
-        ...(c.previousLog
-          ? [{ ns: ns.namespace, pod: pod.name, container: c.name, log: c.previousLog, kind: 'Previous container log' }]
-          : []),
-        ...(c.currentLog ? [{ ns: ns.namespace, pod: pod.name, container: c.name, log: c.currentLog, kind: 'Container log' }] : []),
-      ]),
+      // A healthy replica's own log stays in the history: the issue quotes its signature line, not other services' traffic.
+      pod.containers.flatMap((c) => (c.previousLog ? [{ ns: ns.namespace, pod: pod.name, container: c.name, log: c.previousLog }] : [])),
     ),
   );
   if (tails.length === 0) return undefined;
-  const sections = tails.slice(0, MAX_LOG_TAILS_IN_BODY).map(({ ns, pod, container, log, kind }) => {
-    const heading = `#### ${kind}: ${md(ns, 63)}/${md(pod, 253)}, container ${md(container, 63)}`;
+  const sections = tails.slice(0, MAX_LOG_TAILS_IN_BODY).map(({ ns, pod, container, log }) => {
+    const heading = `#### Previous container log: ${md(ns, 63)}/${md(pod, 253)}, container ${md(container, 63)}`;
     if (log.status === 'unavailable') return `${heading}\n\nunavailable: ${md(log.reason, 200)}`;
     const note = `last ${log.lines.length} lines${log.truncated ? ' (cut)' : ''}${log.redactions > 0 ? `, ${log.redactions} secret-shaped value${log.redactions === 1 ? '' : 's'} redacted` : ''}`;
     return `${heading}\n\n${note}\n\n${fenced(log.lines.map((l) => cleanText(l, 400)))}`;

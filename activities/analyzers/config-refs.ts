@@ -157,7 +157,7 @@ function mountFailures(event: EventSummary): ConfigFailure[] {
  * omitted, a missing pod was deleted or is no longer stuck.
  */
 export function unlistedPodsMayBeStuck(ns: NamespaceEvidence): boolean {
-  return ns.podsOmitted > 0 && ns.pods.every((pod) => !pod.ready);
+  return ns.podsOmitted > 0 && ns.pods.every((pod) => pod.quiet === true || !pod.ready);
 }
 
 function stuckPods(ns: NamespaceEvidence): StuckPod[] {

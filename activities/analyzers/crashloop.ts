@@ -198,7 +198,8 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PodSummary>, in
   const oomContainers = new Set(crashes.filter((c) => c.termination.reason === OOM).map((c) => cleanText(c.container.name, 63)));
   const limitChanges = link ? memoryLimitChanges(link.rollout).filter((c) => oomContainers.has(c.container)) : [];
   const signature = signatureOf(crashes);
-  const killedByProbe = probeKill(ns, crashes);
+  // OOMKilled is the kernel's verdict: a probe failing meanwhile is not why the container died.
+  const killedByProbe = crashes.some((c) => c.termination.reason === OOM) ? undefined : probeKill(ns, crashes);
   const cause = killedByProbe
     ? `: killed by its ${killedByProbe.kind} probe (${killedByProbe.message})`
     : signature

@@ -78,13 +78,12 @@ function hpaCause(event: EventSummary): HpaCause {
   const none = NO_METRICS.exec(text);
   if (none) return { kind: 'no-metrics', resource: none[1]! };
   if (NO_POD_METRICS.test(text)) return { kind: 'no-pod-metrics' };
-  if (event.reason === 'ScalingLimited' || AT_MAXIMUM.test(text)) return { kind: 'at-maximum' };
+  if (AT_MAXIMUM.test(text)) return { kind: 'at-maximum' };
   return { kind: 'other', detail: cleanText(`${event.reason}: ${text}`, CAUSE_LIMIT) };
 }
 
 function isHpaEvent(event: EventSummary): boolean {
-  // ScalingLimited is a condition the controller may also record as an event; it is news whatever its type.
-  return event.object.kind === HPA_KIND && (event.type === 'Warning' || event.reason === 'ScalingLimited');
+  return event.object.kind === HPA_KIND && event.type === 'Warning';
 }
 
 function resourceLabel(resource: string | undefined): string {

@@ -109,8 +109,9 @@ function assessJob(ns: NamespaceEvidence, failure: JobFailure): Assessment {
   return {
     finding: {
       analyzer: JOBS_ANALYZER,
-      // The controller gave up: the Job will not finish without someone. Failed pods alone may still be retried.
-      severity: failure.gaveUp.length > 0 && !failure.old ? 'critical' : 'warning',
+      // The controller gave up: the Job will not finish without someone. Failed pods alone may still be
+      // retried, or may have been followed by a run that succeeded (succeeded pods are not in the evidence).
+      severity: failure.gaveUp.length === 0 ? 'info' : failure.old ? 'warning' : 'critical',
       surface: 'kubernetes',
       title: cleanText(
         `${subject} failed${failure.old ? ' more than 2 h before the incident' : ''}${detail ? ` (${detail})` : ''}${found ? `: ${found.signature.summary}` : ''}`,

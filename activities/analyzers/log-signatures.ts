@@ -18,7 +18,7 @@ interface SignatureRule {
   kind: string;
   pattern: RegExp;
   /** `lines` is the whole log: some failures name their target on a neighbouring line. */
-  summary: (m: RegExpExecArray, lines: readonly string[]) => string;
+  summary: (m: RegExpExecArray, lines: readonly string[], at: number) => string;
 }
 
 const HOST = String.raw`[A-Za-z0-9][A-Za-z0-9._-]*`;
@@ -27,6 +27,9 @@ const HOST = String.raw`[A-Za-z0-9][A-Za-z0-9._-]*`;
 const HOST_NAME = String.raw`(?<![\w.-])(?!\d{4}-\d\d-\d\dT)(?:(?=[\w.-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9._-]*|\d{1,3}(?:\.\d{1,3}){3})`;
 const HOST_PORT = String.raw`${HOST_NAME}:\d{1,5}`;
 const ENV_NAME = String.raw`[A-Z][A-Z0-9_]{1,63}`;
+// Without the words "environment variable" next to it, only a name with an underscore
+// reads as one: "MFA is required" and "TLS is required" are not configuration.
+const ENV_NAME_ALONE = String.raw`[A-Z][A-Z0-9]*_[A-Z0-9_]{1,62}`;
 
 const name = (value: string | undefined, max = 120): string => cleanText(value ?? '', max);
 
@@ -34,13 +37,15 @@ const name = (value: string | undefined, max = 120): string => cleanText(value ?
 // "ConnectException: Connection refused") is named from a neighbouring line
 // that does: `host:port`, or `host: x, port: y`.
 const CONNECTION_FAILED =
-  /Connection refused|ConnectException|ECONNREFUSED|connection (?:timed out|reset)|no available connection|(?:failed|unable|could not) to connect|could not connect|couldn't connect/i;
+  /Connection refused|ConnectException|ECONNREFUSED|connection timed out|no available connection|(?:failed|unable|could not) to connect|could not connect|couldn't connect/i;
 const TARGET_PAIR = new RegExp(String.raw`\b(?:host|server|address)[:=]\s*["']?(${HOST})["']?,?\s+port[:=]\s*(\d{1,5})\b`, 'i');
 const TARGET_HOST_PORT = new RegExp(String.raw`(${HOST_NAME}):(\d{1,5})\b`, 'g');
 
-function connectionTarget(lines: readonly string[]): string | undefined {
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i]!;
+/** The target named on the failing line or the few lines around it, never a client's address (`from host:port`). */
+function connectionTarget(lines: readonly string[], at: number): string | undefined {
+  const nearest = [0, -1, 1, -2, 2, -3, 3].map((d) => at + d).filter((i) => i >= 0 && i < lines.length);
+  for (const i of nearest) {
+    const line = lines[i]!.replace(/\bfrom\s+\S+/gi, '');
     const pair = TARGET_PAIR.exec(line);
     if (pair) return `${pair[1]}:${pair[2]}`;
     for (const m of line.matchAll(TARGET_HOST_PORT)) {
@@ -57,9 +62,9 @@ const RULES: readonly SignatureRule[] = [
   {
     kind: 'missing-env',
     pattern: new RegExp(
-      String.raw`\b(?:env(?:ironment)?\s+var(?:iable)?|env)\s+["'\x60]?(${ENV_NAME})["'\x60]?\s+(?:is\s+|was\s+)?(?:not\s+set|unset|undefined|not\s+defined|missing|required|empty)` +
-        String.raw`|\bmissing\s+(?:required\s+)?env(?:ironment)?\s+var(?:iable)?s?:?\s+["'\x60]?(${ENV_NAME})` +
-        String.raw`|\b(${ENV_NAME})\s+(?:is|must\s+be)\s+(?:not\s+set|unset|undefined|required|missing|empty)\b`,
+      String.raw`\b(?:[Ee]nv(?:ironment)?\s+[Vv]ar(?:iable)?|[Ee]nv)\s+["'\x60]?(${ENV_NAME})["'\x60]?\s+(?:is\s+|was\s+)?(?:not\s+set|unset|undefined|not\s+defined|missing|required|empty)` +
+        String.raw`|\b[Mm]issing\s+(?:required\s+)?[Ee]nv(?:ironment)?\s+[Vv]ar(?:iable)?s?:?\s+["'\x60]?(${ENV_NAME})` +
+        String.raw`|\b(${ENV_NAME_ALONE})\s+(?:is|must\s+be)\s+(?:not\s+set|unset|undefined|required|missing|empty)\b`,
     ),
     summary: (m) => `environment variable ${name(m[1] ?? m[2] ?? m[3])} is not set`,
   },
@@ -90,9 +95,11 @@ const RULES: readonly SignatureRule[] = [
       String.raw`getaddrinfo\s+(?:EAI_AGAIN|ENOTFOUND|EAI_NONAME)\s+(${HOST})` +
         String.raw`|lookup\s+(${HOST})(?:\s+on\s+[\d.:\[\]a-f]+)?:\s+(?:no such host|server misbehaving|i/o timeout|Temporary failure)` +
         String.raw`|(?:Could not resolve host|could not translate host name|UnknownHostException|Unknown host|unknown host)[:\s"']+(${HOST})` +
-        String.raw`|(?:[Ff]ailed|[Uu]nable|[Cc]annot|can't|[Cc]ould not) (?:to )?resolve[:\s]+(?:host(?:name)?\s+)?["']?(${HOST})` +
+        // Not a build tool's or a config library's "could not resolve placeholder/module/import".
+        String.raw`|(?:[Ff]ailed|[Uu]nable|[Cc]annot|can't|[Cc]ould not) (?:to )?resolve[:\s]+(?!(?:placeholder|module|import|symbol|dependenc|reference|type|class|path|plugin)\w*\b)(?:host(?:name)?\s+)?["']?(${HOST})` +
         String.raw`|\b(${HOST})[:\s]+(?:Name or service not known|Temporary failure in name resolution|nodename nor servname provided)` +
-        String.raw`|\b(NXDOMAIN|EAI_AGAIN|Temporary failure in name resolution|Name or service not known)\b`,
+        // Not a bare NXDOMAIN: a DNS server logs one for every query that names nothing.
+        String.raw`|\b(EAI_AGAIN|Temporary failure in name resolution|Name or service not known)\b`,
     ),
     summary: (m) => {
       const host = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5];
@@ -112,11 +119,14 @@ const RULES: readonly SignatureRule[] = [
   },
   {
     kind: 'cloud-permission',
+    // The app's own call refused (IAM's message, an SDK's "error occurred … when calling"), not
+    // a request the app itself denied its clients: those log AccessDenied all day.
     pattern: new RegExp(
       String.raw`is not authorized to perform:?\s+([\w-]+:[\w*-]+)` +
-        String.raw`|\b(AccessDenied(?:Exception)?|UnauthorizedOperation|PERMISSION_DENIED|AuthorizationFailed)\b`,
+        String.raw`|error occurred \((AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationFailed)\) when calling the (\w+) operation`,
     ),
-    summary: (m) => (m[1] ? `the cloud refuses ${name(m[1], 100)} (permission denied)` : `the cloud refuses access (${name(m[2], 40)})`),
+    summary: (m) =>
+      m[1] ? `the cloud refuses ${name(m[1], 100)} (permission denied)` : `the cloud refuses ${name(m[3], 60)} (${name(m[2], 40)})`,
   },
   {
     kind: 'kubernetes-forbidden',
@@ -129,8 +139,8 @@ const RULES: readonly SignatureRule[] = [
       /java\.lang\.OutOfMemoryError(?::\s*([\w .-]{1,60}))?|JavaScript heap out of memory|FATAL ERROR: .{0,80}heap|fatal error: runtime: out of memory|\bMemoryError\b|Cannot allocate memory/,
     summary: (m) => `the runtime ran out of memory${m[1] ? ` (${name(m[1], 60)})` : ''}`,
   },
-  { kind: 'disk-full', pattern: /no space left on device|ENOSPC|disk full/i, summary: () => 'no space left on device' },
-  { kind: 'too-many-open-files', pattern: /too many open files|EMFILE/i, summary: () => 'too many open files' },
+  { kind: 'disk-full', pattern: /no space left on device|\bENOSPC\b|\bdisk (?:is )?full\b/i, summary: () => 'no space left on device' },
+  { kind: 'too-many-open-files', pattern: /too many open files|\bEMFILE\b/i, summary: () => 'too many open files' },
   {
     kind: 'connection-refused',
     pattern: new RegExp(
@@ -154,8 +164,8 @@ const RULES: readonly SignatureRule[] = [
   {
     kind: 'connection-failed',
     pattern: CONNECTION_FAILED,
-    summary: (_m, lines) => {
-      const target = connectionTarget(lines);
+    summary: (_m, lines, at) => {
+      const target = connectionTarget(lines, at);
       return target ? `cannot connect to ${name(target, 200)}` : 'connections fail';
     },
   },
@@ -167,8 +177,9 @@ const RULES: readonly SignatureRule[] = [
   },
   {
     kind: 'file-missing',
+    // Not a file the app says it can do without ("…, using defaults").
     pattern:
-      /open ((?:\/[\w.@-]+)+): no such file or directory|No such file or directory: '((?:\/[\w.@-]+)+)'|ENOENT[^']{0,60}'((?:\/[\w.@-]+)+)'/,
+      /open ((?:\/[\w.@-]+)+): no such file or directory(?![^\n]{0,40}(?:using default|ignor|skipp|optional))|No such file or directory: '((?:\/[\w.@-]+)+)'|ENOENT[^']{0,60}'((?:\/[\w.@-]+)+)'/,
     summary: (m) => `file ${name(m[1] ?? m[2] ?? m[3], 200)} does not exist`,
   },
   {
@@ -204,7 +215,7 @@ export function findLogSignature(lines: readonly string[]): LogSignature | undef
     for (let i = lines.length - 1; i >= 0; i--) {
       const line = lines[i]!;
       const m = rule.pattern.exec(line);
-      if (m) return { kind: rule.kind, summary: rule.summary(m, lines), quote: quoteAround(line, m.index, m[0].length) };
+      if (m) return { kind: rule.kind, summary: rule.summary(m, lines, i), quote: quoteAround(line, m.index, m[0].length) };
     }
   }
   return undefined;

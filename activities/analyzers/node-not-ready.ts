@@ -9,15 +9,15 @@ import { compareText, objectRef, plural, workloadOfPod } from './workloads.js';
 export const NODE_NOT_READY_ANALYZER = 'kubernetes.node-not-ready';
 
 /** The Node events (kubelet, node controller) that say the node itself is down; kept by the collector with pressure events. */
-export const NODE_DOWN_REASONS: ReadonlySet<string> = new Set(['NodeNotReady', 'NodeNotSchedulable']);
+export const NODE_DOWN_REASONS: ReadonlySet<string> = new Set(['NodeNotReady']);
 
-/** What the node controller writes on each pod of a node it lost (`Node is not ready`) and when it evicts them. */
-const POD_REASONS: ReadonlySet<string> = new Set(['NodeNotReady', 'TaintManagerEviction']);
+/** What the node controller writes, as a Warning, on each pod of a node it lost: `Node is not ready`. */
+const POD_REASON = 'NodeNotReady';
 
 interface DownNode {
   node: string;
   nodeEvents: EventSummary[];
-  pods: Map<string, PodSummary | undefined>;
+  pods: Map<string, PodSummary>;
 }
 
 function downNodes(ns: NamespaceEvidence): DownNode[] {
@@ -32,11 +32,11 @@ function downNodes(ns: NamespaceEvidence): DownNode[] {
     if (e.object.kind === 'Node' && e.reason === 'NodeNotReady') entry(e.object.name).nodeEvents.push(e);
   }
   for (const e of ns.events) {
-    if (e.object.kind !== 'Pod' || !POD_REASONS.has(e.reason)) continue;
+    if (e.object.kind !== 'Pod' || e.reason !== POD_REASON) continue;
     const pod = listed.get(e.object.name);
-    // A pod the evidence does not list is attributed to the one node that is down, when there is one.
-    const node = pod?.node ?? (byNode.size === 1 ? [...byNode.keys()][0] : undefined);
-    if (node !== undefined) entry(node).pods.set(e.object.name, pod);
+    // Only pods still in trouble: a pod that moved to a healthy node, or recovered, is not the node's doing now.
+    if (!pod || pod.quiet || (pod.ready && pod.phase !== 'Unknown') || pod.node === undefined) continue;
+    entry(pod.node).pods.set(e.object.name, pod);
   }
   for (const pod of ns.pods) {
     // A pod whose node stopped reporting is phase Unknown.
@@ -46,7 +46,7 @@ function downNodes(ns: NamespaceEvidence): DownNode[] {
 }
 
 function workloadsOn(ns: NamespaceEvidence, down: DownNode): string[] {
-  const names = [...down.pods.entries()].map(([name, pod]) => (pod ? workloadOfPod(ns, pod).label : cleanText(name, 253)));
+  const names = [...down.pods.values()].map((pod) => workloadOfPod(ns, pod).label);
   return [...new Set(names)].sort(compareText);
 }
 

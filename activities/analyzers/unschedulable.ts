@@ -111,7 +111,13 @@ function schedulerMessages(pods: readonly PendingPod[]): string[] {
 
 /** The pods' nodeSelector, when the scheduler says no node matched it: the label an engineer has to fix. */
 function selectorNoNodeMatches(pods: readonly PendingPod[], message: string | undefined): string | undefined {
-  if (message === undefined || !/didn't match Pod's node affinity\/selector/.test(message)) return undefined;
+  // Only when every node failed on the selector ("0/3 nodes are available: 3 node(s) didn't match…"):
+  // with some nodes short of CPU as well, the selector is not the whole story.
+  const counts =
+    message === undefined
+      ? null
+      : /^0\/(\d+) nodes are available: (\d+) node\(s\) didn't match Pod's node affinity\/selector/.exec(message);
+  if (!counts || counts[1] !== counts[2]) return undefined;
   const selectors = new Set(
     pods.flatMap((p) => (p.pod?.unscheduled?.nodeSelector ? [cleanText(p.pod.unscheduled.nodeSelector, 120)] : [])),
   );

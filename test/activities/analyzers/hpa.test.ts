@@ -108,7 +108,7 @@ const cases: Case[] = [
     name: 'at its maximum, the target Deployment named after the HPA',
     ns: namespace('shop', {
       deployments: [deployment('checkout-api', { replicas: 10, ready: 10, available: 10 })],
-      events: [hpaEvent('the desired replica count is more than the maximum replica count', { reason: 'ScalingLimited', type: 'Normal' })],
+      events: [hpaEvent('the desired replica count is more than the maximum replica count', { reason: 'ScalingLimited' })],
     }),
     expected: {
       titles: ['HPA checkout-api-hpa at its maximum of 10 replicas'],

@@ -55,10 +55,10 @@ describe('jobsAnalyzer', () => {
       ],
     },
     {
-      name: 'a failed pod the Job may still retry is a warning',
+      name: 'a failed pod the Job may still retry, or that a later run made good, is only information',
       pods: [jobPod('get-data-mldtn', 'get-data', exited(6, ['curl: (6) Could not resolve host: example.invalid']))],
       events: [],
-      expected: [{ severity: 'warning', title: 'job get-data failed (1 pod failed, exit 6): cannot resolve example.invalid (DNS)' }],
+      expected: [{ severity: 'info', title: 'job get-data failed (1 pod failed, exit 6): cannot resolve example.invalid (DNS)' }],
     },
     {
       name: 'the controller gave up after the pods are gone: the event alone still names the Job',

@@ -3,6 +3,7 @@ import { findLogSignature } from '../../../activities/analyzers/log-signatures.j
 describe('findLogSignature names what failed', () => {
   test.each([
     ['Environment variable DEPLOY_ENV is undefined', 'missing-env', 'environment variable DEPLOY_ENV is not set'],
+    ['Environment variable PORT is undefined', 'missing-env', 'environment variable PORT is not set'],
     ['fatal: env var "DATABASE_URL" not set', 'missing-env', 'environment variable DATABASE_URL is not set'],
     ['Error: missing required environment variable: STRIPE_KEY', 'missing-env', 'environment variable STRIPE_KEY is not set'],
     ['config: ORDERS_DB_HOST is required since 2.14.0', 'missing-env', 'environment variable ORDERS_DB_HOST is not set'],
@@ -20,7 +21,7 @@ describe('findLogSignature names what failed', () => {
     ['dial tcp: lookup redis-master on 10.96.0.10:53: no such host', 'dns', 'cannot resolve redis-master (DNS)'],
     ['curl: (6) Could not resolve host: api.stripe.com', 'dns', 'cannot resolve api.stripe.com (DNS)'],
     ['java.net.UnknownHostException: kafka-0.kafka', 'dns', 'cannot resolve kafka-0.kafka (DNS)'],
-    ['resolver returned NXDOMAIN', 'dns', 'DNS lookups fail'],
+    ['socket.gaierror: [Errno -3] Temporary failure in name resolution', 'dns', 'DNS lookups fail'],
     [
       'Get "https://vault:8200/v1/sys/health": x509: certificate has expired or is not yet valid',
       'tls-expired',
@@ -35,7 +36,7 @@ describe('findLogSignature names what failed', () => {
     [
       'An error occurred (AccessDenied) when calling the PutObject operation',
       'cloud-permission',
-      'the cloud refuses access (AccessDenied)',
+      'the cloud refuses PutObject (AccessDenied)',
     ],
     [
       'pods is forbidden: User "system:serviceaccount:ci:runner" cannot list resource "pods" in API group ""',
@@ -89,6 +90,15 @@ describe('near misses name nothing', () => {
     'certificate renewed, expires 2026-03-01',
     'level=info msg="DNS cache warmed" entries=120',
     'running as root user: no (uid 1000)',
+    'request rejected: MFA is required',
+    'TLS is required for this listener',
+    'http: TLS handshake error from 10.2.3.4:51234: read tcp 10.0.0.5:8443->10.2.3.4:51234: read: connection reset by peer',
+    '[INFO] 10.0.0.9:41230 - 3 "A IN foo.svc. udp 31 false 512" NXDOMAIN qr,aa,rd 124 0.0001s',
+    'grpc: request denied for client: code = PERMISSION_DENIED',
+    'SystemFile loaded from cache',
+    'disk fullness at 41%',
+    'open /etc/app/override.yaml: no such file or directory, using defaults',
+    'Could not resolve placeholder \'DB_URL\' in value "${DB_URL}"',
     'connection pool size 20, 3 idle',
   ])('%s', (line) => {
     expect(findLogSignature([line])).toBeUndefined();

@@ -46,6 +46,14 @@ describe('nodeNotReadyAnalyzer', () => {
       expected: [],
     },
     { name: 'near miss: pods that are merely not ready on a healthy node', ns: cluster({ phase: 'Running', events: [] }), expected: [] },
+    {
+      name: 'near miss: an hour-old mark on a pod that has recovered is not a node down now',
+      ns: namespace('shop', {
+        pods: podsOf(OLD_RS, 1, () => ({ node: NODE, phase: 'Running', ready: true })),
+        events: [podNotReady(`${OLD_RS}-p0`)],
+      }),
+      expected: [],
+    },
   ])('$name', ({ ns, expected }) => {
     const findings = nodeNotReadyAnalyzer(analysisInput(kubernetes(ns)));
     expect(findings.map((f) => ({ severity: f.severity, title: f.title }))).toEqual(expected);

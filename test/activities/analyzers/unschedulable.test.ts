@@ -364,6 +364,12 @@ describe('a nodeSelector no node matches', () => {
     expect(finding?.title).toBe(`importer-rs pods unschedulable: no node matches nodeSelector disktype=ssd: ${selectorMiss}`);
   });
 
+  test('near miss: when only some nodes fail on the selector, the selector is not the whole story', () => {
+    const mixed = "0/10 nodes are available: 8 node(s) didn't match Pod's node affinity/selector, 2 Insufficient cpu.";
+    const [finding] = unschedulableAnalyzer(analysisInput(kubernetes(withSelector(mixed, 'pool=batch'))));
+    expect(finding?.title).toBe(`importer-rs pods unschedulable: ${mixed}`);
+  });
+
   test('near miss: a pod with a selector that is short of CPU is not blamed on its selector', () => {
     const message = '0/3 nodes are available: 3 Insufficient cpu.';
     const [finding] = unschedulableAnalyzer(analysisInput(kubernetes(withSelector(message, 'disktype=ssd'))));
