@@ -29,7 +29,8 @@ export const EVIDENCE_LIMITS = {
   previousLogsPerTriage: 5,
   /**
    * Running containers per triage whose own log is read: one replica per
-   * workload, unready ones first, since an app can fail while its pods look healthy.
+   * workload, unready ones first, since an app can fail while its pods look
+   * healthy. Each namespace lists at most this many such quiet replicas.
    */
   currentLogsPerTriage: 5,
   /** The newest lines of a previous container's log that are kept; each is cut to `textChars`. */
