@@ -337,6 +337,58 @@ const replicaSet = z.looseObject({
     .optional(),
 });
 
+/** A Service: its selector picks the pods its Endpoints list (none for ExternalName or hand-made Endpoints). */
+const service = z.looseObject({
+  apiVersion: z.literal('v1').optional(),
+  kind: z.literal('Service').optional(),
+  metadata: objectMeta,
+  spec: z
+    .looseObject({
+      type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']).optional(),
+      selector: z.record(z.string(), z.string()).optional(),
+      ports: z
+        .array(
+          z.looseObject({
+            name: z.string().optional(),
+            port: z.number().int().min(1).max(65535),
+            targetPort: z.union([z.number().int(), z.string()]).optional(),
+            protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional(),
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
+});
+
+/** A Service's Endpoints: `subsets[].addresses` are the ready pods, `notReadyAddresses` the others. */
+const endpoints = z.looseObject({
+  apiVersion: z.literal('v1').optional(),
+  kind: z.literal('Endpoints').optional(),
+  metadata: objectMeta,
+  subsets: z
+    .array(
+      z.looseObject({
+        addresses: z.array(z.looseObject({ ip: z.string() })).optional(),
+        notReadyAddresses: z.array(z.looseObject({ ip: z.string() })).optional(),
+        ports: z.array(z.looseObject({ port: z.number().int() })).optional(),
+      }),
+    )
+    .optional(),
+});
+
+/** A NetworkPolicy (networking.k8s.io/v1); its rules are kept as written. */
+const networkPolicy = z.looseObject({
+  apiVersion: z.literal('networking.k8s.io/v1').optional(),
+  kind: z.literal('NetworkPolicy').optional(),
+  metadata: objectMeta,
+  spec: z.looseObject({
+    podSelector: z.looseObject({}),
+    policyTypes: z.array(z.enum(['Ingress', 'Egress'])).optional(),
+    ingress: z.array(z.looseObject({})).optional(),
+    egress: z.array(z.looseObject({})).optional(),
+  }),
+});
+
 /** What `kubectl logs` shows for a container: its current log, or with `previous` the one before its last restart. */
 const containerLog = z.strictObject({
   pod: dns1123Subdomain,
@@ -351,6 +403,9 @@ const namespaceContent = z.strictObject({
   events: z.array(event).default([]),
   deployments: z.array(deployment).default([]),
   replicaSets: z.array(replicaSet).default([]),
+  services: z.array(service).default([]),
+  endpoints: z.array(endpoints).default([]),
+  networkPolicies: z.array(networkPolicy).default([]),
 });
 
 const reference = z.strictObject({ id: pagerDutyId, summary: z.string().min(1) });
@@ -646,7 +701,7 @@ type NamespaceContent = z.output<typeof namespaceContent>;
 /** Catches the mistakes that would make the emulated cluster impossible: clashing names, dangling owners. */
 function checkNamespace(ns: string, content: NamespaceContent, report: (path: PathSegment[], message: string) => void): void {
   const names: Record<string, Set<string>> = {};
-  for (const kind of ['pods', 'events', 'deployments', 'replicaSets'] as const) {
+  for (const kind of ['pods', 'events', 'deployments', 'replicaSets', 'services', 'endpoints', 'networkPolicies'] as const) {
     const seen = (names[kind] = new Set());
     content[kind].forEach((obj, i) => {
       const meta = obj.metadata;

@@ -87,9 +87,16 @@ const RESOURCES: ResourceType[] = [
   },
   { plural: 'deployments', scenarioKey: 'deployments', kind: 'Deployment', apiVersion: 'apps/v1', fields: [] },
   { plural: 'replicasets', scenarioKey: 'replicaSets', kind: 'ReplicaSet', apiVersion: 'apps/v1', fields: ['status.replicas'] },
+  { plural: 'services', scenarioKey: 'services', kind: 'Service', apiVersion: 'v1', fields: [] },
+  { plural: 'endpoints', scenarioKey: 'endpoints', kind: 'Endpoints', apiVersion: 'v1', fields: [] },
+  { plural: 'networkpolicies', scenarioKey: 'networkPolicies', kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', fields: [] },
 ];
 
-const ROUTE_PREFIX: Record<string, string> = { v1: '/api/v1', 'apps/v1': '/apis/apps/v1' };
+const ROUTE_PREFIX: Record<string, string> = {
+  v1: '/api/v1',
+  'apps/v1': '/apis/apps/v1',
+  'networking.k8s.io/v1': '/apis/networking.k8s.io/v1',
+};
 
 const REASONS: Record<number, { reason: string; message: string }> = {
   400: { reason: 'BadRequest', message: 'the server rejected our request for an unknown reason' },
@@ -158,7 +165,7 @@ function clusterNamespaces(scenario: Scenario): [string, ScenarioNamespace][] {
   const own = scenario.kubernetes.namespaces[NODE_EVENTS_NAMESPACE];
   const merged: ScenarioNamespace = own
     ? { ...own, events: [...own.events, ...nodeEvents] }
-    : { pods: [], logs: [], events: [...nodeEvents], deployments: [], replicaSets: [] };
+    : { pods: [], logs: [], events: [...nodeEvents], deployments: [], replicaSets: [], services: [], endpoints: [], networkPolicies: [] };
   return [...namespaces.filter(([ns]) => ns !== NODE_EVENTS_NAMESPACE), [NODE_EVENTS_NAMESPACE, merged]];
 }
 

@@ -54,7 +54,7 @@ const STRICTER_THAN_SPEC: SchemaPatch[] = [
 
 interface Resource {
   plural: string;
-  scenarioKey: 'pods' | 'events' | 'deployments' | 'replicaSets';
+  scenarioKey: 'pods' | 'events' | 'deployments' | 'replicaSets' | 'services' | 'endpoints' | 'networkPolicies';
   /** The list route the emulator serves, as the swagger spells it. */
   template: string;
   /** What the swagger's list operation answers (asserted below, not assumed). */
@@ -80,6 +80,24 @@ const RESOURCES: Resource[] = [
     scenarioKey: 'replicaSets',
     template: '/apis/apps/v1/namespaces/{namespace}/replicasets',
     listDefinition: 'io.k8s.api.apps.v1.ReplicaSetList',
+  },
+  {
+    plural: 'services',
+    scenarioKey: 'services',
+    template: '/api/v1/namespaces/{namespace}/services',
+    listDefinition: 'io.k8s.api.core.v1.ServiceList',
+  },
+  {
+    plural: 'endpoints',
+    scenarioKey: 'endpoints',
+    template: '/api/v1/namespaces/{namespace}/endpoints',
+    listDefinition: 'io.k8s.api.core.v1.EndpointsList',
+  },
+  {
+    plural: 'networkpolicies',
+    scenarioKey: 'networkPolicies',
+    template: '/apis/networking.k8s.io/v1/namespaces/{namespace}/networkpolicies',
+    listDefinition: 'io.k8s.api.networking.v1.NetworkPolicyList',
   },
 ];
 
@@ -165,7 +183,7 @@ function statusErrors(httpStatus: number, body: Record<string, any> | undefined)
 
 // ---- the swagger's routes -----------------------------------------------------
 
-test('the emulator’s list routes are the swagger’s list operations for PodList, EventList (core/v1), DeploymentList and ReplicaSetList (apps/v1)', () => {
+test('the emulator’s list routes are the swagger’s list operations for PodList, EventList, ServiceList, EndpointsList (core/v1), DeploymentList, ReplicaSetList (apps/v1) and NetworkPolicyList (networking.k8s.io/v1)', () => {
   for (const r of RESOURCES) {
     const { list, read, listDefinition, itemDefinition } = route(r.plural);
     expect([r.plural, list.raw['x-kubernetes-action'], read.raw['x-kubernetes-action']]).toEqual([r.plural, 'list', 'get']);
@@ -177,6 +195,9 @@ test('the emulator’s list routes are the swagger’s list operations for PodLi
     'io.k8s.api.core.v1.Event',
     'io.k8s.api.apps.v1.Deployment',
     'io.k8s.api.apps.v1.ReplicaSet',
+    'io.k8s.api.core.v1.Service',
+    'io.k8s.api.core.v1.Endpoints',
+    'io.k8s.api.networking.v1.NetworkPolicy',
   ]);
   expect([statusDefinition, wireKind(statusDefinition)]).toEqual([
     'io.k8s.apimachinery.pkg.apis.meta.v1.Status',
