@@ -37,6 +37,17 @@ export const EVIDENCE_LIMITS = {
   logLinesPerContainer: 20,
   /** When over budget, logs are cut to this many newest lines before any pod or event is dropped. */
   logLinesFloor: 5,
+  /** Pod labels kept per pod (selectors name few). */
+  labelsPerPod: 10,
+  servicesPerNamespace: 20,
+  endpointsPerNamespace: 20,
+  networkPoliciesPerNamespace: 20,
+  /** Rules per NetworkPolicy direction, and peers and ports per rule. */
+  rulesPerPolicy: 10,
+  peersPerRule: 10,
+  portsPerRule: 10,
+  /** Selector terms (`key=value`) kept per selector. */
+  selectorTerms: 10,
 } as const;
 
 /**
@@ -123,7 +134,8 @@ function dropOldestLogLine(logs: ShownLog[], floor: number): number {
  * otherwise goes with its pod); then the least notable pods and the oldest
  * events (alternating from whichever list is longest, so neither is emptied
  * while the other is full), then replica sets and deployments, and as a last
- * resort the details of whole namespaces, which keep their counts. Returns a
+ * resort the details of whole namespaces (their Services, Endpoints and
+ * NetworkPolicies too), which keep their counts. Returns a
  * new object; the input is not modified.
  */
 export function fitKubernetesEvidence(
@@ -180,6 +192,9 @@ export function fitKubernetesEvidence(
     ns.events = [];
     ns.deployments = [];
     ns.replicaSets = [];
+    delete ns.services;
+    delete ns.endpoints;
+    delete ns.networkPolicies;
     report.dropped.namespaceDetails += 1;
     bytes = evidenceBytes(out);
   }

@@ -5,7 +5,21 @@
 // have been restarting. The same goes for logs: the failed run's log of the few
 // containers that crashed, and one quiet replica's own, as a bounded and redacted tail.
 import { createHmac, randomBytes } from 'node:crypto';
-import type { CoreV1Event, V1Container, V1ContainerStatus, V1Deployment, V1Pod, V1PodSpec, V1ReplicaSet } from '@kubernetes/client-node';
+import type {
+  CoreV1Event,
+  V1Container,
+  V1ContainerStatus,
+  V1Deployment,
+  V1Endpoints,
+  V1LabelSelector,
+  V1NetworkPolicy,
+  V1NetworkPolicyPeer,
+  V1NetworkPolicyPort,
+  V1Pod,
+  V1PodSpec,
+  V1ReplicaSet,
+  V1Service,
+} from '@kubernetes/client-node';
 import { NODE_PRESSURE_REASONS } from './analyzers/evictions.js';
 import { NODE_DOWN_REASONS } from './analyzers/node-not-ready.js';
 import { EVIDENCE_LIMITS, truncateText } from './evidence-bounds.js';
@@ -13,11 +27,15 @@ import { redactLogLines } from './log-redaction.js';
 import type {
   ContainerSummary,
   DeploymentSummary,
+  EndpointsSummary,
   EventSummary,
   LogTail,
   NamespaceEvidence,
+  NetworkPolicySummary,
+  OptionalRead,
   PodSummary,
   ReplicaSetSummary,
+  ServiceSummary,
 } from './model.js';
 import { printableLine } from '../config/printable-text.js';
 
@@ -155,6 +173,11 @@ export function summarizePod(pod: V1Pod): { summary: PodSummary; rank: number } 
   if (pod.spec?.nodeName) summary.node = short(pod.spec.nodeName);
   const createdAt = toIso(pod.metadata?.creationTimestamp);
   if (createdAt) summary.createdAt = createdAt;
+  const labels = Object.entries(pod.metadata?.labels ?? {})
+    .filter(([key]) => key !== 'pod-template-hash')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .slice(0, EVIDENCE_LIMITS.labelsPerPod);
+  if (labels.length > 0) summary.labels = Object.fromEntries(labels.map(([k, v]) => [short(k), short(v)]));
   const owner = pod.metadata?.ownerReferences?.find((r) => r.kind === 'ReplicaSet');
   if (owner) summary.replicaSet = short(owner.name);
   const job = pod.metadata?.ownerReferences?.find((r) => r.kind === 'Job');
@@ -453,6 +476,106 @@ export interface NamespaceObjects {
    * namespace's pods run on are kept.
    */
   nodeEvents?: readonly CoreV1Event[];
+  services?: readonly V1Service[];
+  endpoints?: readonly V1Endpoints[];
+  networkPolicies?: readonly V1NetworkPolicy[];
+  /** The optional reads that failed. */
+  unavailable?: readonly OptionalRead[];
+}
+
+// ---- Services, Endpoints and NetworkPolicies ----------------------------------
+
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** `key=value` terms of a label map, sorted and bounded. */
+export function selectorTerms(labels: Record<string, string> | undefined): string[] {
+  return Object.entries(labels ?? {})
+    .map(([k, v]) => short(`${k}=${v}`))
+    .sort(byText)
+    .slice(0, EVIDENCE_LIMITS.selectorTerms);
+}
+
+function selects(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+function peerSummary(peer: V1NetworkPolicyPeer): string {
+  if (peer.ipBlock) return short(`ipBlock ${peer.ipBlock.cidr}`);
+  const parts: string[] = [];
+  if (peer.namespaceSelector) parts.push(`namespaces ${labelSelectorText(peer.namespaceSelector)}`);
+  if (peer.podSelector) parts.push(`pods ${labelSelectorText(peer.podSelector)}`);
+  return short(parts.join(' '));
+}
+
+function labelSelectorText(selector: V1LabelSelector): string {
+  const terms = selectorTerms(selector.matchLabels);
+  const expressions = (selector.matchExpressions ?? []).length > 0 ? ['(expressions)'] : [];
+  return [...terms, ...expressions].join(',') || '*';
+}
+
+function portSummary(port: V1NetworkPolicyPort): string {
+  return short(`${port.protocol ?? 'TCP'}/${port.port ?? '*'}${port.endPort !== undefined ? `-${port.endPort}` : ''}`);
+}
+
+function ruleSummary(peers: readonly V1NetworkPolicyPeer[] | undefined, ports: readonly V1NetworkPolicyPort[] | undefined) {
+  return {
+    peers: (peers ?? []).slice(0, EVIDENCE_LIMITS.peersPerRule).map(peerSummary),
+    ports: (ports ?? []).slice(0, EVIDENCE_LIMITS.portsPerRule).map(portSummary),
+  };
+}
+
+export function summarizeNetworkPolicies(policies: readonly V1NetworkPolicy[]): NetworkPolicySummary[] {
+  return [...policies]
+    .sort((a, b) => byText(a.metadata?.name ?? '', b.metadata?.name ?? ''))
+    .slice(0, EVIDENCE_LIMITS.networkPoliciesPerNamespace)
+    .map((p) => {
+      const spec = p.spec;
+      const ingress = spec?.ingress ?? [];
+      const egress = spec?.egress ?? [];
+      // Without policyTypes, Ingress always applies and Egress when egress rules are written.
+      const policyTypes = spec?.policyTypes ?? ['Ingress', ...(egress.length > 0 ? ['Egress'] : [])];
+      const summary: NetworkPolicySummary = {
+        name: short(p.metadata?.name ?? ''),
+        podSelector: selectorTerms(spec?.podSelector?.matchLabels),
+        policyTypes: policyTypes.slice(0, 2).map(short),
+        ingress: ingress.slice(0, EVIDENCE_LIMITS.rulesPerPolicy).map((r) => ruleSummary(r._from, r.ports)),
+        egress: egress.slice(0, EVIDENCE_LIMITS.rulesPerPolicy).map((r) => ruleSummary(r.to, r.ports)),
+      };
+      if ((spec?.podSelector?.matchExpressions ?? []).length > 0) summary.podSelectorExpressions = true;
+      return summary;
+    });
+}
+
+export function summarizeServices(services: readonly V1Service[], pods: readonly V1Pod[]): ServiceSummary[] {
+  return [...services]
+    .sort((a, b) => byText(a.metadata?.name ?? '', b.metadata?.name ?? ''))
+    .slice(0, EVIDENCE_LIMITS.servicesPerNamespace)
+    .map((s) => {
+      const summary: ServiceSummary = {
+        name: short(s.metadata?.name ?? ''),
+        ports: (s.spec?.ports ?? []).slice(0, EVIDENCE_LIMITS.portsPerRule).map((p) => short(`${p.port}/${p.protocol ?? 'TCP'}`)),
+      };
+      if (s.spec?.type) summary.type = short(s.spec.type);
+      const selector = s.spec?.selector;
+      if (selector && Object.keys(selector).length > 0 && s.spec?.type !== 'ExternalName') {
+        summary.selector = selectorTerms(selector);
+        summary.matchingPods = pods.filter(
+          (p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed' && selects(selector, p.metadata?.labels),
+        ).length;
+      }
+      return summary;
+    });
+}
+
+export function summarizeEndpoints(endpoints: readonly V1Endpoints[]): EndpointsSummary[] {
+  return [...endpoints]
+    .sort((a, b) => byText(a.metadata?.name ?? '', b.metadata?.name ?? ''))
+    .slice(0, EVIDENCE_LIMITS.endpointsPerNamespace)
+    .map((e) => ({
+      name: short(e.metadata?.name ?? ''),
+      readyAddresses: (e.subsets ?? []).reduce((n, s) => n + (s.addresses?.length ?? 0), 0),
+      notReadyAddresses: (e.subsets ?? []).reduce((n, s) => n + (s.notReadyAddresses?.length ?? 0), 0),
+    }));
 }
 
 /**
@@ -490,6 +613,10 @@ export function summarizeNamespace(objects: NamespaceObjects): NamespaceEvidence
     ...events,
     deployments,
     replicaSets: summarizeReplicaSets(objects.replicaSets, deployments),
+    ...(objects.services ? { services: summarizeServices(objects.services, objects.pods) } : {}),
+    ...(objects.endpoints ? { endpoints: summarizeEndpoints(objects.endpoints) } : {}),
+    ...(objects.networkPolicies ? { networkPolicies: summarizeNetworkPolicies(objects.networkPolicies) } : {}),
+    ...(objects.unavailable && objects.unavailable.length > 0 ? { unavailable: [...objects.unavailable] } : {}),
   };
 }
 

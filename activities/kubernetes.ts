@@ -7,6 +7,7 @@ import {
   ApiException,
   AppsV1Api,
   CoreV1Api,
+  NetworkingV1Api,
   Observable,
   setHeaderOptions,
   type ConfigurationOptions,
@@ -19,7 +20,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { EVIDENCE_LIMITS, fitKubernetesEvidence, truncateText } from './evidence-bounds.js';
 import { httpFailure, invalidRequest, malformedResponse, networkFailure, requireTriageId } from './http-failure.js';
 import { currentLogTargets, previousLogTail, previousLogTargets, summarizeNamespace, type LogTarget } from './kubernetes-summary.js';
-import type { EvidenceRequest, KubernetesEvidence, LogTail, NamespaceEvidence } from './model.js';
+import type { EvidenceRequest, KubernetesEvidence, LogTail, NamespaceEvidence, OptionalRead } from './model.js';
 
 const SURFACE = 'kubernetes';
 export const USER_AGENT_PRODUCT = 'keyless-triage/0.1';
@@ -132,6 +133,7 @@ function logUnavailableReason(err: unknown): string {
 export function createKubernetesActivities(options: KubernetesActivitiesOptions) {
   const core = options.kubeConfig.makeApiClient(CoreV1Api);
   const apps = options.kubeConfig.makeApiClient(AppsV1Api);
+  const networking = options.kubeConfig.makeApiClient(NetworkingV1Api);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
 
@@ -205,6 +207,28 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
     }
   }
 
+  /**
+   * Optional objects (Services, Endpoints, NetworkPolicies): a refused read
+   * (403, a hand-written Role without them) is recorded as unavailable and the
+   * surface stands; any other failure fails the surface as the other lists do.
+   */
+  async function listOptional<T>(
+    kind: string,
+    page: (cont: string | undefined) => Promise<ListPage<T>>,
+  ): Promise<{ items?: T[]; unavailable?: OptionalRead }> {
+    try {
+      return { items: await listAll(kind, page) };
+    } catch (err) {
+      const status = (err as { details?: unknown[] } | null)?.details?.[0] as { status?: unknown } | undefined;
+      if (err instanceof ApplicationFailure && status?.status === 403) {
+        const reason = `HTTP 403 Forbidden: the worker's Kubernetes role does not grant list on ${kind} in this namespace`;
+        activityLog()?.warn('kubernetes optional read refused', { kind });
+        return { unavailable: { kind, status: 'unavailable', reason } };
+      }
+      throw err;
+    }
+  }
+
   async function collectNamespace(
     namespace: string,
     labelSelector: string | undefined,
@@ -212,7 +236,8 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
     nodeEvents: Promise<readonly CoreV1Event[]>,
   ): Promise<NamespaceEvidence> {
     const base = { namespace, limit: pageSize, ...(labelSelector ? { labelSelector } : {}) };
-    const [pods, events, deployments, replicaSets] = await Promise.all([
+    const page = (cont: string | undefined) => ({ namespace, limit: pageSize, ...(cont ? { _continue: cont } : {}) });
+    const [pods, events, deployments, replicaSets, services, endpoints, networkPolicies] = await Promise.all([
       listAll('pods', (cont) => core.listNamespacedPod({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
       // Events carry no labels of their object; they are scoped after listing instead.
       listAll('events', (cont) =>
@@ -224,7 +249,12 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       listAll('replicasets', (cont) =>
         apps.listNamespacedReplicaSet({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent)),
       ),
+      // Not by the label selector: a Service or NetworkPolicy about the selected pods need not carry their labels.
+      listOptional('services', (cont) => core.listNamespacedService(page(cont), requestOptions(userAgent))),
+      listOptional('endpoints', (cont) => core.listNamespacedEndpoints(page(cont), requestOptions(userAgent))),
+      listOptional('networkpolicies', (cont) => networking.listNamespacedNetworkPolicy(page(cont), requestOptions(userAgent))),
     ]);
+    const unavailable = [services, endpoints, networkPolicies].flatMap((r) => (r.unavailable ? [r.unavailable] : []));
     return summarizeNamespace({
       namespace,
       ...(labelSelector ? { labelSelector } : {}),
@@ -232,6 +262,10 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       events,
       deployments,
       replicaSets,
+      ...(services.items ? { services: services.items } : {}),
+      ...(endpoints.items ? { endpoints: endpoints.items } : {}),
+      ...(networkPolicies.items ? { networkPolicies: networkPolicies.items } : {}),
+      ...(unavailable.length > 0 ? { unavailable } : {}),
       nodeEvents: await nodeEvents,
     });
   }

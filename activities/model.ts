@@ -142,6 +142,8 @@ export interface PodSummary {
   replicaSet?: string;
   /** Name of the owning Job, when there is one. */
   job?: string;
+  /** The pod's labels, bounded: what Service and NetworkPolicy selectors match. */
+  labels?: Record<string, string>;
   /** Healthy, listed only as its workload's one replica whose own log is read: not a notable pod. */
   quiet?: boolean;
   /** The PodScheduled condition when it is not True. */
@@ -191,6 +193,52 @@ export interface ReplicaSetSummary {
   template?: Record<string, string>;
 }
 
+/** One side of a NetworkPolicy rule: a peer (`pods app=x`, `namespaces *`, `ipBlock 10.0.0.0/8`) and the ports it opens. */
+export interface NetworkPolicyRuleSummary {
+  /**
+   * `pods k=v,k2=v2` (`pods *` for an empty selector), `namespaces …` when a
+   * namespaceSelector is present, `ipBlock <cidr>`; empty: every peer.
+   */
+  peers: string[];
+  /** `TCP/53`, `UDP/53`, `TCP/80`; empty: every port. */
+  ports: string[];
+}
+
+export interface NetworkPolicySummary {
+  name: string;
+  /** matchLabels as `key=value`; empty: every pod in the namespace. */
+  podSelector: string[];
+  /** The selector has matchExpressions, which the summary does not evaluate. */
+  podSelectorExpressions?: boolean;
+  policyTypes: string[];
+  ingress: NetworkPolicyRuleSummary[];
+  egress: NetworkPolicyRuleSummary[];
+}
+
+export interface ServiceSummary {
+  name: string;
+  type?: string;
+  /** `key=value`; absent for a Service without a selector (ExternalName, hand-made Endpoints). */
+  selector?: string[];
+  /** `port/protocol` (`80/TCP`). */
+  ports: string[];
+  /** Pods listed in the namespace (all of them, not only those shown) the selector matches. */
+  matchingPods?: number;
+}
+
+export interface EndpointsSummary {
+  name: string;
+  readyAddresses: number;
+  notReadyAddresses: number;
+}
+
+/** Whether a read of optional objects (Services, NetworkPolicies …) succeeded. */
+export interface OptionalRead {
+  kind: string;
+  status: 'unavailable';
+  reason: string;
+}
+
 export interface NamespaceEvidence {
   namespace: string;
   labelSelector?: string;
@@ -209,6 +257,12 @@ export interface NamespaceEvidence {
   eventsOmitted: number;
   deployments: DeploymentSummary[];
   replicaSets: ReplicaSetSummary[];
+  /** Optional: absent in evidence recorded before they were read. */
+  services?: ServiceSummary[];
+  endpoints?: EndpointsSummary[];
+  networkPolicies?: NetworkPolicySummary[];
+  /** The optional reads that failed (a 403 where the role lacks them): not evidence of absence. */
+  unavailable?: OptionalRead[];
 }
 
 export interface KubernetesEvidence {

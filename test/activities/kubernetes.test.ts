@@ -117,6 +117,7 @@ describe('the crashloop-after-rollout scenario', () => {
       ready: false,
       node: 'ip-10-0-3-17.eu-west-1.compute.internal',
       createdAt: '2025-03-01T11:51:00Z',
+      labels: { app: 'checkout-api', 'app.kubernetes.io/part-of': 'checkout' },
       replicaSet: 'checkout-api-6b8f7c9d54',
       containers: [
         {
@@ -289,13 +290,16 @@ describe('the crashloop-after-rollout scenario', () => {
     await collect();
     const mine = k8s.requestLog.slice(before);
     expect(mine.map((r) => r.path).sort()).toEqual([
+      '/api/v1/namespaces/checkout/endpoints',
       '/api/v1/namespaces/checkout/events',
       '/api/v1/namespaces/checkout/pods',
       '/api/v1/namespaces/checkout/pods/checkout-api-6b8f7c9d54-q9w4z/log',
       '/api/v1/namespaces/checkout/pods/checkout-api-6b8f7c9d54-x7k2p/log',
       '/api/v1/namespaces/checkout/pods/checkout-worker-7f6d5c4b9-h2n6r/log',
+      '/api/v1/namespaces/checkout/services',
       '/apis/apps/v1/namespaces/checkout/deployments',
       '/apis/apps/v1/namespaces/checkout/replicasets',
+      '/apis/networking.k8s.io/v1/namespaces/checkout/networkpolicies',
     ]);
     for (const r of mine) expect(r.userAgent).toBe('keyless-triage/0.1 (triage-Q1CHECKOUT1)');
   });
@@ -424,6 +428,16 @@ describe('Node events from the namespace the kubelet records them in', () => {
     });
     expect(only(evidence, 'checkout').pods.length).toBeGreaterThan(0);
     expect(nodeReasons(evidence)).toEqual([]);
+    // Services, Endpoints and NetworkPolicies are refused too: recorded as unavailable, never read as absent.
+    const ns = only(evidence, 'checkout');
+    expect(ns.unavailable?.map((u) => u.kind)).toEqual(['services', 'endpoints', 'networkpolicies']);
+    expect(ns.unavailable?.[0]?.reason).toMatch(/403 Forbidden.*list on services/);
+    expect([ns.services, ns.endpoints, ns.networkPolicies]).toEqual([undefined, undefined, undefined]);
+  });
+
+  test('under the view role, Services, Endpoints and NetworkPolicies are read (none here) and nothing is unavailable', async () => {
+    const ns = only(await collect(), 'checkout');
+    expect([ns.services, ns.endpoints, ns.networkPolicies, ns.unavailable]).toEqual([[], [], [], undefined]);
   });
 });
 
@@ -552,10 +566,10 @@ describe('no answer from the apiserver', () => {
       );
       expect(err).toBeDefined();
       expect(err).not.toBeInstanceOf(ApplicationFailure);
-      // The abort reached the sockets: all four list requests were dropped long before the 60 s timeout.
-      for (let i = 0; i < 50 && closed < 4; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(opened).toBe(4);
-      expect(closed).toBe(4);
+      // The abort reached the sockets: all seven list requests were dropped long before the 60 s timeout.
+      for (let i = 0; i < 50 && closed < 7; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(opened).toBe(7);
+      expect(closed).toBe(7);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
