@@ -13,11 +13,13 @@ import { assessHpas, HPA_ANALYZER } from './hpa.js';
 import { assessImagePulls, IMAGE_PULL_ANALYZER } from './image-pull.js';
 import { assessJobs, JOBS_ANALYZER } from './jobs.js';
 import { assessLogErrors, LOG_ERRORS_ANALYZER } from './log-errors.js';
+import { assessNetworkPolicies, NETWORK_POLICY_ANALYZER } from './network-policy.js';
 import { assessNodesNotReady, NODE_NOT_READY_ANALYZER } from './node-not-ready.js';
 import { assessOomKills, OOM_ANALYZER } from './oom.js';
 import { assessProbes, PROBES_ANALYZER } from './probes.js';
 import { assessRestarts, RESTARTS_ANALYZER } from './restarts.js';
 import { assessRollouts, ROLLOUT_ANALYZER } from './rollout.js';
+import { assessServiceSelectors, SERVICE_SELECTOR_ANALYZER } from './service-selector.js';
 import { assessUnschedulable, UNSCHEDULABLE_ANALYZER } from './unschedulable.js';
 import { assessVolumes, VOLUMES_ANALYZER } from './volumes.js';
 import { cleanText } from '../untrusted-text.js';
@@ -47,6 +49,8 @@ export const ANALYZERS: readonly RegisteredAnalyzer[] = [
   { name: VOLUMES_ANALYZER, surface: 'kubernetes', assess: assessVolumes },
   { name: FAILED_CREATE_ANALYZER, surface: 'kubernetes', assess: assessFailedCreates },
   { name: HPA_ANALYZER, surface: 'kubernetes', assess: assessHpas },
+  { name: NETWORK_POLICY_ANALYZER, surface: 'kubernetes', assess: assessNetworkPolicies },
+  { name: SERVICE_SELECTOR_ANALYZER, surface: 'kubernetes', assess: assessServiceSelectors },
   { name: DEPENDENCY_ANALYZER, surface: 'cloudwatch', assess: assessDependencies },
   { name: METRIC_SHIFT_ANALYZER, surface: 'cloudwatch', assess: assessMetricShifts },
   { name: MONITORS_ANALYZER, surface: 'datadog', assess: assessMonitors },

@@ -156,10 +156,11 @@ const RULES: readonly SignatureRule[] = [
     pattern: new RegExp(
       String.raw`(?:dial tcp|connect to|connecting to)\s+(${HOST_PORT})[^\n]{0,60}?(?:i/o timeout|timed out|connection timed out)` +
         String.raw`|ETIMEDOUT\s+(${HOST_PORT})` +
-        String.raw`|[Cc]onnection to (${HOST})(?::\d{1,5})? timed out`,
+        String.raw`|[Cc]onnection to (${HOST})(?::\d{1,5})? timed out` +
+        String.raw`|[Cc]onnection timeout (?:to|connecting to) (${HOST})(?::\d{1,5})?`,
       'i',
     ),
-    summary: (m) => `connections to ${name(m[1] ?? m[2] ?? m[3], 200)} time out`,
+    summary: (m) => `connections to ${name(m[1] ?? m[2] ?? m[3] ?? m[4], 200)} time out`,
   },
   {
     kind: 'connection-failed',

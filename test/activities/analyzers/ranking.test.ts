@@ -113,6 +113,8 @@ describe('runAnalyzers', () => {
       'kubernetes.volumes',
       'kubernetes.failed-create',
       'kubernetes.hpa',
+      'kubernetes.network-policy',
+      'kubernetes.service-selector',
       'metrics.dependency',
       'metrics.shift',
       'datadog.monitors',
