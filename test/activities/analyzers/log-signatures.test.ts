@@ -60,6 +60,7 @@ describe('findLogSignature names what failed', () => {
       'the connection pool is exhausted',
     ],
     ['Network timeout: Connection to backend timed out after 30000ms', 'connection-timeout', 'connections to backend time out'],
+    ['ERROR: Connection timeout to backend-service!', 'connection-timeout', 'connections to backend-service time out'],
     ['write /data/wal/000001.log: no space left on device', 'disk-full', 'no space left on device'],
     ['accept tcp [::]:8080: accept4: too many open files', 'too-many-open-files', 'too many open files'],
     ['dial tcp 10.0.3.4:5432: connect: connection refused', 'connection-refused', 'connections to 10.0.3.4:5432 are refused'],

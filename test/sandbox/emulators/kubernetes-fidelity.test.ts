@@ -22,6 +22,7 @@ import { apiserverRequest } from './kubernetes-client.js';
 
 const SPEC_FILE = fileURLToPath(new URL('../../../../shared/specs/kubernetes-swagger.json', import.meta.url));
 const SCENARIO_DIR = fileURLToPath(new URL('../../../sandbox/scenarios/', import.meta.url));
+const EVAL_CASE_DIR = fileURLToPath(new URL('../../../eval/cases/', import.meta.url));
 const TOKEN = 'k8s-fidelity-token-0123456789';
 const NOW = Date.parse('2025-03-01T12:00:00Z');
 
@@ -213,6 +214,10 @@ const SCENARIOS: [string, () => Promise<Scenario>][] = [
     .filter((f) => f.endsWith('.yaml') && !f.endsWith('.expected.yaml'))
     .sort()
     .map((f): [string, () => Promise<Scenario>] => [f, () => loadScenario(`${SCENARIO_DIR}${f}`, { now: NOW })]),
+  // Eval cases holding the kinds no shipped scenario lists: Services, Endpoints (one empty) and NetworkPolicies.
+  ...['holmes-ask-84-network-policy-blocking-traffic.yaml', 'holmes-ask-76-service-discovery-issue.yaml'].map(
+    (f): [string, () => Promise<Scenario>] => [`eval ${f}`, () => loadScenario(`${EVAL_CASE_DIR}${f}`, { now: NOW })],
+  ),
   [
     'generated (1,500 + 5 pods, 400 + 3 warning events)',
     async () =>
