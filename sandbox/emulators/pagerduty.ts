@@ -1,5 +1,5 @@
 // A read-only PagerDuty REST API v2 for the sandbox: the incident and its alerts,
-// in the documented wire shape (see ../shared/specs/pagerduty-rest-openapiv3.json),
+// in the documented wire shape (see test/specs/pagerduty-rest-openapiv3.json),
 // with PagerDuty's auth header forms, classic offset pagination and error bodies;
 // and the scoped-OAuth token endpoint (client-credentials grant) that on the real
 // service lives at https://identity.pagerduty.com/oauth/token.

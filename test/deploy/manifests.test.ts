@@ -1,6 +1,6 @@
 // The Kubernetes manifests in deploy/, as `kustomize build` renders them:
 // every object is checked against the Kubernetes OpenAPI description
-// (../shared/specs/kubernetes-swagger.json, with unknown fields refused as
+// (test/specs/kubernetes-swagger.json, with unknown fields refused as
 // `kubectl --validate=strict` would) or, for the Calico policies, against the
 // schema written from Calico's documented API (cli/egress-policy.ts). Then the
 // rules the design depends on are checked as behaviour: hardened containers,
@@ -20,7 +20,7 @@ import { PROJECT_ROOT } from '../../config/paths.js';
 import { builtEntry } from '../built-entry.js';
 import { ApiDescription, pointerOf, type JsonObject, type SchemaPatch } from '../sandbox/emulators/openapi-schemas.js';
 
-const SPEC_FILE = fileURLToPath(new URL('../../../shared/specs/kubernetes-swagger.json', import.meta.url));
+const SPEC_FILE = fileURLToPath(new URL('../specs/kubernetes-swagger.json', import.meta.url));
 const KUSTOMIZE = process.env.KUSTOMIZE ?? join(PROJECT_ROOT, '.tools/bin/kustomize');
 const DEPLOY = join(PROJECT_ROOT, 'deploy');
 const OVERLAY = join(DEPLOY, 'overlays/example');

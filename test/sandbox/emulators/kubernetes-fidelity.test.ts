@@ -1,5 +1,5 @@
 // The Kubernetes emulator against the Kubernetes OpenAPI v2 description
-// (../shared/specs/kubernetes-swagger.json): the list and read routes it serves
+// (test/specs/kubernetes-swagger.json): the list and read routes it serves
 // must answer what the matching swagger operation documents (PodList, EventList
 // of core/v1, DeploymentList and ReplicaSetList of apps/v1 and their items),
 // every error must be a meta/v1 Status, and the query parameters it reads must
@@ -20,7 +20,7 @@ import {
 } from './openapi-schemas.js';
 import { apiserverRequest } from './kubernetes-client.js';
 
-const SPEC_FILE = fileURLToPath(new URL('../../../../shared/specs/kubernetes-swagger.json', import.meta.url));
+const SPEC_FILE = fileURLToPath(new URL('../../specs/kubernetes-swagger.json', import.meta.url));
 const SCENARIO_DIR = fileURLToPath(new URL('../../../sandbox/scenarios/', import.meta.url));
 const EVAL_CASE_DIR = fileURLToPath(new URL('../../../eval/cases/', import.meta.url));
 const TOKEN = 'k8s-fidelity-token-0123456789';

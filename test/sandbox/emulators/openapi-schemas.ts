@@ -205,9 +205,7 @@ export class ApiDescription {
   /** Reads a description file; a missing file is an error that says what is missing. */
   static load(file: string, options: ApiDescriptionOptions = {}): ApiDescription {
     if (!existsSync(file)) {
-      throw new Error(
-        `API description ${file} is missing: the emulator fidelity tests need ../shared/specs/ next to the project (CI provides it)`,
-      );
+      throw new Error(`API description ${file} is missing: the emulator fidelity tests read it from test/specs/ (see its README)`);
     }
     return new ApiDescription(JSON.parse(readFileSync(file, 'utf8')) as JsonObject, `file://${file}`, options);
   }

@@ -1,5 +1,5 @@
 // The PagerDuty emulator against PagerDuty's published REST description
-// (../shared/specs/pagerduty-rest-openapiv3.json): every body it answers on the
+// (test/specs/pagerduty-rest-openapiv3.json): every body it answers on the
 // routes it serves must match the operation's response schema for that status,
 // and the query parameters it accepts must be the ones the operation lists.
 import { readdirSync } from 'node:fs';
@@ -17,7 +17,7 @@ import {
   type SchemaPatch,
 } from './openapi-schemas.js';
 
-const SPEC_FILE = fileURLToPath(new URL('../../../../shared/specs/pagerduty-rest-openapiv3.json', import.meta.url));
+const SPEC_FILE = fileURLToPath(new URL('../../specs/pagerduty-rest-openapiv3.json', import.meta.url));
 const SCENARIO_DIR = fileURLToPath(new URL('../../../sandbox/scenarios/', import.meta.url));
 const TOKEN = 'pd-fidelity-token-0123456';
 const NOW = Date.parse('2025-03-01T12:00:00Z');
