@@ -75,6 +75,7 @@ export interface TrimReport {
     deployments: number;
     alerts: number;
     logLines: number;
+    logDigests: number;
     namespaceDetails: number;
   };
 }
@@ -84,7 +85,7 @@ function emptyReport(bytes: number): TrimReport {
     bytesBefore: bytes,
     bytesAfter: bytes,
     fits: true,
-    dropped: { pods: 0, events: 0, replicaSets: 0, deployments: 0, alerts: 0, logLines: 0, namespaceDetails: 0 },
+    dropped: { pods: 0, events: 0, replicaSets: 0, deployments: 0, alerts: 0, logLines: 0, logDigests: 0, namespaceDetails: 0 },
   };
 }
 
@@ -130,13 +131,13 @@ function dropOldestLogLine(logs: ShownLog[], floor: number): number {
 
 /**
  * Trims Kubernetes evidence until it serializes within `maxBytes`: first the
- * oldest lines of previous-container logs, down to their newest few (a log
- * otherwise goes with its pod); then the least notable pods and the oldest
- * events (alternating from whichever list is longest, so neither is emptied
- * while the other is full), then replica sets and deployments, and as a last
- * resort the details of whole namespaces (their Services, Endpoints and
- * NetworkPolicies too), which keep their counts. Returns a
- * new object; the input is not modified.
+ * oldest lines of container logs, down to their newest few (a log otherwise
+ * goes with its pod), then the digests of running containers' logs; then the
+ * least notable pods and the oldest events (alternating from whichever list is
+ * longest, so neither is emptied while the other is full), then replica sets
+ * and deployments, and as a last resort the details of whole namespaces (their
+ * Services, Endpoints and NetworkPolicies too), which keep their counts.
+ * Returns a new object; the input is not modified.
  */
 export function fitKubernetesEvidence(
   evidence: KubernetesEvidence,
@@ -154,6 +155,17 @@ export function fitKubernetesEvidence(
     if (saved === 0) break;
     bytes -= saved;
     report.dropped.logLines += 1;
+    if (bytes <= maxBytes) bytes = evidenceBytes(out);
+  }
+
+  // A digest summarises lines history never holds; it goes before any pod does, the largest first.
+  while (bytes > maxBytes) {
+    const withDigest = logs.filter((log) => log.digest !== undefined);
+    if (withDigest.length === 0) break;
+    const largestDigest = withDigest.reduce((a, b) => (evidenceBytes(b.digest) > evidenceBytes(a.digest) ? b : a));
+    bytes -= evidenceBytes(largestDigest.digest) + 10;
+    delete largestDigest.digest;
+    report.dropped.logDigests += 1;
     if (bytes <= maxBytes) bytes = evidenceBytes(out);
   }
 

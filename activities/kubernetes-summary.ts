@@ -735,14 +735,9 @@ export interface PreviousLogRead {
  * (secrets split by them are joined again before redaction), redacted, cut to
  * the text bound; blank lines dropped; the newest lines kept.
  */
-export function previousLogTail(read: PreviousLogRead): LogTail {
-  const lines = read.body.split('\n');
-  // A whole log ends with a newline. After the last one is either nothing, the
-  // process's final write without a newline (kept), or a line the kubelet cut at
-  // limitBytes (dropped: half a line may hold half a secret no pattern recognises).
-  const last = lines.pop() ?? '';
-  if (last !== '' && !read.limitReached) lines.push(last);
-  const cleaned = redactLogLines(lines.map((line) => printableLine(line.replace(TERMINAL_ESCAPE, ''))));
+export function previousLogTail(read: PreviousLogRead): Extract<LogTail, { status: 'ok' }> {
+  const lines = logLines(read);
+  const cleaned = redactLogLines(lines);
   const kept = cleaned.filter((l) => l.text !== '').slice(-EVIDENCE_LIMITS.logLinesPerContainer);
   return {
     status: 'ok',
@@ -750,4 +745,15 @@ export function previousLogTail(read: PreviousLogRead): LogTail {
     truncated: read.limitReached || read.shortened || lines.length > EVIDENCE_LIMITS.logLinesPerContainer,
     redactions: kept.reduce((n, l) => n + l.redactions, 0),
   };
+}
+
+/** The answer's lines, stripped of escapes and control characters; not yet redacted. */
+export function logLines(read: Pick<PreviousLogRead, 'body' | 'limitReached'>): string[] {
+  const lines = read.body.split('\n');
+  // A whole log ends with a newline. After the last one is either nothing, the
+  // process's final write without a newline (kept), or a line the kubelet cut at
+  // limitBytes (dropped: half a line may hold half a secret no pattern recognises).
+  const last = lines.pop() ?? '';
+  if (last !== '' && !read.limitReached) lines.push(last);
+  return lines.map((line) => printableLine(line.replace(TERMINAL_ESCAPE, '')));
 }

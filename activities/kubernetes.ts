@@ -19,7 +19,15 @@ import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { EVIDENCE_LIMITS, fitKubernetesEvidence, truncateText } from './evidence-bounds.js';
 import { httpFailure, invalidRequest, malformedResponse, networkFailure, requireTriageId } from './http-failure.js';
-import { currentLogTargets, previousLogTail, previousLogTargets, summarizeNamespace, type LogTarget } from './kubernetes-summary.js';
+import {
+  currentLogTargets,
+  logLines,
+  previousLogTail,
+  previousLogTargets,
+  summarizeNamespace,
+  type LogTarget,
+} from './kubernetes-summary.js';
+import { digestLog } from './log-digest.js';
 import type { EvidenceRequest, KubernetesEvidence, LogTail, NamespaceEvidence, OptionalRead } from './model.js';
 
 const SURFACE = 'kubernetes';
@@ -35,6 +43,8 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LOG_TAIL_LINES = EVIDENCE_LIMITS.logLinesPerContainer + 1;
 /** Bytes per log read: room for long JSON lines, while a runaway line cannot make the read large. */
 const LOG_LIMIT_BYTES = 32 * 1024;
+/** Bytes per read of a running container's log window; a window is read in two reads at most. */
+const LOG_WINDOW_BYTES = 2 * 1024 * 1024;
 
 export interface KubernetesActivitiesOptions {
   kubeConfig: KubeConfig;
@@ -307,6 +317,51 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
     }
   }
 
+  /**
+   * A running container's log over its window (the last hour), read whole when
+   * it fits one read and otherwise as its oldest and newest parts, so that a
+   * burst of errors that has stopped or a number that has been climbing is seen,
+   * not only the newest lines. The newest lines are kept as they are for the
+   * previous-log reads; the whole read is summarised into a digest.
+   */
+  async function readLogWindow(target: LogTarget, userAgent: string): Promise<LogTail> {
+    const read = async (tailLines?: number): Promise<{ body: string; limitReached: boolean } | string> => {
+      let body: unknown;
+      try {
+        body = await core.readNamespacedPodLog(
+          {
+            namespace: target.namespace,
+            name: target.pod,
+            container: target.container.name,
+            ...(target.sinceSeconds !== undefined ? { sinceSeconds: target.sinceSeconds } : {}),
+            ...(tailLines !== undefined ? { tailLines } : {}),
+            limitBytes: LOG_WINDOW_BYTES,
+          },
+          requestOptions(userAgent),
+        );
+      } catch (err) {
+        if (asyncLocalStorage.getStore()?.cancellationSignal.aborted) throw err;
+        return logUnavailableReason(err);
+      }
+      if (typeof body !== 'string') return 'the log answer is not text';
+      return { body, limitReached: Buffer.byteLength(body, 'utf8') >= LOG_WINDOW_BYTES };
+    };
+    const head = await read();
+    if (typeof head === 'string') return { status: 'unavailable', reason: head };
+    if (!head.limitReached) return { ...previousLogTail({ ...head, shortened: false }), digest: digestLog([logLines(head)]) };
+    // Longer than one read: the newest lines, as many as fit one read at the head's line length.
+    const headLines = logLines(head);
+    let tailLines = Math.max(1, Math.floor(headLines.length * 0.8));
+    for (;;) {
+      const tail = await read(tailLines);
+      if (typeof tail === 'string') return { status: 'unavailable', reason: tail };
+      if (!tail.limitReached || tailLines === 1) {
+        return { ...previousLogTail({ ...tail, shortened: true }), digest: digestLog([headLines, logLines(tail)]) };
+      }
+      tailLines = Math.max(1, Math.floor(tailLines / 4));
+    }
+  }
+
   return {
     async collectKubernetesEvidence(req: EvidenceRequest): Promise<KubernetesEvidence> {
       const scope = req.scope.kubernetes;
@@ -336,7 +391,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
           target.container.previousLog = await readLogTail(target, userAgent);
         }),
         ...currentLogTargets(collected, crashed).map(async (target) => {
-          target.container.currentLog = await readLogTail(target, userAgent);
+          target.container.currentLog = await readLogWindow(target, userAgent);
         }),
       ]);
       const evidence: KubernetesEvidence = {

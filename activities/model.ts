@@ -152,7 +152,57 @@ export interface PodSummary {
   containers: ContainerSummary[];
 }
 
-export type LogTail = { status: 'ok'; lines: string[]; truncated: boolean; redactions: number } | { status: 'unavailable'; reason: string };
+export type LogTail =
+  { status: 'ok'; lines: string[]; truncated: boolean; redactions: number; digest?: LogDigest } | { status: 'unavailable'; reason: string };
+
+/**
+ * What a whole window of a running container's log says, in a few hundred
+ * bytes: what an on-call would grep for (its errors by wording, the lines that
+ * announce a change) and the numbers its structured lines report over time.
+ * Texts are redacted and bounded like log lines.
+ */
+export interface LogDigest {
+  /** Lines read. When `gap`, the log was too long to read whole: its oldest and newest parts were read, not the middle. */
+  linesScanned: number;
+  gap: boolean;
+  errors: number;
+  warnings: number;
+  /** Error and warning lines grouped by their wording with numbers masked, most frequent first. */
+  messages: LogMessageGroup[];
+  /** Lines that announce a change (a configuration reload, a deploy, a restart), each wording once. */
+  changes: LogLineRef[];
+  /** Numeric fields of structured (JSON) lines, in log order. */
+  series: LogSeries[];
+}
+
+export interface LogLineRef {
+  /** Position among the lines scanned. */
+  line: number;
+  /** The line's message (its `message` field for a JSON line), redacted and bounded. */
+  text: string;
+  /** The component the line names as its author (`service`, `logger`, `component`), when it names one. */
+  source?: string;
+}
+
+export interface LogMessageGroup extends LogLineRef {
+  level: 'error' | 'warning';
+  count: number;
+  lastLine: number;
+  /** Fields every line of the group carries with one value that most other lines do not (`status=429`, `client_ip=10.0.50.123`). */
+  distinct: string[];
+}
+
+export interface LogSeries {
+  /** The field's path in the JSON line, e.g. `response_time_ms` or `cache_stats.rate`. */
+  field: string;
+  samples: number;
+  min: number;
+  max: number;
+  /** Medians of up to 12 equal runs of samples, oldest first: the shape of the series. */
+  points: number[];
+  /** The split that best divides the series into a before and an after: the first line after it, and the mean on each side. */
+  shift?: { line: number; before: number; after: number };
+}
 
 export interface EventSummary {
   type: string;

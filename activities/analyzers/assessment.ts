@@ -10,6 +10,12 @@ export interface Assessment {
   affected: number;
   /** A rollout just before the incident produced every failing object. */
   rolloutCorrelated: boolean;
+  /**
+   * What a failure looks like from outside (an error count, a metric that moved,
+   * a firing monitor) rather than a failure mode named on an object: at equal
+   * severity, a cause outranks it.
+   */
+  symptom?: boolean;
 }
 
 export type Assessor = (input: AnalysisInput) => Assessment[];

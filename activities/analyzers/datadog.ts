@@ -41,7 +41,7 @@ export const assessMonitors: Assessor = (input) => {
         ),
     ],
   };
-  return [{ finding, affected: alerting.length, rolloutCorrelated: false }];
+  return [{ finding, affected: alerting.length, rolloutCorrelated: false, symptom: true }];
 };
 
 export const assessErrorLogs: Assessor = (input) => {
@@ -67,6 +67,7 @@ export const assessErrorLogs: Assessor = (input) => {
       },
       affected: 0,
       rolloutCorrelated: false,
+      symptom: true,
     },
   ];
 };

@@ -12,6 +12,7 @@ import { assessFailedCreates, FAILED_CREATE_ANALYZER } from './failed-create.js'
 import { assessHpas, HPA_ANALYZER } from './hpa.js';
 import { assessImagePulls, IMAGE_PULL_ANALYZER } from './image-pull.js';
 import { assessJobs, JOBS_ANALYZER } from './jobs.js';
+import { assessLogAnomalies, LOG_ANOMALY_ANALYZER } from './log-anomalies.js';
 import { assessLogErrors, LOG_ERRORS_ANALYZER } from './log-errors.js';
 import { assessNetworkPolicies, NETWORK_POLICY_ANALYZER } from './network-policy.js';
 import { assessNodesNotReady, NODE_NOT_READY_ANALYZER } from './node-not-ready.js';
@@ -44,6 +45,7 @@ export const ANALYZERS: readonly RegisteredAnalyzer[] = [
   { name: RESTARTS_ANALYZER, surface: 'kubernetes', assess: assessRestarts },
   { name: JOBS_ANALYZER, surface: 'kubernetes', assess: assessJobs },
   { name: LOG_ERRORS_ANALYZER, surface: 'kubernetes', assess: assessLogErrors },
+  { name: LOG_ANOMALY_ANALYZER, surface: 'kubernetes', assess: assessLogAnomalies },
   { name: NODE_NOT_READY_ANALYZER, surface: 'kubernetes', assess: assessNodesNotReady },
   { name: CONFIG_REFS_ANALYZER, surface: 'kubernetes', assess: assessConfigRefs },
   { name: VOLUMES_ANALYZER, surface: 'kubernetes', assess: assessVolumes },
@@ -66,13 +68,14 @@ export function compareSeverity(a: Severity, b: Severity): number {
 }
 
 /**
- * Strongest evidence first: severity, then how many objects are affected, then
+ * Strongest evidence first: severity, then a cause before a symptom, then how many objects are affected, then
  * whether a rollout just before the incident produced them. Ties fall back to
  * analyzer name, objects and title, so equal evidence always ranks the same.
  */
 export function compareAssessments(a: Assessment, b: Assessment): number {
   return (
     compareSeverity(a.finding.severity, b.finding.severity) ||
+    Number(a.symptom === true) - Number(b.symptom === true) ||
     b.affected - a.affected ||
     Number(b.rolloutCorrelated) - Number(a.rolloutCorrelated) ||
     compareText(a.finding.analyzer, b.finding.analyzer) ||

@@ -1,7 +1,8 @@
 // A service can fail while its pods stay Running and Ready: it cannot resolve
 // a host, a call is forbidden, its connection pool is exhausted. The running
-// containers' own logs say so with a known signature; the finding names the
-// workload and what its log says. A warning: the pods still run, and a logged
+// containers' own logs say so with a known signature, in their newest lines or
+// among the errors of the window's digest; the finding names the workload and
+// what its log says. A warning: the pods still run, and a logged
 // error is a lead for the on-call, not proof that it is the page's cause.
 import type { ContainerSummary, PodSummary } from '../model.js';
 import { asAnalyzer, type Assessor } from './assessment.js';
@@ -11,8 +12,24 @@ import { assessPerWorkload, describeWorkloadHealth, plural, workloadAssessment }
 
 export const LOG_ERRORS_ANALYZER = 'kubernetes.log-errors';
 
-function signatureOf(container: ContainerSummary): LogSignature | undefined {
-  return container.currentLog?.status === 'ok' ? findLogSignature(container.currentLog.lines) : undefined;
+interface LoggedSignature {
+  signature: LogSignature;
+  /** The component a structured line names as its author, when the signature came from one. */
+  source?: string;
+}
+
+/**
+ * The strongest signature among the window's errors (oldest first: in a
+ * cascade, the first is the one that started it) and the newest lines.
+ */
+function signatureOf(container: ContainerSummary): LoggedSignature | undefined {
+  const log = container.currentLog;
+  if (log?.status !== 'ok') return undefined;
+  const messages = [...(log.digest?.messages ?? [])].sort((a, b) => a.line - b.line);
+  const signature = findLogSignature([...messages.map((m) => m.text), ...log.lines]);
+  if (!signature) return undefined;
+  const source = messages[signature.at]?.source;
+  return { signature, ...(source ? { source } : {}) };
 }
 
 function withSignature(pod: PodSummary): boolean {
@@ -25,12 +42,15 @@ export const assessLogErrors: Assessor = assessPerWorkload(
     const { workload, pods } = group;
     const found = pods.flatMap((pod) =>
       pod.containers.flatMap((container) => {
-        const signature = signatureOf(container);
-        return signature ? [{ pod, container, signature }] : [];
+        const logged = signatureOf(container);
+        return logged ? [{ pod, container, ...logged }] : [];
       }),
     );
-    const [first] = found;
+    const first = found[0]!;
     const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${workload.label} pods`;
+    // A line another component wrote (a shared log, an embedded client) is named by its author.
+    const author =
+      first.source !== undefined && cleanText(first.source, 63) !== workload.label ? ` (logged by ${cleanText(first.source, 63)})` : '';
     const evidence = [
       `${plural(pods.length, 'running pod')} log a known error; ${describeWorkloadHealth(workload)}`,
       ...found.map(
@@ -41,7 +61,7 @@ export const assessLogErrors: Assessor = assessPerWorkload(
     return workloadAssessment(ns, group, undefined, {
       analyzer: LOG_ERRORS_ANALYZER,
       severity: 'warning',
-      title: `${subject} log errors: ${first!.signature.summary}`,
+      title: `${subject} log errors: ${first.signature.summary}${author}`,
       evidence,
     });
   },

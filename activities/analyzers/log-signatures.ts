@@ -12,6 +12,8 @@ export interface LogSignature {
   summary: string;
   /** The log line, cut around the signature so the quote never ends before it. */
   quote: string;
+  /** The position of that line among the lines searched. */
+  at: number;
 }
 
 interface SignatureRule {
@@ -216,7 +218,7 @@ export function findLogSignature(lines: readonly string[]): LogSignature | undef
     for (let i = lines.length - 1; i >= 0; i--) {
       const line = lines[i]!;
       const m = rule.pattern.exec(line);
-      if (m) return { kind: rule.kind, summary: rule.summary(m, lines, i), quote: quoteAround(line, m.index, m[0].length) };
+      if (m) return { kind: rule.kind, summary: rule.summary(m, lines, i), quote: quoteAround(line, m.index, m[0].length), at: i };
     }
   }
   return undefined;

@@ -101,6 +101,7 @@ export const assessMetricShifts: Assessor = (input) =>
           },
           affected: 1,
           rolloutCorrelated: false,
+          symptom: true,
         },
       ];
     });

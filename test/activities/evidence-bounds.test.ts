@@ -58,7 +58,16 @@ describe('fitKubernetesEvidence', () => {
     const e = evidence([namespace('a', 5, 5)]);
     const { evidence: out, report } = fitKubernetesEvidence(e);
     expect(out).toBe(e);
-    expect(report.dropped).toEqual({ pods: 0, events: 0, replicaSets: 0, deployments: 0, alerts: 0, logLines: 0, namespaceDetails: 0 });
+    expect(report.dropped).toEqual({
+      pods: 0,
+      events: 0,
+      replicaSets: 0,
+      deployments: 0,
+      alerts: 0,
+      logLines: 0,
+      logDigests: 0,
+      namespaceDetails: 0,
+    });
   });
 
   test('trims the tails of the longest lists until it fits, counting what it dropped', () => {

@@ -37,10 +37,14 @@ const logReads = (log: readonly { path: string }[]) => log.filter((r) => r.path.
  * An apiserver in front of the emulator that answers pod log reads itself: how
  * a role without pods/log, or a kubelet that never answers, looks to the client.
  */
-async function logProxy(upstream: string, answerLog: (res: ServerResponse) => void): Promise<{ url: string; close(): Promise<void> }> {
+async function logProxy(
+  upstream: string,
+  answerLog: (res: ServerResponse, query: URLSearchParams) => void,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
-    if ((req.url ?? '').split('?')[0]!.endsWith('/log')) {
-      answerLog(res);
+    const [path, query] = (req.url ?? '').split('?');
+    if (path!.endsWith('/log')) {
+      answerLog(res, new URLSearchParams(query ?? ''));
       return;
     }
     void fetch(`${upstream}${req.url}`, { headers: { authorization: req.headers.authorization ?? '' } }).then(async (up) => {
@@ -198,6 +202,46 @@ describe('the crashloop-after-rollout scenario', () => {
       for (const pod of ['checkout-api-6b8f7c9d54-x7k2p', 'checkout-api-6b8f7c9d54-q9w4z']) {
         expect(previousLogOf(evidence, 'checkout', pod)).toEqual({ status: 'unavailable', reason: expect.stringContaining('pods/log') });
       }
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test("a running container's log too long for one read is read at both ends, and its digest keeps errors that have stopped", async () => {
+    // 4 MB of the last hour: a burst of pool errors early on, calm since.
+    const lines = Array.from({ length: 40_000 }, (_, i) =>
+      i >= 100 && i < 120
+        ? `2025-03-01T11:01:00Z ERROR Timeout waiting for database connection (pool 100/100) request=${i}`
+        : `2025-03-01T11:01:00Z INFO GET /orders/${String(i).padStart(6, '0')} 200 12ms ${'x'.repeat(40)}`,
+    );
+    const body = lines.map((l) => `${l}\n`).join('');
+    const queries: URLSearchParams[] = [];
+    const proxy = await logProxy(k8s.url, (res, query) => {
+      queries.push(query);
+      const tail = query.has('tailLines')
+        ? lines
+            .slice(-Number(query.get('tailLines')))
+            .map((l) => `${l}\n`)
+            .join('')
+        : body;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(Buffer.from(tail).subarray(0, Number(query.get('limitBytes'))));
+    });
+    try {
+      const evidence = await createKubernetesActivities({ kubeConfig: kubeConfig(proxy.url) }).collectKubernetesEvidence(
+        evidenceRequest({ kubernetes: { cluster: 'sandbox', namespaces: ['checkout'] } }),
+      );
+      const log = only(evidence, 'checkout').pods.find((p) => p.name === 'checkout-worker-7f6d5c4b9-h2n6r')?.containers[0]?.currentLog;
+      expect(log).toMatchObject({ status: 'ok', truncated: true, digest: { gap: true, errors: 20 } });
+      if (log?.status !== 'ok') throw new Error('no log');
+      expect(log.lines.at(-1)).toBe(lines.at(-1));
+      expect(log.digest?.messages[0]).toMatchObject({
+        count: 20,
+        text: expect.stringContaining('Timeout waiting for database connection'),
+      });
+      const windowReads = queries.filter((q) => q.get('sinceSeconds') === '3600');
+      expect(windowReads.map((q) => q.get('tailLines'))).toEqual([null, expect.stringMatching(/^\d+$/)]);
+      expect(evidenceBytes(evidence)).toBeLessThanOrEqual(MAX_EVIDENCE_BYTES);
     } finally {
       await proxy.close();
     }

@@ -40,3 +40,61 @@ describe('logErrorsAnalyzer', () => {
     for (const f of findings) expect(f).toMatchObject({ analyzer: 'kubernetes.log-errors', severity: 'warning' });
   });
 });
+
+describe('logErrorsAnalyzer: the window digest', () => {
+  const withDigest = (tail: string[], messages: { line: number; text: string; source?: string }[]): ContainerSummary =>
+    container({
+      currentLog: {
+        status: 'ok',
+        lines: tail,
+        truncated: true,
+        redactions: 0,
+        digest: {
+          linesScanned: 5000,
+          gap: false,
+          errors: messages.length,
+          warnings: 0,
+          messages: messages.map((m) => ({ ...m, level: 'error', count: 1, lastLine: m.line, distinct: [] })),
+          changes: [],
+          series: [],
+        },
+      },
+    });
+
+  test.each([
+    {
+      name: 'a signature among errors that have stopped, though the newest lines are calm',
+      messages: [{ line: 1270, text: 'Connection pool exhausted! 100/100 connections in use' }],
+      title: 'checkout-api pods log errors: the connection pool is exhausted (100/100)',
+    },
+    {
+      name: 'the first error of a cascade, named by the component that logged it',
+      messages: [
+        { line: 900, text: 'Upstream service chain failure', source: 'checkout-api' },
+        { line: 10, text: 'Lost connection to Redis: Connection refused (ECONNREFUSED) redis-master:6379', source: 'auth-service' },
+      ],
+      title: 'checkout-api pods log errors: cannot connect to redis-master:6379 (logged by auth-service)',
+    },
+    {
+      name: 'a line the workload itself logged is not attributed',
+      messages: [{ line: 10, text: 'dial tcp 10.0.0.5:5432: connect: connection refused', source: 'checkout-api' }],
+      title: 'checkout-api pods log errors: connections to 10.0.0.5:5432 are refused',
+    },
+  ])('$name', ({ messages, title }) => {
+    const ns = namespace('shop', {
+      pods: podsOf(OLD_RS, 1, () => ({ containers: [withDigest(['GET /health 200'], messages)] })),
+      deployments: [deployment('checkout-api')],
+      replicaSets: [replicaSet(OLD_RS)],
+    });
+    expect(logErrorsAnalyzer(analysisInput(kubernetes(ns))).map((f) => f.title)).toEqual([title]);
+  });
+
+  test('near miss: error groups with no known signature are left to the anomaly analyzer', () => {
+    const ns = namespace('shop', {
+      pods: podsOf(OLD_RS, 1, () => ({ containers: [withDigest(['GET /health 200'], [{ line: 3, text: 'Too Many Requests' }])] })),
+      deployments: [deployment('checkout-api')],
+      replicaSets: [replicaSet(OLD_RS)],
+    });
+    expect(logErrorsAnalyzer(analysisInput(kubernetes(ns)))).toEqual([]);
+  });
+});

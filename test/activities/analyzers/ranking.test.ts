@@ -44,6 +44,15 @@ describe('rankAssessments', () => {
       order: ['crit', 'warn', 'info'],
     },
     {
+      name: 'then a cause named on an object before a symptom (an error count, a moved metric), however many it touches',
+      input: [
+        { ...assessment('symptom', 'warning', 9), symptom: true },
+        assessment('cause', 'warning', 1),
+        assessment('other', 'critical', 1),
+      ],
+      order: ['other', 'cause', 'symptom'],
+    },
+    {
       name: 'then the number of affected objects',
       input: [assessment('few', 'critical', 2, true), assessment('many', 'critical', 12)],
       order: ['many', 'few'],
@@ -108,6 +117,7 @@ describe('runAnalyzers', () => {
       'kubernetes.restarts',
       'kubernetes.jobs',
       'kubernetes.log-errors',
+      'kubernetes.log-anomaly',
       'kubernetes.node-not-ready',
       'kubernetes.config-refs',
       'kubernetes.volumes',
