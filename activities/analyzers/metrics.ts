@@ -4,7 +4,7 @@
 // dependency comes from configuration, so naming a dependency as the cause is
 // a fact about the evidence and the settings, never a guess from metric names.
 import { formatValue } from '../charts.js';
-import type { AnalysisInput, MetricSeries, SurfaceName } from '../model.js';
+import type { AnalysisInput, MetricSeries, Severity, SurfaceName } from '../model.js';
 import { cleanText } from '../untrusted-text.js';
 import type { Assessment, Assessor } from './assessment.js';
 import { compareText } from './workloads.js';
@@ -106,32 +106,53 @@ export const assessMetricShifts: Assessor = (input) =>
       ];
     });
 
+/** Measured in both windows and not shifted: a series that says the dependency behaved as usual. */
+function steady(series: MetricSeries): boolean {
+  return series.summary.baseline !== undefined && series.summary.incident !== undefined && shiftOf(series) === undefined;
+}
+
+const WEAKER: Record<Severity, Severity> = { critical: 'warning', warning: 'info', info: 'info' };
+
 /**
  * One finding per dependency with a shifted series. Two or more shifted series
  * (say CloudWatch latency and Datadog errors) corroborate each other, which is
- * what makes it critical: one noisy signal alone stays a warning.
+ * what makes it critical: one noisy signal alone stays a warning. A series of
+ * the same dependency that stayed steady speaks against it, and weakens the
+ * finding by one step.
  */
 export const assessDependencies: Assessor = (input) => {
-  const byDependency = new Map<string, { s: SourcedSeries; shift: Shift }[]>();
+  const byDependency = new Map<string, { shifted: { s: SourcedSeries; shift: Shift }[]; steady: SourcedSeries[] }>();
   for (const s of sourced(input)) {
-    const shift = s.series.dependency === undefined ? undefined : shiftOf(s.series);
-    if (!shift || s.series.dependency === undefined) continue;
+    if (s.series.dependency === undefined) continue;
     const name = cleanText(s.series.dependency, 63);
-    byDependency.set(name, [...(byDependency.get(name) ?? []), { s, shift }]);
+    const entry = byDependency.get(name) ?? { shifted: [], steady: [] };
+    const shift = shiftOf(s.series);
+    if (shift) entry.shifted.push({ s, shift });
+    else if (steady(s.series)) entry.steady.push(s);
+    byDependency.set(name, entry);
   }
   return [...byDependency.entries()]
+    .filter(([, { shifted }]) => shifted.length > 0)
     .sort(([a], [b]) => compareText(a, b))
-    .map(([dependency, shifted]): Assessment => {
+    .map(([dependency, { shifted, steady: unchanged }]): Assessment => {
       const surfaces = [...new Set(shifted.map(({ s }) => s.surface))];
       const signals = shifted.length === 1 ? '1 signal' : `${shifted.length} signals`;
+      const corroborated: Severity = shifted.length >= 2 ? 'critical' : 'warning';
+      const severity = unchanged.length > 0 ? WEAKER[corroborated] : corroborated;
       return {
         finding: {
           analyzer: DEPENDENCY_ANALYZER,
-          severity: shifted.length >= 2 ? 'critical' : 'warning',
+          severity,
           surface: surfaces[0] ?? 'cloudwatch',
-          title: `Dependency ${dependency} degraded since ${clockTime(earliest(shifted.map(({ shift }) => shift.since)))} (${signals}: ${surfaces.map((s) => SURFACE_LABEL[s]).join(', ')})`,
+          title: `Dependency ${dependency} degraded since ${clockTime(earliest(shifted.map(({ shift }) => shift.since)))} (${signals}: ${surfaces.map((s) => SURFACE_LABEL[s]).join(', ')}${unchanged.length > 0 ? `; ${unchanged.length} steady` : ''})`,
           objects: [`Dependency/${dependency}`, ...shifted.map(({ s }) => metricRef(s))],
-          evidence: shifted.map(({ s, shift }) => evidenceLine(s, shift)),
+          evidence: [
+            ...shifted.map(({ s, shift }) => evidenceLine(s, shift)),
+            ...unchanged.map(
+              (s) =>
+                `${SURFACE_LABEL[s.surface]} ${label(s)}: steady (baseline ${formatValue(s.series.summary.baseline ?? 0, s.series.unit)} → ${formatValue(s.series.summary.incident ?? 0, s.series.unit)})`,
+            ),
+          ],
         },
         affected: shifted.length,
         rolloutCorrelated: false,

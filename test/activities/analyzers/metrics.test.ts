@@ -102,6 +102,43 @@ describe('metric analyzers', () => {
       severities: ['critical', 'warning'],
     },
     {
+      name: 'a steady series of the same dependency weakens two agreeing signals to a warning',
+      input: input({
+        cloudwatch: cloudwatch(
+          shifted('orders-db read latency', 0.004, 0.09, { dependency: 'orders-db' }),
+          series('orders-db connections', { baseline: 40, incident: 42 }, { dependency: 'orders-db' }),
+        ),
+        datadog: datadog(shifted('orders-db client errors', 0, 35, { dependency: 'orders-db' })),
+      }),
+      analyzers: ['metrics.dependency'],
+      titles: ['Dependency orders-db degraded since 10:18 UTC (2 signals: CloudWatch, Datadog; 1 steady)'],
+      severities: ['warning'],
+    },
+    {
+      name: 'one signal against a steady one is only worth a line',
+      input: input({
+        cloudwatch: cloudwatch(
+          shifted('orders-db read latency', 0.004, 0.09, { dependency: 'orders-db' }),
+          series('orders-db errors', { baseline: 1, incident: 1.1 }, { dependency: 'orders-db' }),
+        ),
+      }),
+      analyzers: ['metrics.dependency'],
+      titles: ['Dependency orders-db degraded since 10:18 UTC (1 signal: CloudWatch; 1 steady)'],
+      severities: ['info'],
+    },
+    {
+      name: 'near miss: a series with no baseline says nothing either way',
+      input: input({
+        cloudwatch: cloudwatch(
+          shifted('orders-db read latency', 0.004, 0.09, { dependency: 'orders-db' }),
+          series('orders-db errors', { incident: 1.1 }, { dependency: 'orders-db' }),
+        ),
+      }),
+      analyzers: ['metrics.dependency'],
+      titles: ['Dependency orders-db degraded since 10:18 UTC (1 signal: CloudWatch)'],
+      severities: ['warning'],
+    },
+    {
       name: 'a steady dependency is not named',
       input: input({
         datadog: datadog(
