@@ -280,6 +280,36 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
     });
   }
 
+  /** One read of a container's log: its text and whether the kubelet stopped at `limitBytes`, or why it could not be read. */
+  async function readLog(
+    target: LogTarget,
+    userAgent: string,
+    limitBytes: number,
+    tailLines?: number,
+  ): Promise<{ body: string; limitReached: boolean } | { unavailable: string }> {
+    let body: unknown;
+    try {
+      body = await core.readNamespacedPodLog(
+        {
+          namespace: target.namespace,
+          name: target.pod,
+          container: target.container.name,
+          previous: target.previous,
+          ...(target.sinceSeconds !== undefined ? { sinceSeconds: target.sinceSeconds } : {}),
+          ...(tailLines !== undefined ? { tailLines } : {}),
+          limitBytes,
+        },
+        requestOptions(userAgent),
+      );
+    } catch (err) {
+      if (asyncLocalStorage.getStore()?.cancellationSignal.aborted) throw err;
+      return { unavailable: logUnavailableReason(err) };
+    }
+    if (typeof body !== 'string') return { unavailable: 'the log answer is not text' };
+    // Decoding can only lengthen the body (an invalid byte becomes a 3-byte U+FFFD), so a cut answer is never missed.
+    return { body, limitReached: Buffer.byteLength(body, 'utf8') >= limitBytes };
+  }
+
   /**
    * The end of a container's log (its previous instance's, or its own). The kubelet seeks
    * to the last `tailLines` lines and then stops writing at `limitBytes`, so a
@@ -289,30 +319,22 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
    * never the surface.
    */
   async function readLogTail(target: LogTarget, userAgent: string): Promise<LogTail> {
+    return readNewest(target, userAgent, LOG_TAIL_LINES, LOG_LIMIT_BYTES, (read) => previousLogTail(read));
+  }
+
+  /** Reads the newest `tailLines` lines, a quarter as many again while the answer is cut, and hands the last read on. */
+  async function readNewest(
+    target: LogTarget,
+    userAgent: string,
+    firstTailLines: number,
+    limitBytes: number,
+    done: (read: { body: string; limitReached: boolean; shortened: boolean }) => LogTail,
+  ): Promise<LogTail> {
     let shortened = false;
-    for (let tailLines = LOG_TAIL_LINES; ; tailLines = Math.max(1, Math.floor(tailLines / 4))) {
-      let body: unknown;
-      try {
-        body = await core.readNamespacedPodLog(
-          {
-            namespace: target.namespace,
-            name: target.pod,
-            container: target.container.name,
-            previous: target.previous,
-            ...(target.sinceSeconds !== undefined ? { sinceSeconds: target.sinceSeconds } : {}),
-            tailLines,
-            limitBytes: LOG_LIMIT_BYTES,
-          },
-          requestOptions(userAgent),
-        );
-      } catch (err) {
-        if (asyncLocalStorage.getStore()?.cancellationSignal.aborted) throw err;
-        return { status: 'unavailable', reason: logUnavailableReason(err) };
-      }
-      if (typeof body !== 'string') return { status: 'unavailable', reason: 'the log answer is not text' };
-      // Decoding can only lengthen the body (an invalid byte becomes a 3-byte U+FFFD), so a cut answer is never missed.
-      const limitReached = Buffer.byteLength(body, 'utf8') >= LOG_LIMIT_BYTES;
-      if (!limitReached || tailLines === 1) return previousLogTail({ body, limitReached, shortened });
+    for (let tailLines = firstTailLines; ; tailLines = Math.max(1, Math.floor(tailLines / 4))) {
+      const read = await readLog(target, userAgent, limitBytes, tailLines);
+      if ('unavailable' in read) return { status: 'unavailable', reason: read.unavailable };
+      if (!read.limitReached || tailLines === 1) return done({ ...read, shortened });
       shortened = true;
     }
   }
@@ -321,45 +343,19 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
    * A running container's log over its window (the last hour), read whole when
    * it fits one read and otherwise as its oldest and newest parts, so that a
    * burst of errors that has stopped or a number that has been climbing is seen,
-   * not only the newest lines. The newest lines are kept as they are for the
-   * previous-log reads; the whole read is summarised into a digest.
+   * not only the newest lines. The newest lines are kept as a previous log's
+   * are; everything read is summarised into a digest.
    */
   async function readLogWindow(target: LogTarget, userAgent: string): Promise<LogTail> {
-    const read = async (tailLines?: number): Promise<{ body: string; limitReached: boolean } | string> => {
-      let body: unknown;
-      try {
-        body = await core.readNamespacedPodLog(
-          {
-            namespace: target.namespace,
-            name: target.pod,
-            container: target.container.name,
-            ...(target.sinceSeconds !== undefined ? { sinceSeconds: target.sinceSeconds } : {}),
-            ...(tailLines !== undefined ? { tailLines } : {}),
-            limitBytes: LOG_WINDOW_BYTES,
-          },
-          requestOptions(userAgent),
-        );
-      } catch (err) {
-        if (asyncLocalStorage.getStore()?.cancellationSignal.aborted) throw err;
-        return logUnavailableReason(err);
-      }
-      if (typeof body !== 'string') return 'the log answer is not text';
-      return { body, limitReached: Buffer.byteLength(body, 'utf8') >= LOG_WINDOW_BYTES };
-    };
-    const head = await read();
-    if (typeof head === 'string') return { status: 'unavailable', reason: head };
+    const head = await readLog(target, userAgent, LOG_WINDOW_BYTES);
+    if ('unavailable' in head) return { status: 'unavailable', reason: head.unavailable };
     if (!head.limitReached) return { ...previousLogTail({ ...head, shortened: false }), digest: digestLog([logLines(head)]) };
-    // Longer than one read: the newest lines, as many as fit one read at the head's line length.
+    // Longer than one read: then the newest lines, as many as fit one read at the head's line length.
     const headLines = logLines(head);
-    let tailLines = Math.max(1, Math.floor(headLines.length * 0.8));
-    for (;;) {
-      const tail = await read(tailLines);
-      if (typeof tail === 'string') return { status: 'unavailable', reason: tail };
-      if (!tail.limitReached || tailLines === 1) {
-        return { ...previousLogTail({ ...tail, shortened: true }), digest: digestLog([headLines, logLines(tail)]) };
-      }
-      tailLines = Math.max(1, Math.floor(tailLines / 4));
-    }
+    return readNewest(target, userAgent, Math.max(1, Math.floor(headLines.length * 0.8)), LOG_WINDOW_BYTES, (tail) => ({
+      ...previousLogTail({ ...tail, shortened: true }),
+      digest: digestLog([headLines, logLines(tail)]),
+    }));
   }
 
   return {

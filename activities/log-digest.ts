@@ -38,7 +38,7 @@ const MESSAGE_KEYS = ['message', 'msg', 'error', 'err', '@m', 'event'];
 const SOURCE_KEYS = ['service', 'logger', 'component', 'app', 'source', 'module'];
 // Fields that identify one line or say when it was written: never a shared trait or a series.
 const IDENTITY_KEY =
-  /(?:^|[._])(?:id|uuid|seq|sequence|timestamp|time|ts|@t|date|line|lineno|pid|tid|thread|offset|span|trace|request_id|trace_id|span_id)$/i;
+  /(?:^|[._])(?:id|uuid|seq|sequence|timestamp|ts|@t|date|line|lineno|pid|tid|thread|offset|span|trace|request_id|trace_id|span_id)$/i;
 
 const TEXT_ERROR =
   /\b(?:FATAL|CRITICAL|CRIT|ERROR|ERR|SEVERE|PANIC|EMERG(?:ENCY)?|ALERT)\b|\blevel=(?:error|fatal|panic|critical)\b|^[EF]\d{4} /;

@@ -112,8 +112,14 @@ describe('digestLog: series and changes', () => {
     expect(digest.changes).toEqual([{ line: 20, text: 'Configuration reloaded successfully' }]);
   });
 
+  test.each(['response_time', 'wait_time', 'db.duration_ms'])('a measured time is a series: %s', (field) => {
+    const lines = times(30, (i) => json({ level: 'INFO', message: 'tick', [field]: i * 10 }));
+    expect(digestLog([lines]).series.map((s) => s.field)).toEqual([field]);
+  });
+
   test.each([
     { name: 'identifiers and times are not series', field: 'seq' },
+    { name: 'an epoch timestamp is not a series', field: 'ts' },
     { name: 'request ids are not series', field: 'request_id' },
     { name: 'a field seen too rarely has no shape', field: 'rare', samples: DIGEST_LIMITS.minSamples - 1 },
     { name: 'a constant field has no shape', field: 'limit_mb', constant: true },
