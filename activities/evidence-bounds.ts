@@ -42,6 +42,11 @@ export const EVIDENCE_LIMITS = {
   servicesPerNamespace: 20,
   endpointsPerNamespace: 20,
   networkPoliciesPerNamespace: 20,
+  /** Failed Jobs before running ones before complete ones, newest first within each. */
+  jobsPerNamespace: 20,
+  cronJobsPerNamespace: 20,
+  /** A Job has a handful of condition types (Failed, Complete, FailureTarget, SuccessCriteriaMet, Suspended). */
+  conditionsPerJob: 5,
   /** Rules per NetworkPolicy direction, and peers and ports per rule. */
   rulesPerPolicy: 10,
   peersPerRule: 10,
@@ -73,6 +78,7 @@ export interface TrimReport {
     events: number;
     replicaSets: number;
     deployments: number;
+    jobs: number;
     alerts: number;
     logLines: number;
     logDigests: number;
@@ -85,11 +91,11 @@ function emptyReport(bytes: number): TrimReport {
     bytesBefore: bytes,
     bytesAfter: bytes,
     fits: true,
-    dropped: { pods: 0, events: 0, replicaSets: 0, deployments: 0, alerts: 0, logLines: 0, logDigests: 0, namespaceDetails: 0 },
+    dropped: { pods: 0, events: 0, replicaSets: 0, deployments: 0, jobs: 0, alerts: 0, logLines: 0, logDigests: 0, namespaceDetails: 0 },
   };
 }
 
-type ListKey = 'pods' | 'events' | 'replicaSets' | 'deployments';
+type ListKey = 'pods' | 'events' | 'replicaSets' | 'deployments' | 'jobs' | 'cronJobs';
 
 /**
  * Removes the tail of one list (lists are ordered most important first) and
@@ -97,8 +103,8 @@ type ListKey = 'pods' | 'events' | 'replicaSets' | 'deployments';
  * saved so the caller need not re-serialize after every single removal.
  */
 function dropLast(ns: NamespaceEvidence, key: ListKey): number {
-  const list = ns[key] as unknown[];
-  const removed = list.pop();
+  const list = ns[key] as unknown[] | undefined;
+  const removed = list?.pop();
   if (removed === undefined) return 0;
   if (key === 'pods') ns.podsOmitted += 1;
   if (key === 'events') ns.eventsOmitted += 1;
@@ -134,9 +140,10 @@ function dropOldestLogLine(logs: ShownLog[], floor: number): number {
  * oldest lines of container logs, down to their newest few (a log otherwise
  * goes with its pod), then the digests of running containers' logs; then the
  * least notable pods and the oldest events (alternating from whichever list is
- * longest, so neither is emptied while the other is full), then replica sets
- * and deployments, and as a last resort the details of whole namespaces (their
- * Services, Endpoints and NetworkPolicies too), which keep their counts.
+ * longest, so neither is emptied while the other is full), then replica sets,
+ * deployments, Jobs and CronJobs, and as a last resort the details of whole
+ * namespaces (their Services, Endpoints and NetworkPolicies too), which keep
+ * their counts.
  * Returns a new object; the input is not modified.
  */
 export function fitKubernetesEvidence(
@@ -173,7 +180,7 @@ export function fitKubernetesEvidence(
     let best: { ns: NamespaceEvidence; key: ListKey; len: number } | undefined;
     for (const ns of out.namespaces) {
       for (const key of keys) {
-        const len = ns[key].length;
+        const len = ns[key]?.length ?? 0;
         // Events before pods on a tie: a failing pod is the evidence, its events repeat it.
         if (len > 0 && (!best || len > best.len)) best = { ns, key, len };
       }
@@ -185,6 +192,8 @@ export function fitKubernetesEvidence(
     { keys: ['events', 'pods'], counter: 'events' },
     { keys: ['replicaSets'], counter: 'replicaSets' },
     { keys: ['deployments'], counter: 'deployments' },
+    // Complete Jobs are at the tail and go first; a failed Job's status is what the jobs analyzer reads.
+    { keys: ['jobs', 'cronJobs'], counter: 'jobs' },
   ];
   for (const stage of stages) {
     while (bytes > maxBytes) {
@@ -207,6 +216,8 @@ export function fitKubernetesEvidence(
     delete ns.services;
     delete ns.endpoints;
     delete ns.networkPolicies;
+    delete ns.jobs;
+    delete ns.cronJobs;
     report.dropped.namespaceDetails += 1;
     bytes = evidenceBytes(out);
   }

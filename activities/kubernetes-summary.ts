@@ -9,8 +9,10 @@ import type {
   CoreV1Event,
   V1Container,
   V1ContainerStatus,
+  V1CronJob,
   V1Deployment,
   V1Endpoints,
+  V1Job,
   V1LabelSelector,
   V1NetworkPolicy,
   V1NetworkPolicyPeer,
@@ -26,9 +28,11 @@ import { EVIDENCE_LIMITS, truncateText } from './evidence-bounds.js';
 import { redactLogLines } from './log-redaction.js';
 import type {
   ContainerSummary,
+  CronJobSummary,
   DeploymentSummary,
   EndpointsSummary,
   EventSummary,
+  JobSummary,
   LogTail,
   NamespaceEvidence,
   NetworkPolicySummary,
@@ -479,6 +483,8 @@ export interface NamespaceObjects {
   services?: readonly V1Service[];
   endpoints?: readonly V1Endpoints[];
   networkPolicies?: readonly V1NetworkPolicy[];
+  jobs?: readonly V1Job[];
+  cronJobs?: readonly V1CronJob[];
   /** The optional reads that failed. */
   unavailable?: readonly OptionalRead[];
 }
@@ -578,6 +584,97 @@ export function summarizeEndpoints(endpoints: readonly V1Endpoints[]): Endpoints
     }));
 }
 
+// ---- Jobs and CronJobs ---------------------------------------------------------
+
+const count = (n: number | undefined): number => (typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : 0);
+const optionalCount = (n: number | undefined): number | undefined =>
+  typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : undefined;
+
+function isTrue(job: V1Job, type: string): boolean {
+  return job.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
+}
+
+/** Failed (the controller gave up, or is about to) before running before complete: what an on-call engineer opens first. */
+function jobRank(job: V1Job): number {
+  if (isTrue(job, 'Failed') || isTrue(job, 'FailureTarget')) return 3;
+  if (isTrue(job, 'Complete') || isTrue(job, 'SuccessCriteriaMet')) return 1;
+  return 2;
+}
+
+/** When the Job last changed: its newest condition, else its start, else its creation. */
+function jobChangedMs(job: V1Job): number {
+  const transitions = (job.status?.conditions ?? []).map((c) => toMs(c.lastTransitionTime) ?? 0);
+  return Math.max(0, ...transitions) || toMs(job.status?.startTime) || toMs(job.metadata?.creationTimestamp) || 0;
+}
+
+function jobSummary(job: V1Job): JobSummary {
+  const spec = job.spec;
+  const status = job.status;
+  const summary: JobSummary = {
+    name: short(job.metadata?.name ?? ''),
+    active: count(status?.active),
+    succeeded: count(status?.succeeded),
+    failed: count(status?.failed),
+    conditions: (status?.conditions ?? []).slice(0, EVIDENCE_LIMITS.conditionsPerJob).map((c) => {
+      const condition: JobSummary['conditions'][number] = { type: short(c.type), status: short(c.status) };
+      if (c.reason) condition.reason = short(c.reason);
+      if (c.message) condition.message = text(c.message);
+      const at = toIso(c.lastTransitionTime);
+      if (at) condition.lastTransitionTime = at;
+      return condition;
+    }),
+  };
+  const createdAt = toIso(job.metadata?.creationTimestamp);
+  if (createdAt) summary.createdAt = createdAt;
+  const completions = optionalCount(spec?.completions);
+  if (completions !== undefined) summary.completions = completions;
+  const parallelism = optionalCount(spec?.parallelism);
+  if (parallelism !== undefined) summary.parallelism = parallelism;
+  const backoffLimit = optionalCount(spec?.backoffLimit);
+  if (backoffLimit !== undefined) summary.backoffLimit = backoffLimit;
+  const deadline = optionalCount(spec?.activeDeadlineSeconds);
+  if (deadline !== undefined) summary.activeDeadlineSeconds = deadline;
+  const startTime = toIso(status?.startTime);
+  if (startTime) summary.startTime = startTime;
+  const completionTime = toIso(status?.completionTime);
+  if (completionTime) summary.completionTime = completionTime;
+  const owner = job.metadata?.ownerReferences?.find((r) => r.kind === 'CronJob');
+  if (owner) summary.cronJob = short(owner.name);
+  return summary;
+}
+
+export function summarizeJobs(jobs: readonly V1Job[]): JobSummary[] {
+  return jobs
+    .map((job) => ({ job, rank: jobRank(job), changedMs: jobChangedMs(job) }))
+    .sort((a, b) => b.rank - a.rank || b.changedMs - a.changedMs || byText(a.job.metadata?.name ?? '', b.job.metadata?.name ?? ''))
+    .slice(0, EVIDENCE_LIMITS.jobsPerNamespace)
+    .map((j) => jobSummary(j.job));
+}
+
+/** A CronJob whose last success lags its last schedule has a failing newest run: those come first. */
+export function summarizeCronJobs(cronJobs: readonly V1CronJob[]): CronJobSummary[] {
+  const lagging = (c: V1CronJob) => {
+    const scheduled = toMs(c.status?.lastScheduleTime);
+    return scheduled !== undefined && scheduled > (toMs(c.status?.lastSuccessfulTime) ?? 0);
+  };
+  return [...cronJobs]
+    .sort((a, b) => Number(lagging(b)) - Number(lagging(a)) || byText(a.metadata?.name ?? '', b.metadata?.name ?? ''))
+    .slice(0, EVIDENCE_LIMITS.cronJobsPerNamespace)
+    .map((c) => {
+      const summary: CronJobSummary = {
+        name: short(c.metadata?.name ?? ''),
+        schedule: short(c.spec?.schedule ?? ''),
+        suspend: c.spec?.suspend === true,
+        active: (c.status?.active ?? []).length,
+      };
+      const lastScheduleTime = toIso(c.status?.lastScheduleTime);
+      if (lastScheduleTime) summary.lastScheduleTime = lastScheduleTime;
+      const lastSuccessfulTime = toIso(c.status?.lastSuccessfulTime);
+      if (lastSuccessfulTime) summary.lastSuccessfulTime = lastSuccessfulTime;
+      return summary;
+    });
+}
+
 /**
  * The pressure events about this namespace's nodes, less any the namespace's
  * own list already holds (when it is `default`). Only pressure: a node's other
@@ -602,6 +699,9 @@ export function summarizeNamespace(objects: NamespaceObjects): NamespaceEvidence
       ...objects.pods.flatMap((p) => (p.spec?.nodeName ? [`Node/${p.spec.nodeName}`] : [])),
       ...objects.deployments.map((d) => `Deployment/${d.metadata?.name ?? ''}`),
       ...objects.replicaSets.map((r) => `ReplicaSet/${r.metadata?.name ?? ''}`),
+      // BackoffLimitExceeded and DeadlineExceeded are events about the Job, not its pods.
+      ...(objects.jobs ?? []).map((j) => `Job/${j.metadata?.name ?? ''}`),
+      ...(objects.cronJobs ?? []).map((c) => `CronJob/${c.metadata?.name ?? ''}`),
     ]);
   }
   const events = summarizeEvents([...objects.events, ...nodeEventsFor(objects)], relevant);
@@ -616,6 +716,8 @@ export function summarizeNamespace(objects: NamespaceObjects): NamespaceEvidence
     ...(objects.services ? { services: summarizeServices(objects.services, objects.pods) } : {}),
     ...(objects.endpoints ? { endpoints: summarizeEndpoints(objects.endpoints) } : {}),
     ...(objects.networkPolicies ? { networkPolicies: summarizeNetworkPolicies(objects.networkPolicies) } : {}),
+    ...(objects.jobs ? { jobs: summarizeJobs(objects.jobs) } : {}),
+    ...(objects.cronJobs ? { cronJobs: summarizeCronJobs(objects.cronJobs) } : {}),
     ...(objects.unavailable && objects.unavailable.length > 0 ? { unavailable: [...objects.unavailable] } : {}),
   };
 }

@@ -1,11 +1,13 @@
-// The Kubernetes evidence activity: lists pods, events, deployments and replica
-// sets in the scoped namespaces, reads the previous log of the few containers
-// that crashed (read-only verbs the `view` role grants, pods/log included) and
-// returns a bounded summary. Every request names the triage in its User-Agent,
-// which the apiserver audit log records, so the audit trail joins on one id.
+// The Kubernetes evidence activity: lists pods, events, deployments, replica
+// sets, Services, Endpoints, NetworkPolicies, Jobs and CronJobs in the scoped
+// namespaces, reads the previous log of the few containers that crashed
+// (read-only verbs the `view` role grants, pods/log included) and returns a
+// bounded summary. Every request names the triage in its User-Agent, which the
+// apiserver audit log records, so the audit trail joins on one id.
 import {
   ApiException,
   AppsV1Api,
+  BatchV1Api,
   CoreV1Api,
   NetworkingV1Api,
   Observable,
@@ -144,6 +146,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
   const core = options.kubeConfig.makeApiClient(CoreV1Api);
   const apps = options.kubeConfig.makeApiClient(AppsV1Api);
   const networking = options.kubeConfig.makeApiClient(NetworkingV1Api);
+  const batch = options.kubeConfig.makeApiClient(BatchV1Api);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
 
@@ -218,9 +221,10 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
   }
 
   /**
-   * Optional objects (Services, Endpoints, NetworkPolicies): a refused read
-   * (403, a hand-written Role without them) is recorded as unavailable and the
-   * surface stands; any other failure fails the surface as the other lists do.
+   * Optional objects (Services, Endpoints, NetworkPolicies, Jobs, CronJobs): a
+   * refused read (403, a hand-written Role without them) or a resource the
+   * apiserver does not serve (404) is recorded as unavailable and the surface
+   * stands; any other failure fails the surface as the other lists do.
    */
   async function listOptional<T>(
     kind: string,
@@ -235,6 +239,10 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
         activityLog()?.warn('kubernetes optional read refused', { kind });
         return { unavailable: { kind, status: 'unavailable', reason } };
       }
+      if (err instanceof ApplicationFailure && status?.status === 404) {
+        activityLog()?.warn('kubernetes optional read not served', { kind });
+        return { unavailable: { kind, status: 'unavailable', reason: `HTTP 404 Not Found: the apiserver does not serve ${kind}` } };
+      }
       throw err;
     }
   }
@@ -247,7 +255,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
   ): Promise<NamespaceEvidence> {
     const base = { namespace, limit: pageSize, ...(labelSelector ? { labelSelector } : {}) };
     const page = (cont: string | undefined) => ({ namespace, limit: pageSize, ...(cont ? { _continue: cont } : {}) });
-    const [pods, events, deployments, replicaSets, services, endpoints, networkPolicies] = await Promise.all([
+    const [pods, events, deployments, replicaSets, services, endpoints, networkPolicies, jobs, cronJobs] = await Promise.all([
       listAll('pods', (cont) => core.listNamespacedPod({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
       // Events carry no labels of their object; they are scoped after listing instead.
       listAll('events', (cont) =>
@@ -263,8 +271,13 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       listOptional('services', (cont) => core.listNamespacedService(page(cont), requestOptions(userAgent))),
       listOptional('endpoints', (cont) => core.listNamespacedEndpoints(page(cont), requestOptions(userAgent))),
       listOptional('networkpolicies', (cont) => networking.listNamespacedNetworkPolicy(page(cont), requestOptions(userAgent))),
+      // A failed Job's status outlives its events (kept about an hour): it is what says the controller gave up.
+      listOptional('jobs', (cont) => batch.listNamespacedJob({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
+      listOptional('cronjobs', (cont) =>
+        batch.listNamespacedCronJob({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent)),
+      ),
     ]);
-    const unavailable = [services, endpoints, networkPolicies].flatMap((r) => (r.unavailable ? [r.unavailable] : []));
+    const unavailable = [services, endpoints, networkPolicies, jobs, cronJobs].flatMap((r) => (r.unavailable ? [r.unavailable] : []));
     return summarizeNamespace({
       namespace,
       ...(labelSelector ? { labelSelector } : {}),
@@ -275,6 +288,8 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       ...(services.items ? { services: services.items } : {}),
       ...(endpoints.items ? { endpoints: endpoints.items } : {}),
       ...(networkPolicies.items ? { networkPolicies: networkPolicies.items } : {}),
+      ...(jobs.items ? { jobs: jobs.items } : {}),
+      ...(cronJobs.items ? { cronJobs: cronJobs.items } : {}),
       ...(unavailable.length > 0 ? { unavailable } : {}),
       nodeEvents: await nodeEvents,
     });

@@ -282,6 +282,43 @@ export interface EndpointsSummary {
   notReadyAddresses: number;
 }
 
+/** A Job condition (`Failed`, `Complete`, `FailureTarget`, `Suspended` …): the controller's own verdict, which outlives its events. */
+export interface JobConditionSummary {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+export interface JobSummary {
+  name: string;
+  createdAt?: string;
+  completions?: number;
+  parallelism?: number;
+  backoffLimit?: number;
+  activeDeadlineSeconds?: number;
+  /** Pods running, succeeded and failed, as the Job's status counts them (all of its pods, not only those listed). */
+  active: number;
+  succeeded: number;
+  failed: number;
+  startTime?: string;
+  completionTime?: string;
+  conditions: JobConditionSummary[];
+  /** The CronJob that created it, from its owner reference. */
+  cronJob?: string;
+}
+
+export interface CronJobSummary {
+  name: string;
+  schedule: string;
+  suspend: boolean;
+  lastScheduleTime?: string;
+  lastSuccessfulTime?: string;
+  /** Jobs of it running now. */
+  active: number;
+}
+
 /** Whether a read of optional objects (Services, NetworkPolicies …) succeeded. */
 export interface OptionalRead {
   kind: string;
@@ -311,6 +348,9 @@ export interface NamespaceEvidence {
   services?: ServiceSummary[];
   endpoints?: EndpointsSummary[];
   networkPolicies?: NetworkPolicySummary[];
+  /** Failed Jobs first, then running, then complete; bounded. A Job's status outlives the events that announced its failure. */
+  jobs?: JobSummary[];
+  cronJobs?: CronJobSummary[];
   /** The optional reads that failed (a 403 where the role lacks them): not evidence of absence. */
   unavailable?: OptionalRead[];
 }

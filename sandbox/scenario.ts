@@ -389,6 +389,69 @@ const networkPolicy = z.looseObject({
   }),
 });
 
+const jobCondition = z.looseObject({
+  type: z.string(),
+  status: conditionStatus,
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  lastProbeTime: timestamp.optional(),
+  lastTransitionTime: timestamp.optional(),
+});
+
+const jobSpec = z.looseObject({
+  template: podTemplate,
+  completions: count.optional(),
+  parallelism: count.optional(),
+  backoffLimit: count.optional(),
+  activeDeadlineSeconds: count.optional(),
+  completionMode: z.enum(['NonIndexed', 'Indexed']).optional(),
+  suspend: z.boolean().optional(),
+  selector: labelSelector.optional(),
+});
+
+/** A Job (batch/v1); its status is the controller's verdict (`Failed`/`Complete` conditions), which outlives the events. */
+const job = z.looseObject({
+  apiVersion: z.literal('batch/v1').optional(),
+  kind: z.literal('Job').optional(),
+  metadata: objectMeta,
+  spec: jobSpec,
+  status: z
+    .looseObject({
+      active: count.optional(),
+      succeeded: count.optional(),
+      failed: count.optional(),
+      ready: count.optional(),
+      terminating: count.optional(),
+      startTime: timestamp.optional(),
+      completionTime: timestamp.optional(),
+      conditions: z.array(jobCondition).optional(),
+    })
+    .optional(),
+});
+
+/** A CronJob (batch/v1): `status.active` names its running Jobs. */
+const cronJob = z.looseObject({
+  apiVersion: z.literal('batch/v1').optional(),
+  kind: z.literal('CronJob').optional(),
+  metadata: objectMeta,
+  spec: z.looseObject({
+    schedule: z.string().min(1),
+    jobTemplate: z.looseObject({ metadata: z.looseObject({}).optional(), spec: jobSpec }),
+    suspend: z.boolean().optional(),
+    concurrencyPolicy: z.enum(['Allow', 'Forbid', 'Replace']).optional(),
+    timeZone: z.string().optional(),
+    successfulJobsHistoryLimit: count.optional(),
+    failedJobsHistoryLimit: count.optional(),
+  }),
+  status: z
+    .looseObject({
+      active: z.array(z.looseObject({ kind: z.string().optional(), name: z.string().optional() })).optional(),
+      lastScheduleTime: timestamp.optional(),
+      lastSuccessfulTime: timestamp.optional(),
+    })
+    .optional(),
+});
+
 /** What `kubectl logs` shows for a container: its current log, or with `previous` the one before its last restart. */
 const containerLog = z.strictObject({
   pod: dns1123Subdomain,
@@ -406,6 +469,8 @@ const namespaceContent = z.strictObject({
   services: z.array(service).default([]),
   endpoints: z.array(endpoints).default([]),
   networkPolicies: z.array(networkPolicy).default([]),
+  jobs: z.array(job).default([]),
+  cronJobs: z.array(cronJob).default([]),
 });
 
 const reference = z.strictObject({ id: pagerDutyId, summary: z.string().min(1) });
@@ -701,7 +766,17 @@ type NamespaceContent = z.output<typeof namespaceContent>;
 /** Catches the mistakes that would make the emulated cluster impossible: clashing names, dangling owners. */
 function checkNamespace(ns: string, content: NamespaceContent, report: (path: PathSegment[], message: string) => void): void {
   const names: Record<string, Set<string>> = {};
-  for (const kind of ['pods', 'events', 'deployments', 'replicaSets', 'services', 'endpoints', 'networkPolicies'] as const) {
+  for (const kind of [
+    'pods',
+    'events',
+    'deployments',
+    'replicaSets',
+    'services',
+    'endpoints',
+    'networkPolicies',
+    'jobs',
+    'cronJobs',
+  ] as const) {
     const seen = (names[kind] = new Set());
     content[kind].forEach((obj, i) => {
       const meta = obj.metadata;
@@ -719,8 +794,14 @@ function checkNamespace(ns: string, content: NamespaceContent, report: (path: Pa
       report(['logs', i, 'container'], `pod "${log.pod}" has no container "${log.container}"`);
     }
   });
-  const owners: Record<string, Set<string> | undefined> = { ReplicaSet: names.replicaSets, Deployment: names.deployments };
-  for (const kind of ['pods', 'replicaSets'] as const) {
+  // Scenarios written before Jobs and CronJobs were served list none: their owner references are only checked when some are listed.
+  const owners: Record<string, Set<string> | undefined> = {
+    ReplicaSet: names.replicaSets,
+    Deployment: names.deployments,
+    ...(content.jobs.length > 0 ? { Job: names.jobs } : {}),
+    ...(content.cronJobs.length > 0 ? { CronJob: names.cronJobs } : {}),
+  };
+  for (const kind of ['pods', 'replicaSets', 'jobs'] as const) {
     content[kind].forEach((obj, i) => {
       obj.metadata.ownerReferences?.forEach((ref, j) => {
         const known = owners[ref.kind];
@@ -768,6 +849,8 @@ export type ScenarioPod = NamespaceContent['pods'][number];
 export type ScenarioEvent = NamespaceContent['events'][number];
 export type ScenarioDeployment = NamespaceContent['deployments'][number];
 export type ScenarioReplicaSet = NamespaceContent['replicaSets'][number];
+export type ScenarioJob = NamespaceContent['jobs'][number];
+export type ScenarioCronJob = NamespaceContent['cronJobs'][number];
 export type ScenarioGitHub = NonNullable<Scenario['github']>;
 export type ScenarioSlack = NonNullable<Scenario['slack']>;
 export type ScenarioCloudWatch = NonNullable<Scenario['cloudwatch']>;

@@ -90,12 +90,15 @@ const RESOURCES: ResourceType[] = [
   { plural: 'services', scenarioKey: 'services', kind: 'Service', apiVersion: 'v1', fields: [] },
   { plural: 'endpoints', scenarioKey: 'endpoints', kind: 'Endpoints', apiVersion: 'v1', fields: [] },
   { plural: 'networkpolicies', scenarioKey: 'networkPolicies', kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', fields: [] },
+  { plural: 'jobs', scenarioKey: 'jobs', kind: 'Job', apiVersion: 'batch/v1', fields: ['status.successful'] },
+  { plural: 'cronjobs', scenarioKey: 'cronJobs', kind: 'CronJob', apiVersion: 'batch/v1', fields: [] },
 ];
 
 const ROUTE_PREFIX: Record<string, string> = {
   v1: '/api/v1',
   'apps/v1': '/apis/apps/v1',
   'networking.k8s.io/v1': '/apis/networking.k8s.io/v1',
+  'batch/v1': '/apis/batch/v1',
 };
 
 const REASONS: Record<number, { reason: string; message: string }> = {
@@ -165,7 +168,18 @@ function clusterNamespaces(scenario: Scenario): [string, ScenarioNamespace][] {
   const own = scenario.kubernetes.namespaces[NODE_EVENTS_NAMESPACE];
   const merged: ScenarioNamespace = own
     ? { ...own, events: [...own.events, ...nodeEvents] }
-    : { pods: [], logs: [], events: [...nodeEvents], deployments: [], replicaSets: [], services: [], endpoints: [], networkPolicies: [] };
+    : {
+        pods: [],
+        logs: [],
+        events: [...nodeEvents],
+        deployments: [],
+        replicaSets: [],
+        services: [],
+        endpoints: [],
+        networkPolicies: [],
+        jobs: [],
+        cronJobs: [],
+      };
   return [...namespaces.filter(([ns]) => ns !== NODE_EVENTS_NAMESPACE), [NODE_EVENTS_NAMESPACE, merged]];
 }
 
@@ -178,7 +192,16 @@ function buildStore(scenario: Scenario, previous?: Store): Store {
     for (const log of content.logs) logs.set(logKey(ns, log.pod, log.container, log.previous), log.text);
     // An owner reference carries the owner's uid (the API requires it); scenarios name owners by kind and name.
     const ownerUid = (kind: string, name: string): string => {
-      const owners = kind === 'ReplicaSet' ? content.replicaSets : kind === 'Deployment' ? content.deployments : [];
+      const owners: readonly { metadata: { name: string; uid?: string | undefined } }[] =
+        kind === 'ReplicaSet'
+          ? content.replicaSets
+          : kind === 'Deployment'
+            ? content.deployments
+            : kind === 'Job'
+              ? content.jobs
+              : kind === 'CronJob'
+                ? content.cronJobs
+                : [];
       return owners.find((o) => o.metadata.name === name)?.metadata.uid ?? uidFor(kind, ns, name);
     };
     const byResource = new Map<string, KubeObject[]>();
@@ -345,9 +368,11 @@ function getHandler(getStore: () => Store, type: ResourceType) {
       ?.get(type.plural)
       ?.find((o) => o.metadata.name === name);
     if (!found) {
-      sendStatus(res, 404, `${type.plural}${type.apiVersion === 'v1' ? '' : '.apps'} "${name}" not found`, {
+      // The apiserver names the resource with its group: `deployments.apps`, `jobs.batch`, plain `pods` for the core group.
+      const group = type.apiVersion.includes('/') ? type.apiVersion.slice(0, type.apiVersion.indexOf('/')) : '';
+      sendStatus(res, 404, `${type.plural}${group ? `.${group}` : ''} "${name}" not found`, {
         name,
-        ...(type.apiVersion === 'v1' ? {} : { group: 'apps' }),
+        ...(group ? { group } : {}),
         kind: type.plural,
       });
       return;

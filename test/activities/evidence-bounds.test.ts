@@ -63,6 +63,7 @@ describe('fitKubernetesEvidence', () => {
       events: 0,
       replicaSets: 0,
       deployments: 0,
+      jobs: 0,
       alerts: 0,
       logLines: 0,
       logDigests: 0,
@@ -150,6 +151,37 @@ describe('fitKubernetesEvidence', () => {
         reason: 'HTTP 403 Forbidden: pods/log',
       });
     });
+  });
+
+  test('Jobs go from the tail (complete ones) before any namespace loses its details; CronJobs with them', () => {
+    const job = (name: string, type: string) => ({
+      name,
+      active: 0,
+      succeeded: type === 'Complete' ? 1 : 0,
+      failed: type === 'Failed' ? 5 : 0,
+      conditions: [{ type, status: 'True', message: 'j'.repeat(300) }],
+    });
+    const ns: NamespaceEvidence = {
+      ...namespace('a', 0, 0),
+      jobs: [job('failed', 'Failed'), ...Array.from({ length: 19 }, (_, i) => job(`done-${i}`, 'Complete'))],
+      cronJobs: Array.from({ length: 20 }, (_, i) => ({ name: `c-${i}`, schedule: '0 2 * * *', suspend: false, active: 0 })),
+    };
+    const { evidence: out, report } = fitKubernetesEvidence(evidence([ns]), 3000);
+    expect(report.fits).toBe(true);
+    expect(report.dropped.jobs).toBeGreaterThan(0);
+    expect(report.dropped.namespaceDetails).toBe(0);
+    expect(out.namespaces[0]!.jobs?.[0]?.name).toBe('failed');
+  });
+
+  test('a namespace that loses its details loses its Jobs and CronJobs too', () => {
+    const ns: NamespaceEvidence = {
+      ...namespace('a', 3, 3),
+      jobs: [{ name: 'j', active: 0, succeeded: 0, failed: 1, conditions: [] }],
+      cronJobs: [{ name: 'c', schedule: '0 2 * * *', suspend: false, active: 0 }],
+    };
+    const { evidence: out } = fitKubernetesEvidence(evidence([ns]), 300);
+    expect(out.namespaces[0]).not.toHaveProperty('jobs');
+    expect(out.namespaces[0]).not.toHaveProperty('cronJobs');
   });
 
   test('with a tiny budget, whole namespace details go, counts stay', () => {

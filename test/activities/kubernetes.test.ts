@@ -11,6 +11,7 @@ import type { KubernetesEvidence, LogTail, NamespaceEvidence } from '../../activ
 import { buildScenario, loadScenario, type Scenario } from '../../sandbox/scenario.js';
 import { startKubernetesEmulator, type KubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';
 import { GENERATED_INCIDENT, failingIndexes, generatedNamespace, podName, type GeneratedNamespace } from '../sandbox/generated-scenario.js';
+import { BATCH_NAMESPACE, batchScenario } from '../sandbox/batch-scenario.js';
 import { evidenceRequest } from './evidence-request.js';
 import { failureOf } from './failure-of.js';
 import { emulatorKubeConfig } from '../sandbox/emulators/kubernetes-client.js';
@@ -343,6 +344,8 @@ describe('the crashloop-after-rollout scenario', () => {
       '/api/v1/namespaces/checkout/services',
       '/apis/apps/v1/namespaces/checkout/deployments',
       '/apis/apps/v1/namespaces/checkout/replicasets',
+      '/apis/batch/v1/namespaces/checkout/cronjobs',
+      '/apis/batch/v1/namespaces/checkout/jobs',
       '/apis/networking.k8s.io/v1/namespaces/checkout/networkpolicies',
     ]);
     for (const r of mine) expect(r.userAgent).toBe('keyless-triage/0.1 (triage-Q1CHECKOUT1)');
@@ -472,16 +475,23 @@ describe('Node events from the namespace the kubelet records them in', () => {
     });
     expect(only(evidence, 'checkout').pods.length).toBeGreaterThan(0);
     expect(nodeReasons(evidence)).toEqual([]);
-    // Services, Endpoints and NetworkPolicies are refused too: recorded as unavailable, never read as absent.
+    // Services, Endpoints, NetworkPolicies, Jobs and CronJobs are refused too: recorded as unavailable, never read as absent.
     const ns = only(evidence, 'checkout');
-    expect(ns.unavailable?.map((u) => u.kind)).toEqual(['services', 'endpoints', 'networkpolicies']);
+    expect(ns.unavailable?.map((u) => u.kind)).toEqual(['services', 'endpoints', 'networkpolicies', 'jobs', 'cronjobs']);
     expect(ns.unavailable?.[0]?.reason).toMatch(/403 Forbidden.*list on services/);
-    expect([ns.services, ns.endpoints, ns.networkPolicies]).toEqual([undefined, undefined, undefined]);
+    expect(ns.unavailable?.[3]?.reason).toMatch(/403 Forbidden.*list on jobs/);
+    expect([ns.services, ns.endpoints, ns.networkPolicies, ns.jobs, ns.cronJobs]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 
-  test('under the view role, Services, Endpoints and NetworkPolicies are read (none here) and nothing is unavailable', async () => {
+  test('under the view role, Services, Endpoints, NetworkPolicies, Jobs and CronJobs are read (none here) and nothing is unavailable', async () => {
     const ns = only(await collect(), 'checkout');
-    expect([ns.services, ns.endpoints, ns.networkPolicies, ns.unavailable]).toEqual([[], [], [], undefined]);
+    expect([ns.services, ns.endpoints, ns.networkPolicies, ns.jobs, ns.cronJobs, ns.unavailable]).toEqual([[], [], [], [], [], undefined]);
   });
 });
 
@@ -577,6 +587,105 @@ describe('previous logs with long lines', () => {
   });
 });
 
+describe('Jobs and CronJobs', () => {
+  let k8s: KubernetesEmulator;
+  beforeAll(async () => {
+    k8s = await startKubernetesEmulator({ scenario: batchScenario(NOW), token: TOKEN });
+  });
+  afterAll(() => k8s.close());
+  afterEach(() => k8s.setRbac({ rules: null, namespaceRules: {} }));
+
+  const collect = (url = k8s.url, labelSelector?: string) =>
+    createKubernetesActivities({ kubeConfig: kubeConfig(url) }).collectKubernetesEvidence(
+      evidenceRequest({ kubernetes: { cluster: 'sandbox', namespaces: ['batch'], ...(labelSelector ? { labelSelector } : {}) } }),
+    );
+  const at = (minutes: number) => new Date(NOW - minutes * 60_000).toISOString().replace('.000Z', 'Z');
+
+  test('are read: failed Jobs first, then running, then complete, each naming its CronJob; the CronJob with its schedule and times', async () => {
+    const ns = only(await collect(), 'batch');
+    expect(ns.jobs?.map((j) => [j.name, j.cronJob])).toEqual([
+      ['backup-29012340', 'backup'],
+      ['report', undefined],
+      ['backup-29008020', 'backup'],
+    ]);
+    expect(ns.jobs?.[0]).toEqual({
+      name: 'backup-29012340',
+      createdAt: at(40),
+      completions: 1,
+      parallelism: 1,
+      backoffLimit: 1,
+      active: 0,
+      succeeded: 0,
+      failed: 2,
+      startTime: at(40),
+      conditions: [
+        {
+          type: 'FailureTarget',
+          status: 'True',
+          reason: 'BackoffLimitExceeded',
+          message: 'Job has reached the specified backoff limit',
+          lastTransitionTime: at(30),
+        },
+        {
+          type: 'Failed',
+          status: 'True',
+          reason: 'BackoffLimitExceeded',
+          message: 'Job has reached the specified backoff limit',
+          lastTransitionTime: at(30),
+        },
+      ],
+      cronJob: 'backup',
+    });
+    expect(ns.jobs?.[1]).toMatchObject({ active: 1, activeDeadlineSeconds: 3600, backoffLimit: 6 });
+    expect(ns.cronJobs).toEqual([
+      { name: 'backup', schedule: '20 11 * * *', suspend: false, active: 0, lastScheduleTime: at(40), lastSuccessfulTime: at(3 * 24 * 60) },
+    ]);
+    expect(ns.unavailable).toBeUndefined();
+  });
+
+  test('the label selector scopes them, and keeps the events about the Jobs it selects', async () => {
+    const ns = only(await collect(k8s.url, 'app=backup'), 'batch');
+    expect(ns.jobs?.map((j) => j.name)).toEqual(['backup-29012340', 'backup-29008020']);
+    expect(ns.cronJobs?.map((c) => c.name)).toEqual(['backup']);
+    expect(ns.events.map((e) => `${e.object.kind}/${e.object.name}:${e.reason}`)).toEqual(['Job/backup-29012340:BackoffLimitExceeded']);
+  });
+
+  test('a role without batch (403) makes them unavailable, not absent; the surface stands', async () => {
+    k8s.setRbac({ rules: [{ verbs: ['get', 'list', 'watch'], apiGroups: ['', 'apps', 'networking.k8s.io'], resources: ['*'] }] });
+    const ns = only(await collect(), 'batch');
+    expect(ns.unavailable?.map((u) => u.kind)).toEqual(['jobs', 'cronjobs']);
+    expect(ns.unavailable?.[1]?.reason).toMatch(/403 Forbidden.*list on cronjobs/);
+    expect([ns.jobs, ns.cronJobs]).toEqual([undefined, undefined]);
+    expect(ns.pods.map((p) => p.job)).toEqual(['backup-29012340']);
+  });
+
+  test('an apiserver that does not serve batch/v1 (404) makes them unavailable too', async () => {
+    const server = createServer((req, res) => {
+      if ((req.url ?? '').startsWith('/apis/batch/')) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
+        return;
+      }
+      void fetch(`${k8s.url}${req.url}`, { headers: { authorization: req.headers.authorization ?? '' } }).then(async (up) => {
+        res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
+        res.end(Buffer.from(await up.arrayBuffer()));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const ns = only(await collect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`), 'batch');
+      expect(ns.unavailable).toEqual([
+        { kind: 'jobs', status: 'unavailable', reason: 'HTTP 404 Not Found: the apiserver does not serve jobs' },
+        { kind: 'cronjobs', status: 'unavailable', reason: 'HTTP 404 Not Found: the apiserver does not serve cronjobs' },
+      ]);
+      expect(ns.pods).toHaveLength(BATCH_NAMESPACE.pods.length);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe('no answer from the apiserver', () => {
   const scope = { cluster: 'sandbox', namespaces: ['checkout'] };
 
@@ -610,10 +719,10 @@ describe('no answer from the apiserver', () => {
       );
       expect(err).toBeDefined();
       expect(err).not.toBeInstanceOf(ApplicationFailure);
-      // The abort reached the sockets: all seven list requests were dropped long before the 60 s timeout.
-      for (let i = 0; i < 50 && closed < 7; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(opened).toBe(7);
-      expect(closed).toBe(7);
+      // The abort reached the sockets: all nine list requests were dropped long before the 60 s timeout.
+      for (let i = 0; i < 50 && closed < 9; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(opened).toBe(9);
+      expect(closed).toBe(9);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -216,6 +216,57 @@ describe('validation', () => {
   });
 });
 
+describe('Jobs and CronJobs', () => {
+  const jobPod = (job: string) => ({
+    metadata: { name: `${job}-abcde`, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job }] },
+    spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'i' }] },
+  });
+  const template = { spec: { containers: [{ name: 'c', image: 'i' }] } };
+  const build = (shop: Record<string, unknown>) =>
+    buildScenario({ ...parseScenario(minimal(), { now: NOW }), kubernetes: { namespaces: { shop } } });
+
+  test('default to none, and a pod may name a Job the namespace does not list (scenarios written before Jobs were served)', () => {
+    const scenario = build({ pods: [jobPod('nightly')] });
+    expect([scenario.kubernetes.namespaces.shop?.jobs, scenario.kubernetes.namespaces.shop?.cronJobs]).toEqual([[], []]);
+  });
+
+  test('once Jobs are listed, a pod or Job naming an unlisted owner is refused', () => {
+    const err = errorOf(() =>
+      build({
+        pods: [jobPod('nightly'), jobPod('listed')],
+        jobs: [
+          {
+            metadata: { name: 'listed', ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: 'gone' }] },
+            spec: { template },
+          },
+        ],
+        cronJobs: [{ metadata: { name: 'other' }, spec: { schedule: '@daily', jobTemplate: { spec: { template } } } }],
+      }),
+    );
+    expect(err.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'kubernetes.namespaces.shop.pods[0].metadata.ownerReferences[0].name: no Job "nightly" in namespace "shop"',
+      'kubernetes.namespaces.shop.jobs[0].metadata.ownerReferences[0].name: no CronJob "gone" in namespace "shop"',
+    ]);
+  });
+
+  test('a Job needs its pod template, a CronJob its schedule and Job template; a condition status is True, False or Unknown', () => {
+    const err = errorOf(() =>
+      build({
+        jobs: [{ metadata: { name: 'j' }, spec: {}, status: { conditions: [{ type: 'Failed', status: 'true' }] } }],
+        cronJobs: [{ metadata: { name: 'c' }, spec: { jobTemplate: { spec: { template } } } }],
+      }),
+    );
+    const paths = err.issues.map((i) => i.path);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'kubernetes.namespaces.shop.jobs[0].spec.template',
+        'kubernetes.namespaces.shop.jobs[0].status.conditions[0].status',
+        'kubernetes.namespaces.shop.cronJobs[0].spec.schedule',
+      ]),
+    );
+  });
+});
+
 describe('kubernetes.nodeEvents', () => {
   const nodeEvent = (
     fields: { name?: string; kind?: string; namespace?: string; objectNamespace?: string; lastTimestamp?: string } = {},

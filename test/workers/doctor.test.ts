@@ -395,6 +395,14 @@ describe('an over-privileged Kubernetes token', () => {
     expect(read.detail).toContain('namespace checkout: cannot get pods/log: not allowed (SelfSubjectAccessReview)');
   });
 
+  test('a token that may not list Jobs and CronJobs warns, naming them: triages run without them', async () => {
+    k8s.setRbac({ rules: VIEW_CLUSTER_ROLE_RULES.filter((r) => !(r.apiGroups ?? []).includes('batch')) });
+    const read = result(await run(), 'kubernetes.read');
+    expect(read.status).toBe('warn');
+    expect(read.detail).toContain('namespace checkout: may not list jobs.batch, list cronjobs.batch (SelfSubjectAccessReview)');
+    expect(read.detail).toMatch(/what to do: triages run without these/);
+  });
+
   describe('Node events (kubernetes.nodeEventsNamespace)', () => {
     const withNodeEvents = () => options({ config: { ...config, kubernetes: { ...config.kubernetes, nodeEventsNamespace: 'default' } } });
 

@@ -50,6 +50,18 @@ const TRIAGE_READS: readonly V1ResourceAttributes[] = [
   { verb: 'get', group: '', resource: 'pods', subresource: 'log' },
 ];
 
+/**
+ * The optional reads (listOptional in activities/kubernetes.ts): a triage
+ * without them still runs and records them as unavailable, so a refusal warns.
+ */
+const OPTIONAL_TRIAGE_READS: readonly V1ResourceAttributes[] = [
+  { verb: 'list', group: '', resource: 'services' },
+  { verb: 'list', group: '', resource: 'endpoints' },
+  { verb: 'list', group: 'networking.k8s.io', resource: 'networkpolicies' },
+  { verb: 'list', group: 'batch', resource: 'jobs' },
+  { verb: 'list', group: 'batch', resource: 'cronjobs' },
+];
+
 /** Where a pod's service-account token is (automounted, or projected there as deploy/ does for the worker only). */
 export const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -271,6 +283,7 @@ export const kubernetesRead: DoctorCheck = {
     const core = ctx.kubernetes().makeApiClient(CoreV1Api);
     const problems: string[] = [];
     const good: string[] = [];
+    const optionalMissing: string[] = [];
     await Promise.all(
       ctx.namespaces.map(async (namespace) => {
         const reads = [
@@ -285,8 +298,12 @@ export const kubernetesRead: DoctorCheck = {
             failed.push(`${what}: ${kubernetesError(err)}`);
           }
         }
-        const reviews = await Promise.all(TRIAGE_READS.map(async (p) => ({ p, answer: await accessReview(ctx, { ...p, namespace }) })));
+        const review = (reads: readonly V1ResourceAttributes[]) =>
+          Promise.all(reads.map(async (p) => ({ p, answer: await accessReview(ctx, { ...p, namespace }) })));
+        const [reviews, optional] = await Promise.all([review(TRIAGE_READS), review(OPTIONAL_TRIAGE_READS)]);
         for (const { p, answer } of reviews) if (!answer.allowed) failed.push(`${attributes(p)}: not allowed (SelfSubjectAccessReview)`);
+        const refused = optional.filter(({ answer }) => !answer.allowed).map(({ p }) => attributes(p));
+        if (refused.length > 0) optionalMissing.push(`namespace ${namespace}: may not ${refused.join(', ')} (SelfSubjectAccessReview)`);
         if (failed.length > 0) problems.push(...failed.map((f) => `namespace ${namespace}: cannot ${f}`));
         else good.push(namespace);
       }),
@@ -300,9 +317,20 @@ export const kubernetesRead: DoctorCheck = {
       };
     }
     const read = `listed pods and events, and may ${TRIAGE_READS.map(attributes).join(', ')}, in ${list(good.sort())}`;
+    const optionalWarning =
+      optionalMissing.length > 0
+        ? [
+            ...optionalMissing.sort(),
+            `what to do: triages run without these and record them as unavailable; ${BIND_VIEW} (\`view\` grants them)`,
+          ]
+        : [];
     // Node events are optional evidence: without them a triage still runs, so a refusal warns.
     const nodeEventsNamespace = ctx.config.kubernetes.nodeEventsNamespace;
-    if (nodeEventsNamespace === undefined) return { status: 'pass', detail: read };
+    if (nodeEventsNamespace === undefined) {
+      return optionalWarning.length > 0
+        ? { status: 'warn', detail: [read, ...optionalWarning].join('\n') }
+        : { status: 'pass', detail: read };
+    }
     try {
       await core.listNamespacedEvent(
         { namespace: nodeEventsNamespace, fieldSelector: 'involvedObject.kind=Node', limit: 1 },
@@ -313,11 +341,15 @@ export const kubernetesRead: DoctorCheck = {
         status: 'warn',
         detail: [
           read,
+          ...optionalWarning,
           `cannot list Node events in ${nodeEventsNamespace} (kubernetes.nodeEventsNamespace): ${kubernetesError(err)}`,
           'what to do: apply deploy/components/node-events (a Role that reads events there, nothing else), or unset kubernetes.nodeEventsNamespace; triages run without node pressure until then',
         ].join('\n'),
       };
     }
-    return { status: 'pass', detail: `${read}; listed Node events in ${nodeEventsNamespace}` };
+    const listed = `${read}; listed Node events in ${nodeEventsNamespace}`;
+    return optionalWarning.length > 0
+      ? { status: 'warn', detail: [listed, ...optionalWarning].join('\n') }
+      : { status: 'pass', detail: listed };
   },
 };

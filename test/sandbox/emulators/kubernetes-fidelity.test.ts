@@ -1,13 +1,15 @@
 // The Kubernetes emulator against the Kubernetes OpenAPI v2 description
 // (test/specs/kubernetes-swagger.json): the list and read routes it serves
 // must answer what the matching swagger operation documents (PodList, EventList
-// of core/v1, DeploymentList and ReplicaSetList of apps/v1 and their items),
+// of core/v1, DeploymentList and ReplicaSetList of apps/v1, JobList and
+// CronJobList of batch/v1 and the others below, and their items),
 // every error must be a meta/v1 Status, and the query parameters it reads must
 // be ones the operations list.
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadScenario, NODE_EVENTS_NAMESPACE, type Scenario } from '../../../sandbox/scenario.js';
 import { startKubernetesEmulator, type KubernetesEmulator } from '../../../sandbox/emulators/kubernetes.js';
+import { batchScenario } from '../batch-scenario.js';
 import { generatedScenario } from '../generated-scenario.js';
 import {
   ApiDescription,
@@ -55,7 +57,7 @@ const STRICTER_THAN_SPEC: SchemaPatch[] = [
 
 interface Resource {
   plural: string;
-  scenarioKey: 'pods' | 'events' | 'deployments' | 'replicaSets' | 'services' | 'endpoints' | 'networkPolicies';
+  scenarioKey: 'pods' | 'events' | 'deployments' | 'replicaSets' | 'services' | 'endpoints' | 'networkPolicies' | 'jobs' | 'cronJobs';
   /** The list route the emulator serves, as the swagger spells it. */
   template: string;
   /** What the swagger's list operation answers (asserted below, not assumed). */
@@ -99,6 +101,18 @@ const RESOURCES: Resource[] = [
     scenarioKey: 'networkPolicies',
     template: '/apis/networking.k8s.io/v1/namespaces/{namespace}/networkpolicies',
     listDefinition: 'io.k8s.api.networking.v1.NetworkPolicyList',
+  },
+  {
+    plural: 'jobs',
+    scenarioKey: 'jobs',
+    template: '/apis/batch/v1/namespaces/{namespace}/jobs',
+    listDefinition: 'io.k8s.api.batch.v1.JobList',
+  },
+  {
+    plural: 'cronjobs',
+    scenarioKey: 'cronJobs',
+    template: '/apis/batch/v1/namespaces/{namespace}/cronjobs',
+    listDefinition: 'io.k8s.api.batch.v1.CronJobList',
   },
 ];
 
@@ -184,7 +198,7 @@ function statusErrors(httpStatus: number, body: Record<string, any> | undefined)
 
 // ---- the swagger's routes -----------------------------------------------------
 
-test('the emulator’s list routes are the swagger’s list operations for PodList, EventList, ServiceList, EndpointsList (core/v1), DeploymentList, ReplicaSetList (apps/v1) and NetworkPolicyList (networking.k8s.io/v1)', () => {
+test('the emulator’s list routes are the swagger’s list operations for PodList, EventList, ServiceList, EndpointsList (core/v1), DeploymentList, ReplicaSetList (apps/v1), NetworkPolicyList (networking.k8s.io/v1), JobList and CronJobList (batch/v1)', () => {
   for (const r of RESOURCES) {
     const { list, read, listDefinition, itemDefinition } = route(r.plural);
     expect([r.plural, list.raw['x-kubernetes-action'], read.raw['x-kubernetes-action']]).toEqual([r.plural, 'list', 'get']);
@@ -199,6 +213,8 @@ test('the emulator’s list routes are the swagger’s list operations for PodLi
     'io.k8s.api.core.v1.Service',
     'io.k8s.api.core.v1.Endpoints',
     'io.k8s.api.networking.v1.NetworkPolicy',
+    'io.k8s.api.batch.v1.Job',
+    'io.k8s.api.batch.v1.CronJob',
   ]);
   expect([statusDefinition, wireKind(statusDefinition)]).toEqual([
     'io.k8s.apimachinery.pkg.apis.meta.v1.Status',
@@ -214,10 +230,14 @@ const SCENARIOS: [string, () => Promise<Scenario>][] = [
     .filter((f) => f.endsWith('.yaml') && !f.endsWith('.expected.yaml'))
     .sort()
     .map((f): [string, () => Promise<Scenario>] => [f, () => loadScenario(`${SCENARIO_DIR}${f}`, { now: NOW })]),
-  // Eval cases holding the kinds no shipped scenario lists: Services, Endpoints (one empty) and NetworkPolicies.
-  ...['holmes-ask-84-network-policy-blocking-traffic.yaml', 'holmes-ask-76-service-discovery-issue.yaml'].map(
-    (f): [string, () => Promise<Scenario>] => [`eval ${f}`, () => loadScenario(`${EVAL_CASE_DIR}${f}`, { now: NOW })],
-  ),
+  // Eval cases holding the kinds no shipped scenario lists: Services, Endpoints (one empty), NetworkPolicies and a Job.
+  ...[
+    'holmes-ask-84-network-policy-blocking-traffic.yaml',
+    'holmes-ask-76-service-discovery-issue.yaml',
+    'holmes-inv-07-job-syntax-error.yaml',
+  ].map((f): [string, () => Promise<Scenario>] => [`eval ${f}`, () => loadScenario(`${EVAL_CASE_DIR}${f}`, { now: NOW })]),
+  // CronJobs and Jobs in each state (failed, running, complete), owned by the CronJob.
+  ['Jobs and CronJobs (built in code)', async () => batchScenario(NOW)],
   [
     'generated (1,500 + 5 pods, 400 + 3 warning events)',
     async () =>
@@ -362,6 +382,23 @@ describe('owner references', () => {
       const r = RESOURCES.find((x) => x.plural === plural)!;
       const { body } = await get(k8s, r.template.replace('{namespace}', 'checkout'));
       expect(spec.responseErrors(route(plural).list, 200, body)).toEqual([]);
+    }
+  });
+
+  test("a CronJob's Jobs and a Job's pods carry their owner's own uid", async () => {
+    const batch = await startKubernetesEmulator({ scenario: batchScenario(NOW), token: TOKEN });
+    try {
+      const items = async (plural: string) =>
+        (await get(batch, `/apis/batch/v1/namespaces/batch/${plural}`)).body!.items as Record<string, any>[];
+      const uids = new Map(
+        [...(await items('cronjobs')), ...(await items('jobs'))].map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.uid]),
+      );
+      const pods = (await get(batch, '/api/v1/namespaces/batch/pods')).body!.items as Record<string, any>[];
+      const refs = [...(await items('jobs')), ...pods].flatMap((o) => (o.metadata.ownerReferences ?? []) as Record<string, string>[]);
+      expect(refs.length).toBeGreaterThan(0);
+      for (const ref of refs) expect([ref.kind, ref.name, ref.uid]).toEqual([ref.kind, ref.name, uids.get(`${ref.kind}/${ref.name}`)]);
+    } finally {
+      await batch.close();
     }
   });
 });
