@@ -1,7 +1,7 @@
 // The analyzer registry and the diagnosis: run every analyzer over the
 // evidence, rank what they found by strength of evidence, and name the most
 // likely cause only when the evidence supports one.
-import type { AnalysisInput, Analyzer, Finding, Severity, SurfaceName } from '../model.js';
+import type { AnalysisInput, Analyzer, EventSummary, Finding, Severity, SurfaceName } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { assessConfigRefs, CONFIG_REFS_ANALYZER } from './config-refs.js';
 import { assessCrashLoops, CRASHLOOP_ANALYZER } from './crashloop.js';
@@ -24,7 +24,7 @@ import { assessServiceSelectors, SERVICE_SELECTOR_ANALYZER } from './service-sel
 import { assessUnschedulable, UNSCHEDULABLE_ANALYZER } from './unschedulable.js';
 import { assessVolumes, VOLUMES_ANALYZER } from './volumes.js';
 import { cleanText } from '../untrusted-text.js';
-import { compareText } from './workloads.js';
+import { compareText, parseTime } from './workloads.js';
 
 export interface RegisteredAnalyzer {
   name: string;
@@ -68,9 +68,10 @@ export function compareSeverity(a: Severity, b: Severity): number {
 }
 
 /**
- * Strongest evidence first: severity, then a cause before a symptom, then how many objects are affected, then
- * whether a rollout just before the incident produced them. Ties fall back to
- * analyzer name, objects and title, so equal evidence always ranks the same.
+ * Strongest evidence first: severity, then a cause before a symptom, then how
+ * many objects are affected, then whether a rollout just before the incident
+ * produced them, then how much evidence the finding cites. Only then analyzer
+ * name, objects and title, so equal evidence always ranks the same.
  */
 export function compareAssessments(a: Assessment, b: Assessment): number {
   return (
@@ -78,6 +79,7 @@ export function compareAssessments(a: Assessment, b: Assessment): number {
     Number(a.symptom === true) - Number(b.symptom === true) ||
     b.affected - a.affected ||
     Number(b.rolloutCorrelated) - Number(a.rolloutCorrelated) ||
+    b.finding.evidence.length - a.finding.evidence.length ||
     compareText(a.finding.analyzer, b.finding.analyzer) ||
     compareText(a.finding.objects.join('\n'), b.finding.objects.join('\n')) ||
     compareText(a.finding.title, b.finding.title)
@@ -115,7 +117,32 @@ function assessSafely(analyzer: RegisteredAnalyzer, input: AnalysisInput): Asses
 }
 
 export function assessAll(input: AnalysisInput, analyzers: readonly RegisteredAnalyzer[] = ANALYZERS): Assessment[] {
-  return rankAssessments(analyzers.flatMap((analyzer) => assessSafely(analyzer, input)));
+  const current = withinIncidentWindow(input);
+  return rankAssessments(analyzers.flatMap((analyzer) => assessSafely(analyzer, current)));
+}
+
+/**
+ * Events last seen this long before the incident began are history: last
+ * night's failed mount, a node that was NotReady for a minute this morning.
+ * They stay in the evidence the report cites, but no analyzer sees them, so
+ * they cannot make a finding on their own; the objects' current state (a pod
+ * still Pending, a Job's Failed condition) still can.
+ */
+export const EVENT_WINDOW_MINUTES = 60;
+
+export function withinIncidentWindow(input: AnalysisInput): AnalysisInput {
+  const began = parseTime(input.incident.createdAt);
+  if (began === undefined || !input.kubernetes) return input;
+  const since = began - EVENT_WINDOW_MINUTES * 60_000;
+  // An event with no time cannot be judged old.
+  const current = (e: EventSummary): boolean => (parseTime(e.lastSeen) ?? since) >= since;
+  return {
+    ...input,
+    kubernetes: {
+      ...input.kubernetes,
+      namespaces: input.kubernetes.namespaces.map((ns) => ({ ...ns, events: ns.events.filter(current) })),
+    },
+  };
 }
 
 /** Every finding the evidence supports, strongest first. */
