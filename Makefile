@@ -4,6 +4,17 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
+
+# The project's own Node (an active LTS, the same major as the image's), unpacked
+# from the npm registry's node-linux-<arch> package into .tools/ and put first on
+# PATH for every recipe: tests, demo and the built image run one Node version.
+# The machine's npm and Node only fetch it.
+NODE_VERSION := 24.22.3
+NODE_ARCH := $(subst aarch64,arm64,$(subst x86_64,x64,$(shell uname -m)))
+NODE_DIR := .tools/node-$(NODE_VERSION)
+NODE := $(NODE_DIR)/bin/node
+export PATH := $(abspath $(NODE_DIR)/bin):$(PATH)
+
 NODE_STAMP := node_modules/.installed
 VENV_STAMP := .venv/.installed
 BUILD_STAMP := dist/.built
@@ -19,7 +30,14 @@ help:
 	@echo "make up      start the sandbox stack in the background (.sandbox/stack.json)"
 	@echo "make down    stop what make up started"
 
-$(NODE_STAMP): package.json package-lock.json
+$(NODE):
+	rm -rf $(NODE_DIR).tmp && mkdir -p $(NODE_DIR).tmp
+	cd $(NODE_DIR).tmp && npm pack --silent node-linux-$(NODE_ARCH)@$(NODE_VERSION) >/dev/null
+	tar -xzf $(NODE_DIR).tmp/node-linux-$(NODE_ARCH)-$(NODE_VERSION).tgz -C $(NODE_DIR).tmp
+	rm -rf $(NODE_DIR) && mv $(NODE_DIR).tmp/package $(NODE_DIR) && rm -rf $(NODE_DIR).tmp
+	@test "$$($(NODE) --version)" = "v$(NODE_VERSION)"
+
+$(NODE_STAMP): package.json package-lock.json | $(NODE)
 	npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
