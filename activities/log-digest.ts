@@ -43,6 +43,7 @@ const IDENTITY_KEY =
 const TEXT_ERROR =
   /\b(?:FATAL|CRITICAL|CRIT|ERROR|ERR|SEVERE|PANIC|EMERG(?:ENCY)?|ALERT)\b|\blevel=(?:error|fatal|panic|critical)\b|^[EF]\d{4} /;
 const TEXT_WARNING = /\b(?:WARN|WARNING)\b|\blevel=warn(?:ing)?\b|^W\d{4} /;
+const TEXT_QUIET = /\b(?:INFO|DEBUG|TRACE)\b|level=(?:info|debug)/i;
 // A line that states no level but reads as a failure (a stack trace's head, Java's exception line).
 const UNLEVELLED_FAILURE = /\b(?:exception|traceback|error|failed|failure|refused|timed out|denied|unable to|cannot|panic)\b/i;
 // Words that announce a change an engineer would line the failure up against.
@@ -91,19 +92,18 @@ function firstString(fields: Map<string, unknown>, keys: readonly string[]): str
   return undefined;
 }
 
+/** A text line's level is stated near its start; one that states none but reads as a failure is an error. */
+function textLevel(line: string): Level {
+  const head = line.slice(0, 120);
+  if (TEXT_ERROR.test(head)) return 'error';
+  if (TEXT_WARNING.test(head)) return 'warning';
+  if (TEXT_QUIET.test(head)) return 'info';
+  return UNLEVELLED_FAILURE.test(line) ? 'error' : 'info';
+}
+
 function parseLine(line: string): ParsedLine {
   const json = parseJson(line);
-  if (!json) {
-    const head = line.slice(0, 120);
-    const level: Level = TEXT_ERROR.test(head)
-      ? 'error'
-      : TEXT_WARNING.test(head)
-        ? 'warning'
-        : UNLEVELLED_FAILURE.test(line) && !/\b(?:INFO|DEBUG|TRACE)\b|level=(?:info|debug)/i.test(head)
-          ? 'error'
-          : 'info';
-    return { level, message: line, fields: new Map(), numbers: new Map() };
-  }
+  if (!json) return { level: textLevel(line), message: line, fields: new Map(), numbers: new Map() };
   const levelValue = LEVEL_KEYS.map((k) => json.get(k)).find((v) => v !== undefined);
   const message = firstString(json, MESSAGE_KEYS) ?? line;
   const fields = new Map<string, string>();
