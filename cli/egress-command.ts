@@ -2,12 +2,12 @@
 // the broker's and the worker's configuration, writes it, or checks that a
 // committed file is what the configuration renders to.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadBrokerConfig } from '../broker/config.js';
 import { egressPlan, lineDiff, renderEgressPolicyYaml } from './egress-policy.js';
 import { configPath, loadConfig } from '../config/config.js';
-import { PROJECT_ROOT } from '../config/paths.js';
+import { shown } from './project-path.js';
 
 export class EgressDriftError extends Error {
   override name = 'EgressDriftError';
@@ -18,12 +18,6 @@ interface EgressOptions {
   config?: string;
   out?: string;
   check?: string;
-}
-
-/** A path as the generated header shows it: relative to the project, so the text does not depend on where the command ran. */
-function shown(path: string): string {
-  const rel = relative(PROJECT_ROOT, path);
-  return rel.startsWith('..') || isAbsolute(rel) ? path : rel.split(sep).join('/');
 }
 
 /** The policy YAML the two configuration files render to. */

@@ -12,10 +12,10 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { STSClient } from '@aws-sdk/client-sts';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { SURFACES, type SurfaceName } from '../activities/model.js';
 import type { TriageConfig } from '../config/config.js';
 import type { BrokerConfig, ProviderName } from '../broker/config.js';
 import { allowedOrigins, upstreamsOf } from '../broker/upstream.js';
+import { cloudWatchRegions, usesSurface } from './cloudwatch-regions.js';
 
 export const DEPLOY_NAMESPACE = 'keyless-triage';
 export const APP_LABEL = 'app.kubernetes.io/name';
@@ -80,12 +80,6 @@ function defaultPort(url: URL): number {
   return url.protocol === 'http:' ? 80 : 443;
 }
 
-/** Whether the worker calls a surface for a service (the rule in activities/scope.ts). */
-function usesSurface(service: TriageConfig['services'][string], surface: SurfaceName): boolean {
-  const configured = surface === 'pagerduty' || service[surface] !== undefined;
-  return configured && (service.surfaces ?? SURFACES).includes(surface);
-}
-
 /** The AWS endpoints the worker's SDK clients use in a region, from the SDK's own endpoint rules. */
 export function awsEndpoints(region: string): { cloudwatch: string; sts: string } {
   // The same clients, options and defaults activities/cloudwatch.ts uses (no FIPS, no dual-stack, regional STS).
@@ -143,9 +137,7 @@ export function egressPlan(broker: Pick<BrokerConfig, 'providers' | 'listen'>, t
   if (services.some((s) => usesSurface(s, 'kubernetes'))) {
     worker.push({ kind: 'service', ...KUBERNETES_API_SERVICE, why: 'Kubernetes API (in-cluster, view role)' });
   }
-  const regions = [
-    ...new Set(services.filter((s) => usesSurface(s, 'cloudwatch')).map((s) => s.cloudwatch?.region ?? triage.aws.region)),
-  ].sort();
+  const regions = cloudWatchRegions(triage);
   if (regions.length > 0) {
     for (const { cidr, port } of POD_IDENTITY_AGENT)
       worker.push({ kind: 'cidr', cidr, port, why: 'EKS Pod Identity Agent (AWS credentials)' });

@@ -13,6 +13,7 @@ import { triageWorkflowId, workflowUiUrl, type DecisionChoice, type TriageStatus
 import { auditCommand } from './audit-command.js';
 import { DoctorFailed, doctorCommand } from './doctor-command.js';
 import { egressCommand } from './egress-command.js';
+import { iamCommand } from './iam-command.js';
 import { decide, DecisionRefused, lazyClient, queryStatus, startTriage, type TemporalSettings } from '../starter/triage-client.js';
 
 function incidentId(value: string): string {
@@ -110,6 +111,7 @@ export function buildProgram(): Command {
   program.addCommand(decisionCommand(program, 'reject'));
   program.addCommand(auditCommand());
   program.addCommand(egressCommand());
+  program.addCommand(iamCommand());
   program.addCommand(doctorCommand());
 
   program

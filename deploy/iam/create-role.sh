@@ -6,14 +6,19 @@
 #   deploy/iam/create-role.sh ... --dry-run     # print the commands and the rendered policies only
 #
 # Every value can also come from the environment (flags win):
-#   ACCOUNT_ID, REGION (or AWS_REGION), CLUSTER, METRIC_REGIONS, ROLE_NAME,
-#   NAMESPACE, SERVICE_ACCOUNT, PARTITION, PERMISSIONS_BOUNDARY_ARN, DRY_RUN=1
+#   ACCOUNT_ID, REGION (or AWS_REGION), CLUSTER, ROLE_NAME, NAMESPACE,
+#   SERVICE_ACCOUNT, PARTITION, PERMISSIONS_BOUNDARY_ARN, DRY_RUN=1
 #
-# The policy files in this directory hold placeholders (account 111122223333,
-# region eu-west-1, cluster "prod"); the script renders them with the values
-# above and never edits them. It needs the AWS CLI v2 with credentials of an
-# administrator allowed to call iam:CreateRole/UpdateAssumeRolePolicy/
-# PutRolePolicy/UpdateRole/TagRole, iam:PassRole on the role, and
+# trust-policy.json holds placeholders (account 111122223333, region eu-west-1,
+# cluster "prod"); the script renders it with the values above and never edits
+# it. permissions-policy.json is applied as it is: it is rendered from the
+# triage configuration, whose CloudWatch regions it allows, by
+#   npx triage iam --config <triage.yaml> --out deploy/iam/permissions-policy.json
+# so re-render it (or check it with --check) before running this.
+#
+# It needs the AWS CLI v2 with credentials of an administrator allowed to call
+# iam:CreateRole/UpdateAssumeRolePolicy/PutRolePolicy/UpdateRole/TagRole,
+# iam:PassRole on the role, and
 # eks:DescribeCluster/ListPodIdentityAssociations/CreatePodIdentityAssociation/
 # UpdatePodIdentityAssociation on the cluster. See docs/aws-iam.md.
 set -euo pipefail
@@ -27,8 +32,6 @@ usage: create-role.sh --account-id ID --region REGION --cluster NAME [options]
   --account-id ID            12-digit account that owns the cluster and the role
   --region REGION            the cluster's region, e.g. eu-west-1
   --cluster NAME             the EKS cluster name
-  --metric-regions LIST      comma-separated regions the worker reads CloudWatch
-                             metrics in (default: the cluster's region)
   --role-name NAME           default: keyless-triage-worker
   --namespace NS             default: keyless-triage
   --service-account NAME     default: keyless-triage-worker
@@ -36,13 +39,15 @@ usage: create-role.sh --account-id ID --region REGION --cluster NAME [options]
   --permissions-boundary ARN attach this managed policy as the role's boundary
   --dry-run                  print what would run; call nothing
   -h, --help
+
+The permissions policy's CloudWatch regions come from the triage configuration:
+render deploy/iam/permissions-policy.json with `npx triage iam --config <file> --out <it>`.
 USAGE
 }
 
 ACCOUNT_ID="${ACCOUNT_ID:-}"
 REGION="${REGION:-${AWS_REGION:-}}"
 CLUSTER="${CLUSTER:-}"
-METRIC_REGIONS="${METRIC_REGIONS:-}"
 ROLE_NAME="${ROLE_NAME:-keyless-triage-worker}"
 NAMESPACE="${NAMESPACE:-keyless-triage}"
 SERVICE_ACCOUNT="${SERVICE_ACCOUNT:-keyless-triage-worker}"
@@ -64,7 +69,7 @@ while [[ $# -gt 0 ]]; do
     --account-id) need_value "$@"; ACCOUNT_ID="$2"; shift 2 ;;
     --region) need_value "$@"; REGION="$2"; shift 2 ;;
     --cluster) need_value "$@"; CLUSTER="$2"; shift 2 ;;
-    --metric-regions) need_value "$@"; METRIC_REGIONS="$2"; shift 2 ;;
+    --metric-regions) die "--metric-regions is gone: the regions come from the triage configuration; render the policy with: npx triage iam --config <triage.yaml> --out deploy/iam/permissions-policy.json" ;;
     --role-name) need_value "$@"; ROLE_NAME="$2"; shift 2 ;;
     --namespace) need_value "$@"; NAMESPACE="$2"; shift 2 ;;
     --service-account) need_value "$@"; SERVICE_ACCOUNT="$2"; shift 2 ;;
@@ -89,14 +94,8 @@ region_re='^[a-z]{2}(-[a-z]+)+-[0-9]$'
 if [[ -n "$PERMISSIONS_BOUNDARY_ARN" && ! "$PERMISSIONS_BOUNDARY_ARN" =~ ^arn:aws(-cn|-us-gov)?:iam::([0-9]{12}|aws):policy/.+$ ]]; then
   die "--permissions-boundary must be an IAM managed policy ARN"
 fi
-[[ -n "$METRIC_REGIONS" ]] || METRIC_REGIONS="$REGION"
-metric_regions_json=""
-IFS=',' read -r -a metric_regions <<<"$METRIC_REGIONS"
-for r in "${metric_regions[@]}"; do
-  r="${r// /}"
-  [[ "$r" =~ $region_re ]] || die "--metric-regions: '${r}' is not a region"
-  metric_regions_json+="${metric_regions_json:+, }\"${r}\""
-done
+# A region list from the environment would silently disagree with the rendered file.
+[[ -z "${METRIC_REGIONS:-}" ]] || die "METRIC_REGIONS is gone: the regions come from the triage configuration; render the policy with: npx triage iam --config <triage.yaml> --out deploy/iam/permissions-policy.json"
 
 cluster_arn="arn:${PARTITION}:eks:${REGION}:${ACCOUNT_ID}:cluster/${CLUSTER}"
 role_arn="arn:${PARTITION}:iam::${ACCOUNT_ID}:role/${ROLE_NAME}"
@@ -113,8 +112,10 @@ sed \
   -e "s|\"aws:RequestTag/kubernetes-namespace\": \"keyless-triage\"|\"aws:RequestTag/kubernetes-namespace\": \"${NAMESPACE}\"|" \
   -e "s|\"aws:RequestTag/kubernetes-service-account\": \"keyless-triage-worker\"|\"aws:RequestTag/kubernetes-service-account\": \"${SERVICE_ACCOUNT}\"|" \
   "${here}/trust-policy.json" >"${work}/trust-policy.json"
-sed -e "s|^\( *\)\"eu-west-1\"$|\1${metric_regions_json}|" \
-  "${here}/permissions-policy.json" >"${work}/permissions-policy.json"
+cp "${here}/permissions-policy.json" "${work}/permissions-policy.json"
+# For the summary only: the regions the rendered policy allows (none when no
+# service reads CloudWatch, and the policy denies it instead).
+metric_regions="$(sed -n '/"aws:RequestedRegion"/,/]/p' "${work}/permissions-policy.json" | grep -o '"[^"]*"' | grep -v RequestedRegion | tr -d '"' | paste -sd, - || true)"
 
 # A placeholder that did not match (the file was reformatted) must not slip through.
 for expected in "\"aws:SourceAccount\": \"${ACCOUNT_ID}\"" "\"${cluster_arn}\"" \
@@ -122,17 +123,14 @@ for expected in "\"aws:SourceAccount\": \"${ACCOUNT_ID}\"" "\"${cluster_arn}\"" 
   "\"aws:RequestTag/kubernetes-service-account\": \"${SERVICE_ACCOUNT}\""; do
   grep -qF -- "$expected" "${work}/trust-policy.json" || die "rendering the trust policy failed at ${expected}; was trust-policy.json reformatted?"
 done
-for r in "${metric_regions[@]}"; do
-  grep -qF -- "\"${r// /}\"" "${work}/permissions-policy.json" || die "rendering the permissions policy failed at region ${r}; was permissions-policy.json reformatted?"
-done
 
 echo "role:             ${role_arn}"
 echo "cluster:          ${cluster_arn}"
 echo "service account:  ${NAMESPACE}/${SERVICE_ACCOUNT}"
-echo "metric regions:   ${METRIC_REGIONS}"
+echo "metric regions:   ${metric_regions:-none (the permissions policy denies CloudWatch)}"
 echo "--- trust policy (rendered)"
 cat "${work}/trust-policy.json"
-echo "--- permissions policy (rendered, inline policy ${policy_name})"
+echo "--- permissions policy (inline policy ${policy_name}, as triage iam rendered it)"
 cat "${work}/permissions-policy.json"
 echo "---"
 

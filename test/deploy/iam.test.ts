@@ -1,21 +1,19 @@
 // The worker's IAM documents (deploy/iam/): linted with parliament, and held to
 // what the code calls, so a new AWS call without a policy change (or a grant
-// nobody uses) fails here rather than in production.
+// nobody uses) fails here rather than in production. That the permissions
+// policy is the render of the configuration is test/deploy/iam-render.test.ts.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { REQUIRED_IAM_ACTIONS } from '../../activities/cloudwatch.js';
+import { iamPermissionsPolicy, NEEDS_NO_PERMISSION, renderIamPolicyJson } from '../../cli/iam-policy.js';
+import { parseConfig } from '../../config/config.js';
 import { PROJECT_ROOT } from '../../config/paths.js';
 
 const IAM_DIR = join(PROJECT_ROOT, 'deploy', 'iam');
 const PARLIAMENT = join(PROJECT_ROOT, '.venv', 'bin', 'parliament');
 const CREATE_ROLE = join(IAM_DIR, 'create-role.sh');
-
-/** Actions the code calls that IAM never evaluates, with AWS's word for it. */
-const NEEDS_NO_PERMISSION: Record<string, string> = {
-  'sts:GetCallerIdentity':
-    'STS API reference: "No permissions are required to perform this operation"; even an explicit Deny does not stop it',
-};
 
 /** Actions that can only be granted on Resource "*", and why. */
 const RESOURCE_STAR_ONLY: Record<string, string> = {
@@ -108,6 +106,20 @@ describe('parliament', () => {
       const run = parliament(text, ...flags);
       expect(run.findings).toEqual([]);
       expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+    }
+  });
+
+  test('finds nothing in what triage iam renders for a configuration without CloudWatch (a Deny statement)', () => {
+    const triage = parseYaml(readFileSync(join(PROJECT_ROOT, 'deploy/overlays/example/triage.yaml'), 'utf8')) as {
+      services: Record<string, { cloudwatch?: unknown }>;
+    };
+    for (const s of Object.values(triage.services)) delete s.cloudwatch;
+    const policy = renderIamPolicyJson(iamPermissionsPolicy(parseConfig(triage, { env: {} })));
+    expect(policy).toContain('"Effect": "Deny"');
+    for (const flags of [[], ['--include-community-auditors']]) {
+      const run = parliament(policy, ...flags);
+      expect(run.findings).toEqual([]);
       expect(run.status).toBe(0);
     }
   });
@@ -243,25 +255,16 @@ describe('create-role.sh', () => {
     return JSON.parse(body.slice(0, body.indexOf('\n---')));
   }
 
-  test('renders both documents with the given account, cluster and regions, and prints the association it creates', () => {
-    const run = dryRun([
-      '--account-id',
-      '444455556666',
-      '--region',
-      'us-east-1',
-      '--cluster',
-      'blue',
-      '--metric-regions',
-      'us-east-1,eu-central-1',
-    ]);
+  test('renders the trust policy with the given account and cluster, applies the permissions policy as triage iam rendered it, and prints the association it creates', () => {
+    const run = dryRun(['--account-id', '444455556666', '--region', 'us-east-1', '--cluster', 'blue']);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const trust = section(run.stdout, 'trust policy') as PolicyDocument;
     const eq = trust.Statement[0]!.Condition!.StringEquals!;
     expect(eq['aws:SourceAccount']).toBe('444455556666');
     expect(eq['aws:RequestTag/eks-cluster-arn']).toBe('arn:aws:eks:us-east-1:444455556666:cluster/blue');
-    const permissions = section(run.stdout, 'permissions policy') as PolicyDocument;
-    expect(permissions.Statement[0]!.Condition!.StringEquals!['aws:RequestedRegion']).toEqual(['us-east-1', 'eu-central-1']);
+    expect(section(run.stdout, 'permissions policy')).toEqual(readPolicy('permissions-policy.json').doc);
+    expect(run.stdout).toMatch(/^metric regions: +eu-west-1,us-east-1$/m);
     expect(run.stdout).not.toContain('111122223333');
     expect(run.stdout).toMatch(/\+ aws iam create-role --role-name keyless-triage-worker .*--max-session-duration 3600/);
     expect(run.stdout).toMatch(/\+ aws iam put-role-policy --role-name keyless-triage-worker /);
@@ -274,10 +277,25 @@ describe('create-role.sh', () => {
     [['--account-id', '4444', '--region', 'us-east-1', '--cluster', 'blue'], /account-id/],
     [['--account-id', '444455556666', '--region', 'us-east-1"', '--cluster', 'blue'], /region/],
     [['--account-id', '444455556666', '--region', 'us-east-1', '--cluster', 'blue/../x'], /cluster/],
-    [['--account-id', '444455556666', '--region', 'us-east-1', '--cluster', 'blue', '--metric-regions', 'us-east-1,*'], /metric-regions/],
   ])('refuses values that would not render to a valid policy: %j', (args, message) => {
     const run = dryRun(args);
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(message);
+  });
+
+  test('refuses a region list of its own, which would disagree with the configuration, and says how to render the policy', () => {
+    const args = ['--account-id', '444455556666', '--region', 'us-east-1', '--cluster', 'blue'];
+    for (const run of [
+      dryRun([...args, '--metric-regions', 'us-east-1']),
+      spawnSync('bash', [CREATE_ROLE, '--dry-run', ...args], {
+        encoding: 'utf8',
+        env: { PATH: '/usr/bin:/bin', HOME: '/nonexistent', METRIC_REGIONS: 'us-east-1' },
+        timeout: 30_000,
+      }),
+    ]) {
+      expect(run.status).toBe(2);
+      expect(run.stderr).toContain('npx triage iam --config <triage.yaml> --out deploy/iam/permissions-policy.json');
+      expect(run.stdout).toBe('');
+    }
   });
 });
