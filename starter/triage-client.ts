@@ -5,6 +5,7 @@
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
+  alreadyDecided,
   decideUpdate,
   incidentResolvedSignal,
   statusQuery,
@@ -260,14 +261,32 @@ export class DecisionRefused extends Error {
  * re-run, a Slack redelivery) decide once.
  */
 export async function decide(client: Client, incidentId: string, decision: DecisionInput, updateId: string): Promise<DecisionRecord> {
+  const handle = client.workflow.getHandle(triageWorkflowId(incidentId));
   try {
-    return await client.workflow.getHandle(triageWorkflowId(incidentId)).executeUpdate(decideUpdate, { args: [decision], updateId });
+    return await handle.executeUpdate(decideUpdate, { args: [decision], updateId });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
       const reason = err.cause instanceof ApplicationFailure ? err.cause.message : err.message;
       throw new DecisionRefused(reason);
     }
-    if (err instanceof WorkflowNotFoundError) throw new DecisionRefused(`no triage workflow for incident ${incidentId}`);
+    if (err instanceof WorkflowNotFoundError) throw new DecisionRefused(await whyNothingToDecide(handle, incidentId));
     throw err;
   }
+}
+
+/**
+ * An Update reaches only a running workflow. A finished triage still answers
+ * the status query (while Temporal retains it), so a late click or CLI call
+ * hears who decided, not that there is no triage.
+ */
+async function whyNothingToDecide(handle: ReturnType<Client['workflow']['getHandle']>, incidentId: string): Promise<string> {
+  let status: TriageStatus;
+  try {
+    status = await handle.query(statusQuery);
+  } catch {
+    return `no triage workflow for incident ${incidentId}`;
+  }
+  return status.decision
+    ? alreadyDecided(status.decision)
+    : `the triage of incident ${incidentId} has ended (${status.stage}); nothing to decide`;
 }

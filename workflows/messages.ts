@@ -87,6 +87,11 @@ export interface DecisionRecord extends DecisionInput {
   at: string;
 }
 
+/** Why a second decision is refused: the validator's words, and the client's for a triage that has already finished. */
+export function alreadyDecided(decision: DecisionRecord): string {
+  return `already decided: ${decision.decision} by ${decision.approver} at ${decision.at}`;
+}
+
 export interface TriageStatus {
   workflowId: string;
   stage: Stage;

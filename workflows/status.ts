@@ -6,6 +6,7 @@ import { ApplicationFailure, isCancellation, log, setCurrentDetails, setHandler,
 import type { Diagnosis, IncidentRef, SurfaceResult, TriageScope } from '../activities/model.js';
 import type { SlackMessageRef } from '../activities/slack.js';
 import {
+  alreadyDecided,
   decideUpdate,
   incidentResolvedSignal,
   PLAN_HASH,
@@ -193,10 +194,7 @@ function validateDecision(state: TriageStatus, d: DecisionInput): void {
     throw ApplicationFailure.nonRetryable(`comment must be text of at most ${MAX_COMMENT} characters`, 'InvalidDecision');
   }
   if (state.decision) {
-    throw ApplicationFailure.nonRetryable(
-      `already decided: ${state.decision.decision} by ${state.decision.approver} at ${state.decision.at}`,
-      'AlreadyDecided',
-    );
+    throw ApplicationFailure.nonRetryable(alreadyDecided(state.decision), 'AlreadyDecided');
   }
   if (state.resolvedAt)
     throw ApplicationFailure.nonRetryable(`incident resolved at ${state.resolvedAt}; nothing to decide`, 'IncidentResolved');

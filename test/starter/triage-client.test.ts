@@ -34,7 +34,10 @@ interface Sent {
   updateId: string;
 }
 
-function fakeClient(executeUpdate: () => Promise<unknown>): { client: Client; sent: Sent[] } {
+function fakeClient(
+  executeUpdate: () => Promise<unknown>,
+  query: () => Promise<unknown> = () => Promise.reject(new WorkflowNotFoundError('workflow not found', 'triage-Q2K4WX9PLM1B7Z', undefined)),
+): { client: Client; sent: Sent[] } {
   const sent: Sent[] = [];
   const client = {
     connection: { withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn() },
@@ -44,6 +47,7 @@ function fakeClient(executeUpdate: () => Promise<unknown>): { client: Client; se
           sent.push({ workflowId, args: options.args, updateId: options.updateId });
           return executeUpdate();
         },
+        query,
       }),
     },
   } as unknown as Client;
@@ -85,6 +89,27 @@ describe('triageClient.decide', () => {
       status: 'refused',
       reason: 'no triage workflow for incident Q2K4WX9PLM1B7Z',
     });
+  });
+
+  it.each([
+    {
+      name: 'a triage that finished after a decision answers who decided',
+      status: { stage: 'done', decision: { decision: 'approve', approver: 'U0ALICE', planHash: HASH, at: '2025-11-27T09:20:00.000Z' } },
+      reason: 'already decided: approve by U0ALICE at 2025-11-27T09:20:00.000Z',
+    },
+    {
+      name: 'a triage that ended without one says so',
+      status: { stage: 'resolved-before-decision' },
+      reason: 'the triage of incident Q2K4WX9PLM1B7Z has ended (resolved-before-decision); nothing to decide',
+    },
+  ])('maps a finished workflow to "refused": $name', async ({ status, reason }) => {
+    const { client } = fakeClient(
+      async () => {
+        throw new WorkflowNotFoundError('workflow execution already completed', 'triage-Q2K4WX9PLM1B7Z', undefined);
+      },
+      async () => status,
+    );
+    await expect(triageClient(client, temporal).decide(request, deadline())).resolves.toEqual({ status: 'refused', reason });
   });
 
   it('throws TemporalUnavailableError for anything uncertain', async () => {
