@@ -8,12 +8,8 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadScenario, NODE_EVENTS_NAMESPACE, type Scenario } from '../../../sandbox/scenario.js';
-import {
-  startKubernetesEmulator,
-  VIEW_CLUSTER_ROLE_RULES,
-  type KubernetesEmulator,
-  type PolicyRule,
-} from '../../../sandbox/emulators/kubernetes.js';
+import { startKubernetesEmulator, type KubernetesEmulator, type PolicyRule } from '../../../sandbox/emulators/kubernetes.js';
+import { viewAndNodeReaderRules } from '../../../sandbox/node-reader.js';
 import { batchScenario } from '../batch-scenario.js';
 import { nodesScenario } from '../nodes-scenario.js';
 import { generatedScenario } from '../generated-scenario.js';
@@ -414,8 +410,8 @@ describe('owner references', () => {
 
 // ---- Nodes (cluster-scoped) ------------------------------------------------------------
 
-/** `view` plus what deploy/components/node-reader grants: get and list on nodes, nothing else. */
-const NODE_READER: PolicyRule[] = [...VIEW_CLUSTER_ROLE_RULES, { verbs: ['get', 'list'], apiGroups: [''], resources: ['nodes'] }];
+/** `view` plus what deploy/components/node-reader grants (read from its ClusterRole): get and list on nodes. */
+const NODE_READER: PolicyRule[] = viewAndNodeReaderRules();
 
 const NODE_SCENARIOS: [string, () => Promise<Scenario>][] = [
   ['Nodes (built in code)', async () => nodesScenario(NOW)],
