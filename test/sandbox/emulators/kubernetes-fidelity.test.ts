@@ -227,7 +227,7 @@ test('the emulator’s list routes are the swagger’s list operations for PodLi
 // ---- scenarios ------------------------------------------------------------------
 
 /** Eval cases whose fixtures show the cluster's Nodes (`kubectl get nodes`), which list them. */
-const NODE_EVAL_CASES: string[] = [];
+const NODE_EVAL_CASES: string[] = ['holmes-ask-13b-pending-node-selector-detailed.yaml'];
 
 const SCENARIOS: [string, () => Promise<Scenario>][] = [
   ...readdirSync(SCENARIO_DIR)
