@@ -3,7 +3,7 @@
 // returns a summary with hard bounds, never raw API objects: the per-list caps
 // below pick what to keep, and the byte budget is the backstop that holds even
 // when every list is full of long strings.
-import type { KubernetesEvidence, LogTail, NamespaceEvidence, PagerDutyEvidence } from './model.js';
+import type { KubernetesEvidence, LogTail, NamespaceEvidence, NodeSummary, PagerDutyEvidence } from './model.js';
 import { boundedLine } from '../config/printable-text.js';
 
 /** The serialized evidence of one surface never exceeds this. */
@@ -53,6 +53,15 @@ export const EVIDENCE_LIMITS = {
   portsPerRule: 10,
   /** Selector terms (`key=value`) kept per selector. */
   selectorTerms: 10,
+  /** Nodes kept per triage: those hosting listed pods, not Ready or cordoned first. */
+  nodesPerTriage: 50,
+  taintsPerNode: 10,
+  /** Scheduling labels kept per node (a fixed few, plus the keys pending pods select on). */
+  labelsPerNode: 12,
+  /** Label keys pending pods' nodeSelectors name, and the values the nodes carry per key. */
+  nodeSelectorKeys: 6,
+  labelValuesPerKey: 20,
+  tolerationsPerPod: 10,
 } as const;
 
 /**
@@ -79,6 +88,7 @@ export interface TrimReport {
     replicaSets: number;
     deployments: number;
     jobs: number;
+    nodes: number;
     alerts: number;
     logLines: number;
     logDigests: number;
@@ -91,7 +101,18 @@ function emptyReport(bytes: number): TrimReport {
     bytesBefore: bytes,
     bytesAfter: bytes,
     fits: true,
-    dropped: { pods: 0, events: 0, replicaSets: 0, deployments: 0, jobs: 0, alerts: 0, logLines: 0, logDigests: 0, namespaceDetails: 0 },
+    dropped: {
+      pods: 0,
+      events: 0,
+      replicaSets: 0,
+      deployments: 0,
+      jobs: 0,
+      nodes: 0,
+      alerts: 0,
+      logLines: 0,
+      logDigests: 0,
+      namespaceDetails: 0,
+    },
   };
 }
 
@@ -109,6 +130,26 @@ function dropLast(ns: NamespaceEvidence, key: ListKey): number {
   if (key === 'pods') ns.podsOmitted += 1;
   if (key === 'events') ns.eventsOmitted += 1;
   return evidenceBytes(removed) + 1;
+}
+
+/** A node that hosts none of the listed pods and is Ready and schedulable: context, not evidence. */
+function unremarkable(node: NodeSummary): boolean {
+  return node.ready.status === 'True' && !node.unschedulable && (node.pods ?? 0) === 0 && (node.pressure ?? []).length === 0;
+}
+
+/**
+ * Drops Nodes from the tail (they are ordered most telling first), only
+ * unremarkable ones when `unremarkableOnly`. The total stays, so a reader
+ * knows the list is partial. Returns the new byte count.
+ */
+function dropNodes(evidence: KubernetesEvidence, bytes: number, maxBytes: number, unremarkableOnly: boolean, report: TrimReport): number {
+  const items = evidence.nodes?.status === 'ok' ? evidence.nodes.items : [];
+  while (bytes > maxBytes && items.length > 0 && (!unremarkableOnly || unremarkable(items[items.length - 1]!))) {
+    bytes -= evidenceBytes(items.pop()) + 1;
+    report.dropped.nodes += 1;
+    if (bytes <= maxBytes) bytes = evidenceBytes(evidence);
+  }
+  return bytes;
 }
 
 type ShownLog = Extract<LogTail, { status: 'ok' }>;
@@ -141,9 +182,10 @@ function dropOldestLogLine(logs: ShownLog[], floor: number): number {
  * goes with its pod), then the digests of running containers' logs; then the
  * least notable pods and the oldest events (alternating from whichever list is
  * longest, so neither is emptied while the other is full), then replica sets,
- * deployments, Jobs and CronJobs, and as a last resort the details of whole
- * namespaces (their Services, Endpoints and NetworkPolicies too), which keep
- * their counts.
+ * deployments, Jobs and CronJobs, then the remaining Nodes (healthy Nodes
+ * hosting none of the listed pods go first, before any pod), and as a last
+ * resort the details of whole namespaces (their Services, Endpoints and
+ * NetworkPolicies too), which keep their counts.
  * Returns a new object; the input is not modified.
  */
 export function fitKubernetesEvidence(
@@ -176,6 +218,9 @@ export function fitKubernetesEvidence(
     if (bytes <= maxBytes) bytes = evidenceBytes(out);
   }
 
+  // Healthy nodes none of our pods run on go before any pod or event.
+  bytes = dropNodes(out, bytes, maxBytes, true, report);
+
   const largest = (keys: ListKey[]): { ns: NamespaceEvidence; key: ListKey } | undefined => {
     let best: { ns: NamespaceEvidence; key: ListKey; len: number } | undefined;
     for (const ns of out.namespaces) {
@@ -205,6 +250,8 @@ export function fitKubernetesEvidence(
       if (bytes <= maxBytes) bytes = evidenceBytes(out);
     }
   }
+  // Then the nodes that are down, cordoned or host our pods, before whole namespaces go.
+  bytes = dropNodes(out, bytes, maxBytes, false, report);
   for (let i = out.namespaces.length - 1; i >= 0 && bytes > maxBytes; i--) {
     const ns = out.namespaces[i]!;
     ns.podsOmitted += ns.pods.length;

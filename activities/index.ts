@@ -15,7 +15,7 @@ export interface ActivityDependencies {
   github: GitHubClientOptions;
   slack: SlackClientOptions;
   kubeConfig: KubeConfig;
-  kubernetes?: Pick<KubernetesActivitiesOptions, 'nodeEventsNamespace'>;
+  kubernetes?: Pick<KubernetesActivitiesOptions, 'nodeEventsNamespace' | 'readNodes'>;
   /** AWS credentials come from the SDK's default chain; only the sandbox sets an endpoint (moto). */
   cloudwatch: CloudWatchActivitiesOptions;
   datadog: DatadogActivitiesOptions;

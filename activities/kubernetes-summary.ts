@@ -25,6 +25,7 @@ import type {
 import { NODE_PRESSURE_REASONS } from './analyzers/evictions.js';
 import { NODE_DOWN_REASONS } from './analyzers/node-not-ready.js';
 import { EVIDENCE_LIMITS, truncateText } from './evidence-bounds.js';
+import { tolerationText } from './kubernetes-nodes.js';
 import { redactLogLines } from './log-redaction.js';
 import type {
   ContainerSummary,
@@ -193,6 +194,9 @@ export function summarizePod(pod: V1Pod): { summary: PodSummary; rank: number } 
     if (scheduled.message) summary.unscheduled.message = text(scheduled.message);
     const selector = Object.entries(pod.spec?.nodeSelector ?? {}).map(([key, value]) => `${key}=${value}`);
     if (selector.length > 0) summary.unscheduled.nodeSelector = text(selector.sort().join(', '));
+    // Which node taints the pod accepts: with the Nodes read, the unschedulable analyzer names the one it does not.
+    const tolerations = (pod.spec?.tolerations ?? []).slice(0, EVIDENCE_LIMITS.tolerationsPerPod).map((t) => short(tolerationText(t)));
+    if (tolerations.length > 0) summary.unscheduled.tolerations = tolerations;
   }
   const containers = [
     ...(status?.initContainerStatuses ?? []).filter(initContainerMatters).map((s) => containerSummary(s, pod, true)),

@@ -1,6 +1,6 @@
 // The Kubernetes evidence activity: lists pods, events, deployments, replica
 // sets, Services, Endpoints, NetworkPolicies, Jobs and CronJobs in the scoped
-// namespaces, reads the previous log of the few containers that crashed
+// namespaces (and the cluster's Nodes, once, when configured), reads the previous log of the few containers that crashed
 // (read-only verbs the `view` role grants, pods/log included) and returns a
 // bounded summary. Every request names the triage in its User-Agent, which the
 // apiserver audit log records, so the audit trail joins on one id.
@@ -16,6 +16,7 @@ import {
   type CoreV1Event,
   type KubeConfig,
   type ObservableMiddleware,
+  type V1Node,
 } from '@kubernetes/client-node';
 import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -29,8 +30,9 @@ import {
   summarizeNamespace,
   type LogTarget,
 } from './kubernetes-summary.js';
+import { summarizeNodes } from './kubernetes-nodes.js';
 import { digestLog } from './log-digest.js';
-import type { EvidenceRequest, KubernetesEvidence, LogTail, NamespaceEvidence, OptionalRead } from './model.js';
+import type { EvidenceRequest, KubernetesEvidence, LogTail, NamespaceEvidence, NodesEvidence, OptionalRead } from './model.js';
 
 const SURFACE = 'kubernetes';
 export const USER_AGENT_PRODUCT = 'keyless-triage/0.1';
@@ -60,6 +62,12 @@ export interface KubernetesActivitiesOptions {
    * about the nodes its pods run on: node pressure explains evictions.
    */
   nodeEventsNamespace?: string;
+  /**
+   * Whether to list the cluster's Nodes (cluster-scoped: the `view` role bound
+   * in a namespace does not grant it; deploy/components/node-reader does). Read
+   * once per triage; a refusal is recorded as unavailable.
+   */
+  readNodes?: boolean;
 }
 
 interface ListPage<T> {
@@ -217,6 +225,29 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       const reason = truncateText(err instanceof Error ? err.message : String(err));
       activityLog()?.warn('node events unavailable', { namespace, reason });
       return { events: [], status: { namespace, status: 'unavailable', reason } };
+    }
+  }
+
+  /**
+   * The cluster's Nodes, optional like the Node events: a failure (a 403
+   * without the node-reader binding, a timeout) is recorded and the surface
+   * stands. Never rejects, for the same reason as collectNodeEvents.
+   */
+  async function collectNodes(userAgent: string): Promise<{ nodes: V1Node[] } | { unavailable: string }> {
+    try {
+      return {
+        nodes: await listAll('nodes', (cont) =>
+          core.listNode({ limit: pageSize, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent)),
+        ),
+      };
+    } catch (err) {
+      const status = (err as { details?: unknown[] } | null)?.details?.[0] as { status?: unknown } | undefined;
+      const reason =
+        err instanceof ApplicationFailure && status?.status === 403
+          ? "HTTP 403 Forbidden: the worker's Kubernetes role does not grant list on nodes (deploy/components/node-reader does)"
+          : truncateText(err instanceof Error ? err.message : String(err));
+      activityLog()?.warn('nodes unavailable', { reason });
+      return { unavailable: reason };
     }
   }
 
@@ -394,8 +425,17 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       // Read alongside the namespaces; each waits for it only to summarise.
       const node = nodeEventsNamespace !== undefined ? collectNodeEvents(nodeEventsNamespace, userAgent) : undefined;
       const nodeEvents = node ? node.then((n) => n.events) : Promise.resolve([]);
+      // Cluster-wide, so once per triage; summarised after the namespaces, whose pods say which nodes matter.
+      const nodeList = options.readNodes === true ? collectNodes(userAgent) : undefined;
       const collected = await Promise.all(namespaces.map((ns) => collectNamespace(ns, selector, userAgent, nodeEvents)));
       const nodeStatus = node ? (await node).status : undefined;
+      const listedNodes = nodeList ? await nodeList : undefined;
+      const nodes: NodesEvidence | undefined =
+        listedNodes === undefined
+          ? undefined
+          : 'nodes' in listedNodes
+            ? summarizeNodes(listedNodes.nodes, collected)
+            : { status: 'unavailable', reason: listedNodes.unavailable };
       const crashed = previousLogTargets(collected);
       await Promise.all([
         ...crashed.map(async (target) => {
@@ -411,6 +451,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
         collectedAt: new Date().toISOString(),
         namespaces: collected,
         ...(nodeStatus ? { nodeEvents: nodeStatus } : {}),
+        ...(nodes ? { nodes } : {}),
       };
       const fitted = fitKubernetesEvidence(evidence);
       if (fitted.report.bytesBefore !== fitted.report.bytesAfter) {

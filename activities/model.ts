@@ -148,7 +148,12 @@ export interface PodSummary {
   quiet?: boolean;
   /** The PodScheduled condition when it is not True. */
   /** `nodeSelector` is the pod's own, `key=value` pairs: what a scheduler's "didn't match Pod's node affinity/selector" refers to. */
-  unscheduled?: { reason?: string; message?: string; nodeSelector?: string };
+  /**
+   * `tolerations`, bounded, as `key=value:Effect` (operator Equal), `key:Effect`
+   * (Exists), `*` for an empty key or effect: which node taints the pod accepts.
+   * Absent in evidence recorded before they were kept.
+   */
+  unscheduled?: { reason?: string; message?: string; nodeSelector?: string; tolerations?: string[] };
   containers: ContainerSummary[];
 }
 
@@ -355,6 +360,40 @@ export interface NamespaceEvidence {
   unavailable?: OptionalRead[];
 }
 
+/** A Node as the scheduler and the node controller see it; texts bounded. */
+export interface NodeSummary {
+  name: string;
+  /** The Ready condition: `Unknown` when the kubelet stopped posting status (NodeStatusUnknown), `False` when it reports not ready. */
+  ready: { status: string; reason?: string; message?: string; lastTransitionTime?: string };
+  /** The pressure conditions that are True: MemoryPressure, DiskPressure, PIDPressure, NetworkUnavailable. */
+  pressure?: string[];
+  /** Cordoned (`spec.unschedulable`): no new pod is placed on it. */
+  unschedulable?: boolean;
+  /** `key=value:Effect`, or `key:Effect` without a value; bounded. */
+  taints?: string[];
+  /** Labels scheduling matches on: zone, instance type, arch, os, node group, pool, and the keys pending pods' nodeSelectors name. */
+  labels?: Record<string, string>;
+  allocatable?: { cpu?: string; memory?: string };
+  /** Pods of the evidence (listed in a triaged namespace) that run on it. */
+  pods?: number;
+}
+
+/** The cluster's Nodes, read once per triage when configured (`kubernetes.readNodes`): cluster-scoped, so `view` does not grant them. */
+export type NodesEvidence =
+  | {
+      status: 'ok';
+      /** Nodes listed; `items` holds the most telling first (hosting our pods, not Ready, cordoned), bounded. */
+      total: number;
+      items: NodeSummary[];
+      /**
+       * For each label key a pending pod's nodeSelector names, the values the
+       * listed nodes carry for it (all of them, not only those in `items`; empty:
+       * no node carries the key); bounded.
+       */
+      labelValues?: Record<string, string[]>;
+    }
+  | { status: 'unavailable'; reason: string };
+
 export interface KubernetesEvidence {
   surface: 'kubernetes';
   cluster: string;
@@ -362,6 +401,8 @@ export interface KubernetesEvidence {
   namespaces: NamespaceEvidence[];
   /** Whether the Node events (recorded by the kubelet in one namespace, `default`) were read; absent when not configured. */
   nodeEvents?: { namespace: string; status: 'ok' | 'unavailable'; reason?: string };
+  /** Absent when not configured, and in evidence recorded before Nodes were read. */
+  nodes?: NodesEvidence;
 }
 
 // ---- Metrics (CloudWatch and Datadog) --------------------------------------

@@ -197,6 +197,13 @@ export const configSchema = z
          * pressure; unset, no namespace beyond the services' is read.
          */
         nodeEventsNamespace: dnsLabel.optional(),
+        /**
+         * Whether to list the cluster's Nodes (their Ready condition, taints,
+         * cordon, scheduling labels). Nodes are cluster-scoped, so the `view`
+         * RoleBindings do not grant them: bind the worker with
+         * deploy/components/node-reader first.
+         */
+        readNodes: z.boolean().optional(),
       })
       .prefault({}),
     /**

@@ -21,6 +21,7 @@ import type {
   SurfaceName,
 } from '../activities/model.js';
 import { emulatorKubeConfig, startKubernetesEmulator } from './emulators/kubernetes.js';
+import { viewAndNodeReaderRules } from './node-reader.js';
 import { NODE_EVENTS_NAMESPACE, type Scenario, type ScenarioCloudWatch, type ScenarioDatadog } from './scenario.js';
 
 const TOKEN = 'scenario-diagnosis-token';
@@ -46,12 +47,15 @@ export async function diagnoseScenario(scenario: Scenario, now: number): Promise
 
   const namespaces = Object.keys(scenario.kubernetes.namespaces);
   if (namespaces.length > 0) {
-    const k8s = await startKubernetesEmulator({ scenario, token: TOKEN });
+    // A case that lists Nodes is run as a cluster with deploy/components/node-reader applied and readNodes on.
+    const readNodes = scenario.kubernetes.nodes.length > 0;
+    const k8s = await startKubernetesEmulator({ scenario, token: TOKEN, ...(readNodes ? { rules: viewAndNodeReaderRules() } : {}) });
     try {
       // As the sandbox stack configures the worker: Node events are read where the kubelet records them.
       const activities = createKubernetesActivities({
         kubeConfig: emulatorKubeConfig(k8s.url, TOKEN),
         nodeEventsNamespace: NODE_EVENTS_NAMESPACE,
+        ...(readNodes ? { readNodes } : {}),
       });
       input.kubernetes = await activities.collectKubernetesEvidence(request(incident, namespaces));
     } finally {

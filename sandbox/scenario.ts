@@ -452,6 +452,50 @@ const cronJob = z.looseObject({
     .optional(),
 });
 
+const nodeCondition = z.looseObject({
+  type: z.string(),
+  status: conditionStatus,
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  lastHeartbeatTime: timestamp.optional(),
+  lastTransitionTime: timestamp.optional(),
+});
+
+const taint = z.looseObject({
+  key: z.string().min(1),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']),
+  timeAdded: timestamp.optional(),
+});
+
+/**
+ * A Node (core/v1, cluster-scoped): its Ready and pressure conditions, taints,
+ * cordon (`spec.unschedulable`), labels and allocatable resources are what the
+ * scheduler and the node controller act on.
+ */
+const node = z.looseObject({
+  apiVersion: z.literal('v1').optional(),
+  kind: z.literal('Node').optional(),
+  metadata: objectMeta,
+  spec: z
+    .looseObject({
+      unschedulable: z.boolean().optional(),
+      taints: z.array(taint).optional(),
+      providerID: z.string().optional(),
+      podCIDR: z.string().optional(),
+    })
+    .default({}),
+  status: z
+    .looseObject({
+      capacity: z.record(z.string(), quantity).optional(),
+      allocatable: z.record(z.string(), quantity).optional(),
+      conditions: z.array(nodeCondition).optional(),
+      addresses: z.array(z.looseObject({ type: z.string(), address: z.string() })).optional(),
+      nodeInfo: z.looseObject({}).optional(),
+    })
+    .optional(),
+});
+
 /** What `kubectl logs` shows for a container: its current log, or with `previous` the one before its last restart. */
 const containerLog = z.strictObject({
   pod: dns1123Subdomain,
@@ -681,6 +725,8 @@ const scenarioSchema = z
         namespaces: z.record(dns1123Label, namespaceContent).default({}),
         /** Served as events in namespace `default`, where the kubelet records them; they do not make `default` a triaged namespace. */
         nodeEvents: z.array(nodeEvent).default([]),
+        /** Cluster-scoped, served at /api/v1/nodes; the worker reads them only when configured to (`kubernetes.readNodes`). */
+        nodes: z.array(node).default([]),
       })
       .prefault({}),
     /** Where the triage files its issue; the GitHub emulator's installation covers this repository. */
@@ -758,6 +804,9 @@ const scenarioSchema = z
     }
     checkNodeEvents(s.kubernetes.nodeEvents, s.kubernetes.namespaces[NODE_EVENTS_NAMESPACE]?.events ?? [], (path, message) =>
       ctx.addIssue({ code: 'custom', path: ['kubernetes', 'nodeEvents', ...path], message }),
+    );
+    checkNodes(s.kubernetes.nodes, s.kubernetes.namespaces, (path, message) =>
+      ctx.addIssue({ code: 'custom', path: ['kubernetes', ...path], message }),
     );
   });
 
@@ -841,6 +890,33 @@ function checkNodeEvents(
   });
 }
 
+/**
+ * Nodes are cluster-scoped: no namespace, one name each. Scenarios written
+ * before Nodes were served list none and name nodes only in `spec.nodeName`;
+ * once any are listed, a pod's node must be one of them.
+ */
+function checkNodes(
+  nodes: readonly z.output<typeof node>[],
+  namespaces: Record<string, NamespaceContent>,
+  report: (path: PathSegment[], message: string) => void,
+): void {
+  const seen = new Set<string>();
+  nodes.forEach((n, i) => {
+    const { name, namespace } = n.metadata;
+    if (seen.has(name)) report(['nodes', i, 'metadata', 'name'], `duplicate node name "${name}"`);
+    seen.add(name);
+    if (namespace !== undefined) report(['nodes', i, 'metadata', 'namespace'], 'Nodes are cluster-scoped: leave out metadata.namespace');
+  });
+  if (nodes.length === 0) return;
+  for (const [ns, content] of Object.entries(namespaces)) {
+    content.pods.forEach((p, i) => {
+      const nodeName = p.spec.nodeName;
+      if (nodeName !== undefined && !seen.has(nodeName))
+        report(['namespaces', ns, 'pods', i, 'spec', 'nodeName'], `no node "${nodeName}" in kubernetes.nodes`);
+    });
+  }
+}
+
 export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioIncident = Scenario['pagerduty']['incident'];
 export type ScenarioAlert = Scenario['pagerduty']['alerts'][number];
@@ -851,6 +927,7 @@ export type ScenarioDeployment = NamespaceContent['deployments'][number];
 export type ScenarioReplicaSet = NamespaceContent['replicaSets'][number];
 export type ScenarioJob = NamespaceContent['jobs'][number];
 export type ScenarioCronJob = NamespaceContent['cronJobs'][number];
+export type ScenarioNode = Scenario['kubernetes']['nodes'][number];
 export type ScenarioGitHub = NonNullable<Scenario['github']>;
 export type ScenarioSlack = NonNullable<Scenario['slack']>;
 export type ScenarioCloudWatch = NonNullable<Scenario['cloudwatch']>;

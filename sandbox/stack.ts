@@ -327,6 +327,7 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
       broker: { url: brokerUrl },
       worker: { healthPort: 0 },
       // Where the kubelet records Node events, as on EKS; the sandbox token may read it (`view` cluster-wide).
+      // No readNodes: the emulator process binds `view` only, and Nodes are read only where node-reader is bound (the eval binds it).
       kubernetes: { cluster: 'sandbox', kubeconfig: kubeconfigFile, nodeEventsNamespace: NODE_EVENTS_NAMESPACE },
       aws: { region: scenario.cloudwatch?.region ?? 'eu-west-1', endpoint: cloudwatchUrl },
       approval: opts.approval ?? { reminderAfter: '10m', expireAfter: '30m' },

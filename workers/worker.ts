@@ -20,7 +20,10 @@ export function activitiesFrom(config: TriageConfig, kubeConfig: KubeConfig = ku
     slack: { baseUrl: `${config.broker.url}/slack` },
     datadog: { baseUrl: `${config.broker.url}/datadog` },
     kubeConfig,
-    kubernetes: config.kubernetes.nodeEventsNamespace !== undefined ? { nodeEventsNamespace: config.kubernetes.nodeEventsNamespace } : {},
+    kubernetes: {
+      ...(config.kubernetes.nodeEventsNamespace !== undefined ? { nodeEventsNamespace: config.kubernetes.nodeEventsNamespace } : {}),
+      ...(config.kubernetes.readNodes ? { readNodes: true } : {}),
+    },
     cloudwatch: config.aws.endpoint ? { endpoint: config.aws.endpoint } : {},
     scope: {
       services: Object.fromEntries(

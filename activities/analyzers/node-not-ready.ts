@@ -1,7 +1,9 @@
 // A node that stops reporting (NotReady, unreachable) takes its pods with it:
 // the node controller marks them `NodeNotReady` and, after the toleration, evicts
 // them. The cause is the node, so the finding names it and counts what ran there.
-import type { EventSummary, NamespaceEvidence, PodSummary } from '../model.js';
+// With the Nodes read, the node's own Ready condition says so even after its
+// events expired; the events remain the fallback when Nodes are not read.
+import type { EventSummary, NamespaceEvidence, NodeSummary, PodSummary } from '../model.js';
 import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import { compareText, objectRef, plural, workloadOfPod } from './workloads.js';
@@ -18,9 +20,16 @@ interface DownNode {
   node: string;
   nodeEvents: EventSummary[];
   pods: Map<string, PodSummary>;
+  /** The node's Ready condition when the Nodes were read and it is not True. */
+  ready?: NodeSummary['ready'];
 }
 
-function downNodes(ns: NamespaceEvidence): DownNode[] {
+/** The listed Nodes whose Ready condition is False or Unknown; none when Nodes were not read. */
+function notReadyNodes(nodes: readonly NodeSummary[]): NodeSummary[] {
+  return nodes.filter((n) => n.ready.status !== 'True');
+}
+
+function downNodes(ns: NamespaceEvidence, notReady: readonly NodeSummary[]): DownNode[] {
   const listed = new Map(ns.pods.map((pod) => [pod.name, pod]));
   const byNode = new Map<string, DownNode>();
   const entry = (node: string): DownNode => {
@@ -42,6 +51,14 @@ function downNodes(ns: NamespaceEvidence): DownNode[] {
     // A pod whose node stopped reporting is phase Unknown.
     if (pod.phase === 'Unknown' && pod.node !== undefined) entry(pod.node).pods.set(pod.name, pod);
   }
+  for (const node of notReady) {
+    // Every pod of ours still bound to a node that is down is down with it, whatever its last reported state.
+    const on = ns.pods.filter((pod) => pod.node === node.name && pod.phase !== 'Succeeded' && pod.phase !== 'Failed');
+    if (on.length === 0 && !byNode.has(node.name)) continue;
+    const down = entry(node.name);
+    down.ready = node.ready;
+    for (const pod of on) down.pods.set(pod.name, pod);
+  }
   return [...byNode.values()].filter((n) => n.pods.size > 0 || n.nodeEvents.length > 0).sort((a, b) => compareText(a.node, b.node));
 }
 
@@ -60,15 +77,17 @@ function assessNode(ns: NamespaceEvidence, down: DownNode): Assessment {
   return {
     finding: {
       analyzer: NODE_NOT_READY_ANALYZER,
-      severity: pods > 0 ? 'critical' : 'warning',
+      // A down node hosting none of our pods: only the events say it (warning, as ever), or its condition does (info).
+      severity: pods > 0 ? 'critical' : down.ready ? 'info' : 'warning',
       surface: 'kubernetes',
       title: cleanText(`node ${node} not ready${what}`),
       objects: [`Node/${node}`, ...[...down.pods.keys()].slice(0, MAX_LISTED_OBJECTS - 1).map((p) => objectRef('Pod', ns.namespace, p))],
       evidence: [
+        ...(down.ready ? [describeReady(node, down.ready)] : []),
         ...down.nodeEvents.map((e) => `node ${node}: ${cleanText(e.message, 200)}`),
         ...(pods > 0
           ? [
-              `pods on ${node} the node controller marked not ready or evicted: ${[...down.pods.keys()].map((p) => cleanText(p, 253)).join(', ')}`,
+              `pods on ${node} ${down.ready ? 'bound to the down node' : 'the node controller marked not ready or evicted'}: ${[...down.pods.keys()].map((p) => cleanText(p, 253)).join(', ')}`,
             ]
           : []),
       ].map((line) => cleanText(line)),
@@ -79,7 +98,37 @@ function assessNode(ns: NamespaceEvidence, down: DownNode): Assessment {
   };
 }
 
-export const assessNodesNotReady: Assessor = (input) =>
-  (input.kubernetes?.namespaces ?? []).flatMap((ns) => downNodes(ns).map((down) => assessNode(ns, down)));
+/** `node X: Ready Unknown since … (NodeStatusUnknown: Kubelet stopped posting node status.)` */
+function describeReady(node: string, ready: NodeSummary['ready']): string {
+  const since = ready.lastTransitionTime ? ` since ${cleanText(ready.lastTransitionTime, 40)}` : '';
+  const why = [ready.reason, ready.message].filter((t): t is string => t !== undefined && t !== '').map((t) => cleanText(t, 200));
+  return `node ${node}: Ready ${cleanText(ready.status, 20)}${since}${why.length > 0 ? ` (${why.join(': ')})` : ''}`;
+}
+
+/** A down node none of the triaged pods run on: worth knowing (capacity is gone), not the cause of this incident. */
+function assessIdleNode(node: NodeSummary): Assessment {
+  const name = cleanText(node.name, 253);
+  return {
+    finding: {
+      analyzer: NODE_NOT_READY_ANALYZER,
+      severity: 'info',
+      surface: 'kubernetes',
+      title: cleanText(`node ${name} not ready; none of the triaged pods run on it`),
+      objects: [`Node/${name}`],
+      evidence: [cleanText(describeReady(name, node.ready))],
+    },
+    affected: 1,
+    rolloutCorrelated: false,
+  };
+}
+
+export const assessNodesNotReady: Assessor = (input) => {
+  const nodes = input.kubernetes?.nodes?.status === 'ok' ? input.kubernetes.nodes.items : [];
+  const notReady = notReadyNodes(nodes);
+  const found = (input.kubernetes?.namespaces ?? []).flatMap((ns) => downNodes(ns, notReady).map((down) => assessNode(ns, down)));
+  // Once per cluster, not per namespace: a down node that hosts nothing of ours is named by no namespace.
+  const named = new Set(found.map((a) => a.finding.objects[0]));
+  return [...found, ...notReady.filter((n) => !named.has(`Node/${cleanText(n.name, 253)}`)).map(assessIdleNode)];
+};
 
 export const nodeNotReadyAnalyzer = asAnalyzer(assessNodesNotReady);

@@ -1,8 +1,10 @@
 // Pods the scheduler cannot place: too little CPU or memory, taints, affinity,
 // volume zones. The scheduler's own message names the constraint, so it is
-// cited as is (cleaned and truncated).
-import type { EventSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
+// cited as is (cleaned and truncated). With the Nodes read, the constraint no
+// node satisfies is named precisely (node-constraints.ts).
+import type { EventSummary, IncidentRef, NamespaceEvidence, NodesEvidence, PodSummary } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
+import { unmetConstraint } from './node-constraints.js';
 import { cleanText } from '../untrusted-text.js';
 import {
   assessPerWorkload,
@@ -215,7 +217,12 @@ function describeScaleUp(scale: ScaleUp): string {
   return `scaled up ${describeScale(scale)} ${describeLead(scale.minutesBefore)} (ScalingReplicaSet of ReplicaSet ${cleanText(scale.replicaSet, 253)} at ${at})`;
 }
 
-function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PendingPod>, incident: IncidentRef): Assessment {
+function assessGroup(
+  ns: NamespaceEvidence,
+  group: WorkloadGroup<PendingPod>,
+  incident: IncidentRef,
+  nodes: NodesEvidence | undefined,
+): Assessment {
   const { workload, pods } = group;
   const messages = schedulerMessages(pods);
   const [message] = messages;
@@ -225,9 +232,14 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PendingPod>, in
   const scaleExplains = scale !== undefined && !rolloutExplains(link) && scaleUpExplains(ns, workload, pods, scale);
   const critical = allReplicasPending(ns, workload, pods);
   const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${workload.label} pods`;
-  const selector = selectorNoNodeMatches(pods, message);
-  const cause = `${selector ? `: no node matches nodeSelector ${selector}` : ''}${message !== undefined ? `: ${cleanText(message, TITLE_MESSAGE_LIMIT)}` : ''}`;
+  const unmet = unmetConstraint(
+    pods.map((p) => p.pod),
+    nodes,
+  );
+  const selector = unmet ? undefined : selectorNoNodeMatches(pods, message);
+  const cause = `${unmet ? `: ${unmet.title}` : ''}${selector ? `: no node matches nodeSelector ${selector}` : ''}${message !== undefined ? `: ${cleanText(message, TITLE_MESSAGE_LIMIT)}` : ''}`;
   const evidence = [
+    ...(unmet ? unmet.evidence : []),
     `${plural(pods.length, 'pod')} pending, not scheduled; ${describeWorkloadHealth(workload)}${critical ? '; no replica is running' : ''}`,
     ...(message !== undefined
       ? [`scheduler: ${message}${messages.length > 1 ? ` (and ${plural(messages.length - 1, 'other message')})` : ''}`]
@@ -245,6 +257,7 @@ function assessGroup(ns: NamespaceEvidence, group: WorkloadGroup<PendingPod>, in
   });
 }
 
-export const assessUnschedulable: Assessor = assessPerWorkload(pendingPods, assessGroup);
+export const assessUnschedulable: Assessor = (input) =>
+  assessPerWorkload(pendingPods, (ns, group, incident) => assessGroup(ns, group, incident, input.kubernetes?.nodes))(input);
 
 export const unschedulableAnalyzer = asAnalyzer(assessUnschedulable);

@@ -1,7 +1,8 @@
 // A read-only Kubernetes apiserver for the sandbox: the few list endpoints the
-// triage worker calls and the pod log, with the apiserver's List/Status wire
-// shapes, selectors, chunked lists and bearer-token auth, so
-// @kubernetes/client-node works against it unchanged (only the server URL differs).
+// triage worker calls (Nodes among them, cluster-scoped) and the pod log, with
+// the apiserver's List/Status wire shapes, selectors, chunked lists and
+// bearer-token auth, so @kubernetes/client-node works against it unchanged
+// (only the server URL differs).
 import { createHash } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -94,6 +95,19 @@ const RESOURCES: ResourceType[] = [
   { plural: 'cronjobs', scenarioKey: 'cronJobs', kind: 'CronJob', apiVersion: 'batch/v1', fields: [] },
 ];
 
+/** Cluster-scoped resources: served at `<prefix>/<plural>`, from the scenario's `kubernetes.<scenarioKey>`. */
+interface ClusterResourceType {
+  plural: string;
+  scenarioKey: 'nodes';
+  kind: string;
+  apiVersion: string;
+  fields: string[];
+}
+
+const CLUSTER_RESOURCES: ClusterResourceType[] = [
+  { plural: 'nodes', scenarioKey: 'nodes', kind: 'Node', apiVersion: 'v1', fields: ['spec.unschedulable'] },
+];
+
 const ROUTE_PREFIX: Record<string, string> = {
   v1: '/api/v1',
   'apps/v1': '/apis/apps/v1',
@@ -150,6 +164,8 @@ interface Store {
   namespaces: Map<string, Map<string, KubeObject[]>>;
   /** Container logs by logKey. */
   logs: Map<string, string>;
+  /** Cluster-scoped resource plural → objects sorted by name. */
+  cluster: Map<string, KubeObject[]>;
 }
 
 function logKey(namespace: string, pod: string, container: string, previous: boolean): string {
@@ -222,7 +238,20 @@ function buildStore(scenario: Scenario, previous?: Store): Store {
     }
     namespaces.set(ns, byResource);
   }
-  return { resourceVersion: rv + 1, namespaces, logs };
+  const cluster = new Map<string, KubeObject[]>();
+  for (const type of CLUSTER_RESOURCES) {
+    const items = (scenario.kubernetes[type.scenarioKey] as KubeObject[]).map((raw) => {
+      const { apiVersion: _a, kind: _k, metadata, ...rest } = structuredClone(raw);
+      const meta = { ...metadata } as KubeObject['metadata'] & Record<string, unknown>;
+      // Cluster-scoped: the uid is derived from the name alone, and no namespace is set.
+      meta.uid ??= uidFor(type.kind, '', meta.name);
+      meta.resourceVersion ??= String(++rv);
+      return { apiVersion: type.apiVersion, kind: type.kind, metadata: meta, ...rest } as KubeObject;
+    });
+    items.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+    cluster.set(type.plural, items);
+  }
+  return { resourceVersion: rv + 1, namespaces, logs, cluster };
 }
 
 function fieldValue(obj: KubeObject, field: string): string {
@@ -283,7 +312,13 @@ function acceptsJson(accept: string | undefined): boolean {
   });
 }
 
-function listHandler(getStore: () => Store, type: ResourceType) {
+/** The objects a list or get reads: a namespace's, or for a cluster-scoped resource the cluster's. */
+function objectsOf(store: Store, type: ResourceType | ClusterResourceType, req: Request): KubeObject[] {
+  if (CLUSTER_RESOURCES.includes(type as ClusterResourceType)) return store.cluster.get(type.plural) ?? [];
+  return store.namespaces.get(String(req.params.namespace))?.get(type.plural) ?? [];
+}
+
+function listHandler(getStore: () => Store, type: ResourceType | ClusterResourceType) {
   const supportedFields = new Set(['metadata.name', 'metadata.namespace', ...type.fields]);
   return (req: Request, res: Response): void => {
     const store = getStore();
@@ -335,7 +370,7 @@ function listHandler(getStore: () => Store, type: ResourceType) {
     }
 
     // An unknown namespace lists as empty, as on a real cluster.
-    const all = store.namespaces.get(String(req.params.namespace))?.get(type.plural) ?? [];
+    const all = objectsOf(store, type, req);
     const matching = all.filter(
       (o) =>
         (startAfter === undefined || o.metadata.name > startAfter) &&
@@ -360,13 +395,10 @@ function listHandler(getStore: () => Store, type: ResourceType) {
   };
 }
 
-function getHandler(getStore: () => Store, type: ResourceType) {
+function getHandler(getStore: () => Store, type: ResourceType | ClusterResourceType) {
   return (req: Request, res: Response): void => {
     const name = String(req.params.name);
-    const found = getStore()
-      .namespaces.get(String(req.params.namespace))
-      ?.get(type.plural)
-      ?.find((o) => o.metadata.name === name);
+    const found = objectsOf(getStore(), type, req).find((o) => o.metadata.name === name);
     if (!found) {
       // The apiserver names the resource with its group: `deployments.apps`, `jobs.batch`, plain `pods` for the core group.
       const group = type.apiVersion.includes('/') ? type.apiVersion.slice(0, type.apiVersion.indexOf('/')) : '';
@@ -976,6 +1008,16 @@ function createKubernetesApp(opts: {
   });
   for (const type of RESOURCES) {
     const base = `${ROUTE_PREFIX[type.apiVersion]}/namespaces/:namespace/${type.plural}`;
+    app.get(base, requireAccess(opts.getRbac, type, listVerb), listHandler(opts.getStore, type));
+    app.get(
+      `${base}/:name`,
+      requireAccess(opts.getRbac, type, () => 'get'),
+      getHandler(opts.getStore, type),
+    );
+  }
+  for (const type of CLUSTER_RESOURCES) {
+    const base = `${ROUTE_PREFIX[type.apiVersion]}/${type.plural}`;
+    // No namespace in the request: RBAC decides it at the cluster scope, where only a ClusterRoleBinding grants it.
     app.get(base, requireAccess(opts.getRbac, type, listVerb), listHandler(opts.getStore, type));
     app.get(
       `${base}/:name`,

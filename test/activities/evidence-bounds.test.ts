@@ -10,6 +10,7 @@ import type {
   KubernetesEvidence,
   LogTail,
   NamespaceEvidence,
+  NodeSummary,
   PagerDutyEvidence,
   PodSummary,
 } from '../../activities/model.js';
@@ -64,6 +65,7 @@ describe('fitKubernetesEvidence', () => {
       replicaSets: 0,
       deployments: 0,
       jobs: 0,
+      nodes: 0,
       alerts: 0,
       logLines: 0,
       logDigests: 0,
@@ -182,6 +184,25 @@ describe('fitKubernetesEvidence', () => {
     const { evidence: out } = fitKubernetesEvidence(evidence([ns]), 300);
     expect(out.namespaces[0]).not.toHaveProperty('jobs');
     expect(out.namespaces[0]).not.toHaveProperty('cronJobs');
+  });
+
+  test('healthy Nodes none of our pods run on go before any pod; a NotReady node hosting our pods stays until the last stage', () => {
+    const node = (name: string, extra: Partial<NodeSummary> = {}): NodeSummary => ({
+      name,
+      ready: { status: 'True', message: 'n'.repeat(300) },
+      ...extra,
+    });
+    const nodes: NodeSummary[] = [
+      node('down', { ready: { status: 'Unknown', reason: 'NodeStatusUnknown' }, pods: 2 }),
+      ...Array.from({ length: 30 }, (_, i) => node(`idle-${i}`)),
+    ];
+    const e: KubernetesEvidence = { ...evidence([namespace('a', 10, 0)]), nodes: { status: 'ok', total: 31, items: nodes } };
+    const budget = evidenceBytes({ ...e, nodes: { status: 'ok', total: 31, items: nodes.slice(0, 1) } }) + 50;
+    const { evidence: out, report } = fitKubernetesEvidence(e, budget);
+    expect(report.fits).toBe(true);
+    expect(report.dropped.pods).toBe(0);
+    expect(report.dropped.nodes).toBe(30);
+    expect(out.nodes).toEqual({ status: 'ok', total: 31, items: [nodes[0]] });
   });
 
   test('with a tiny budget, whole namespace details go, counts stay', () => {

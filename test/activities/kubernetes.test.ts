@@ -12,6 +12,8 @@ import { buildScenario, loadScenario, type Scenario } from '../../sandbox/scenar
 import { startKubernetesEmulator, type KubernetesEmulator } from '../../sandbox/emulators/kubernetes.js';
 import { GENERATED_INCIDENT, failingIndexes, generatedNamespace, podName, type GeneratedNamespace } from '../sandbox/generated-scenario.js';
 import { BATCH_NAMESPACE, batchScenario } from '../sandbox/batch-scenario.js';
+import { nodesScenario } from '../sandbox/nodes-scenario.js';
+import { viewAndNodeReaderRules } from '../../sandbox/node-reader.js';
 import { evidenceRequest } from './evidence-request.js';
 import { failureOf } from './failure-of.js';
 import { emulatorKubeConfig } from '../sandbox/emulators/kubernetes-client.js';
@@ -683,6 +685,86 @@ describe('Jobs and CronJobs', () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('Nodes (kubernetes.readNodes)', () => {
+  let k8s: KubernetesEmulator;
+  beforeAll(async () => {
+    // Bound as deploy/components/node-reader binds the worker in production.
+    k8s = await startKubernetesEmulator({ scenario: nodesScenario(NOW), token: TOKEN, rules: viewAndNodeReaderRules() });
+  });
+  afterAll(() => k8s.close());
+  afterEach(() => k8s.setRbac({ rules: viewAndNodeReaderRules() }));
+
+  const collect = (readNodes?: boolean) =>
+    createKubernetesActivities({
+      kubeConfig: kubeConfig(k8s.url),
+      ...(readNodes !== undefined ? { readNodes } : {}),
+    }).collectKubernetesEvidence(evidenceRequest({ kubernetes: { cluster: 'sandbox', namespaces: ['shop'] } }));
+  const at = (minutes: number) => new Date(NOW - minutes * 60_000).toISOString().replace('.000Z', 'Z');
+  const nodeReads = () => k8s.requestLog.filter((r) => r.path.startsWith('/api/v1/nodes'));
+
+  test('not configured: no Node is read and the evidence has none', async () => {
+    const before = nodeReads().length;
+    const evidence = await collect();
+    expect(evidence.nodes).toBeUndefined();
+    expect(nodeReads().length).toBe(before);
+  });
+
+  test('read once per triage: the nodes hosting our pods, then down, then cordoned, each with its Ready, pressure, taints and scheduling labels', async () => {
+    const before = nodeReads().length;
+    const evidence = await collect(true);
+    expect(nodeReads().length - before).toBe(1);
+    const nodes = evidence.nodes;
+    if (nodes?.status !== 'ok') throw new Error(`nodes ${JSON.stringify(nodes)}`);
+    expect(nodes.total).toBe(4);
+    expect(nodes.items.map((n) => n.name)).toEqual([
+      'ip-10-0-2-20.ec2.internal',
+      'ip-10-0-1-10.ec2.internal',
+      'ip-10-0-3-30.ec2.internal',
+      'ip-10-0-4-40.ec2.internal',
+    ]);
+    expect(nodes.items[0]).toEqual({
+      name: 'ip-10-0-2-20.ec2.internal',
+      ready: {
+        status: 'Unknown',
+        reason: 'NodeStatusUnknown',
+        message: 'Kubelet stopped posting node status.',
+        lastTransitionTime: at(25),
+      },
+      taints: ['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute'],
+      labels: {
+        'topology.kubernetes.io/zone': 'us-east-1b',
+        'node.kubernetes.io/instance-type': 'm5.large',
+        'kubernetes.io/arch': 'amd64',
+        'kubernetes.io/os': 'linux',
+        'eks.amazonaws.com/nodegroup': 'general',
+      },
+      allocatable: { cpu: '1930m', memory: '7291952Ki' },
+      pods: 1,
+    });
+    expect(nodes.items[2]).toMatchObject({
+      unschedulable: true,
+      taints: ['dedicated=data:NoSchedule', 'node.kubernetes.io/unschedulable:NoSchedule'],
+    });
+    // The label keys pending pods select on are kept, with the values every node carries for them.
+    expect(nodes.items[3]).toMatchObject({ pressure: ['MemoryPressure'], labels: expect.objectContaining({ team: 'data' }) });
+    expect(nodes.labelValues).toEqual({ disktype: [], team: ['data'] });
+    // A pending pod keeps its tolerations, which say which taints it accepts.
+    expect(only(evidence, 'shop').pods.find((p) => p.name === 'etl-0')?.unscheduled?.tolerations).toEqual([
+      'node.kubernetes.io/memory-pressure:NoSchedule',
+    ]);
+  });
+
+  test('configured without the node-reader binding (view alone): unavailable with the reason, and the namespaces stand', async () => {
+    k8s.setRbac({ rules: null });
+    const evidence = await collect(true);
+    expect(evidence.nodes).toEqual({
+      status: 'unavailable',
+      reason: "HTTP 403 Forbidden: the worker's Kubernetes role does not grant list on nodes (deploy/components/node-reader does)",
+    });
+    expect(only(evidence, 'shop').pods.length).toBeGreaterThan(0);
   });
 });
 

@@ -29,6 +29,7 @@ const KUSTOMIZATIONS = [
   join(DEPLOY, 'overlays/example'),
   join(DEPLOY, 'components/cluster-wide-view'),
   join(DEPLOY, 'components/node-events'),
+  join(DEPLOY, 'components/node-reader'),
 ];
 const SKIP_ANNOTATION = /^checkov\.io\/skip\d+$/;
 

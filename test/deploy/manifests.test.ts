@@ -27,6 +27,7 @@ const OVERLAY = join(DEPLOY, 'overlays/example');
 const BASE = join(DEPLOY, 'base');
 const COMPONENT = join(DEPLOY, 'components/cluster-wide-view');
 const NODE_EVENTS = join(DEPLOY, 'components/node-events');
+const NODE_READER = join(DEPLOY, 'components/node-reader');
 
 const NAMESPACE = 'keyless-triage';
 const WORKER_SA = 'keyless-triage-worker';
@@ -79,6 +80,7 @@ let overlay: K8sObject[];
 let base: K8sObject[];
 let withComponent: K8sObject[];
 let withNodeEvents: K8sObject[];
+let withNodeReader: K8sObject[];
 let triage: TriageConfig;
 let broker: BrokerConfig;
 
@@ -116,6 +118,7 @@ beforeAll(() => {
   base = kustomize(BASE);
   withComponent = kustomizeWithComponent(COMPONENT);
   withNodeEvents = kustomizeWithComponent(NODE_EVENTS);
+  withNodeReader = kustomizeWithComponent(NODE_READER);
 
   const configMap = (name: string) => overlay.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith(`${name}-`));
   triage = parseConfig(parseYaml(configMap('keyless-triage-config')!.data['triage.yaml']), { env: {} });
@@ -148,6 +151,7 @@ describe.each([
   ['base', () => base],
   ['overlays/example + components/cluster-wide-view', () => withComponent],
   ['overlays/example + components/node-events', () => withNodeEvents],
+  ['overlays/example + components/node-reader', () => withNodeReader],
 ])('kustomize build deploy/%s', (_name, objects) => {
   test('renders objects', () => {
     expect(objects().length).toBeGreaterThan(5);
@@ -174,7 +178,7 @@ describe.each([
     expect(problems).toEqual([]);
   });
 
-  test('no Role or ClusterRole grants access to Secrets, and every binding is for the worker: to `view`, or to a Role that only reads events', () => {
+  test('no Role or ClusterRole grants access to Secrets, and every binding is for the worker: to `view`, a Role that only reads events, or a ClusterRole that only reads nodes', () => {
     for (const role of objects().filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole')) {
       for (const rule of role.rules ?? []) {
         expect({ role: role.metadata.name, resources: rule.resources }).not.toEqual(
@@ -187,8 +191,17 @@ describe.each([
         .filter((o) => o.kind === 'Role')
         .map((r) => [`${r.metadata.namespace}/${r.metadata.name}`, r]),
     );
+    const clusterRoles = new Map(
+      objects()
+        .filter((o) => o.kind === 'ClusterRole')
+        .map((r) => [r.metadata.name, r]),
+    );
     for (const binding of objects().filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')) {
-      if (binding.roleRef.kind === 'Role') {
+      if (binding.roleRef.kind === 'ClusterRole' && binding.roleRef.name !== 'view') {
+        // The node-reader component: a ClusterRole of its own that gets and lists Nodes, bound cluster-wide, nothing else.
+        expect(binding.kind).toBe('ClusterRoleBinding');
+        expect(clusterRoles.get(binding.roleRef.name)?.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list'] }]);
+      } else if (binding.roleRef.kind === 'Role') {
         // The node-events component: its Role, in the binding's namespace, reads events and nothing else.
         const role = roles.get(`${binding.metadata.namespace}/${binding.roleRef.name}`);
         expect(role?.rules).toEqual([{ apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'watch'] }]);
@@ -486,6 +499,24 @@ describe('configuration agrees with the manifests', () => {
     ]);
     // Opt-in on both sides: the example overlay's triage.yaml does not ask for Node events either.
     expect(triage.kubernetes.nodeEventsNamespace).toBeUndefined();
+  });
+
+  test('the node-reader component adds one ClusterRole that gets and lists Nodes and its binding to the worker, and nothing else', () => {
+    const added = withNodeReader.filter(
+      (o) =>
+        !overlay.some((x) => x.kind === o.kind && x.metadata.name === o.metadata.name && x.metadata.namespace === o.metadata.namespace),
+    );
+    expect(added.map((o) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort()).toEqual([
+      'ClusterRole /keyless-triage-worker-node-reader',
+      'ClusterRoleBinding /keyless-triage-worker-node-reader',
+    ]);
+    expect(find(withNodeReader, 'ClusterRoleBinding', 'keyless-triage-worker-node-reader').roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'keyless-triage-worker-node-reader',
+    });
+    // Opt-in on both sides: the example overlay's triage.yaml does not read Nodes either.
+    expect(triage.kubernetes.readNodes ?? false).toBe(false);
   });
 
   test('environment overrides set in the manifests repeat triage.yaml, so the file (and the egress render) stay the truth', () => {

@@ -267,6 +267,42 @@ describe('Jobs and CronJobs', () => {
   });
 });
 
+describe('kubernetes.nodes', () => {
+  const node = (name: string, extra: Record<string, unknown> = {}) => ({ metadata: { name, ...extra } });
+  const build = (kubernetes: Record<string, unknown>) => buildScenario({ ...parseScenario(minimal(), { now: NOW }), kubernetes });
+  const pod = (nodeName: string) => ({ metadata: { name: 'p' }, spec: { nodeName, containers: [{ name: 'c', image: 'i' }] } });
+
+  test('default to none, and then a pod may name any node (scenarios written before Nodes were served)', () => {
+    const scenario = build({ namespaces: { shop: { pods: [pod('ip-10-0-0-1')] } } });
+    expect(scenario.kubernetes.nodes).toEqual([]);
+  });
+
+  test('once Nodes are listed: unique names, no namespace, a taint effect the API knows, and every pod on a listed node', () => {
+    const err = errorOf(() =>
+      build({
+        namespaces: { shop: { pods: [pod('gone')] } },
+        nodes: [
+          node('a'),
+          node('a'),
+          node('b', { namespace: 'default' }),
+          { metadata: { name: 'c' }, spec: { taints: [{ key: 'k', effect: 'NoRun' }] } },
+        ],
+      }),
+    );
+    expect(err.issues.map((i) => `${i.path}: ${i.message}`)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^kubernetes\.nodes\[3\]\.spec\.taints\[0\]\.effect: /)]),
+    );
+    const valid = errorOf(() =>
+      build({ namespaces: { shop: { pods: [pod('gone')] } }, nodes: [node('a'), node('a'), node('b', { namespace: 'default' })] }),
+    );
+    expect(valid.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'kubernetes.nodes[1].metadata.name: duplicate node name "a"',
+      'kubernetes.nodes[2].metadata.namespace: Nodes are cluster-scoped: leave out metadata.namespace',
+      'kubernetes.namespaces.shop.pods[0].spec.nodeName: no node "gone" in kubernetes.nodes',
+    ]);
+  });
+});
+
 describe('kubernetes.nodeEvents', () => {
   const nodeEvent = (
     fields: { name?: string; kind?: string; namespace?: string; objectNamespace?: string; lastTimestamp?: string } = {},

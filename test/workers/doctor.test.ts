@@ -420,6 +420,29 @@ describe('an over-privileged Kubernetes token', () => {
     });
   });
 
+  describe('Nodes (kubernetes.readNodes)', () => {
+    const withNodes = () => options({ config: { ...config, kubernetes: { ...config.kubernetes, readNodes: true } } });
+
+    test('not configured: Nodes are not listed, and view alone passes', async () => {
+      const read = result(await runChecks(options(), only('kubernetes.read')), 'kubernetes.read');
+      expect(read.status).toBe('pass');
+      expect(read.detail).not.toContain('Nodes');
+    });
+
+    test('configured under view alone (cluster-scoped, not granted): a warning naming the setting and the component, not a failure', async () => {
+      const read = result(await runChecks(withNodes(), only('kubernetes.read')), 'kubernetes.read');
+      expect(read.status).toBe('warn');
+      expect(read.detail).toContain('cannot list Nodes (kubernetes.readNodes): HTTP 403: nodes is forbidden');
+      expect(read.detail).toMatch(/what to do: apply deploy\/components\/node-reader .*or unset kubernetes.readNodes/);
+    });
+
+    test('configured with the node-reader rules bound: kubernetes.read passes and says so', async () => {
+      k8s.setRbac({ rules: [...VIEW_CLUSTER_ROLE_RULES, { verbs: ['get', 'list'], apiGroups: [''], resources: ['nodes'] }] });
+      const read = result(await runChecks(withNodes(), only('kubernetes.read')), 'kubernetes.read');
+      expect(read).toMatchObject({ status: 'pass', detail: expect.stringMatching(/; listed Nodes$/) });
+    });
+  });
+
   test('a rejected token fails the Kubernetes checks with 401, not with the token', async () => {
     const wrongToken = randomBytes(24).toString('hex');
     const kubeconfig = writeConfig('kubeconfig-wrong.yaml', {

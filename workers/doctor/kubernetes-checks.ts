@@ -324,32 +324,35 @@ export const kubernetesRead: DoctorCheck = {
             `what to do: triages run without these and record them as unavailable; ${BIND_VIEW} (\`view\` grants them)`,
           ]
         : [];
-    // Node events are optional evidence: without them a triage still runs, so a refusal warns.
+    // Node events and Nodes are optional evidence: without them a triage still runs, so a refusal warns.
+    let listed = read;
+    const warnings = [...optionalWarning];
     const nodeEventsNamespace = ctx.config.kubernetes.nodeEventsNamespace;
-    if (nodeEventsNamespace === undefined) {
-      return optionalWarning.length > 0
-        ? { status: 'warn', detail: [read, ...optionalWarning].join('\n') }
-        : { status: 'pass', detail: read };
-    }
-    try {
-      await core.listNamespacedEvent(
-        { namespace: nodeEventsNamespace, fieldSelector: 'involvedObject.kind=Node', limit: 1 },
-        kubernetesRequestOptions(ctx),
-      );
-    } catch (err) {
-      return {
-        status: 'warn',
-        detail: [
-          read,
-          ...optionalWarning,
+    if (nodeEventsNamespace !== undefined) {
+      try {
+        await core.listNamespacedEvent(
+          { namespace: nodeEventsNamespace, fieldSelector: 'involvedObject.kind=Node', limit: 1 },
+          kubernetesRequestOptions(ctx),
+        );
+        listed = `${listed}; listed Node events in ${nodeEventsNamespace}`;
+      } catch (err) {
+        warnings.push(
           `cannot list Node events in ${nodeEventsNamespace} (kubernetes.nodeEventsNamespace): ${kubernetesError(err)}`,
           'what to do: apply deploy/components/node-events (a Role that reads events there, nothing else), or unset kubernetes.nodeEventsNamespace; triages run without node pressure until then',
-        ].join('\n'),
-      };
+        );
+      }
     }
-    const listed = `${read}; listed Node events in ${nodeEventsNamespace}`;
-    return optionalWarning.length > 0
-      ? { status: 'warn', detail: [listed, ...optionalWarning].join('\n') }
-      : { status: 'pass', detail: listed };
+    if (ctx.config.kubernetes.readNodes === true) {
+      try {
+        await core.listNode({ limit: 1 }, kubernetesRequestOptions(ctx));
+        listed = `${listed}; listed Nodes`;
+      } catch (err) {
+        warnings.push(
+          `cannot list Nodes (kubernetes.readNodes): ${kubernetesError(err)}`,
+          'what to do: apply deploy/components/node-reader (a ClusterRole that gets and lists Nodes, nothing else), or unset kubernetes.readNodes; triages run without Node conditions and taints until then',
+        );
+      }
+    }
+    return warnings.length > 0 ? { status: 'warn', detail: [listed, ...warnings].join('\n') } : { status: 'pass', detail: listed };
   },
 };

@@ -1,5 +1,5 @@
 import { unschedulableAnalyzer } from '../../../activities/analyzers/unschedulable.js';
-import type { NamespaceEvidence, Severity } from '../../../activities/model.js';
+import type { NamespaceEvidence, NodesEvidence, NodeSummary, PodSummary, Severity } from '../../../activities/model.js';
 import {
   analysisInput,
   deployment,
@@ -374,5 +374,116 @@ describe('a nodeSelector no node matches', () => {
     const message = '0/3 nodes are available: 3 Insufficient cpu.';
     const [finding] = unschedulableAnalyzer(analysisInput(kubernetes(withSelector(message, 'disktype=ssd'))));
     expect(finding?.title).toBe(`importer-rs pods unschedulable: ${message}`);
+  });
+});
+
+describe('with the Nodes read, the constraint no node satisfies is named', () => {
+  const selectorMiss = "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.";
+  const taintMiss = '0/3 nodes are available: 3 node(s) had untolerated taint {dedicated: data}.';
+  const node = (name: string, labels: Record<string, string>, overrides: Partial<NodeSummary> = {}): NodeSummary => ({
+    name,
+    ready: { status: 'True' },
+    labels,
+    ...overrides,
+  });
+  type Listed = Extract<NodesEvidence, { status: 'ok' }>;
+  const cluster = (...items: NodeSummary[]): Listed => ({ status: 'ok', total: items.length, items });
+  const withValues = (nodes: Listed, labelValues: Record<string, string[]>): Listed => ({ ...nodes, labelValues });
+  const pending = (message: string, unscheduled: Partial<NonNullable<PodSummary['unscheduled']>>) =>
+    namespace('shop', {
+      pods: [0, 1].map((i) => {
+        const p = pendingPod(`${OLD_RS}-n${i}`, OLD_RS, message);
+        return { ...p, unscheduled: { ...p.unscheduled, ...unscheduled } };
+      }),
+      deployments: [deployment('checkout-api', { replicas: 2, ready: 0, available: 0 })],
+      replicaSets: [replicaSet(OLD_RS, { replicas: 2, ready: 0 })],
+    });
+  const run = (ns: NamespaceEvidence, nodes: NodesEvidence | undefined) => {
+    const findings = unschedulableAnalyzer(analysisInput({ ...kubernetes(ns), ...(nodes ? { nodes } : {}) }));
+    return findings.map((f) => ({ title: f.title, evidence: f.evidence[0] }));
+  };
+  const dataNodes = () =>
+    cluster(
+      node('n1', { team: 'data' }, { taints: ['dedicated=data:NoSchedule'] }),
+      node('n2', { team: 'data' }, { taints: ['dedicated=data:NoSchedule', 'node.kubernetes.io/memory-pressure:NoSchedule'] }),
+      node('n3', { team: 'web' }),
+    );
+
+  test.each([
+    {
+      name: 'a nodeSelector label no node carries, with the values the nodes carry for that key',
+      ns: pending(selectorMiss, { nodeSelector: 'disktype=ssd' }),
+      nodes: withValues(cluster(node('n1', {}), node('n2', {})), { disktype: ['hdd', 'nvme'] }),
+      title: /checkout-api pods unschedulable: no node has label disktype=ssd: 0\/3 nodes/,
+      evidence: 'nodeSelector disktype=ssd: none of the 2 nodes has it; nodes carry disktype=hdd, nvme',
+    },
+    {
+      name: 'a key no node carries at all',
+      ns: pending(selectorMiss, { nodeSelector: 'label=someLabel' }),
+      nodes: withValues(cluster(node('n1', {}), node('n2', {})), { label: [] }),
+      title: /no node has label label=someLabel/,
+      evidence: 'nodeSelector label=someLabel: none of the 2 nodes has it; no node carries the label label at all',
+    },
+    {
+      name: 'every node the selector allows has a NoSchedule taint the pod does not tolerate (it tolerates the other one)',
+      ns: pending(taintMiss, { nodeSelector: 'team=data', tolerations: ['node.kubernetes.io/memory-pressure:NoSchedule'] }),
+      nodes: dataNodes(),
+      title:
+        /checkout-api pods unschedulable: every node matching its nodeSelector has taint dedicated=data:NoSchedule, which it does not tolerate/,
+      evidence:
+        'every node matching its nodeSelector (2) has a NoSchedule/NoExecute taint the pod does not tolerate: n1 (dedicated=data:NoSchedule); n2 (dedicated=data:NoSchedule)',
+    },
+  ])('$name', ({ ns, nodes, title, evidence }) => {
+    const [finding] = run(ns, nodes);
+    expect(finding?.title).toMatch(title);
+    expect(finding?.evidence).toBe(evidence);
+  });
+
+  test.each([
+    {
+      name: 'near miss: the pod tolerates the taint (Equal, and Exists with no effect)',
+      tolerations: [
+        ['dedicated=data:NoSchedule', 'node.kubernetes.io/memory-pressure:NoSchedule'],
+        ['dedicated:*', 'node.kubernetes.io/memory-pressure:*'],
+      ],
+      nodes: dataNodes(),
+    },
+    {
+      name: 'near miss: a PreferNoSchedule taint is only a preference',
+      tolerations: [[]],
+      nodes: cluster(node('n1', { team: 'data' }, { taints: ['dedicated=data:PreferNoSchedule'] })),
+    },
+    {
+      name: 'near miss: one node the selector allows has no taint (the cause is elsewhere, e.g. resources)',
+      tolerations: [[]],
+      nodes: cluster(node('n1', { team: 'data' }, { taints: ['dedicated=data:NoSchedule'] }), node('n2', { team: 'data' })),
+    },
+    {
+      name: 'near miss: not every node is in the evidence, so no "every node" is claimed',
+      tolerations: [[]],
+      nodes: { ...dataNodes(), total: 40 },
+    },
+  ])('$name', ({ tolerations, nodes }) => {
+    for (const t of tolerations) {
+      const [finding] = run(pending(taintMiss, { nodeSelector: 'team=data', tolerations: t }), nodes);
+      expect(finding?.title).toBe(`checkout-api pods unschedulable: ${taintMiss}`);
+      expect(finding?.evidence).toMatch(/^2 pods pending/);
+    }
+  });
+
+  test('near miss: the selector label exists on a node; and without Nodes read the scheduler message path stands', () => {
+    const ns = pending(selectorMiss, { nodeSelector: 'disktype=ssd' });
+    expect(
+      run(ns, withValues(cluster(node('n1', { disktype: 'ssd' }, { taints: ['x:NoSchedule'] })), { disktype: ['ssd'] }))[0]?.title,
+    ).toMatch(/every node matching its nodeSelector has taint x:NoSchedule/);
+    expect(run(ns, withValues(cluster(node('n1', { disktype: 'ssd' })), { disktype: ['ssd'] }))[0]?.title).toBe(
+      `checkout-api pods unschedulable: no node matches nodeSelector disktype=ssd: ${selectorMiss}`,
+    );
+    expect(run(ns, undefined)[0]?.title).toBe(
+      `checkout-api pods unschedulable: no node matches nodeSelector disktype=ssd: ${selectorMiss}`,
+    );
+    expect(run(ns, { status: 'unavailable', reason: 'HTTP 403' })[0]?.title).toBe(
+      `checkout-api pods unschedulable: no node matches nodeSelector disktype=ssd: ${selectorMiss}`,
+    );
   });
 });

@@ -8,8 +8,10 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadScenario, NODE_EVENTS_NAMESPACE, type Scenario } from '../../../sandbox/scenario.js';
-import { startKubernetesEmulator, type KubernetesEmulator } from '../../../sandbox/emulators/kubernetes.js';
+import { startKubernetesEmulator, type KubernetesEmulator, type PolicyRule } from '../../../sandbox/emulators/kubernetes.js';
+import { viewAndNodeReaderRules } from '../../../sandbox/node-reader.js';
 import { batchScenario } from '../batch-scenario.js';
+import { nodesScenario } from '../nodes-scenario.js';
 import { generatedScenario } from '../generated-scenario.js';
 import {
   ApiDescription,
@@ -224,6 +226,9 @@ test('the emulator’s list routes are the swagger’s list operations for PodLi
 
 // ---- scenarios ------------------------------------------------------------------
 
+/** Eval cases whose fixtures show the cluster's Nodes (`kubectl get nodes`), which list them. */
+const NODE_EVAL_CASES: string[] = ['holmes-ask-13b-pending-node-selector-detailed.yaml'];
+
 const SCENARIOS: [string, () => Promise<Scenario>][] = [
   ...readdirSync(SCENARIO_DIR)
     // `<name>.expected.yaml` holds a scenario's expected findings, not a scenario.
@@ -403,6 +408,91 @@ describe('owner references', () => {
   });
 });
 
+// ---- Nodes (cluster-scoped) ------------------------------------------------------------
+
+/** `view` plus what deploy/components/node-reader grants (read from its ClusterRole): get and list on nodes. */
+const NODE_READER: PolicyRule[] = viewAndNodeReaderRules();
+
+const NODE_SCENARIOS: [string, () => Promise<Scenario>][] = [
+  ['Nodes (built in code)', async () => nodesScenario(NOW)],
+  ...NODE_EVAL_CASES.map((f): [string, () => Promise<Scenario>] => [`eval ${f}`, () => loadScenario(`${EVAL_CASE_DIR}${f}`, { now: NOW })]),
+];
+
+describe.each(NODE_SCENARIOS)('%s: /api/v1/nodes matches the swagger', (_name, load) => {
+  let scenario: Scenario;
+  let k8s: KubernetesEmulator;
+  let list: Operation;
+  let read: Operation;
+  let listDefinition: string;
+  let itemDefinition: string;
+  beforeAll(async () => {
+    scenario = await load();
+    k8s = await startKubernetesEmulator({ scenario, token: TOKEN, rules: NODE_READER });
+    list = spec.operation('GET', '/api/v1/nodes')!;
+    read = spec.operation('GET', '/api/v1/nodes/name')!;
+    listDefinition = responseDefinition(list, 200);
+    itemDefinition = definitionName(spec.node(pointerOf('definitions', listDefinition, 'properties', 'items', 'items', '$ref')));
+  });
+  afterAll(() => k8s?.close());
+
+  test('the routes are the swagger’s listCoreV1Node and readCoreV1Node, a NodeList of Nodes', () => {
+    expect([list.operationId, list.raw['x-kubernetes-action'], read.operationId, read.raw['x-kubernetes-action']]).toEqual([
+      'listCoreV1Node',
+      'list',
+      'readCoreV1Node',
+      'get',
+    ]);
+    expect([listDefinition, itemDefinition]).toEqual(['io.k8s.api.core.v1.NodeList', 'io.k8s.api.core.v1.Node']);
+  });
+
+  test('the list answers its 200 schema with every node, cluster-scoped (no namespace), each readable by name', async () => {
+    expect(scenario.kubernetes.nodes.length).toBeGreaterThan(0);
+    const { status, body } = await get(k8s, '/api/v1/nodes');
+    expect(status).toBe(200);
+    expect(spec.responseErrors(list, 200, body)).toEqual([]);
+    expect(kindErrors(body, listDefinition)).toEqual([]);
+    expect(body!.items).toHaveLength(scenario.kubernetes.nodes.length);
+    for (const item of body!.items as Record<string, any>[]) {
+      expect(kindErrors(item, itemDefinition)).toEqual([]);
+      expect(item.metadata.namespace).toBeUndefined();
+      const one = await get(k8s, `/api/v1/nodes/${encodeURIComponent(item.metadata.name)}`);
+      expect(one.status).toBe(200);
+      expect(spec.responseErrors(read, 200, one.body)).toEqual([]);
+      expect(one.body).toEqual(item);
+    }
+  });
+
+  test('chunked with limit and continue, the chunks add up; a missing node is a 404 Status', async () => {
+    const seen: string[] = [];
+    let cont: string | undefined;
+    do {
+      const query = new URLSearchParams({ limit: '1', ...(cont ? { continue: cont } : {}) });
+      expect(spec.queryErrors(list, query)).toEqual([]);
+      const { body } = await get(k8s, `/api/v1/nodes?${query}`);
+      expect(spec.responseErrors(list, 200, body)).toEqual([]);
+      seen.push(...body!.items.map((i: { metadata: { name: string } }) => i.metadata.name));
+      cont = body!.metadata.continue;
+    } while (cont);
+    expect(seen).toHaveLength(scenario.kubernetes.nodes.length);
+    const { status, body } = await get(k8s, '/api/v1/nodes/no-such-node');
+    expect(status).toBe(404);
+    expect(statusErrors(404, body)).toEqual([]);
+    expect(body).toMatchObject({ reason: 'NotFound', message: 'nodes "no-such-node" not found', details: { kind: 'nodes' } });
+  });
+
+  test('under `view` alone (no node-reader binding) the list is a 403 Status at the cluster scope', async () => {
+    const viewOnly = await startKubernetesEmulator({ scenario, token: TOKEN });
+    try {
+      const { status, body } = await get(viewOnly, '/api/v1/nodes');
+      expect(status).toBe(403);
+      expect(statusErrors(403, body)).toEqual([]);
+      expect(body!.message).toMatch(/cannot list resource "nodes" in API group "" at the cluster scope$/);
+    } finally {
+      await viewOnly.close();
+    }
+  });
+});
+
 // ---- errors ---------------------------------------------------------------------------
 
 describe('every error is a meta/v1 Status', () => {
@@ -434,7 +524,7 @@ describe('every error is a meta/v1 Status', () => {
     ['a field selector on an unsupported field', 400, `${PODS}?fieldSelector=spec.hostname%3Dx`, {}],
     ['a negative limit', 400, `${PODS}?limit=-1`, {}],
     ['a garbage continue token', 400, `${PODS}?limit=1&continue=%25%25`, {}],
-    ['a resource the sandbox does not serve', 404, '/api/v1/nodes', {}],
+    ['a resource the sandbox does not serve', 404, '/api/v1/componentstatuses', {}],
   ] as [string, number, string, { token?: string | null; method?: string; accept?: string }][])(
     '%s → %i',
     async (_what, expected, path, init) => {
