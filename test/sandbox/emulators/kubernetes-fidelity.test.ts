@@ -2,7 +2,8 @@
 // (test/specs/kubernetes-swagger.json): the list and read routes it serves
 // must answer what the matching swagger operation documents (PodList, EventList
 // of core/v1, DeploymentList and ReplicaSetList of apps/v1, JobList and
-// CronJobList of batch/v1 and the others below, and their items),
+// CronJobList of batch/v1, HorizontalPodAutoscalerList of autoscaling/v2,
+// PersistentVolumeClaimList of core/v1 and the others below, and their items),
 // every error must be a meta/v1 Status, and the query parameters it reads must
 // be ones the operations list.
 import { readdirSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { loadScenario, NODE_EVENTS_NAMESPACE, type Scenario } from '../../../sandbox/scenario.js';
 import { startKubernetesEmulator, type KubernetesEmulator } from '../../../sandbox/emulators/kubernetes.js';
 import { batchScenario } from '../batch-scenario.js';
+import { autoscalingStorageScenario } from '../autoscaling-storage-scenario.js';
 import { generatedScenario } from '../generated-scenario.js';
 import {
   ApiDescription,
@@ -57,7 +59,18 @@ const STRICTER_THAN_SPEC: SchemaPatch[] = [
 
 interface Resource {
   plural: string;
-  scenarioKey: 'pods' | 'events' | 'deployments' | 'replicaSets' | 'services' | 'endpoints' | 'networkPolicies' | 'jobs' | 'cronJobs';
+  scenarioKey:
+    | 'pods'
+    | 'events'
+    | 'deployments'
+    | 'replicaSets'
+    | 'services'
+    | 'endpoints'
+    | 'networkPolicies'
+    | 'jobs'
+    | 'cronJobs'
+    | 'horizontalPodAutoscalers'
+    | 'persistentVolumeClaims';
   /** The list route the emulator serves, as the swagger spells it. */
   template: string;
   /** What the swagger's list operation answers (asserted below, not assumed). */
@@ -113,6 +126,18 @@ const RESOURCES: Resource[] = [
     scenarioKey: 'cronJobs',
     template: '/apis/batch/v1/namespaces/{namespace}/cronjobs',
     listDefinition: 'io.k8s.api.batch.v1.CronJobList',
+  },
+  {
+    plural: 'horizontalpodautoscalers',
+    scenarioKey: 'horizontalPodAutoscalers',
+    template: '/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers',
+    listDefinition: 'io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerList',
+  },
+  {
+    plural: 'persistentvolumeclaims',
+    scenarioKey: 'persistentVolumeClaims',
+    template: '/api/v1/namespaces/{namespace}/persistentvolumeclaims',
+    listDefinition: 'io.k8s.api.core.v1.PersistentVolumeClaimList',
   },
 ];
 
@@ -198,7 +223,7 @@ function statusErrors(httpStatus: number, body: Record<string, any> | undefined)
 
 // ---- the swagger's routes -----------------------------------------------------
 
-test('the emulator’s list routes are the swagger’s list operations for PodList, EventList, ServiceList, EndpointsList (core/v1), DeploymentList, ReplicaSetList (apps/v1), NetworkPolicyList (networking.k8s.io/v1), JobList and CronJobList (batch/v1)', () => {
+test('the emulator’s list routes are the swagger’s list operations for PodList, EventList, ServiceList, EndpointsList (core/v1), DeploymentList, ReplicaSetList (apps/v1), NetworkPolicyList (networking.k8s.io/v1), JobList and CronJobList (batch/v1), HorizontalPodAutoscalerList (autoscaling/v2) and PersistentVolumeClaimList (core/v1)', () => {
   for (const r of RESOURCES) {
     const { list, read, listDefinition, itemDefinition } = route(r.plural);
     expect([r.plural, list.raw['x-kubernetes-action'], read.raw['x-kubernetes-action']]).toEqual([r.plural, 'list', 'get']);
@@ -215,6 +240,8 @@ test('the emulator’s list routes are the swagger’s list operations for PodLi
     'io.k8s.api.networking.v1.NetworkPolicy',
     'io.k8s.api.batch.v1.Job',
     'io.k8s.api.batch.v1.CronJob',
+    'io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler',
+    'io.k8s.api.core.v1.PersistentVolumeClaim',
   ]);
   expect([statusDefinition, wireKind(statusDefinition)]).toEqual([
     'io.k8s.apimachinery.pkg.apis.meta.v1.Status',
@@ -238,6 +265,8 @@ const SCENARIOS: [string, () => Promise<Scenario>][] = [
   ].map((f): [string, () => Promise<Scenario>] => [`eval ${f}`, () => loadScenario(`${EVAL_CASE_DIR}${f}`, { now: NOW })]),
   // CronJobs and Jobs in each state (failed, running, complete), owned by the CronJob.
   ['Jobs and CronJobs (built in code)', async () => batchScenario(NOW)],
+  // HPAs at their maximum, unable to compute metrics and idle at min == max; a claim Pending on a missing class, one Bound.
+  ['HorizontalPodAutoscalers and PersistentVolumeClaims (built in code)', async () => autoscalingStorageScenario(NOW)],
   [
     'generated (1,500 + 5 pods, 400 + 3 warning events)',
     async () =>
