@@ -64,6 +64,7 @@ describe('fitKubernetesEvidence', () => {
       replicaSets: 0,
       deployments: 0,
       jobs: 0,
+      autoscalersAndClaims: 0,
       alerts: 0,
       logLines: 0,
       logDigests: 0,
