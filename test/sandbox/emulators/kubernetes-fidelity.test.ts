@@ -257,11 +257,13 @@ const SCENARIOS: [string, () => Promise<Scenario>][] = [
     .filter((f) => f.endsWith('.yaml') && !f.endsWith('.expected.yaml'))
     .sort()
     .map((f): [string, () => Promise<Scenario>] => [f, () => loadScenario(`${SCENARIO_DIR}${f}`, { now: NOW })]),
-  // Eval cases holding the kinds no shipped scenario lists: Services, Endpoints (one empty), NetworkPolicies and a Job.
+  // Eval cases holding the kinds no shipped scenario lists: Services, Endpoints (one empty), NetworkPolicies, a Job, an HPA and a PVC.
   ...[
     'holmes-ask-84-network-policy-blocking-traffic.yaml',
     'holmes-ask-76-service-discovery-issue.yaml',
     'holmes-inv-07-job-syntax-error.yaml',
+    'holmes-ask-85-hpa-not-scaling.yaml',
+    'holmes-ask-24-misconfigured-pvc.yaml',
   ].map((f): [string, () => Promise<Scenario>] => [`eval ${f}`, () => loadScenario(`${EVAL_CASE_DIR}${f}`, { now: NOW })]),
   // CronJobs and Jobs in each state (failed, running, complete), owned by the CronJob.
   ['Jobs and CronJobs (built in code)', async () => batchScenario(NOW)],
