@@ -47,6 +47,17 @@ export const EVIDENCE_LIMITS = {
   cronJobsPerNamespace: 20,
   /** A Job has a handful of condition types (Failed, Complete, FailureTarget, SuccessCriteriaMet, Suspended). */
   conditionsPerJob: 5,
+  /** HPAs that cannot compute their metrics, then those at their maximum, then the rest. */
+  horizontalPodAutoscalersPerNamespace: 20,
+  /** AbleToScale, ScalingActive, ScalingLimited. */
+  conditionsPerHpa: 3,
+  /** Metrics an HPA scales on, each as one line of current value and target. */
+  metricsPerHpa: 4,
+  /** Pending claims, then Lost, then Bound; newest first within each. */
+  persistentVolumeClaimsPerNamespace: 20,
+  conditionsPerClaim: 3,
+  /** Claims a pod's volumes name. */
+  claimsPerPod: 5,
   /** Rules per NetworkPolicy direction, and peers and ports per rule. */
   rulesPerPolicy: 10,
   peersPerRule: 10,
@@ -89,6 +100,7 @@ export interface TrimReport {
     deployments: number;
     jobs: number;
     nodes: number;
+    autoscalersAndClaims: number;
     alerts: number;
     logLines: number;
     logDigests: number;
@@ -108,6 +120,7 @@ function emptyReport(bytes: number): TrimReport {
       deployments: 0,
       jobs: 0,
       nodes: 0,
+      autoscalersAndClaims: 0,
       alerts: 0,
       logLines: 0,
       logDigests: 0,
@@ -116,7 +129,8 @@ function emptyReport(bytes: number): TrimReport {
   };
 }
 
-type ListKey = 'pods' | 'events' | 'replicaSets' | 'deployments' | 'jobs' | 'cronJobs';
+type ListKey =
+  'pods' | 'events' | 'replicaSets' | 'deployments' | 'jobs' | 'cronJobs' | 'horizontalPodAutoscalers' | 'persistentVolumeClaims';
 
 /**
  * Removes the tail of one list (lists are ordered most important first) and
@@ -182,10 +196,10 @@ function dropOldestLogLine(logs: ShownLog[], floor: number): number {
  * goes with its pod), then the digests of running containers' logs; then the
  * least notable pods and the oldest events (alternating from whichever list is
  * longest, so neither is emptied while the other is full), then replica sets,
- * deployments, Jobs and CronJobs, then the remaining Nodes (healthy Nodes
- * hosting none of the listed pods go first, before any pod), and as a last
- * resort the details of whole namespaces (their Services, Endpoints and
- * NetworkPolicies too), which keep their counts.
+ * deployments, Jobs and CronJobs, HPAs and PersistentVolumeClaims, then the
+ * remaining Nodes (healthy Nodes hosting none of the listed pods go first,
+ * before any pod), and as a last resort the details of whole namespaces (their
+ * Services, Endpoints and NetworkPolicies too), which keep their counts.
  * Returns a new object; the input is not modified.
  */
 export function fitKubernetesEvidence(
@@ -239,6 +253,8 @@ export function fitKubernetesEvidence(
     { keys: ['deployments'], counter: 'deployments' },
     // Complete Jobs are at the tail and go first; a failed Job's status is what the jobs analyzer reads.
     { keys: ['jobs', 'cronJobs'], counter: 'jobs' },
+    // Healthy HPAs and Bound claims are at the tail and go first.
+    { keys: ['horizontalPodAutoscalers', 'persistentVolumeClaims'], counter: 'autoscalersAndClaims' },
   ];
   for (const stage of stages) {
     while (bytes > maxBytes) {
@@ -265,6 +281,8 @@ export function fitKubernetesEvidence(
     delete ns.networkPolicies;
     delete ns.jobs;
     delete ns.cronJobs;
+    delete ns.horizontalPodAutoscalers;
+    delete ns.persistentVolumeClaims;
     report.dropped.namespaceDetails += 1;
     bytes = evidenceBytes(out);
   }

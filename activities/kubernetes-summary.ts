@@ -17,16 +17,19 @@ import type {
   V1NetworkPolicy,
   V1NetworkPolicyPeer,
   V1NetworkPolicyPort,
+  V1PersistentVolumeClaim,
   V1Pod,
   V1PodSpec,
   V1ReplicaSet,
   V1Service,
+  V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import { NODE_PRESSURE_REASONS } from './analyzers/evictions.js';
 import { NODE_DOWN_REASONS } from './analyzers/node-not-ready.js';
 import { EVIDENCE_LIMITS, truncateText } from './evidence-bounds.js';
 import { tolerationText } from './kubernetes-nodes.js';
 import { redactLogLines } from './log-redaction.js';
+import { summarizeHorizontalPodAutoscalers, summarizePersistentVolumeClaims } from './kubernetes-autoscaling-storage.js';
 import type {
   ContainerSummary,
   CronJobSummary,
@@ -187,6 +190,10 @@ export function summarizePod(pod: V1Pod): { summary: PodSummary; rank: number } 
   if (owner) summary.replicaSet = short(owner.name);
   const job = pod.metadata?.ownerReferences?.find((r) => r.kind === 'Job');
   if (job) summary.job = short(job.name);
+  const claims = [
+    ...new Set((pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim?.claimName ? [v.persistentVolumeClaim.claimName] : []))),
+  ];
+  if (claims.length > 0) summary.claims = claims.slice(0, EVIDENCE_LIMITS.claimsPerPod).map(short);
   const scheduled = status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (scheduled && scheduled.status !== 'True') {
     summary.unscheduled = {};
@@ -489,6 +496,8 @@ export interface NamespaceObjects {
   networkPolicies?: readonly V1NetworkPolicy[];
   jobs?: readonly V1Job[];
   cronJobs?: readonly V1CronJob[];
+  horizontalPodAutoscalers?: readonly V2HorizontalPodAutoscaler[];
+  persistentVolumeClaims?: readonly V1PersistentVolumeClaim[];
   /** The optional reads that failed. */
   unavailable?: readonly OptionalRead[];
 }
@@ -706,6 +715,9 @@ export function summarizeNamespace(objects: NamespaceObjects): NamespaceEvidence
       // BackoffLimitExceeded and DeadlineExceeded are events about the Job, not its pods.
       ...(objects.jobs ?? []).map((j) => `Job/${j.metadata?.name ?? ''}`),
       ...(objects.cronJobs ?? []).map((c) => `CronJob/${c.metadata?.name ?? ''}`),
+      // The HPA controller and the volume controller record their errors on the HPA and the claim.
+      ...(objects.horizontalPodAutoscalers ?? []).map((h) => `HorizontalPodAutoscaler/${h.metadata?.name ?? ''}`),
+      ...(objects.persistentVolumeClaims ?? []).map((c) => `PersistentVolumeClaim/${c.metadata?.name ?? ''}`),
     ]);
   }
   const events = summarizeEvents([...objects.events, ...nodeEventsFor(objects)], relevant);
@@ -722,6 +734,10 @@ export function summarizeNamespace(objects: NamespaceObjects): NamespaceEvidence
     ...(objects.networkPolicies ? { networkPolicies: summarizeNetworkPolicies(objects.networkPolicies) } : {}),
     ...(objects.jobs ? { jobs: summarizeJobs(objects.jobs) } : {}),
     ...(objects.cronJobs ? { cronJobs: summarizeCronJobs(objects.cronJobs) } : {}),
+    ...(objects.horizontalPodAutoscalers
+      ? { horizontalPodAutoscalers: summarizeHorizontalPodAutoscalers(objects.horizontalPodAutoscalers) }
+      : {}),
+    ...(objects.persistentVolumeClaims ? { persistentVolumeClaims: summarizePersistentVolumeClaims(objects.persistentVolumeClaims) } : {}),
     ...(objects.unavailable && objects.unavailable.length > 0 ? { unavailable: [...objects.unavailable] } : {}),
   };
 }

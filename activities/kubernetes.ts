@@ -1,12 +1,15 @@
 // The Kubernetes evidence activity: lists pods, events, deployments, replica
-// sets, Services, Endpoints, NetworkPolicies, Jobs and CronJobs in the scoped
-// namespaces (and the cluster's Nodes, once, when configured), reads the previous log of the few containers that crashed
+// sets, Services, Endpoints, NetworkPolicies, Jobs, CronJobs,
+// HorizontalPodAutoscalers and PersistentVolumeClaims in the scoped namespaces
+// (and the cluster's Nodes, once, when configured), reads the logs of the few
+// containers that crashed and of one quiet replica per workload
 // (read-only verbs the `view` role grants, pods/log included) and returns a
 // bounded summary. Every request names the triage in its User-Agent, which the
 // apiserver audit log records, so the audit trail joins on one id.
 import {
   ApiException,
   AppsV1Api,
+  AutoscalingV2Api,
   BatchV1Api,
   CoreV1Api,
   NetworkingV1Api,
@@ -155,6 +158,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
   const apps = options.kubeConfig.makeApiClient(AppsV1Api);
   const networking = options.kubeConfig.makeApiClient(NetworkingV1Api);
   const batch = options.kubeConfig.makeApiClient(BatchV1Api);
+  const autoscaling = options.kubeConfig.makeApiClient(AutoscalingV2Api);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
 
@@ -252,10 +256,11 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
   }
 
   /**
-   * Optional objects (Services, Endpoints, NetworkPolicies, Jobs, CronJobs): a
-   * refused read (403, a hand-written Role without them) or a resource the
-   * apiserver does not serve (404) is recorded as unavailable and the surface
-   * stands; any other failure fails the surface as the other lists do.
+   * Optional objects (Services, Endpoints, NetworkPolicies, Jobs, CronJobs,
+   * HorizontalPodAutoscalers, PersistentVolumeClaims): a refused read (403, a
+   * hand-written Role without them) or a resource the apiserver does not serve
+   * (404) is recorded as unavailable and the surface stands; any other failure
+   * fails the surface as the other lists do.
    */
   async function listOptional<T>(
     kind: string,
@@ -278,6 +283,23 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
     }
   }
 
+  /**
+   * HPAs and claims, with the label selector: an HPA's conditions say it cannot
+   * compute its metrics or is at its maximum after its events expire; a
+   * claim's phase, that pods still wait on it. PersistentVolumes and
+   * StorageClasses are cluster-scoped and outside `view`: never read.
+   */
+  function listScalingAndStorage(base: { namespace: string; limit: number; labelSelector?: string }, userAgent: string) {
+    return Promise.all([
+      listOptional('horizontalpodautoscalers', (cont) =>
+        autoscaling.listNamespacedHorizontalPodAutoscaler({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent)),
+      ),
+      listOptional('persistentvolumeclaims', (cont) =>
+        core.listNamespacedPersistentVolumeClaim({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent)),
+      ),
+    ]);
+  }
+
   async function collectNamespace(
     namespace: string,
     labelSelector: string | undefined,
@@ -286,6 +308,9 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
   ): Promise<NamespaceEvidence> {
     const base = { namespace, limit: pageSize, ...(labelSelector ? { labelSelector } : {}) };
     const page = (cont: string | undefined) => ({ namespace, limit: pageSize, ...(cont ? { _continue: cont } : {}) });
+    const scalingAndStorage = listScalingAndStorage(base, userAgent);
+    // Awaited after the lists below; marked handled so that, when one of those fails first, its failure is not unhandled.
+    scalingAndStorage.catch(() => undefined);
     const [pods, events, deployments, replicaSets, services, endpoints, networkPolicies, jobs, cronJobs] = await Promise.all([
       listAll('pods', (cont) => core.listNamespacedPod({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
       // Events carry no labels of their object; they are scoped after listing instead.
@@ -308,7 +333,10 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
         batch.listNamespacedCronJob({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent)),
       ),
     ]);
-    const unavailable = [services, endpoints, networkPolicies, jobs, cronJobs].flatMap((r) => (r.unavailable ? [r.unavailable] : []));
+    const [hpas, claims] = await scalingAndStorage;
+    const unavailable = [services, endpoints, networkPolicies, jobs, cronJobs, hpas, claims].flatMap((r) =>
+      r.unavailable ? [r.unavailable] : [],
+    );
     return summarizeNamespace({
       namespace,
       ...(labelSelector ? { labelSelector } : {}),
@@ -321,6 +349,8 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       ...(networkPolicies.items ? { networkPolicies: networkPolicies.items } : {}),
       ...(jobs.items ? { jobs: jobs.items } : {}),
       ...(cronJobs.items ? { cronJobs: cronJobs.items } : {}),
+      ...(hpas.items ? { horizontalPodAutoscalers: hpas.items } : {}),
+      ...(claims.items ? { persistentVolumeClaims: claims.items } : {}),
       ...(unavailable.length > 0 ? { unavailable } : {}),
       nodeEvents: await nodeEvents,
     });

@@ -142,6 +142,8 @@ export interface PodSummary {
   replicaSet?: string;
   /** Name of the owning Job, when there is one. */
   job?: string;
+  /** The PersistentVolumeClaims its volumes name (`persistentVolumeClaim.claimName`), bounded: a Pending claim holds these pods back. */
+  claims?: string[];
   /** The pod's labels, bounded: what Service and NetworkPolicy selectors match. */
   labels?: Record<string, string>;
   /** Healthy, listed only as its workload's one replica whose own log is read: not a notable pod. */
@@ -324,6 +326,51 @@ export interface CronJobSummary {
   active: number;
 }
 
+/** A condition of a HorizontalPodAutoscaler (`AbleToScale`, `ScalingActive`, `ScalingLimited`): the controller's own account. */
+export interface HpaConditionSummary {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+export interface HorizontalPodAutoscalerSummary {
+  name: string;
+  /** `spec.scaleTargetRef`: the workload it scales. */
+  target: { kind: string; name: string };
+  minReplicas?: number;
+  maxReplicas: number;
+  currentReplicas: number;
+  desiredReplicas: number;
+  conditions: HpaConditionSummary[];
+  /** Each metric it scales on, current value against its target: `cpu 95% of request (target 70%)`. Bounded. */
+  metrics: string[];
+}
+
+/** A PersistentVolumeClaim condition (`Resizing`, `FileSystemResizePending` …). */
+export interface PersistentVolumeClaimConditionSummary {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+export interface PersistentVolumeClaimSummary {
+  name: string;
+  /** `Pending` until a volume is bound to it, `Bound`, or `Lost`. */
+  phase: string;
+  /** Absent when the claim names none (no default StorageClass was applied); `""` when it asks for none. */
+  storageClassName?: string;
+  /** `spec.resources.requests.storage`. */
+  requested?: string;
+  accessModes: string[];
+  volumeName?: string;
+  createdAt?: string;
+  conditions: PersistentVolumeClaimConditionSummary[];
+}
+
 /** Whether a read of optional objects (Services, NetworkPolicies …) succeeded. */
 export interface OptionalRead {
   kind: string;
@@ -356,6 +403,10 @@ export interface NamespaceEvidence {
   /** Failed Jobs first, then running, then complete; bounded. A Job's status outlives the events that announced its failure. */
   jobs?: JobSummary[];
   cronJobs?: CronJobSummary[];
+  /** HPAs that cannot compute their metrics or are at their maximum first; bounded. */
+  horizontalPodAutoscalers?: HorizontalPodAutoscalerSummary[];
+  /** Claims not Bound first; bounded. */
+  persistentVolumeClaims?: PersistentVolumeClaimSummary[];
   /** The optional reads that failed (a 403 where the role lacks them): not evidence of absence. */
   unavailable?: OptionalRead[];
 }

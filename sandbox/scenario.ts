@@ -389,6 +389,73 @@ const networkPolicy = z.looseObject({
   }),
 });
 
+const hpaCondition = z.looseObject({
+  type: z.string(),
+  status: conditionStatus,
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  lastTransitionTime: timestamp.optional(),
+});
+
+/** A metric source (`spec.metrics[]`) or its current value (`status.currentMetrics[]`); kept loose: five types, each its own shape. */
+const hpaMetric = z.looseObject({ type: z.enum(['Resource', 'ContainerResource', 'Pods', 'Object', 'External']) });
+
+/** A HorizontalPodAutoscaler (autoscaling/v2): its conditions say whether it can compute replicas and whether maxReplicas holds it back. */
+const horizontalPodAutoscaler = z.looseObject({
+  apiVersion: z.literal('autoscaling/v2').optional(),
+  kind: z.literal('HorizontalPodAutoscaler').optional(),
+  metadata: objectMeta,
+  spec: z.looseObject({
+    scaleTargetRef: z.looseObject({ apiVersion: z.string().optional(), kind: z.string().min(1), name: dns1123Subdomain }),
+    minReplicas: z.number().int().min(1).optional(),
+    maxReplicas: z.number().int().min(1),
+    metrics: z.array(hpaMetric).optional(),
+  }),
+  status: z
+    .looseObject({
+      currentReplicas: count.optional(),
+      desiredReplicas: count,
+      lastScaleTime: timestamp.optional(),
+      observedGeneration: count.optional(),
+      currentMetrics: z.array(hpaMetric).optional(),
+      conditions: z.array(hpaCondition).optional(),
+    })
+    .optional(),
+});
+
+const pvcCondition = z.looseObject({
+  type: z.string(),
+  status: conditionStatus,
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  lastProbeTime: timestamp.nullable().optional(),
+  lastTransitionTime: timestamp.optional(),
+});
+
+const accessMode = z.enum(['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod']);
+
+/** A PersistentVolumeClaim (core/v1): Pending until a volume is bound to it, which its events explain. */
+const persistentVolumeClaim = z.looseObject({
+  apiVersion: z.literal('v1').optional(),
+  kind: z.literal('PersistentVolumeClaim').optional(),
+  metadata: objectMeta,
+  spec: z.looseObject({
+    accessModes: z.array(accessMode).optional(),
+    storageClassName: z.string().optional(),
+    volumeName: z.string().optional(),
+    volumeMode: z.enum(['Filesystem', 'Block']).optional(),
+    resources: z.looseObject({ requests: z.record(z.string(), quantity).optional() }).optional(),
+  }),
+  status: z
+    .looseObject({
+      phase: z.enum(['Pending', 'Bound', 'Lost']).optional(),
+      accessModes: z.array(accessMode).optional(),
+      capacity: z.record(z.string(), quantity).optional(),
+      conditions: z.array(pvcCondition).optional(),
+    })
+    .optional(),
+});
+
 const jobCondition = z.looseObject({
   type: z.string(),
   status: conditionStatus,
@@ -515,6 +582,8 @@ const namespaceContent = z.strictObject({
   networkPolicies: z.array(networkPolicy).default([]),
   jobs: z.array(job).default([]),
   cronJobs: z.array(cronJob).default([]),
+  horizontalPodAutoscalers: z.array(horizontalPodAutoscaler).default([]),
+  persistentVolumeClaims: z.array(persistentVolumeClaim).default([]),
 });
 
 const reference = z.strictObject({ id: pagerDutyId, summary: z.string().min(1) });
@@ -825,6 +894,8 @@ function checkNamespace(ns: string, content: NamespaceContent, report: (path: Pa
     'networkPolicies',
     'jobs',
     'cronJobs',
+    'horizontalPodAutoscalers',
+    'persistentVolumeClaims',
   ] as const) {
     const seen = (names[kind] = new Set());
     content[kind].forEach((obj, i) => {
@@ -928,6 +999,8 @@ export type ScenarioReplicaSet = NamespaceContent['replicaSets'][number];
 export type ScenarioJob = NamespaceContent['jobs'][number];
 export type ScenarioCronJob = NamespaceContent['cronJobs'][number];
 export type ScenarioNode = Scenario['kubernetes']['nodes'][number];
+export type ScenarioHorizontalPodAutoscaler = NamespaceContent['horizontalPodAutoscalers'][number];
+export type ScenarioPersistentVolumeClaim = NamespaceContent['persistentVolumeClaims'][number];
 export type ScenarioGitHub = NonNullable<Scenario['github']>;
 export type ScenarioSlack = NonNullable<Scenario['slack']>;
 export type ScenarioCloudWatch = NonNullable<Scenario['cloudwatch']>;

@@ -2,8 +2,10 @@
 // metric they scale on, cannot find their target, or are pinned at their
 // maximum. The workload may be serving fine; it just will not grow with the
 // load, which is what an incident about load needs to know. A warning, never
-// more: the failure is in the scaling, not in the pods.
-import type { EventSummary, NamespaceEvidence } from '../model.js';
+// more: the failure is in the scaling, not in the pods. A listed HPA's own
+// conditions are the signal (they outlive the events); its events only add
+// how often, and the events alone speak for an HPA that is not listed.
+import type { EventSummary, HorizontalPodAutoscalerSummary, HpaConditionSummary, NamespaceEvidence } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import { stripCombined } from './config-refs.js';
@@ -67,8 +69,11 @@ const SPECIFICITY: readonly CauseKind[] = [
   'other',
 ];
 
-function hpaCause(event: EventSummary): HpaCause {
-  const text = stripCombined(cleanText(event.message));
+/** The ScalingActive condition's wrapper around the metrics error, which the events carry bare. */
+const COMPUTE_PREFIX = /^the HPA was unable to compute the replica count: /;
+
+function hpaCause(event: Pick<EventSummary, 'reason' | 'message'>): HpaCause {
+  const text = stripCombined(cleanText(event.message)).replace(COMPUTE_PREFIX, '');
   const missing = MISSING_REQUEST.exec(text);
   if (missing) return { kind: 'missing-request', resource: missing[1]!, container: missing[2]!, pod: missing[3]! };
   const scale = NO_SCALE.exec(text);
@@ -178,11 +183,113 @@ function assessHpa(ns: NamespaceEvidence, hpa: string, events: readonly EventSum
   };
 }
 
+// ---- a listed HPA: its own conditions ------------------------------------------
+
+/** AbleToScale False for these means the target's scale cannot be read or written; its back-off reasons are routine. */
+const SCALE_FAILURES = new Set(['FailedGetScale', 'FailedUpdateScale']);
+
+function conditionOf(hpa: HorizontalPodAutoscalerSummary, type: string, status: string): HpaConditionSummary | undefined {
+  return hpa.conditions.find((c) => c.type === type && c.status === status);
+}
+
+/**
+ * Why the HPA cannot compute a replica count, from its conditions: ScalingActive
+ * False (but not ScalingDisabled: its target was scaled to zero on purpose), or
+ * AbleToScale False because the target's scale cannot be read or updated.
+ */
+function blindCondition(hpa: HorizontalPodAutoscalerSummary): HpaConditionSummary | undefined {
+  const inactive = conditionOf(hpa, 'ScalingActive', 'False');
+  if (inactive && inactive.reason !== 'ScalingDisabled') return inactive;
+  const unable = conditionOf(hpa, 'AbleToScale', 'False');
+  return unable && SCALE_FAILURES.has(unable.reason ?? '') ? unable : undefined;
+}
+
+/**
+ * Held at maxReplicas while wanting more: ScalingLimited True with reason
+ * TooManyReplicas at the maximum (the controller caps desiredReplicas at the
+ * maximum, so the condition is what says it wanted more), or a desired count
+ * above it. At the maximum without either, it is where it wants to be.
+ */
+function atMaximum(hpa: HorizontalPodAutoscalerSummary): boolean {
+  const limited = hpa.conditions.some((c) => c.type === 'ScalingLimited' && c.status === 'True' && c.reason === 'TooManyReplicas');
+  return (limited && hpa.currentReplicas >= hpa.maxReplicas) || hpa.desiredReplicas > hpa.maxReplicas;
+}
+
+function conditionLine(c: HpaConditionSummary): string {
+  const since = c.lastTransitionTime ? ` since ${cleanText(c.lastTransitionTime, 40)}` : '';
+  const message = c.message ? `: ${cleanText(c.message, MESSAGE_LIMIT)}` : '';
+  return `${cleanText(c.type, 40)} ${cleanText(c.status, 10)} (${cleanText(c.reason ?? 'no reason', 60)})${since}${message}`;
+}
+
+function replicasLine(hpa: HorizontalPodAutoscalerSummary): string {
+  const min = hpa.minReplicas !== undefined ? `min ${hpa.minReplicas}, ` : '';
+  return `replicas: ${hpa.currentReplicas} current, ${hpa.desiredReplicas} desired (${min}max ${hpa.maxReplicas})`;
+}
+
+/** `cpu 180% of request, target 70%`: the first metric with a current value, for the title. */
+function titleMetric(hpa: HorizontalPodAutoscalerSummary): string | undefined {
+  const metric = hpa.metrics.find((m) => !m.includes(': no current value'));
+  return metric === undefined ? undefined : cleanText(metric.replace(/ \(target ([^)]*)\)$/, ', target $1'), 80);
+}
+
+function assessListedHpa(
+  ns: NamespaceEvidence,
+  hpa: HorizontalPodAutoscalerSummary,
+  events: readonly EventSummary[],
+): Assessment | undefined {
+  const blind = blindCondition(hpa);
+  if (!blind && !atMaximum(hpa)) return undefined;
+  const name = `HPA ${cleanText(hpa.name, 253)}`;
+  const target = { kind: cleanText(hpa.target.kind, 63), name: cleanText(hpa.target.name, 253) };
+  let title: string;
+  if (blind) {
+    title = titleOf(ns, hpa.name, hpaCause({ reason: blind.reason ?? blind.type, message: blind.message ?? '' }), target);
+  } else {
+    const metric = titleMetric(hpa);
+    title = `${name} at its maximum of ${hpa.maxReplicas} replicas (${target.kind} ${target.name}): desires more${metric ? ` (${metric})` : ''}`;
+  }
+  const seen = events.reduce((sum, e) => sum + (Number.isFinite(e.count) && e.count > 0 ? e.count : 1), 0);
+  const reasons = [...new Set(events.map((e) => cleanText(e.reason, 60)))].sort(compareText).join(', ');
+  const last = Math.max(0, ...events.map((e) => parseTime(e.lastSeen) ?? 0));
+  const limited = conditionOf(hpa, 'ScalingLimited', 'True');
+  const evidence = [
+    ...(blind ? [conditionLine(blind)] : limited ? [conditionLine(limited)] : []),
+    replicasLine(hpa),
+    ...(hpa.metrics.length > 0 ? [`metrics: ${hpa.metrics.map((m) => cleanText(m, 120)).join('; ')}`] : []),
+    `scale target: ${target.kind} ${target.name}`,
+    ...(events.length > 0
+      ? [
+          `${reasons} on ${HPA_KIND} ${cleanText(ns.namespace, 63)}/${cleanText(hpa.name, 253)} seen ${plural(seen, 'time')}${last > 0 ? `, last at ${isoSeconds(last)}` : ''}`,
+        ]
+      : []),
+  ];
+  return {
+    finding: {
+      analyzer: HPA_ANALYZER,
+      severity: 'warning',
+      surface: 'kubernetes',
+      title: cleanText(title),
+      objects: [objectRef(HPA_KIND, ns.namespace, hpa.name), objectRef(hpa.target.kind, ns.namespace, hpa.target.name)],
+      evidence: evidence.map((line) => cleanText(line)),
+    },
+    affected: 1,
+    rolloutCorrelated: false,
+  };
+}
+
 export const assessHpas: Assessor = (input) =>
   (input.kubernetes?.namespaces ?? []).flatMap((ns) => {
     const byHpa = new Map<string, EventSummary[]>();
     for (const event of ns.events.filter(isHpaEvent)) byHpa.set(event.object.name, [...(byHpa.get(event.object.name) ?? []), event]);
-    return [...byHpa.entries()].sort(([a], [b]) => compareText(a, b)).map(([hpa, events]) => assessHpa(ns, hpa, events));
+    // One signal per HPA: a listed one speaks through its conditions (its events are history once they say it is fine).
+    const listed = ns.horizontalPodAutoscalers ?? [];
+    const fromConditions = listed.flatMap((hpa) => assessListedHpa(ns, hpa, byHpa.get(hpa.name) ?? []) ?? []);
+    const names = new Set(listed.map((hpa) => hpa.name));
+    const fromEvents = [...byHpa.entries()]
+      .filter(([hpa]) => !names.has(hpa))
+      .sort(([a], [b]) => compareText(a, b))
+      .map(([hpa, events]) => assessHpa(ns, hpa, events));
+    return [...fromConditions, ...fromEvents];
   });
 
 export const hpaAnalyzer = asAnalyzer(assessHpas);

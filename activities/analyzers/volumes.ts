@@ -3,8 +3,11 @@
 // volume that cannot be attached or mounted keeps a scheduled pod in
 // ContainerCreating. The scheduler only says a claim is unbound; the claim's own
 // events say why, so a finding names the claim and its cause and ranks above
-// the scheduler's generic account of the same pods.
-import type { EventSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
+// the scheduler's generic account of the same pods. A listed claim's phase
+// says whether it is still Pending (a Bound one is history, whatever its old
+// events say) and which class it names; a claim naming none, with no default
+// StorageClass, stays Pending with no warning at all.
+import type { EventSummary, IncidentRef, NamespaceEvidence, PersistentVolumeClaimSummary, PodSummary } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
 import { missingMountReferences, stripCombined, unlistedPodsMayBeStuck } from './config-refs.js';
@@ -96,7 +99,14 @@ interface ClaimFailure {
   problem: string;
   message: string;
   events: EventSummary[];
+  /** The claim as listed, when the worker could list claims. */
+  claim?: PersistentVolumeClaimSummary;
+  /** Pods whose volumes name it (known when the pods' claims are summarised). */
+  waiting: string[];
 }
+
+/** A claim naming no class (absent, or "" for none) binds only to a matching PersistentVolume, which nothing will create. */
+const NO_CLASS_PROBLEM = 'cannot be bound: it names no StorageClass (and there is no default) and no PersistentVolume matches it';
 
 /** A pod the scheduler cannot place because of its claims. */
 interface BlockedPod {
@@ -139,24 +149,45 @@ function claimCause(message: string): string {
   return cleanText(text, CAUSE_LIMIT);
 }
 
+function waitingPods(ns: NamespaceEvidence, claim: string): string[] {
+  return ns.pods.filter((p) => p.claims?.includes(claim)).map((p) => p.name);
+}
+
 function claimFailures(ns: NamespaceEvidence): ClaimFailure[] {
+  const listed = new Map((ns.persistentVolumeClaims ?? []).map((c) => [c.name, c]));
   const byClaim = new Map<string, EventSummary[]>();
   for (const event of ns.events) {
     if (event.type !== 'Warning' || event.object.kind !== 'PersistentVolumeClaim' || !CLAIM_FAILURES.has(event.reason)) continue;
+    // A claim listed as Bound (or Lost) got past provisioning: its warnings are history.
+    const claim = listed.get(event.object.name);
+    if (claim && claim.phase !== 'Pending') continue;
     byClaim.set(event.object.name, [...(byClaim.get(event.object.name) ?? []), event]);
   }
-  return [...byClaim.entries()]
-    .map(([name, events]) => {
-      // The newest event is the controller's current account; earlier ones may describe a fixed class.
-      const newest = [...events].sort(newestEventFirst)[0]!;
-      return {
-        name,
-        problem: `${CLAIM_FAILURES.get(newest.reason)!}: ${claimCause(newest.message)}`,
-        message: cleanText(stripCombined(newest.message), MESSAGE_LIMIT),
-        events,
-      };
-    })
-    .sort((a, b) => compareText(a.name, b.name));
+  const fromEvents = [...byClaim.entries()].map(([name, events]): ClaimFailure => {
+    // The newest event is the controller's current account; earlier ones may describe a fixed class.
+    const newest = [...events].sort(newestEventFirst)[0]!;
+    const claim = listed.get(name);
+    return {
+      name,
+      problem: `${CLAIM_FAILURES.get(newest.reason)!}: ${claimCause(newest.message)}`,
+      message: cleanText(stripCombined(newest.message), MESSAGE_LIMIT),
+      events,
+      ...(claim ? { claim } : {}),
+      waiting: waitingPods(ns, name),
+    };
+  });
+  // The controller records only a Normal event (FailedBinding, "no storage class is set") for a claim without a class.
+  const classless = [...listed.values()]
+    .filter((c) => c.phase === 'Pending' && !c.storageClassName && !byClaim.has(c.name))
+    .map((claim): ClaimFailure => ({
+      name: claim.name,
+      problem: NO_CLASS_PROBLEM,
+      message: '',
+      events: [],
+      claim,
+      waiting: waitingPods(ns, claim.name),
+    }));
+  return [...fromEvents, ...classless].sort((a, b) => compareText(a.name, b.name));
 }
 
 function blockedBy(message: string): { unbound: boolean; missingClaims: string[] } {
@@ -209,13 +240,33 @@ function claimsPhrase(claims: readonly ClaimFailure[]): string {
   return `PersistentVolumeClaims ${namesPhrase(claims.map((c) => c.name))} ${problems[0]!}${others}`;
 }
 
+function describeClaim(claim: PersistentVolumeClaimSummary): string {
+  const storageClass =
+    claim.storageClassName === undefined
+      ? 'no StorageClass named'
+      : claim.storageClassName === ''
+        ? 'StorageClass "" (none: a PersistentVolume must be provided)'
+        : `StorageClass ${cleanText(claim.storageClassName, 253)}`;
+  const asks = [claim.requested ? cleanText(claim.requested, 20) : '', claim.accessModes.map((m) => cleanText(m, 20)).join(',')].filter(
+    (part) => part !== '',
+  );
+  const created = claim.createdAt ? `, created ${cleanText(claim.createdAt, 40)}` : '';
+  return `PersistentVolumeClaim ${cleanText(claim.name, 253)}: ${cleanText(claim.phase, 20)}, ${storageClass}${asks.length > 0 ? `, requests ${asks.join(' ')}` : ''}${created}`;
+}
+
 function claimLines(claims: readonly ClaimFailure[]): string[] {
   return claims.flatMap((claim) => [
-    seenLine(
-      `${[...new Set(claim.events.map((e) => cleanText(e.reason, 40)))].sort(compareText).join(', ')} on PersistentVolumeClaim ${cleanText(claim.name, 253)}`,
-      claim.events,
-    ),
-    `persistentvolume-controller: ${claim.message}`,
+    ...(claim.events.length > 0
+      ? [
+          seenLine(
+            `${[...new Set(claim.events.map((e) => cleanText(e.reason, 40)))].sort(compareText).join(', ')} on PersistentVolumeClaim ${cleanText(claim.name, 253)}`,
+            claim.events,
+          ),
+          `persistentvolume-controller: ${claim.message}`,
+        ]
+      : []),
+    ...(claim.claim ? [describeClaim(claim.claim)] : []),
+    ...(claim.waiting.length > 0 ? [`pods waiting on it: ${claim.waiting.map((n) => cleanText(n, 253)).join(', ')}`] : []),
   ]);
 }
 
@@ -232,6 +283,17 @@ function withClaims(assessment: Assessment, ns: NamespaceEvidence, claims: reado
   };
 }
 
+/**
+ * The failing claims these pods wait on: the ones their volumes name when the
+ * pods' claims are summarised, else (older evidence) every failing claim of
+ * the namespace.
+ */
+function claimsOf(pods: readonly BlockedPod[], failing: readonly ClaimFailure[]): readonly ClaimFailure[] {
+  const named = pods.flatMap((p) => p.pod?.claims ?? []);
+  if (!pods.every((p) => p.pod?.claims !== undefined)) return failing;
+  return failing.filter((c) => named.includes(c.name));
+}
+
 function assessBlockedGroup(
   ns: NamespaceEvidence,
   group: WorkloadGroup<BlockedPod>,
@@ -241,7 +303,7 @@ function assessBlockedGroup(
   const { workload, pods } = group;
   const missing = [...new Set(pods.flatMap((p) => p.missingClaims))].sort(compareText);
   // Without a claim's own events the scheduler's message is all there is, and the unschedulable finding already cites it.
-  const claims = pods.some((p) => p.unbound) ? failing : [];
+  const claims = pods.some((p) => p.unbound) ? claimsOf(pods, failing) : [];
   if (missing.length === 0 && claims.length === 0) return undefined;
   const link = rolloutLink(ns, group, incident);
   const subject = workload.kind === 'Pod' ? `pod ${workload.label}` : `${workload.label} pods`;
@@ -268,14 +330,15 @@ function assessBlockedGroup(
   return withClaims(assessment, ns, [...missing, ...claims.map((c) => c.name)]);
 }
 
-/** A failing claim no pod in the evidence waits for (yet): the pods may be out of scope, or not created. */
+/** A failing claim no pod the scheduler holds back waits for: the pods may be out of scope, not created, or not yet told. */
 function assessClaim(ns: NamespaceEvidence, claim: ClaimFailure): Assessment {
+  const waiting = claim.waiting.length > 0 ? `; ${plural(claim.waiting.length, 'pod')} waiting: ${namesPhrase(claim.waiting)}` : '';
   return {
     finding: {
       analyzer: VOLUMES_ANALYZER,
       severity: 'warning',
       surface: 'kubernetes',
-      title: cleanText(`PersistentVolumeClaim ${cleanText(claim.name, 253)} ${claim.problem}`),
+      title: cleanText(`PersistentVolumeClaim ${cleanText(claim.name, 253)} ${claim.problem}${waiting}`),
       objects: [objectRef('PersistentVolumeClaim', ns.namespace, claim.name)],
       evidence: claimLines([claim]).map((line) => cleanText(line)),
     },
@@ -398,8 +461,11 @@ export const assessVolumes: Assessor = (input) =>
     const failing = claimFailures(ns);
     const blocked = blockedPods(ns);
     const blockedFindings = groupByWorkload(ns, blocked).flatMap((group) => assessBlockedGroup(ns, group, failing, input.incident) ?? []);
-    // Linked by namespace (a pod summary names no claims): once some pod waits on an unbound claim, every failing claim is cited with it.
-    const claimFindings = blocked.some((p) => p.unbound) ? [] : failing.map((claim) => assessClaim(ns, claim));
+    // A claim cited with the pods it holds back is not a finding of its own (without the pods' claims, every failing claim is cited).
+    const cited = new Set(blockedFindings.flatMap((a) => a.finding.objects));
+    const claimFindings = failing
+      .filter((claim) => !cited.has(objectRef('PersistentVolumeClaim', ns.namespace, claim.name)))
+      .map((claim) => assessClaim(ns, claim));
     const stuckFindings = groupByWorkload(ns, stuckPods(ns)).map((group) => assessStuckGroup(ns, group, input.incident));
     return [...blockedFindings, ...claimFindings, ...stuckFindings];
   });

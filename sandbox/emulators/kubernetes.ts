@@ -93,6 +93,14 @@ const RESOURCES: ResourceType[] = [
   { plural: 'networkpolicies', scenarioKey: 'networkPolicies', kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', fields: [] },
   { plural: 'jobs', scenarioKey: 'jobs', kind: 'Job', apiVersion: 'batch/v1', fields: ['status.successful'] },
   { plural: 'cronjobs', scenarioKey: 'cronJobs', kind: 'CronJob', apiVersion: 'batch/v1', fields: [] },
+  {
+    plural: 'horizontalpodautoscalers',
+    scenarioKey: 'horizontalPodAutoscalers',
+    kind: 'HorizontalPodAutoscaler',
+    apiVersion: 'autoscaling/v2',
+    fields: [],
+  },
+  { plural: 'persistentvolumeclaims', scenarioKey: 'persistentVolumeClaims', kind: 'PersistentVolumeClaim', apiVersion: 'v1', fields: [] },
 ];
 
 /** Cluster-scoped resources: served at `<prefix>/<plural>`, from the scenario's `kubernetes.<scenarioKey>`. */
@@ -113,6 +121,7 @@ const ROUTE_PREFIX: Record<string, string> = {
   'apps/v1': '/apis/apps/v1',
   'networking.k8s.io/v1': '/apis/networking.k8s.io/v1',
   'batch/v1': '/apis/batch/v1',
+  'autoscaling/v2': '/apis/autoscaling/v2',
 };
 
 const REASONS: Record<number, { reason: string; message: string }> = {
@@ -195,6 +204,8 @@ function clusterNamespaces(scenario: Scenario): [string, ScenarioNamespace][] {
         networkPolicies: [],
         jobs: [],
         cronJobs: [],
+        horizontalPodAutoscalers: [],
+        persistentVolumeClaims: [],
       };
   return [...namespaces.filter(([ns]) => ns !== NODE_EVENTS_NAMESPACE), [NODE_EVENTS_NAMESPACE, merged]];
 }

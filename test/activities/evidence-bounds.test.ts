@@ -66,6 +66,7 @@ describe('fitKubernetesEvidence', () => {
       deployments: 0,
       jobs: 0,
       nodes: 0,
+      autoscalersAndClaims: 0,
       alerts: 0,
       logLines: 0,
       logDigests: 0,

@@ -14,6 +14,7 @@ import { GENERATED_INCIDENT, failingIndexes, generatedNamespace, podName, type G
 import { BATCH_NAMESPACE, batchScenario } from '../sandbox/batch-scenario.js';
 import { nodesScenario } from '../sandbox/nodes-scenario.js';
 import { viewAndNodeReaderRules } from '../../sandbox/node-reader.js';
+import { autoscalingStorageScenario } from '../sandbox/autoscaling-storage-scenario.js';
 import { evidenceRequest } from './evidence-request.js';
 import { failureOf } from './failure-of.js';
 import { emulatorKubeConfig } from '../sandbox/emulators/kubernetes-client.js';
@@ -339,6 +340,7 @@ describe('the crashloop-after-rollout scenario', () => {
     expect(mine.map((r) => r.path).sort()).toEqual([
       '/api/v1/namespaces/checkout/endpoints',
       '/api/v1/namespaces/checkout/events',
+      '/api/v1/namespaces/checkout/persistentvolumeclaims',
       '/api/v1/namespaces/checkout/pods',
       '/api/v1/namespaces/checkout/pods/checkout-api-6b8f7c9d54-q9w4z/log',
       '/api/v1/namespaces/checkout/pods/checkout-api-6b8f7c9d54-x7k2p/log',
@@ -346,6 +348,7 @@ describe('the crashloop-after-rollout scenario', () => {
       '/api/v1/namespaces/checkout/services',
       '/apis/apps/v1/namespaces/checkout/deployments',
       '/apis/apps/v1/namespaces/checkout/replicasets',
+      '/apis/autoscaling/v2/namespaces/checkout/horizontalpodautoscalers',
       '/apis/batch/v1/namespaces/checkout/cronjobs',
       '/apis/batch/v1/namespaces/checkout/jobs',
       '/apis/networking.k8s.io/v1/namespaces/checkout/networkpolicies',
@@ -477,9 +480,17 @@ describe('Node events from the namespace the kubelet records them in', () => {
     });
     expect(only(evidence, 'checkout').pods.length).toBeGreaterThan(0);
     expect(nodeReasons(evidence)).toEqual([]);
-    // Services, Endpoints, NetworkPolicies, Jobs and CronJobs are refused too: recorded as unavailable, never read as absent.
+    // Services, Endpoints, NetworkPolicies, Jobs, CronJobs, HPAs and claims are refused too: recorded as unavailable, never read as absent.
     const ns = only(evidence, 'checkout');
-    expect(ns.unavailable?.map((u) => u.kind)).toEqual(['services', 'endpoints', 'networkpolicies', 'jobs', 'cronjobs']);
+    expect(ns.unavailable?.map((u) => u.kind)).toEqual([
+      'services',
+      'endpoints',
+      'networkpolicies',
+      'jobs',
+      'cronjobs',
+      'horizontalpodautoscalers',
+      'persistentvolumeclaims',
+    ]);
     expect(ns.unavailable?.[0]?.reason).toMatch(/403 Forbidden.*list on services/);
     expect(ns.unavailable?.[3]?.reason).toMatch(/403 Forbidden.*list on jobs/);
     expect([ns.services, ns.endpoints, ns.networkPolicies, ns.jobs, ns.cronJobs]).toEqual([
@@ -489,11 +500,13 @@ describe('Node events from the namespace the kubelet records them in', () => {
       undefined,
       undefined,
     ]);
+    expect([ns.horizontalPodAutoscalers, ns.persistentVolumeClaims]).toEqual([undefined, undefined]);
   });
 
   test('under the view role, Services, Endpoints, NetworkPolicies, Jobs and CronJobs are read (none here) and nothing is unavailable', async () => {
     const ns = only(await collect(), 'checkout');
     expect([ns.services, ns.endpoints, ns.networkPolicies, ns.jobs, ns.cronJobs, ns.unavailable]).toEqual([[], [], [], [], [], undefined]);
+    expect([ns.horizontalPodAutoscalers, ns.persistentVolumeClaims]).toEqual([[], []]);
   });
 });
 
@@ -653,7 +666,9 @@ describe('Jobs and CronJobs', () => {
   });
 
   test('a role without batch (403) makes them unavailable, not absent; the surface stands', async () => {
-    k8s.setRbac({ rules: [{ verbs: ['get', 'list', 'watch'], apiGroups: ['', 'apps', 'networking.k8s.io'], resources: ['*'] }] });
+    k8s.setRbac({
+      rules: [{ verbs: ['get', 'list', 'watch'], apiGroups: ['', 'apps', 'networking.k8s.io', 'autoscaling'], resources: ['*'] }],
+    });
     const ns = only(await collect(), 'batch');
     expect(ns.unavailable?.map((u) => u.kind)).toEqual(['jobs', 'cronjobs']);
     expect(ns.unavailable?.[1]?.reason).toMatch(/403 Forbidden.*list on cronjobs/);
@@ -768,6 +783,112 @@ describe('Nodes (kubernetes.readNodes)', () => {
   });
 });
 
+describe('HorizontalPodAutoscalers and PersistentVolumeClaims', () => {
+  let k8s: KubernetesEmulator;
+  beforeAll(async () => {
+    k8s = await startKubernetesEmulator({ scenario: autoscalingStorageScenario(NOW), token: TOKEN });
+  });
+  afterAll(() => k8s.close());
+  afterEach(() => k8s.setRbac({ rules: null, namespaceRules: {} }));
+
+  const collect = (labelSelector?: string) =>
+    createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url) }).collectKubernetesEvidence(
+      evidenceRequest({ kubernetes: { cluster: 'sandbox', namespaces: ['shop'], ...(labelSelector ? { labelSelector } : {}) } }),
+    );
+  const at = (minutes: number) => new Date(NOW - minutes * 60_000).toISOString().replace('.000Z', 'Z');
+
+  test('are read: the HPA without metrics first, then the one at its maximum, each with its target, replicas, conditions and metrics against their targets', async () => {
+    const ns = only(await collect(), 'shop');
+    expect(ns.horizontalPodAutoscalers?.map((h) => h.name)).toEqual(['api', 'web', 'batch']);
+    expect(ns.horizontalPodAutoscalers?.[1]).toEqual({
+      name: 'web',
+      target: { kind: 'Deployment', name: 'web' },
+      minReplicas: 2,
+      maxReplicas: 10,
+      currentReplicas: 10,
+      desiredReplicas: 10,
+      conditions: [
+        {
+          type: 'AbleToScale',
+          status: 'True',
+          reason: 'ReadyForNewScale',
+          message: 'recommended size matches current size',
+          lastTransitionTime: at(25),
+        },
+        {
+          type: 'ScalingActive',
+          status: 'True',
+          reason: 'ValidMetricFound',
+          message: 'the HPA was able to successfully calculate a replica count from cpu resource utilization (percentage of request)',
+          lastTransitionTime: at(30 * 24 * 60),
+        },
+        {
+          type: 'ScalingLimited',
+          status: 'True',
+          reason: 'TooManyReplicas',
+          message: 'the desired replica count is more than the maximum replica count',
+          lastTransitionTime: at(25),
+        },
+      ],
+      metrics: ['cpu 180% of request (target 70%)'],
+    });
+    expect(ns.horizontalPodAutoscalers?.[0]).toMatchObject({
+      desiredReplicas: 0,
+      metrics: ['cpu: no current value (target 50%)'],
+      conditions: [{ type: 'AbleToScale' }, { type: 'ScalingActive', status: 'False', reason: 'FailedGetResourceMetric' }],
+    });
+    expect(ns.unavailable).toBeUndefined();
+  });
+
+  test('claims: the Pending one first, with its class and request; the Bound one with its volume; a pod names the claims it mounts', async () => {
+    const ns = only(await collect(), 'shop');
+    expect(ns.persistentVolumeClaims).toEqual([
+      {
+        name: 'data-db',
+        phase: 'Pending',
+        storageClassName: 'fast-ssd',
+        requested: '1Gi',
+        accessModes: ['ReadWriteOnce'],
+        createdAt: at(12),
+        conditions: [],
+      },
+      {
+        name: 'logs',
+        phase: 'Bound',
+        storageClassName: 'gp3',
+        requested: '10Gi',
+        accessModes: ['ReadWriteOnce'],
+        volumeName: 'pvc-3f0c2a4e-9b1d-4c6e-8a7f-2d5e1b9c0a11',
+        createdAt: at(30 * 24 * 60),
+        conditions: [],
+      },
+    ]);
+    expect(ns.pods.map((p) => [p.name, p.claims])).toEqual([['db-0', ['data-db']]]);
+  });
+
+  test('the label selector scopes them, and keeps the events about the claims it selects', async () => {
+    const ns = only(await collect('app=db'), 'shop');
+    expect([ns.horizontalPodAutoscalers, ns.persistentVolumeClaims?.map((c) => c.name)]).toEqual([[], ['data-db']]);
+    expect(ns.events.map((e) => `${e.object.kind}/${e.object.name}:${e.reason}`)).toEqual([
+      'PersistentVolumeClaim/data-db:ProvisioningFailed',
+    ]);
+  });
+
+  test('a role without autoscaling nor claims (403) makes them unavailable, not absent; the surface stands', async () => {
+    k8s.setRbac({
+      rules: [
+        { verbs: ['get', 'list', 'watch'], apiGroups: ['apps', 'networking.k8s.io', 'batch'], resources: ['*'] },
+        { verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['pods', 'pods/log', 'events', 'services', 'endpoints'] },
+      ],
+    });
+    const ns = only(await collect(), 'shop');
+    expect(ns.unavailable?.map((u) => u.kind)).toEqual(['horizontalpodautoscalers', 'persistentvolumeclaims']);
+    expect(ns.unavailable?.[1]?.reason).toMatch(/403 Forbidden.*list on persistentvolumeclaims/);
+    expect([ns.horizontalPodAutoscalers, ns.persistentVolumeClaims]).toEqual([undefined, undefined]);
+    expect(ns.pods.map((p) => p.name)).toEqual(['db-0']);
+  });
+});
+
 describe('no answer from the apiserver', () => {
   const scope = { cluster: 'sandbox', namespaces: ['checkout'] };
 
@@ -801,10 +922,10 @@ describe('no answer from the apiserver', () => {
       );
       expect(err).toBeDefined();
       expect(err).not.toBeInstanceOf(ApplicationFailure);
-      // The abort reached the sockets: all nine list requests were dropped long before the 60 s timeout.
-      for (let i = 0; i < 50 && closed < 9; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(opened).toBe(9);
-      expect(closed).toBe(9);
+      // The abort reached the sockets: all eleven list requests were dropped long before the 60 s timeout.
+      for (let i = 0; i < 50 && closed < 11; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(opened).toBe(11);
+      expect(closed).toBe(11);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -303,6 +303,48 @@ describe('kubernetes.nodes', () => {
   });
 });
 
+describe('HorizontalPodAutoscalers and PersistentVolumeClaims', () => {
+  const build = (shop: Record<string, unknown>) =>
+    buildScenario({ ...parseScenario(minimal(), { now: NOW }), kubernetes: { namespaces: { shop } } });
+
+  test('default to none (scenarios written before they were served)', () => {
+    const scenario = build({});
+    expect([
+      scenario.kubernetes.namespaces.shop?.horizontalPodAutoscalers,
+      scenario.kubernetes.namespaces.shop?.persistentVolumeClaims,
+    ]).toEqual([[], []]);
+  });
+
+  test('an HPA needs its target and maxReplicas; a claim phase is Pending, Bound or Lost', () => {
+    const err = errorOf(() =>
+      build({
+        horizontalPodAutoscalers: [{ metadata: { name: 'web' }, spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' } } }],
+        persistentVolumeClaims: [{ metadata: { name: 'data' }, spec: {}, status: { phase: 'Waiting' } }],
+      }),
+    );
+    expect(err.issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining([
+        'kubernetes.namespaces.shop.horizontalPodAutoscalers[0].spec.maxReplicas',
+        'kubernetes.namespaces.shop.persistentVolumeClaims[0].status.phase',
+      ]),
+    );
+  });
+
+  test('two claims of one name are refused', () => {
+    const err = errorOf(() =>
+      build({
+        persistentVolumeClaims: [
+          { metadata: { name: 'data' }, spec: {} },
+          { metadata: { name: 'data' }, spec: {} },
+        ],
+      }),
+    );
+    expect(err.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'kubernetes.namespaces.shop.persistentVolumeClaims[1].metadata.name: duplicate persistentVolumeClaims name "data"',
+    ]);
+  });
+});
+
 describe('kubernetes.nodeEvents', () => {
   const nodeEvent = (
     fields: { name?: string; kind?: string; namespace?: string; objectNamespace?: string; lastTimestamp?: string } = {},

@@ -403,6 +403,20 @@ describe('an over-privileged Kubernetes token', () => {
     expect(read.detail).toMatch(/what to do: triages run without these/);
   });
 
+  test('a token that may not list HPAs and PersistentVolumeClaims warns, naming them: triages run without them', async () => {
+    k8s.setRbac({
+      rules: VIEW_CLUSTER_ROLE_RULES.filter((r) => !(r.apiGroups ?? []).includes('autoscaling')).map((r) => ({
+        ...r,
+        resources: (r.resources ?? []).filter((x) => !x.startsWith('persistentvolumeclaims')),
+      })),
+    });
+    const read = result(await run(), 'kubernetes.read');
+    expect(read.status).toBe('warn');
+    expect(read.detail).toContain(
+      'namespace checkout: may not list horizontalpodautoscalers.autoscaling, list persistentvolumeclaims (SelfSubjectAccessReview)',
+    );
+  });
+
   describe('Node events (kubernetes.nodeEventsNamespace)', () => {
     const withNodeEvents = () => options({ config: { ...config, kubernetes: { ...config.kubernetes, nodeEventsNamespace: 'default' } } });
 

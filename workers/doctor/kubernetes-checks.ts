@@ -60,6 +60,8 @@ const OPTIONAL_TRIAGE_READS: readonly V1ResourceAttributes[] = [
   { verb: 'list', group: 'networking.k8s.io', resource: 'networkpolicies' },
   { verb: 'list', group: 'batch', resource: 'jobs' },
   { verb: 'list', group: 'batch', resource: 'cronjobs' },
+  { verb: 'list', group: 'autoscaling', resource: 'horizontalpodautoscalers' },
+  { verb: 'list', group: '', resource: 'persistentvolumeclaims' },
 ];
 
 /** Where a pod's service-account token is (automounted, or projected there as deploy/ does for the worker only). */

@@ -1,5 +1,5 @@
 import { hpaAnalyzer } from '../../../activities/analyzers/hpa.js';
-import type { EventSummary, NamespaceEvidence } from '../../../activities/model.js';
+import type { EventSummary, HorizontalPodAutoscalerSummary, HpaConditionSummary, NamespaceEvidence } from '../../../activities/model.js';
 import {
   analysisInput,
   CONTROL_CHARACTERS,
@@ -193,5 +193,210 @@ describe('hpaAnalyzer', () => {
     if (expected.objects) expect(findings.map((f) => f.objects)).toEqual(expected.objects);
     const evidence = findings.flatMap((f) => f.evidence);
     for (const line of expected.evidence ?? []) expect(evidence).toContain(line);
+  });
+});
+
+describe('hpaAnalyzer, from the HPA object', () => {
+  const condition = (type: string, status: string, reason: string, message: string, minutes = 30): HpaConditionSummary => ({
+    type,
+    status,
+    reason,
+    message,
+    lastTransitionTime: minutesBefore(minutes),
+  });
+  const able = condition('AbleToScale', 'True', 'ReadyForNewScale', 'recommended size matches current size');
+  const active = condition(
+    'ScalingActive',
+    'True',
+    'ValidMetricFound',
+    'the HPA was able to successfully calculate a replica count from cpu resource utilization (percentage of request)',
+  );
+  const limited = condition(
+    'ScalingLimited',
+    'True',
+    'TooManyReplicas',
+    'the desired replica count is more than the maximum replica count',
+    25,
+  );
+  const withinRange = condition('ScalingLimited', 'False', 'DesiredWithinRange', 'the desired count is within the acceptable range');
+  const hpa = (name: string, overrides: Partial<HorizontalPodAutoscalerSummary> = {}): HorizontalPodAutoscalerSummary => ({
+    name,
+    target: { kind: 'Deployment', name: 'web' },
+    minReplicas: 2,
+    maxReplicas: 10,
+    currentReplicas: 4,
+    desiredReplicas: 4,
+    conditions: [able, active, withinRange],
+    metrics: ['cpu 65% of request (target 70%)'],
+    ...overrides,
+  });
+  const missingRequest = condition(
+    'ScalingActive',
+    'False',
+    'FailedGetResourceMetric',
+    `the HPA was unable to compute the replica count: failed to get cpu resource metric value: ${MISSING_REQUEST}`,
+    120,
+  );
+
+  interface ObjectCase {
+    name: string;
+    hpas: HorizontalPodAutoscalerSummary[];
+    events?: EventSummary[];
+    titles: string[];
+    evidence?: string[];
+  }
+
+  const objectCases: ObjectCase[] = [
+    {
+      name: 'pinned at its maximum, wanting more: names the HPA, its target, the maximum and the metric against its target',
+      hpas: [
+        hpa('web', {
+          currentReplicas: 10,
+          desiredReplicas: 10,
+          conditions: [able, active, limited],
+          metrics: ['cpu 180% of request (target 70%)'],
+        }),
+      ],
+      titles: ['HPA web at its maximum of 10 replicas (Deployment web): desires more (cpu 180% of request, target 70%)'],
+      evidence: [
+        `ScalingLimited True (TooManyReplicas) since ${minutesBefore(25)}: the desired replica count is more than the maximum replica count`,
+        'replicas: 10 current, 10 desired (min 2, max 10)',
+        'metrics: cpu 180% of request (target 70%)',
+        'scale target: Deployment web',
+      ],
+    },
+    {
+      name: 'a desired count above the maximum says the same without the condition',
+      hpas: [hpa('web', { currentReplicas: 10, desiredReplicas: 14, conditions: [], metrics: [] })],
+      titles: ['HPA web at its maximum of 10 replicas (Deployment web): desires more'],
+    },
+    {
+      name: 'cannot compute its metrics (no cpu request): the condition names the container, even after the events expired',
+      hpas: [
+        hpa('api-hpa', {
+          target: { kind: 'Deployment', name: 'api' },
+          desiredReplicas: 0,
+          conditions: [able, missingRequest],
+          metrics: ['cpu: no current value (target 50%)'],
+        }),
+      ],
+      titles: ['HPA api-hpa cannot scale api: missing CPU request in container api'],
+      evidence: [
+        `ScalingActive False (FailedGetResourceMetric) since ${minutesBefore(120)}: the HPA was unable to compute the replica count: failed to get cpu resource metric value: ${MISSING_REQUEST}`,
+        'replicas: 4 current, 0 desired (min 2, max 10)',
+      ],
+    },
+    {
+      name: 'an unknown metric source: the reason and the controller’s words',
+      hpas: [
+        hpa('web', {
+          conditions: [
+            able,
+            condition(
+              'ScalingActive',
+              'False',
+              'InvalidMetricSourceType',
+              'the HPA was unable to compute the replica count: unknown metric source type "Foo"',
+            ),
+          ],
+        }),
+      ],
+      titles: ['HPA web cannot scale web: InvalidMetricSourceType: unknown metric source type "Foo"'],
+    },
+    {
+      name: 'the condition and the events say the same: one finding, the events counted in its evidence',
+      hpas: [hpa('checkout-api-hpa', { target: { kind: 'Deployment', name: 'checkout-api' }, conditions: [able, missingRequest] })],
+      events: [hpaEvent(MISSING_REQUEST), computeEvent(MISSING_REQUEST)],
+      titles: ['HPA checkout-api-hpa cannot scale checkout-api: missing CPU request in container api'],
+      evidence: [
+        'FailedComputeMetricsReplicas, FailedGetResourceMetric on HorizontalPodAutoscaler shop/checkout-api-hpa seen 98 times, last at 2024-05-01T10:29:00Z',
+      ],
+    },
+    {
+      name: 'events about an HPA that is not listed still speak for it',
+      hpas: [hpa('web')],
+      events: [hpaEvent(MISSING_REQUEST)],
+      titles: ['HPA checkout-api-hpa cannot scale checkout-api: missing CPU request in container api'],
+    },
+    {
+      name: 'near miss: a listed HPA that is healthy now; its old warnings are history',
+      hpas: [hpa('checkout-api-hpa', { target: { kind: 'Deployment', name: 'checkout-api' } })],
+      events: [hpaEvent(MISSING_REQUEST, { lastSeen: minutesBefore(50) })],
+      titles: [],
+    },
+    {
+      name: 'near miss: at its maximum because minReplicas == maxReplicas, and idle',
+      hpas: [
+        hpa('batch', {
+          minReplicas: 3,
+          maxReplicas: 3,
+          currentReplicas: 3,
+          desiredReplicas: 3,
+          conditions: [
+            able,
+            active,
+            condition('ScalingLimited', 'True', 'TooFewReplicas', 'the desired replica count is less than the minimum replica count'),
+          ],
+          metrics: ['cpu 12% of request (target 80%)'],
+        }),
+      ],
+      titles: [],
+    },
+    {
+      name: 'near miss: at its maximum but not limited (the load fits exactly)',
+      hpas: [hpa('web', { currentReplicas: 10, desiredReplicas: 10, conditions: [able, active, withinRange] })],
+      titles: [],
+    },
+    {
+      name: 'near miss: scaling disabled because its target was scaled to zero on purpose',
+      hpas: [
+        hpa('web', {
+          currentReplicas: 0,
+          desiredReplicas: 0,
+          conditions: [
+            able,
+            condition('ScalingActive', 'False', 'ScalingDisabled', 'scaling is disabled since the replica count of the target is zero'),
+          ],
+        }),
+      ],
+      titles: [],
+    },
+    {
+      name: 'near miss: AbleToScale False while backing off is routine',
+      hpas: [
+        hpa('web', {
+          conditions: [
+            condition(
+              'AbleToScale',
+              'False',
+              'BackoffBoth',
+              'the time since the previous scale is still within both the downscale and upscale forbidden windows',
+            ),
+            active,
+            withinRange,
+          ],
+        }),
+      ],
+      titles: [],
+    },
+  ];
+
+  test.each(objectCases)('$name', ({ hpas, events = [], titles, evidence }) => {
+    const ns = { ...namespace('shop', { ...healthyNamespace(), events }), horizontalPodAutoscalers: hpas };
+    const findings = hpaAnalyzer(analysisInput(kubernetes(ns)));
+    expect(findings.map((f) => f.title)).toEqual(titles);
+    for (const f of findings) expect(f.severity).toBe('warning');
+    for (const line of evidence ?? []) expect(findings[0]?.evidence).toContain(line);
+  });
+
+  test('the listed HPA names its target as an object, from scaleTargetRef', () => {
+    const ns = {
+      ...namespace('shop', healthyNamespace()),
+      horizontalPodAutoscalers: [hpa('web-autoscaler', { conditions: [able, missingRequest] })],
+    };
+    expect(hpaAnalyzer(analysisInput(kubernetes(ns)))[0]?.objects).toEqual([
+      'HorizontalPodAutoscaler/shop/web-autoscaler',
+      'Deployment/shop/web',
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { diagnose } from '../../../activities/analyzers/index.js';
 import { volumesAnalyzer } from '../../../activities/analyzers/volumes.js';
-import type { EventSummary, NamespaceEvidence, PodSummary, Severity } from '../../../activities/model.js';
+import type { EventSummary, NamespaceEvidence, PersistentVolumeClaimSummary, PodSummary, Severity } from '../../../activities/model.js';
 import {
   analysisInput,
   CONTROL_CHARACTERS,
@@ -379,5 +379,107 @@ describe('ranking against the scheduler', () => {
     const { headline, findings } = diagnose(analysisInput(kubernetes(ns)));
     expect(headline).toMatch(/^checkout-api pods pending: PersistentVolumeClaim data-pvc /);
     expect(findings[1]?.analyzer).toBe('kubernetes.unschedulable');
+  });
+});
+
+describe('volumesAnalyzer, from the listed claims', () => {
+  const claim = (name: string, overrides: Partial<PersistentVolumeClaimSummary> = {}): PersistentVolumeClaimSummary => ({
+    name,
+    phase: 'Pending',
+    storageClassName: 'standard-v2',
+    requested: '1Gi',
+    accessModes: ['ReadWriteOnce'],
+    createdAt: minutesBefore(12),
+    conditions: [],
+    ...overrides,
+  });
+  const mounting = (claims: string[]) => pending.map((p) => ({ ...p, claims }));
+  const waitForFirstConsumer = (name: string) =>
+    claimEvent(name, 'waiting for first consumer to be created before binding', { reason: 'WaitForFirstConsumer', type: 'Normal' });
+  const noClassSet = (name: string) =>
+    claimEvent(name, 'no persistent volumes available for this claim and no storage class is set', {
+      reason: 'FailedBinding',
+      type: 'Normal',
+    });
+
+  interface ClaimCase {
+    name: string;
+    claims: PersistentVolumeClaimSummary[];
+    pods?: PodSummary[];
+    events?: EventSummary[];
+    findings: { title: string; severity: Severity }[];
+    evidence?: string[];
+  }
+
+  const claimCases: ClaimCase[] = [
+    {
+      name: 'a claim on a StorageClass that does not exist: the pods waiting on it are the ones whose volumes name it',
+      claims: [claim('data-pvc'), claim('logs-pvc', { storageClassName: 'other-missing' })],
+      pods: mounting(['data-pvc']),
+      events: [claimEvent('data-pvc', CLASS_NOT_FOUND), claimEvent('logs-pvc', 'storageclass.storage.k8s.io "other-missing" not found')],
+      findings: [
+        {
+          title: 'checkout-api pods pending: PersistentVolumeClaim data-pvc cannot be provisioned: StorageClass standard-v2 not found',
+          severity: 'critical',
+        },
+        { title: 'PersistentVolumeClaim logs-pvc cannot be provisioned: StorageClass other-missing not found', severity: 'warning' },
+      ],
+      evidence: [
+        'PersistentVolumeClaim data-pvc: Pending, StorageClass standard-v2, requests 1Gi ReadWriteOnce, created 2024-05-01T10:18:00Z',
+        `pods waiting on it: ${OLD_RS}-p0, ${OLD_RS}-p1`,
+      ],
+    },
+    {
+      name: 'a claim naming no class, no default StorageClass: Pending with only a Normal event, and the pods that wait on it',
+      claims: [claim('data-pvc', { storageClassName: undefined })],
+      pods: mounting(['data-pvc']),
+      events: [noClassSet('data-pvc')],
+      findings: [
+        {
+          title:
+            'checkout-api pods pending: PersistentVolumeClaim data-pvc cannot be bound: it names no StorageClass (and there is no default) and no PersistentVolume matches it',
+          severity: 'critical',
+        },
+      ],
+      evidence: [
+        'PersistentVolumeClaim data-pvc: Pending, no StorageClass named, requests 1Gi ReadWriteOnce, created 2024-05-01T10:18:00Z',
+      ],
+    },
+    {
+      name: 'a claim naming no class whose pod is not yet told by the scheduler: the claim, with the pod waiting on it',
+      claims: [claim('data-pvc', { storageClassName: '' })],
+      pods: [pod('db-0', { phase: 'Pending', ready: false, replicaSet: undefined, claims: ['data-pvc'] })],
+      findings: [
+        {
+          title:
+            'PersistentVolumeClaim data-pvc cannot be bound: it names no StorageClass (and there is no default) and no PersistentVolume matches it; 1 pod waiting: db-0',
+          severity: 'warning',
+        },
+      ],
+    },
+    {
+      name: 'near miss: a Bound claim, whatever its old provisioning warnings say',
+      claims: [claim('data-pvc', { phase: 'Bound', volumeName: 'pvc-123' })],
+      events: [claimEvent('data-pvc', CLASS_NOT_FOUND, { lastSeen: minutesBefore(40) })],
+      findings: [],
+    },
+    {
+      name: 'near miss: WaitForFirstConsumer, no pod yet',
+      claims: [claim('data-pvc', { storageClassName: 'local-path' })],
+      events: [waitForFirstConsumer('data-pvc')],
+      findings: [],
+    },
+    {
+      name: 'near miss: a Pending claim with a class and no warning (being provisioned)',
+      claims: [claim('data-pvc', { storageClassName: 'gp3' })],
+      findings: [],
+    },
+  ];
+
+  test.each(claimCases)('$name', ({ claims, pods = [], events = [], findings, evidence }) => {
+    const ns = { ...namespace('shop', { ...down, pods, events }), persistentVolumeClaims: claims };
+    const out = volumesAnalyzer(analysisInput(kubernetes(ns)));
+    expect(out.map((f) => ({ title: f.title, severity: f.severity }))).toEqual(findings);
+    for (const line of evidence ?? []) expect(out[0]?.evidence).toContain(line);
   });
 });

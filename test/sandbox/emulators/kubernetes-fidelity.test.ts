@@ -2,7 +2,8 @@
 // (test/specs/kubernetes-swagger.json): the list and read routes it serves
 // must answer what the matching swagger operation documents (PodList, EventList
 // of core/v1, DeploymentList and ReplicaSetList of apps/v1, JobList and
-// CronJobList of batch/v1 and the others below, and their items),
+// CronJobList of batch/v1, HorizontalPodAutoscalerList of autoscaling/v2,
+// PersistentVolumeClaimList of core/v1 and the others below, and their items),
 // every error must be a meta/v1 Status, and the query parameters it reads must
 // be ones the operations list.
 import { readdirSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { startKubernetesEmulator, type KubernetesEmulator, type PolicyRule } fro
 import { viewAndNodeReaderRules } from '../../../sandbox/node-reader.js';
 import { batchScenario } from '../batch-scenario.js';
 import { nodesScenario } from '../nodes-scenario.js';
+import { autoscalingStorageScenario } from '../autoscaling-storage-scenario.js';
 import { generatedScenario } from '../generated-scenario.js';
 import {
   ApiDescription,
@@ -59,7 +61,18 @@ const STRICTER_THAN_SPEC: SchemaPatch[] = [
 
 interface Resource {
   plural: string;
-  scenarioKey: 'pods' | 'events' | 'deployments' | 'replicaSets' | 'services' | 'endpoints' | 'networkPolicies' | 'jobs' | 'cronJobs';
+  scenarioKey:
+    | 'pods'
+    | 'events'
+    | 'deployments'
+    | 'replicaSets'
+    | 'services'
+    | 'endpoints'
+    | 'networkPolicies'
+    | 'jobs'
+    | 'cronJobs'
+    | 'horizontalPodAutoscalers'
+    | 'persistentVolumeClaims';
   /** The list route the emulator serves, as the swagger spells it. */
   template: string;
   /** What the swagger's list operation answers (asserted below, not assumed). */
@@ -115,6 +128,18 @@ const RESOURCES: Resource[] = [
     scenarioKey: 'cronJobs',
     template: '/apis/batch/v1/namespaces/{namespace}/cronjobs',
     listDefinition: 'io.k8s.api.batch.v1.CronJobList',
+  },
+  {
+    plural: 'horizontalpodautoscalers',
+    scenarioKey: 'horizontalPodAutoscalers',
+    template: '/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers',
+    listDefinition: 'io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerList',
+  },
+  {
+    plural: 'persistentvolumeclaims',
+    scenarioKey: 'persistentVolumeClaims',
+    template: '/api/v1/namespaces/{namespace}/persistentvolumeclaims',
+    listDefinition: 'io.k8s.api.core.v1.PersistentVolumeClaimList',
   },
 ];
 
@@ -200,7 +225,7 @@ function statusErrors(httpStatus: number, body: Record<string, any> | undefined)
 
 // ---- the swagger's routes -----------------------------------------------------
 
-test('the emulator’s list routes are the swagger’s list operations for PodList, EventList, ServiceList, EndpointsList (core/v1), DeploymentList, ReplicaSetList (apps/v1), NetworkPolicyList (networking.k8s.io/v1), JobList and CronJobList (batch/v1)', () => {
+test('the emulator’s list routes are the swagger’s list operations for PodList, EventList, ServiceList, EndpointsList (core/v1), DeploymentList, ReplicaSetList (apps/v1), NetworkPolicyList (networking.k8s.io/v1), JobList and CronJobList (batch/v1), HorizontalPodAutoscalerList (autoscaling/v2) and PersistentVolumeClaimList (core/v1)', () => {
   for (const r of RESOURCES) {
     const { list, read, listDefinition, itemDefinition } = route(r.plural);
     expect([r.plural, list.raw['x-kubernetes-action'], read.raw['x-kubernetes-action']]).toEqual([r.plural, 'list', 'get']);
@@ -217,6 +242,8 @@ test('the emulator’s list routes are the swagger’s list operations for PodLi
     'io.k8s.api.networking.v1.NetworkPolicy',
     'io.k8s.api.batch.v1.Job',
     'io.k8s.api.batch.v1.CronJob',
+    'io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler',
+    'io.k8s.api.core.v1.PersistentVolumeClaim',
   ]);
   expect([statusDefinition, wireKind(statusDefinition)]).toEqual([
     'io.k8s.apimachinery.pkg.apis.meta.v1.Status',
@@ -235,14 +262,18 @@ const SCENARIOS: [string, () => Promise<Scenario>][] = [
     .filter((f) => f.endsWith('.yaml') && !f.endsWith('.expected.yaml'))
     .sort()
     .map((f): [string, () => Promise<Scenario>] => [f, () => loadScenario(`${SCENARIO_DIR}${f}`, { now: NOW })]),
-  // Eval cases holding the kinds no shipped scenario lists: Services, Endpoints (one empty), NetworkPolicies and a Job.
+  // Eval cases holding the kinds no shipped scenario lists: Services, Endpoints (one empty), NetworkPolicies, a Job, an HPA and a PVC.
   ...[
     'holmes-ask-84-network-policy-blocking-traffic.yaml',
     'holmes-ask-76-service-discovery-issue.yaml',
     'holmes-inv-07-job-syntax-error.yaml',
+    'holmes-ask-85-hpa-not-scaling.yaml',
+    'holmes-ask-24-misconfigured-pvc.yaml',
   ].map((f): [string, () => Promise<Scenario>] => [`eval ${f}`, () => loadScenario(`${EVAL_CASE_DIR}${f}`, { now: NOW })]),
   // CronJobs and Jobs in each state (failed, running, complete), owned by the CronJob.
   ['Jobs and CronJobs (built in code)', async () => batchScenario(NOW)],
+  // HPAs at their maximum, unable to compute metrics and idle at min == max; a claim Pending on a missing class, one Bound.
+  ['HorizontalPodAutoscalers and PersistentVolumeClaims (built in code)', async () => autoscalingStorageScenario(NOW)],
   [
     'generated (1,500 + 5 pods, 400 + 3 warning events)',
     async () =>
