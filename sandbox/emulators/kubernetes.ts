@@ -92,6 +92,9 @@ const RESOURCES: ResourceType[] = [
   { plural: 'networkpolicies', scenarioKey: 'networkPolicies', kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', fields: [] },
   { plural: 'jobs', scenarioKey: 'jobs', kind: 'Job', apiVersion: 'batch/v1', fields: ['status.successful'] },
   { plural: 'cronjobs', scenarioKey: 'cronJobs', kind: 'CronJob', apiVersion: 'batch/v1', fields: [] },
+  { plural: 'statefulsets', scenarioKey: 'statefulSets', kind: 'StatefulSet', apiVersion: 'apps/v1', fields: [] },
+  { plural: 'daemonsets', scenarioKey: 'daemonSets', kind: 'DaemonSet', apiVersion: 'apps/v1', fields: [] },
+  { plural: 'controllerrevisions', scenarioKey: 'controllerRevisions', kind: 'ControllerRevision', apiVersion: 'apps/v1', fields: [] },
 ];
 
 const ROUTE_PREFIX: Record<string, string> = {
@@ -179,6 +182,9 @@ function clusterNamespaces(scenario: Scenario): [string, ScenarioNamespace][] {
         networkPolicies: [],
         jobs: [],
         cronJobs: [],
+        statefulSets: [],
+        daemonSets: [],
+        controllerRevisions: [],
       };
   return [...namespaces.filter(([ns]) => ns !== NODE_EVENTS_NAMESPACE), [NODE_EVENTS_NAMESPACE, merged]];
 }
@@ -201,7 +207,11 @@ function buildStore(scenario: Scenario, previous?: Store): Store {
               ? content.jobs
               : kind === 'CronJob'
                 ? content.cronJobs
-                : [];
+                : kind === 'StatefulSet'
+                  ? content.statefulSets
+                  : kind === 'DaemonSet'
+                    ? content.daemonSets
+                    : [];
       return owners.find((o) => o.metadata.name === name)?.metadata.uid ?? uidFor(kind, ns, name);
     };
     const byResource = new Map<string, KubeObject[]>();
