@@ -47,6 +47,11 @@ export const EVIDENCE_LIMITS = {
   cronJobsPerNamespace: 20,
   /** A Job has a handful of condition types (Failed, Complete, FailureTarget, SuccessCriteriaMet, Suspended). */
   conditionsPerJob: 5,
+  /** Unhealthy or mid-rollout first; each with its newest `revisionsPerWorkload` ControllerRevisions. */
+  statefulSetsPerNamespace: 20,
+  daemonSetsPerNamespace: 20,
+  /** The two a rollout moves between: enough to name what it changed. */
+  revisionsPerWorkload: 2,
   /** Rules per NetworkPolicy direction, and peers and ports per rule. */
   rulesPerPolicy: 10,
   peersPerRule: 10,
@@ -79,6 +84,8 @@ export interface TrimReport {
     replicaSets: number;
     deployments: number;
     jobs: number;
+    statefulSets: number;
+    daemonSets: number;
     alerts: number;
     logLines: number;
     logDigests: number;
@@ -91,11 +98,23 @@ function emptyReport(bytes: number): TrimReport {
     bytesBefore: bytes,
     bytesAfter: bytes,
     fits: true,
-    dropped: { pods: 0, events: 0, replicaSets: 0, deployments: 0, jobs: 0, alerts: 0, logLines: 0, logDigests: 0, namespaceDetails: 0 },
+    dropped: {
+      pods: 0,
+      events: 0,
+      replicaSets: 0,
+      deployments: 0,
+      jobs: 0,
+      statefulSets: 0,
+      daemonSets: 0,
+      alerts: 0,
+      logLines: 0,
+      logDigests: 0,
+      namespaceDetails: 0,
+    },
   };
 }
 
-type ListKey = 'pods' | 'events' | 'replicaSets' | 'deployments' | 'jobs' | 'cronJobs';
+type ListKey = 'pods' | 'events' | 'replicaSets' | 'deployments' | 'jobs' | 'cronJobs' | 'statefulSets' | 'daemonSets';
 
 /**
  * Removes the tail of one list (lists are ordered most important first) and
@@ -141,9 +160,9 @@ function dropOldestLogLine(logs: ShownLog[], floor: number): number {
  * goes with its pod), then the digests of running containers' logs; then the
  * least notable pods and the oldest events (alternating from whichever list is
  * longest, so neither is emptied while the other is full), then replica sets,
- * deployments, Jobs and CronJobs, and as a last resort the details of whole
- * namespaces (their Services, Endpoints and NetworkPolicies too), which keep
- * their counts.
+ * deployments, Jobs and CronJobs, DaemonSets and StatefulSets, and as a last
+ * resort the details of whole namespaces (their Services, Endpoints and
+ * NetworkPolicies too), which keep their counts.
  * Returns a new object; the input is not modified.
  */
 export function fitKubernetesEvidence(
@@ -194,6 +213,9 @@ export function fitKubernetesEvidence(
     { keys: ['deployments'], counter: 'deployments' },
     // Complete Jobs are at the tail and go first; a failed Job's status is what the jobs analyzer reads.
     { keys: ['jobs', 'cronJobs'], counter: 'jobs' },
+    // Settled ones are at the tail; an unsettled one with its two revisions is what the rollout analyzer reads.
+    { keys: ['daemonSets'], counter: 'daemonSets' },
+    { keys: ['statefulSets'], counter: 'statefulSets' },
   ];
   for (const stage of stages) {
     while (bytes > maxBytes) {
@@ -218,6 +240,8 @@ export function fitKubernetesEvidence(
     delete ns.networkPolicies;
     delete ns.jobs;
     delete ns.cronJobs;
+    delete ns.statefulSets;
+    delete ns.daemonSets;
     report.dropped.namespaceDetails += 1;
     bytes = evidenceBytes(out);
   }

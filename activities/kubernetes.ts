@@ -1,8 +1,8 @@
 // The Kubernetes evidence activity: lists pods, events, deployments, replica
-// sets, Services, Endpoints, NetworkPolicies, Jobs and CronJobs in the scoped
-// namespaces, reads the previous log of the few containers that crashed
-// (read-only verbs the `view` role grants, pods/log included) and returns a
-// bounded summary. Every request names the triage in its User-Agent, which the
+// sets, Services, Endpoints, NetworkPolicies, Jobs, CronJobs, StatefulSets,
+// DaemonSets and ControllerRevisions in the scoped namespaces, reads the
+// previous log of the few containers that crashed (read-only verbs the `view`
+// role grants, pods/log included) and returns a bounded summary. Every request names the triage in its User-Agent, which the
 // apiserver audit log records, so the audit trail joins on one id.
 import {
   ApiException,
@@ -28,6 +28,7 @@ import {
   previousLogTargets,
   summarizeNamespace,
   type LogTarget,
+  type NamespaceObjects,
 } from './kubernetes-summary.js';
 import { digestLog } from './log-digest.js';
 import type { EvidenceRequest, KubernetesEvidence, LogTail, NamespaceEvidence, OptionalRead } from './model.js';
@@ -221,10 +222,11 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
   }
 
   /**
-   * Optional objects (Services, Endpoints, NetworkPolicies, Jobs, CronJobs): a
-   * refused read (403, a hand-written Role without them) or a resource the
-   * apiserver does not serve (404) is recorded as unavailable and the surface
-   * stands; any other failure fails the surface as the other lists do.
+   * Optional objects (Services, Endpoints, NetworkPolicies, Jobs, CronJobs,
+   * StatefulSets, DaemonSets, ControllerRevisions): a refused read (403, a
+   * hand-written Role without them) or a resource the apiserver does not serve
+   * (404) is recorded as unavailable and the surface stands; any other failure
+   * fails the surface as the other lists do.
    */
   async function listOptional<T>(
     kind: string,
@@ -247,6 +249,35 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
     }
   }
 
+  /**
+   * StatefulSets, DaemonSets and the ControllerRevisions that hold their pod
+   * templates, as optional reads by the label selector (a revision carries its
+   * pods' labels). Revisions are read only to be digested into their owners'
+   * summaries.
+   */
+  async function listStatefulControllers(
+    base: { namespace: string; limit: number; labelSelector?: string },
+    userAgent: string,
+  ): Promise<{
+    reads: { unavailable?: OptionalRead }[];
+    objects: Pick<NamespaceObjects, 'statefulSets' | 'daemonSets' | 'controllerRevisions'>;
+  }> {
+    const request = (cont: string | undefined) => ({ ...base, ...(cont ? { _continue: cont } : {}) });
+    const [statefulSets, daemonSets, controllerRevisions] = await Promise.all([
+      listOptional('statefulsets', (cont) => apps.listNamespacedStatefulSet(request(cont), requestOptions(userAgent))),
+      listOptional('daemonsets', (cont) => apps.listNamespacedDaemonSet(request(cont), requestOptions(userAgent))),
+      listOptional('controllerrevisions', (cont) => apps.listNamespacedControllerRevision(request(cont), requestOptions(userAgent))),
+    ]);
+    return {
+      reads: [statefulSets, daemonSets, controllerRevisions],
+      objects: {
+        ...(statefulSets.items ? { statefulSets: statefulSets.items } : {}),
+        ...(daemonSets.items ? { daemonSets: daemonSets.items } : {}),
+        ...(controllerRevisions.items ? { controllerRevisions: controllerRevisions.items } : {}),
+      },
+    };
+  }
+
   async function collectNamespace(
     namespace: string,
     labelSelector: string | undefined,
@@ -255,7 +286,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
   ): Promise<NamespaceEvidence> {
     const base = { namespace, limit: pageSize, ...(labelSelector ? { labelSelector } : {}) };
     const page = (cont: string | undefined) => ({ namespace, limit: pageSize, ...(cont ? { _continue: cont } : {}) });
-    const [pods, events, deployments, replicaSets, services, endpoints, networkPolicies, jobs, cronJobs] = await Promise.all([
+    const [pods, events, deployments, replicaSets, services, endpoints, networkPolicies, jobs, cronJobs, controllers] = await Promise.all([
       listAll('pods', (cont) => core.listNamespacedPod({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
       // Events carry no labels of their object; they are scoped after listing instead.
       listAll('events', (cont) =>
@@ -276,8 +307,11 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       listOptional('cronjobs', (cont) =>
         batch.listNamespacedCronJob({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent)),
       ),
+      listStatefulControllers(base, userAgent),
     ]);
-    const unavailable = [services, endpoints, networkPolicies, jobs, cronJobs].flatMap((r) => (r.unavailable ? [r.unavailable] : []));
+    const unavailable = [services, endpoints, networkPolicies, jobs, cronJobs, ...controllers.reads].flatMap((r) =>
+      r.unavailable ? [r.unavailable] : [],
+    );
     return summarizeNamespace({
       namespace,
       ...(labelSelector ? { labelSelector } : {}),
@@ -290,6 +324,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       ...(networkPolicies.items ? { networkPolicies: networkPolicies.items } : {}),
       ...(jobs.items ? { jobs: jobs.items } : {}),
       ...(cronJobs.items ? { cronJobs: cronJobs.items } : {}),
+      ...controllers.objects,
       ...(unavailable.length > 0 ? { unavailable } : {}),
       nodeEvents: await nodeEvents,
     });

@@ -142,6 +142,15 @@ export interface PodSummary {
   replicaSet?: string;
   /** Name of the owning Job, when there is one. */
   job?: string;
+  /** Name of the owning StatefulSet or DaemonSet, when there is one. */
+  statefulSet?: string;
+  daemonSet?: string;
+  /**
+   * A StatefulSet's or DaemonSet's pod: its `controller-revision-hash` label,
+   * which says which ControllerRevision it runs (a StatefulSet's names the
+   * revision, a DaemonSet's is the hash its revision's name ends in).
+   */
+  controllerRevision?: string;
   /** The pod's labels, bounded: what Service and NetworkPolicy selectors match. */
   labels?: Record<string, string>;
   /** Healthy, listed only as its workload's one replica whose own log is read: not a notable pod. */
@@ -319,6 +328,55 @@ export interface CronJobSummary {
   active: number;
 }
 
+/**
+ * One of a StatefulSet's or DaemonSet's ControllerRevisions: which pod
+ * template it holds, as keyed digests like a ReplicaSet's (its raw data is
+ * never kept), so a rollout between two of them names what changed.
+ */
+export interface ControllerRevisionSummary {
+  name: string;
+  revision: number;
+  createdAt?: string;
+  images: string[];
+  memoryLimits?: Record<string, string>;
+  template?: Record<string, string>;
+}
+
+export interface StatefulSetSummary {
+  name: string;
+  replicas: number;
+  ready: number;
+  /** Pods at `updateRevision`. */
+  updated: number;
+  /** ControllerRevision names: pods below `partition` stay at `currentRevision` until the rollout completes. */
+  currentRevision?: string;
+  updateRevision?: string;
+  /** `RollingUpdate` or `OnDelete` (pods take the new revision only when deleted). */
+  updateStrategy: string;
+  /** Ordinals below it are held at the current revision on purpose. */
+  partition?: number;
+  images: string[];
+  conditions: { type: string; status: string; reason?: string; message?: string }[];
+  /** Its newest two ControllerRevisions, newest first. */
+  revisions: ControllerRevisionSummary[];
+}
+
+export interface DaemonSetSummary {
+  name: string;
+  /** Nodes that should run its pod. */
+  desired: number;
+  ready: number;
+  /** Nodes running the pod of its newest template. */
+  updated: number;
+  unavailable: number;
+  /** Nodes running its pod that should not. */
+  misscheduled: number;
+  updateStrategy: string;
+  images: string[];
+  /** Its newest two ControllerRevisions, newest first. */
+  revisions: ControllerRevisionSummary[];
+}
+
 /** Whether a read of optional objects (Services, NetworkPolicies …) succeeded. */
 export interface OptionalRead {
   kind: string;
@@ -351,6 +409,9 @@ export interface NamespaceEvidence {
   /** Failed Jobs first, then running, then complete; bounded. A Job's status outlives the events that announced its failure. */
   jobs?: JobSummary[];
   cronJobs?: CronJobSummary[];
+  /** Unhealthy (or mid-rollout) first; bounded. Each with its newest two ControllerRevisions. */
+  statefulSets?: StatefulSetSummary[];
+  daemonSets?: DaemonSetSummary[];
   /** The optional reads that failed (a 403 where the role lacks them): not evidence of absence. */
   unavailable?: OptionalRead[];
 }

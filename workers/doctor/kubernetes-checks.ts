@@ -60,6 +60,9 @@ const OPTIONAL_TRIAGE_READS: readonly V1ResourceAttributes[] = [
   { verb: 'list', group: 'networking.k8s.io', resource: 'networkpolicies' },
   { verb: 'list', group: 'batch', resource: 'jobs' },
   { verb: 'list', group: 'batch', resource: 'cronjobs' },
+  { verb: 'list', group: 'apps', resource: 'statefulsets' },
+  { verb: 'list', group: 'apps', resource: 'daemonsets' },
+  { verb: 'list', group: 'apps', resource: 'controllerrevisions' },
 ];
 
 /** Where a pod's service-account token is (automounted, or projected there as deploy/ does for the worker only). */
