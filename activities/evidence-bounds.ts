@@ -58,6 +58,11 @@ export const EVIDENCE_LIMITS = {
   conditionsPerClaim: 3,
   /** Claims a pod's volumes name. */
   claimsPerPod: 5,
+  /** Unhealthy or mid-rollout first; each with its newest `revisionsPerWorkload` ControllerRevisions. */
+  statefulSetsPerNamespace: 20,
+  daemonSetsPerNamespace: 20,
+  /** The two a rollout moves between: enough to name what it changed. */
+  revisionsPerWorkload: 2,
   /** Rules per NetworkPolicy direction, and peers and ports per rule. */
   rulesPerPolicy: 10,
   peersPerRule: 10,
@@ -101,6 +106,8 @@ export interface TrimReport {
     jobs: number;
     nodes: number;
     autoscalersAndClaims: number;
+    statefulSets: number;
+    daemonSets: number;
     alerts: number;
     logLines: number;
     logDigests: number;
@@ -121,6 +128,8 @@ function emptyReport(bytes: number): TrimReport {
       jobs: 0,
       nodes: 0,
       autoscalersAndClaims: 0,
+      statefulSets: 0,
+      daemonSets: 0,
       alerts: 0,
       logLines: 0,
       logDigests: 0,
@@ -130,7 +139,16 @@ function emptyReport(bytes: number): TrimReport {
 }
 
 type ListKey =
-  'pods' | 'events' | 'replicaSets' | 'deployments' | 'jobs' | 'cronJobs' | 'horizontalPodAutoscalers' | 'persistentVolumeClaims';
+  | 'pods'
+  | 'events'
+  | 'replicaSets'
+  | 'deployments'
+  | 'jobs'
+  | 'cronJobs'
+  | 'horizontalPodAutoscalers'
+  | 'persistentVolumeClaims'
+  | 'statefulSets'
+  | 'daemonSets';
 
 /**
  * Removes the tail of one list (lists are ordered most important first) and
@@ -196,10 +214,11 @@ function dropOldestLogLine(logs: ShownLog[], floor: number): number {
  * goes with its pod), then the digests of running containers' logs; then the
  * least notable pods and the oldest events (alternating from whichever list is
  * longest, so neither is emptied while the other is full), then replica sets,
- * deployments, Jobs and CronJobs, HPAs and PersistentVolumeClaims, then the
- * remaining Nodes (healthy Nodes hosting none of the listed pods go first,
- * before any pod), and as a last resort the details of whole namespaces (their
- * Services, Endpoints and NetworkPolicies too), which keep their counts.
+ * deployments, Jobs and CronJobs, HPAs and PersistentVolumeClaims, DaemonSets
+ * and StatefulSets, then the remaining Nodes (healthy Nodes hosting none of the
+ * listed pods go first, before any pod), and as a last resort the details of
+ * whole namespaces (their Services, Endpoints and NetworkPolicies too), which
+ * keep their counts.
  * Returns a new object; the input is not modified.
  */
 export function fitKubernetesEvidence(
@@ -255,6 +274,9 @@ export function fitKubernetesEvidence(
     { keys: ['jobs', 'cronJobs'], counter: 'jobs' },
     // Healthy HPAs and Bound claims are at the tail and go first.
     { keys: ['horizontalPodAutoscalers', 'persistentVolumeClaims'], counter: 'autoscalersAndClaims' },
+    // Settled ones are at the tail; an unsettled one with its two revisions is what the rollout analyzer reads.
+    { keys: ['daemonSets'], counter: 'daemonSets' },
+    { keys: ['statefulSets'], counter: 'statefulSets' },
   ];
   for (const stage of stages) {
     while (bytes > maxBytes) {
@@ -283,6 +305,8 @@ export function fitKubernetesEvidence(
     delete ns.cronJobs;
     delete ns.horizontalPodAutoscalers;
     delete ns.persistentVolumeClaims;
+    delete ns.statefulSets;
+    delete ns.daemonSets;
     report.dropped.namespaceDetails += 1;
     bytes = evidenceBytes(out);
   }

@@ -9,7 +9,9 @@ import type {
   CoreV1Event,
   V1Container,
   V1ContainerStatus,
+  V1ControllerRevision,
   V1CronJob,
+  V1DaemonSet,
   V1Deployment,
   V1Endpoints,
   V1Job,
@@ -20,9 +22,11 @@ import type {
   V1PersistentVolumeClaim,
   V1Pod,
   V1PodSpec,
+  V1PodTemplateSpec,
   V1ReplicaSet,
   V1Service,
   V2HorizontalPodAutoscaler,
+  V1StatefulSet,
 } from '@kubernetes/client-node';
 import { NODE_PRESSURE_REASONS } from './analyzers/evictions.js';
 import { NODE_DOWN_REASONS } from './analyzers/node-not-ready.js';
@@ -32,7 +36,9 @@ import { redactLogLines } from './log-redaction.js';
 import { summarizeHorizontalPodAutoscalers, summarizePersistentVolumeClaims } from './kubernetes-autoscaling-storage.js';
 import type {
   ContainerSummary,
+  ControllerRevisionSummary,
   CronJobSummary,
+  DaemonSetSummary,
   DeploymentSummary,
   EndpointsSummary,
   EventSummary,
@@ -44,10 +50,13 @@ import type {
   PodSummary,
   ReplicaSetSummary,
   ServiceSummary,
+  StatefulSetSummary,
 } from './model.js';
 import { printableLine } from '../config/printable-text.js';
 
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+/** Set by the StatefulSet and DaemonSet controllers on their pods: which ControllerRevision the pod was made from. */
+const REVISION_HASH_LABEL = 'controller-revision-hash';
 
 /** Waiting reasons that mean the container cannot run as configured, with their rank. */
 const BLOCKING_WAITING: Record<string, number> = {
@@ -194,6 +203,12 @@ export function summarizePod(pod: V1Pod): { summary: PodSummary; rank: number } 
     ...new Set((pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim?.claimName ? [v.persistentVolumeClaim.claimName] : []))),
   ];
   if (claims.length > 0) summary.claims = claims.slice(0, EVIDENCE_LIMITS.claimsPerPod).map(short);
+  const statefulSet = pod.metadata?.ownerReferences?.find((r) => r.kind === 'StatefulSet');
+  if (statefulSet) summary.statefulSet = short(statefulSet.name);
+  const daemonSet = pod.metadata?.ownerReferences?.find((r) => r.kind === 'DaemonSet');
+  if (daemonSet) summary.daemonSet = short(daemonSet.name);
+  const revisionHash = pod.metadata?.labels?.[REVISION_HASH_LABEL];
+  if ((statefulSet || daemonSet) && revisionHash) summary.controllerRevision = short(revisionHash);
   const scheduled = status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (scheduled && scheduled.status !== 'True') {
     summary.unscheduled = {};
@@ -478,6 +493,122 @@ export function summarizeReplicaSets(replicaSets: readonly V1ReplicaSet[], deplo
   return out;
 }
 
+// ---- StatefulSets, DaemonSets and their ControllerRevisions -------------------
+
+const nonNegative = (n: unknown): number | undefined => (typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : undefined);
+
+/** A revision's pod template: both controllers store `{spec: {template}}` in its RawExtension data, which is untrusted like the rest. */
+function revisionTemplate(revision: V1ControllerRevision): V1PodTemplateSpec | undefined {
+  const data: unknown = revision.data;
+  const spec = data !== null && typeof data === 'object' ? (data as { spec?: unknown }).spec : undefined;
+  const template = spec !== null && typeof spec === 'object' ? (spec as { template?: unknown }).template : undefined;
+  return template !== null && typeof template === 'object' ? (template as V1PodTemplateSpec) : undefined;
+}
+
+function controllerRevisionSummary(revision: V1ControllerRevision, number: number): ControllerRevisionSummary {
+  const spec = revisionTemplate(revision)?.spec;
+  const summary: ControllerRevisionSummary = {
+    name: short(revision.metadata?.name ?? ''),
+    revision: number,
+    images: templateImages(spec),
+  };
+  const createdAt = toIso(revision.metadata?.creationTimestamp);
+  if (createdAt) summary.createdAt = createdAt;
+  const memoryLimits = templateMemoryLimits(spec);
+  if (Object.keys(memoryLimits).length > 0) summary.memoryLimits = memoryLimits;
+  const template = templateDigests(spec);
+  if (Object.keys(template).length > 0) summary.template = template;
+  return summary;
+}
+
+/** The owner's newest revisions (by number, then age), newest first: the two a rollout moves between. */
+function revisionsOf(
+  kind: 'StatefulSet' | 'DaemonSet',
+  owner: string,
+  revisions: readonly V1ControllerRevision[],
+): ControllerRevisionSummary[] {
+  return revisions
+    .flatMap((r) => {
+      const ref = r.metadata?.ownerReferences?.find((o) => o.controller !== false && o.kind === kind);
+      const number = nonNegative(r.revision);
+      return ref?.name === owner && number !== undefined ? [{ r, number, createdMs: toMs(r.metadata?.creationTimestamp) ?? 0 }] : [];
+    })
+    .sort((a, b) => b.number - a.number || b.createdMs - a.createdMs || byText(a.r.metadata?.name ?? '', b.r.metadata?.name ?? ''))
+    .slice(0, EVIDENCE_LIMITS.revisionsPerWorkload)
+    .map((e) => controllerRevisionSummary(e.r, e.number));
+}
+
+function statefulSetSummary(set: V1StatefulSet, revisions: readonly V1ControllerRevision[]): StatefulSetSummary {
+  const name = set.metadata?.name ?? '';
+  const strategy = set.spec?.updateStrategy;
+  const summary: StatefulSetSummary = {
+    name: short(name),
+    replicas: nonNegative(set.spec?.replicas) ?? 1,
+    ready: nonNegative(set.status?.readyReplicas) ?? 0,
+    updated: nonNegative(set.status?.updatedReplicas) ?? 0,
+    updateStrategy: short(strategy?.type ?? 'RollingUpdate'),
+    images: templateImages(set.spec?.template?.spec),
+    conditions: (set.status?.conditions ?? []).slice(0, EVIDENCE_LIMITS.conditionsPerDeployment).map((c) => ({
+      type: short(c.type),
+      status: short(c.status),
+      ...(c.reason ? { reason: short(c.reason) } : {}),
+      ...(c.message ? { message: text(c.message) } : {}),
+    })),
+    revisions: revisionsOf('StatefulSet', name, revisions),
+  };
+  if (set.status?.currentRevision) summary.currentRevision = short(set.status.currentRevision);
+  if (set.status?.updateRevision) summary.updateRevision = short(set.status.updateRevision);
+  const partition = nonNegative(strategy?.rollingUpdate?.partition);
+  if (partition !== undefined && partition > 0) summary.partition = partition;
+  return summary;
+}
+
+function statefulSetUnsettled(s: StatefulSetSummary): boolean {
+  return (
+    s.ready < s.replicas ||
+    s.updated < s.replicas ||
+    (s.updateRevision !== undefined && s.updateRevision !== s.currentRevision) ||
+    s.conditions.some((c) => c.status === 'False')
+  );
+}
+
+/** Unhealthy or mid-rollout StatefulSets first, then by name; each with its newest two revisions. */
+export function summarizeStatefulSets(sets: readonly V1StatefulSet[], revisions: readonly V1ControllerRevision[]): StatefulSetSummary[] {
+  return sets
+    .map((set) => statefulSetSummary(set, revisions))
+    .sort((a, b) => Number(statefulSetUnsettled(b)) - Number(statefulSetUnsettled(a)) || byText(a.name, b.name))
+    .slice(0, EVIDENCE_LIMITS.statefulSetsPerNamespace);
+}
+
+function daemonSetSummary(set: V1DaemonSet, revisions: readonly V1ControllerRevision[]): DaemonSetSummary {
+  const name = set.metadata?.name ?? '';
+  const status = set.status;
+  const desired = nonNegative(status?.desiredNumberScheduled) ?? 0;
+  return {
+    name: short(name),
+    desired,
+    ready: nonNegative(status?.numberReady) ?? 0,
+    updated: nonNegative(status?.updatedNumberScheduled) ?? 0,
+    unavailable: nonNegative(status?.numberUnavailable) ?? Math.max(0, desired - (nonNegative(status?.numberAvailable) ?? desired)),
+    misscheduled: nonNegative(status?.numberMisscheduled) ?? 0,
+    updateStrategy: short(set.spec?.updateStrategy?.type ?? 'RollingUpdate'),
+    images: templateImages(set.spec?.template?.spec),
+    revisions: revisionsOf('DaemonSet', name, revisions),
+  };
+}
+
+function daemonSetUnsettled(d: DaemonSetSummary): boolean {
+  return d.ready < d.desired || d.updated < d.desired || d.unavailable > 0 || d.misscheduled > 0;
+}
+
+/** Unhealthy or mid-rollout DaemonSets first, then by name; each with its newest two revisions. */
+export function summarizeDaemonSets(sets: readonly V1DaemonSet[], revisions: readonly V1ControllerRevision[]): DaemonSetSummary[] {
+  return sets
+    .map((set) => daemonSetSummary(set, revisions))
+    .sort((a, b) => Number(daemonSetUnsettled(b)) - Number(daemonSetUnsettled(a)) || byText(a.name, b.name))
+    .slice(0, EVIDENCE_LIMITS.daemonSetsPerNamespace);
+}
+
 export interface NamespaceObjects {
   namespace: string;
   labelSelector?: string;
@@ -498,6 +629,10 @@ export interface NamespaceObjects {
   cronJobs?: readonly V1CronJob[];
   horizontalPodAutoscalers?: readonly V2HorizontalPodAutoscaler[];
   persistentVolumeClaims?: readonly V1PersistentVolumeClaim[];
+  statefulSets?: readonly V1StatefulSet[];
+  daemonSets?: readonly V1DaemonSet[];
+  /** Read with the StatefulSets and DaemonSets; summarised into theirs, never kept themselves. */
+  controllerRevisions?: readonly V1ControllerRevision[];
   /** The optional reads that failed. */
   unavailable?: readonly OptionalRead[];
 }
@@ -718,6 +853,9 @@ export function summarizeNamespace(objects: NamespaceObjects): NamespaceEvidence
       // The HPA controller and the volume controller record their errors on the HPA and the claim.
       ...(objects.horizontalPodAutoscalers ?? []).map((h) => `HorizontalPodAutoscaler/${h.metadata?.name ?? ''}`),
       ...(objects.persistentVolumeClaims ?? []).map((c) => `PersistentVolumeClaim/${c.metadata?.name ?? ''}`),
+      // FailedCreate of a StatefulSet's or DaemonSet's pod is an event about the controller's object.
+      ...(objects.statefulSets ?? []).map((s) => `StatefulSet/${s.metadata?.name ?? ''}`),
+      ...(objects.daemonSets ?? []).map((d) => `DaemonSet/${d.metadata?.name ?? ''}`),
     ]);
   }
   const events = summarizeEvents([...objects.events, ...nodeEventsFor(objects)], relevant);
@@ -738,6 +876,8 @@ export function summarizeNamespace(objects: NamespaceObjects): NamespaceEvidence
       ? { horizontalPodAutoscalers: summarizeHorizontalPodAutoscalers(objects.horizontalPodAutoscalers) }
       : {}),
     ...(objects.persistentVolumeClaims ? { persistentVolumeClaims: summarizePersistentVolumeClaims(objects.persistentVolumeClaims) } : {}),
+    ...(objects.statefulSets ? { statefulSets: summarizeStatefulSets(objects.statefulSets, objects.controllerRevisions ?? []) } : {}),
+    ...(objects.daemonSets ? { daemonSets: summarizeDaemonSets(objects.daemonSets, objects.controllerRevisions ?? []) } : {}),
     ...(objects.unavailable && objects.unavailable.length > 0 ? { unavailable: [...objects.unavailable] } : {}),
   };
 }
@@ -784,7 +924,7 @@ export function previousLogTargets(
         pod.containers.map((container) => ({
           target: { namespace: ns.namespace, pod: pod.name, container, previous: container.exited !== true },
           severity: crashSeverity(container),
-          workload: `${ns.namespace}/${pod.job ?? pod.replicaSet ?? pod.name}/${container.name}`,
+          workload: `${ns.namespace}/${pod.job ?? pod.replicaSet ?? pod.statefulSet ?? pod.daemonSet ?? pod.name}/${container.name}`,
         })),
       ),
     )
@@ -813,7 +953,8 @@ export function currentLogTargets(
   covered: readonly LogTarget[],
   max: number = EVIDENCE_LIMITS.currentLogsPerTriage,
 ): LogTarget[] {
-  const workloadOf = (namespace: string, pod: PodSummary) => `${namespace}/${pod.replicaSet ?? pod.job ?? pod.name}`;
+  const workloadOf = (namespace: string, pod: PodSummary) =>
+    `${namespace}/${pod.replicaSet ?? pod.job ?? pod.statefulSet ?? pod.daemonSet ?? pod.name}`;
   const podsByName = new Map(
     namespaces.flatMap((ns) => ns.pods.map((pod) => [`${ns.namespace}/${pod.name}`, workloadOf(ns.namespace, pod)])),
   );

@@ -1,11 +1,12 @@
 // The Kubernetes evidence activity: lists pods, events, deployments, replica
-// sets, Services, Endpoints, NetworkPolicies, Jobs, CronJobs,
-// HorizontalPodAutoscalers and PersistentVolumeClaims in the scoped namespaces
-// (and the cluster's Nodes, once, when configured), reads the logs of the few
-// containers that crashed and of one quiet replica per workload
-// (read-only verbs the `view` role grants, pods/log included) and returns a
-// bounded summary. Every request names the triage in its User-Agent, which the
-// apiserver audit log records, so the audit trail joins on one id.
+// sets, Services, Endpoints, NetworkPolicies, Jobs, CronJobs, StatefulSets,
+// DaemonSets, ControllerRevisions, HorizontalPodAutoscalers and
+// PersistentVolumeClaims in the scoped namespaces (and the cluster's Nodes,
+// once, when configured), reads the logs of the few containers that crashed
+// and of one quiet replica per workload (read-only verbs the `view` role
+// grants, pods/log included) and returns a bounded summary. Every request
+// names the triage in its User-Agent, which the apiserver audit log records,
+// so the audit trail joins on one id.
 import {
   ApiException,
   AppsV1Api,
@@ -32,6 +33,7 @@ import {
   previousLogTargets,
   summarizeNamespace,
   type LogTarget,
+  type NamespaceObjects,
 } from './kubernetes-summary.js';
 import { summarizeNodes } from './kubernetes-nodes.js';
 import { digestLog } from './log-digest.js';
@@ -257,7 +259,8 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
 
   /**
    * Optional objects (Services, Endpoints, NetworkPolicies, Jobs, CronJobs,
-   * HorizontalPodAutoscalers, PersistentVolumeClaims): a refused read (403, a
+   * StatefulSets, DaemonSets, ControllerRevisions, HorizontalPodAutoscalers,
+   * PersistentVolumeClaims): a refused read (403, a
    * hand-written Role without them) or a resource the apiserver does not serve
    * (404) is recorded as unavailable and the surface stands; any other failure
    * fails the surface as the other lists do.
@@ -300,6 +303,35 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
     ]);
   }
 
+  /**
+   * StatefulSets, DaemonSets and the ControllerRevisions that hold their pod
+   * templates, as optional reads by the label selector (a revision carries its
+   * pods' labels). Revisions are read only to be digested into their owners'
+   * summaries.
+   */
+  async function listStatefulControllers(
+    base: { namespace: string; limit: number; labelSelector?: string },
+    userAgent: string,
+  ): Promise<{
+    reads: { unavailable?: OptionalRead }[];
+    objects: Pick<NamespaceObjects, 'statefulSets' | 'daemonSets' | 'controllerRevisions'>;
+  }> {
+    const request = (cont: string | undefined) => ({ ...base, ...(cont ? { _continue: cont } : {}) });
+    const [statefulSets, daemonSets, controllerRevisions] = await Promise.all([
+      listOptional('statefulsets', (cont) => apps.listNamespacedStatefulSet(request(cont), requestOptions(userAgent))),
+      listOptional('daemonsets', (cont) => apps.listNamespacedDaemonSet(request(cont), requestOptions(userAgent))),
+      listOptional('controllerrevisions', (cont) => apps.listNamespacedControllerRevision(request(cont), requestOptions(userAgent))),
+    ]);
+    return {
+      reads: [statefulSets, daemonSets, controllerRevisions],
+      objects: {
+        ...(statefulSets.items ? { statefulSets: statefulSets.items } : {}),
+        ...(daemonSets.items ? { daemonSets: daemonSets.items } : {}),
+        ...(controllerRevisions.items ? { controllerRevisions: controllerRevisions.items } : {}),
+      },
+    };
+  }
+
   async function collectNamespace(
     namespace: string,
     labelSelector: string | undefined,
@@ -311,7 +343,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
     const scalingAndStorage = listScalingAndStorage(base, userAgent);
     // Awaited after the lists below; marked handled so that, when one of those fails first, its failure is not unhandled.
     scalingAndStorage.catch(() => undefined);
-    const [pods, events, deployments, replicaSets, services, endpoints, networkPolicies, jobs, cronJobs] = await Promise.all([
+    const [pods, events, deployments, replicaSets, services, endpoints, networkPolicies, jobs, cronJobs, controllers] = await Promise.all([
       listAll('pods', (cont) => core.listNamespacedPod({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent))),
       // Events carry no labels of their object; they are scoped after listing instead.
       listAll('events', (cont) =>
@@ -332,9 +364,10 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       listOptional('cronjobs', (cont) =>
         batch.listNamespacedCronJob({ ...base, ...(cont ? { _continue: cont } : {}) }, requestOptions(userAgent)),
       ),
+      listStatefulControllers(base, userAgent),
     ]);
     const [hpas, claims] = await scalingAndStorage;
-    const unavailable = [services, endpoints, networkPolicies, jobs, cronJobs, hpas, claims].flatMap((r) =>
+    const unavailable = [services, endpoints, networkPolicies, jobs, cronJobs, ...controllers.reads, hpas, claims].flatMap((r) =>
       r.unavailable ? [r.unavailable] : [],
     );
     return summarizeNamespace({
@@ -351,6 +384,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       ...(cronJobs.items ? { cronJobs: cronJobs.items } : {}),
       ...(hpas.items ? { horizontalPodAutoscalers: hpas.items } : {}),
       ...(claims.items ? { persistentVolumeClaims: claims.items } : {}),
+      ...controllers.objects,
       ...(unavailable.length > 0 ? { unavailable } : {}),
       nodeEvents: await nodeEvents,
     });

@@ -144,6 +144,15 @@ export interface PodSummary {
   job?: string;
   /** The PersistentVolumeClaims its volumes name (`persistentVolumeClaim.claimName`), bounded: a Pending claim holds these pods back. */
   claims?: string[];
+  /** Name of the owning StatefulSet or DaemonSet, when there is one. */
+  statefulSet?: string;
+  daemonSet?: string;
+  /**
+   * A StatefulSet's or DaemonSet's pod: its `controller-revision-hash` label,
+   * which says which ControllerRevision it runs (a StatefulSet's names the
+   * revision, a DaemonSet's is the hash its revision's name ends in).
+   */
+  controllerRevision?: string;
   /** The pod's labels, bounded: what Service and NetworkPolicy selectors match. */
   labels?: Record<string, string>;
   /** Healthy, listed only as its workload's one replica whose own log is read: not a notable pod. */
@@ -371,6 +380,55 @@ export interface PersistentVolumeClaimSummary {
   conditions: PersistentVolumeClaimConditionSummary[];
 }
 
+/**
+ * One of a StatefulSet's or DaemonSet's ControllerRevisions: which pod
+ * template it holds, as keyed digests like a ReplicaSet's (its raw data is
+ * never kept), so a rollout between two of them names what changed.
+ */
+export interface ControllerRevisionSummary {
+  name: string;
+  revision: number;
+  createdAt?: string;
+  images: string[];
+  memoryLimits?: Record<string, string>;
+  template?: Record<string, string>;
+}
+
+export interface StatefulSetSummary {
+  name: string;
+  replicas: number;
+  ready: number;
+  /** Pods at `updateRevision`. */
+  updated: number;
+  /** ControllerRevision names: pods below `partition` stay at `currentRevision` until the rollout completes. */
+  currentRevision?: string;
+  updateRevision?: string;
+  /** `RollingUpdate` or `OnDelete` (pods take the new revision only when deleted). */
+  updateStrategy: string;
+  /** Ordinals below it are held at the current revision on purpose. */
+  partition?: number;
+  images: string[];
+  conditions: { type: string; status: string; reason?: string; message?: string }[];
+  /** Its newest two ControllerRevisions, newest first. */
+  revisions: ControllerRevisionSummary[];
+}
+
+export interface DaemonSetSummary {
+  name: string;
+  /** Nodes that should run its pod. */
+  desired: number;
+  ready: number;
+  /** Nodes running the pod of its newest template. */
+  updated: number;
+  unavailable: number;
+  /** Nodes running its pod that should not. */
+  misscheduled: number;
+  updateStrategy: string;
+  images: string[];
+  /** Its newest two ControllerRevisions, newest first. */
+  revisions: ControllerRevisionSummary[];
+}
+
 /** Whether a read of optional objects (Services, NetworkPolicies …) succeeded. */
 export interface OptionalRead {
   kind: string;
@@ -407,6 +465,9 @@ export interface NamespaceEvidence {
   horizontalPodAutoscalers?: HorizontalPodAutoscalerSummary[];
   /** Claims not Bound first; bounded. */
   persistentVolumeClaims?: PersistentVolumeClaimSummary[];
+  /** Unhealthy (or mid-rollout) first; bounded. Each with its newest two ControllerRevisions. */
+  statefulSets?: StatefulSetSummary[];
+  daemonSets?: DaemonSetSummary[];
   /** The optional reads that failed (a 403 where the role lacks them): not evidence of absence. */
   unavailable?: OptionalRead[];
 }

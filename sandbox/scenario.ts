@@ -563,6 +563,95 @@ const node = z.looseObject({
     .optional(),
 });
 
+/**
+ * How a StatefulSet or DaemonSet replaces its pods: RollingUpdate (a
+ * StatefulSet's `partition` holds the ordinals below it at the current
+ * revision), or OnDelete (only pods someone deletes take the new revision).
+ */
+const workloadUpdateStrategy = z.looseObject({
+  type: z.enum(['RollingUpdate', 'OnDelete']).optional(),
+  rollingUpdate: z
+    .looseObject({
+      partition: count.optional(),
+      maxUnavailable: z.union([count, z.string()]).optional(),
+      maxSurge: z.union([count, z.string()]).optional(),
+    })
+    .optional(),
+});
+
+/** A StatefulSet (apps/v1): its pods are `<name>-<ordinal>`; `currentRevision` and `updateRevision` name ControllerRevisions. */
+const statefulSet = z.looseObject({
+  apiVersion: z.literal('apps/v1').optional(),
+  kind: z.literal('StatefulSet').optional(),
+  metadata: objectMeta,
+  spec: z.looseObject({
+    replicas: count.optional(),
+    selector: labelSelector,
+    template: podTemplate,
+    serviceName: z.string().optional(),
+    podManagementPolicy: z.enum(['OrderedReady', 'Parallel']).optional(),
+    updateStrategy: workloadUpdateStrategy.optional(),
+    revisionHistoryLimit: count.optional(),
+    minReadySeconds: count.optional(),
+    volumeClaimTemplates: z.array(z.looseObject({ metadata: z.looseObject({ name: dns1123Subdomain }) })).optional(),
+  }),
+  status: z
+    .looseObject({
+      replicas: count,
+      readyReplicas: count.optional(),
+      currentReplicas: count.optional(),
+      updatedReplicas: count.optional(),
+      availableReplicas: count.optional(),
+      currentRevision: z.string().optional(),
+      updateRevision: z.string().optional(),
+      observedGeneration: count.optional(),
+      collisionCount: count.optional(),
+      conditions: z.array(workloadCondition).optional(),
+    })
+    .optional(),
+});
+
+/** A DaemonSet (apps/v1): one pod per eligible node, counted by the four numbers its status must carry. */
+const daemonSet = z.looseObject({
+  apiVersion: z.literal('apps/v1').optional(),
+  kind: z.literal('DaemonSet').optional(),
+  metadata: objectMeta,
+  spec: z.looseObject({
+    selector: labelSelector,
+    template: podTemplate,
+    updateStrategy: workloadUpdateStrategy.optional(),
+    revisionHistoryLimit: count.optional(),
+    minReadySeconds: count.optional(),
+  }),
+  status: z
+    .looseObject({
+      currentNumberScheduled: count,
+      desiredNumberScheduled: count,
+      numberMisscheduled: count,
+      numberReady: count,
+      numberAvailable: count.optional(),
+      numberUnavailable: count.optional(),
+      updatedNumberScheduled: count.optional(),
+      observedGeneration: count.optional(),
+      collisionCount: count.optional(),
+      conditions: z.array(workloadCondition).optional(),
+    })
+    .optional(),
+});
+
+/**
+ * A ControllerRevision (apps/v1): a StatefulSet's or DaemonSet's snapshot of
+ * its pod template. `data` is a RawExtension, an object on the wire; the two
+ * controllers store `{spec: {template: …}}` in it.
+ */
+const controllerRevision = z.looseObject({
+  apiVersion: z.literal('apps/v1').optional(),
+  kind: z.literal('ControllerRevision').optional(),
+  metadata: objectMeta,
+  revision: count,
+  data: z.looseObject({ spec: z.looseObject({ template: podTemplate.optional() }).optional() }).optional(),
+});
+
 /** What `kubectl logs` shows for a container: its current log, or with `previous` the one before its last restart. */
 const containerLog = z.strictObject({
   pod: dns1123Subdomain,
@@ -584,6 +673,9 @@ const namespaceContent = z.strictObject({
   cronJobs: z.array(cronJob).default([]),
   horizontalPodAutoscalers: z.array(horizontalPodAutoscaler).default([]),
   persistentVolumeClaims: z.array(persistentVolumeClaim).default([]),
+  statefulSets: z.array(statefulSet).default([]),
+  daemonSets: z.array(daemonSet).default([]),
+  controllerRevisions: z.array(controllerRevision).default([]),
 });
 
 const reference = z.strictObject({ id: pagerDutyId, summary: z.string().min(1) });
@@ -896,6 +988,9 @@ function checkNamespace(ns: string, content: NamespaceContent, report: (path: Pa
     'cronJobs',
     'horizontalPodAutoscalers',
     'persistentVolumeClaims',
+    'statefulSets',
+    'daemonSets',
+    'controllerRevisions',
   ] as const) {
     const seen = (names[kind] = new Set());
     content[kind].forEach((obj, i) => {
@@ -920,8 +1015,11 @@ function checkNamespace(ns: string, content: NamespaceContent, report: (path: Pa
     Deployment: names.deployments,
     ...(content.jobs.length > 0 ? { Job: names.jobs } : {}),
     ...(content.cronJobs.length > 0 ? { CronJob: names.cronJobs } : {}),
+    // Likewise StatefulSets and DaemonSets: older scenarios show their pods only.
+    ...(content.statefulSets.length > 0 ? { StatefulSet: names.statefulSets } : {}),
+    ...(content.daemonSets.length > 0 ? { DaemonSet: names.daemonSets } : {}),
   };
-  for (const kind of ['pods', 'replicaSets', 'jobs'] as const) {
+  for (const kind of ['pods', 'replicaSets', 'jobs', 'controllerRevisions'] as const) {
     content[kind].forEach((obj, i) => {
       obj.metadata.ownerReferences?.forEach((ref, j) => {
         const known = owners[ref.kind];
@@ -1001,6 +1099,9 @@ export type ScenarioCronJob = NamespaceContent['cronJobs'][number];
 export type ScenarioNode = Scenario['kubernetes']['nodes'][number];
 export type ScenarioHorizontalPodAutoscaler = NamespaceContent['horizontalPodAutoscalers'][number];
 export type ScenarioPersistentVolumeClaim = NamespaceContent['persistentVolumeClaims'][number];
+export type ScenarioStatefulSet = NamespaceContent['statefulSets'][number];
+export type ScenarioDaemonSet = NamespaceContent['daemonSets'][number];
+export type ScenarioControllerRevision = NamespaceContent['controllerRevisions'][number];
 export type ScenarioGitHub = NonNullable<Scenario['github']>;
 export type ScenarioSlack = NonNullable<Scenario['slack']>;
 export type ScenarioCloudWatch = NonNullable<Scenario['cloudwatch']>;

@@ -1,8 +1,10 @@
-// Maps pods to the workload that owns them (pod → ReplicaSet → Deployment) and
-// to the rollout that created them, so every analyzer groups and correlates the
+// Maps pods to the workload that owns them (pod → ReplicaSet → Deployment, or
+// pod → StatefulSet / DaemonSet) and to the rollout that created them, so every analyzer groups and correlates the
 // same way while staying a pure function of the evidence.
 import type {
   ContainerSummary,
+  ControllerRevisionSummary,
+  DaemonSetSummary,
   DeploymentSummary,
   EventSummary,
   Finding,
@@ -10,6 +12,7 @@ import type {
   NamespaceEvidence,
   PodSummary,
   ReplicaSetSummary,
+  StatefulSetSummary,
 } from '../model.js';
 import { MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
 import { cleanText } from '../untrusted-text.js';
@@ -17,7 +20,10 @@ import { cleanText } from '../untrusted-text.js';
 /** How long before the incident a rollout still counts as a likely trigger. */
 export const DEFAULT_ROLLOUT_WINDOW_MINUTES = 60;
 
-export type WorkloadKind = 'Deployment' | 'ReplicaSet' | 'Pod';
+export type WorkloadKind = 'Deployment' | 'ReplicaSet' | 'Pod' | 'StatefulSet' | 'DaemonSet';
+
+/** The controllers that roll out through ControllerRevisions rather than ReplicaSets. */
+export type RevisionedKind = 'StatefulSet' | 'DaemonSet';
 
 export interface Workload {
   kind: WorkloadKind;
@@ -30,11 +36,16 @@ export interface Workload {
   label: string;
   deployment?: DeploymentSummary;
   replicaSet?: ReplicaSetSummary;
+  statefulSet?: StatefulSetSummary;
+  daemonSet?: DaemonSetSummary;
 }
 
 export interface PodLike {
   name: string;
   replicaSet?: string;
+  statefulSet?: string;
+  daemonSet?: string;
+  controllerRevision?: string;
 }
 
 export function objectRef(kind: string, namespace: string, name: string): string {
@@ -66,7 +77,41 @@ export function replicaSetOfPod(ns: NamespaceEvidence, pod: PodLike): ReplicaSet
   return longestParent(ns.replicaSets, pod.name);
 }
 
+/**
+ * The pod's StatefulSet or DaemonSet from its owner reference: its own, or
+ * that of the listed pod of its name (analyzers carry pods named by events
+ * with only their ReplicaSet).
+ */
+function ownedByController(ns: NamespaceEvidence, pod: PodLike): { kind: RevisionedKind; name: string } | undefined {
+  const source = pod.statefulSet !== undefined || pod.daemonSet !== undefined ? pod : ns.pods.find((p) => p.name === pod.name);
+  if (source?.statefulSet !== undefined) return { kind: 'StatefulSet', name: source.statefulSet };
+  if (source?.daemonSet !== undefined) return { kind: 'DaemonSet', name: source.daemonSet };
+  return undefined;
+}
+
+/** A pod only an event names: a StatefulSet's is `<name>-<ordinal>`, a DaemonSet's `<name>-<suffix>`. */
+function controllerByName(ns: NamespaceEvidence, pod: string): { kind: RevisionedKind; name: string } | undefined {
+  const set = (ns.statefulSets ?? []).find((s) => pod.startsWith(`${s.name}-`) && /^\d{1,9}$/.test(pod.slice(s.name.length + 1)));
+  if (set) return { kind: 'StatefulSet', name: set.name };
+  const daemon = longestParent(ns.daemonSets ?? [], pod);
+  return daemon ? { kind: 'DaemonSet', name: daemon.name } : undefined;
+}
+
+function controllerWorkload(ns: NamespaceEvidence, owner: { kind: RevisionedKind; name: string }): Workload {
+  const workload = make(ns.namespace, owner.kind, owner.name, {});
+  if (owner.kind === 'StatefulSet') {
+    const set = ns.statefulSets?.find((s) => s.name === owner.name);
+    if (set) workload.statefulSet = set;
+  } else {
+    const set = ns.daemonSets?.find((d) => d.name === owner.name);
+    if (set) workload.daemonSet = set;
+  }
+  return workload;
+}
+
 export function workloadOfPod(ns: NamespaceEvidence, pod: PodLike): Workload {
+  const controller = pod.replicaSet === undefined ? ownedByController(ns, pod) : undefined;
+  if (controller) return controllerWorkload(ns, controller);
   const replicaSet = replicaSetOfPod(ns, pod);
   const deploymentName =
     replicaSet !== undefined
@@ -80,6 +125,8 @@ export function workloadOfPod(ns: NamespaceEvidence, pod: PodLike): Workload {
   }
   const rsName = replicaSet?.name ?? pod.replicaSet;
   if (rsName !== undefined) return make(ns.namespace, 'ReplicaSet', rsName, { replicaSet });
+  const named = controllerByName(ns, pod.name);
+  if (named) return controllerWorkload(ns, named);
   return make(ns.namespace, 'Pod', pod.name, {});
 }
 
@@ -137,12 +184,20 @@ export function replicaSetsOfDeployment(ns: NamespaceEvidence, deployment: strin
 
 export interface Rollout {
   namespace: string;
+  /** The workload rolled out: a Deployment, unless `kind` names a StatefulSet or DaemonSet. */
   deployment: string;
-  newest: ReplicaSetSummary;
+  /** Absent for a Deployment, whose revisions are ReplicaSets; a StatefulSet's or DaemonSet's are ControllerRevisions. */
+  kind?: RevisionedKind;
+  newest: ReplicaSetSummary | ControllerRevisionSummary;
   revision: number;
-  previous?: ReplicaSetSummary;
+  previous?: ReplicaSetSummary | ControllerRevisionSummary;
   createdAt: string;
   minutesBefore: number;
+}
+
+/** `ReplicaSet <name>` or `ControllerRevision <name>`: the object a revision is. */
+export function revisionObject(rollout: Rollout, revision: ReplicaSetSummary | ControllerRevisionSummary = rollout.newest): string {
+  return `${rollout.kind ? 'ControllerRevision' : 'ReplicaSet'} ${cleanText(revision.name, 253)}`;
 }
 
 /** How many times an event was seen: the apiserver folds repeats into `count`. */
@@ -222,6 +277,50 @@ export function recentRollout(
   return rollout;
 }
 
+/** The StatefulSet's or DaemonSet's newest ControllerRevision, when it was created inside the window before the incident. */
+export function recentControllerRollout(
+  ns: NamespaceEvidence,
+  kind: RevisionedKind,
+  name: string,
+  incident: IncidentRef,
+  windowMinutes: number = DEFAULT_ROLLOUT_WINDOW_MINUTES,
+): Rollout | undefined {
+  const set = kind === 'StatefulSet' ? ns.statefulSets?.find((s) => s.name === name) : ns.daemonSets?.find((d) => d.name === name);
+  const [newest, previous] = [...(set?.revisions ?? [])].sort(
+    (a, b) => b.revision - a.revision || (parseTime(b.createdAt) ?? 0) - (parseTime(a.createdAt) ?? 0),
+  );
+  const incidentAt = parseTime(incident.createdAt);
+  const createdAt = parseTime(newest?.createdAt);
+  if (!newest || incidentAt === undefined || createdAt === undefined) return undefined;
+  const before = incidentAt - createdAt;
+  if (before < 0 || before > windowMinutes * 60_000) return undefined;
+  const rollout: Rollout = {
+    namespace: ns.namespace,
+    deployment: name,
+    kind,
+    newest,
+    revision: newest.revision,
+    createdAt: isoSeconds(createdAt),
+    minutesBefore: Math.round(before / 60_000),
+  };
+  if (previous) rollout.previous = previous;
+  return rollout;
+}
+
+/**
+ * Whether the pod runs the revision: its `controller-revision-hash` is the
+ * revision's name (a StatefulSet's) or the hash that name ends in (a DaemonSet's).
+ */
+export function runsRevision(
+  ns: NamespaceEvidence,
+  pod: PodLike,
+  owner: string,
+  revision: ControllerRevisionSummary | ReplicaSetSummary,
+): boolean {
+  const hash = pod.controllerRevision ?? ns.pods.find((p) => p.name === pod.name)?.controllerRevision;
+  return hash !== undefined && (hash === revision.name || `${owner}-${hash}` === revision.name);
+}
+
 export function describeLead(minutesBefore: number): string {
   return minutesBefore < 1 ? 'less than 1 min before the incident' : `${minutesBefore} min before the incident`;
 }
@@ -251,6 +350,13 @@ export interface RolloutLink {
 }
 
 export function rolloutLink(ns: NamespaceEvidence, group: WorkloadGroup<PodLike>, incident: IncidentRef): RolloutLink | undefined {
+  const { kind, name } = group.workload;
+  if (kind === 'StatefulSet' || kind === 'DaemonSet') {
+    const rollout = recentControllerRollout(ns, kind, name, incident);
+    if (!rollout) return undefined;
+    const podsOfNewest = group.pods.filter((pod) => runsRevision(ns, pod, name, rollout.newest)).length;
+    return podsOfNewest === 0 ? undefined : { rollout, podsOfNewest, pods: group.pods.length };
+  }
   if (group.workload.kind !== 'Deployment') return undefined;
   const rollout = recentRollout(ns, group.workload.name, incident);
   if (!rollout) return undefined;
@@ -269,7 +375,7 @@ export function rolloutExplains(link: RolloutLink | undefined): link is RolloutL
 
 export function describeRolloutLink(link: RolloutLink): string {
   const { rollout } = link;
-  const revision = `revision ${rollout.revision} (ReplicaSet ${cleanText(rollout.newest.name, 253)}), rolled out at ${rollout.createdAt}, ${describeLead(rollout.minutesBefore)}`;
+  const revision = `revision ${rollout.revision} (${revisionObject(rollout)}), rolled out at ${rollout.createdAt}, ${describeLead(rollout.minutesBefore)}`;
   if (link.podsOfNewest === link.pods) {
     return link.pods === 1
       ? `the failing pod is of ${revision}`
@@ -292,6 +398,17 @@ export function describeWorkloadHealth(workload: Workload): string {
   const d = workload.deployment;
   if (workload.kind === 'Deployment' && d) {
     return `Deployment ${cleanText(workload.namespace, 63)}/${workload.label} has ${d.ready}/${d.replicas} ready, ${d.available} available`;
+  }
+  const s = workload.statefulSet;
+  if (workload.kind === 'StatefulSet' && s) {
+    const where = `StatefulSet ${cleanText(workload.namespace, 63)}/${workload.label} has ${s.ready}/${s.replicas} ready`;
+    if (s.updateRevision === undefined) return `${where}, ${s.updated} updated`;
+    const others = s.currentRevision !== undefined && s.currentRevision !== s.updateRevision && s.updated < s.replicas;
+    return `${where}, update revision ${cleanText(s.updateRevision, 253)} on ${s.updated}${others ? `, the others on ${cleanText(s.currentRevision!, 253)}` : ''}`;
+  }
+  const ds = workload.daemonSet;
+  if (workload.kind === 'DaemonSet' && ds) {
+    return `DaemonSet ${cleanText(workload.namespace, 63)}/${workload.label} has ${ds.ready}/${ds.desired} ready, ${ds.updated} updated, ${ds.unavailable} unavailable`;
   }
   return `${workload.kind} ${cleanText(workload.namespace, 63)}/${workload.label}`;
 }

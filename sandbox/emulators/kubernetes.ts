@@ -101,6 +101,9 @@ const RESOURCES: ResourceType[] = [
     fields: [],
   },
   { plural: 'persistentvolumeclaims', scenarioKey: 'persistentVolumeClaims', kind: 'PersistentVolumeClaim', apiVersion: 'v1', fields: [] },
+  { plural: 'statefulsets', scenarioKey: 'statefulSets', kind: 'StatefulSet', apiVersion: 'apps/v1', fields: [] },
+  { plural: 'daemonsets', scenarioKey: 'daemonSets', kind: 'DaemonSet', apiVersion: 'apps/v1', fields: [] },
+  { plural: 'controllerrevisions', scenarioKey: 'controllerRevisions', kind: 'ControllerRevision', apiVersion: 'apps/v1', fields: [] },
 ];
 
 /** Cluster-scoped resources: served at `<prefix>/<plural>`, from the scenario's `kubernetes.<scenarioKey>`. */
@@ -206,6 +209,9 @@ function clusterNamespaces(scenario: Scenario): [string, ScenarioNamespace][] {
         cronJobs: [],
         horizontalPodAutoscalers: [],
         persistentVolumeClaims: [],
+        statefulSets: [],
+        daemonSets: [],
+        controllerRevisions: [],
       };
   return [...namespaces.filter(([ns]) => ns !== NODE_EVENTS_NAMESPACE), [NODE_EVENTS_NAMESPACE, merged]];
 }
@@ -228,7 +234,11 @@ function buildStore(scenario: Scenario, previous?: Store): Store {
               ? content.jobs
               : kind === 'CronJob'
                 ? content.cronJobs
-                : [];
+                : kind === 'StatefulSet'
+                  ? content.statefulSets
+                  : kind === 'DaemonSet'
+                    ? content.daemonSets
+                    : [];
       return owners.find((o) => o.metadata.name === name)?.metadata.uid ?? uidFor(kind, ns, name);
     };
     const byResource = new Map<string, KubeObject[]>();

@@ -67,6 +67,8 @@ describe('fitKubernetesEvidence', () => {
       jobs: 0,
       nodes: 0,
       autoscalersAndClaims: 0,
+      statefulSets: 0,
+      daemonSets: 0,
       alerts: 0,
       logLines: 0,
       logDigests: 0,
@@ -204,6 +206,45 @@ describe('fitKubernetesEvidence', () => {
     expect(report.dropped.pods).toBe(0);
     expect(report.dropped.nodes).toBe(30);
     expect(out.nodes).toEqual({ status: 'ok', total: 31, items: [nodes[0]] });
+  });
+
+  test('settled StatefulSets and DaemonSets go from the tail before any namespace loses its details; with it they go too', () => {
+    const revision = (n: number) => ({ name: `db-${n}`, revision: n, images: ['postgres:16'], template: { 'db: env': 'd'.repeat(16) } });
+    const statefulSet = (name: string, ready: number) => ({
+      name,
+      replicas: 3,
+      ready,
+      updated: 3,
+      updateStrategy: 'RollingUpdate',
+      images: ['postgres:16'],
+      conditions: [],
+      revisions: [revision(2), revision(1)],
+    });
+    const daemonSet = (name: string) => ({
+      name,
+      desired: 3,
+      ready: 3,
+      updated: 3,
+      unavailable: 0,
+      misscheduled: 0,
+      updateStrategy: 'RollingUpdate',
+      images: ['agent:1'],
+      revisions: [revision(1)],
+    });
+    const ns: NamespaceEvidence = {
+      ...namespace('a', 0, 0),
+      statefulSets: [statefulSet('failing', 1), ...Array.from({ length: 19 }, (_, i) => statefulSet(`db-${i}`, 3))],
+      daemonSets: Array.from({ length: 20 }, (_, i) => daemonSet(`agent-${i}`)),
+    };
+    const { evidence: out, report } = fitKubernetesEvidence(evidence([ns]), 3000);
+    expect(report.fits).toBe(true);
+    expect(report.dropped.daemonSets).toBe(20);
+    expect(report.dropped.statefulSets).toBeGreaterThan(0);
+    expect(report.dropped.namespaceDetails).toBe(0);
+    expect(out.namespaces[0]!.statefulSets?.[0]?.name).toBe('failing');
+    const { evidence: tiny } = fitKubernetesEvidence(evidence([ns]), 300);
+    expect(tiny.namespaces[0]).not.toHaveProperty('statefulSets');
+    expect(tiny.namespaces[0]).not.toHaveProperty('daemonSets');
   });
 
   test('with a tiny budget, whole namespace details go, counts stay', () => {

@@ -15,6 +15,7 @@ import { BATCH_NAMESPACE, batchScenario } from '../sandbox/batch-scenario.js';
 import { nodesScenario } from '../sandbox/nodes-scenario.js';
 import { viewAndNodeReaderRules } from '../../sandbox/node-reader.js';
 import { autoscalingStorageScenario } from '../sandbox/autoscaling-storage-scenario.js';
+import { statefulScenario } from '../sandbox/stateful-scenario.js';
 import { evidenceRequest } from './evidence-request.js';
 import { failureOf } from './failure-of.js';
 import { emulatorKubeConfig } from '../sandbox/emulators/kubernetes-client.js';
@@ -346,8 +347,11 @@ describe('the crashloop-after-rollout scenario', () => {
       '/api/v1/namespaces/checkout/pods/checkout-api-6b8f7c9d54-x7k2p/log',
       '/api/v1/namespaces/checkout/pods/checkout-worker-7f6d5c4b9-h2n6r/log',
       '/api/v1/namespaces/checkout/services',
+      '/apis/apps/v1/namespaces/checkout/controllerrevisions',
+      '/apis/apps/v1/namespaces/checkout/daemonsets',
       '/apis/apps/v1/namespaces/checkout/deployments',
       '/apis/apps/v1/namespaces/checkout/replicasets',
+      '/apis/apps/v1/namespaces/checkout/statefulsets',
       '/apis/autoscaling/v2/namespaces/checkout/horizontalpodautoscalers',
       '/apis/batch/v1/namespaces/checkout/cronjobs',
       '/apis/batch/v1/namespaces/checkout/jobs',
@@ -480,7 +484,8 @@ describe('Node events from the namespace the kubelet records them in', () => {
     });
     expect(only(evidence, 'checkout').pods.length).toBeGreaterThan(0);
     expect(nodeReasons(evidence)).toEqual([]);
-    // Services, Endpoints, NetworkPolicies, Jobs, CronJobs, HPAs and claims are refused too: recorded as unavailable, never read as absent.
+    // Services, Endpoints, NetworkPolicies, Jobs, CronJobs, StatefulSets, DaemonSets, ControllerRevisions, HPAs and claims are
+    // refused too: recorded as unavailable, never read as absent.
     const ns = only(evidence, 'checkout');
     expect(ns.unavailable?.map((u) => u.kind)).toEqual([
       'services',
@@ -488,9 +493,13 @@ describe('Node events from the namespace the kubelet records them in', () => {
       'networkpolicies',
       'jobs',
       'cronjobs',
+      'statefulsets',
+      'daemonsets',
+      'controllerrevisions',
       'horizontalpodautoscalers',
       'persistentvolumeclaims',
     ]);
+    expect([ns.statefulSets, ns.daemonSets]).toEqual([undefined, undefined]);
     expect(ns.unavailable?.[0]?.reason).toMatch(/403 Forbidden.*list on services/);
     expect(ns.unavailable?.[3]?.reason).toMatch(/403 Forbidden.*list on jobs/);
     expect([ns.services, ns.endpoints, ns.networkPolicies, ns.jobs, ns.cronJobs]).toEqual([
@@ -503,9 +512,18 @@ describe('Node events from the namespace the kubelet records them in', () => {
     expect([ns.horizontalPodAutoscalers, ns.persistentVolumeClaims]).toEqual([undefined, undefined]);
   });
 
-  test('under the view role, Services, Endpoints, NetworkPolicies, Jobs and CronJobs are read (none here) and nothing is unavailable', async () => {
+  test('under the view role, Services, Endpoints, NetworkPolicies, Jobs, CronJobs, StatefulSets and DaemonSets are read (none here) and nothing is unavailable', async () => {
     const ns = only(await collect(), 'checkout');
-    expect([ns.services, ns.endpoints, ns.networkPolicies, ns.jobs, ns.cronJobs, ns.unavailable]).toEqual([[], [], [], [], [], undefined]);
+    expect([ns.services, ns.endpoints, ns.networkPolicies, ns.jobs, ns.cronJobs, ns.statefulSets, ns.daemonSets, ns.unavailable]).toEqual([
+      [],
+      [],
+      [],
+      [],
+      [],
+      [],
+      [],
+      undefined,
+    ]);
     expect([ns.horizontalPodAutoscalers, ns.persistentVolumeClaims]).toEqual([[], []]);
   });
 });
@@ -889,6 +907,80 @@ describe('HorizontalPodAutoscalers and PersistentVolumeClaims', () => {
   });
 });
 
+const CORE_READ = [{ verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['pods', 'pods/log', 'events'] }];
+
+describe('StatefulSets, DaemonSets and their ControllerRevisions', () => {
+  let k8s: KubernetesEmulator;
+  beforeAll(async () => {
+    k8s = await startKubernetesEmulator({ scenario: statefulScenario(NOW), token: TOKEN });
+  });
+  afterAll(() => k8s.close());
+  afterEach(() => k8s.setRbac({ rules: null, namespaceRules: {} }));
+
+  const collect = (labelSelector?: string) =>
+    createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url) }).collectKubernetesEvidence(
+      evidenceRequest({ kubernetes: { cluster: 'sandbox', namespaces: ['data'], ...(labelSelector ? { labelSelector } : {}) } }),
+    );
+  const at = (minutes: number) => new Date(NOW - minutes * 60_000).toISOString().replace('.000Z', 'Z');
+
+  test('are read with their newest two revisions, digested like ReplicaSets: the env change between them shows, the raw data is not kept', async () => {
+    const ns = only(await collect(), 'data');
+    const [db] = ns.statefulSets ?? [];
+    expect(db).toMatchObject({
+      name: 'db',
+      replicas: 3,
+      ready: 2,
+      updated: 1,
+      currentRevision: 'db-5d8c7b6f4',
+      updateRevision: 'db-7c9d4f8b6',
+      updateStrategy: 'RollingUpdate',
+      images: ['postgres:16.2'],
+    });
+    expect(db).not.toHaveProperty('partition');
+    expect(db?.revisions.map((r) => [r.name, r.revision, r.createdAt, r.images])).toEqual([
+      ['db-7c9d4f8b6', 2, at(10), ['postgres:16.2']],
+      ['db-5d8c7b6f4', 1, at(30 * 24 * 60), ['postgres:16.2']],
+    ]);
+    const [newer, older] = db!.revisions;
+    const changed = Object.keys(newer!.template!).filter((part) => newer!.template![part] !== older!.template![part]);
+    expect(changed).toEqual(['db: env']);
+    expect(JSON.stringify(ns)).not.toContain('MAX_CONNECTIONS');
+    expect(ns.daemonSets).toEqual([
+      {
+        name: 'node-agent',
+        desired: 1,
+        ready: 1,
+        updated: 1,
+        unavailable: 0,
+        misscheduled: 0,
+        updateStrategy: 'RollingUpdate',
+        images: ['agent:3.1'],
+        revisions: [expect.objectContaining({ name: 'node-agent-6b7f9c8d5', revision: 3 }), expect.objectContaining({ revision: 2 })],
+      },
+    ]);
+    // The crash-looping ordinal, and the DaemonSet's one quiet pod; db's healthy ordinals are of a failing workload.
+    expect(ns.pods.map((p) => [p.name, p.statefulSet ?? p.daemonSet, p.controllerRevision])).toEqual([
+      ['db-2', 'db', 'db-7c9d4f8b6'],
+      ['node-agent-x7k2p', 'node-agent', '6b7f9c8d5'],
+    ]);
+  });
+
+  test('the label selector scopes them and their revisions', async () => {
+    const ns = only(await collect('app=node-agent'), 'data');
+    expect([ns.statefulSets, ns.daemonSets?.map((d) => [d.name, d.revisions.length])]).toEqual([[], [['node-agent', 2]]]);
+  });
+
+  test('a role without them (403) makes them unavailable, not absent; the surface stands and pods still name their owner', async () => {
+    k8s.setRbac({
+      rules: [{ verbs: ['get', 'list', 'watch'], apiGroups: ['apps'], resources: ['deployments', 'replicasets'] }, ...CORE_READ],
+    });
+    const ns = only(await collect(), 'data');
+    expect(ns.unavailable?.map((u) => u.kind)).toEqual(expect.arrayContaining(['statefulsets', 'daemonsets', 'controllerrevisions']));
+    expect([ns.statefulSets, ns.daemonSets]).toEqual([undefined, undefined]);
+    expect(ns.pods.map((p) => p.statefulSet)).toEqual(['db']);
+  });
+});
+
 describe('no answer from the apiserver', () => {
   const scope = { cluster: 'sandbox', namespaces: ['checkout'] };
 
@@ -922,10 +1014,10 @@ describe('no answer from the apiserver', () => {
       );
       expect(err).toBeDefined();
       expect(err).not.toBeInstanceOf(ApplicationFailure);
-      // The abort reached the sockets: all eleven list requests were dropped long before the 60 s timeout.
-      for (let i = 0; i < 50 && closed < 11; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(opened).toBe(11);
-      expect(closed).toBe(11);
+      // The abort reached the sockets: all twelve list requests were dropped long before the 60 s timeout.
+      for (let i = 0; i < 50 && closed < 14; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(opened).toBe(14);
+      expect(closed).toBe(14);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

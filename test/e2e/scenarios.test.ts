@@ -69,6 +69,7 @@ test('the library ships the scenarios the docs promise', () => {
       'imagepullbackoff-bad-tag',
       'oom-after-limit-change',
       'unschedulable-cpu',
+      'statefulset-rollout',
     ]),
   );
 });

@@ -345,6 +345,60 @@ describe('HorizontalPodAutoscalers and PersistentVolumeClaims', () => {
   });
 });
 
+describe('StatefulSets, DaemonSets and ControllerRevisions', () => {
+  const template = { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'c', image: 'i' }] } };
+  const ownedPod = (kind: string, owner: string, name: string) => ({
+    metadata: { name, ownerReferences: [{ apiVersion: 'apps/v1', kind, name: owner }] },
+    spec: { containers: [{ name: 'c', image: 'i' }] },
+  });
+  const statefulSet = (name: string) => ({ metadata: { name }, spec: { selector: { matchLabels: { app: 'db' } }, template } });
+  const build = (shop: Record<string, unknown>) =>
+    buildScenario({ ...parseScenario(minimal(), { now: NOW }), kubernetes: { namespaces: { shop } } });
+
+  test('default to none, and a pod may name a StatefulSet or DaemonSet the namespace does not list (older scenarios)', () => {
+    const scenario = build({ pods: [ownedPod('StatefulSet', 'db', 'db-0'), ownedPod('DaemonSet', 'agent', 'agent-x7k2p')] });
+    const shop = scenario.kubernetes.namespaces.shop;
+    expect([shop?.statefulSets, shop?.daemonSets, shop?.controllerRevisions]).toEqual([[], [], []]);
+  });
+
+  test('once StatefulSets are listed, a pod or ControllerRevision naming an unlisted one is refused', () => {
+    const err = errorOf(() =>
+      build({
+        pods: [ownedPod('StatefulSet', 'db', 'db-0'), ownedPod('StatefulSet', 'gone', 'gone-0')],
+        statefulSets: [statefulSet('db')],
+        controllerRevisions: [
+          {
+            metadata: { name: 'gone-5d8c7b6f4', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'gone' }] },
+            revision: 1,
+            data: { spec: { template } },
+          },
+        ],
+      }),
+    );
+    expect(err.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'kubernetes.namespaces.shop.pods[1].metadata.ownerReferences[0].name: no StatefulSet "gone" in namespace "shop"',
+      'kubernetes.namespaces.shop.controllerRevisions[0].metadata.ownerReferences[0].name: no StatefulSet "gone" in namespace "shop"',
+    ]);
+  });
+
+  test('a ControllerRevision needs its revision number; a DaemonSet status its four counts; a strategy is RollingUpdate or OnDelete', () => {
+    const err = errorOf(() =>
+      build({
+        statefulSets: [{ ...statefulSet('db'), spec: { ...statefulSet('db').spec, updateStrategy: { type: 'Recreate' } } }],
+        daemonSets: [{ metadata: { name: 'agent' }, spec: { selector: {}, template }, status: { numberReady: 1 } }],
+        controllerRevisions: [{ metadata: { name: 'db-1' }, data: { spec: { template } } }],
+      }),
+    );
+    expect(err.issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining([
+        'kubernetes.namespaces.shop.statefulSets[0].spec.updateStrategy.type',
+        'kubernetes.namespaces.shop.daemonSets[0].status.desiredNumberScheduled',
+        'kubernetes.namespaces.shop.controllerRevisions[0].revision',
+      ]),
+    );
+  });
+});
+
 describe('kubernetes.nodeEvents', () => {
   const nodeEvent = (
     fields: { name?: string; kind?: string; namespace?: string; objectNamespace?: string; lastTimestamp?: string } = {},

@@ -417,6 +417,20 @@ describe('an over-privileged Kubernetes token', () => {
     );
   });
 
+  test('a token that may list Deployments but not StatefulSets, DaemonSets and ControllerRevisions warns, naming them', async () => {
+    const narrowed = VIEW_CLUSTER_ROLE_RULES.map((r) =>
+      (r.apiGroups ?? []).includes('apps')
+        ? { ...r, resources: (r.resources ?? []).filter((x) => !/^(statefulsets|daemonsets|controllerrevisions)/.test(x)) }
+        : r,
+    );
+    k8s.setRbac({ rules: narrowed });
+    const read = result(await run(), 'kubernetes.read');
+    expect(read.status).toBe('warn');
+    expect(read.detail).toContain(
+      'namespace checkout: may not list statefulsets.apps, list daemonsets.apps, list controllerrevisions.apps (SelfSubjectAccessReview)',
+    );
+  });
+
   describe('Node events (kubernetes.nodeEventsNamespace)', () => {
     const withNodeEvents = () => options({ config: { ...config, kubernetes: { ...config.kubernetes, nodeEventsNamespace: 'default' } } });
 

@@ -62,6 +62,9 @@ const OPTIONAL_TRIAGE_READS: readonly V1ResourceAttributes[] = [
   { verb: 'list', group: 'batch', resource: 'cronjobs' },
   { verb: 'list', group: 'autoscaling', resource: 'horizontalpodautoscalers' },
   { verb: 'list', group: '', resource: 'persistentvolumeclaims' },
+  { verb: 'list', group: 'apps', resource: 'statefulsets' },
+  { verb: 'list', group: 'apps', resource: 'daemonsets' },
+  { verb: 'list', group: 'apps', resource: 'controllerrevisions' },
 ];
 
 /** Where a pod's service-account token is (automounted, or projected there as deploy/ does for the worker only). */

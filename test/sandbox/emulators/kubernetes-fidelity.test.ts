@@ -1,9 +1,10 @@
 // The Kubernetes emulator against the Kubernetes OpenAPI v2 description
 // (test/specs/kubernetes-swagger.json): the list and read routes it serves
 // must answer what the matching swagger operation documents (PodList, EventList
-// of core/v1, DeploymentList and ReplicaSetList of apps/v1, JobList and
-// CronJobList of batch/v1, HorizontalPodAutoscalerList of autoscaling/v2,
-// PersistentVolumeClaimList of core/v1 and the others below, and their items),
+// of core/v1, DeploymentList, ReplicaSetList, StatefulSetList, DaemonSetList
+// and ControllerRevisionList of apps/v1, JobList and CronJobList of batch/v1,
+// HorizontalPodAutoscalerList of autoscaling/v2, PersistentVolumeClaimList of
+// core/v1 and the others below, and their items),
 // every error must be a meta/v1 Status, and the query parameters it reads must
 // be ones the operations list.
 import { readdirSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { viewAndNodeReaderRules } from '../../../sandbox/node-reader.js';
 import { batchScenario } from '../batch-scenario.js';
 import { nodesScenario } from '../nodes-scenario.js';
 import { autoscalingStorageScenario } from '../autoscaling-storage-scenario.js';
+import { statefulScenario } from '../stateful-scenario.js';
 import { generatedScenario } from '../generated-scenario.js';
 import {
   ApiDescription,
@@ -72,7 +74,10 @@ interface Resource {
     | 'jobs'
     | 'cronJobs'
     | 'horizontalPodAutoscalers'
-    | 'persistentVolumeClaims';
+    | 'persistentVolumeClaims'
+    | 'statefulSets'
+    | 'daemonSets'
+    | 'controllerRevisions';
   /** The list route the emulator serves, as the swagger spells it. */
   template: string;
   /** What the swagger's list operation answers (asserted below, not assumed). */
@@ -140,6 +145,24 @@ const RESOURCES: Resource[] = [
     scenarioKey: 'persistentVolumeClaims',
     template: '/api/v1/namespaces/{namespace}/persistentvolumeclaims',
     listDefinition: 'io.k8s.api.core.v1.PersistentVolumeClaimList',
+  },
+  {
+    plural: 'statefulsets',
+    scenarioKey: 'statefulSets',
+    template: '/apis/apps/v1/namespaces/{namespace}/statefulsets',
+    listDefinition: 'io.k8s.api.apps.v1.StatefulSetList',
+  },
+  {
+    plural: 'daemonsets',
+    scenarioKey: 'daemonSets',
+    template: '/apis/apps/v1/namespaces/{namespace}/daemonsets',
+    listDefinition: 'io.k8s.api.apps.v1.DaemonSetList',
+  },
+  {
+    plural: 'controllerrevisions',
+    scenarioKey: 'controllerRevisions',
+    template: '/apis/apps/v1/namespaces/{namespace}/controllerrevisions',
+    listDefinition: 'io.k8s.api.apps.v1.ControllerRevisionList',
   },
 ];
 
@@ -225,7 +248,7 @@ function statusErrors(httpStatus: number, body: Record<string, any> | undefined)
 
 // ---- the swagger's routes -----------------------------------------------------
 
-test('the emulator’s list routes are the swagger’s list operations for PodList, EventList, ServiceList, EndpointsList (core/v1), DeploymentList, ReplicaSetList (apps/v1), NetworkPolicyList (networking.k8s.io/v1), JobList and CronJobList (batch/v1), HorizontalPodAutoscalerList (autoscaling/v2) and PersistentVolumeClaimList (core/v1)', () => {
+test('the emulator’s list routes are the swagger’s list operations for PodList, EventList, ServiceList, EndpointsList (core/v1), DeploymentList, ReplicaSetList (apps/v1), NetworkPolicyList (networking.k8s.io/v1), JobList and CronJobList (batch/v1), HorizontalPodAutoscalerList (autoscaling/v2), PersistentVolumeClaimList (core/v1), StatefulSetList, DaemonSetList and ControllerRevisionList (apps/v1)', () => {
   for (const r of RESOURCES) {
     const { list, read, listDefinition, itemDefinition } = route(r.plural);
     expect([r.plural, list.raw['x-kubernetes-action'], read.raw['x-kubernetes-action']]).toEqual([r.plural, 'list', 'get']);
@@ -244,6 +267,9 @@ test('the emulator’s list routes are the swagger’s list operations for PodLi
     'io.k8s.api.batch.v1.CronJob',
     'io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler',
     'io.k8s.api.core.v1.PersistentVolumeClaim',
+    'io.k8s.api.apps.v1.StatefulSet',
+    'io.k8s.api.apps.v1.DaemonSet',
+    'io.k8s.api.apps.v1.ControllerRevision',
   ]);
   expect([statusDefinition, wireKind(statusDefinition)]).toEqual([
     'io.k8s.apimachinery.pkg.apis.meta.v1.Status',
@@ -274,6 +300,8 @@ const SCENARIOS: [string, () => Promise<Scenario>][] = [
   ['Jobs and CronJobs (built in code)', async () => batchScenario(NOW)],
   // HPAs at their maximum, unable to compute metrics and idle at min == max; a claim Pending on a missing class, one Bound.
   ['HorizontalPodAutoscalers and PersistentVolumeClaims (built in code)', async () => autoscalingStorageScenario(NOW)],
+  // A StatefulSet mid-rollout, a DaemonSet at rest, and their ControllerRevisions (`data` a RawExtension object).
+  ['StatefulSets, DaemonSets and ControllerRevisions (built in code)', async () => statefulScenario(NOW)],
   [
     'generated (1,500 + 5 pods, 400 + 3 warning events)',
     async () =>
@@ -435,6 +463,25 @@ describe('owner references', () => {
       for (const ref of refs) expect([ref.kind, ref.name, ref.uid]).toEqual([ref.kind, ref.name, uids.get(`${ref.kind}/${ref.name}`)]);
     } finally {
       await batch.close();
+    }
+  });
+
+  test("a StatefulSet's and a DaemonSet's pods and ControllerRevisions carry their owner's own uid; a revision's data is an object", async () => {
+    const apps = await startKubernetesEmulator({ scenario: statefulScenario(NOW), token: TOKEN });
+    try {
+      const items = async (plural: string) =>
+        (await get(apps, `/apis/apps/v1/namespaces/data/${plural}`)).body!.items as Record<string, any>[];
+      const uids = new Map(
+        [...(await items('statefulsets')), ...(await items('daemonsets'))].map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.uid]),
+      );
+      const revisions = await items('controllerrevisions');
+      expect(revisions.map((r) => typeof r.data?.spec?.template)).toEqual(['object', 'object', 'object', 'object']);
+      const pods = (await get(apps, '/api/v1/namespaces/data/pods')).body!.items as Record<string, any>[];
+      const refs = [...revisions, ...pods].flatMap((o) => (o.metadata.ownerReferences ?? []) as Record<string, string>[]);
+      expect(refs).toHaveLength(revisions.length + pods.length);
+      for (const ref of refs) expect([ref.kind, ref.name, ref.uid]).toEqual([ref.kind, ref.name, uids.get(`${ref.kind}/${ref.name}`)]);
+    } finally {
+      await apps.close();
     }
   });
 });
