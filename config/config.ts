@@ -135,6 +135,11 @@ const temporalSchema = z
     tls: z.preprocess((v) => (v === true ? {} : v === false ? null : v), temporalTlsSchema.nullable()).optional(),
     /** A file holding a Temporal Cloud API key (sent as a bearer token, over TLS only); re-read when it changes. */
     apiKeyFile: filePath.optional(),
+    /**
+     * The worker registers the triage's search attributes on the namespace at start when they are missing
+     * (OperatorService), unless this is `false` (an identity that may not): the worker then only checks them and names the fix.
+     */
+    registerSearchAttributes: z.boolean().optional(),
   })
   .strict()
   .superRefine((t, ctx) => {

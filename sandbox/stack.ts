@@ -8,7 +8,6 @@ import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { stringify as toYaml } from 'yaml';
 import { PROJECT_ROOT } from '../config/paths.js';
-import { triageSearchAttributes } from '../workflows/search-attributes.js';
 import { loadScenario, NODE_EVENTS_NAMESPACE, type Scenario } from './scenario.js';
 import { sandboxCredentials, seedCloudWatch, startMoto, type Moto } from './moto.js';
 import { CREDENTIALS_PATH } from './emulators/pod-identity.js';
@@ -204,7 +203,7 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
         NAMESPACE,
         '--log-level',
         'warn',
-        ...triageSearchAttributes.flatMap((k) => ['--search-attribute', `${k.name}=Keyword`]),
+        // No --search-attribute: like a real namespace, this one starts without them, and the worker registers them.
       ],
       logDir,
     );

@@ -21,7 +21,7 @@ function main(): void {
   const client = lazyClient(config.temporal);
   const app = createGatewayApp({
     secrets,
-    triage: triageClient(client, config.temporal),
+    triage: triageClient(client, config.temporal, logger),
     logger,
     ...(slackSigningSecret ? { slack: { signingSecret: slackSigningSecret } } : {}),
   });

@@ -17,7 +17,8 @@ import {
   type TriageInput,
   type TriageStatus,
 } from '../workflows/messages.js';
-import { incidentIdKey, serviceKey, stageKey, urgencyKey } from '../workflows/search-attributes.js';
+import { incidentIdKey, serviceKey, stageKey, triageSearchAttributes, urgencyKey } from '../workflows/search-attributes.js';
+import { missingSearchAttributes, searchAttributeFix } from '../config/temporal-search-attributes.js';
 import type { TriageConfig } from '../config/config.js';
 import { lazyClientConnection } from '../config/temporal-connection.js';
 import { createJsonLogger, type Logger } from '../config/logger.js';
@@ -135,7 +136,12 @@ export async function withinDeadline<T>(ms: number, call: (deadline: number) => 
 }
 
 /** The gateway's TriageClient, backed by Temporal. */
-export function triageClient(client: Client, temporal: TemporalSettings): TriageClient {
+export function triageClient(
+  client: Client,
+  temporal: TemporalSettings,
+  logger: Logger = createJsonLogger({ base: { component: 'gateway' } }),
+): TriageClient {
+  let searchAttributesSeen = false;
   // Anything but a definite answer from Temporal means "try again later": a
   // 503 that PagerDuty redelivers, so nothing is lost.
   const definite = async <T>(deadline: number, call: () => Promise<T>): Promise<T> => {
@@ -173,9 +179,26 @@ export function triageClient(client: Client, temporal: TemporalSettings): Triage
         throw new TemporalUnavailableError('Temporal did not answer the decision', { cause: err });
       }
     },
+    // Ready once Temporal answers and the namespace holds the search attributes a start sets: without them
+    // every start is refused. Once present they stay, so they are checked until seen once.
     async ready(deadline) {
       try {
         await client.connection.withDeadline(deadline, () => client.connection.workflowService.getSystemInfo({}));
+        if (!searchAttributesSeen) {
+          const names = triageSearchAttributes.map((k) => k.name);
+          const missing = await client.connection.withDeadline(deadline, () =>
+            missingSearchAttributes(client.connection, temporal.namespace, names),
+          );
+          if (missing.length > 0) {
+            logger.warn('not ready: search attributes missing', {
+              namespace: temporal.namespace,
+              missing,
+              fix: searchAttributeFix(temporal.namespace, missing),
+            });
+            return false;
+          }
+          searchAttributesSeen = true;
+        }
         return true;
       } catch {
         return false;

@@ -5,6 +5,8 @@ import { createJsonLogger } from '../config/logger.js';
 import { ConfigError, configPath, loadConfig } from '../config/config.js';
 import { WORKFLOW_BUNDLE } from '../config/paths.js';
 import { WorkerConnection } from '../config/temporal-connection.js';
+import { ensureSearchAttributes, SearchAttributesMissing } from '../config/temporal-search-attributes.js';
+import { triageSearchAttributes } from '../workflows/search-attributes.js';
 import { startWorkerHealth } from './health.js';
 import { activitiesFrom, createTriageWorker, kubeConfigFrom } from './worker.js';
 
@@ -27,6 +29,13 @@ async function main(): Promise<void> {
   }
   // Validates the Temporal credential files (if any) and follows their rotation.
   const temporal = await WorkerConnection.open(config.temporal, { logger: log });
+  const registered = await ensureSearchAttributes(
+    temporal.connection,
+    config.temporal.namespace,
+    triageSearchAttributes.map((k) => k.name),
+    { register: config.temporal.registerSearchAttributes !== false },
+  );
+  if (registered.length > 0) log.info('search attributes registered', { namespace: config.temporal.namespace, registered });
   const worker = await createTriageWorker(config, {
     connection: temporal.connection,
     workflowBundle: { codePath: WORKFLOW_BUNDLE },
@@ -47,7 +56,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const msg = err instanceof ConfigError ? err.message : `worker failed: ${(err as Error)?.message ?? String(err)}`;
+  const msg =
+    err instanceof ConfigError || err instanceof SearchAttributesMissing
+      ? err.message
+      : `worker failed: ${(err as Error)?.message ?? String(err)}`;
   console.error(msg);
-  process.exit(err instanceof ConfigError ? 2 : 1);
+  process.exit(err instanceof ConfigError ? 2 : err instanceof SearchAttributesMissing ? DOCTOR_REFUSED : 1);
 });

@@ -3,7 +3,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 // Typed search attributes: what an on-call engineer filters on in the Web UI
 // (`TriageStage = "awaiting-decision"`, `TriageService = "checkout"`). They
 // must be registered on the namespace before any workflow sets them; the
-// sandbox registers them when it starts the dev server.
+// worker does it at start (config/temporal-search-attributes.ts).
 export const incidentIdKey = defineSearchAttributeKey('TriageIncidentId', SearchAttributeType.KEYWORD);
 export const serviceKey = defineSearchAttributeKey('TriageService', SearchAttributeType.KEYWORD);
 export const urgencyKey = defineSearchAttributeKey('TriageUrgency', SearchAttributeType.KEYWORD);

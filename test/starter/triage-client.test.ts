@@ -132,3 +132,50 @@ describe('triageClient.decide', () => {
     }
   }, 40_000);
 });
+
+describe('triageClient.ready', () => {
+  const ALL = ['TriageIncidentId', 'TriageService', 'TriageUrgency', 'TriageStage', 'TriageDecision'];
+  function readyClient(custom: () => Record<string, number>) {
+    const warnings: unknown[] = [];
+    let listed = 0;
+    const client = {
+      connection: {
+        withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn(),
+        workflowService: { getSystemInfo: async () => ({}) },
+        operatorService: {
+          listSearchAttributes: async () => {
+            listed += 1;
+            return { customAttributes: custom() };
+          },
+        },
+      },
+    } as unknown as Client;
+    const logger = {
+      warn: (msg: string, fields: unknown) => warnings.push({ msg, fields }),
+      info: () => undefined,
+      error: () => undefined,
+    };
+    return { triage: triageClient(client, temporal, logger as never), warnings, listed: () => listed };
+  }
+
+  it('is not ready while the namespace lacks the search attributes, and says which and how to register them', async () => {
+    let custom: Record<string, number> = { TriageIncidentId: 2 };
+    const { triage, warnings, listed } = readyClient(() => custom);
+    await expect(triage.ready(deadline())).resolves.toBe(false);
+    expect(warnings).toEqual([
+      {
+        msg: 'not ready: search attributes missing',
+        fields: expect.objectContaining({
+          namespace: 'default',
+          missing: ALL.slice(1),
+          fix: expect.stringContaining('temporal operator search-attribute create --namespace default'),
+        }),
+      },
+    ]);
+    // The worker registered them: ready, and not asked again once seen.
+    custom = Object.fromEntries(ALL.map((n) => [n, 2]));
+    await expect(triage.ready(deadline())).resolves.toBe(true);
+    await expect(triage.ready(deadline())).resolves.toBe(true);
+    expect(listed()).toBe(2);
+  });
+});
