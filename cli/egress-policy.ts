@@ -4,7 +4,8 @@
 // broker cannot disagree) and the worker's settings (Temporal, the in-cluster
 // Kubernetes API, the AWS regions of the services that read CloudWatch). The
 // result is rendered as Calico NetworkPolicies (`triage egress`,
-// cli/egress-command.ts) into deploy/base/egress-policy.yaml.
+// cli/egress-command.ts) into deploy/base/egress-policy.yaml, or as Cilium
+// policies (cli/egress-cilium.ts) into deploy/components/cilium-egress/.
 //
 // Pure: no file, network or environment is read here.
 import { isIP } from 'node:net';
@@ -398,10 +399,11 @@ export function renderEgressPolicyYaml(plan: EgressPlan, source: RenderSource): 
     '# `destination.domains` (DNS policy) is a Calico Enterprise / Calico Cloud feature.',
     '# Calico Open Source does not have the field: do not apply this file there (a',
     '# server that drops an unknown field would turn a host rule into "any host on',
-    '# port 443"). Open-source alternatives: Cilium\'s CiliumNetworkPolicy with toFQDNs',
-    '# and the same host list, or an egress firewall that filters on TLS SNI (for',
-    '# example AWS Network Firewall domain lists), with the Kubernetes NetworkPolicies',
-    '# of network-policies.yaml kept for DNS and ingress.',
+    '# port 443"). On open-source Cilium, enable deploy/components/cilium-egress instead',
+    '# (the same allowlist as CiliumNetworkPolicies with toFQDNs; it removes these);',
+    '# otherwise an egress firewall that filters on TLS SNI (for example AWS Network',
+    '# Firewall domain lists), with the Kubernetes NetworkPolicies of',
+    '# network-policies.yaml kept for DNS and ingress.',
   ].join('\n');
   const documents = calicoPolicies(plan).map((p) => stringify(p, { lineWidth: 0 }));
   return `${header}\n${documents.map((d) => `---\n${d}`).join('')}`;

@@ -30,6 +30,7 @@ const KUSTOMIZATIONS = [
   join(DEPLOY, 'components/cluster-wide-view'),
   join(DEPLOY, 'components/node-events'),
   join(DEPLOY, 'components/node-reader'),
+  join(DEPLOY, 'components/cilium-egress'),
 ];
 const SKIP_ANNOTATION = /^checkov\.io\/skip\d+$/;
 

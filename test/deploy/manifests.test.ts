@@ -1,8 +1,9 @@
 // The Kubernetes manifests in deploy/, as `kustomize build` renders them:
 // every object is checked against the Kubernetes OpenAPI description
 // (test/specs/kubernetes-swagger.json, with unknown fields refused as
-// `kubectl --validate=strict` would) or, for the Calico policies, against the
-// schema written from Calico's documented API (cli/egress-policy.ts). Then the
+// `kubectl --validate=strict` would) or, for the Calico and Cilium policies,
+// against the schemas written from their documented APIs (cli/egress-policy.ts,
+// cli/egress-cilium.ts). Then the
 // rules the design depends on are checked as behaviour: hardened containers,
 // no secret anywhere near the worker container, the broker's Secret in the
 // broker container only, a gateway with no API identity, RBAC that is `view`
@@ -14,6 +15,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { parseBrokerConfig, type BrokerConfig } from '../../broker/config.js';
+import { ciliumNetworkPolicySchema } from '../../cli/egress-cilium.js';
 import { calicoNetworkPolicySchema } from '../../cli/egress-policy.js';
 import { ENV_OVERRIDES, parseConfig, type TriageConfig } from '../../config/config.js';
 import { PROJECT_ROOT } from '../../config/paths.js';
@@ -28,13 +30,14 @@ const BASE = join(DEPLOY, 'base');
 const COMPONENT = join(DEPLOY, 'components/cluster-wide-view');
 const NODE_EVENTS = join(DEPLOY, 'components/node-events');
 const NODE_READER = join(DEPLOY, 'components/node-reader');
+const CILIUM_EGRESS = join(DEPLOY, 'components/cilium-egress');
 
 const NAMESPACE = 'keyless-triage';
 const WORKER_SA = 'keyless-triage-worker';
 const GATEWAY_SA = 'keyless-triage-gateway';
 const BROKER_SECRET = 'keyless-triage-broker';
 const GATEWAY_SECRET = 'keyless-triage-gateway';
-/** The API groups whose objects are checked against the swagger; anything else must be Calico's. */
+/** The API groups whose objects are checked against the swagger; anything else must be Calico's or Cilium's. */
 const SWAGGER_GROUPS = new Set(['', 'apps', 'policy', 'networking.k8s.io', 'rbac.authorization.k8s.io']);
 const QUANTITY = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$/;
 
@@ -81,6 +84,7 @@ let base: K8sObject[];
 let withComponent: K8sObject[];
 let withNodeEvents: K8sObject[];
 let withNodeReader: K8sObject[];
+let withCiliumEgress: K8sObject[];
 let triage: TriageConfig;
 let broker: BrokerConfig;
 
@@ -119,6 +123,7 @@ beforeAll(() => {
   withComponent = kustomizeWithComponent(COMPONENT);
   withNodeEvents = kustomizeWithComponent(NODE_EVENTS);
   withNodeReader = kustomizeWithComponent(NODE_READER);
+  withCiliumEgress = kustomizeWithComponent(CILIUM_EGRESS);
 
   const configMap = (name: string) => overlay.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith(`${name}-`));
   triage = parseConfig(parseYaml(configMap('keyless-triage-config')!.data['triage.yaml']), { env: {} });
@@ -152,12 +157,13 @@ describe.each([
   ['overlays/example + components/cluster-wide-view', () => withComponent],
   ['overlays/example + components/node-events', () => withNodeEvents],
   ['overlays/example + components/node-reader', () => withNodeReader],
+  ['overlays/example + components/cilium-egress', () => withCiliumEgress],
 ])('kustomize build deploy/%s', (_name, objects) => {
   test('renders objects', () => {
     expect(objects().length).toBeGreaterThan(5);
   });
 
-  test('every object conforms to the Kubernetes OpenAPI description or to the Calico schema', () => {
+  test('every object conforms to the Kubernetes OpenAPI description or to the Calico or Cilium schema', () => {
     const problems: string[] = [];
     for (const o of objects()) {
       const where = `${o.kind} ${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
@@ -170,6 +176,9 @@ describe.each([
         problems.push(...spec.schemaErrors(pointerOf('definitions', definition), o).map((e) => `${where}: ${e}`));
       } else if (o.apiVersion === 'projectcalico.org/v3' && o.kind === 'NetworkPolicy') {
         const result = calicoNetworkPolicySchema.safeParse(o);
+        if (!result.success) problems.push(...result.error.issues.map((i) => `${where}: ${i.path.join('.')}: ${i.message}`));
+      } else if (o.apiVersion === 'cilium.io/v2' && o.kind === 'CiliumNetworkPolicy') {
+        const result = ciliumNetworkPolicySchema.safeParse(o);
         if (!result.success) problems.push(...result.error.issues.map((i) => `${where}: ${i.path.join('.')}: ${i.message}`));
       } else {
         problems.push(`${where}: no schema to check ${o.apiVersion} ${o.kind} against`);
@@ -588,6 +597,29 @@ describe('disruption and network policy', () => {
       expect(selected.map((d) => d.metadata.name)).toEqual([policy.metadata.name.replace(/-egress$/, '')]);
       expect(policy.spec.types).toEqual(['Egress']);
       expect(policy.metadata.namespace).toBe(NAMESPACE);
+    }
+  });
+
+  test("the cilium-egress component replaces the Calico egress policies with Cilium ones that select the same Deployments' pods, and changes nothing else", () => {
+    const key = (o: K8sObject) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    // Fresh builds: other tests sort arrays of the shared ones in place.
+    const plain = kustomize(OVERLAY);
+    const cilium = kustomizeWithComponent(CILIUM_EGRESS);
+    const before = new Set(plain.map(key));
+    const after = new Set(cilium.map(key));
+    expect([...before].filter((k) => !after.has(k)).sort()).toEqual([
+      'projectcalico.org/v3 NetworkPolicy keyless-triage/keyless-triage-gateway-egress',
+      'projectcalico.org/v3 NetworkPolicy keyless-triage/keyless-triage-worker-egress',
+    ]);
+    expect([...after].filter((k) => !before.has(k)).sort()).toEqual([
+      'cilium.io/v2 CiliumNetworkPolicy keyless-triage/keyless-triage-gateway-egress',
+      'cilium.io/v2 CiliumNetworkPolicy keyless-triage/keyless-triage-worker-egress',
+    ]);
+    for (const o of cilium.filter((x) => before.has(key(x)))) expect(o).toEqual(plain.find((x) => key(x) === key(o)));
+    for (const policy of cilium.filter((o) => o.kind === 'CiliumNetworkPolicy')) {
+      const selected = workloads(cilium).filter((d) => matches(policy.spec.endpointSelector.matchLabels, d.spec.template.metadata.labels));
+      expect(selected.map((d) => d.metadata.name)).toEqual([policy.metadata.name.replace(/-egress$/, '')]);
+      expect(policy.metadata.labels?.['app.kubernetes.io/part-of']).toBe('keyless-triage');
     }
   });
 });
