@@ -155,6 +155,12 @@ function logUnavailableReason(err: unknown): string {
   return truncateText(message, EVIDENCE_LIMITS.textChars);
 }
 
+/** The HTTP status an upstream answered with, as http-failure.ts records it on the activity failure. */
+function failedStatus(err: unknown): unknown {
+  if (!(err instanceof ApplicationFailure)) return undefined;
+  return (err.details?.[0] as { status?: unknown } | undefined)?.status;
+}
+
 export function createKubernetesActivities(options: KubernetesActivitiesOptions) {
   const core = options.kubeConfig.makeApiClient(CoreV1Api);
   const apps = options.kubeConfig.makeApiClient(AppsV1Api);
@@ -247,9 +253,8 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
         ),
       };
     } catch (err) {
-      const status = (err as { details?: unknown[] } | null)?.details?.[0] as { status?: unknown } | undefined;
       const reason =
-        err instanceof ApplicationFailure && status?.status === 403
+        failedStatus(err) === 403
           ? "HTTP 403 Forbidden: the worker's Kubernetes role does not grant list on nodes (deploy/components/node-reader does)"
           : truncateText(err instanceof Error ? err.message : String(err));
       activityLog()?.warn('nodes unavailable', { reason });
@@ -272,13 +277,13 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
     try {
       return { items: await listAll(kind, page) };
     } catch (err) {
-      const status = (err as { details?: unknown[] } | null)?.details?.[0] as { status?: unknown } | undefined;
-      if (err instanceof ApplicationFailure && status?.status === 403) {
+      const status = failedStatus(err);
+      if (status === 403) {
         const reason = `HTTP 403 Forbidden: the worker's Kubernetes role does not grant list on ${kind} in this namespace`;
         activityLog()?.warn('kubernetes optional read refused', { kind });
         return { unavailable: { kind, status: 'unavailable', reason } };
       }
-      if (err instanceof ApplicationFailure && status?.status === 404) {
+      if (status === 404) {
         activityLog()?.warn('kubernetes optional read not served', { kind });
         return { unavailable: { kind, status: 'unavailable', reason: `HTTP 404 Not Found: the apiserver does not serve ${kind}` } };
       }

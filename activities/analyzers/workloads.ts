@@ -260,21 +260,34 @@ export function recentRollout(
   windowMinutes: number = DEFAULT_ROLLOUT_WINDOW_MINUTES,
 ): Rollout | undefined {
   const [newest, previous] = replicaSetsOfDeployment(ns, deployment);
+  return rolloutInWindow(ns.namespace, deployment, undefined, newest, previous, incident, windowMinutes);
+}
+
+/** The rollout to `newest` when it was created inside the window before the incident. */
+function rolloutInWindow(
+  namespace: string,
+  name: string,
+  kind: RevisionedKind | undefined,
+  newest: Rollout['newest'] | undefined,
+  previous: Rollout['previous'] | undefined,
+  incident: IncidentRef,
+  windowMinutes: number,
+): Rollout | undefined {
   const incidentAt = parseTime(incident.createdAt);
   const createdAt = parseTime(newest?.createdAt);
   if (!newest || newest.revision === undefined || incidentAt === undefined || createdAt === undefined) return undefined;
   const before = incidentAt - createdAt;
   if (before < 0 || before > windowMinutes * 60_000) return undefined;
-  const rollout: Rollout = {
-    namespace: ns.namespace,
-    deployment,
+  return {
+    namespace,
+    deployment: name,
+    ...(kind ? { kind } : {}),
     newest,
     revision: newest.revision,
     createdAt: isoSeconds(createdAt),
     minutesBefore: Math.round(before / 60_000),
+    ...(previous ? { previous } : {}),
   };
-  if (previous) rollout.previous = previous;
-  return rollout;
 }
 
 /** The StatefulSet's or DaemonSet's newest ControllerRevision, when it was created inside the window before the incident. */
@@ -289,22 +302,7 @@ export function recentControllerRollout(
   const [newest, previous] = [...(set?.revisions ?? [])].sort(
     (a, b) => b.revision - a.revision || (parseTime(b.createdAt) ?? 0) - (parseTime(a.createdAt) ?? 0),
   );
-  const incidentAt = parseTime(incident.createdAt);
-  const createdAt = parseTime(newest?.createdAt);
-  if (!newest || incidentAt === undefined || createdAt === undefined) return undefined;
-  const before = incidentAt - createdAt;
-  if (before < 0 || before > windowMinutes * 60_000) return undefined;
-  const rollout: Rollout = {
-    namespace: ns.namespace,
-    deployment: name,
-    kind,
-    newest,
-    revision: newest.revision,
-    createdAt: isoSeconds(createdAt),
-    minutesBefore: Math.round(before / 60_000),
-  };
-  if (previous) rollout.previous = previous;
-  return rollout;
+  return rolloutInWindow(ns.namespace, name, kind, newest, previous, incident, windowMinutes);
 }
 
 /**
