@@ -9,7 +9,7 @@ import type { OperatorService } from '@temporalio/client';
 /** `temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD` (the proto package is not a runtime dependency). */
 const KEYWORD = 2;
 
-interface WithOperator {
+export interface WithOperator {
   operatorService: Pick<OperatorService, 'listSearchAttributes' | 'addSearchAttributes'>;
 }
 

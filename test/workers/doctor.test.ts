@@ -43,6 +43,7 @@ import {
   type DoctorOptions,
 } from '../../workers/doctor/doctor.js';
 import { doctorCommand, DoctorFailed } from '../../cli/doctor-command.js';
+import { triageSearchAttributes } from '../../workflows/search-attributes.js';
 import { readAudit } from '../broker/harness.js';
 import { loadConfig, type TriageConfig } from '../../config/config.js';
 import { PROJECT_ROOT } from '../../config/paths.js';
@@ -149,9 +150,18 @@ function options(
     config,
     configFile,
     ...rest,
-    deps: { env: { ...workerEnv, ...env }, fetch: refusingFetch, homeDir: home, ...deps },
+    deps: { env: { ...workerEnv, ...env }, fetch: refusingFetch, homeDir: home, temporalOperator: registeredNamespace, ...deps },
   };
 }
+
+/** A namespace that has the triage search attributes (doctor-temporal.test.ts checks a real one). */
+const registeredNamespace = async () => ({
+  operatorService: {
+    listSearchAttributes: async () => ({ customAttributes: Object.fromEntries(triageSearchAttributes.map((k) => [k.name, 2])) }),
+    addSearchAttributes: async () => ({}),
+  } as never,
+  close: async () => undefined,
+});
 
 const only = (...ids: CheckId[]) => CHECKS.filter((c) => ids.includes(c.id));
 
@@ -774,6 +784,7 @@ describe('as the gateway', () => {
       'credentials.files': 'pass',
       'broker.reachable': 'skip',
       'egress.denied': 'pass',
+      'temporal.search-attributes': 'pass',
     });
     expect(result(results, 'kubernetes.secrets').detail).toContain('the gateway needs none');
     expect(result(results, 'aws.identity').detail).toBe('no AWS credentials in the default chain: the gateway needs none');
@@ -868,7 +879,12 @@ describe('triage doctor', () => {
   function program(env: NodeJS.ProcessEnv, out: string[]): Command {
     // As cli/main.ts registers it: the program has a --config of its own.
     const triage = new Command('triage').option('--config <file>').exitOverride();
-    triage.addCommand(doctorCommand({ deps: { env, fetch: refusingFetch, homeDir: home }, print: (t) => out.push(t) }));
+    triage.addCommand(
+      doctorCommand({
+        deps: { env, fetch: refusingFetch, homeDir: home, temporalOperator: registeredNamespace },
+        print: (t) => out.push(t),
+      }),
+    );
     return triage;
   }
 
@@ -889,7 +905,7 @@ describe('triage doctor', () => {
     await expect(run).rejects.toThrow('doctor: 1 check failed (credentials.environment)');
     expect(out[0]).toMatch(/^check\s+status\s+detail\n/);
     expect(out[0]).toMatch(/credentials\.environment\s+FAIL\s+env NOTIFIER_HOOK: Slack token/);
-    expect(out[0]).toContain('8 passed, 1 failed, 0 warned, 0 skipped (failed: credentials.environment)');
+    expect(out[0]).toContain('9 passed, 1 failed, 0 warned, 0 skipped (failed: credentials.environment)');
     expect(out[0]).not.toContain(token);
   });
 });

@@ -6,6 +6,7 @@ import { open } from 'node:fs/promises';
 import type { STSClientConfig } from '@aws-sdk/client-sts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { TriageConfig } from '../../config/config.js';
+import type { WithOperator } from '../../config/temporal-search-attributes.js';
 import { kubeConfigFrom } from '../worker.js';
 
 // ---- results ----------------------------------------------------------------------
@@ -36,6 +37,7 @@ export const CHECK_IDS = [
   'credentials.files',
   'broker.reachable',
   'egress.denied',
+  'temporal.search-attributes',
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
@@ -65,6 +67,12 @@ export interface DoctorDeps {
   /** Tests only: credentials for aws.identity instead of the SDK's default chain. */
   awsCredentials?: NonNullable<STSClientConfig['credentials']>;
   now(): number;
+  /** An OperatorService client for the configured namespace; default a client connection from the \`temporal\` settings. */
+  temporalOperator(config: TriageConfig): Promise<TemporalOperator>;
+}
+
+export interface TemporalOperator extends WithOperator {
+  close(): Promise<void>;
 }
 
 export interface DoctorOptions {
@@ -109,7 +117,15 @@ export const DOCTOR_TRIAGE_ID = 'doctor';
 export const MAX_SCAN_BYTES = 1024 * 1024;
 
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): DoctorDeps {
-  return { env, readFile: readTextFile, fetch: globalThis.fetch, kubeConfig: kubeConfigFrom, now: Date.now };
+  return {
+    env,
+    readFile: readTextFile,
+    fetch: globalThis.fetch,
+    kubeConfig: kubeConfigFrom,
+    now: Date.now,
+    // Loaded when asked: the Temporal client is not needed by the other checks.
+    temporalOperator: async (config) => (await import('./temporal-checks.js')).connectTemporalOperator(config),
+  };
 }
 
 export function createContext(options: DoctorOptions): DoctorContext {

@@ -31,6 +31,7 @@ import {
 } from './context.js';
 import { credentialsEnvironment, credentialsFiles } from './credential-checks.js';
 import { kubernetesRead, kubernetesSecrets, kubernetesWrites } from './kubernetes-checks.js';
+import { temporalSearchAttributes } from './temporal-checks.js';
 import { applyAllowFailed, formatReport, mask, parseAllowFailed, runCheck, type DoctorReport } from './report.js';
 
 export {
@@ -50,6 +51,7 @@ export {
   type DoctorDeps,
   type DoctorOptions,
   type DoctorRole,
+  type TemporalOperator,
 } from './context.js';
 export { applyAllowFailed, formatReport, formatTable, parseAllowFailed, summarize, type AllowFailed, type DoctorReport } from './report.js';
 
@@ -63,7 +65,11 @@ export const CHECKS: readonly DoctorCheck[] = [
   credentialsFiles,
   brokerReachable,
   egressDenied,
+  temporalSearchAttributes,
 ];
+
+/** At start the worker registers the search attributes itself right after these (or refuses, naming the fix). */
+const STARTUP_CHECKS = CHECKS.filter((c) => c !== temporalSearchAttributes);
 
 // ---- running the checks ---------------------------------------------------------------
 
@@ -112,7 +118,7 @@ export interface StartupDoctorReport extends DoctorReport {
  * it reports, and `proceed` says whether to start.
  */
 export async function runStartupDoctor(config: TriageConfig, opts: StartupDoctorOptions = {}): Promise<StartupDoctorReport> {
-  const report = await runDoctor({ ...opts, config, role: 'worker', brokerWaitMs: opts.brokerWaitMs ?? 20_000 });
+  const report = await runDoctor({ ...opts, config, role: 'worker', brokerWaitMs: opts.brokerWaitMs ?? 20_000 }, STARTUP_CHECKS);
   const records: StartupLogRecord[] = [
     ...report.results.map((r): StartupLogRecord => ({
       level: r.status === 'fail' || r.acceptedFailure ? 'error' : r.status === 'warn' ? 'warn' : 'info',
