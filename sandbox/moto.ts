@@ -2,20 +2,16 @@
 // scenario's metrics and STS hands out the sessions the Pod Identity emulator
 // gives the worker. This module starts it and seeds it; nothing here is used
 // against real AWS.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
-import { PROJECT_ROOT } from '../config/paths.js';
 import type { ListenOptions, Listening } from './emulators/http-server.js';
 import { freePort } from './ports.js';
+import { startServerProcess } from './server-process.js';
 import type { ScenarioCloudWatch } from './scenario.js';
 import { findMotoServer } from './venv-tools.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
-const STOP_GRACE_MS = 5_000;
-const LOG_LINES_KEPT = 20;
 /** PutMetricData takes at most 1,000 MetricDatum per call and 1 MB per HTTP POST. */
 const MAX_DATUMS_PER_CALL = 1000;
 const MAX_PAYLOAD_BYTES = 900 * 1024;
@@ -39,39 +35,6 @@ export interface Moto extends Listening {
   pid: number;
 }
 
-/** The last lines moto printed, from its log file or from what was captured. */
-type LogTail = () => string;
-
-function capture(child: ChildProcess): LogTail {
-  const lines: string[] = [];
-  let partial = '';
-  const keep = (chunk: Buffer) => {
-    const parts = (partial + chunk.toString('utf8')).split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts);
-    if (lines.length > LOG_LINES_KEPT) lines.splice(0, lines.length - LOG_LINES_KEPT);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return () => [...lines, partial].filter(Boolean).join('\n');
-}
-
-function fileTail(path: string): LogTail {
-  return () => (existsSync(path) ? readFileSync(path, 'utf8').trimEnd().split('\n').slice(-LOG_LINES_KEPT).join('\n') : '');
-}
-
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
 async function answers(url: string): Promise<boolean> {
   try {
     const res = await fetch(`${url}/moto-api/`, { signal: AbortSignal.timeout(1000) });
@@ -86,56 +49,18 @@ async function answers(url: string): Promise<boolean> {
 export async function startMoto(opts: MotoOptions = {}): Promise<Moto> {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port || (await freePort());
-  const command = findMotoServer(opts.env);
-  const log = opts.logFile ? openSync(opts.logFile, 'a') : undefined;
-  // Own process group, so close() (or `make down`) stops moto with anything it spawned.
-  const child = spawn(command, ['-H', host, '-p', String(port)], {
-    cwd: PROJECT_ROOT,
-    env: { ...(opts.env ?? process.env), PYTHONUNBUFFERED: '1' },
-    stdio: log === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', log, log],
-    detached: true,
-  });
-  if (log !== undefined) {
-    closeSync(log);
-    child.unref();
-  }
-  const tail = opts.logFile ? fileTail(opts.logFile) : capture(child);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const failure = (why: string) => {
-    const lines = tail();
-    return new Error(`moto_server ${why}${lines ? `; its last lines${opts.logFile ? ` (${opts.logFile})` : ''}:\n${lines}` : ''}`);
-  };
-
-  let spawnError: Error | undefined;
-  child.once('error', (err) => (spawnError = err));
-  const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // 'close' comes after the output pipes drain, so the last lines are in by then.
-  const drained = new Promise<void>((resolve) => child.once('close', () => resolve()));
-
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= (async () => {
-      if (exited(child) || child.pid === undefined) return;
-      signalGroup(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => signalGroup(child.pid!, 'SIGKILL'), STOP_GRACE_MS);
-      await exit;
-      clearTimeout(timer);
-    })());
-
-  const deadline = Date.now() + (opts.startupTimeoutMs ?? STARTUP_TIMEOUT_MS);
-  while (!(await answers(url))) {
-    if (spawnError) throw failure(`could not be started (${spawnError.message})`);
-    if (exited(child)) {
-      await Promise.race([drained, new Promise((r) => setTimeout(r, 1000))]);
-      throw failure(`exited (${child.exitCode ?? child.signalCode}) while starting on ${host}:${port}`);
-    }
-    if (Date.now() > deadline) {
-      await close();
-      throw failure(`did not answer on ${url} within ${(opts.startupTimeoutMs ?? STARTUP_TIMEOUT_MS) / 1000}s`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url, pid: child.pid!, close };
+  const server = await startServerProcess({
+    name: 'moto_server',
+    address: url,
+    command: findMotoServer(opts.env),
+    args: ['-H', host, '-p', String(port)],
+    env: { ...(opts.env ?? process.env), PYTHONUNBUFFERED: '1' },
+    ...(opts.logFile ? { logFile: opts.logFile } : {}),
+    ready: () => answers(url),
+    startupTimeoutMs: opts.startupTimeoutMs ?? STARTUP_TIMEOUT_MS,
+  });
+  return { url, pid: server.pid, close: server.close };
 }
 
 export interface SandboxCredentials {

@@ -8,25 +8,20 @@
 // no secret anywhere near the worker container, the broker's Secret in the
 // broker container only, a gateway with no API identity, RBAC that is `view`
 // and nothing else, and configuration that agrees with the manifests.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { parseBrokerConfig, type BrokerConfig } from '../../broker/config.js';
 import { ciliumNetworkPolicySchema } from '../../cli/egress-cilium.js';
 import { calicoNetworkPolicySchema } from '../../cli/egress-policy.js';
 import { ENV_OVERRIDES, parseConfig, type TriageConfig } from '../../config/config.js';
 import { PROJECT_ROOT } from '../../config/paths.js';
 import { builtEntry } from '../built-entry.js';
+import { BASE, DEPLOY, kustomize, kustomizeWithComponent, OVERLAY, type K8sObject } from './kustomize.js';
 import { ApiDescription, pointerOf, type JsonObject, type SchemaPatch } from '../sandbox/emulators/openapi-schemas.js';
 
 const SPEC_FILE = fileURLToPath(new URL('../specs/kubernetes-swagger.json', import.meta.url));
-const KUSTOMIZE = process.env.KUSTOMIZE ?? join(PROJECT_ROOT, '.tools/bin/kustomize');
-const DEPLOY = join(PROJECT_ROOT, 'deploy');
-const OVERLAY = join(DEPLOY, 'overlays/example');
-const BASE = join(DEPLOY, 'base');
 const COMPONENT = join(DEPLOY, 'components/cluster-wide-view');
 const NODE_EVENTS = join(DEPLOY, 'components/node-events');
 const NODE_READER = join(DEPLOY, 'components/node-reader');
@@ -41,41 +36,8 @@ const GATEWAY_SECRET = 'keyless-triage-gateway';
 const SWAGGER_GROUPS = new Set(['', 'apps', 'policy', 'networking.k8s.io', 'rbac.authorization.k8s.io']);
 const QUANTITY = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$/;
 
-// Loose views of the rendered objects: the swagger check has already vouched for their shape.
-type K8sObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  [k: string]: any;
-};
 type Container = { name: string; [k: string]: any };
 type PodSpec = { containers: Container[]; initContainers?: Container[]; volumes?: any[]; [k: string]: any };
-
-function kustomize(dir: string): K8sObject[] {
-  if (!existsSync(KUSTOMIZE)) {
-    throw new Error(
-      `kustomize is missing at ${KUSTOMIZE}: run \`make .tools/bin/kustomize\` (make test builds it), or set KUSTOMIZE to a kustomize v5 binary`,
-    );
-  }
-  const out = execFileSync(KUSTOMIZE, ['build', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return parseAllDocuments(out)
-    .map((d) => d.toJS() as K8sObject | null)
-    .filter((o): o is K8sObject => o !== null);
-}
-
-/** The overlay plus an opt-in component, the way an overlay that enables it would build. */
-function kustomizeWithComponent(component: string): K8sObject[] {
-  const dir = mkdtempSync(join(tmpdir(), 'kustomize-component-'));
-  try {
-    writeFileSync(
-      join(dir, 'kustomization.yaml'),
-      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${relative(dir, OVERLAY)}\ncomponents:\n  - ${relative(dir, component)}\n`,
-    );
-    return kustomize(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 let spec: ApiDescription;
 const definitionByKind = new Map<string, string>();
