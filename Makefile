@@ -59,20 +59,22 @@ KUSTOMIZE := .tools/bin/kustomize
 $(KUSTOMIZE):
 	GOBIN=$(abspath .tools/bin) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
-# A real kube-apiserver and etcd for the Kubernetes parity tests, built from the
-# Go module proxy with the machine's Go (sandbox/kube/go.mod pins both; about
-# 6.5 minutes on two cores, once). Cilium's CRDs come from its Go module, as
-# published in the release; Calico's are vendored in sandbox/kube/crds/calico/.
+# A real kube-apiserver, etcd and kube-controller-manager (for its ClusterRole
+# aggregation only) for the Kubernetes parity tests, built from the Go module
+# proxy with the machine's Go (sandbox/kube/go.mod pins them; about 8 minutes on
+# two cores, once). Cilium's CRDs come from its Go module, as published in the
+# release; Calico's are vendored in sandbox/kube/crds/calico/.
 KUBE_DIR := .tools/kube
-KUBE_BINARIES := $(KUBE_DIR)/kube-apiserver $(KUBE_DIR)/etcd
+KUBE_BINARIES := $(KUBE_DIR)/kube-apiserver $(KUBE_DIR)/kube-controller-manager $(KUBE_DIR)/etcd
 CILIUM_VERSION := v1.20.2
 CILIUM_CRDS := $(KUBE_DIR)/crds/cilium-$(CILIUM_VERSION)
 $(KUBE_BINARIES) &: sandbox/kube/go.mod sandbox/kube/go.sum
 	@mkdir -p $(KUBE_DIR)
 	cd sandbox/kube && version=$$(go list -m -f '{{.Version}}' k8s.io/kubernetes) && \
-	  go build -trimpath -o $(abspath $(KUBE_DIR))/kube-apiserver \
-	    -ldflags "-X k8s.io/component-base/version.gitVersion=$$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$$(echo $$version | cut -d. -f2)" \
-	    k8s.io/kubernetes/cmd/kube-apiserver && \
+	  ldflags="-X k8s.io/component-base/version.gitVersion=$$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$$(echo $$version | cut -d. -f2)" && \
+	  for cmd in kube-apiserver kube-controller-manager; do \
+	    go build -trimpath -ldflags "$$ldflags" -o $(abspath $(KUBE_DIR))/$$cmd k8s.io/kubernetes/cmd/$$cmd || exit 1; \
+	  done && \
 	  go build -trimpath -o $(abspath $(KUBE_DIR))/etcd go.etcd.io/etcd/server/v3
 	@touch $(KUBE_BINARIES)
 $(CILIUM_CRDS):

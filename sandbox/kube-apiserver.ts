@@ -4,8 +4,9 @@
 // it, and the Kubernetes activity's reads. Plain flags, loopback only: an
 // admin token from a token file, RBAC, a service-account signing key made
 // for this run (so TokenRequest works), and an audit log (audit.k8s.io/v1).
-// No controller-manager runs: nothing reconciles, so tests set the state
-// they read, statuses included.
+// kube-controller-manager runs one controller, ClusterRole aggregation, which
+// fills the built-in `view`, `edit` and `admin` roles the manifests bind to.
+// Nothing else reconciles: tests set the state they read, statuses included.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -56,14 +57,16 @@ export interface KubeApiserver {
 }
 
 /** The built binaries, or an error saying how to build them. */
-export function kubeBinaries(): { apiserver: string; etcd: string } {
-  const apiserver = join(KUBE_DIR, 'kube-apiserver');
-  const etcd = join(KUBE_DIR, 'etcd');
-  for (const binary of [apiserver, etcd]) {
-    if (!existsSync(binary))
-      throw new Error(`${binary} is missing: run \`make kube\` (builds kube-apiserver and etcd from the Go module proxy)`);
+export function kubeBinaries(): { apiserver: string; controllerManager: string; etcd: string } {
+  const binaries = {
+    apiserver: join(KUBE_DIR, 'kube-apiserver'),
+    controllerManager: join(KUBE_DIR, 'kube-controller-manager'),
+    etcd: join(KUBE_DIR, 'etcd'),
+  };
+  for (const binary of Object.values(binaries)) {
+    if (!existsSync(binary)) throw new Error(`${binary} is missing: run \`make kube\` (builds it from the Go module proxy)`);
   }
-  return { apiserver, etcd };
+  return binaries;
 }
 
 /** The CRDs the egress manifests need: Calico's (vendored) and Cilium's (from its Go module, by `make kube`). */
@@ -147,6 +150,7 @@ export async function startKubeApiserver(dir: string): Promise<KubeApiserver> {
   });
 
   let apiserver: ServerProcess | undefined;
+  let controllerManager: ServerProcess | undefined;
   try {
     const adminToken = randomBytes(32).toString('hex');
     const tokens = join(dir, 'tokens.csv');
@@ -194,7 +198,22 @@ export async function startKubeApiserver(dir: string): Promise<KubeApiserver> {
       },
       startupTimeoutMs: STARTUP_TIMEOUT_MS,
     });
-    const server = apiserver;
+    const admin = (path: string) => call(url, caPem, adminToken, 'GET', path);
+    const kubeconfig = join(dir, 'controller-manager.kubeconfig');
+    writeFileSync(kubeconfig, adminKubeconfig(url, caFile, adminToken), { mode: 0o600 });
+    controllerManager = await startServerProcess({
+      name: 'kube-controller-manager',
+      address: url,
+      command: bin.controllerManager,
+      args: [`--kubeconfig=${kubeconfig}`, '--controllers=clusterrole-aggregation', '--leader-elect=false', '--secure-port=0'],
+      // Serving nothing itself, it is ready once it has done its one job.
+      ready: async () => {
+        const view = await admin('/apis/rbac.authorization.k8s.io/v1/clusterroles/view').catch(() => undefined);
+        return ((view?.body as { rules?: unknown[] } | undefined)?.rules?.length ?? 0) > 0;
+      },
+      startupTimeoutMs: STARTUP_TIMEOUT_MS,
+    });
+    const [server, manager] = [apiserver, controllerManager];
     return {
       url,
       caPem,
@@ -211,17 +230,30 @@ export async function startKubeApiserver(dir: string): Promise<KubeApiserver> {
       },
       request: (method, path, body, opts = {}) => call(url, caPem, opts.token ?? adminToken, method, path, body, opts.contentType),
       async close() {
+        await manager.close();
         await server.close();
         await etcd.close();
         // The audit log stays as the run's record; the data and the keys go.
-        for (const path of [join(dir, 'etcd'), tokens, saKey, certDir]) rmSync(path, { recursive: true, force: true });
+        for (const path of [join(dir, 'etcd'), tokens, saKey, kubeconfig, certDir]) rmSync(path, { recursive: true, force: true });
       },
     };
   } catch (err) {
+    await controllerManager?.close();
     await apiserver?.close();
     await etcd.close();
     throw err;
   }
+}
+
+function adminKubeconfig(url: string, caFile: string, token: string): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'apiserver', cluster: { server: url, 'certificate-authority': caFile } }],
+    users: [{ name: 'admin', user: { token } }],
+    contexts: [{ name: 'apiserver', context: { cluster: 'apiserver', user: 'admin' } }],
+    'current-context': 'apiserver',
+  });
 }
 
 // ---- objects by kind, as kubectl finds them -------------------------------------------
