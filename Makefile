@@ -26,6 +26,7 @@ help:
 	@echo "make demo    run a triage end to end on the sandbox (installs what it needs)"
 	@echo "make test    typecheck, lint and run the test suite (real Temporal dev server, emulators)"
 	@echo "make format  rewrite the sources to the project's Prettier layout"
+	@echo "make kube    build kube-apiserver, kube-controller-manager and etcd into .tools/kube (make test does)"
 	@echo "make eval    score the diagnosis on eval/cases/ and the shipped scenarios (a benchmark)"
 	@echo "make up      start the sandbox stack in the background (.sandbox/stack.json)"
 	@echo "make down    stop what make up started"
