@@ -19,8 +19,10 @@ export interface KubernetesEmulatorOptions extends ListenOptions {
   /**
    * RBAC rules the token's service account is bound to cluster-wide (a
    * ClusterRoleBinding). Default: the built-in `view` ClusterRole, which reads
-   * the common resources but not Secrets. Every authenticated user also gets
-   * `system:basic-user` and `system:discovery`, as on a real cluster.
+   * the common resources but not Secrets. The account also holds what the
+   * bootstrap policy gives every authenticated user and every service account
+   * (`system:basic-user`, `system:discovery`, `system:public-info-viewer`,
+   * `system:service-account-issuer-discovery`), as on a real cluster.
    */
   rules?: PolicyRule[];
   /** Rules bound in one namespace only (RoleBindings), by namespace. */
@@ -668,12 +670,15 @@ export const VIEW_CLUSTER_ROLE_RULES: readonly PolicyRule[] = [
   },
   { verbs: READ, apiGroups: ['policy'], resources: ['poddisruptionbudgets', 'poddisruptionbudgets/status'] },
   { verbs: READ, apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'ingresses/status', 'networkpolicies'] },
+  // Kubernetes 1.34 (DynamicResourceAllocation on by default): test/deploy/rbac.test.ts holds these rules against a real `view`.
+  { verbs: READ, apiGroups: ['resource.k8s.io'], resources: ['resourceclaims', 'resourceclaims/status', 'resourceclaimtemplates'] },
 ];
 
-/** Bound to every authenticated user (group system:authenticated) by the bootstrap policy. */
-const AUTHENTICATED_BINDINGS: readonly { name: string; rules: readonly PolicyRule[] }[] = [
+/** The bootstrap policy's ClusterRoleBindings (each to a ClusterRole of its name) that reach a service account through its groups. */
+const BUILT_IN_BINDINGS: readonly { name: string; group: string; rules: readonly PolicyRule[] }[] = [
   {
     name: 'system:basic-user',
+    group: 'system:authenticated',
     rules: [
       { verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'] },
       { verbs: ['create'], apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'] },
@@ -681,6 +686,7 @@ const AUTHENTICATED_BINDINGS: readonly { name: string; rules: readonly PolicyRul
   },
   {
     name: 'system:discovery',
+    group: 'system:authenticated',
     rules: [
       {
         verbs: ['get'],
@@ -702,7 +708,18 @@ const AUTHENTICATED_BINDINGS: readonly { name: string; rules: readonly PolicyRul
   },
   {
     name: 'system:public-info-viewer',
+    group: 'system:authenticated',
     rules: [{ verbs: ['get'], nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'] }],
+  },
+  {
+    name: 'system:service-account-issuer-discovery',
+    group: 'system:serviceaccounts',
+    rules: [
+      {
+        verbs: ['get'],
+        nonResourceURLs: ['/.well-known/openid-configuration', '/.well-known/openid-configuration/', '/openid/v1/jwks', '/openid/v1/jwks/'],
+      },
+    ],
   },
 ];
 
@@ -758,9 +775,9 @@ function grantsOf(rbac: Rbac): Grant[] {
   const sa = `ServiceAccount "${SUBJECT.name}/${SUBJECT.namespace}"`;
   const role = rbac.clusterRules === null ? 'view' : BINDING_NAME;
   return [
-    ...AUTHENTICATED_BINDINGS.map((b) => ({
+    ...BUILT_IN_BINDINGS.map((b) => ({
       rules: b.rules,
-      source: `ClusterRoleBinding "${b.name}" of ClusterRole "${b.name}" to Group "system:authenticated"`,
+      source: `ClusterRoleBinding "${b.name}" of ClusterRole "${b.name}" to Group "${b.group}"`,
     })),
     {
       rules: rbac.clusterRules ?? VIEW_CLUSTER_ROLE_RULES,
@@ -968,8 +985,8 @@ function reviewHandler(getRbac: () => Rbac, kind: 'SelfSubjectAccessReview' | 'S
 
 const VERSION_INFO = {
   major: '1',
-  minor: '31',
-  gitVersion: 'v1.31.4-sandbox',
+  minor: '34',
+  gitVersion: 'v1.34.4-sandbox',
   gitCommit: '0000000000000000000000000000000000000000',
   gitTreeState: 'clean',
   buildDate: '2025-01-01T00:00:00Z',

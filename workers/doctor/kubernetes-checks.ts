@@ -44,7 +44,7 @@ const CLUSTER_WRITE_PROBES: readonly V1ResourceAttributes[] = [
 ];
 
 /** What the Kubernetes surface reads (activities/kubernetes.ts), beyond the pod and event lists kubernetes.read performs. */
-const TRIAGE_READS: readonly V1ResourceAttributes[] = [
+export const TRIAGE_READS: readonly V1ResourceAttributes[] = [
   { verb: 'list', group: 'apps', resource: 'deployments' },
   { verb: 'list', group: 'apps', resource: 'replicasets' },
   { verb: 'get', group: '', resource: 'pods', subresource: 'log' },
@@ -54,7 +54,7 @@ const TRIAGE_READS: readonly V1ResourceAttributes[] = [
  * The optional reads (listOptional in activities/kubernetes.ts): a triage
  * without them still runs and records them as unavailable, so a refusal warns.
  */
-const OPTIONAL_TRIAGE_READS: readonly V1ResourceAttributes[] = [
+export const OPTIONAL_TRIAGE_READS: readonly V1ResourceAttributes[] = [
   { verb: 'list', group: '', resource: 'services' },
   { verb: 'list', group: '', resource: 'endpoints' },
   { verb: 'list', group: 'networking.k8s.io', resource: 'networkpolicies' },
@@ -176,7 +176,7 @@ export const kubernetesSecrets: DoctorCheck = {
         detail: [...lines, `what to do: remove the binding named above; ${BIND_VIEW} (view excludes Secrets)`].join('\n'),
       };
     }
-    const checked = `${list(ctx.namespaces)} and cluster-wide`;
+    const checked = list([...ctx.namespaces, 'cluster-wide']);
     if (errors.length > 0)
       return { status: 'warn', detail: [`no get/list/watch on secrets granted in ${checked}, but:`, ...errors].join('\n') };
     return {
