@@ -53,7 +53,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     // PagerDuty call with 503 should fail its rollout instead of starting.
     if (credentials.pagerduty) {
       try {
-        await credentials.pagerduty.credential();
+        await credentials.pagerduty.credential({});
       } catch (err) {
         if (err instanceof CredentialUnavailableError) throw new BrokerStartError(`pagerduty: ${err.message}`);
         throw err;

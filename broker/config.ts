@@ -76,7 +76,13 @@ const pagerdutySchema = z.strictObject({
   account: z
     .string()
     .regex(/^as_account-[A-Za-z0-9-]+\.[A-Za-z0-9-]+$/, 'must be as_account-<region>.<subdomain>, e.g. as_account-us.acme'),
-  notes: z.boolean().default(false),
+  // No activity writes PagerDuty notes, so no config may open that write (the route and incidents.write
+  // would be a capability nothing uses). `false` is still accepted: existing configs name it.
+  notes: z
+    .literal(false, {
+      error: 'no activity writes PagerDuty notes, so the broker allows no PagerDuty write and requests no incidents.write; remove it',
+    })
+    .default(false),
 });
 
 const datadogSchema = z.strictObject({

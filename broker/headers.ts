@@ -21,6 +21,15 @@ const DROPPED_REQUEST_HEADERS = new Set([
   'x-forwarded-host',
   'x-forwarded-proto',
   'x-real-ip',
+  // The policy decides on the request line's method and path. Frameworks and
+  // gateways in front of an API may honour these instead, turning an allowed
+  // POST or GET into a DELETE, or an allowed path into another one, upstream
+  // of the check.
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-original-url',
+  'x-rewrite-url',
 ]);
 
 const DROPPED_RESPONSE_HEADERS = new Set(['set-cookie', 'set-cookie2']);

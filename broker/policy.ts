@@ -2,7 +2,10 @@
 // each provider's credential may be used for. It is code, parameterised by the
 // config, so a review of this file is a review of everything the worker can
 // do with the broker's credentials. Anything not listed is denied before a
-// byte goes upstream.
+// byte goes upstream. It is exactly as wide as the activities: a route or a
+// query parameter no activity sends is a capability nobody reviews in use, so
+// test/broker/route-coverage.test.ts drives every activity through a broker
+// and fails on any rule (or parameter) here that none of them exercised.
 import { PROVIDERS, type BrokerConfig, type ProviderName } from './config.js';
 
 export type RouteMethod = 'GET' | 'POST' | 'PATCH';
@@ -33,8 +36,6 @@ export const PARAM_PATTERNS: Readonly<Record<string, RegExp>> = {
   id: /^[A-Za-z0-9]{1,32}$/,
 };
 
-const GITHUB_LIST_QUERY = ['labels', 'state', 'per_page', 'page', 'sort', 'direction'] as const;
-
 export function buildPolicy(config: Pick<BrokerConfig, 'providers'>): Policy {
   const { github, pagerduty, datadog, slack } = config.providers;
   const policy: Policy = {};
@@ -43,8 +44,10 @@ export function buildPolicy(config: Pick<BrokerConfig, 'providers'>): Policy {
       provider: 'github',
       repos: new Set(github.repos.map((r) => r.toLowerCase())),
       rules: [
-        { method: 'GET', path: '/repos/{owner}/{repo}/issues', query: GITHUB_LIST_QUERY, repoScoped: true },
+        // createGitHubIssue: the idempotency lookup (one page of up to 100 by label), then the create.
+        { method: 'GET', path: '/repos/{owner}/{repo}/issues', query: ['labels', 'state', 'per_page'], repoScoped: true },
         { method: 'POST', path: '/repos/{owner}/{repo}/issues', query: [], repoScoped: true },
+        // linkIssueToNote: read the body, append the #incidents link.
         { method: 'GET', path: '/repos/{owner}/{repo}/issues/{number}', query: [], repoScoped: true },
         { method: 'PATCH', path: '/repos/{owner}/{repo}/issues/{number}', query: [], repoScoped: true },
       ],
@@ -54,14 +57,8 @@ export function buildPolicy(config: Pick<BrokerConfig, 'providers'>): Policy {
     policy.pagerduty = {
       provider: 'pagerduty',
       rules: [
-        { method: 'GET', path: '/incidents/{id}', query: ['include[]'] },
-        {
-          method: 'GET',
-          path: '/incidents/{id}/alerts',
-          query: ['include[]', 'statuses[]', 'alert_key', 'sort_by', 'limit', 'offset', 'total'],
-        },
-        // Needs incidents.write, which is only requested when notes are on.
-        ...(pagerduty.notes ? [{ method: 'POST' as const, path: '/incidents/{id}/notes', query: [] }] : []),
+        { method: 'GET', path: '/incidents/{id}', query: [] },
+        { method: 'GET', path: '/incidents/{id}/alerts', query: ['limit', 'offset', 'total', 'sort_by'] },
       ],
     };
   }
@@ -70,11 +67,7 @@ export function buildPolicy(config: Pick<BrokerConfig, 'providers'>): Policy {
       provider: 'datadog',
       rules: [
         { method: 'POST', path: '/api/v2/query/timeseries', query: [] },
-        {
-          method: 'GET',
-          path: '/api/v1/monitor',
-          query: ['group_states', 'name', 'tags', 'monitor_tags', 'with_downtimes', 'id_offset', 'page', 'page_size'],
-        },
+        { method: 'GET', path: '/api/v1/monitor', query: ['monitor_tags', 'page', 'page_size'] },
         { method: 'POST', path: '/api/v2/logs/events/search', query: [] },
       ],
     };
@@ -83,16 +76,14 @@ export function buildPolicy(config: Pick<BrokerConfig, 'providers'>): Policy {
     policy.slack = {
       provider: 'slack',
       rules: [
+        // WebClient POSTs every method with a form body, so no Slack route takes a GET or a query.
+        // A channel name → id, once per worker process (paginated through the cursor in the body).
+        { method: 'POST', path: '/api/conversations.list', query: [] },
+        // The approval card, its reminder and the #incidents note; then the card's outcome.
         { method: 'POST', path: '/api/chat.postMessage', query: [] },
         { method: 'POST', path: '/api/chat.update', query: [] },
-        { method: 'POST', path: '/api/chat.postEphemeral', query: [] },
         // The #incidents note's link, for the GitHub issue to point back at it.
         { method: 'POST', path: '/api/chat.getPermalink', query: [] },
-        { method: 'GET', path: '/api/conversations.list', query: ['cursor', 'exclude_archived', 'limit', 'team_id', 'types'] },
-        { method: 'POST', path: '/api/conversations.list', query: [] },
-        { method: 'GET', path: '/api/conversations.info', query: ['channel', 'include_locale', 'include_num_members'] },
-        { method: 'POST', path: '/api/conversations.info', query: [] },
-        { method: 'POST', path: '/api/auth.test', query: [] },
       ],
     };
   }
@@ -108,6 +99,8 @@ export type Decision =
       /** Raw query string without `?`, forwarded unchanged; empty when none. */
       query: string;
       rule: RouteRule;
+      /** Lower-cased `owner/repo` of a repository-scoped rule: the one repository its credential may reach. */
+      repo?: string;
     }
   | {
       allowed: false;
@@ -163,8 +156,9 @@ export function decide(policy: Policy, method: string, target: string): Decision
   const match = pathMatches.find((m) => m.rule.method === method);
   if (!match) return deny(403, 'method not allowed');
 
+  let repo: string | undefined;
   if (match.rule.repoScoped) {
-    const repo = `${match.params.owner}/${match.params.repo}`.toLowerCase();
+    repo = `${match.params.owner}/${match.params.repo}`.toLowerCase();
     if (!providerPolicy.repos?.has(repo)) return deny(403, 'repository not allowlisted');
   }
 
@@ -177,7 +171,7 @@ export function decide(policy: Policy, method: string, target: string): Decision
     }
   }
 
-  return { allowed: true, provider, path: restPath, query: rawQuery, rule: match.rule };
+  return { allowed: true, provider, path: restPath, query: rawQuery, rule: match.rule, ...(repo !== undefined && { repo }) };
 }
 
 function matchTemplate(template: string, segments: readonly string[]): Record<string, string> | undefined {

@@ -122,7 +122,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: BrokerHan
 
   let credential: OutboundCredential;
   try {
-    credential = await credentials.credential();
+    credential = await credentials.credential(decision.repo !== undefined ? { repo: decision.repo } : {});
   } catch (err) {
     if (!(err instanceof CredentialUnavailableError)) throw err;
     const bytesOut = sendJson(res, 503, { error: 'credential unavailable', reason: err.message });

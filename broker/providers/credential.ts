@@ -11,10 +11,16 @@ export interface OutboundCredential {
   credentialId: string;
 }
 
+/** The allowed request a credential is wanted for, as the policy decided it. */
+export interface CredentialRequest {
+  /** Lower-cased `owner/repo` when the route is repository-scoped: a token need reach no further. */
+  repo?: string;
+}
+
 export interface CredentialProvider {
   readonly provider: ProviderName;
   /** Throws CredentialUnavailableError (its message is safe to return to the caller). */
-  credential(): Promise<OutboundCredential>;
+  credential(request: CredentialRequest): Promise<OutboundCredential>;
   /** "ready" or "unavailable: <reason>", from local files and cached state only: never calls upstream. */
   readiness(): Promise<string>;
   /** Request headers set only when the caller sent none. */

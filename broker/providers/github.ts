@@ -1,29 +1,47 @@
 // GitHub App installation tokens, minted from the App's private key. The key
-// never leaves the broker; the worker only ever sees the proxy.
+// never leaves the broker; the worker only ever sees the proxy. Each token is
+// narrowed to the one repository of the request and to what the issue
+// activities need, so a token (in a log, a crash dump, a compromised broker's
+// memory) reaches one repository's issues and nothing else the App may hold.
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import type { GitHubProviderConfig } from '../config.js';
 import { CredentialUnavailableError, SecretFile } from '../secret-file.js';
-import type { CredentialProvider, MintingDeps, OutboundCredential } from './credential.js';
+import type { CredentialProvider, CredentialRequest, MintingDeps, OutboundCredential } from './credential.js';
 import { TokenCache, type MintedToken } from './token-cache.js';
 
 export const GITHUB_REFRESH_MARGIN_MS = 5 * 60_000;
 
+/** Create, list, read and edit issues; `metadata: read` comes with every token anyway and is asked for so the grant says so. */
+export const GITHUB_TOKEN_PERMISSIONS: Readonly<Record<string, 'read' | 'write'>> = { issues: 'write', metadata: 'read' };
+
 type AppAuth = ReturnType<typeof createAppAuth>;
 
-export function githubCredentialId(config: Pick<GitHubProviderConfig, 'appId' | 'installationId'>): string {
-  return `github-app:${config.appId}/installation:${config.installationId}`;
+/** Names the App installation, and the repository a token was minted for; never a token value. */
+export function githubCredentialId(config: Pick<GitHubProviderConfig, 'appId' | 'installationId'>, repo?: string): string {
+  return `github-app:${config.appId}/installation:${config.installationId}${repo === undefined ? '' : `/repo:${repo}`}`;
 }
 
 export function createGitHubCredentials(config: GitHubProviderConfig, deps: MintingDeps): CredentialProvider {
   const keyFile = new SecretFile(config.privateKeyFile, 'GitHub App private key');
-  const credentialId = githubCredentialId(config);
-  const cache = new TokenCache<MintedToken>({
-    now: deps.now,
-    refreshMarginMs: GITHUB_REFRESH_MARGIN_MS,
-    failureBackoffMs: deps.failureBackoffMs,
-  });
+  const installation = githubCredentialId(config);
+  // One cache per allowlisted repository, keyed as the policy keys it (lower case); minted with the configured spelling.
+  const repos = new Map(
+    config.repos.map((fullName) => [
+      fullName.toLowerCase(),
+      {
+        fullName,
+        name: fullName.split('/')[1]!,
+        credentialId: githubCredentialId(config, fullName),
+        cache: new TokenCache<MintedToken>({
+          now: deps.now,
+          refreshMarginMs: GITHUB_REFRESH_MARGIN_MS,
+          failureBackoffMs: deps.failureBackoffMs,
+        }),
+      },
+    ]),
+  );
   // The token request goes to the configured upstream (never a host from the
   // request), through the broker's own connection pool and timeout, and does
   // not follow redirects: a redirect would carry the App JWT elsewhere.
@@ -39,12 +57,15 @@ export function createGitHubCredentials(config: GitHubProviderConfig, deps: Mint
   return {
     provider: 'github',
 
-    async credential(): Promise<OutboundCredential> {
+    async credential(req: CredentialRequest): Promise<OutboundCredential> {
+      // Every GitHub route is repository-scoped; without a repository the only token would be installation-wide.
+      const repo = req.repo === undefined ? undefined : repos.get(req.repo);
+      if (!repo) throw new Error('github credential asked for without an allowlisted repository');
       const key = await keyFile.read();
       if (auth?.version !== key.version) {
         // A new key means the old App identity may be revoked: drop its tokens.
-        if (auth) deps.log.info('github app private key changed; cached installation token dropped', { credentialId });
-        cache.clear();
+        if (auth) deps.log.info('github app private key changed; cached installation tokens dropped', { credentialId: installation });
+        for (const r of repos.values()) r.cache.clear();
         auth = {
           version: key.version,
           fn: createAppAuth({
@@ -52,19 +73,32 @@ export function createGitHubCredentials(config: GitHubProviderConfig, deps: Mint
             privateKey: key.value,
             installationId: config.installationId,
             request,
-            log: { warn: () => deps.log.warn('github installation token request retried', { credentialId }) },
+            log: { warn: () => deps.log.warn('github installation token request retried', { credentialId: installation }) },
           }),
         };
       }
       const appAuth = auth.fn;
-      const minted = await cache.get(String(key.version), async () => {
+      const { credentialId } = repo;
+      const minted = await repo.cache.get(String(key.version), async () => {
         try {
-          // `refresh`: the library's own cache ignores expires_at; ours decides when to re-mint.
-          const result = await appAuth({ type: 'installation', refresh: true });
+          const result = await appAuth({
+            type: 'installation',
+            // `refresh`: the library's own cache ignores expires_at; ours decides when to re-mint.
+            refresh: true,
+            repositoryNames: [repo.name],
+            permissions: { ...GITHUB_TOKEN_PERMISSIONS },
+          });
           const expiresAt = Date.parse(result.expiresAt);
           if (!result.token || !Number.isFinite(expiresAt))
             throw new CredentialUnavailableError('installation token response lacks token or expires_at');
-          deps.log.info('github installation token minted', { credentialId, expiresAt: new Date(expiresAt).toISOString() });
+          // GitHub answers 422 rather than narrowing; a token wider than asked means the request body was ignored.
+          const wider = widerThanAsked(result.repositoryNames, repo.name, result.permissions);
+          if (wider) throw new CredentialUnavailableError(`installation token is wider than requested (${wider})`);
+          deps.log.info('github installation token minted', {
+            credentialId,
+            permissions: result.permissions,
+            expiresAt: new Date(expiresAt).toISOString(),
+          });
           return { token: result.token, expiresAt };
         } catch (err) {
           const reason = mintFailureReason(err, config.privateKeyFile);
@@ -78,13 +112,30 @@ export function createGitHubCredentials(config: GitHubProviderConfig, deps: Mint
     async readiness(): Promise<string> {
       try {
         const key = await keyFile.read();
-        const failure = cache.lastFailure(String(key.version));
-        return failure ? `unavailable: ${failure.message}` : 'ready';
+        for (const r of repos.values()) {
+          const failure = r.cache.lastFailure(String(key.version));
+          if (failure) return `unavailable: ${r.fullName}: ${failure.message}`;
+        }
+        return 'ready';
       } catch (err) {
         return `unavailable: ${(err as Error).message}`;
       }
     },
   };
+}
+
+/** What the minted token reaches beyond the one repository and GITHUB_TOKEN_PERMISSIONS; undefined when nothing. */
+function widerThanAsked(
+  repositoryNames: string[] | undefined,
+  name: string,
+  permissions: Record<string, string | undefined>,
+): string | undefined {
+  if (repositoryNames?.length !== 1 || repositoryNames[0]!.toLowerCase() !== name.toLowerCase()) return 'repositories';
+  for (const [permission, level] of Object.entries(permissions)) {
+    const asked = GITHUB_TOKEN_PERMISSIONS[permission];
+    if (asked === undefined || (level !== asked && !(level === 'read' && asked === 'write'))) return `${permission}: ${String(level)}`;
+  }
+  return undefined;
 }
 
 /**

@@ -16,10 +16,8 @@ export interface PagerDutyCredentialProvider extends CredentialProvider {
   readonly requiredScopes: readonly string[];
 }
 
-/** `incidents.read`, plus `incidents.write` when notes are on: nothing else is ever requested. */
-export function pagerdutyRequiredScopes(config: Pick<PagerDutyProviderConfig, 'notes'>): string[] {
-  return config.notes ? ['incidents.read', 'incidents.write'] : ['incidents.read'];
-}
+/** The activities only read incidents and their alerts: nothing else is ever requested. */
+export const PAGERDUTY_SCOPES: readonly string[] = ['incidents.read'];
 
 const tokenResponseSchema = z.object({
   access_token: z.string().min(1),
@@ -35,7 +33,7 @@ interface GrantedToken extends MintedToken {
 export function createPagerDutyCredentials(config: PagerDutyProviderConfig, deps: MintingDeps): PagerDutyCredentialProvider {
   const clientIdFile = new SecretFile(config.clientIdFile, 'PagerDuty OAuth client id');
   const clientSecretFile = new SecretFile(config.clientSecretFile, 'PagerDuty OAuth client secret');
-  const requiredScopes = pagerdutyRequiredScopes(config);
+  const requiredScopes = PAGERDUTY_SCOPES;
   const requestedScope = [config.account, ...requiredScopes].join(' ');
   const tokenUrl = new URL(config.tokenUrl);
   const cache = new TokenCache<GrantedToken>({

@@ -57,6 +57,14 @@ export interface TokenGrant {
   repos: Set<string>;
 }
 
+/** What one issued token reaches, as GitHub would answer it, without the token: for tests to check a minter's narrowing. */
+export interface MintRecord {
+  /** `owner/name` of every repository the token reaches, in the installation's order. */
+  repositories: string[];
+  permissions: Record<string, PermissionLevel>;
+  expiresAt: string;
+}
+
 export interface AppIdentity {
   appId: number;
   slug: string;
@@ -72,6 +80,8 @@ export interface AppContext {
   /** By lower-cased `owner/name`. */
   repos: Map<string, RepoRecord>;
   tokens: IssuedTokens<TokenGrant>;
+  /** One per token issued, oldest first. */
+  mints: MintRecord[];
   tokenTtlMs: number;
   assignable: Set<string>;
   faults: FaultSwitch;

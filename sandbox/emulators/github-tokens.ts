@@ -90,7 +90,8 @@ function tokenReach(installed: RepoRecord[], repositories: unknown, repositoryId
   const ids = (repositoryIds as number[] | undefined) ?? [];
   const picked = new Set<RepoRecord>();
   for (const n of names) {
-    const found = installed.find((r) => r.name.toLowerCase() === n.toLowerCase() || r.fullName.toLowerCase() === n.toLowerCase());
+    // Names without the owner, as GitHub takes them: `owner/name` matches no repository there either.
+    const found = installed.find((r) => r.name.toLowerCase() === n.toLowerCase());
     if (!found) return { refused: NOT_ACCESSIBLE };
     picked.add(found);
   }
@@ -148,10 +149,12 @@ export function createAccessToken(ctx: AppContext) {
     // GitHub's timestamps have whole seconds; expiry is stored at that precision so expires_at is exact.
     const expiresAtMs = Math.floor((ctx.now() + ctx.tokenTtlMs) / 1000) * 1000;
     ctx.tokens.add(token, { permissions: granted, repos: new Set(reach.map((r) => r.fullName.toLowerCase())) }, expiresAtMs);
+    const expiresAt = formatTimestamp(expiresAtMs);
+    ctx.mints.push({ repositories: reach.map((r) => r.fullName), permissions: { ...granted }, expiresAt });
     const narrowed = repositories !== undefined || repositoryIds !== undefined;
     res.status(201).json({
       token,
-      expires_at: formatTimestamp(expiresAtMs),
+      expires_at: expiresAt,
       permissions: granted,
       repository_selection: 'selected',
       ...(narrowed ? { repositories: reach.map((r) => repositoryObject(ctx.base(), r, ctx.app.createdAt)) } : {}),

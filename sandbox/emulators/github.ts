@@ -11,13 +11,13 @@ import { formatTimestamp, type SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
 import { createIssue, findIssue, getIssue, listIssues, updateIssue } from './github-issues.js';
 import { DOCS, issueObject, issuePage, sendError, type GitHubIssue } from './github-objects.js';
-import { parseRepos, type AppContext, type PermissionLevel, type TokenGrant } from './github-records.js';
+import { parseRepos, type AppContext, type MintRecord, type PermissionLevel, type TokenGrant } from './github-records.js';
 import { appJwtGate, createAccessToken, credential } from './github-tokens.js';
 import { fromLoopback, listen, requestLogger, type ListenOptions, type Listening, type RequestLogEntry } from './http-server.js';
 import { IssuedTokens } from './issued-tokens.js';
 
 export type { GitHubIssue, GitHubLabel, GitHubUser } from './github-objects.js';
-export type { PermissionLevel } from './github-records.js';
+export type { MintRecord, PermissionLevel } from './github-records.js';
 
 export interface GitHubEmulatorOptions extends ListenOptions {
   /** Added latency and error rate on every API request (scenario `conditions` or the environment). */
@@ -51,6 +51,8 @@ export interface GitHubEmulator extends Listening {
   issues(repo: string): GitHubIssue[];
   /** Every installation token issued so far, expired ones included (for leak scans). */
   issuedTokens(): string[];
+  /** What each of those tokens reaches (repositories, permissions), in the same order, without the token. */
+  mints(): MintRecord[];
   /** Delays each create-issue response by `ms` after the issue is stored (0 turns it off). */
   setHoldAfterCreate(ms: number): void;
 }
@@ -350,6 +352,7 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
     publicKey,
     repos: new Map(repos.map((r) => [r.fullName.toLowerCase(), r])),
     tokens,
+    mints: [],
     tokenTtlMs: ttl * 1000,
     assignable: new Set((options.assignableUsers ?? []).map((u) => u.toLowerCase())),
     faults,
@@ -377,6 +380,7 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
       return found.issues.map((i) => issueObject(baseUrl, ctx.app, found, i, true));
     },
     issuedTokens: () => tokens.all(),
+    mints: () => ctx.mints.map((m) => ({ ...m, repositories: [...m.repositories], permissions: { ...m.permissions } })),
     setHoldAfterCreate: (ms) => hold.set(ms),
   };
 }

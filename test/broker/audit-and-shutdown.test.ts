@@ -52,7 +52,7 @@ test('close() lets an in-flight request finish, flushes its audit line and refus
 
   const closing = world.broker.close();
   await new Promise((r) => setTimeout(r, 50));
-  await expect(call(world.broker.url, 'POST', '/slack/api/auth.test')).rejects.toThrow(/ECONNREFUSED/);
+  await expect(call(world.broker.url, 'POST', '/slack/api/chat.postMessage')).rejects.toThrow(/ECONNREFUSED/);
 
   releaseUpstream();
   expect((await inFlight).status).toBe(200);

@@ -45,7 +45,7 @@ test('github: an App installation token replaces the caller Authorization', asyn
     method: 'GET',
     path: '/repos/acme/checkout/issues',
     decision: 'allowed',
-    credentialId: `github-app:${APP_ID}/installation:${INSTALLATION_ID}`,
+    credentialId: `github-app:${APP_ID}/installation:${INSTALLATION_ID}/repo:acme/checkout`,
     triageId: 'triage-Q1CHECKOUT1',
     status: 200,
     upstreamStatus: 200,
@@ -120,15 +120,21 @@ test('slack: the bot token as a bearer token', async () => {
   expect(seen.headers['dd-api-key']).toBeUndefined();
   expect(seen.headers.cookie).toBeUndefined();
 
-  await world.call('GET', '/slack/api/conversations.info?channel=C0INCIDENTS');
-  expect(world.slack.requests.at(-1)!.url).toBe('/api/conversations.info?channel=C0INCIDENTS');
+  // WebClient's form-encoded POST, as the channel lookup sends it: the body goes up unchanged.
+  const form = 'types=public_channel&exclude_archived=true&limit=200';
+  await world.call('POST', '/slack/api/conversations.list', {
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form,
+  });
+  expect(world.slack.requests.at(-1)).toMatchObject({ method: 'POST', url: '/api/conversations.list', body: form });
+  expect(world.slack.requests.at(-1)!.headers.authorization).toBe(`Bearer ${world.secrets.slackBotToken}`);
 });
 
 test('X-Triage-Id: recorded when well-formed, "invalid" otherwise, null when absent', async () => {
-  await world.call('POST', '/slack/api/auth.test', { headers: { 'x-triage-id': 'triage-Q1:attempt.2' } });
-  await world.call('POST', '/slack/api/auth.test', { headers: { 'x-triage-id': 'bad id with spaces' } });
-  await world.call('POST', '/slack/api/auth.test');
-  const lines = (await world.audit(0)).filter((l) => l.path === '/api/auth.test');
+  await world.call('POST', '/slack/api/chat.postMessage', { headers: { 'x-triage-id': 'triage-Q1:attempt.2' } });
+  await world.call('POST', '/slack/api/chat.postMessage', { headers: { 'x-triage-id': 'bad id with spaces' } });
+  await world.call('POST', '/slack/api/chat.postMessage');
+  const lines = (await world.audit(0)).filter((l) => l.path === '/api/chat.postMessage').slice(-3);
   expect(lines.map((l) => l.triageId)).toEqual(['triage-Q1:attempt.2', 'invalid', null]);
 });
 

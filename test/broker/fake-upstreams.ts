@@ -2,7 +2,14 @@
 // and Slack. Each records what it received, so a test can assert what the
 // broker did (or did not) send upstream.
 import { createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
@@ -58,8 +65,8 @@ export function json(res: ServerResponse, status: number, body: unknown, headers
 // ---- GitHub ---------------------------------------------------------------
 
 export interface GitHubFake extends FakeUpstream {
-  /** Tokens issued, in order. */
-  issued: { token: string; expiresAt: string }[];
+  /** Tokens issued, in order, with the repository names and permissions each was asked for (absent: all). */
+  issued: { token: string; expiresAt: string; repositories?: string[]; permissions?: Record<string, string> }[];
   /** Rejected access-token requests, with why. */
   rejectedMints: string[];
   /** Authorization headers seen on the issues routes. */
@@ -70,6 +77,8 @@ export interface GitHubFake extends FakeUpstream {
   nextExpiresAt: () => Date;
   /** Answer access-token requests with this status instead (e.g. 401). */
   mintStatus?: number;
+  /** Answer as a GitHub that ignored the body would: a token for every repository, with more permissions. */
+  ignoreNarrowing?: boolean;
 }
 
 export async function startGitHubFake(options: { publicKeyPem: string; appId: string; installationId: number }): Promise<GitHubFake> {
@@ -104,14 +113,27 @@ export async function startGitHubFake(options: { publicKeyPem: string; appId: st
         .nextExpiresAt()
         .toISOString()
         .replace(/\.\d{3}Z$/, 'Z');
-      issued.push({ token, expiresAt });
-      json(res, 201, { token, expires_at: expiresAt, permissions: { issues: 'write' }, repository_selection: 'selected' });
+      const asked = (recorded.body ? JSON.parse(recorded.body) : {}) as { repositories?: string[]; permissions?: Record<string, string> };
+      const scope = fake.ignoreNarrowing ? {} : asked;
+      issued.push({ token, expiresAt, ...scope });
+      json(res, 201, {
+        token,
+        expires_at: expiresAt,
+        permissions: scope.permissions ?? { issues: 'write', metadata: 'read', contents: 'write' },
+        repository_selection: scope.repositories ? 'selected' : 'all',
+        ...(scope.repositories && {
+          repositories: scope.repositories.map((name, i) => ({ id: i + 1, name, full_name: `acme/${name}` })),
+        }),
+      });
       return;
     }
-    if (/^\/repos\/[^/]+\/[^/]+\/issues(\/\d+)?$/.test(url.pathname)) {
+    const issues = /^\/repos\/[^/]+\/([^/]+)\/issues(\/\d+)?$/.exec(url.pathname);
+    if (issues) {
       recorded.body = await readBody(req);
       issueAuthorizations.push(req.headers.authorization);
-      const current = issued.at(-1)?.token;
+      // Only the newest token that reaches this repository is good, so a test sees which one the broker used.
+      const name = issues[1]!.toLowerCase();
+      const current = [...issued].reverse().find((t) => !t.repositories || t.repositories.some((r) => r.toLowerCase() === name))?.token;
       const m = /^(?:token|Bearer) (\S+)$/i.exec(req.headers.authorization ?? '');
       if (!m || m[1] !== current) {
         json(res, 401, { message: 'Bad credentials' });
@@ -210,4 +232,25 @@ export async function startEchoFake(): Promise<FakeUpstream> {
     recorded.body = await readBody(req);
     json(res, 200, { ok: true, method: req.method, url: req.url, bodyBytes: Buffer.byteLength(recorded.body) });
   });
+}
+
+// ---- a tap in front of the broker ------------------------------------------
+
+/** Records each request's method and raw target (query included: the audit log leaves it out), then forwards it unchanged to `target`. */
+export async function startTap(target: string): Promise<FakeUpstream> {
+  const upstream = new URL(target);
+  return startFake(
+    (req, res) =>
+      new Promise<void>((resolve, reject) => {
+        const out = httpRequest(
+          { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+          (up) => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res).on('finish', resolve).on('error', reject);
+          },
+        );
+        out.on('error', reject);
+        req.pipe(out);
+      }),
+  );
 }

@@ -1,10 +1,11 @@
 // Installation tokens: minted with a JWT the fake verifies (RS256, against a
-// key pair made here), cached, re-minted ~5 minutes before expires_at, and
-// dropped when the App private key file changes.
+// key pair made here) for one repository and two permissions, one per
+// repository, cached, re-minted ~5 minutes before expires_at, and dropped when
+// the App private key file changes.
 import { createPublicKey } from 'node:crypto';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createWorld, expectNoSecrets, keyPairPem, type World } from './harness.js';
+import { APP_ID, createWorld, expectNoSecrets, INSTALLATION_ID, keyPairPem, type World } from './harness.js';
 
 let clock = Date.now();
 let world: World;
@@ -20,6 +21,42 @@ afterEach(async () => {
 });
 
 const listIssues = () => world.call('GET', '/github/repos/acme/checkout/issues');
+
+test("each token is asked for the request's one repository, by name, with issues: write and metadata: read only", async () => {
+  expect((await listIssues()).status).toBe(200);
+  const mint = world.github.requests.find((r) => r.url.endsWith('/access_tokens'))!;
+  expect(mint.url).toBe(`/app/installations/${INSTALLATION_ID}/access_tokens`);
+  // GitHub's documented body: `repositories` takes names without the owner.
+  expect(JSON.parse(mint.body!)).toEqual({ repositories: ['checkout'], permissions: { issues: 'write', metadata: 'read' } });
+});
+
+test('another repository gets a token of its own; each is cached on its own and named in the audit', async () => {
+  await world.close();
+  world = await createWorld({ repos: ['acme/checkout', 'acme/payments'], broker: { now: () => clock } });
+  expect((await listIssues()).status).toBe(200);
+  expect((await world.call('GET', '/github/repos/acme/payments/issues')).status).toBe(200);
+  expect((await world.call('POST', '/github/repos/Acme/Payments/issues', { body: '{}' })).status).toBe(201);
+  expect((await listIssues()).status).toBe(200);
+
+  expect(world.github.issued.map((t) => t.repositories)).toEqual([['checkout'], ['payments']]);
+  const [checkout, payments] = world.github.issued.map((t) => `token ${t.token}`);
+  expect(world.github.issueAuthorizations).toEqual([checkout, payments, payments, checkout]);
+  expect((await world.audit(4)).map((l) => `${l.path} ${l.credentialId}`)).toEqual([
+    `/repos/acme/checkout/issues github-app:${APP_ID}/installation:${INSTALLATION_ID}/repo:acme/checkout`,
+    `/repos/acme/payments/issues github-app:${APP_ID}/installation:${INSTALLATION_ID}/repo:acme/payments`,
+    `/repos/Acme/Payments/issues github-app:${APP_ID}/installation:${INSTALLATION_ID}/repo:acme/payments`,
+    `/repos/acme/checkout/issues github-app:${APP_ID}/installation:${INSTALLATION_ID}/repo:acme/checkout`,
+  ]);
+});
+
+test('a token wider than asked for (the narrowing ignored upstream) → 503, and it is never used', async () => {
+  world.github.ignoreNarrowing = true;
+  const reply = await listIssues();
+  expect(reply.status).toBe(503);
+  expect(reply.json()).toEqual({ error: 'credential unavailable', reason: 'installation token is wider than requested (repositories)' });
+  expect(world.github.issued).toHaveLength(1);
+  expect(world.github.issueAuthorizations).toEqual([]);
+});
 
 test('a token is minted once and reused until 5 minutes before it expires', async () => {
   const expiresAt = new Date(Date.now() + 60 * 60_000);
@@ -91,7 +128,7 @@ test('a refused mint → 503 naming the failure, not the response body', async (
     reason: expect.stringContaining('HTTP 403'),
   });
   expect((await world.call('GET', '/healthz')).json()).toMatchObject({
-    providers: { github: 'unavailable: installation token request failed (HTTP 403)' },
+    providers: { github: 'unavailable: acme/checkout: installation token request failed (HTTP 403)' },
   });
 
   world.github.mintStatus = undefined;

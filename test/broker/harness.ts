@@ -64,7 +64,8 @@ export function keyPairPem(): { privateKeyPem: string; publicKeyPem: string } {
 }
 
 export interface WorldOptions {
-  notes?: boolean;
+  /** The GitHub allowlist; default [REPO]. */
+  repos?: string[];
   upstreamTimeout?: string;
   /** Extra top-level config keys / overrides, merged over the generated document. */
   configOverrides?: Record<string, unknown>;
@@ -159,14 +160,19 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     upstreamTimeout: options.upstreamTimeout ?? '5s',
     shutdownGrace: '2s',
     providers: {
-      github: { upstream: github.url, appId: APP_ID, installationId: INSTALLATION_ID, privateKeyFile: 'github-app.pem', repos: [REPO] },
+      github: {
+        upstream: github.url,
+        appId: APP_ID,
+        installationId: INSTALLATION_ID,
+        privateKeyFile: 'github-app.pem',
+        repos: options.repos ?? [REPO],
+      },
       pagerduty: {
         upstream: pagerduty.url,
         tokenUrl: `${pagerduty.url}/oauth/token`,
         clientIdFile: 'pagerduty-client-id',
         clientSecretFile: 'pagerduty-client-secret',
         account: 'as_account-us.acme',
-        notes: options.notes ?? false,
       },
       datadog: { upstream: datadog.url, apiKeyFile: 'datadog-api-key', appKeyFile: 'datadog-app-key' },
       slack: { upstream: slack.url, botTokenFile: 'slack-bot-token' },

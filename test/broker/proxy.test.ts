@@ -167,7 +167,7 @@ test('hop-by-hop headers are dropped both ways, Set-Cookie never reaches the cal
     res.setHeader('x-passed', 'kept');
     json(res, 200, { ok: true });
   };
-  const { req, response } = openRequest('POST', '/slack/api/auth.test', {
+  const { req, response } = openRequest('POST', '/slack/api/chat.postMessage', {
     connection: 'keep-alive, x-hop-custom',
     'x-hop-custom': 'caller-only',
     'keep-alive': 'timeout=5',
@@ -195,6 +195,37 @@ test('hop-by-hop headers are dropped both ways, Set-Cookie never reaches the cal
   expect(seen['keep-alive']).not.toBe('timeout=5');
   expect(seen['user-agent']).toBe('triage-worker/1.0 (triage-Q1)');
   expect(seen['x-kept']).toBe('yes');
+});
+
+test('method-override and URL-rewrite headers never reach upstream: the method and path checked are the ones used', async () => {
+  const overrides = {
+    'X-HTTP-Method-Override': 'DELETE',
+    'X-HTTP-Method': 'DELETE',
+    'X-Method-Override': 'DELETE',
+    'X-Original-URL': '/api/admin.users.remove',
+    'X-Rewrite-URL': '/api/admin.users.remove',
+  };
+  const posted = await world.call('POST', '/slack/api/chat.postMessage', {
+    headers: { ...overrides, 'content-type': 'application/json', 'x-kept': 'yes' },
+    body: '{"channel":"C0INCIDENTS","text":"hi"}',
+  });
+  expect(posted.status).toBe(200);
+  const slack = world.slack.requests.at(-1)!;
+  // An allowed PATCH on a GitHub issue must not become a DELETE (or another issue) behind the check.
+  const patched = await world.call('PATCH', '/github/repos/acme/checkout/issues/17', {
+    headers: { ...overrides, 'x-original-url': '/repos/acme/checkout/issues/18', 'content-type': 'application/json' },
+    body: '{"body":"linked"}',
+  });
+  expect(patched.status).toBe(200);
+  const github = world.github.requests.at(-1)!;
+
+  expect(slack).toMatchObject({ method: 'POST', url: '/api/chat.postMessage' });
+  expect(github).toMatchObject({ method: 'PATCH', url: '/repos/acme/checkout/issues/17' });
+  for (const seen of [slack, github]) {
+    const names = Object.keys(seen.headers);
+    expect(names.filter((n) => /method|original-url|rewrite-url/.test(n))).toEqual([]);
+  }
+  expect(slack.headers['x-kept']).toBe('yes');
 });
 
 test('upstream status, body and rate-limit headers pass through unchanged', async () => {
@@ -258,7 +289,7 @@ test('an upstream that is down → 502 JSON', async () => {
   try {
     w.config.providers.slack!.upstream = dead.url;
     w.broker = await startBroker(w.config, { log: w.logger });
-    const reply = await w.call('POST', '/slack/api/auth.test');
+    const reply = await w.call('POST', '/slack/api/chat.postMessage');
     expect(reply.status).toBe(502);
     expect(reply.json()).toEqual({ error: 'upstream unreachable' });
     expect((await w.audit(1)).at(-1)).toMatchObject({ status: 502, reason: 'upstream error (ECONNREFUSED)' });

@@ -28,7 +28,7 @@ test('/_broker/status lists the loaded providers with their route counts, never 
       github: { readiness: 'ready', routes: 4, repos: 1 },
       pagerduty: { readiness: 'ready', routes: 2 },
       datadog: { readiness: 'ready', routes: 3 },
-      slack: { readiness: 'ready', routes: 9 },
+      slack: { readiness: 'ready', routes: 4 },
     },
   });
   expect(reply.text).not.toMatch(/github-app:|pagerduty-oauth:|datadog:api-key|slack-bot:/);
@@ -61,7 +61,7 @@ test('a provider whose secret is gone makes /readyz 503 and /_broker/status say 
     expect(status.status).toBe(200);
     expect(status.json()).toMatchObject({
       status: 'not ready',
-      providers: { slack: { readiness: expect.stringMatching(/^unavailable: /), routes: 9 } },
+      providers: { slack: { readiness: expect.stringMatching(/^unavailable: /), routes: 4 } },
     });
     await expectNoSecrets(other);
   } finally {
@@ -76,7 +76,7 @@ test('only the configured providers are listed', async () => {
   try {
     expect((await only.call('GET', '/_broker/status')).json()).toEqual({
       status: 'ready',
-      providers: { slack: { readiness: 'ready', routes: 9 } },
+      providers: { slack: { readiness: 'ready', routes: 4 } },
     });
     expect((await only.call('GET', '/readyz')).json()).toEqual({ status: 'ready', providers: { slack: 'ready' } });
   } finally {

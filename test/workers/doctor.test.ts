@@ -302,7 +302,7 @@ describe('the intended setup', () => {
       ),
     );
     expect(result(report.results, 'broker.reachable').detail).toBe(
-      `${broker.url} ready; providers (/_broker/status): github (ready, 4 routes, 1 repo), pagerduty (ready, 2 routes), slack (ready, 9 routes)`,
+      `${broker.url} ready; providers (/_broker/status): github (ready, 4 routes, 1 repo), pagerduty (ready, 2 routes), slack (ready, 4 routes)`,
     );
     expect(result(report.results, 'credentials.environment').detail).toContain(
       'allowed: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (the Pod Identity token file',

@@ -133,12 +133,46 @@ describe('installation tokens', () => {
       status: 403,
       message: expect.stringContaining('Resource not accessible by integration'),
     });
+    await expect(client.rest.issues.update({ owner: 'acme', repo: 'checkout', issue_number: 1, body: 'nope' })).rejects.toMatchObject({
+      status: 403,
+      message: expect.stringContaining('Resource not accessible by integration'),
+    });
     await expect(client.rest.issues.listForRepo({ owner: 'acme', repo: 'payments' })).rejects.toMatchObject({ status: 404 });
+  });
+
+  test('each mint is recorded with what its token reaches, and never the token itself', async () => {
+    const narrowed = await appAuth(gh.url)({
+      type: 'installation',
+      repositoryNames: ['payments'],
+      permissions: { issues: 'write', metadata: 'read' },
+    });
+    expect(gh.mints().at(-1)).toEqual({
+      repositories: [OTHER_REPO],
+      permissions: { issues: 'write', metadata: 'read' },
+      expiresAt: narrowed.expiresAt,
+    });
+    // Without a narrowing, GitHub's default: every repository of the installation, every permission of the App.
+    await appAuth(gh.url)({ type: 'installation' });
+    expect(gh.mints().at(-1)).toMatchObject({ repositories: [REPO, OTHER_REPO], permissions: { issues: 'write', metadata: 'read' } });
+    expect(gh.mints()).toHaveLength(gh.issuedTokens().length);
+    const recorded = JSON.stringify(gh.mints());
+    for (const token of gh.issuedTokens()) expect(recorded).not.toContain(token);
   });
 
   test('asking for more than the installation has → 422', async () => {
     await expect(appAuth(gh.url)({ type: 'installation', permissions: { contents: 'write' } })).rejects.toMatchObject({ status: 422 });
     await expect(appAuth(gh.url)({ type: 'installation', repositoryNames: ['elsewhere'] })).rejects.toMatchObject({ status: 422 });
+  });
+
+  test('repositories are names without the owner, as on GitHub: an owner/name matches none → 422', async () => {
+    const minted = gh.mints().length;
+    await expect(appAuth(gh.url)({ type: 'installation', repositoryNames: [REPO] })).rejects.toMatchObject({
+      status: 422,
+      message: expect.stringContaining(
+        'There is at least one repository that does not exist or is not accessible to the parent installation.',
+      ),
+    });
+    expect(gh.mints()).toHaveLength(minted);
   });
 
   test('an unknown installation → 404', async () => {
