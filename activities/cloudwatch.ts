@@ -21,6 +21,7 @@ import {
   type EvidenceRequest,
   type MetricSeries,
 } from './model.js';
+import { evidenceText } from './untrusted-text.js';
 
 const SURFACE = 'cloudwatch';
 const PRODUCT = ['keyless-triage', '0.1'] as const;
@@ -93,16 +94,11 @@ function failure(message: string, type: string, nonRetryable: boolean, extra: Re
   return ApplicationFailure.create({ message: `${SURFACE}: ${message}`, type, nonRetryable, details: [{ surface: SURFACE, ...extra }] });
 }
 
-/** AWS error text may quote an access key id; it is not a secret, but it has no place in history either. */
-function awsReason(message: unknown): string | undefined {
-  return safeReason(typeof message === 'string' ? message.replace(/\b(?:AKIA|ASIA)[A-Z0-9]{12,}\b/g, '[key id]') : undefined);
-}
-
 /**
  * The SDK's errors carry the service's error code as `name` and the HTTP status
  * in `$metadata`; credential-chain failures are CredentialsProviderError; a
  * request with no answer has no status. Only the code, the status and (for
- * client errors) AWS's own message go into the failure.
+ * client errors) AWS's own message, redacted (it may quote an access key id), go into the failure.
  */
 function toFailure(err: unknown, action: IamAction): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
@@ -120,7 +116,7 @@ function toFailure(err: unknown, action: IamAction): ApplicationFailure {
   }
   if (ACCESS_DENIED.has(name)) {
     return failure(
-      `access denied to ${action}: the role needs ${action}${awsReason(e.message) ? ` (${awsReason(e.message)})` : ''}`,
+      `access denied to ${action}: the role needs ${action}${safeReason(e.message) ? ` (${safeReason(e.message)})` : ''}`,
       AWS_FAILURE_TYPES.accessDenied,
       true,
       { status, code: name, action },
@@ -146,7 +142,7 @@ function toFailure(err: unknown, action: IamAction): ApplicationFailure {
   }
   if (status !== undefined) {
     const serverSide = status >= 500 || e.$fault === 'server';
-    const reason = serverSide ? undefined : awsReason(e.message);
+    const reason = serverSide ? undefined : safeReason(e.message);
     return failure(
       `${action} failed: HTTP ${status}${name ? ` ${name}` : ''}${reason ? `: ${reason}` : ''}`,
       serverSide ? HTTP_FAILURE_TYPES.serverError : HTTP_FAILURE_TYPES.clientError,
@@ -341,7 +337,9 @@ export function createCloudWatchActivities(options: CloudWatchActivitiesOptions 
           if (m.unit !== undefined) out.unit = m.unit;
           return out;
         });
-        return { surface: 'cloudwatch', region: scope.region, readBy: { arn: identity.Arn, account: identity.Account }, window, series };
+        // STS's answer is the only text from AWS in the evidence; it passes the same door as every other surface's.
+        const readBy = { arn: evidenceText(identity.Arn, 2048), account: evidenceText(identity.Account, 64) };
+        return { surface: 'cloudwatch', region: scope.region, readBy, window, series };
       } finally {
         cloudwatch.destroy();
         sts.destroy();

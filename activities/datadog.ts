@@ -6,7 +6,7 @@
 import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { client, v1, v2 } from '@datadog/datadog-api-client';
-import { EVIDENCE_LIMITS, MAX_EVIDENCE_BYTES, evidenceBytes, truncateText } from './evidence-bounds.js';
+import { EVIDENCE_LIMITS, MAX_EVIDENCE_BYTES, evidenceBytes } from './evidence-bounds.js';
 import { httpFailure, invalidRequest, malformedResponse, networkFailure, requireTriageId, retryAfterMs } from './http-failure.js';
 import { downsample, metricWindow, summarizeSeries } from './metric-summary.js';
 import type {
@@ -18,7 +18,7 @@ import type {
   MetricSeries,
   MetricWindow,
 } from './model.js';
-import { cleanText } from './untrusted-text.js';
+import { evidenceText } from './untrusted-text.js';
 
 const SURFACE = 'datadog';
 const USER_AGENT = 'keyless-triage/0.1';
@@ -148,9 +148,9 @@ function toMonitorSummary(m: v1.Monitor): DatadogMonitorSummary | undefined {
   if ((state !== 'Alert' && state !== 'Warn') || typeof m.id !== 'number') return undefined;
   const summary: DatadogMonitorSummary = {
     id: m.id,
-    name: cleanText(m.name ?? '', EVIDENCE_LIMITS.shortTextChars),
+    name: evidenceText(m.name ?? '', EVIDENCE_LIMITS.shortTextChars),
     state,
-    tags: (m.tags ?? []).slice(0, TAGS_PER_MONITOR).map((t) => cleanText(t, TAG_CHARS)),
+    tags: (m.tags ?? []).slice(0, TAGS_PER_MONITOR).map((t) => evidenceText(t, TAG_CHARS)),
   };
   if (typeof m.priority === 'number' && Number.isInteger(m.priority)) summary.priority = m.priority;
   // Datadog still sends overall_state_modified, but the client's Monitor model no
@@ -160,18 +160,22 @@ function toMonitorSummary(m: v1.Monitor): DatadogMonitorSummary | undefined {
   return summary;
 }
 
-/** Groups log events by cleaned message; a service or status is named only when every occurrence shares it. */
+/**
+ * Groups log events by message, cleaned and redacted first: lines that differ
+ * only by a credential are one group. A service or status is named only when
+ * every occurrence shares it.
+ */
 function topMessages(logs: v2.Log[]): DatadogLogMessage[] {
   const groups = new Map<string, { count: number; services: Set<string>; statuses: Set<string>; lastSeen: number }>();
   for (const log of logs) {
     const a = log.attributes;
     const at = a?.timestamp;
     if (!(at instanceof Date) || !Number.isFinite(at.getTime())) throw malformedResponse(SURFACE, 'a log event has no timestamp');
-    const message = cleanText(a?.message ?? '', EVIDENCE_LIMITS.textChars);
+    const message = evidenceText(a?.message ?? '', EVIDENCE_LIMITS.textChars);
     const group = groups.get(message) ?? { count: 0, services: new Set<string>(), statuses: new Set<string>(), lastSeen: 0 };
     group.count += 1;
-    group.services.add(cleanText(a?.service ?? '', 100));
-    group.statuses.add(cleanText(a?.status ?? '', 32));
+    group.services.add(evidenceText(a?.service ?? '', 100));
+    group.statuses.add(evidenceText(a?.status ?? '', 32));
     group.lastSeen = Math.max(group.lastSeen, at.getTime());
     groups.set(message, group);
   }
@@ -283,7 +287,7 @@ export function createDatadogActivities(options: DatadogActivitiesOptions) {
       };
       if (q.dependency !== undefined) series.dependency = q.dependency;
       const unit = index >= 0 ? attributes?.series?.[index]?.unit?.[0]?.name : undefined;
-      if (typeof unit === 'string' && unit.length > 0) series.unit = cleanText(unit, 32);
+      if (typeof unit === 'string' && unit.length > 0) series.unit = evidenceText(unit, 32);
       return series;
     });
   }
@@ -323,7 +327,7 @@ export function createDatadogActivities(options: DatadogActivitiesOptions) {
     );
     const logs = response.data ?? [];
     return {
-      query: truncateText(query, 1000),
+      query: evidenceText(query, 1000),
       scanned: logs.length,
       top: topMessages(logs),
       truncated: typeof response.meta?.page?.after === 'string' && response.meta.page.after.length > 0,

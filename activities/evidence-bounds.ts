@@ -2,9 +2,10 @@
 // run and read by analyzers, the report and humans. Each surface therefore
 // returns a summary with hard bounds, never raw API objects: the per-list caps
 // below pick what to keep, and the byte budget is the backstop that holds even
-// when every list is full of long strings.
+// when every list is full of long strings. Every text in it came through
+// evidenceText (activities/untrusted-text.ts): printable, redacted, and cut
+// to the limits below.
 import type { KubernetesEvidence, LogTail, NamespaceEvidence, NodeSummary, PagerDutyEvidence } from './model.js';
-import { boundedLine } from '../config/printable-text.js';
 
 /** The serialized evidence of one surface never exceeds this. */
 export const MAX_EVIDENCE_BYTES = 64 * 1024;
@@ -79,15 +80,6 @@ export const EVIDENCE_LIMITS = {
   labelValuesPerKey: 20,
   tolerationsPerPod: 10,
 } as const;
-
-/**
- * One printable line of at most `max` characters (an ellipsis marks the cut).
- * The same cleaning the report and Slack apply, so what is stored in history
- * is already free of control and bidi characters.
- */
-export function truncateText(text: string, max: number = EVIDENCE_LIMITS.textChars): string {
-  return boundedLine(text, max);
-}
 
 export function evidenceBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8');

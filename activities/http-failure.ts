@@ -8,8 +8,8 @@
 // query strings, or anything that could be a credential.
 import { ApplicationFailure } from '@temporalio/common';
 import { isTriageId } from '../config/identifiers.js';
-import { cutToLength, printableLine } from '../config/printable-text.js';
 import { STATUS_CODES } from 'node:http';
+import { evidenceText } from './untrusted-text.js';
 
 export const HTTP_FAILURE_TYPES = {
   clientError: 'HttpClientError',
@@ -38,15 +38,16 @@ export interface HttpFailureInput {
   now?: number;
 }
 
-// Control characters would let upstream text forge extra lines in logs; credentials
-// have no business in an error body, but if one is echoed it is not repeated.
-const CREDENTIAL_LIKE = /\b(bearer|token|basic)\b(\s+token)?\s*[=:]?\s*[A-Za-z0-9._~+/=-]{8,}/gi;
-
-/** Makes upstream text safe to put in a failure message: one line, bounded, no credential-looking strings. */
+/**
+ * Makes upstream text safe to put in a failure message: one line (control characters would let
+ * it forge extra lines in logs), bounded, and redacted like evidence, since the message becomes
+ * a surface's "unavailable" reason in the issue and the card. Credentials have no business in an
+ * error body, but an upstream that echoes a request is not repeated.
+ */
 export function safeReason(text: unknown, max = MAX_REASON_CHARS): string | undefined {
   if (typeof text !== 'string') return undefined;
-  const cleaned = printableLine(text).replace(CREDENTIAL_LIKE, '$1 [redacted]');
-  return cleaned.length === 0 ? undefined : cutToLength(cleaned, max);
+  const cleaned = evidenceText(text, max);
+  return cleaned.length === 0 ? undefined : cleaned;
 }
 
 /** Milliseconds to wait from a Retry-After value, capped; undefined when absent, unparseable, or not in the future. */

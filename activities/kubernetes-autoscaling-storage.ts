@@ -11,11 +11,12 @@ import type {
   V2MetricTarget,
   V2MetricValueStatus,
 } from '@kubernetes/client-node';
-import { EVIDENCE_LIMITS, truncateText } from './evidence-bounds.js';
+import { EVIDENCE_LIMITS } from './evidence-bounds.js';
+import { evidenceText } from './untrusted-text.js';
 import type { HorizontalPodAutoscalerSummary, PersistentVolumeClaimSummary } from './model.js';
 
-const short = (s: string | undefined) => truncateText(s ?? '', EVIDENCE_LIMITS.shortTextChars);
-const text = (s: string) => truncateText(s, EVIDENCE_LIMITS.textChars);
+const short = (s: string | undefined) => evidenceText(s ?? '', EVIDENCE_LIMITS.shortTextChars);
+const text = (s: string) => evidenceText(s, EVIDENCE_LIMITS.textChars);
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const count = (n: number | undefined): number => (typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : 0);
 
@@ -102,7 +103,7 @@ export function describeHpaMetrics(hpa: V2HorizontalPodAutoscaler): string[] {
     const targetText = target ? ` (target ${target})` : '';
     return now ? `${subject} ${now}${targetText}` : `${subject}: no current value${targetText}`;
   });
-  return lines.slice(0, EVIDENCE_LIMITS.metricsPerHpa).map((line) => truncateText(line, EVIDENCE_LIMITS.shortTextChars));
+  return lines.slice(0, EVIDENCE_LIMITS.metricsPerHpa).map((line) => evidenceText(line, EVIDENCE_LIMITS.shortTextChars));
 }
 
 function hpaTrue(hpa: V2HorizontalPodAutoscaler, type: string, status = 'True'): boolean {

@@ -4,7 +4,8 @@
 // or cordoned, and for a pod that cannot be placed the labels its nodeSelector
 // asks for and the values the nodes carry instead.
 import type { V1Node, V1Toleration } from '@kubernetes/client-node';
-import { EVIDENCE_LIMITS, truncateText } from './evidence-bounds.js';
+import { EVIDENCE_LIMITS } from './evidence-bounds.js';
+import { evidenceText } from './untrusted-text.js';
 import type { NamespaceEvidence, NodeSummary, NodesEvidence } from './model.js';
 
 /** The labels scheduling constraints usually name (zone spread, instance type, arch, node group). */
@@ -20,8 +21,8 @@ export const SCHEDULING_LABELS: readonly string[] = [
 /** Conditions that are bad news when True (Ready is the other way round and kept on its own). */
 const PRESSURE_CONDITIONS: readonly string[] = ['MemoryPressure', 'DiskPressure', 'PIDPressure', 'NetworkUnavailable'];
 
-const short = (s: string) => truncateText(s, EVIDENCE_LIMITS.shortTextChars);
-const text = (s: string) => truncateText(s, EVIDENCE_LIMITS.textChars);
+const short = (s: string) => evidenceText(s, EVIDENCE_LIMITS.shortTextChars);
+const text = (s: string) => evidenceText(s, EVIDENCE_LIMITS.textChars);
 
 function toIso(t: Date | string | undefined | null): string | undefined {
   if (t === undefined || t === null) return undefined;

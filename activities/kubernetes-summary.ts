@@ -30,7 +30,8 @@ import type {
 } from '@kubernetes/client-node';
 import { NODE_PRESSURE_REASONS } from './analyzers/evictions.js';
 import { NODE_DOWN_REASONS } from './analyzers/node-not-ready.js';
-import { EVIDENCE_LIMITS, truncateText } from './evidence-bounds.js';
+import { EVIDENCE_LIMITS } from './evidence-bounds.js';
+import { evidenceText } from './untrusted-text.js';
 import { tolerationText } from './kubernetes-nodes.js';
 import { redactLogLines } from './log-redaction.js';
 import { summarizeHorizontalPodAutoscalers, summarizePersistentVolumeClaims } from './kubernetes-autoscaling-storage.js';
@@ -92,10 +93,8 @@ function toIso(t: Timestamp): string | undefined {
   return ms === undefined ? undefined : new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 }
 
-const short = (s: string) => truncateText(s, EVIDENCE_LIMITS.shortTextChars);
-const text = (s: string) => truncateText(s, EVIDENCE_LIMITS.textChars);
-/** The end of a long text, where a process's last words are. */
-const tailText = (s: string) => (s.length <= EVIDENCE_LIMITS.textChars ? s : `…${s.slice(-(EVIDENCE_LIMITS.textChars - 1))}`);
+const short = (s: string) => evidenceText(s, EVIDENCE_LIMITS.shortTextChars);
+const text = (s: string) => evidenceText(s, EVIDENCE_LIMITS.textChars);
 
 function parseRevision(annotations: Record<string, string> | undefined): number | undefined {
   const raw = annotations?.[REVISION_ANNOTATION];
@@ -136,8 +135,10 @@ function containerSummary(status: V1ContainerStatus, pod: V1Pod, init: boolean):
     if (finishedAt) summary.lastTerminated.finishedAt = finishedAt;
     // Written by the runtime (exec failures) or by the process itself (terminationMessagePath,
     // or its log's tail): cleaned and redacted like a log line, and its end kept, which says why it stopped.
-    const [message] = terminated.message ? redactLogLines([printableLine(terminated.message.replace(TERMINAL_ESCAPE, ''))]) : [];
-    if (message && message.text !== '') summary.lastTerminated.message = tailText(message.text);
+    const message = terminated.message
+      ? evidenceText(terminated.message.replace(TERMINAL_ESCAPE, ''), EVIDENCE_LIMITS.textChars, 'end')
+      : '';
+    if (message !== '') summary.lastTerminated.message = message;
   }
   const memory = spec?.resources?.limits?.['memory'];
   if (memory !== undefined) summary.memoryLimit = short(String(memory));

@@ -24,7 +24,8 @@ import {
 } from '@kubernetes/client-node';
 import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { EVIDENCE_LIMITS, fitKubernetesEvidence, truncateText } from './evidence-bounds.js';
+import { EVIDENCE_LIMITS, fitKubernetesEvidence } from './evidence-bounds.js';
+import { evidenceText } from './untrusted-text.js';
 import { httpFailure, invalidRequest, malformedResponse, networkFailure, requireTriageId } from './http-failure.js';
 import {
   currentLogTargets,
@@ -152,7 +153,7 @@ function logUnavailableReason(err: unknown): string {
   }
   const failure = toFailure(err);
   const message = failure instanceof Error ? failure.message.replace(`${SURFACE}: `, '') : 'unexpected client error';
-  return truncateText(message, EVIDENCE_LIMITS.textChars);
+  return evidenceText(message, EVIDENCE_LIMITS.textChars);
 }
 
 /** The HTTP status an upstream answered with, as http-failure.ts records it on the activity failure. */
@@ -234,7 +235,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       );
       return { events, status: { namespace, status: 'ok' } };
     } catch (err) {
-      const reason = truncateText(err instanceof Error ? err.message : String(err));
+      const reason = evidenceText(err instanceof Error ? err.message : String(err), EVIDENCE_LIMITS.textChars);
       activityLog()?.warn('node events unavailable', { namespace, reason });
       return { events: [], status: { namespace, status: 'unavailable', reason } };
     }
@@ -256,7 +257,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
       const reason =
         failedStatus(err) === 403
           ? "HTTP 403 Forbidden: the worker's Kubernetes role does not grant list on nodes (deploy/components/node-reader does)"
-          : truncateText(err instanceof Error ? err.message : String(err));
+          : evidenceText(err instanceof Error ? err.message : String(err), EVIDENCE_LIMITS.textChars);
       activityLog()?.warn('nodes unavailable', { reason });
       return { unavailable: reason };
     }

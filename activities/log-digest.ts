@@ -6,8 +6,8 @@
 // by wording, the lines that announce a change, and the numbers structured
 // lines report, reduced to their shape. Pure: lines in, a bounded digest out.
 import type { LogDigest, LogLineRef, LogMessageGroup, LogSeries } from './model.js';
-import { isSecretKey, redactLogLine } from './log-redaction.js';
-import { boundedLine } from '../config/printable-text.js';
+import { isSecretKey } from './log-redaction.js';
+import { evidenceText } from './untrusted-text.js';
 
 export const DIGEST_LIMITS = {
   messages: 5,
@@ -127,7 +127,7 @@ function wording(message: string): string {
 }
 
 function shown(text: string, max: number = DIGEST_LIMITS.textChars): string {
-  return boundedLine(redactLogLine(text).text, max);
+  return evidenceText(text, max);
 }
 
 interface Group {
@@ -171,7 +171,7 @@ function seriesOf(field: string, samples: readonly { line: number; value: number
   const before = best.at > 0 ? values.slice(0, best.at) : [];
   const after = values.slice(best.at);
   return {
-    field: boundedLine(field, DIGEST_LIMITS.fieldChars),
+    field: shown(field, DIGEST_LIMITS.fieldChars),
     samples: values.length,
     min: round(Math.min(...values)),
     max: round(Math.max(...values)),
@@ -262,7 +262,11 @@ export function digestLog(parts: readonly (readonly string[])[]): LogDigest {
   }));
 
   const series = [...numbers.entries()]
-    .filter(([, samples]) => samples.length >= DIGEST_LIMITS.minSamples && new Set(samples.map((s) => s.value)).size > 1)
+    // A number under a secret's name (a PIN, a numeric token) is a value, not a measurement.
+    .filter(
+      ([field, samples]) =>
+        !isSecretKey(field) && samples.length >= DIGEST_LIMITS.minSamples && new Set(samples.map((s) => s.value)).size > 1,
+    )
     .sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))
     .slice(0, DIGEST_LIMITS.series)
     .map(([field, samples]) => seriesOf(field, samples));
@@ -273,7 +277,9 @@ export function digestLog(parts: readonly (readonly string[])[]): LogDigest {
     errors,
     warnings,
     messages,
-    changes: [...changes.values()].slice(0, DIGEST_LIMITS.changes).map((c) => ({ ...c, text: shown(c.text) })),
+    changes: [...changes.values()]
+      .slice(0, DIGEST_LIMITS.changes)
+      .map((c) => ({ ...c, text: shown(c.text), ...(c.source ? { source: shown(c.source, DIGEST_LIMITS.fieldChars) } : {}) })),
     series,
   };
 }
@@ -290,7 +296,7 @@ function distinctFields(group: Group, valueCounts: Map<string, Map<string, numbe
     if (value === null || isSecretKey(field) || field === 'service' || SOURCE_KEYS.includes(field)) continue;
     const elsewhere = (valueCounts.get(field)?.get(value) ?? 0) - group.count;
     if (elsewhere * 2 >= others) continue;
-    out.push(boundedLine(redactLogLine(`${field}=${value}`).text, DIGEST_LIMITS.fieldChars));
+    out.push(shown(`${field}=${value}`, DIGEST_LIMITS.fieldChars));
     if (out.length === DIGEST_LIMITS.distinctFields) break;
   }
   return out;

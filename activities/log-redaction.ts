@@ -38,6 +38,20 @@ const PEM_PRIVATE_KEY = 'private key (PEM)';
 const JWT = 'JWT';
 const BASE64_BLOB = 'base64 blob (key material?)';
 
+/**
+ * A quote as JSON writes it, or JSON inside a JSON string (`\"`), or deeper (`\\\"`: a JSON log
+ * line wrapped by a shipper, or an error body quoted in a log line). Bounded, so no hostile run of
+ * backslashes costs more than a few steps per character.
+ */
+const ESCAPED_QUOTE = `\\\\{0,7}["']?`;
+
+/**
+ * Where a word (a token, a key, a scheme) may start: not inside another word, but right after
+ * a JSON escape such as `\n`, which glues a letter to it in a JSON log line
+ * (`"msg":"retrying\nghp_…"`). `word` is the character class that would continue a word.
+ */
+const after = (word: string) => `(?<=^|[^${word}]|\\\\[nrt])`;
+
 /** Authorization schemes whose credential follows after a space. */
 const AUTH_SCHEMES = 'bearer|basic|digest|token|negotiate|ntlm|aws4-hmac-sha256|apikey|ssws|dpop';
 
@@ -59,47 +73,60 @@ const PATTERN_RULES: PatternRule[] = [
     // Authorization / Proxy-Authorization as a header, a JSON field or key=value; the scheme stays.
     kind: 'Authorization header credential',
     pattern: new RegExp(
-      `(?<key>\\b(?:proxy-)?authorization\\\\?["']?\\s*[:=]\\s*\\\\?["']?)(?<scheme>(?:${AUTH_SCHEMES})\\s+)?(?<credential>[^\\s"',;\\\\]+)`,
+      `(?<key>${after('A-Za-z0-9_')}(?:proxy-)?authorization${ESCAPED_QUOTE}\\s*[:=]\\s*${ESCAPED_QUOTE})(?<scheme>(?:${AUTH_SCHEMES})\\s+)?(?<credential>[^\\s"',;\\\\]+)`,
       'gi',
     ),
     replace: (g) => (g.credential === REDACTED ? undefined : `${g.key}${g.scheme ?? ''}${REDACTED}`),
   },
   {
-    // A bearer token anywhere else. It must hold a digit or symbol, so "Bearer authentication" is prose.
-    kind: 'bearer token',
-    pattern: /(?<scheme>\bbearer\s+)(?<token>(?=[A-Za-z0-9._~+/-]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}=*)/gi,
+    // scheme://token@host: a token as the whole userinfo (`https://<PAT>@github.com`). Only a long
+    // run holding a digit counts, so `ssh://git@github.com` and `mailto`-like users keep their name.
+    kind: 'token in a URL',
+    pattern: /(?<prefix>\b[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/)(?<token>(?=[A-Za-z0-9._~%+-]*[0-9])[A-Za-z0-9._~%+-]{16,})@/g,
+    replace: (g) => `${g.prefix}${REDACTED}@`,
+  },
+  {
+    // A credential after its scheme word anywhere else: an echoed header, a client's debug line.
+    // It must hold a digit or symbol, so "Bearer authentication" and "Basic auth is off" are prose.
+    kind: 'Bearer, Basic or token credential',
+    pattern: new RegExp(
+      `(?<scheme>${after('A-Za-z0-9_')}(?:bearer|basic|token)\\s+)(?<token>(?=[A-Za-z0-9._~+/-]*[0-9._~+/=-])[A-Za-z0-9._~+/-]{8,}=*)`,
+      'gi',
+    ),
     replace: (g) => `${g.scheme}${REDACTED}`,
   },
   {
     // AWS access key ids: long-term (AKIA) and STS session (ASIA).
     kind: 'AWS access key id',
-    pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/g,
+    pattern: new RegExp(`${after('A-Za-z0-9')}(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])`, 'g'),
     replace: () => REDACTED,
   },
   {
     // GitHub personal, OAuth, user-to-server, server-to-server and refresh tokens; fine-grained PATs.
     kind: 'GitHub token',
-    pattern: /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g,
+    pattern: new RegExp(`${after('A-Za-z0-9_')}(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})`, 'g'),
     replace: () => REDACTED,
   },
   {
     // Slack bot, user, app-level, workspace and refresh tokens.
     kind: 'Slack token',
-    pattern: /(?<![A-Za-z0-9])(?:xox[abposr]|xapp)-[A-Za-z0-9-]{10,}/g,
+    pattern: new RegExp(`${after('A-Za-z0-9')}(?:xox[abposr]|xapp)-[A-Za-z0-9-]{10,}`, 'g'),
     replace: () => REDACTED,
   },
   {
     // JWTs (and JWEs): base64url segments, the first a JSON object ("eyJ" is `{"`).
     kind: JWT,
-    pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*){1,3}/g,
+    pattern: new RegExp(`${after('A-Za-z0-9_-')}eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]{5,}(?:\\.[A-Za-z0-9_-]*){1,3}`, 'g'),
     replace: () => REDACTED,
   },
   {
     // Datadog-style 32/40-hex API and application keys, only when labelled: a bare hex
     // run is far more often a commit, a digest or a trace id.
     kind: 'API or application key',
-    pattern:
-      /(?<label>\b(?:api|app(?:lication)?)[ _-]?key\\?["']?\s*[:=]?\s*\\?["']?)(?<key>[0-9a-fA-F]{32}(?:[0-9a-fA-F]{8})?)(?![0-9a-zA-Z])/gi,
+    pattern: new RegExp(
+      `(?<label>${after('A-Za-z0-9_')}(?:api|app(?:lication)?)[ _-]?key${ESCAPED_QUOTE}\\s*[:=]?\\s*${ESCAPED_QUOTE})(?<key>[0-9a-fA-F]{32}(?:[0-9a-fA-F]{8})?)(?![0-9a-zA-Z])`,
+      'gi',
+    ),
     replace: (g) => `${g.label}${REDACTED}`,
   },
 ];
@@ -108,12 +135,19 @@ const PATTERN_RULES: PatternRule[] = [
 
 /**
  * A key and its separator: `key=`, `key: `, `"key": `, `\"key\":` (JSON inside a
- * JSON string), `key => `, `key := `. A key may follow `-` (`--password=`).
+ * JSON string, or deeper), `key => `, `key := `. A key may follow `-` (`--password=`),
+ * never a backslash: in `\npassword=` the `n` ends an escaped newline.
  */
-const KEY_SEPARATOR = /(?<![A-Za-z0-9_.])(?<key>[A-Za-z_][A-Za-z0-9_.-]{0,79})(?<keyQuote>\\?["']?)(?<sep> *(?:=>|:=|[:=]) *)/g;
+const KEY_SEPARATOR = new RegExp(
+  `${after('A-Za-z0-9_.\\\\')}(?<key>[A-Za-z_][A-Za-z0-9_.-]{0,79})(?<keyQuote>${ESCAPED_QUOTE})(?<sep> *(?:=>|:=|[:=]) *)`,
+  'g',
+);
 
-/** A value: a JSON string (escapes allowed), a single-quoted string, an escaped-quoted string, or a bare run. */
-const VALUE = /"(?:[^"\\]|\\.)*"?|'[^']*'?|\\"(?:[^\\]|\\(?!"))*(?:\\")?|[^\s"'`,;&<>(){}[\]\\]+/y;
+/**
+ * A value: a JSON string (escapes allowed), a single-quoted string, a string quoted by an escaped
+ * quote (`\"…\"`, `\\\"…\\\"`: it runs to the next quote escaped as deeply), or a bare run.
+ */
+const VALUE = /"(?:[^"\\]|\\.)*"?|'[^']*'?|(?<escape>\\{1,7})"(?:(?!\k<escape>")[\s\S])*(?:\k<escape>")?|[^\s"'`,;&<>(){}[\]\\]+/y;
 
 /** The last word of a key that makes it secret: `db_password`, `X-Amz-Signature`, `sessionToken`. */
 const SECRET_NOUNS = new Set([
@@ -176,24 +210,24 @@ export function isSecretKey(key: string): boolean {
 }
 
 function quotedReplacement(value: string): string | undefined {
-  for (const quote of ['\\"', '"', "'"]) {
-    if (!value.startsWith(quote)) continue;
-    const closed = value.length >= 2 * quote.length && value.endsWith(quote);
-    const inner = value.slice(quote.length, closed ? -quote.length : undefined);
-    if (inner === '' || inner === REDACTED) return undefined;
-    return `${quote}${REDACTED}${closed ? quote : ''}`;
-  }
-  return REDACTED;
+  const quote = /^\\{0,7}["']/.exec(value)?.[0];
+  if (quote === undefined) return REDACTED;
+  const closed = value.length >= 2 * quote.length && value.endsWith(quote);
+  const inner = value.slice(quote.length, closed ? -quote.length : undefined);
+  if (inner === '' || inner === REDACTED) return undefined;
+  return `${quote}${REDACTED}${closed ? quote : ''}`;
 }
 
 /**
  * `key: word more text` is prose (Go error chains read "invalid token: signature
  * is invalid"), not an assignment. Only a letters-only word that the line goes on
  * after is spared; `password: hunter2`, `password: changeme` at the end of a line,
- * `password:x` and `password=word` all go.
+ * `password:x` and `password=word` all go. A quoted key does not make it an
+ * assignment: the kubelet writes `volume "db-credentials" : secret "db" not found`,
+ * and a JSON value would be quoted, a number or a literal.
  */
-function isProse(keyQuote: string, sep: string, value: string, rest: string): boolean {
-  return keyQuote === '' && sep.includes(':') && sep.endsWith(' ') && /^[A-Za-z]+$/.test(value) && /^ +\S/.test(rest);
+function isProse(sep: string, value: string, rest: string): boolean {
+  return sep.includes(':') && sep.endsWith(' ') && /^[A-Za-z]+$/.test(value) && /^ +\S/.test(rest);
 }
 
 /** What a scanner reports for a value redacted because of its key: the key names it, the value stays unsaid. */
@@ -216,7 +250,7 @@ function redactKeyValues(text: string, found?: (kind: string) => void): Redacted
     const v = VALUE.exec(text)?.[0];
     if (v === undefined) continue;
     const end = start + v.length;
-    if (isProse(g.keyQuote ?? '', g.sep ?? '', v, text.slice(end, end + 2))) continue;
+    if (isProse(g.sep ?? '', v, text.slice(end, end + 2))) continue;
     const replacement = quotedReplacement(v);
     if (replacement === undefined) continue;
     out += text.slice(copied, start) + replacement;

@@ -4,10 +4,11 @@
 import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { EVIDENCE_LIMITS, fitPagerDutyEvidence, truncateText } from './evidence-bounds.js';
+import { EVIDENCE_LIMITS, fitPagerDutyEvidence } from './evidence-bounds.js';
 import { PAGERDUTY_ID } from '../config/identifiers.js';
 import { httpFailure, invalidRequest, malformedResponse, networkFailure, requireTriageId } from './http-failure.js';
 import type { AlertSummary, EvidenceRequest, IncidentRef, PagerDutyEvidence } from './model.js';
+import { evidenceText } from './untrusted-text.js';
 
 const SURFACE = 'pagerduty';
 const ACCEPT = 'application/vnd.pagerduty+json;version=2';
@@ -82,6 +83,10 @@ function checkId(id: string, what: string): void {
   if (typeof id !== 'string' || !PAGERDUTY_ID.test(id)) throw invalidRequest(SURFACE, `${what} must be alphanumeric (1-32 characters)`);
 }
 
+/**
+ * Only the source is read from an alert's body: its custom details are free-form, whatever the
+ * sender put there (request dumps, connection strings), and the evidence keeps none of them.
+ */
 function alertSource(a: z.infer<typeof alertBody>): string | undefined {
   const origin = a.body?.cef_details?.source_origin;
   if (typeof origin === 'string' && origin.length > 0) return origin;
@@ -94,14 +99,14 @@ function alertSource(a: z.infer<typeof alertBody>): string | undefined {
 
 function toAlertSummary(a: z.infer<typeof alertBody>): AlertSummary {
   const summary: AlertSummary = {
-    id: truncateText(a.id, 64),
-    status: truncateText(a.status, 32),
-    severity: truncateText(a.severity ?? 'unknown', 32),
-    summary: truncateText(a.summary ?? '', EVIDENCE_LIMITS.textChars),
+    id: evidenceText(a.id, 64),
+    status: evidenceText(a.status, 32),
+    severity: evidenceText(a.severity ?? 'unknown', 32),
+    summary: evidenceText(a.summary ?? '', EVIDENCE_LIMITS.textChars),
     createdAt: new Date(Date.parse(a.created_at)).toISOString().replace(/\.000Z$/, 'Z'),
   };
   const source = alertSource(a);
-  if (source !== undefined) summary.source = truncateText(source, EVIDENCE_LIMITS.shortTextChars);
+  if (source !== undefined) summary.source = evidenceText(source, EVIDENCE_LIMITS.shortTextChars);
   return summary;
 }
 
@@ -192,13 +197,13 @@ export function createPagerDutyActivities(options: PagerDutyClientOptions) {
     return {
       id: incident.id,
       number: incident.incident_number,
-      title: truncateText(incident.title, EVIDENCE_LIMITS.textChars),
-      status: truncateText(incident.status, 32),
-      urgency: truncateText(incident.urgency, 32),
-      serviceId: truncateText(incident.service.id, 64),
-      serviceName: truncateText(incident.service.summary, EVIDENCE_LIMITS.shortTextChars),
+      title: evidenceText(incident.title, EVIDENCE_LIMITS.textChars),
+      status: evidenceText(incident.status, 32),
+      urgency: evidenceText(incident.urgency, 32),
+      serviceId: evidenceText(incident.service.id, 64),
+      serviceName: evidenceText(incident.service.summary, EVIDENCE_LIMITS.shortTextChars),
       createdAt: new Date(Date.parse(incident.created_at)).toISOString().replace(/\.000Z$/, 'Z'),
-      htmlUrl: truncateText(incident.html_url, 512),
+      htmlUrl: evidenceText(incident.html_url, 512),
     };
   }
 

@@ -19,8 +19,8 @@
 import type { ActionsBlock, Button, ContextBlockElement, KnownBlock, MrkdwnElement, PlainTextElement } from '@slack/types';
 import { APPROVE_ACTION_ID, BUTTON_VALUE_MAX_CHARS, encodeActionValue, REJECT_ACTION_ID } from '../workflows/messages.js';
 import type { Diagnosis, Finding, IncidentRef, Severity } from './model.js';
-import { boundedLine, cutToLength } from '../config/printable-text.js';
-import { cutEscapedSlack, escapeSlackMrkdwn, escapeSlackText, slackLinkTarget } from './untrusted-text.js';
+import { cutToLength } from '../config/printable-text.js';
+import { cutEscapedSlack, escapeSlackMrkdwn, escapeSlackText, evidenceText, slackLinkTarget } from './untrusted-text.js';
 
 /**
  * Block Kit limits, in characters (docs.slack.dev/reference/block-kit). Text
@@ -106,8 +106,9 @@ function mrkdwn(text: string): MrkdwnElement {
   return { type: 'mrkdwn', text, verbatim: true };
 }
 
+/** Redacted too: an incident recorded before a redaction rule existed, or an approver's comment, may carry a credential. */
 function line(value: unknown, max: number, placeholder: string): string {
-  return boundedLine(value, max) || placeholder;
+  return evidenceText(value, max) || placeholder;
 }
 
 function incidentNumber(incident: IncidentRef): string {
@@ -316,7 +317,7 @@ export function approvalCard(ctx: CardContext): SlackMessage {
 export function decidedCard(ctx: CardContext, d: CardDecision, issue?: { url: string; number: number }): SlackMessage {
   const approved = d.decision === 'approve';
   const who = line(d.approver, ID_CHARS, 'unknown');
-  const comment = boundedLine(d.comment, COMMENT_CHARS);
+  const comment = evidenceText(d.comment, COMMENT_CHARS);
   const issueNumber = issue && Number.isSafeInteger(issue.number) ? ` #${issue.number}` : '';
   const written: ContextBlockElement = issue
     ? mrkdwn(slackLink(issue.url, `GitHub issue${issueNumber}`))

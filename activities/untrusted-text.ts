@@ -2,18 +2,30 @@
 // lines, approver ids and comments come from systems an attacker may write to.
 // Everything that copies such text into evidence, findings, the GitHub issue or
 // a Slack message goes through this module, so there is one definition of
-// "printable, one line, bounded" and one escaping per output format.
+// "printable, one line, redacted, bounded" and one escaping per output format.
 //
-// Three layers, applied in this order by callers:
+// Four layers, applied in this order:
 //   1. printableLine (config/printable-text.ts): no control, bidi, zero-width or line-break characters,
-//      so text cannot reorder what a reader sees or forge structure;
-//   2. cutToLength: bounded, with an ellipsis, never splitting a surrogate pair;
-//   3. an escaper for the place the text goes (Slack mrkdwn, GitHub Markdown,
+//      so text cannot reorder what a reader sees, forge structure or split a secret past the rules;
+//   2. redaction (activities/log-redaction.ts): credentials go before the text is stored anywhere;
+//   3. cutting to length: bounded, with an ellipsis, never splitting a surrogate pair;
+//   4. an escaper for the place the text goes (Slack mrkdwn, GitHub Markdown,
 //      GitHub plain-text title). Escaping comes last because it lengthens text.
+// evidenceText is 1 to 3, and every activity applies it where an API answer
+// becomes evidence, so Temporal history, the card, the issue and the note
+// never see a credential; cleanText applies it again where evidence is copied.
 
-import { boundedLine, cutToLength, ELLIPSIS } from '../config/printable-text.js';
+import { cutToLength, ELLIPSIS, printableLine } from '../config/printable-text.js';
+import { redactLogLine } from './log-redaction.js';
 
 export const MAX_UNTRUSTED_TEXT = 300;
+
+/**
+ * How much of a text redaction reads. Evidence keeps at most a thousand
+ * characters of any one text, so this is ample, and it keeps a hostile
+ * megabyte-long field from costing more than a long line.
+ */
+export const REDACTION_WINDOW = 8192;
 
 /**
  * U+2060 WORD JOINER: invisible and not whitespace, so GitHub's mention,
@@ -23,11 +35,56 @@ export const MAX_UNTRUSTED_TEXT = 300;
 export const WORD_JOINER = '\u2060';
 
 /**
- * What analyzers and the report copy from evidence: printable, one line, and
+ * The one way untrusted text enters evidence: one printable line, every
+ * secret-shaped string replaced, at most `max` characters. `keep: 'end'`
+ * keeps the end of a long text instead of its start (a process's last words).
+ *
+ * Redaction runs before the cut, so a cut can never leave half of a
+ * credential that no rule recognises any more. A text kept from its start is
+ * read REDACTION_WINDOW characters far, less the token the window cuts
+ * through, for the same reason. A text kept from its end is redacted whole:
+ * a window there would cut a secret off from the key or marker before it
+ * that makes it recognisable (still linear, and its one caller, a
+ * container's termination message, is at most 4 KiB).
+ */
+export function evidenceText(value: unknown, max: number, keep: 'start' | 'end' = 'start'): string {
+  const line = printableLine(value);
+  if (keep === 'end') return cutStart(redactLogLine(line).text, max);
+  if (line.length <= REDACTION_WINDOW) return cutToLength(redactLogLine(line).text, max);
+  return cutToLength(`${redactLogLine(windowHead(line)).text}${ELLIPSIS}`, max);
+}
+
+/**
+ * Characters no secret-shaped token runs across: a token cut by the window
+ * ends at the last of them before it. (A quoted value may hold them, but its
+ * key is inside the window, and redaction takes an unclosed value to the end.)
+ */
+const TOKEN_BOUNDARY = /[\s"'`,;&|<>(){}[\]\\]/;
+
+/** The first REDACTION_WINDOW characters of a longer line, less the token the window cuts through. */
+function windowHead(line: string): string {
+  let end = REDACTION_WINDOW;
+  while (end > 0 && !TOKEN_BOUNDARY.test(line[end]!)) end--;
+  return line.slice(0, end);
+}
+
+/** At most `max` UTF-16 units from the end; a leading ellipsis marks a cut, which never leaves half of a surrogate pair. */
+function cutStart(text: string, max: number): string {
+  if (text.length <= max) return text;
+  if (max < 1) return '';
+  let cut = text.slice(-(max - 1));
+  if (/^[\uDC00-\uDFFF]/.test(cut)) cut = cut.slice(1);
+  return `${ELLIPSIS}${cut.trimStart()}`;
+}
+
+/**
+ * What analyzers and the report copy from evidence: as evidenceText, and
  * never longer than MAX_UNTRUSTED_TEXT whatever limit the caller asks for.
+ * Evidence is already redacted; redacting again costs little and covers
+ * evidence recorded before a rule existed.
  */
 export function cleanText(value: unknown, max: number = MAX_UNTRUSTED_TEXT): string {
-  return boundedLine(value, Math.min(max, MAX_UNTRUSTED_TEXT));
+  return evidenceText(value, Math.min(max, MAX_UNTRUSTED_TEXT));
 }
 
 // ---- Slack mrkdwn --------------------------------------------------------------

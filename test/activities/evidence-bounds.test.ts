@@ -1,10 +1,4 @@
-import {
-  MAX_EVIDENCE_BYTES,
-  evidenceBytes,
-  fitKubernetesEvidence,
-  fitPagerDutyEvidence,
-  truncateText,
-} from '../../activities/evidence-bounds.js';
+import { MAX_EVIDENCE_BYTES, evidenceBytes, fitKubernetesEvidence, fitPagerDutyEvidence } from '../../activities/evidence-bounds.js';
 import type {
   EventSummary,
   KubernetesEvidence,
@@ -270,23 +264,5 @@ describe('fitPagerDutyEvidence', () => {
     expect(out.alerts.shown.length + out.alerts.omitted).toBe(25);
     expect(out.alerts.shown[0]?.id).toBe('A0');
     expect(report.dropped.alerts).toBe(20 - out.alerts.shown.length);
-  });
-});
-
-describe('truncateText', () => {
-  test.each([
-    ['short', 10, 'short'],
-    ['exactly ten', 11, 'exactly ten'],
-    ['a long line of text', 10, 'a long li…'],
-    // The same cleaning as the report's (activities/untrusted-text.ts): breaks become spaces, other controls go.
-    ['line\nbreak\tand\u0000nul\u202e', 100, 'line break andnul'],
-    ['  padded   and   spaced  ', 100, 'padded and spaced'],
-  ])('%j at %i → %j', (input, max, expected) => {
-    expect(truncateText(input, max)).toBe(expected);
-  });
-  test('never splits a surrogate pair', () => {
-    const out = truncateText(`${'a'.repeat(8)}😀😀`, 10);
-    expect(out).toBe('aaaaaaaa…');
-    expect(Buffer.from(out, 'utf8').toString('utf8')).toBe(out);
   });
 });

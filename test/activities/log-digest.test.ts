@@ -1,4 +1,5 @@
 import { DIGEST_LIMITS, digestLog } from '../../activities/log-digest.js';
+import { fakeCredential } from '../fake-credentials.js';
 
 const json = (fields: Record<string, unknown>): string => JSON.stringify({ timestamp: '2025-03-01T11:50:03Z', ...fields });
 const times = (n: number, line: (i: number) => string): string[] => Array.from({ length: n }, (_, i) => line(i));
@@ -112,7 +113,7 @@ describe('digestLog: series and changes', () => {
     expect(digest.changes).toEqual([{ line: 20, text: 'Configuration reloaded successfully' }]);
   });
 
-  test.each(['response_time', 'wait_time', 'db.duration_ms'])('a measured time is a series: %s', (field) => {
+  test.each(['response_time', 'wait_time', 'db.duration_ms', 'tokens_used', 'token_count'])('a measured value is a series: %s', (field) => {
     const lines = times(30, (i) => json({ level: 'INFO', message: 'tick', [field]: i * 10 }));
     expect(digestLog([lines]).series.map((s) => s.field)).toEqual([field]);
   });
@@ -123,6 +124,8 @@ describe('digestLog: series and changes', () => {
     { name: 'request ids are not series', field: 'request_id' },
     { name: 'a field seen too rarely has no shape', field: 'rare', samples: DIGEST_LIMITS.minSamples - 1 },
     { name: 'a constant field has no shape', field: 'limit_mb', constant: true },
+    { name: 'a number under a secret name is a value, not a measurement', field: 'pin_code_token' },
+    { name: 'a numeric password is no series either', field: 'db.password' },
   ])('near miss: $name', ({ field, samples, constant }) => {
     const lines = times(samples ?? 30, (i) => json({ level: 'INFO', message: 'tick', [field]: constant ? 4096 : i * 10 }));
     expect(digestLog([lines]).series.map((s) => s.field)).not.toContain(field);
@@ -136,6 +139,15 @@ describe('digestLog: series and changes', () => {
     { line: 'watching deployments in namespace shop', change: false },
   ])('a line announcing a change: "$line" → $change', ({ line, change }) => {
     expect(digestLog([[line]]).changes.length > 0).toBe(change);
+  });
+
+  test('the component a change line names is redacted and bounded like its text', () => {
+    const password = fakeCredential.password();
+    const [change] = digestLog([
+      [json({ level: 'info', logger: `pool postgres://app:${password}@db:5432/orders ${'x'.repeat(200)}`, msg: 'configuration reloaded' })],
+    ]).changes;
+    expect(change!.source).not.toContain(password);
+    expect(change!.source!.length).toBeLessThanOrEqual(DIGEST_LIMITS.fieldChars);
   });
 
   test('two parts read (the oldest and newest of a long window) are marked as such, and lines are counted across both', () => {

@@ -4,14 +4,105 @@ import {
   escapeGitHubMarkdown,
   escapeSlackMrkdwn,
   escapeSlackText,
+  evidenceText,
   MAX_UNTRUSTED_TEXT,
   neutralizeGitHubReferences,
+  REDACTION_WINDOW,
   safeLinkTarget,
   slackLinkTarget,
   WORD_JOINER,
 } from '../../activities/untrusted-text.js';
+import { REDACTED } from '../../activities/log-redaction.js';
+import { fakeCredential } from '../fake-credentials.js';
 
 const WJ = WORD_JOINER;
+
+describe('evidenceText: printable, redacted, then cut', () => {
+  test.each([
+    ['short', 10, 'short'],
+    ['exactly ten', 11, 'exactly ten'],
+    ['a long line of text', 10, 'a long li…'],
+    // The same cleaning as the report's: breaks become spaces, other controls go.
+    ['line\nbreak\tand\u0000nul\u202e', 100, 'line break andnul'],
+    ['  padded   and   spaced  ', 100, 'padded and spaced'],
+  ])('%j at %i → %j', (input, max, expected) => {
+    expect(evidenceText(input, max)).toBe(expected);
+  });
+
+  test('never splits a surrogate pair', () => {
+    const out = evidenceText(`${'a'.repeat(8)}😀😀`, 10);
+    expect(out).toBe('aaaaaaaa…');
+    expect(Buffer.from(out, 'utf8').toString('utf8')).toBe(out);
+  });
+
+  test('a secret split by a line break or a zero-width character is joined, then redacted', () => {
+    const token = fakeCredential.gitHubToken('ghs');
+    const split = `${token.slice(0, 10)}\u200b${token.slice(10)}`;
+    expect(evidenceText(`cloning with ${split}`, 300)).toBe(`cloning with ${REDACTED}`);
+    expect(evidenceText(`Authorization:\nBearer ${token}`, 300)).toBe(`Authorization: Bearer ${REDACTED}`);
+  });
+
+  test('redaction comes before the cut: a credential across the limit leaves no prefix behind', () => {
+    const password = fakeCredential.password();
+    const text = `${'retrying '.repeat(30)}dial postgres://app:${password}@orders-db:5432/orders`;
+    for (let max = 280; max <= 320; max++) {
+      const out = evidenceText(text, max);
+      expect(out.length).toBeLessThanOrEqual(max);
+      expect(out).not.toContain(password.slice(0, 4));
+    }
+  });
+
+  test("keep: 'end' keeps a long text's last words, redacted, behind an ellipsis", () => {
+    const key = fakeCredential.awsAccessKeyId();
+    const out = evidenceText(`${'x '.repeat(400)}panic: s3 upload with ${key} failed`, 40, 'end');
+    expect(out).toBe(`…panic: s3 upload with ${REDACTED} failed`);
+    expect(evidenceText('short enough', 40, 'end')).toBe('short enough');
+    expect(evidenceText(`${'a'.repeat(20)}😀b`, 3, 'end')).toBe('…b');
+  });
+
+  test("keep: 'end' finds a secret whose key lies far before the kept end", () => {
+    const password = fakeCredential.password();
+    const out = evidenceText(`"password": "${password} ${'padding '.repeat(2_000)}"`, 30, 'end');
+    expect(out).not.toContain(password);
+  });
+
+  describe('a text longer than the redaction window', () => {
+    test('is read that far, and the token the window cuts through is dropped, not left half-recognised', () => {
+      const key = fakeCredential.awsAccessKeyId();
+      for (const offset of [0, 1, 10, 19, 20]) {
+        // The key id sits across the window's edge, `offset` characters of it inside.
+        const head = `${'x'.repeat(REDACTION_WINDOW - offset - 1)} `;
+        const out = evidenceText(`${head}${key} and more`, 2 * REDACTION_WINDOW);
+        expect(out.endsWith('…')).toBe(true);
+        expect(out.length).toBeLessThanOrEqual(REDACTION_WINDOW + 1);
+        expect(out).not.toContain(key.slice(0, Math.max(4, offset)));
+      }
+    });
+
+    test('a secret inside the window is redacted; compact JSON keeps its head; one token the size of the window goes', () => {
+      const token = fakeCredential.slackBotToken();
+      expect(evidenceText(`token ${token} ${'z'.repeat(REDACTION_WINDOW)}`, 100)).toBe(`token ${REDACTED}…`);
+      const json = JSON.stringify({
+        msg: 'request failed',
+        items: Array.from({ length: 2_000 }, (_, i) => ({ id: i, dsn: `redis://cache-${i}` })),
+      });
+      expect(evidenceText(json, 40)).toBe('{"msg":"request failed","items":[{"id":…');
+      expect(evidenceText('y'.repeat(3 * REDACTION_WINDOW), 100)).toBe('…');
+    });
+
+    test('costs the window, not the input: megabytes of hostile text in linear time', () => {
+      const hostile = [
+        'password='.repeat(500_000),
+        `Bearer ${'a'.repeat(4_000_000)}`,
+        'https://u:'.repeat(400_000),
+        `"token":"${'\\"'.repeat(1_000_000)}`,
+      ];
+      const started = Date.now();
+      for (const text of hostile) evidenceText(text, 300);
+      expect(Date.now() - started).toBeLessThan(3000);
+    });
+  });
+});
 
 describe('cleanText', () => {
   test.each([
@@ -37,8 +128,8 @@ describe('cleanText', () => {
   });
 
   test('never longer than the global bound, whatever limit is asked for', () => {
-    expect(cleanText('x'.repeat(10_000), 5_000)).toHaveLength(MAX_UNTRUSTED_TEXT);
-    expect(cleanText('x'.repeat(10_000))).toHaveLength(MAX_UNTRUSTED_TEXT);
+    expect(cleanText('x '.repeat(10_000), 5_000)).toHaveLength(MAX_UNTRUSTED_TEXT);
+    expect(cleanText('x '.repeat(10_000))).toHaveLength(MAX_UNTRUSTED_TEXT);
     expect(MAX_UNTRUSTED_TEXT).toBe(300);
   });
 });
