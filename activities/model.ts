@@ -4,7 +4,7 @@
 
 export { CLOUDWATCH_STATS, CLOUDWATCH_UNITS, SURFACES } from '../config/vocabulary.js';
 export type { CloudWatchStat, CloudWatchUnit, SurfaceName } from '../config/vocabulary.js';
-import type { CloudWatchStat, CloudWatchUnit, SurfaceName } from '../config/vocabulary.js';
+import type { ApprovalChannel, CloudWatchStat, CloudWatchUnit, SurfaceName } from '../config/vocabulary.js';
 
 /** The incident as the workflow needs it (from PagerDuty's REST `incident`). */
 export interface IncidentRef {
@@ -28,7 +28,16 @@ export interface TriageScope {
   cloudwatch?: CloudWatchScope;
   datadog?: DatadogScope;
   approvers: string[];
-  approval: { reminderAfterMs: number; expireAfterMs: number };
+  approval: {
+    reminderAfterMs: number;
+    expireAfterMs: number;
+    /**
+     * Where a decision may come from. Absent in scopes an earlier release
+     * resolved (triages still running across the upgrade, recorded
+     * histories); the workflow reads that as DEFAULT_APPROVAL_CHANNELS.
+     */
+    channels?: ApprovalChannel[];
+  };
   github?: { repo: string };
   slack?: { approvalChannel: string; incidentsChannel: string };
   /** Activity settings for the writes after approval. */

@@ -9,14 +9,15 @@ export interface ServiceScopeSettings {
   cloudwatch?: CloudWatchScope;
   datadog?: DatadogScope;
   approvers: string[];
-  approval?: TriageScope['approval'];
+  /** Each setting left out is the global one. */
+  approval?: Partial<TriageScope['approval']>;
   github?: { repo: string };
   slack?: { approvalChannel: string; incidentsChannel: string };
 }
 
 export interface ScopeSettings {
   services: Record<string, ServiceScopeSettings>;
-  approval: TriageScope['approval'];
+  approval: Required<TriageScope['approval']>;
   retry: TriageScope['retry'];
   writes: TriageScope['writes'];
   temporalUiUrl: string;
@@ -46,7 +47,11 @@ export function createScopeActivities(settings: ScopeSettings) {
         ...(service.cloudwatch ? { cloudwatch: service.cloudwatch } : {}),
         ...(service.datadog ? { datadog: service.datadog } : {}),
         approvers: service.approvers,
-        approval: service.approval ?? settings.approval,
+        approval: {
+          reminderAfterMs: service.approval?.reminderAfterMs ?? settings.approval.reminderAfterMs,
+          expireAfterMs: service.approval?.expireAfterMs ?? settings.approval.expireAfterMs,
+          channels: service.approval?.channels ?? settings.approval.channels,
+        },
         ...(service.github ? { github: service.github } : {}),
         ...(service.slack ? { slack: service.slack } : {}),
         writes: settings.writes,

@@ -17,7 +17,14 @@
 // - all text is printable (no control, bidi or zero-width characters) and cut
 //   to the Block Kit limits below.
 import type { ActionsBlock, Button, ContextBlockElement, KnownBlock, MrkdwnElement, PlainTextElement } from '@slack/types';
-import { APPROVE_ACTION_ID, BUTTON_VALUE_MAX_CHARS, encodeActionValue, REJECT_ACTION_ID } from '../workflows/messages.js';
+import {
+  APPROVE_ACTION_ID,
+  BUTTON_VALUE_MAX_CHARS,
+  encodeActionValue,
+  REJECT_ACTION_ID,
+  viaChannel,
+  type ApprovalChannel,
+} from '../workflows/messages.js';
 import type { Diagnosis, Finding, IncidentRef, Severity } from './model.js';
 import { cutToLength } from '../config/printable-text.js';
 import { cutEscapedSlack, escapeSlackMrkdwn, escapeSlackText, evidenceText, slackLinkTarget } from './untrusted-text.js';
@@ -65,6 +72,10 @@ export interface CardDecision {
   approver: string;
   at: string;
   comment?: string;
+  /** Absent on decisions recorded before decisions named their channel. */
+  channel?: ApprovalChannel;
+  /** The sending Temporal client's identity, as it reported it. */
+  identity?: string;
 }
 
 export interface SlackMessage {
@@ -314,9 +325,20 @@ export function approvalCard(ctx: CardContext): SlackMessage {
   };
 }
 
+/**
+ * "by U0ALICE via Slack"; a CLI decision also names the Temporal client that
+ * sent it, since `--as` is whatever its user typed. The identity is the
+ * client's own claim, so it is plain text like any other.
+ */
+function decidedBy(d: CardDecision): string {
+  const who = line(d.approver, ID_CHARS, 'unknown');
+  const client = d.channel === 'cli' && d.identity ? ` (Temporal client ${line(d.identity, NAME_CHARS, '?')})` : '';
+  return `by ${who}${viaChannel(d.channel)}${client}`;
+}
+
 export function decidedCard(ctx: CardContext, d: CardDecision, issue?: { url: string; number: number }): SlackMessage {
   const approved = d.decision === 'approve';
-  const who = line(d.approver, ID_CHARS, 'unknown');
+  const who = decidedBy(d);
   const comment = evidenceText(d.comment, COMMENT_CHARS);
   const issueNumber = issue && Number.isSafeInteger(issue.number) ? ` #${issue.number}` : '';
   const written: ContextBlockElement = issue
@@ -330,11 +352,11 @@ export function decidedCard(ctx: CardContext, d: CardDecision, issue?: { url: st
         BLOCK_KIT_LIMITS.contextText,
       );
   return {
-    text: fallback(`${subject(ctx)} · ${approved ? 'approved' : 'rejected'} by ${who}${issue ? ` · GitHub issue${issueNumber}` : ''}`),
+    text: fallback(`${subject(ctx)} · ${approved ? 'approved' : 'rejected'} ${who}${issue ? ` · GitHub issue${issueNumber}` : ''}`),
     blocks: [
       ...cardBody(ctx, approved ? 'approved' : 'rejected'),
       context([
-        plain(`${approved ? '✅ Approved' : '❌ Rejected'} by ${who}`, BLOCK_KIT_LIMITS.contextText),
+        plain(`${approved ? '✅ Approved' : '❌ Rejected'} ${who}`, BLOCK_KIT_LIMITS.contextText),
         dateElement('', d.at),
         ...(comment ? [plain(`Comment: ${comment}`, BLOCK_KIT_LIMITS.contextText)] : []),
         written,
@@ -401,7 +423,7 @@ export function incidentNote(
     .map((f) => `${severityLabel(f.severity)}: ${line(f.title, TEXT_CHARS, '(untitled finding)')}`);
   const more = ctx.findings.length - findings.length;
   if (more > 0) findings.push(`and ${more} more in the issue`);
-  const decided = `${decision.decision === 'approve' ? 'Approved' : 'Rejected'} by ${line(decision.approver, ID_CHARS, 'unknown')}`;
+  const decided = `${decision.decision === 'approve' ? 'Approved' : 'Rejected'} ${decidedBy(decision)}`;
   return {
     text: fallback(`${subject(ctx)} · ${line(ctx.headline, TEXT_CHARS, 'no headline')} · ${issueLabel} · ${decided}`),
     blocks: [

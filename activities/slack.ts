@@ -11,6 +11,7 @@ import {
   reminderMessage,
   resolvedCard,
   type CardContext,
+  type CardDecision,
   type SlackMessage,
 } from './slack-card.js';
 
@@ -33,7 +34,7 @@ export interface SlackMessageRef {
 export type CardOutcome =
   | {
       kind: 'decided';
-      decision: { decision: 'approve' | 'reject'; approver: string; at: string; comment?: string };
+      decision: CardDecision;
       issue?: { url: string; number: number };
     }
   | { kind: 'expired' }
@@ -132,7 +133,7 @@ export function createSlackActivities(options: SlackClientOptions) {
       triageId: string;
       channel: string;
       card: CardContext;
-      decision: { decision: 'approve' | 'reject'; approver: string; at: string; comment?: string };
+      decision: CardDecision;
       issue: { url: string; number: number; title: string };
     }): Promise<SlackMessageRef & { permalink?: string }> {
       const ref = await post(req.triageId, req.channel, incidentNote(req.card, req.decision, req.issue));

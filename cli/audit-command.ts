@@ -20,7 +20,7 @@ import {
   type ParsedAuditLog,
   type TimelineEntry,
 } from './audit-timeline.js';
-import { lazyClient, type TemporalSettings } from '../starter/triage-client.js';
+import { clientIdentity, lazyClient, type TemporalSettings } from '../starter/triage-client.js';
 
 const STDIN = '-';
 /** How long Temporal may take to answer at all before it counts as unreachable. */
@@ -84,7 +84,7 @@ function unreachableReason(err: unknown): string {
 type Fetched = { history: unknown } | { unreachable: string } | { notFound: string };
 
 async function fetchFromTemporal(temporal: TemporalSettings, workflowId: string): Promise<Fetched> {
-  const client = lazyClient(temporal);
+  const client = lazyClient(temporal, { identity: clientIdentity.cli() });
   try {
     try {
       await client.connection.withDeadline(Date.now() + REACH_TIMEOUT_MS, () => client.connection.workflowService.getSystemInfo({}));

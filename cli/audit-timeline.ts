@@ -227,6 +227,30 @@ function failureText(failure: JsonFailure | undefined): string {
   return boundedLine(parts.join(': ') || 'no message', LINE_CHARS);
 }
 
+const IDENTITY_CHARS = 120;
+
+function decisionOf(arg: Record<string, unknown>, requestIdentity: string | undefined): DecisionEntry {
+  const declared = str(arg.identity);
+  return {
+    decision: boundedLine(str(arg.decision), 20),
+    approver: boundedLine(str(arg.approver) ?? '?', 128),
+    ...(str(arg.planHash) ? { planHash: boundedLine(str(arg.planHash), 64) } : {}),
+    ...(str(arg.channel) ? { channel: boundedLine(str(arg.channel), 20) } : {}),
+    ...(requestIdentity ? { requestIdentity: boundedLine(requestIdentity, IDENTITY_CHARS) } : {}),
+    ...(declared ? { declaredIdentity: boundedLine(declared, IDENTITY_CHARS) } : {}),
+  };
+}
+
+/** `approve by U0ALICE (plan …) via slack — Temporal client …`; a declared identity unlike the request's is shown beside it. */
+function decisionText(d: DecisionEntry): string {
+  const plan = d.planHash ? ` (plan ${d.planHash.slice(0, 12)})` : '';
+  const via = d.channel ? ` via ${d.channel}` : ', no channel recorded';
+  const client = d.requestIdentity ? ` — Temporal client ${d.requestIdentity}` : '';
+  const declared =
+    d.declaredIdentity && d.declaredIdentity !== d.requestIdentity ? ` (the decision names client ${d.declaredIdentity})` : '';
+  return `${d.decision} by ${d.approver}${plan}${via}${client}${declared}`;
+}
+
 /** Event time as a sortable number: epoch ms with the sub-millisecond part the history keeps. */
 function timeKey(iso: string): number {
   const ms = Date.parse(iso);
@@ -283,6 +307,24 @@ export interface TimelineEntry {
   unattributed?: string;
   /** 1 for broker lines shown under their activity, 0 otherwise. */
   depth: 0 | 1;
+  /** The accepted `decide` Update: what was decided, through which channel, and by which Temporal client. */
+  decision?: DecisionEntry;
+}
+
+export interface DecisionEntry {
+  decision: string;
+  approver: string;
+  planHash?: string;
+  /** `slack` or `cli`; absent on decisions recorded before decisions named their channel. */
+  channel?: string;
+  /**
+   * The identity in the Update request's metadata, which the Temporal server
+   * recorded with the event: the one to trust, as far as the server
+   * authenticates its clients (docs/threat-model.md).
+   */
+  requestIdentity?: string;
+  /** The identity the decision itself names; differs from requestIdentity only when the sender wrote it by hand. */
+  declaredIdentity?: string;
 }
 
 export interface AuditTimeline {
@@ -475,12 +517,13 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
         const meta = record(request.meta);
         const name = str(input.name) ?? '?';
         const arg = record(firstPayload(input.args as { payloads?: JsonPayload[] }));
-        const decision =
-          name === 'decide' && str(arg.decision)
-            ? `: ${str(arg.decision)} by ${str(arg.approver) ?? '?'}${str(arg.planHash) ? ` (plan ${str(arg.planHash)!.slice(0, 12)})` : ''}`
-            : '';
+        const decision = name === 'decide' && str(arg.decision) ? decisionOf(arg, str(meta.identity)) : undefined;
         const updateId = str(meta.updateId);
-        add(event, `update ${name} accepted${decision}${updateId ? ` — update id ${boundedLine(updateId, 120)}` : ''}`);
+        const entry = add(
+          event,
+          `update ${name} accepted${decision ? `: ${decisionText(decision)}` : ''}${updateId ? ` — update id ${boundedLine(updateId, 120)}` : ''}`,
+        );
+        if (decision) entry.decision = decision;
         break;
       }
       case 'WORKFLOW_EXECUTION_UPDATE_COMPLETED': {

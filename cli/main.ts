@@ -9,12 +9,20 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { ConfigError, temporalSettingsFor } from '../config/config.js';
 import { WORKFLOW_BUNDLE, WORKFLOWS_SOURCE } from '../config/paths.js';
 import { PAGERDUTY_ID } from '../config/identifiers.js';
-import { triageWorkflowId, workflowUiUrl, type DecisionChoice, type TriageStatus } from '../workflows/messages.js';
+import { channelName, triageWorkflowId, viaChannel, workflowUiUrl, type DecisionChoice, type TriageStatus } from '../workflows/messages.js';
 import { auditCommand } from './audit-command.js';
 import { DoctorFailed, doctorCommand } from './doctor-command.js';
 import { egressCommand } from './egress-command.js';
 import { iamCommand } from './iam-command.js';
-import { decide, DecisionRefused, lazyClient, queryStatus, startTriage, type TemporalSettings } from '../starter/triage-client.js';
+import {
+  clientIdentity,
+  decide,
+  DecisionRefused,
+  lazyClient,
+  queryStatus,
+  startTriage,
+  type TemporalSettings,
+} from '../starter/triage-client.js';
 
 function incidentId(value: string): string {
   if (!PAGERDUTY_ID.test(value)) throw new UsageError(`invalid incident id "${value}": PagerDuty ids are 1-32 letters and digits`);
@@ -30,7 +38,7 @@ interface Context {
 
 async function withClient<T>(program: Command, fn: (ctx: Context) => Promise<T>): Promise<T> {
   const temporal = temporalSettingsFor(program.opts<{ config?: string }>().config);
-  const client = lazyClient(temporal);
+  const client = lazyClient(temporal, { identity: clientIdentity.cli() });
   try {
     return await fn({ temporal, client });
   } finally {
@@ -49,10 +57,14 @@ function printStatus(status: TriageStatus, temporal: TemporalSettings): void {
     ...status.surfaces.map((s) => `surface    ${s.surface}: ${s.status === 'ok' ? 'ok' : `unavailable: ${s.reason}`}`),
     status.planHash ? `plan       ${status.planHash}` : undefined,
     status.approvers.length ? `approvers  ${status.approvers.join(', ')}` : undefined,
+    status.approvalChannels && !status.decision
+      ? `decide via ${status.approvalChannels.map((c) => channelName(c) ?? c).join(', ')}`
+      : undefined,
     status.expiresAt && !status.decision ? `expires    ${status.expiresAt}` : undefined,
     status.decision
-      ? `decision   ${status.decision.decision} by ${status.decision.approver} at ${status.decision.at}${status.decision.comment ? ` (${status.decision.comment})` : ''}`
+      ? `decision   ${status.decision.decision} by ${status.decision.approver}${viaChannel(status.decision.channel)} at ${status.decision.at}${status.decision.comment ? ` (${status.decision.comment})` : ''}`
       : undefined,
+    status.decision?.identity ? `sent by    Temporal client ${status.decision.identity}` : undefined,
     status.resolvedAt ? `resolved   ${status.resolvedAt}` : undefined,
     status.failure ? `failure    ${status.failure}` : undefined,
     status.githubIssue ? `issue      ${status.githubIssue.url} (${status.githubIssue.title})` : undefined,
@@ -63,7 +75,7 @@ function printStatus(status: TriageStatus, temporal: TemporalSettings): void {
 
 function decisionCommand(program: Command, choice: DecisionChoice): Command {
   return new Command(choice)
-    .description(`${choice} the triage's write plan (sends the decide Update)`)
+    .description(`${choice} the triage's write plan (sends the decide Update; needs approval.channels to include cli)`)
     .argument('<incidentId>', 'PagerDuty incident id')
     .requiredOption('--as <approverId>', 'approver id, as listed in the service configuration')
     .option('--comment <text>', 'note recorded with the decision')
@@ -76,11 +88,11 @@ function decisionCommand(program: Command, choice: DecisionChoice): Command {
         const record = await decide(
           client,
           incident,
-          { decision: choice, approver: opts.as, planHash, ...(opts.comment ? { comment: opts.comment } : {}) },
+          { decision: choice, approver: opts.as, planHash, channel: 'cli', ...(opts.comment ? { comment: opts.comment } : {}) },
           `cli:${choice}:${opts.as}:${planHash}`,
         );
         console.log(
-          `${record.decision === 'approve' ? 'approved' : 'rejected'} by ${record.approver} at ${record.at} (plan ${record.planHash.slice(0, 12)})`,
+          `${record.decision === 'approve' ? 'approved' : 'rejected'} by ${record.approver}${viaChannel(record.channel)} at ${record.at} (plan ${record.planHash.slice(0, 12)})`,
         );
       });
     });

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { CLOUDWATCH_STATS, CLOUDWATCH_UNITS, SURFACES } from './vocabulary.js';
+import { APPROVAL_CHANNELS, CLOUDWATCH_STATS, CLOUDWATCH_UNITS, DEFAULT_APPROVAL_CHANNELS, SURFACES } from './vocabulary.js';
 import { durationSetting } from './duration.js';
 
 const duration = durationSetting;
@@ -23,10 +23,27 @@ const slackChannel = z
   .regex(/^#?[a-z0-9][a-z0-9._-]{0,79}$|^[CG][A-Z0-9]{8,}$/, 'must be a Slack channel name or id')
   .transform((c) => c.replace(/^#/, ''));
 
+const approvalChannels = z
+  .array(z.enum(APPROVAL_CHANNELS))
+  .min(1, `list at least one of ${APPROVAL_CHANNELS.join(', ')}`)
+  .refine((c) => new Set(c).size === c.length, 'list each channel once');
+
+/** Every service's approval settings, unless the service sets its own. */
 const approvalSchema = z
-  .object({ reminderAfter: duration, expireAfter: duration })
+  .object({ reminderAfter: duration, expireAfter: duration, channels: approvalChannels.default([...DEFAULT_APPROVAL_CHANNELS]) })
+  .strict()
   .refine((a) => a.expireAfter > a.reminderAfter, { message: 'expireAfter must be longer than reminderAfter' })
-  .transform((a) => ({ reminderAfterMs: a.reminderAfter, expireAfterMs: a.expireAfter }));
+  .transform((a) => ({ reminderAfterMs: a.reminderAfter, expireAfterMs: a.expireAfter, channels: a.channels }));
+
+/** A service's own approval settings: each one it leaves out is the global `approval` one (checked in configSchema). */
+const serviceApprovalSchema = z
+  .object({ reminderAfter: duration.optional(), expireAfter: duration.optional(), channels: approvalChannels.optional() })
+  .strict()
+  .transform((a) => ({
+    ...(a.reminderAfter !== undefined ? { reminderAfterMs: a.reminderAfter } : {}),
+    ...(a.expireAfter !== undefined ? { expireAfterMs: a.expireAfter } : {}),
+    ...(a.channels !== undefined ? { channels: a.channels } : {}),
+  }));
 
 const metricMeaning = {
   label: z.string().min(1).max(80),
@@ -86,7 +103,7 @@ const serviceSchema = z.object({
   cloudwatch: cloudWatchSchema.optional(),
   datadog: datadogSchema.optional(),
   approvers: z.array(z.string().min(1).max(128)).min(1, 'list at least one approver'),
-  approval: approvalSchema.optional(),
+  approval: serviceApprovalSchema.optional(),
   github: z.object({ repo: z.string().regex(/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/, 'must be owner/name') }).optional(),
   /** Channel names (with or without #) or ids: the approval card goes to the first, the note after approval to the second. */
   slack: z.object({ approvalChannel: slackChannel, incidentsChannel: slackChannel.default('incidents') }).optional(),
@@ -240,7 +257,24 @@ export const configSchema = z
         message: 'configure at least one PagerDuty service',
       }),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // A service's deadlines are checked as they take effect: its own where set, the global ones elsewhere.
+    if (!config.approval) return;
+    for (const [id, service] of Object.entries(config.services ?? {})) {
+      const own = service?.approval;
+      if (own?.reminderAfterMs === undefined && own?.expireAfterMs === undefined) continue;
+      const reminder = own.reminderAfterMs ?? config.approval.reminderAfterMs;
+      const expiry = own.expireAfterMs ?? config.approval.expireAfterMs;
+      if (expiry <= reminder) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', id, 'approval', own.expireAfterMs === undefined ? 'reminderAfter' : 'expireAfter'],
+          message: 'expireAfter must be longer than reminderAfter (a setting the service leaves out is the global approval one)',
+        });
+      }
+    }
+  });
 
 export type TriageConfig = z.infer<typeof configSchema>;
 

@@ -5,6 +5,17 @@
 export const SURFACES = ['pagerduty', 'kubernetes', 'cloudwatch', 'datadog'] as const;
 export type SurfaceName = (typeof SURFACES)[number];
 
+/**
+ * Where a person may approve or reject a write plan: the Slack card's buttons
+ * (the gateway checks Slack's signature, so the approver is the Slack user who
+ * clicked) or `triage approve|reject` (whose `--as` names anyone the person
+ * with Temporal access chooses).
+ */
+export const APPROVAL_CHANNELS = ['slack', 'cli'] as const;
+export type ApprovalChannel = (typeof APPROVAL_CHANNELS)[number];
+/** Only the channel whose approver is authenticated by someone other than the sender. */
+export const DEFAULT_APPROVAL_CHANNELS: readonly ApprovalChannel[] = ['slack'];
+
 /** The CloudWatch statistics both AWS and moto compute; percentiles are left out for that reason. */
 export const CLOUDWATCH_STATS = ['Average', 'Sum', 'Minimum', 'Maximum', 'SampleCount'] as const;
 export type CloudWatchStat = (typeof CLOUDWATCH_STATS)[number];

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Client, Connection } from '@temporalio/client';
-import { triageWorkflowId, workflowUiUrl, type TriageOutcome, type TriageStatus } from '../workflows/messages.js';
+import { triageWorkflowId, viaChannel, workflowUiUrl, type TriageOutcome, type TriageStatus } from '../workflows/messages.js';
 import { queryStatus } from '../starter/triage-client.js';
 import { loadScenario } from './scenario.js';
 import { DEMO_DIR, sandboxHistoryExport } from '../config/paths.js';
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
       const outcome = (await client.workflow.getHandle(triageWorkflowId(incidentId)).result()) as TriageOutcome;
       say();
       say(
-        `decision: ${outcome.stage} by ${outcome.decision?.approver} at ${outcome.decision?.at} (plan ${outcome.planHash?.slice(0, 12)})`,
+        `decision: ${outcome.stage} by ${outcome.decision?.approver}${viaChannel(outcome.decision?.channel)} at ${outcome.decision?.at} (plan ${outcome.planHash?.slice(0, 12)}), sent by Temporal client ${outcome.decision?.identity ?? '?'}`,
       );
       if (!outcome.githubIssue) throw new Error('the approved triage wrote no GitHub issue');
       say(`github:   ${outcome.githubIssue.url}`);

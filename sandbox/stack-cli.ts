@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { SANDBOX_DIR, STACK_FILE } from '../config/paths.js';
 import { scenarioPath } from './locations.js';
 import { processAlive, startStack, stopPids, type StackInfo } from './stack.js';
+import type { ApprovalChannel } from '../config/vocabulary.js';
 
 function runningStack(): StackInfo | undefined {
   if (!existsSync(STACK_FILE)) return undefined;
@@ -16,10 +17,13 @@ async function up(): Promise<void> {
     console.log(`stack already running (started ${existing.startedAt}); gateway ${existing.gatewayUrl}, Web UI ${existing.temporalUiUrl}`);
     return;
   }
+  // The worker's configuration refuses any other value, naming it.
+  const channels = process.env.SANDBOX_APPROVAL_CHANNELS?.split(',').map((c) => c.trim()) as ApprovalChannel[] | undefined;
   const { info } = await startStack({
     dir: SANDBOX_DIR,
     scenario: scenarioPath(),
     ports: { temporal: 7233, temporalUi: 8233, gateway: 8787 },
+    ...(channels ? { approvalChannels: channels } : {}),
   });
   writeFileSync(STACK_FILE, JSON.stringify(info, null, 2) + '\n');
   console.log(`stack up (${STACK_FILE})`);

@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statS
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { stringify as toYaml } from 'yaml';
+import type { ApprovalChannel } from '../config/vocabulary.js';
 import { PROJECT_ROOT } from '../config/paths.js';
 import { loadScenario, NODE_EVENTS_NAMESPACE, type Scenario } from './scenario.js';
 import { sandboxCredentials, seedCloudWatch, startMoto, type Moto } from './moto.js';
@@ -30,6 +31,8 @@ export interface StackOptions {
     >
   >;
   approval?: { reminderAfter: string; expireAfter: string };
+  /** `approval.channels`; unset, the production default (Slack only). */
+  approvalChannels?: ApprovalChannel[];
   retry?: { maximumAttempts: number; initialInterval: string; maximumInterval: string };
   /** Timeout of one write attempt (GitHub); short in tests that kill the worker mid-write. */
   writeTimeout?: string;
@@ -329,7 +332,10 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
       // No readNodes: the emulator process binds `view` only, and Nodes are read only where node-reader is bound (the eval binds it).
       kubernetes: { cluster: 'sandbox', kubeconfig: kubeconfigFile, nodeEventsNamespace: NODE_EVENTS_NAMESPACE },
       aws: { region: scenario.cloudwatch?.region ?? 'eu-west-1', endpoint: cloudwatchUrl },
-      approval: opts.approval ?? { reminderAfter: '10m', expireAfter: '30m' },
+      approval: {
+        ...(opts.approval ?? { reminderAfter: '10m', expireAfter: '30m' }),
+        ...(opts.approvalChannels ? { channels: opts.approvalChannels } : {}),
+      },
       retry: opts.retry ?? { maximumAttempts: 3, initialInterval: '500ms', maximumInterval: '5s' },
       writes: { timeout: opts.writeTimeout ?? '30s', maximumAttempts: 10 },
       services: {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, configPath, loadConfig } from '../config/config.js';
 import { createGatewayApp } from './gateway.js';
 import { createJsonLogger } from '../config/logger.js';
-import { lazyClient, triageClient } from './triage-client.js';
+import { clientIdentity, lazyClient, triageClient } from './triage-client.js';
 
 function main(): void {
   const config = loadConfig(configPath());
@@ -18,7 +18,7 @@ function main(): void {
   const slackSigningSecret = slackSigningSecretFile ? () => readFileSync(slackSigningSecretFile, 'utf8').trim() : undefined;
   if (slackSigningSecret && slackSigningSecret() === '')
     throw new ConfigError(`gateway.slackSigningSecretFile: ${slackSigningSecretFile} is empty`);
-  const client = lazyClient(config.temporal);
+  const client = lazyClient(config.temporal, { identity: clientIdentity.gateway() });
   const app = createGatewayApp({
     secrets,
     triage: triageClient(client, config.temporal, logger),

@@ -264,7 +264,7 @@ export function mountSlackInteractions(app: Express, options: SlackInteractionsO
     try {
       decided = await withinDeadline(decideTimeoutMs, (deadline) =>
         options.triage.decide(
-          { incidentId: target.incidentId, decision, approver: click.userId, planHash: target.planHash, updateId },
+          { incidentId: target.incidentId, channel: 'slack', decision, approver: click.userId, planHash: target.planHash, updateId },
           deadline,
         ),
       );

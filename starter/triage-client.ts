@@ -2,6 +2,7 @@
 // workflow id scheme, the id policies, the Web UI metadata and what Temporal's
 // answers mean. The gateway's handlers call a `TriageClient` (tests pass a
 // fake one); the CLI calls the functions at the bottom directly.
+import { hostname, userInfo } from 'node:os';
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
@@ -36,9 +37,34 @@ export type TemporalSettings = TriageConfig['temporal'];
  * validated now (a ConfigError names an unusable file) and followed as they
  * rotate; closing the connection stops following them.
  */
-export function lazyClient(temporal: TemporalSettings, opts: { logger?: Logger } = {}): Client {
+export function lazyClient(temporal: TemporalSettings, opts: { logger?: Logger; identity?: string } = {}): Client {
   const logger = opts.logger ?? createJsonLogger({ base: { component: 'temporal-client' }, write: (line) => process.stderr.write(line) });
-  return new Client({ connection: lazyClientConnection(temporal, { logger }), namespace: temporal.namespace });
+  return new Client({
+    connection: lazyClientConnection(temporal, { logger }),
+    namespace: temporal.namespace,
+    ...(opts.identity ? { identity: opts.identity } : {}),
+  });
+}
+
+/**
+ * The Temporal client identities of this project's processes, in place of
+ * the SDK's `<pid>@<hostname>`: the history (every Update, signal and start)
+ * and the decision name which program sent a request, and for the CLI which
+ * account ran it. Chosen by the client, like any identity: authenticating the
+ * client (mTLS, API keys) is what makes it mean something.
+ */
+export const clientIdentity = {
+  gateway: (host: string = hostname()): string => `keyless-triage-gateway@${host}`,
+  cli: (user: string = osUser(), host: string = hostname()): string => `triage-cli:${user}@${host}`,
+};
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // A container user without a passwd entry.
+    return process.env.USER ?? `uid-${process.getuid?.() ?? '?'}`;
+  }
 }
 
 // ---- the gateway's side: a definite answer, or TemporalUnavailableError ----
@@ -68,6 +94,8 @@ export interface SignalResolvedResult {
 
 export interface DecideRequest {
   incidentId: string;
+  /** The door the decision came through: the gateway has only the Slack one. */
+  channel: 'slack';
   decision: DecisionChoice;
   /** The Slack user id of whoever clicked; the workflow checks it against the service's approvers. */
   approver: string;
@@ -165,10 +193,10 @@ export function triageClient(
         workflowId: triageWorkflowId(incidentId),
         status: await signalResolved(client, incidentId, eventId),
       })),
-    async decide({ incidentId, decision, approver, planHash, updateId }, deadline) {
+    async decide({ incidentId, channel, decision, approver, planHash, updateId }, deadline) {
       try {
         const record = await client.connection.withDeadline(deadline, () =>
-          decide(client, incidentId, { decision, approver, planHash }, updateId),
+          decide(client, incidentId, { decision, approver, planHash, channel }, updateId),
         );
         return { status: 'recorded', record };
       } catch (err) {
@@ -281,12 +309,20 @@ export class DecisionRefused extends Error {
 
 /**
  * Sends the `decide` Update. `updateId` makes retries of one request (a CLI
- * re-run, a Slack redelivery) decide once.
+ * re-run, a Slack redelivery) decide once. The decision carries the client's
+ * identity, the same value the SDK puts in the request's metadata.
  */
-export async function decide(client: Client, incidentId: string, decision: DecisionInput, updateId: string): Promise<DecisionRecord> {
+export async function decide(
+  client: Client,
+  incidentId: string,
+  decision: Omit<DecisionInput, 'identity'>,
+  updateId: string,
+): Promise<DecisionRecord> {
   const handle = client.workflow.getHandle(triageWorkflowId(incidentId));
+  // The workflow client's own option: the value its executeUpdate puts in the request.
+  const input: DecisionInput = { ...decision, identity: client.workflow.options.identity };
   try {
-    return await handle.executeUpdate(decideUpdate, { args: [decision], updateId });
+    return await handle.executeUpdate(decideUpdate, { args: [input], updateId });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
       const reason = err.cause instanceof ApplicationFailure ? err.cause.message : err.message;

@@ -1,7 +1,8 @@
 // The Slack side of the decision: post the card, remind in its thread, close
-// it with the outcome, and post the #incidents note. Slack is how people meet
-// the triage, but not the only way to decide (the CLI works too), so a Slack
-// failure is recorded and the triage goes on.
+// it with the outcome, and post the #incidents note. A Slack failure is
+// recorded and the triage goes on: where approval.channels allows the CLI, it
+// can still be decided; where it does not, the notice says nobody can, so the
+// wait for its expiry is not a mystery.
 import { isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { TriageActivities } from '../activities/index.js';
 import type { Diagnosis, IncidentRef, TriageScope } from '../activities/model.js';
@@ -39,13 +40,19 @@ export function approvalCard(scope: TriageScope, incident: IncidentRef, diagnosi
 
   return {
     async post() {
-      if (!channels) return;
-      message = await bestEffort('post the approval card', () =>
-        slack.postApprovalCard.executeWithOptions({ summary: `Slack: post the approval card in #${channels.approvalChannel}` }, [
-          { triageId, channel: channels.approvalChannel, card },
-        ]),
-      );
+      if (channels) {
+        message = await bestEffort('post the approval card', () =>
+          slack.postApprovalCard.executeWithOptions({ summary: `Slack: post the approval card in #${channels.approvalChannel}` }, [
+            { triageId, channel: channels.approvalChannel, card },
+          ]),
+        );
+      }
       if (message) status.cardPosted(message);
+      else if (!status.cliApprovals) {
+        status.notice(
+          `No approval card${channels ? '' : ' (no Slack channel is configured for this service)'} and CLI approvals are disabled: nobody can decide this triage; it expires at ${status.expiresAt}`,
+        );
+      }
     },
     async remind() {
       const posted = message;

@@ -4,6 +4,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Finding, IncidentRef, SurfaceName } from '../activities/model.js';
 import { PAGERDUTY_ID } from '../config/identifiers.js';
+import type { ApprovalChannel } from '../config/vocabulary.js';
 
 export const TRIAGE_WORKFLOW = 'triageIncident';
 
@@ -74,22 +75,73 @@ export type Stage =
 
 export type DecisionChoice = 'approve' | 'reject';
 
+export { APPROVAL_CHANNELS, DEFAULT_APPROVAL_CHANNELS, type ApprovalChannel } from '../config/vocabulary.js';
+
+/** Longest Temporal client identity a decision may carry. */
+export const MAX_CLIENT_IDENTITY = 256;
+
 export interface DecisionInput {
   decision: DecisionChoice;
   approver: string;
   /** The plan hash the approver saw; a stale hash is refused. */
   planHash: string;
   comment?: string;
+  /**
+   * Where the approver decided: `slack` from the gateway, after Slack's
+   * signature check; `cli` from `triage approve|reject`. Declared by the
+   * sending client, so it says which door was used only as far as Temporal
+   * lets no one else send Updates (docs/threat-model.md).
+   */
+  channel: ApprovalChannel;
+  /**
+   * The sending Temporal client's `identity` option, as that client reports
+   * it. The workflow cannot read the Update's caller, so the client repeats
+   * it here; the history's UpdateAccepted event holds the value the request
+   * carried (`acceptedRequest.meta.identity`), which `triage audit` shows.
+   */
+  identity: string;
 }
 
-export interface DecisionRecord extends DecisionInput {
+export interface DecisionRecord extends Omit<DecisionInput, 'channel' | 'identity'> {
   /** Workflow time at which the decision was recorded (ISO-8601). */
   at: string;
+  /** Absent on decisions recorded before decisions named their channel. */
+  channel?: ApprovalChannel;
+  identity?: string;
+}
+
+const CHANNEL_NAMES: Readonly<Record<ApprovalChannel, string>> = { slack: 'Slack', cli: 'the triage CLI' };
+
+/** "Slack" or "the triage CLI"; undefined for anything else, such as the missing channel of an older decision. */
+export function channelName(channel: unknown): string | undefined {
+  return typeof channel === 'string' && Object.hasOwn(CHANNEL_NAMES, channel) ? CHANNEL_NAMES[channel as ApprovalChannel] : undefined;
+}
+
+/** " via Slack", " via the triage CLI", or nothing for a decision recorded before channels were. */
+export function viaChannel(channel: unknown): string {
+  const name = channelName(channel);
+  return name ? ` via ${name}` : '';
 }
 
 /** Why a second decision is refused: the validator's words, and the client's for a triage that has already finished. */
 export function alreadyDecided(decision: DecisionRecord): string {
-  return `already decided: ${decision.decision} by ${decision.approver} at ${decision.at}`;
+  return `already decided: ${decision.decision} by ${decision.approver}${viaChannel(decision.channel)} at ${decision.at}`;
+}
+
+/**
+ * The validator's refusal of a decision from a channel the service does not
+ * allow, with the setting that would allow it.
+ */
+export function channelDisabled(
+  channel: ApprovalChannel,
+  service: { id: string; name: string },
+  allowed: readonly ApprovalChannel[],
+): string {
+  const wanted = [...allowed, channel];
+  const fix = `set approval.channels: [${wanted.join(', ')}] under services.${service.id} (or in the global approval section) of the worker configuration`;
+  return channel === 'cli'
+    ? `CLI approvals are disabled for service ${service.name}: ${fix}, or decide on the Slack card`
+    : `Slack approvals are disabled for service ${service.name} (approval.channels: [${allowed.join(', ')}]): ${fix}`;
 }
 
 export interface TriageStatus {
@@ -101,6 +153,8 @@ export interface TriageStatus {
   surfaces: { surface: SurfaceName; status: 'ok' | 'unavailable'; reason?: string }[];
   planHash?: string;
   approvers: string[];
+  /** Where a decision may come from, once the scope is resolved. */
+  approvalChannels?: ApprovalChannel[];
   reminderAt?: string;
   expiresAt?: string;
   decision?: DecisionRecord;
@@ -122,7 +176,11 @@ export type TriageOutcome = Pick<
   incidentId: string;
 };
 
-/** Approve or reject the write plan. The validator refuses unknown approvers, a stale plan hash and a second decision. */
+/**
+ * Approve or reject the write plan. The validator refuses a channel the
+ * service does not allow, unknown approvers, a stale plan hash and a second
+ * decision.
+ */
 export const decideUpdate = defineUpdate<DecisionRecord, [DecisionInput]>('decide');
 
 /** PagerDuty says the incident is resolved; a pending decision ends as "resolved before decision". */

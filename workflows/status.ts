@@ -7,7 +7,12 @@ import type { Diagnosis, IncidentRef, SurfaceResult, TriageScope } from '../acti
 import type { SlackMessageRef } from '../activities/slack.js';
 import {
   alreadyDecided,
+  APPROVAL_CHANNELS,
+  channelDisabled,
   decideUpdate,
+  DEFAULT_APPROVAL_CHANNELS,
+  MAX_CLIENT_IDENTITY,
+  viaChannel,
   incidentResolvedSignal,
   PLAN_HASH,
   statusQuery,
@@ -22,6 +27,8 @@ import { decisionKey, serviceKey, stageKey, urgencyKey } from './search-attribut
 
 export class StatusBoard {
   private readonly state: TriageStatus;
+  /** The configured service, for the validator's words; set with the scope. */
+  private service: { id: string; name: string } | undefined;
 
   constructor(readonly workflowId: string) {
     const state: TriageStatus = { workflowId, stage: 'collecting', findings: [], surfaces: [], approvers: [] };
@@ -41,7 +48,7 @@ export class StatusBoard {
       },
       // Synchronous on purpose: an async validator does not reject. A refusal
       // here writes nothing to history.
-      { validator: (decision: DecisionInput) => validateDecision(state, decision) },
+      { validator: (decision: DecisionInput) => validateDecision(state, decision, this.service) },
     );
   }
 
@@ -70,6 +77,8 @@ export class StatusBoard {
 
   scopeResolved(scope: TriageScope): void {
     this.state.approvers = scope.approvers;
+    this.state.approvalChannels = scope.approval.channels ?? [...DEFAULT_APPROVAL_CHANNELS];
+    this.service = { id: scope.serviceId, name: scope.serviceName };
     upsertSearchAttributes([
       { key: serviceKey, value: scope.serviceName },
       { key: urgencyKey, value: this.state.incident!.urgency },
@@ -101,6 +110,11 @@ export class StatusBoard {
 
   cardPosted(message: SlackMessageRef): void {
     this.state.slackCard = message;
+  }
+
+  /** Whether `triage approve|reject` may decide this triage. */
+  get cliApprovals(): boolean {
+    return this.state.approvalChannels?.includes('cli') ?? false;
   }
 
   /** Something went wrong that does not stop the triage. */
@@ -137,7 +151,8 @@ export class StatusBoard {
   }
 
   creatingIssue(repo: string): void {
-    setCurrentDetails(`Approved by ${this.state.decision?.approver}; creating the GitHub issue in ${repo}`);
+    const decision = this.state.decision;
+    setCurrentDetails(`Approved by ${decision?.approver}${viaChannel(decision?.channel)}; creating the GitHub issue in ${repo}`);
   }
 
   issueCreated(issue: { repo: string; number: number; url: string; title: string }): void {
@@ -172,7 +187,7 @@ export class StatusBoard {
 
   private describeOutcome(): string {
     const { stage, decision, resolvedAt, expiresAt } = this.state;
-    if (decision) return `${stage} by ${decision.approver} at ${decision.at}`;
+    if (decision) return `${stage} by ${decision.approver}${viaChannel(decision.channel)} at ${decision.at}`;
     if (stage === 'resolved-before-decision') return `Incident resolved in PagerDuty at ${resolvedAt} before any decision`;
     return `No decision before ${expiresAt}; the approval request expired`;
   }
@@ -181,7 +196,7 @@ export class StatusBoard {
 const MAX_COMMENT = 2000;
 
 /** Throws to refuse; runs inside the Update validator, so it must stay synchronous and side-effect free. */
-function validateDecision(state: TriageStatus, d: DecisionInput): void {
+function validateDecision(state: TriageStatus, d: DecisionInput, service: { id: string; name: string } | undefined): void {
   if (d === null || typeof d !== 'object') throw ApplicationFailure.nonRetryable('decision must be an object', 'InvalidDecision');
   if (d.decision !== 'approve' && d.decision !== 'reject')
     throw ApplicationFailure.nonRetryable('decision must be "approve" or "reject"', 'InvalidDecision');
@@ -193,6 +208,20 @@ function validateDecision(state: TriageStatus, d: DecisionInput): void {
   if (d.comment !== undefined && (typeof d.comment !== 'string' || d.comment.length > MAX_COMMENT)) {
     throw ApplicationFailure.nonRetryable(`comment must be text of at most ${MAX_COMMENT} characters`, 'InvalidDecision');
   }
+  // A gateway or CLI older than the worker sends neither field; refusing it
+  // keeps every recorded decision attributable to a channel.
+  if (!(APPROVAL_CHANNELS as readonly unknown[]).includes(d.channel)) {
+    throw ApplicationFailure.nonRetryable(
+      `channel must be one of ${APPROVAL_CHANNELS.join(', ')} (a gateway or CLI older than the worker sends none: upgrade it)`,
+      'InvalidDecision',
+    );
+  }
+  if (typeof d.identity !== 'string' || d.identity.length === 0 || d.identity.length > MAX_CLIENT_IDENTITY) {
+    throw ApplicationFailure.nonRetryable(
+      `identity must be the sending Temporal client's identity (1-${MAX_CLIENT_IDENTITY} characters)`,
+      'InvalidDecision',
+    );
+  }
   if (state.decision) {
     throw ApplicationFailure.nonRetryable(alreadyDecided(state.decision), 'AlreadyDecided');
   }
@@ -200,6 +229,13 @@ function validateDecision(state: TriageStatus, d: DecisionInput): void {
     throw ApplicationFailure.nonRetryable(`incident resolved at ${state.resolvedAt}; nothing to decide`, 'IncidentResolved');
   if (state.stage !== 'awaiting-decision' && state.stage !== 'escalated') {
     throw ApplicationFailure.nonRetryable(`no plan to decide on yet (stage: ${state.stage})`, 'NotAwaitingDecision');
+  }
+  const allowed = state.approvalChannels ?? DEFAULT_APPROVAL_CHANNELS;
+  if (!allowed.includes(d.channel)) {
+    throw ApplicationFailure.nonRetryable(
+      channelDisabled(d.channel, service ?? { id: '?', name: state.incident?.serviceName ?? '?' }, allowed),
+      'ChannelDisabled',
+    );
   }
   if (!state.approvers.includes(d.approver))
     throw ApplicationFailure.nonRetryable(`${d.approver} is not an approver for this service`, 'UnknownApprover');

@@ -161,7 +161,7 @@ async function writeIssueAndNote(plan: WritePlan, scope: TriageScope, card: Appr
   });
   status.creatingIssue(repo);
   const issue = await writes.createGitHubIssue.executeWithOptions({ summary: `GitHub: create the triage issue in ${repo}` }, [
-    { triageId: status.workflowId, repo, title, body, labels, idempotencyKey },
+    { triageId: status.workflowId, repo, title, body, labels, idempotencyKey, approval: decision },
   ]);
   status.issueCreated(issue);
 

@@ -53,6 +53,7 @@ function ctx(overrides: Partial<CardContext> = {}): CardContext {
   };
 }
 
+// As recorded before decisions named their channel: cards of such triages read as they always did.
 const decision = { decision: 'approve' as const, approver: 'U012345', at: '2024-05-01T10:40:12.000Z' };
 
 function ofType<T extends KnownBlock['type']>(message: SlackMessage, type: T): Extract<KnownBlock, { type: T }>[] {
@@ -242,6 +243,22 @@ describe('closed cards keep the content and lose the buttons', () => {
     ]);
   });
 
+  test('the channel a decision came through is named; a CLI decision also names its Temporal client, inert', () => {
+    const slack = decidedCard(ctx(), { ...decision, channel: 'slack', identity: 'keyless-triage-gateway@gw-7d9f' }, ISSUE);
+    expect(outcome(slack)[0]).toEqual({ type: 'plain_text', text: '✅ Approved by U012345 via Slack', emoji: false });
+    expect(slack.text).toBe('PagerDuty incident 1234: checkout-api error rate above 5% · approved by U012345 via Slack · GitHub issue #42');
+
+    // The identity is whatever the sending client chose.
+    const cli = decidedCard(ctx(), { ...decision, decision: 'reject', channel: 'cli', identity: '<!channel> ops@laptop' });
+    expect(blockKitViolations(cli)).toEqual([]);
+    expect(outcome(cli)[0]).toEqual({
+      type: 'plain_text',
+      text: '❌ Rejected by U012345 via the triage CLI (Temporal client <!channel> ops@laptop)',
+      emoji: false,
+    });
+    expect(cli.text).toContain('rejected by U012345 via the triage CLI (Temporal client &lt;!channel&gt; ops@\u2060laptop)');
+  });
+
   test('approved without a repository says so', () => {
     const message = decidedCard(ctx({ githubRepo: undefined }), decision);
     expect(allText(message)).toContain('No GitHub repository is configured for this service; nothing was written.');
@@ -281,6 +298,14 @@ describe('the reminder', () => {
 
 describe('the #incidents note', () => {
   const note = incidentNote(ctx(), decision, ISSUE);
+
+  test('says through which channel the plan was approved', () => {
+    const viaCli = incidentNote(ctx(), { ...decision, channel: 'cli', identity: 'triage-cli:bob@laptop' }, ISSUE);
+    expect(allText(viaCli)).toContain('Approved by U012345 via the triage CLI (Temporal client triage-cli:bob@laptop)');
+    expect(allText(incidentNote(ctx(), { ...decision, channel: 'slack', identity: 'keyless-triage-gateway@gw' }, ISSUE))).toContain(
+      'Approved by U012345 via Slack',
+    );
+  });
 
   test('links the issue, PagerDuty and the workflow, and says who approved', () => {
     expect(blockKitViolations(note)).toEqual([]);

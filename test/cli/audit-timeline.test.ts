@@ -95,12 +95,19 @@ class HistoryBuilder {
     return this;
   }
 
-  decide(ms: number, decision: 'approve' | 'reject', approver: string): this {
+  /** By default as recorded before decisions named their channel: no channel or identity in the decision. */
+  decide(
+    ms: number,
+    decision: 'approve' | 'reject',
+    approver: string,
+    sent: { channel?: string; identity?: string; requestIdentity?: string } = {},
+  ): this {
+    const { requestIdentity = 'gateway', ...named } = sent;
     const accepted = this.add(ms, 'WORKFLOW_EXECUTION_UPDATE_ACCEPTED', {
       protocolInstanceId: 'u1',
       acceptedRequest: {
-        meta: { updateId: `slack:${approver}`, identity: 'gateway' },
-        input: { name: 'decide', args: { payloads: [payload({ decision, approver, planHash: 'ab'.repeat(32) })] } },
+        meta: { updateId: `slack:${approver}`, identity: requestIdentity },
+        input: { name: 'decide', args: { payloads: [payload({ decision, approver, planHash: 'ab'.repeat(32), ...named })] } },
       },
     });
     this.add(ms, 'WORKFLOW_EXECUTION_UPDATE_COMPLETED', {
@@ -416,7 +423,7 @@ describe('the timeline', () => {
         'fetchIncident#1 started, attempt 1',
         'fetchIncident#1 completed (attempt 1, 50 ms)',
         'timer started: Approval reminder deadline (fires in 600s)',
-        `update decide accepted: approve by U0ALICE (plan ${'ab'.repeat(6)}) — update id slack:U0ALICE`,
+        `update decide accepted: approve by U0ALICE (plan ${'ab'.repeat(6)}), no channel recorded — Temporal client gateway — update id slack:U0ALICE`,
         `update completed, recorded at ${at(5_000)}`,
         'timer canceled: Approval reminder deadline',
         'signal incidentResolved received from gateway',
@@ -424,6 +431,34 @@ describe('the timeline', () => {
       ]),
     );
     expect(timeline.runId).toBe('run-1');
+  });
+
+  test('the decision shows its channel and the identity the Update request carried; a decision naming another client is flagged', () => {
+    const decided = (sent: Parameters<HistoryBuilder['decide']>[3]) => {
+      const timeline = buildAuditTimeline(new HistoryBuilder().started(0).decide(10, 'approve', 'U0ALICE', sent).json(), audit(), {
+        workflowId: WORKFLOW_ID,
+      });
+      return timeline.entries.find((e) => e.eventType === 'WORKFLOW_EXECUTION_UPDATE_ACCEPTED')!;
+    };
+    const gateway = 'keyless-triage-gateway@gw-7d9f';
+    const viaSlack = decided({ channel: 'slack', identity: gateway, requestIdentity: gateway });
+    expect(viaSlack.what).toBe(
+      `update decide accepted: approve by U0ALICE (plan ${'ab'.repeat(6)}) via slack — Temporal client ${gateway} — update id slack:U0ALICE`,
+    );
+    // --json carries the same, field by field.
+    expect(viaSlack.decision).toEqual({
+      decision: 'approve',
+      approver: 'U0ALICE',
+      planHash: 'ab'.repeat(32),
+      channel: 'slack',
+      requestIdentity: gateway,
+      declaredIdentity: gateway,
+    });
+    // A hand-written client can put anything in the decision; the request's identity is what the server recorded.
+    const forged = decided({ channel: 'slack', identity: gateway, requestIdentity: 'triage-cli:mallory@laptop' });
+    expect(forged.what).toBe(
+      `update decide accepted: approve by U0ALICE (plan ${'ab'.repeat(6)}) via slack — Temporal client triage-cli:mallory@laptop (the decision names client ${gateway}) — update id slack:U0ALICE`,
+    );
   });
 
   test('ordering is by time, stable for equal times, and the same on every run', () => {
@@ -491,6 +526,20 @@ describe('the timeline', () => {
     for (const e of scheduled) expect(e.activity?.summary).toBeTruthy();
     expect(timeline.entries.map((e) => e.what)).toEqual(
       expect.arrayContaining([expect.stringMatching(/^update decide accepted: approve by U0ALICE/)]),
+    );
+  });
+
+  test('a recorded CLI decision reads with its channel and the client the server recorded', () => {
+    const recorded: unknown = JSON.parse(readFileSync(join(PROJECT_ROOT, 'test', 'histories', 'approved-via-cli.json'), 'utf8'));
+    const workflowId = (recorded as { events: { workflowExecutionStartedEventAttributes?: { workflowId?: string } }[] }).events[0]!
+      .workflowExecutionStartedEventAttributes!.workflowId!;
+    const timeline = buildAuditTimeline(recorded, audit(), { workflowId });
+    expect(timeline.entries.map((e) => e.what)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^update decide accepted: approve by U0BOB \(plan [0-9a-f]{12}\) via cli — Temporal client triage-cli:recorder@localhost — update id record-approve-cli$/,
+        ),
+      ]),
     );
   });
 

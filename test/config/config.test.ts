@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig, temporalSettingsFromEnv } from '../../config/config.js';
 import { parseDuration } from '../../config/duration.js';
+import { activitiesFrom } from '../../workers/worker.js';
+import { emulatorKubeConfig } from '../sandbox/emulators/kubernetes-client.js';
 
 const valid = {
   services: { PCHKOUT: { name: 'checkout', approvers: ['U0ALICE'], kubernetes: { namespaces: ['checkout'] } } },
@@ -22,7 +24,8 @@ describe('configuration', () => {
       taskQueue: 'keyless-triage',
       uiUrl: 'http://127.0.0.1:8233',
     });
-    expect(config.approval).toEqual({ reminderAfterMs: 15 * 60_000, expireAfterMs: 60 * 60_000 });
+    // Only Slack, whose approver the gateway takes from a signed click, may decide unless configured otherwise.
+    expect(config.approval).toEqual({ reminderAfterMs: 15 * 60_000, expireAfterMs: 60 * 60_000, channels: ['slack'] });
     expect(config.retry).toEqual({ maximumAttempts: 5, initialIntervalMs: 1000, maximumIntervalMs: 30_000 });
   });
 
@@ -47,6 +50,30 @@ describe('configuration', () => {
       'expiry before reminder',
       { ...valid, approval: { reminderAfter: '1h', expireAfter: '5m' } },
       'expireAfter must be longer than reminderAfter',
+    ],
+    [
+      'an unknown approval channel',
+      { ...valid, approval: { reminderAfter: '15m', expireAfter: '1h', channels: ['email'] } },
+      'approval.channels.0',
+    ],
+    [
+      'no approval channel',
+      { ...valid, approval: { reminderAfter: '15m', expireAfter: '1h', channels: [] } },
+      'list at least one of slack, cli',
+    ],
+    [
+      'a misspelt approval setting, which would otherwise leave the default in place',
+      { ...valid, services: { PCHKOUT: { ...valid.services.PCHKOUT, approval: { channel: ['cli'] } } } },
+      'services.PCHKOUT.approval',
+    ],
+    [
+      "a service's expiry before the global reminder it inherits",
+      {
+        ...valid,
+        approval: { reminderAfter: '30m', expireAfter: '2h' },
+        services: { PCHKOUT: { ...valid.services.PCHKOUT, approval: { expireAfter: '20m' } } },
+      },
+      'services.PCHKOUT.approval.expireAfter: expireAfter must be longer than reminderAfter',
     ],
     ['a bad Temporal address', { ...valid, temporal: { address: 'not an address' } }, 'temporal.address: must be host:port'],
     ['an unknown top-level key', { ...valid, temporl: {} }, 'temporl'],
@@ -88,6 +115,26 @@ describe('configuration', () => {
     expect(parseConfig(raw, { env: { TRIAGE_AWS_REGION: 'us-west-2' } }).aws.region).toBe('us-west-2');
     // EKS injects AWS_REGION into every container; it must not move the configured metrics.
     expect(parseConfig(raw, { env: { AWS_REGION: 'us-west-2' } }).aws.region).toBe('eu-west-1');
+  });
+
+  test("a service's approval settings override the global ones one by one, and the worker's scope gets the result", async () => {
+    const raw = {
+      ...valid,
+      approval: { reminderAfter: '10m', expireAfter: '1h', channels: ['slack', 'cli'] },
+      services: {
+        PCHKOUT: { ...valid.services.PCHKOUT, approval: { channels: ['slack'] } },
+        PSEARCH: { name: 'search', approvers: ['U0BOB'], approval: { expireAfter: '4h' } },
+        PPAY: { name: 'payments', approvers: ['U0BOB'] },
+      },
+    };
+    const { resolveScope } = activitiesFrom(parseConfig(raw), emulatorKubeConfig('https://127.0.0.1:1', 'unused'));
+    expect((await resolveScope('PCHKOUT')).approval).toEqual({ reminderAfterMs: 600_000, expireAfterMs: 3_600_000, channels: ['slack'] });
+    expect((await resolveScope('PSEARCH')).approval).toEqual({
+      reminderAfterMs: 600_000,
+      expireAfterMs: 4 * 3_600_000,
+      channels: ['slack', 'cli'],
+    });
+    expect((await resolveScope('PPAY')).approval.channels).toEqual(['slack', 'cli']);
   });
 
   test('environment variables override the file', () => {

@@ -125,7 +125,7 @@ test.each(OUTAGES)(
       await decide(
         client,
         incidentId,
-        { decision: 'approve', approver: stack.info.approvers[0]!, planHash: status.planHash! },
+        { channel: 'slack', decision: 'approve', approver: stack.info.approvers[0]!, planHash: status.planHash! },
         `e2e-${incidentId}`,
       );
       const done = await waitForStatus(client, incidentId, (s) => s.githubIssue !== undefined || s.stage === 'failed', 60_000);

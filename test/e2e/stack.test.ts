@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { loadScenario, type Scenario } from '../../sandbox/scenario.js';
 import { freePort } from '../../sandbox/ports.js';
-import { SANDBOX_NON_APPROVER, startStack, type RunningStack } from '../../sandbox/stack.js';
+import { startStack, type RunningStack } from '../../sandbox/stack.js';
 import { incidentEnvelope, postSignedWebhook } from '../../sandbox/webhook.js';
 import { createGatewayApp } from '../../starter/gateway.js';
 import { silentLogger } from '../../config/logger.js';
@@ -164,11 +164,13 @@ describe('the running stack', () => {
     expect(await executions(incidentId())).toBe(1);
   });
 
-  test('the CLI refuses a non-approver; Slack clicks are verified; ten deliveries of a click decide once; a worker killed mid-write leaves one issue', async () => {
+  test('the CLI is refused where only Slack may decide (the default); Slack clicks are verified; ten deliveries of a click decide once; a worker killed mid-write leaves one issue', async () => {
     await waitForStage(incidentId(), 'awaiting-decision');
-    const refused = await triage('approve', incidentId(), '--as', SANDBOX_NON_APPROVER);
+    const refused = await triage('approve', incidentId(), '--as', stack.info.approvers[0]!);
     expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toContain(`${SANDBOX_NON_APPROVER} is not an approver`);
+    expect(refused.stderr).toContain(
+      `refused: CLI approvals are disabled for service ${scenario.pagerduty.incident.service.summary}: set approval.channels: [slack, cli]`,
+    );
     const history = await client.workflow.getHandle(triageWorkflowId(incidentId())).fetchHistory();
     expect(
       (history.events ?? []).some(
@@ -201,7 +203,14 @@ describe('the running stack', () => {
       (e) => e.workflowExecutionUpdateAcceptedEventAttributes,
     );
     expect(accepted).toHaveLength(1);
-    expect((await queryStatus(client, incidentId())).decision?.approver).toBe(stack.info.approvers[0]);
+    // The gateway names the channel and itself; the history's accepted event carries the same identity.
+    const decision = (await queryStatus(client, incidentId())).decision;
+    expect(decision).toMatchObject({
+      approver: stack.info.approvers[0],
+      channel: 'slack',
+      identity: expect.stringMatching(/^keyless-triage-gateway@/),
+    });
+    expect(accepted[0]!.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest!.meta!.identity).toBe(decision!.identity);
     const late = await triage('approve', incidentId(), '--as', stack.info.approvers[1]!);
     expect(late.code).not.toBe(0);
     expect(late.stderr).toMatch(/refused: already decided: approve by U0ALICE/);

@@ -9,7 +9,14 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { startStack } from '../../sandbox/stack.js';
 import { decide, startTriage } from '../../starter/triage-client.js';
 import { triageWorkflowId } from '../../workflows/messages.js';
-import { SCENARIO_FILE, startTestEnvironment, withTriageWorker, type FixtureOptions, type TestContext } from '../workflows/harness.js';
+import {
+  clientAs,
+  SCENARIO_FILE,
+  startTestEnvironment,
+  withTriageWorker,
+  type FixtureOptions,
+  type TestContext,
+} from '../workflows/harness.js';
 import { waitForStatus } from '../wait-for-status.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -36,7 +43,24 @@ async function record(name: string, opts: FixtureOptions, finish: (incidentId: s
 
 test('record: approved', async () => {
   await record('approved', {}, async (incidentId, planHash) => {
-    await decide(ctx.client, incidentId, { decision: 'approve', approver: 'U0ALICE', planHash, comment: 'recorded' }, 'record-approve');
+    await decide(
+      ctx.client,
+      incidentId,
+      { channel: 'slack', decision: 'approve', approver: 'U0ALICE', planHash, comment: 'recorded' },
+      'record-approve',
+    );
+  });
+});
+
+// A decision that names its channel and client, beside the older ones that do not.
+test('record: approved through the CLI channel', async () => {
+  await record('approved-via-cli', { approvalChannels: ['slack', 'cli'] }, async (incidentId, planHash) => {
+    await decide(
+      clientAs(ctx, 'triage-cli:recorder@localhost'),
+      incidentId,
+      { channel: 'cli', decision: 'approve', approver: 'U0BOB', planHash, comment: 'recorded' },
+      'record-approve-cli',
+    );
   });
 });
 
@@ -74,7 +98,7 @@ test('record: four surfaces, approved, through the sandbox stack', async () => {
     await decide(
       client,
       incidentId,
-      { decision: 'approve', approver: stack.info.approvers[0]!, planHash: status.planHash!, comment: 'recorded' },
+      { channel: 'slack', decision: 'approve', approver: stack.info.approvers[0]!, planHash: status.planHash!, comment: 'recorded' },
       'record-approve',
     );
     const handle = client.workflow.getHandle(triageWorkflowId(incidentId));

@@ -255,12 +255,19 @@ const expectedUpdateId = (actionId = 'triage_approve', userId = APPROVER) =>
 const quietPeriod = () => new Promise((r) => setTimeout(r, 300));
 
 describe('POST /slack/events: verified clicks become the decide Update', () => {
-  it('approve: acks at once, then sends decide with the clicker, the plan hash and a click-derived updateId', async () => {
+  it('approve: acks at once, then sends decide through the Slack channel with the clicker, the plan hash and a click-derived updateId', async () => {
     const reply = await sendSigned(blockActions());
     expect(reply.status).toBe(200);
     const log = await settled();
     expect(starter.decisions).toEqual([
-      { incidentId: INCIDENT_ID, decision: 'approve', approver: APPROVER, planHash: PLAN_HASH, updateId: expectedUpdateId() },
+      {
+        incidentId: INCIDENT_ID,
+        channel: 'slack',
+        decision: 'approve',
+        approver: APPROVER,
+        planHash: PLAN_HASH,
+        updateId: expectedUpdateId(),
+      },
     ]);
     expect(posted).toHaveLength(1);
     expect(posted[0]!.path).toMatch(/^\/actions\/T0SANDBOX\/6281\//);
@@ -295,7 +302,14 @@ describe('POST /slack/events: verified clicks become the decide Update', () => {
     expect((await sendSigned(blockActions({ actionId: 'triage_reject' }))).status).toBe(200);
     await settled();
     expect(starter.decisions).toEqual([
-      { incidentId: INCIDENT_ID, decision: 'reject', approver: APPROVER, planHash: PLAN_HASH, updateId: expectedUpdateId('triage_reject') },
+      {
+        incidentId: INCIDENT_ID,
+        channel: 'slack',
+        decision: 'reject',
+        approver: APPROVER,
+        planHash: PLAN_HASH,
+        updateId: expectedUpdateId('triage_reject'),
+      },
     ]);
     expect(posted[0]!.json.text).toBe(`Recorded: rejected by <@${APPROVER}>`);
   });

@@ -5,6 +5,7 @@ import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import type { DecisionInput } from '../../workflows/messages.js';
 import {
+  clientIdentity,
   lazyClient,
   TemporalUnavailableError,
   triageClient,
@@ -18,9 +19,11 @@ const temporal: TemporalSettings = {
   taskQueue: 'keyless-triage',
   uiUrl: 'http://127.0.0.1:8233',
 };
+const GATEWAY_IDENTITY = 'keyless-triage-gateway@gateway-7d9f';
 const HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const request: DecideRequest = {
   incidentId: 'Q2K4WX9PLM1B7Z',
+  channel: 'slack',
   decision: 'approve',
   approver: 'U0ALICE',
   planHash: HASH,
@@ -42,6 +45,7 @@ function fakeClient(
   const client = {
     connection: { withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn() },
     workflow: {
+      options: { identity: GATEWAY_IDENTITY },
       getHandle: (workflowId: string) => ({
         executeUpdate: (_update: unknown, options: { args: DecisionInput[]; updateId: string }) => {
           sent.push({ workflowId, args: options.args, updateId: options.updateId });
@@ -55,14 +59,14 @@ function fakeClient(
 }
 
 describe('triageClient.decide', () => {
-  it('sends the decide Update to the incident workflow with the given updateId', async () => {
+  it("sends the decide Update to the incident workflow with the given updateId, naming Slack and the client's identity", async () => {
     const record = { decision: 'approve', approver: 'U0ALICE', planHash: HASH, at: '2025-11-27T09:20:00.000Z' };
     const { client, sent } = fakeClient(async () => record);
     await expect(triageClient(client, temporal).decide(request, deadline())).resolves.toEqual({ status: 'recorded', record });
     expect(sent).toEqual([
       {
         workflowId: 'triage-Q2K4WX9PLM1B7Z',
-        args: [{ decision: 'approve', approver: 'U0ALICE', planHash: HASH }],
+        args: [{ decision: 'approve', approver: 'U0ALICE', planHash: HASH, channel: 'slack', identity: GATEWAY_IDENTITY }],
         updateId: request.updateId,
       },
     ]);
@@ -98,6 +102,14 @@ describe('triageClient.decide', () => {
       reason: 'already decided: approve by U0ALICE at 2025-11-27T09:20:00.000Z',
     },
     {
+      name: 'and through which channel, once decisions name one',
+      status: {
+        stage: 'done',
+        decision: { decision: 'reject', approver: 'U0BOB', planHash: HASH, at: '2025-11-27T09:20:00.000Z', channel: 'cli' },
+      },
+      reason: 'already decided: reject by U0BOB via the triage CLI at 2025-11-27T09:20:00.000Z',
+    },
+    {
       name: 'a triage that ended without one says so',
       status: { stage: 'resolved-before-decision' },
       reason: 'the triage of incident Q2K4WX9PLM1B7Z has ended (resolved-before-decision); nothing to decide',
@@ -131,6 +143,20 @@ describe('triageClient.decide', () => {
       await client.connection.close().catch(() => undefined);
     }
   }, 40_000);
+});
+
+describe('client identities', () => {
+  it('the gateway and the CLI name themselves, and the CLI the account that ran it, instead of pid@host', async () => {
+    expect(clientIdentity.gateway('gateway-7d9f')).toBe(GATEWAY_IDENTITY);
+    expect(clientIdentity.cli('bob', 'laptop')).toBe('triage-cli:bob@laptop');
+    const client = lazyClient(temporal, { identity: clientIdentity.cli('bob', 'laptop') });
+    try {
+      // What executeUpdate puts in the request's metadata, and decide() in the decision.
+      expect(client.workflow.options.identity).toBe('triage-cli:bob@laptop');
+    } finally {
+      await client.connection.close();
+    }
+  });
 });
 
 describe('triageClient.ready', () => {

@@ -11,6 +11,7 @@ import { parseConfig, type TriageConfig } from '../../config/config.js';
 import { PROJECT_ROOT, WORKFLOWS_SOURCE } from '../../config/paths.js';
 import { activitiesFrom } from '../../workers/worker.js';
 import { triageSearchAttributes } from '../../workflows/search-attributes.js';
+import type { ApprovalChannel } from '../../workflows/messages.js';
 import { findTemporalCli } from '../../sandbox/venv-tools.js';
 import { loadScenario, type Scenario } from '../../sandbox/scenario.js';
 import { startPagerDutyEmulator } from '../../sandbox/emulators/pagerduty.js';
@@ -44,6 +45,16 @@ export interface TestContext {
    */
   client: Client;
   teardown(): Promise<void>;
+}
+
+/**
+ * Another client on the suite's connection, with its own identity. Tests send
+ * decisions as the gateway or the CLI would, naming the channel themselves:
+ * any client with write access to the namespace can, which is why that access
+ * is approval power (docs/threat-model.md).
+ */
+export function clientAs(ctx: Pick<TestContext, 'client'>, identity: string): Client {
+  return new Client({ connection: ctx.client.connection, namespace: ctx.client.options.namespace, identity });
 }
 
 export async function startTestEnvironment(): Promise<TestContext> {
@@ -97,6 +108,8 @@ export interface TriageFixture {
 
 export interface FixtureOptions {
   approval?: { reminderAfter: string; expireAfter: string };
+  /** The service's own approval.channels; unset, the default: Slack only. */
+  approvalChannels?: ApprovalChannel[];
   mutate?: (s: Scenario) => void;
   /** The service id the configuration knows; defaults to the scenario's. */
   configuredServiceId?: string;
@@ -180,6 +193,7 @@ export async function withTriageWorker<T>(
         approvers: APPROVERS,
         github: { repo: GITHUB_REPO },
         slack: { approvalChannel: APPROVAL_CHANNEL, incidentsChannel: INCIDENTS_CHANNEL },
+        ...(opts.approvalChannels ? { approval: { channels: opts.approvalChannels } } : {}),
       },
     },
   });

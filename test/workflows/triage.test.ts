@@ -1,12 +1,13 @@
 import proto from '@temporalio/proto';
 import { decide, DecisionRefused, queryStatus, signalResolved, startTriage } from '../../starter/triage-client.js';
-import { triageWorkflowId, type TriageOutcome } from '../../workflows/messages.js';
+import { triageWorkflowId, type DecisionInput, type TriageOutcome } from '../../workflows/messages.js';
 import { decisionKey, stageKey } from '../../workflows/search-attributes.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { idempotencyKey, idempotencyLabel, idempotencyMarker } from '../../activities/idempotency.js';
 import {
   APPROVAL_CHANNEL,
   APPROVERS,
+  clientAs,
   GITHUB_REPO,
   INCIDENTS_CHANNEL,
   startTestEnvironment,
@@ -27,6 +28,8 @@ afterAll(async () => {
 });
 
 const awaiting = (s: { stage: string }) => s.stage === 'awaiting-decision';
+const GATEWAY_IDENTITY = 'keyless-triage-gateway@gateway-7d9f';
+const CLI_IDENTITY = 'triage-cli:bob@laptop';
 
 async function start(fx: TriageFixture) {
   return startTriage(ctx.client, fx.config.temporal, { incidentId: fx.incidentId, source: { kind: 'cli', user: 'test' } });
@@ -90,16 +93,27 @@ describe('triageIncident on a real Temporal dev server', () => {
       // Every activity carries a summary for the Web UI.
       for (const e of scheduled) expect(e.userMetadata?.summary).toBeTruthy();
 
+      expect(status.approvalChannels).toEqual(['slack']);
+      const gateway = clientAs(ctx, GATEWAY_IDENTITY);
       const record = await decide(
-        ctx.client,
+        gateway,
         fx.incidentId,
-        { decision: 'approve', approver: 'U0ALICE', planHash: status.planHash!, comment: 'roll back' },
+        { channel: 'slack', decision: 'approve', approver: 'U0ALICE', planHash: status.planHash!, comment: 'roll back' },
         'u1',
       );
-      expect(record).toMatchObject({ decision: 'approve', approver: 'U0ALICE', comment: 'roll back' });
+      expect(record).toMatchObject({
+        channel: 'slack',
+        identity: GATEWAY_IDENTITY,
+        decision: 'approve',
+        approver: 'U0ALICE',
+        comment: 'roll back',
+      });
       const outcome = (await handle(fx).result()) as TriageOutcome;
       expect(outcome.stage).toBe('approved');
-      expect(outcome.decision?.approver).toBe('U0ALICE');
+      expect(outcome.decision).toMatchObject({ approver: 'U0ALICE', channel: 'slack', identity: GATEWAY_IDENTITY });
+      // The server recorded the identity the request itself carried, beside the decision's own copy.
+      const [accepted] = await updateEvents(fx);
+      expect(accepted?.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.identity).toBe(GATEWAY_IDENTITY);
 
       // The approved plan, and only it, became one GitHub issue, through the broker.
       const issues = fx.github.issues(GITHUB_REPO);
@@ -128,10 +142,16 @@ describe('triageIncident on a real Temporal dev server', () => {
       const [card] = fx.slack.messages(APPROVAL_CHANNEL);
       expect(card?.text).toContain(fx.scenario.pagerduty.incident.title);
       expect(JSON.stringify(card?.blocks)).not.toContain('triage_approve');
-      expect(JSON.stringify(card?.blocks)).toContain('U0ALICE');
+      expect(JSON.stringify(card?.blocks)).toContain('Approved by U0ALICE via Slack"');
       const [note] = fx.slack.messages(INCIDENTS_CHANNEL);
       expect(JSON.stringify(note)).toContain(issue!.html_url);
-      expect(fx.github.issues(GITHUB_REPO)[0]!.body).toMatch(/\*\*Slack:\*\* \[the #incidents note\]\(http/);
+      expect(JSON.stringify(note?.blocks)).toContain('Approved by U0ALICE via Slack"');
+      const body = fx.github.issues(GITHUB_REPO)[0]!.body!;
+      expect(body).toMatch(/\*\*Slack:\*\* \[the #incidents note\]\(http/);
+      // Escaped like any client-chosen text: GitHub would read a bare `@gw` as a mention.
+      expect(body.replaceAll('\u2060', '')).toContain(
+        `**Approved** by U0ALICE via Slack at ${outcome.decision!.at}; sent by Temporal client ${GATEWAY_IDENTITY}`,
+      );
 
       const description = await handle(fx).describe();
       expect(description.typedSearchAttributes.get(stageKey)).toBe('approved');
@@ -140,8 +160,8 @@ describe('triageIncident on a real Temporal dev server', () => {
     });
   });
 
-  test('with Slack down the triage still waits for a decision, and says why there is no card', async () => {
-    await withTriageWorker(ctx, {}, async (fx) => {
+  test('with Slack down the triage still waits for a decision, says why there is no card, and the CLI decides where allowed', async () => {
+    await withTriageWorker(ctx, { approvalChannels: ['slack', 'cli'] }, async (fx) => {
       fx.slack.setFault({ status: 500 });
       await start(fx);
       const status = await waitForStatus(
@@ -150,10 +170,67 @@ describe('triageIncident on a real Temporal dev server', () => {
         (s) => s.stage === 'awaiting-decision' && (s.notices?.length ?? 0) > 0,
         60_000,
       );
-      expect(status.notices?.[0]).toMatch(/^Slack: could not post the approval card: slack: HTTP 500/);
+      expect(status.notices).toEqual([expect.stringMatching(/^Slack: could not post the approval card: slack: HTTP 500/)]);
       expect(status.slackCard).toBeUndefined();
-      await decide(ctx.client, fx.incidentId, { decision: 'reject', approver: 'U0ALICE', planHash: status.planHash! }, 'sd1');
+      await decide(
+        ctx.client,
+        fx.incidentId,
+        { channel: 'cli', decision: 'reject', approver: 'U0ALICE', planHash: status.planHash! },
+        'sd1',
+      );
       expect(((await handle(fx).result()) as TriageOutcome).stage).toBe('rejected');
+    });
+  });
+
+  test('with Slack down and only Slack allowed, the status says nobody can decide, and a CLI decision is refused naming the setting', async () => {
+    await withTriageWorker(ctx, {}, async (fx) => {
+      fx.slack.setFault({ status: 500 });
+      await start(fx);
+      const status = await waitForStatus(ctx.client, fx.incidentId, (s) => awaiting(s) && (s.notices?.length ?? 0) > 1, 60_000);
+      expect(status.notices?.[1]).toBe(
+        `No approval card and CLI approvals are disabled: nobody can decide this triage; it expires at ${status.expiresAt}`,
+      );
+      const { id, summary } = fx.scenario.pagerduty.incident.service;
+      const cli = clientAs(ctx, CLI_IDENTITY);
+      await expect(
+        decide(cli, fx.incidentId, { channel: 'cli', decision: 'approve', approver: 'U0ALICE', planHash: status.planHash! }, 'cli1'),
+      ).rejects.toThrow(
+        new DecisionRefused(
+          `CLI approvals are disabled for service ${summary}: set approval.channels: [slack, cli] under services.${id} (or in the global approval section) of the worker configuration, or decide on the Slack card`,
+        ),
+      );
+      // A gateway or CLI of an earlier release names no channel: refused rather than recorded unattributed.
+      const unnamed = { decision: 'approve', approver: 'U0ALICE', planHash: status.planHash! } as unknown as Omit<
+        DecisionInput,
+        'identity'
+      >;
+      await expect(decide(cli, fx.incidentId, unnamed, 'old1')).rejects.toThrow(/^channel must be one of slack, cli/);
+      expect(await updateEvents(fx)).toHaveLength(0);
+      expect((await queryStatus(ctx.client, fx.incidentId)).stage).toBe('awaiting-decision');
+    });
+  });
+
+  test('where the service allows the CLI, a CLI decision is recorded with its channel and client, and the card, note and issue say so', async () => {
+    await withTriageWorker(ctx, { approvalChannels: ['slack', 'cli'] }, async (fx) => {
+      await start(fx);
+      const status = await waitForStatus(ctx.client, fx.incidentId, (s) => awaiting(s) && s.slackCard !== undefined);
+      expect(status.approvalChannels).toEqual(['slack', 'cli']);
+      await decide(
+        clientAs(ctx, CLI_IDENTITY),
+        fx.incidentId,
+        { channel: 'cli', decision: 'approve', approver: 'U0BOB', planHash: status.planHash! },
+        'cli:approve',
+      );
+      const outcome = (await handle(fx).result()) as TriageOutcome;
+      expect(outcome.decision).toMatchObject({ decision: 'approve', approver: 'U0BOB', channel: 'cli', identity: CLI_IDENTITY });
+      const [accepted] = await updateEvents(fx);
+      expect(accepted?.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.identity).toBe(CLI_IDENTITY);
+      const decided = `Approved by U0BOB via the triage CLI (Temporal client ${CLI_IDENTITY})"`;
+      expect(JSON.stringify(fx.slack.messages(APPROVAL_CHANNEL)[0]?.blocks)).toContain(decided);
+      expect(JSON.stringify(fx.slack.messages(INCIDENTS_CHANNEL)[0]?.blocks)).toContain(decided);
+      expect(fx.github.issues(GITHUB_REPO)[0]!.body!.replaceAll('\u2060', '')).toContain(
+        `**Approved** by U0BOB via the triage CLI at ${outcome.decision!.at}; sent by Temporal client ${CLI_IDENTITY}`,
+      );
     });
   });
 
@@ -168,7 +245,7 @@ describe('triageIncident on a real Temporal dev server', () => {
         expect(text).not.toMatch(/<!channel>|<!here>|<https:\/\/evil/);
       }
       expect(JSON.stringify(card?.blocks)).toContain('"type":"plain_text","text":"<!channel> checkout down');
-      await decide(ctx.client, fx.incidentId, { decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'x1');
+      await decide(ctx.client, fx.incidentId, { channel: 'slack', decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'x1');
       await handle(fx).result();
       const [issue] = fx.github.issues(GITHUB_REPO);
       // Titles are plain text on GitHub: `<!channel>` means nothing there, but links and mentions would.
@@ -182,7 +259,12 @@ describe('triageIncident on a real Temporal dev server', () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       await start(fx);
       const status = await waitForStatus(ctx.client, fx.incidentId, awaiting);
-      await decide(ctx.client, fx.incidentId, { decision: 'reject', approver: 'U0BOB', planHash: status.planHash! }, 'r1');
+      await decide(
+        ctx.client,
+        fx.incidentId,
+        { channel: 'slack', decision: 'reject', approver: 'U0BOB', planHash: status.planHash! },
+        'r1',
+      );
       const outcome = (await handle(fx).result()) as TriageOutcome;
       expect(outcome.stage).toBe('rejected');
       expect(outcome.decision?.decision).toBe('reject');
@@ -196,7 +278,12 @@ describe('triageIncident on a real Temporal dev server', () => {
       await start(fx);
       const status = await waitForStatus(ctx.client, fx.incidentId, awaiting);
       await expect(
-        decide(ctx.client, fx.incidentId, { decision: 'approve', approver: 'U0MALLORY', planHash: status.planHash! }, 'm1'),
+        decide(
+          ctx.client,
+          fx.incidentId,
+          { channel: 'slack', decision: 'approve', approver: 'U0MALLORY', planHash: status.planHash! },
+          'm1',
+        ),
       ).rejects.toThrow(new DecisionRefused('U0MALLORY is not an approver for this service'));
       expect(await updateEvents(fx)).toHaveLength(0);
       expect((await queryStatus(ctx.client, fx.incidentId)).stage).toBe('awaiting-decision');
@@ -209,7 +296,7 @@ describe('triageIncident on a real Temporal dev server', () => {
       await waitForStatus(ctx.client, fx.incidentId, awaiting);
       const stale = 'a'.repeat(64);
       await expect(
-        decide(ctx.client, fx.incidentId, { decision: 'approve', approver: APPROVERS[0]!, planHash: stale }, 's1'),
+        decide(ctx.client, fx.incidentId, { channel: 'slack', decision: 'approve', approver: APPROVERS[0]!, planHash: stale }, 's1'),
       ).rejects.toThrow(/stale plan/);
       expect(await updateEvents(fx)).toHaveLength(0);
     });
@@ -220,8 +307,8 @@ describe('triageIncident on a real Temporal dev server', () => {
       await start(fx);
       const { planHash } = await waitForStatus(ctx.client, fx.incidentId, awaiting);
       const results = await Promise.allSettled([
-        decide(ctx.client, fx.incidentId, { decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'c1'),
-        decide(ctx.client, fx.incidentId, { decision: 'reject', approver: 'U0BOB', planHash: planHash! }, 'c2'),
+        decide(ctx.client, fx.incidentId, { channel: 'slack', decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'c1'),
+        decide(ctx.client, fx.incidentId, { channel: 'slack', decision: 'reject', approver: 'U0BOB', planHash: planHash! }, 'c2'),
       ]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       expect(await updateEvents(fx)).toHaveLength(1);
@@ -232,7 +319,7 @@ describe('triageIncident on a real Temporal dev server', () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       await start(fx);
       const { planHash } = await waitForStatus(ctx.client, fx.incidentId, awaiting);
-      const decision = { decision: 'approve' as const, approver: 'U0ALICE', planHash: planHash! };
+      const decision = { channel: 'slack' as const, decision: 'approve' as const, approver: 'U0ALICE', planHash: planHash! };
       const [a, b] = await Promise.all([
         decide(ctx.client, fx.incidentId, decision, 'same'),
         decide(ctx.client, fx.incidentId, decision, 'same'),
@@ -287,7 +374,7 @@ describe('triageIncident on a real Temporal dev server', () => {
       fx.github.setHoldAfterCreate(3500);
       await start(fx);
       const { planHash } = await waitForStatus(ctx.client, fx.incidentId, awaiting);
-      await decide(ctx.client, fx.incidentId, { decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'h1');
+      await decide(ctx.client, fx.incidentId, { channel: 'slack', decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'h1');
       const outcome = (await handle(fx).result()) as TriageOutcome;
       expect(fx.github.issues(GITHUB_REPO)).toHaveLength(1);
       expect(outcome.githubIssue?.number).toBe(fx.github.issues(GITHUB_REPO)[0]!.number);
@@ -302,7 +389,7 @@ describe('triageIncident on a real Temporal dev server', () => {
       // The broker mints its installation token on first use; mint it now so the limit hits the issue calls.
       expect((await fetch(`${fx.broker.url}/github/repos/${GITHUB_REPO}/issues`, { headers: { 'user-agent': 'test' } })).status).toBe(200);
       fx.github.setFault({ status: 403, retryAfterSeconds: 1, times: 1 });
-      await decide(ctx.client, fx.incidentId, { decision: 'approve', approver: 'U0BOB', planHash: planHash! }, 'rl1');
+      await decide(ctx.client, fx.incidentId, { channel: 'slack', decision: 'approve', approver: 'U0BOB', planHash: planHash! }, 'rl1');
       await handle(fx).result();
       expect(fx.github.issues(GITHUB_REPO)).toHaveLength(1);
       expect(await activityAttempts(fx, 'createGitHubIssue')).toBe(2);
@@ -365,7 +452,7 @@ describe('triageIncident on a real Temporal dev server', () => {
       const results = await Promise.all(Array.from({ length: 20 }, () => start(fx)));
       expect(new Set(results.map((r) => r.runId)).size).toBe(1);
       const { planHash } = await waitForStatus(ctx.client, fx.incidentId, awaiting);
-      await decide(ctx.client, fx.incidentId, { decision: 'reject', approver: 'U0ALICE', planHash: planHash! }, 'd1');
+      await decide(ctx.client, fx.incidentId, { channel: 'slack', decision: 'reject', approver: 'U0ALICE', planHash: planHash! }, 'd1');
       await handle(fx).result();
       expect((await start(fx)).status).toBe('already-triaged');
       const executions = [];
