@@ -127,3 +127,39 @@ record-histories: install
 
 clean:
 	rm -rf dist .sandbox .tools
+
+# --- The container image, built here (deploy/image/) -------------------------
+# buildah (vfs storage, chroot isolation, as root) builds deploy/Dockerfile from
+# local stand-ins for its base images, so no container registry is needed:
+# Debian bookworm from mmdebstrap plus the $(NODE) the tests run. buildah's
+# storage and the Debian rootfs stay in .tools/, so a second run only redoes
+# what changed. `make test` runs the image check where buildah and mmdebstrap
+# are installed and it runs as root, and says that it skipped it elsewhere.
+# The npm that Node $(NODE_VERSION) bundles (its CHANGELOG), for the build base.
+IMAGE_NPM_VERSION := 11.19.1
+IMAGE_ENV := NODE_VERSION=$(NODE_VERSION) NPM_VERSION=$(IMAGE_NPM_VERSION) NODE_BIN=$(abspath $(NODE))
+
+.PHONY: image image-check image-test image-clean
+
+# Builds localhost/keyless-triage:0.1.0 (FORCE=1 rebuilds an up-to-date image,
+# REFRESH_BASES=1 the bases with Debian's current packages).
+image: | $(NODE)
+	$(IMAGE_ENV) deploy/image/build.sh
+
+# Builds the image, runs its entry points and a replay in it as uid 10001, prints the sizes.
+image-check: | $(NODE)
+	$(IMAGE_ENV) deploy/image/check.sh
+
+# Added to make test's prerequisites here, so that its own rule stays as it is;
+# it runs after the others, before the test suite.
+test: image-test
+image-test: | $(NODE)
+	@if command -v buildah >/dev/null && command -v mmdebstrap >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  $(IMAGE_ENV) deploy/image/check.sh; \
+	else \
+	  echo "SKIPPED: the image check (make image-check) needs buildah and mmdebstrap, as root:"; \
+	  echo "         apt-get install buildah mmdebstrap"; \
+	fi
+
+image-clean:
+	rm -rf .tools/containers .tools/image

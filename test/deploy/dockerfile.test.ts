@@ -1,9 +1,10 @@
 // The container image (deploy/Dockerfile, .dockerignore): linted with hadolint,
 // and checked for what matters when the process is assumed compromised: who it
 // runs as, what goes into the image, and that the three entry points it
-// documents are the ones the build produces. No Docker engine runs here, so the
-// image itself is not built; image-layout.test.ts runs its processes from the
-// same file layout instead.
+// documents are the ones the build produces. The tests need no container
+// engine: image-layout.test.ts runs the processes from the same file layout,
+// and `make image-check` (deploy/image/, part of `make test` where buildah is
+// installed) builds the image itself with buildah and runs them in it.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -25,12 +26,18 @@ interface Instruction {
   line: number;
 }
 interface Stage {
+  /** The base image with the global build arguments at their defaults, as a plain `docker build` reads it. */
   from: string;
+  /** The FROM line's image as written (e.g. `${BUILD_BASE}`). */
+  written: string;
   name?: string;
   instructions: Instruction[];
 }
 
-/** Enough of the Dockerfile grammar for these checks: comments, continuations, stages. */
+/** The ARGs before the first FROM (the only ones a FROM line can use), with their defaults. */
+const globalArgs = new Map<string, string>();
+
+/** Enough of the Dockerfile grammar for these checks: comments, continuations, stages, global ARGs. */
 function parseDockerfile(text: string): Stage[] {
   const stages: Stage[] = [];
   const lines = text.split('\n');
@@ -48,11 +55,21 @@ function parseDockerfile(text: string): Stage[] {
     if (!match) throw new Error(`Dockerfile line ${start + 1}: cannot parse ${JSON.stringify(logical)}`);
     const instruction = { keyword: match[1]!.toUpperCase(), args: match[2]!.trim(), line: start + 1 };
     if (instruction.keyword === 'FROM') {
-      const [from, as, name] = instruction.args.replace(/--platform=\S+\s+/, '').split(/\s+/);
-      stages.push({ from: from!, ...(as?.toUpperCase() === 'AS' ? { name } : {}), instructions: [] });
+      const [written, as, name] = instruction.args.replace(/--platform=\S+\s+/, '').split(/\s+/);
+      const from = written!.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, braced?: string, bare?: string) => {
+        const arg = (braced ?? bare)!;
+        if (!globalArgs.has(arg))
+          throw new Error(`Dockerfile line ${start + 1}: FROM uses ${arg}, which no ARG before the first FROM declares`);
+        return globalArgs.get(arg)!;
+      });
+      stages.push({ from, written: written!, ...(as?.toUpperCase() === 'AS' ? { name } : {}), instructions: [] });
     } else {
       if (stages.length === 0) {
-        if (instruction.keyword === 'ARG') continue;
+        if (instruction.keyword === 'ARG') {
+          const [arg, value] = instruction.args.split('=', 2);
+          globalArgs.set(arg!, value ?? '');
+          continue;
+        }
         throw new Error(`Dockerfile line ${start + 1}: ${instruction.keyword} before FROM`);
       }
       stages.at(-1)!.instructions.push(instruction);
@@ -123,6 +140,20 @@ describe('image', () => {
     }
   });
 
+  // make image (deploy/image/) builds this file with local stand-ins for the two
+  // public bases, passed as these arguments; a plain docker build uses the defaults.
+  test('takes its base images as build arguments, defaulting to the public images with the Node the project runs', () => {
+    const nodeVersion = /^NODE_VERSION := (\S+)$/m.exec(readFileSync(join(PROJECT_ROOT, 'Makefile'), 'utf8'))?.[1];
+    expect(nodeVersion).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(Object.fromEntries(globalArgs)).toEqual({
+      BUILD_BASE: `node:${nodeVersion}-bookworm-slim`,
+      RUNTIME_BASE: `gcr.io/distroless/nodejs${nodeVersion!.split('.')[0]}-debian12:nonroot`,
+    });
+    const names = new Set(stages.flatMap((s) => (s.name ? [s.name] : [])));
+    const images = stages.filter((s) => !names.has(s.written)).map((s) => s.written);
+    expect(new Set(images)).toEqual(new Set(['${BUILD_BASE}', '${RUNTIME_BASE}']));
+  });
+
   test('runs as the numeric non-root user the manifests expect', () => {
     const users = inFinal('USER');
     expect(users.length).toBeGreaterThan(0);
@@ -139,6 +170,20 @@ describe('image', () => {
     const [uid, gid] = RUNTIME_USER.split(':');
     const accounts = stages.find((s) => s.name === 'accounts')!;
     expect(accounts.instructions.find((i) => i.keyword === 'RUN')?.args).toContain(`:x:${uid}:${gid}:`);
+  });
+
+  // WORKDIR creates its directory as the current user, and distroless's :nonroot
+  // base sets USER 65532: without a USER root before it, /app would be that
+  // user's (make image-check finds every file under /app root-owned).
+  test('creates /app as root, whatever user the runtime base sets', () => {
+    const instructions = finalStage.instructions;
+    const workdir = instructions.findIndex((i) => i.keyword === 'WORKDIR' && i.args === '/app');
+    expect(workdir).toBeGreaterThanOrEqual(0);
+    const user = instructions
+      .slice(0, workdir)
+      .filter((i) => i.keyword === 'USER')
+      .at(-1)?.args;
+    expect(user).toMatch(/^(0|root)(:(0|root))?$/);
   });
 
   test('adds nothing from a URL (no ADD at all: COPY is enough here)', () => {
