@@ -112,7 +112,7 @@ lint: $(NODE_STAMP)
 format: $(NODE_STAMP)
 	npm run format --silent
 
-test: install typecheck lint $(CHROMIUM) $(KUSTOMIZE) kube
+test: install typecheck lint $(CHROMIUM) $(KUSTOMIZE) kube image-test
 	CHROMIUM=$(CHROMIUM) KUSTOMIZE=$(abspath $(KUSTOMIZE)) npm test --silent
 
 up: install
@@ -150,9 +150,7 @@ image: | $(NODE)
 image-check: | $(NODE)
 	$(IMAGE_ENV) deploy/image/check.sh
 
-# Added to make test's prerequisites here, so that its own rule stays as it is;
-# it runs after the others, before the test suite.
-test: image-test
+# One of make test's prerequisites: it runs before the test suite.
 image-test: | $(NODE)
 	@if command -v buildah >/dev/null && command -v mmdebstrap >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  $(IMAGE_ENV) deploy/image/check.sh; \
