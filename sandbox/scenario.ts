@@ -76,6 +76,15 @@ function resolveTemplates(value: unknown, nowMs: number, path: PathSegment[], is
 // ---- field shapes -----------------------------------------------------------
 
 const timestamp = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 timestamp or a ${now...} template' });
+/** A metav1.Time: the apiserver serves an unset one as null. */
+const kubeTime = timestamp.nullable().optional();
+const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+/**
+ * metav1.MicroTime (an Event's `eventTime` and `series.lastObservedTime`): the
+ * apiserver parses only RFC 3339 with six fractional digits, and serves that
+ * form; any timestamp or template is held in it.
+ */
+const microTime = timestamp.transform((t) => (MICRO_TIME.test(t) ? t : new Date(t).toISOString().replace(/Z$/, '000Z')));
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -141,15 +150,15 @@ const podSpec = z.looseObject({
 const containerState = z
   .looseObject({
     waiting: z.looseObject({ reason: z.string().optional(), message: z.string().optional() }).optional(),
-    running: z.looseObject({ startedAt: timestamp.optional() }).optional(),
+    running: z.looseObject({ startedAt: kubeTime }).optional(),
     terminated: z
       .looseObject({
         exitCode: z.number().int(),
         signal: z.number().int().optional(),
         reason: z.string().optional(),
         message: z.string().optional(),
-        startedAt: timestamp.optional(),
-        finishedAt: timestamp.optional(),
+        startedAt: kubeTime,
+        finishedAt: kubeTime,
         containerID: z.string().optional(),
       })
       .optional(),
@@ -178,8 +187,8 @@ const podCondition = z.looseObject({
   status: conditionStatus,
   reason: z.string().optional(),
   message: z.string().optional(),
-  lastProbeTime: timestamp.nullable().optional(),
-  lastTransitionTime: timestamp.optional(),
+  lastProbeTime: kubeTime,
+  lastTransitionTime: kubeTime,
 });
 
 const pod = z
@@ -196,7 +205,7 @@ const pod = z
         initContainerStatuses: z.array(containerStatus).optional(),
         hostIP: z.string().optional(),
         podIP: z.string().optional(),
-        startTime: timestamp.optional(),
+        startTime: kubeTime,
         qosClass: z.enum(['Guaranteed', 'Burstable', 'BestEffort']).optional(),
         reason: z.string().optional(),
         message: z.string().optional(),
@@ -232,9 +241,11 @@ const event = z.looseObject({
   message: z.string(),
   type: z.enum(['Normal', 'Warning']),
   count: z.number().int().min(1).optional(),
-  firstTimestamp: timestamp.optional(),
-  lastTimestamp: timestamp.optional(),
-  eventTime: timestamp.nullable().optional(),
+  firstTimestamp: kubeTime,
+  lastTimestamp: kubeTime,
+  eventTime: microTime.nullable().optional(),
+  /** A repeated event written through events.k8s.io/v1: how often and when last, in place of `count` and `lastTimestamp`. */
+  series: z.looseObject({ count: z.number().int().min(2), lastObservedTime: microTime }).optional(),
   source: z.looseObject({ component: z.string().optional(), host: z.string().optional() }).optional(),
   reportingComponent: z.string().optional(),
   reportingInstance: z.string().optional(),
@@ -285,8 +296,8 @@ const workloadCondition = z.looseObject({
   status: conditionStatus,
   reason: z.string().optional(),
   message: z.string().optional(),
-  lastUpdateTime: timestamp.optional(),
-  lastTransitionTime: timestamp.optional(),
+  lastUpdateTime: kubeTime,
+  lastTransitionTime: kubeTime,
 });
 
 const deployment = z.looseObject({
@@ -394,7 +405,7 @@ const hpaCondition = z.looseObject({
   status: conditionStatus,
   reason: z.string().optional(),
   message: z.string().optional(),
-  lastTransitionTime: timestamp.optional(),
+  lastTransitionTime: kubeTime,
 });
 
 /** A metric source (`spec.metrics[]`) or its current value (`status.currentMetrics[]`); kept loose: five types, each its own shape. */
@@ -415,9 +426,9 @@ const horizontalPodAutoscaler = z.looseObject({
     .looseObject({
       currentReplicas: count.optional(),
       desiredReplicas: count,
-      lastScaleTime: timestamp.optional(),
+      lastScaleTime: kubeTime,
       observedGeneration: count.optional(),
-      currentMetrics: z.array(hpaMetric).optional(),
+      currentMetrics: z.array(hpaMetric).nullable().optional(),
       conditions: z.array(hpaCondition).optional(),
     })
     .optional(),
@@ -428,8 +439,8 @@ const pvcCondition = z.looseObject({
   status: conditionStatus,
   reason: z.string().optional(),
   message: z.string().optional(),
-  lastProbeTime: timestamp.nullable().optional(),
-  lastTransitionTime: timestamp.optional(),
+  lastProbeTime: kubeTime,
+  lastTransitionTime: kubeTime,
 });
 
 const accessMode = z.enum(['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod']);
@@ -461,8 +472,8 @@ const jobCondition = z.looseObject({
   status: conditionStatus,
   reason: z.string().optional(),
   message: z.string().optional(),
-  lastProbeTime: timestamp.optional(),
-  lastTransitionTime: timestamp.optional(),
+  lastProbeTime: kubeTime,
+  lastTransitionTime: kubeTime,
 });
 
 const jobSpec = z.looseObject({
@@ -489,8 +500,8 @@ const job = z.looseObject({
       failed: count.optional(),
       ready: count.optional(),
       terminating: count.optional(),
-      startTime: timestamp.optional(),
-      completionTime: timestamp.optional(),
+      startTime: kubeTime,
+      completionTime: kubeTime,
       conditions: z.array(jobCondition).optional(),
     })
     .optional(),
@@ -513,8 +524,8 @@ const cronJob = z.looseObject({
   status: z
     .looseObject({
       active: z.array(z.looseObject({ kind: z.string().optional(), name: z.string().optional() })).optional(),
-      lastScheduleTime: timestamp.optional(),
-      lastSuccessfulTime: timestamp.optional(),
+      lastScheduleTime: kubeTime,
+      lastSuccessfulTime: kubeTime,
     })
     .optional(),
 });
@@ -524,15 +535,15 @@ const nodeCondition = z.looseObject({
   status: conditionStatus,
   reason: z.string().optional(),
   message: z.string().optional(),
-  lastHeartbeatTime: timestamp.optional(),
-  lastTransitionTime: timestamp.optional(),
+  lastHeartbeatTime: kubeTime,
+  lastTransitionTime: kubeTime,
 });
 
 const taint = z.looseObject({
   key: z.string().min(1),
   value: z.string().optional(),
   effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']),
-  timeAdded: timestamp.optional(),
+  timeAdded: kubeTime,
 });
 
 /**
@@ -564,6 +575,24 @@ const node = z.looseObject({
 });
 
 /**
+ * A PriorityClass (scheduling.k8s.io/v1, cluster-scoped). The apiserver admits
+ * a pod that names one only if it exists, and sets the pod's `priority` from
+ * its `value`; the worker never reads them, so the emulator does not serve them.
+ */
+const priorityClass = z.looseObject({
+  apiVersion: z.literal('scheduling.k8s.io/v1').optional(),
+  kind: z.literal('PriorityClass').optional(),
+  metadata: objectMeta,
+  value: z.number().int().max(1_000_000_000, 'values above 1000000000 are reserved for the system classes'),
+  globalDefault: z.boolean().optional(),
+  preemptionPolicy: z.enum(['PreemptLowerPriority', 'Never']).optional(),
+  description: z.string().optional(),
+});
+
+/** Every cluster has these two (the apiserver creates them); a scenario need not list them. */
+const SYSTEM_PRIORITY_CLASSES: Record<string, number> = { 'system-cluster-critical': 2_000_000_000, 'system-node-critical': 2_000_001_000 };
+
+/**
  * How a StatefulSet or DaemonSet replaces its pods: RollingUpdate (a
  * StatefulSet's `partition` holds the ordinals below it at the current
  * revision), or OnDelete (only pods someone deletes take the new revision).
@@ -577,6 +606,15 @@ const workloadUpdateStrategy = z.looseObject({
       maxSurge: z.union([count, z.string()]).optional(),
     })
     .optional(),
+});
+
+/** The claim a StatefulSet makes for each pod: the apiserver refuses one without access modes or a storage request. */
+const volumeClaimTemplate = z.looseObject({
+  metadata: z.looseObject({ name: dns1123Subdomain }),
+  spec: z.looseObject({
+    accessModes: z.array(accessMode).min(1),
+    resources: z.looseObject({ requests: z.looseObject({ storage: quantity }) }),
+  }),
 });
 
 /** A StatefulSet (apps/v1): its pods are `<name>-<ordinal>`; `currentRevision` and `updateRevision` name ControllerRevisions. */
@@ -593,7 +631,7 @@ const statefulSet = z.looseObject({
     updateStrategy: workloadUpdateStrategy.optional(),
     revisionHistoryLimit: count.optional(),
     minReadySeconds: count.optional(),
-    volumeClaimTemplates: z.array(z.looseObject({ metadata: z.looseObject({ name: dns1123Subdomain }) })).optional(),
+    volumeClaimTemplates: z.array(volumeClaimTemplate).optional(),
   }),
   status: z
     .looseObject({
@@ -888,6 +926,8 @@ const scenarioSchema = z
         nodeEvents: z.array(nodeEvent).default([]),
         /** Cluster-scoped, served at /api/v1/nodes; the worker reads them only when configured to (`kubernetes.readNodes`). */
         nodes: z.array(node).default([]),
+        /** Cluster-scoped; the classes the pods name (`spec.priorityClassName`), which a real cluster must hold. */
+        priorityClasses: z.array(priorityClass).default([]),
       })
       .prefault({}),
     /** Where the triage files its issue; the GitHub emulator's installation covers this repository. */
@@ -969,6 +1009,9 @@ const scenarioSchema = z
     checkNodes(s.kubernetes.nodes, s.kubernetes.namespaces, (path, message) =>
       ctx.addIssue({ code: 'custom', path: ['kubernetes', ...path], message }),
     );
+    checkPriorityClasses(s.kubernetes.priorityClasses, s.kubernetes.namespaces, (path, message) =>
+      ctx.addIssue({ code: 'custom', path: ['kubernetes', ...path], message }),
+    );
   });
 
 type NamespaceContent = z.output<typeof namespaceContent>;
@@ -1002,6 +1045,7 @@ function checkNamespace(ns: string, content: NamespaceContent, report: (path: Pa
       }
     });
   }
+  content.events.forEach((e, i) => checkEventNamespace(ns, e, (message) => report(['events', i, 'involvedObject', 'namespace'], message)));
   content.logs.forEach((log, i) => {
     const pod = content.pods.find((p) => p.metadata.name === log.pod);
     if (!pod) report(['logs', i, 'pod'], `no pod "${log.pod}" in namespace "${ns}"`);
@@ -1027,6 +1071,22 @@ function checkNamespace(ns: string, content: NamespaceContent, report: (path: Pa
           report([kind, i, 'metadata', 'ownerReferences', j, 'name'], `no ${ref.kind} "${ref.name}" in namespace "${ns}"`);
       });
     });
+  }
+}
+
+/**
+ * Where the apiserver keeps an event (its legacy validation): with its object,
+ * in that object's namespace; an event about a cluster-scoped object (no
+ * namespace) only in `default`, or, written with an `eventTime`, `kube-system`.
+ * An `eventTime` event may also be about an object of another namespace.
+ */
+function checkEventNamespace(ns: string, e: z.output<typeof event>, report: (message: string) => void): void {
+  const subject = e.involvedObject.namespace ?? '';
+  if (subject === '') {
+    if (ns !== NODE_EVENTS_NAMESPACE && !(e.eventTime && ns === 'kube-system'))
+      report(`is missing: the event is listed under namespace "${ns}", which keeps only events about its own objects`);
+  } else if (subject !== ns && !e.eventTime) {
+    report(`is "${subject}" but the event is listed under namespace "${ns}": an event is kept with its object`);
   }
 }
 
@@ -1086,6 +1146,39 @@ function checkNodes(
   }
 }
 
+/**
+ * What the apiserver's Priority admission checks of a pod: the class it names
+ * exists, and a `priority` written beside it is that class's value.
+ */
+function checkPriorityClasses(
+  classes: readonly z.output<typeof priorityClass>[],
+  namespaces: Record<string, NamespaceContent>,
+  report: (path: PathSegment[], message: string) => void,
+): void {
+  const values = new Map(Object.entries(SYSTEM_PRIORITY_CLASSES));
+  classes.forEach((c, i) => {
+    const { name, namespace } = c.metadata;
+    if (values.has(name)) report(['priorityClasses', i, 'metadata', 'name'], `duplicate priority class name "${name}"`);
+    values.set(name, c.value);
+    if (namespace !== undefined)
+      report(['priorityClasses', i, 'metadata', 'namespace'], 'PriorityClasses are cluster-scoped: leave out metadata.namespace');
+  });
+  for (const [ns, content] of Object.entries(namespaces)) {
+    content.pods.forEach((p, i) => {
+      const { priorityClassName: name, priority } = p.spec as { priorityClassName?: unknown; priority?: unknown };
+      if (typeof name !== 'string' || name === '') return;
+      const value = values.get(name);
+      if (value === undefined)
+        report(['namespaces', ns, 'pods', i, 'spec', 'priorityClassName'], `no priority class "${name}" in kubernetes.priorityClasses`);
+      else if (priority !== undefined && priority !== value)
+        report(
+          ['namespaces', ns, 'pods', i, 'spec', 'priority'],
+          `is ${String(priority)}, but priority class "${name}" has value ${value}`,
+        );
+    });
+  }
+}
+
 export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioIncident = Scenario['pagerduty']['incident'];
 export type ScenarioAlert = Scenario['pagerduty']['alerts'][number];
@@ -1097,6 +1190,7 @@ export type ScenarioReplicaSet = NamespaceContent['replicaSets'][number];
 export type ScenarioJob = NamespaceContent['jobs'][number];
 export type ScenarioCronJob = NamespaceContent['cronJobs'][number];
 export type ScenarioNode = Scenario['kubernetes']['nodes'][number];
+export type ScenarioPriorityClass = Scenario['kubernetes']['priorityClasses'][number];
 export type ScenarioHorizontalPodAutoscaler = NamespaceContent['horizontalPodAutoscalers'][number];
 export type ScenarioPersistentVolumeClaim = NamespaceContent['persistentVolumeClaims'][number];
 export type ScenarioStatefulSet = NamespaceContent['statefulSets'][number];

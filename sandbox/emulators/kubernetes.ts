@@ -341,6 +341,11 @@ function objectsOf(store: Store, type: ResourceType | ClusterResourceType, req: 
   return store.namespaces.get(String(req.params.namespace))?.get(type.plural) ?? [];
 }
 
+/** A list names its items' kind and apiVersion once, in its own: the apiserver leaves them out of each item. */
+function listItem({ kind: _k, apiVersion: _a, ...item }: KubeObject): Omit<KubeObject, 'kind' | 'apiVersion'> {
+  return item;
+}
+
 function listHandler(getStore: () => Store, type: ResourceType | ClusterResourceType) {
   const supportedFields = new Set(['metadata.name', 'metadata.namespace', ...type.fields]);
   return (req: Request, res: Response): void => {
@@ -413,7 +418,7 @@ function listHandler(getStore: () => Store, type: ResourceType | ClusterResource
         // The apiserver only counts the remainder when it need not evaluate selectors.
         ...(more && !selectorsUsed ? { remainingItemCount: matching.length - page.length } : {}),
       },
-      items: page,
+      items: page.map(listItem),
     });
   };
 }

@@ -79,7 +79,7 @@ function scenarioWithLogs(namespaces: Record<string, GeneratedNamespace>, logTex
           Object.entries(namespaces).map(([ns, shape]) => [
             ns,
             {
-              ...generatedNamespace(shape),
+              ...generatedNamespace(shape, ns),
               logs: [...failingIndexes(shape)].map((i) => ({ pod: podName(i), container: 'api', text: logText(podName(i)) })),
             },
           ]),
@@ -544,7 +544,7 @@ describe('a namespace of 2,000 pods, 10 failing', () => {
   afterAll(() => k8s.close());
 
   test('every page is read, the bound holds, and all failing pods are kept', async () => {
-    const notable = generatedNamespace(shape).pods.filter((p) => p.status.containerStatuses[0]!.restartCount > 0).length;
+    const notable = generatedNamespace(shape, 'bulk').pods.filter((p) => p.status.containerStatuses[0]!.restartCount > 0).length;
     expect(notable).toBeGreaterThan(300);
     const before = k8s.requestLog.length;
     const evidence = await createKubernetesActivities({ kubeConfig: kubeConfig(k8s.url) }).collectKubernetesEvidence(

@@ -149,7 +149,7 @@ export const AUTOSCALING_STORAGE_NAMESPACE = {
   events: [
     {
       metadata: { name: 'data-db.18a3b2c1d0e9f8a7', creationTimestamp: '${now-12m}' },
-      involvedObject: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'data-db' },
+      involvedObject: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'data-db', namespace: 'shop' },
       type: 'Warning' as const,
       reason: 'ProvisioningFailed',
       message: 'storageclass.storage.k8s.io "fast-ssd" not found',

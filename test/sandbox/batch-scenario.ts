@@ -100,7 +100,7 @@ export const BATCH_NAMESPACE = {
   events: [
     {
       metadata: { name: `${FAILED_JOB}.18a3b2c1d0e9f8a7`, creationTimestamp: '${now-30m}' },
-      involvedObject: { apiVersion: 'batch/v1', kind: 'Job', name: FAILED_JOB },
+      involvedObject: { apiVersion: 'batch/v1', kind: 'Job', name: FAILED_JOB, namespace: 'batch' },
       type: 'Warning' as const,
       reason: 'BackoffLimitExceeded',
       message: 'Job has reached the specified backoff limit',

@@ -36,7 +36,8 @@ export function podName(i: number): string {
   return `${RS}-p${String(i).padStart(5, '0')}`;
 }
 
-export function generatedNamespace(opts: GeneratedNamespace) {
+/** The namespace's objects; `namespace` is where they are listed, which its events name. */
+export function generatedNamespace(opts: GeneratedNamespace, namespace: string) {
   const failing = failingIndexes(opts);
   const restartedEvery = opts.restarted ? Math.floor(opts.pods / opts.restarted) : 0;
   const pods = Array.from({ length: opts.pods }, (_, i) => {
@@ -78,7 +79,7 @@ export function generatedNamespace(opts: GeneratedNamespace) {
   });
   const events = Array.from({ length: opts.warningEvents ?? 0 }, (_, i) => ({
     metadata: { name: `${podName(i)}.${(0x17f0000000 + i).toString(16)}` },
-    involvedObject: { kind: 'Pod', name: podName(i), namespace: 'bulk' },
+    involvedObject: { kind: 'Pod', name: podName(i), namespace },
     type: 'Warning' as const,
     reason: 'Unhealthy',
     message: `Readiness probe failed: ${'x'.repeat(opts.messageChars ?? 80)}`,
@@ -124,7 +125,7 @@ export function generatedScenario(namespaces: Record<string, GeneratedNamespace>
     name: 'generated',
     description: 'built in code',
     pagerduty: { incident: GENERATED_INCIDENT, alerts: [] },
-    kubernetes: { namespaces: Object.fromEntries(Object.entries(namespaces).map(([ns, o]) => [ns, generatedNamespace(o)])) },
+    kubernetes: { namespaces: Object.fromEntries(Object.entries(namespaces).map(([ns, o]) => [ns, generatedNamespace(o, ns)])) },
   };
   return buildScenario(input, { source: 'generated', ...(now !== undefined ? { now } : {}) });
 }

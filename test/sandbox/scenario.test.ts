@@ -399,6 +399,128 @@ describe('StatefulSets, DaemonSets and ControllerRevisions', () => {
   });
 });
 
+describe('what a real kube-apiserver admits and serves (test/activities/kubernetes-apiserver.test.ts)', () => {
+  const container = { name: 'c', image: 'i' };
+  const pod = (name: string, spec: Record<string, unknown> = {}) => ({ metadata: { name }, spec: { containers: [container], ...spec } });
+  const event = (name: string, involvedObject: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    metadata: { name },
+    involvedObject: { kind: 'Pod', name: 'web-1', ...involvedObject },
+    type: 'Warning',
+    reason: 'BackOff',
+    message: 'x',
+    ...extra,
+  });
+  const build = (kubernetes: Record<string, unknown>) =>
+    buildScenario({ ...parseScenario(minimal(), { now: NOW }), kubernetes }, { now: NOW });
+
+  test('a pod names a PriorityClass the scenario lists (or a system one), with that class’s value as its priority', () => {
+    const priorityClasses = [{ metadata: { name: 'default-workload' }, value: 1000 }];
+    const ok = build({
+      priorityClasses,
+      namespaces: {
+        shop: {
+          pods: [
+            pod('a', { priorityClassName: 'default-workload', priority: 1000 }),
+            pod('b', { priorityClassName: 'system-node-critical' }),
+          ],
+        },
+      },
+    });
+    expect(ok.kubernetes.priorityClasses.map((c) => [c.metadata.name, c.value])).toEqual([['default-workload', 1000]]);
+    const err = errorOf(() =>
+      build({
+        priorityClasses,
+        namespaces: {
+          shop: { pods: [pod('a', { priorityClassName: 'default-workload', priority: 10 }), pod('b', { priorityClassName: 'batch' })] },
+        },
+      }),
+    );
+    expect(err.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'kubernetes.namespaces.shop.pods[0].spec.priority: is 10, but priority class "default-workload" has value 1000',
+      'kubernetes.namespaces.shop.pods[1].spec.priorityClassName: no priority class "batch" in kubernetes.priorityClasses',
+    ]);
+  });
+
+  test('an event is listed with its object: in that object’s namespace, or in default when the object has none', () => {
+    const ok = build({
+      namespaces: {
+        shop: { events: [event('a', { namespace: 'shop' })] },
+        default: { events: [event('b', { kind: 'PersistentVolume', name: 'pv-1' })] },
+      },
+    });
+    expect(Object.keys(ok.kubernetes.namespaces)).toEqual(['shop', 'default']);
+    const err = errorOf(() => build({ namespaces: { shop: { events: [event('a', {}), event('b', { namespace: 'other' })] } } }));
+    expect(err.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'kubernetes.namespaces.shop.events[0].involvedObject.namespace: is missing: the event is listed under namespace "shop", which keeps only events about its own objects',
+      'kubernetes.namespaces.shop.events[1].involvedObject.namespace: is "other" but the event is listed under namespace "shop": an event is kept with its object',
+    ]);
+  });
+
+  test('an eventTime and a series’ last time are held as the apiserver serves a MicroTime: six fractional digits', () => {
+    const s = build({
+      namespaces: {
+        shop: {
+          events: [
+            event(
+              'a',
+              { namespace: 'shop' },
+              { eventTime: '${now-13m}', series: { count: 6, lastObservedTime: '2025-03-01T11:59:00.123456Z' } },
+            ),
+          ],
+        },
+      },
+    });
+    expect(s.kubernetes.namespaces.shop?.events[0]).toMatchObject({
+      eventTime: '2025-03-01T11:47:00.000000Z',
+      series: { count: 6, lastObservedTime: '2025-03-01T11:59:00.123456Z' },
+    });
+  });
+
+  test('the nulls the apiserver serves for unset times and an HPA without metrics load', () => {
+    const s = build({
+      namespaces: {
+        shop: {
+          pods: [
+            {
+              ...pod('a'),
+              status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', lastTransitionTime: null }] },
+            },
+          ],
+          events: [event('a', { namespace: 'shop' }, { firstTimestamp: null, lastTimestamp: null })],
+          horizontalPodAutoscalers: [
+            {
+              metadata: { name: 'web' },
+              spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' }, maxReplicas: 3 },
+              status: { desiredReplicas: 0, currentMetrics: null },
+            },
+          ],
+        },
+      },
+    });
+    expect(s.kubernetes.namespaces.shop?.events[0]).toMatchObject({ firstTimestamp: null, lastTimestamp: null });
+  });
+
+  test('a StatefulSet’s claim template has its access modes and storage request', () => {
+    const template = { metadata: { labels: { app: 'db' } }, spec: { containers: [container] } };
+    const statefulSet = (claim: Record<string, unknown>) => ({
+      metadata: { name: 'db' },
+      spec: { selector: { matchLabels: { app: 'db' } }, template, volumeClaimTemplates: [{ metadata: { name: 'data' }, ...claim }] },
+    });
+    expect(() =>
+      build({
+        namespaces: {
+          shop: { statefulSets: [statefulSet({ spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } })] },
+        },
+      }),
+    ).not.toThrow();
+    const err = errorOf(() => build({ namespaces: { shop: { statefulSets: [statefulSet({ spec: { resources: { requests: {} } } })] } } }));
+    expect(err.issues.map((i) => i.path)).toEqual([
+      'kubernetes.namespaces.shop.statefulSets[0].spec.volumeClaimTemplates[0].spec.accessModes',
+      'kubernetes.namespaces.shop.statefulSets[0].spec.volumeClaimTemplates[0].spec.resources.requests.storage',
+    ]);
+  });
+});
+
 describe('kubernetes.nodeEvents', () => {
   const nodeEvent = (
     fields: { name?: string; kind?: string; namespace?: string; objectNamespace?: string; lastTimestamp?: string } = {},
