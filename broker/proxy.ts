@@ -26,6 +26,8 @@ export interface ProxyTarget {
   query: string;
   credential: OutboundCredential;
   defaultHeaders: Readonly<Record<string, string>>;
+  /** The request body, already read (and checked) by the broker; the caller's stream is not read again. */
+  body?: Buffer;
 }
 
 export interface ProxyOutcome {
@@ -72,6 +74,8 @@ export async function proxyRequest(
     reason: 'request body too large',
   });
 
+  if (target.body !== undefined) return forward(req, res, target, options, target.body, undefined);
+
   const declared = req.headers['content-length'];
   const declaredLength = declared === undefined ? undefined : Number(declared);
   if (declaredLength !== undefined && declaredLength > limit) return tooLarge(0);
@@ -83,6 +87,25 @@ export async function proxyRequest(
       // Surfaces through undici as a failed request; the cause is read from requestBody.
     });
   }
+  return forward(req, res, target, options, hasBody ? requestBody : null, requestBody);
+}
+
+async function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: ProxyTarget,
+  options: ProxyOptions,
+  body: Buffer | ByteCounter | null,
+  streamed: ByteCounter | undefined,
+): Promise<ProxyOutcome> {
+  const limit = options.maxRequestBodyBytes;
+  const requestBody = streamed ?? { bytes: body instanceof Buffer ? body.length : 0, exceeded: false };
+  const tooLarge = (bytesIn: number): ProxyOutcome => ({
+    status: 413,
+    bytesIn,
+    bytesOut: sendJson(res, 413, { error: 'request body too large', limit }, { connection: 'close' }),
+    reason: 'request body too large',
+  });
 
   // The caller hanging up must cancel the upstream call, not leave it running.
   const abort = new AbortController();
@@ -98,7 +121,7 @@ export async function proxyRequest(
       path: `${target.upstream.basePath}${target.path}${target.query ? `?${target.query}` : ''}`,
       method: req.method as Dispatcher.HttpMethod,
       headers: outboundRequestHeaders(req.headers, target.credential.headers, target.defaultHeaders, options.userAgent),
-      body: hasBody ? requestBody : null,
+      body,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       signal: abort.signal,
