@@ -59,6 +59,16 @@ class ByteCounter extends Transform {
   }
 }
 
+export function tooLargeReply(res: ServerResponse, limit: number, bytesIn: number): ProxyOutcome {
+  return {
+    status: 413,
+    bytesIn,
+    // The rest of an oversized body is not worth reading: close the connection after answering.
+    bytesOut: sendJson(res, 413, { error: 'request body too large', limit }, { connection: 'close' }),
+    reason: 'request body too large',
+  };
+}
+
 export async function proxyRequest(
   req: IncomingMessage,
   res: ServerResponse,
@@ -66,13 +76,7 @@ export async function proxyRequest(
   options: ProxyOptions,
 ): Promise<ProxyOutcome> {
   const limit = options.maxRequestBodyBytes;
-  const tooLarge = (bytesIn: number): ProxyOutcome => ({
-    status: 413,
-    bytesIn,
-    // The rest of an oversized body is not worth reading: close the connection after answering.
-    bytesOut: sendJson(res, 413, { error: 'request body too large', limit }, { connection: 'close' }),
-    reason: 'request body too large',
-  });
+  const tooLarge = (bytesIn: number) => tooLargeReply(res, limit, bytesIn);
 
   if (target.body !== undefined) return forward(req, res, target, options, target.body, undefined);
 
@@ -98,14 +102,8 @@ async function forward(
   body: Buffer | ByteCounter | null,
   streamed: ByteCounter | undefined,
 ): Promise<ProxyOutcome> {
-  const limit = options.maxRequestBodyBytes;
   const requestBody = streamed ?? { bytes: body instanceof Buffer ? body.length : 0, exceeded: false };
-  const tooLarge = (bytesIn: number): ProxyOutcome => ({
-    status: 413,
-    bytesIn,
-    bytesOut: sendJson(res, 413, { error: 'request body too large', limit }, { connection: 'close' }),
-    reason: 'request body too large',
-  });
+  const tooLarge = (bytesIn: number) => tooLargeReply(res, options.maxRequestBodyBytes, bytesIn);
 
   // The caller hanging up must cancel the upstream call, not leave it running.
   const abort = new AbortController();

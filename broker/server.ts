@@ -11,7 +11,7 @@ import type { Logger } from '../config/logger.js';
 import { ApprovalUnavailableError, checkWrite, writeKind, type ApprovalSource } from './approval.js';
 import { decide, type Policy } from './policy.js';
 import type { CredentialProvider, OutboundCredential } from './providers/credential.js';
-import { proxyRequest, CLIENT_CLOSED_STATUS, type ProxyOptions } from './proxy.js';
+import { proxyRequest, tooLargeReply, CLIENT_CLOSED_STATUS, type ProxyOptions } from './proxy.js';
 import { sendJson } from './reply.js';
 import { CredentialUnavailableError } from './secret-file.js';
 import type { Upstream } from './upstream.js';
@@ -125,13 +125,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: BrokerHan
   if (kind) {
     const read = await readBody(req, deps.proxy.maxRequestBodyBytes);
     if (read === undefined) {
-      const bytesOut = sendJson(
-        res,
-        413,
-        { error: 'request body too large', limit: deps.proxy.maxRequestBodyBytes },
-        { connection: 'close' },
-      );
-      audit({ provider, path, decision: 'denied', reason: 'request body too large', status: 413, bytesIn: 0, bytesOut });
+      const { status, reason, bytesOut } = tooLargeReply(res, deps.proxy.maxRequestBodyBytes, 0);
+      audit({ provider, path, decision: 'denied', reason, status, bytesIn: 0, bytesOut });
       return;
     }
     body = read;

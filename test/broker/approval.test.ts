@@ -114,3 +114,35 @@ test('reads are not checked', async () => {
   const reply = await world.call('GET', '/github/repos/acme/checkout/issues', { headers: { 'x-triage-id': 'triage-QNOSUCHTRIAGE' } });
   expect(reply.status).toBe(200);
 });
+
+test('a write over the body limit → 413 before anything is judged or sent', async () => {
+  const id = await triage(approved);
+  const before = world.github.requests.length;
+  const reply = await createIssue(id, JSON.stringify({ title: 'x', body: 'y'.repeat(world.config.maxRequestBodyBytes), labels: [] }));
+  expect(reply.status).toBe(413);
+  expect(world.github.requests.length).toBe(before);
+});
+
+describe('Slack', () => {
+  const post = (triageId: string, fields: Record<string, string>) =>
+    world.call('POST', '/slack/api/chat.postMessage', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-triage-id': triageId },
+      body: new URLSearchParams(fields).toString(),
+    });
+
+  test('the card is posted before any decision; a second top-level post once it is recorded is not', async () => {
+    expect((await post(await triage({ planHash: hash, plan: APPROVED_PLAN }), { channel: 'C0APPROVAL', text: 'card' })).status).toBe(200);
+    const carded = await triage({ planHash: hash, plan: APPROVED_PLAN, slackCard: { channelId: 'C0APPROVAL', ts: '1.1' } });
+    expect((await post(carded, { channel: 'C0APPROVAL', thread_ts: '1.1', text: 'reminder' })).status).toBe(200);
+    await expectDenied(() => post(carded, { channel: 'C0INCIDENTS', text: 'note' }), 'write without approval');
+  });
+
+  test('the note after a rejection → 403', async () => {
+    const id = await triage({
+      ...approved,
+      decision: { decision: 'reject', planHash: hash },
+      slackCard: { channelId: 'C0APPROVAL', ts: '1.1' },
+    });
+    await expectDenied(() => post(id, { channel: 'C0INCIDENTS', text: 'note' }), 'write without approval');
+  });
+});
