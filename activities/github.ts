@@ -5,6 +5,7 @@ import type { ApplicationFailure } from '@temporalio/common';
 import { httpFailure, invalidRequest, networkFailure, rateLimitFailure, requireTriageId, retryAfterMs } from './http-failure.js';
 import { idempotencyLabel, idempotencyMarker } from './idempotency.js';
 import { gitHubText } from './untrusted-text.js';
+import { BACK_LINK_TEMPLATE, fillPlaceholders, PlaceholderError } from '../config/write-plan.js';
 import { MAX_CLIENT_IDENTITY, viaChannel, type DecisionRecord } from '../workflows/messages.js';
 
 const SURFACE = 'github';
@@ -103,9 +104,16 @@ export function createGitHubActivities(options: GitHubClientOptions) {
     },
 
     /** After the #incidents note exists: the issue links back to it (idempotent: a retry finds the link). */
-    async linkIssueToNote(req: { triageId: string; repo: string; number: number; noteUrl: string }): Promise<void> {
+    async linkIssueToNote(req: { triageId: string; repo: string; number: number; noteUrl: string; backLink?: string }): Promise<void> {
       const [owner, repo] = ownerAndRepo(req.repo);
-      if (!/^https?:\/\/[^\s<>()]+$/.test(req.noteUrl)) throw invalidRequest(SURFACE, 'note link must be an http(s) URL');
+      let addition: string;
+      try {
+        // The approved plan's text (absent when an earlier release scheduled the write), filled the way the broker checks it.
+        addition = fillPlaceholders(req.backLink ?? BACK_LINK_TEMPLATE, { notePermalink: req.noteUrl }, { repo: req.repo });
+      } catch (err) {
+        if (err instanceof PlaceholderError) throw invalidRequest(SURFACE, `note link: ${err.message}`);
+        throw err;
+      }
       const request = () => callOptions(req.triageId);
       try {
         const { data: issue } = await octokit.rest.issues.get({ owner, repo, issue_number: req.number, ...request() });
@@ -115,7 +123,7 @@ export function createGitHubActivities(options: GitHubClientOptions) {
           owner,
           repo,
           issue_number: req.number,
-          body: `${body}\n**Slack:** [the #incidents note](${req.noteUrl})\n`,
+          body: `${body}${addition}`,
           ...request(),
         });
       } catch (err) {

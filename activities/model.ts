@@ -2,6 +2,8 @@
 // in Temporal history, so every shape is compact and bounded (see evidence
 // bounds in activities/evidence-bounds.ts), and holds no secret.
 
+import type { WritePlan } from '../config/write-plan.js';
+
 export { CLOUDWATCH_STATS, CLOUDWATCH_UNITS, SURFACES } from '../config/vocabulary.js';
 export type { CloudWatchStat, CloudWatchUnit, SurfaceName } from '../config/vocabulary.js';
 import type { ApprovalChannel, CloudWatchStat, CloudWatchUnit, SurfaceName } from '../config/vocabulary.js';
@@ -628,11 +630,8 @@ export type Analyzer = (input: AnalysisInput) => Finding[];
 
 // ---- Report and write plan -------------------------------------------------
 
-export interface WritePlan {
-  /** `repo` is unset when the service has no GitHub repository configured: nothing is written there. */
-  github: { repo?: string; title: string; body: string; labels: string[]; idempotencyKey: string };
-  slack: { channel?: string; text: string };
-}
+// One definition, beside its canonical form and hash, where the broker can read it too.
+export type { WritePlan };
 
 export interface Diagnosis {
   findings: Finding[];

@@ -2,7 +2,7 @@
 // the write plan a human approves. The plan is hashed so an approval names the
 // exact text that will be written; nothing here reads a clock or the network,
 // so a retried activity produces the same plan and the same hash.
-import { createHash } from 'node:crypto';
+import { BACK_LINK_TEMPLATE, hashPlan } from '../config/write-plan.js';
 import {
   SURFACES,
   type AnalysisInput,
@@ -131,6 +131,7 @@ function buildWritePlan(sources: PlanSources): WritePlan {
       body: `${renderIssueBody(sources)}\n\n${idempotencyMarker(key)}\n`,
       labels: ['triage', ...(severity ? [`severity:${severity}`] : []), idempotencyLabel(key)],
       idempotencyKey: key,
+      backLink: BACK_LINK_TEMPLATE,
     },
     slack: { text: renderSlackText(sources) },
   };
@@ -297,25 +298,5 @@ export function capBody(body: string): string {
   return `${kept}${open ? `\n${open}` : ''}\n\n_(truncated: the workflow history has the full diagnosis)_`;
 }
 
-// ---- plan hash ---------------------------------------------------------------
-
-/**
- * JSON with object keys sorted at every level and undefined members dropped,
- * so equal plans serialize equally whatever their key order or whether an
- * absent field was spelled `undefined` (Temporal's converter drops those too).
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    const json = JSON.stringify(value);
-    return json === undefined ? 'null' : json;
-  }
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, member]) => member !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, member]) => `${JSON.stringify(key)}:${canonicalJson(member)}`).join(',')}}`;
-}
-
-export function hashPlan(plan: WritePlan): string {
-  return createHash('sha256').update(canonicalJson(plan), 'utf8').digest('hex');
-}
+// The canonical form and the hash live in config/write-plan.ts, shared with the broker.
+export { canonicalJson, hashPlan } from '../config/write-plan.js';

@@ -13,6 +13,7 @@ import { createGitHubCredentials } from './providers/github.js';
 import { createPagerDutyCredentials } from './providers/pagerduty.js';
 import { createSlackCredentials } from './providers/slack.js';
 import { CredentialUnavailableError } from './secret-file.js';
+import { temporalApprovals, type ApprovalSource } from './approval.js';
 import { createBrokerHandler, createConnectRefusal } from './server.js';
 import { createUpstreamPool, upstreamsOf, type UpstreamPool } from './upstream.js';
 
@@ -25,6 +26,8 @@ export interface StartBrokerOptions {
   now?: Clock;
   /** After a failed token mint or grant, how long the same failure is answered before trying again. */
   credentialRetryMs?: number;
+  /** Where writes' approvals are read; defaults to Temporal as `config.temporal` names it. */
+  approvals?: ApprovalSource;
 }
 
 export interface RunningBroker {
@@ -74,6 +77,10 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     }
     cleanup.unshift(() => audit.close());
 
+    const approvals = options.approvals ?? (config.temporal ? temporalApprovals(config.temporal, log) : undefined);
+    if (approvals) cleanup.unshift(() => approvals.close());
+    else if (config.providers.github || config.providers.slack) log.warn('no temporal settings: every GitHub and Slack write is refused');
+
     const policy = buildPolicy(config);
     const server = createServer(
       createBrokerHandler({
@@ -82,6 +89,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
         upstreams: upstreamsOf(config),
         audit,
         log,
+        ...(approvals && { approvals }),
         proxy: {
           dispatcher: pool.dispatcher,
           timeoutMs: config.upstreamTimeoutMs,

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { configSchema, type TriageConfig } from '../config/config.js';
 import { durationSetting } from '../config/duration.js';
 
 export const PROVIDERS = ['github', 'pagerduty', 'datadog', 'slack'] as const;
@@ -117,6 +118,12 @@ export const brokerConfigSchema = z.strictObject({
       slack: slackSchema.optional(),
     })
     .prefault({}),
+  /**
+   * Where the broker reads a triage's plan and decision before it forwards a
+   * write (the worker's `temporal` settings; an identity that may query
+   * workflows is enough). Without it every write is refused.
+   */
+  temporal: configSchema.shape.temporal.unwrap().optional(),
 });
 
 type ParsedConfig = z.output<typeof brokerConfigSchema>;
@@ -139,6 +146,7 @@ export interface BrokerConfig {
     datadog?: DatadogProviderConfig;
     slack?: SlackProviderConfig;
   };
+  temporal?: TriageConfig['temporal'];
 }
 
 export class BrokerConfigError extends Error {
@@ -173,6 +181,23 @@ export function parseBrokerConfig(raw: unknown, baseDir: string, source = 'broke
       ...(datadog && { datadog: { ...datadog, apiKeyFile: abs(datadog.apiKeyFile), appKeyFile: abs(datadog.appKeyFile) } }),
       ...(slack && { slack: { ...slack, botTokenFile: abs(slack.botTokenFile) } }),
     },
+    ...(c.temporal && { temporal: temporalWithAbsolutePaths(c.temporal, abs) }),
+  };
+}
+
+function temporalWithAbsolutePaths(t: TriageConfig['temporal'], abs: (p: string) => string): TriageConfig['temporal'] {
+  const { tls, apiKeyFile } = t;
+  return {
+    ...t,
+    ...(tls && {
+      tls: {
+        ...tls,
+        ...(tls.caFile && { caFile: abs(tls.caFile) }),
+        ...(tls.certFile && { certFile: abs(tls.certFile) }),
+        ...(tls.keyFile && { keyFile: abs(tls.keyFile) }),
+      },
+    }),
+    ...(apiKeyFile && { apiKeyFile: abs(apiKeyFile) }),
   };
 }
 

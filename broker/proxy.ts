@@ -26,6 +26,8 @@ export interface ProxyTarget {
   query: string;
   credential: OutboundCredential;
   defaultHeaders: Readonly<Record<string, string>>;
+  /** The request body, already read (and checked) by the broker; the caller's stream is not read again. */
+  body?: Buffer;
 }
 
 export interface ProxyOutcome {
@@ -57,6 +59,16 @@ class ByteCounter extends Transform {
   }
 }
 
+export function tooLargeReply(res: ServerResponse, limit: number, bytesIn: number): ProxyOutcome {
+  return {
+    status: 413,
+    bytesIn,
+    // The rest of an oversized body is not worth reading: close the connection after answering.
+    bytesOut: sendJson(res, 413, { error: 'request body too large', limit }, { connection: 'close' }),
+    reason: 'request body too large',
+  };
+}
+
 export async function proxyRequest(
   req: IncomingMessage,
   res: ServerResponse,
@@ -64,13 +76,9 @@ export async function proxyRequest(
   options: ProxyOptions,
 ): Promise<ProxyOutcome> {
   const limit = options.maxRequestBodyBytes;
-  const tooLarge = (bytesIn: number): ProxyOutcome => ({
-    status: 413,
-    bytesIn,
-    // The rest of an oversized body is not worth reading: close the connection after answering.
-    bytesOut: sendJson(res, 413, { error: 'request body too large', limit }, { connection: 'close' }),
-    reason: 'request body too large',
-  });
+  const tooLarge = (bytesIn: number) => tooLargeReply(res, limit, bytesIn);
+
+  if (target.body !== undefined) return forward(req, res, target, options, target.body, undefined);
 
   const declared = req.headers['content-length'];
   const declaredLength = declared === undefined ? undefined : Number(declared);
@@ -83,6 +91,19 @@ export async function proxyRequest(
       // Surfaces through undici as a failed request; the cause is read from requestBody.
     });
   }
+  return forward(req, res, target, options, hasBody ? requestBody : null, requestBody);
+}
+
+async function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: ProxyTarget,
+  options: ProxyOptions,
+  body: Buffer | ByteCounter | null,
+  streamed: ByteCounter | undefined,
+): Promise<ProxyOutcome> {
+  const requestBody = streamed ?? { bytes: body instanceof Buffer ? body.length : 0, exceeded: false };
+  const tooLarge = (bytesIn: number) => tooLargeReply(res, options.maxRequestBodyBytes, bytesIn);
 
   // The caller hanging up must cancel the upstream call, not leave it running.
   const abort = new AbortController();
@@ -98,7 +119,7 @@ export async function proxyRequest(
       path: `${target.upstream.basePath}${target.path}${target.query ? `?${target.query}` : ''}`,
       method: req.method as Dispatcher.HttpMethod,
       headers: outboundRequestHeaders(req.headers, target.credential.headers, target.defaultHeaders, options.userAgent),
-      body: hasBody ? requestBody : null,
+      body,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       signal: abort.signal,

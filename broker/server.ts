@@ -8,9 +8,10 @@ import { performance } from 'node:perf_hooks';
 import { triageIdFrom, type AuditRecord, type AuditSink } from './audit.js';
 import { PROVIDERS, type ProviderName } from './config.js';
 import type { Logger } from '../config/logger.js';
+import { ApprovalUnavailableError, checkWrite, writeKind, type ApprovalSource } from './approval.js';
 import { decide, type Policy } from './policy.js';
 import type { CredentialProvider, OutboundCredential } from './providers/credential.js';
-import { proxyRequest, CLIENT_CLOSED_STATUS, type ProxyOptions } from './proxy.js';
+import { proxyRequest, tooLargeReply, CLIENT_CLOSED_STATUS, type ProxyOptions } from './proxy.js';
 import { sendJson } from './reply.js';
 import { CredentialUnavailableError } from './secret-file.js';
 import type { Upstream } from './upstream.js';
@@ -22,6 +23,8 @@ export interface BrokerHandlerDeps {
   audit: AuditSink;
   proxy: ProxyOptions;
   log: Logger;
+  /** Where a write's approval is read; without one, every write is refused. */
+  approvals?: ApprovalSource;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -116,6 +119,32 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: BrokerHan
   }
 
   const { provider, path } = decision;
+  // A write is read whole and checked against the approved plan before any credential is fetched.
+  let body: Buffer | undefined;
+  const kind = writeKind(provider, method, path);
+  if (kind) {
+    const read = await readBody(req, deps.proxy.maxRequestBodyBytes);
+    if (read === undefined) {
+      const { status, reason, bytesOut } = tooLargeReply(res, deps.proxy.maxRequestBodyBytes, 0);
+      audit({ provider, path, decision: 'denied', reason, status, bytesIn: 0, bytesOut });
+      return;
+    }
+    body = read;
+    let refusal: { status: 403 | 503; reason: string } | undefined;
+    try {
+      const approval = deps.approvals && triageId !== null && triageId !== 'invalid' ? await deps.approvals.lookup(triageId) : undefined;
+      const verdict = checkWrite({ kind, path, contentType: String(req.headers['content-type'] ?? ''), body }, approval);
+      if (!verdict.ok) refusal = { status: 403, reason: verdict.reason };
+    } catch (err) {
+      if (!(err instanceof ApprovalUnavailableError)) throw err;
+      refusal = { status: 503, reason: 'approval unavailable' };
+    }
+    if (refusal) {
+      const bytesOut = sendJson(res, refusal.status, { error: 'denied', reason: refusal.reason });
+      audit({ provider, path, decision: 'denied', reason: refusal.reason, status: refusal.status, bytesIn: body.length, bytesOut });
+      return;
+    }
+  }
   const credentials = deps.credentials[provider];
   const upstream = deps.upstreams[provider];
   if (!credentials || !upstream) throw new Error(`provider ${provider} is in the policy but not wired`);
@@ -130,7 +159,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: BrokerHan
     return;
   }
 
-  if (req.destroyed) {
+  // A body read whole has ended its stream (which destroys it): then only the socket tells whether the caller left.
+  if (body === undefined ? req.destroyed : req.socket.destroyed) {
     audit({
       provider,
       path,
@@ -147,7 +177,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: BrokerHan
   const outcome = await proxyRequest(
     req,
     res,
-    { upstream, path, query: decision.query, credential, defaultHeaders: credentials.defaultHeaders ?? {} },
+    { upstream, path, query: decision.query, credential, defaultHeaders: credentials.defaultHeaders ?? {}, ...(body && { body }) },
     deps.proxy,
   );
   audit({
@@ -161,6 +191,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: BrokerHan
     bytesIn: outcome.bytesIn,
     bytesOut: outcome.bytesOut,
   });
+}
+
+/** The whole body, or undefined past `limit` bytes. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 async function healthz(req: IncomingMessage, res: ServerResponse, deps: BrokerHandlerDeps): Promise<void> {

@@ -14,3 +14,10 @@ export const TRIAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 export function isTriageId(value: unknown): value is string {
   return typeof value === 'string' && TRIAGE_ID.test(value);
 }
+
+/**
+ * The triage workflow's query that answers the credential broker with the plan,
+ * its decision, and the card and issue written so far. Named here because the
+ * broker may not import workflows/.
+ */
+export const APPROVAL_QUERY = 'approval';

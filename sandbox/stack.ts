@@ -309,6 +309,8 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
           slack: { upstream: slackUrl, botTokenFile: slackBotTokenFile },
           datadog: { upstream: datadogUrl, apiKeyFile: datadogApiKeyFile, appKeyFile: datadogAppKeyFile },
         },
+        // Writes are forwarded only after the broker has read their approval from this dev server.
+        temporal: { address: temporalAddress, namespace: NAMESPACE },
       }),
       { mode: 0o600 },
     );

@@ -2,8 +2,8 @@
 // module is bundled into the workflow sandbox, so it imports nothing with
 // side effects.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Finding, IncidentRef, SurfaceName } from '../activities/model.js';
-import { PAGERDUTY_ID } from '../config/identifiers.js';
+import type { Finding, IncidentRef, SurfaceName, WritePlan } from '../activities/model.js';
+import { APPROVAL_QUERY, PAGERDUTY_ID } from '../config/identifiers.js';
 import type { ApprovalChannel } from '../config/vocabulary.js';
 
 export const TRIAGE_WORKFLOW = 'triageIncident';
@@ -187,3 +187,19 @@ export const decideUpdate = defineUpdate<DecisionRecord, [DecisionInput]>('decid
 export const incidentResolvedSignal = defineSignal<[{ eventId: string }]>('incidentResolved');
 
 export const statusQuery = defineQuery<TriageStatus>('status');
+
+/**
+ * What the credential broker checks a write against: the plan itself (its hash
+ * recomputed there), the decision, and the card and issue already written. Its
+ * own query, so `status` stays small; queries are not in history, so adding
+ * one replays old executions unchanged.
+ */
+export interface TriageApproval {
+  planHash?: string;
+  plan?: WritePlan;
+  decision?: DecisionRecord;
+  githubIssue?: TriageStatus['githubIssue'];
+  slackCard?: TriageStatus['slackCard'];
+}
+
+export const approvalQuery = defineQuery<TriageApproval>(APPROVAL_QUERY);

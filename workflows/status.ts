@@ -16,6 +16,7 @@ import {
   incidentResolvedSignal,
   PLAN_HASH,
   statusQuery,
+  approvalQuery,
   type DecisionInput,
   type DecisionRecord,
   type Stage,
@@ -29,11 +30,19 @@ export class StatusBoard {
   private readonly state: TriageStatus;
   /** The configured service, for the validator's words; set with the scope. */
   private service: { id: string; name: string } | undefined;
+  private plan: Diagnosis['plan'] | undefined;
 
   constructor(readonly workflowId: string) {
     const state: TriageStatus = { workflowId, stage: 'collecting', findings: [], surfaces: [], approvers: [] };
     this.state = state;
     setHandler(statusQuery, () => state);
+    setHandler(approvalQuery, () => ({
+      planHash: state.planHash,
+      plan: this.plan,
+      decision: state.decision,
+      githubIssue: state.githubIssue,
+      slackCard: state.slackCard,
+    }));
     setHandler(incidentResolvedSignal, ({ eventId }) => {
       if (state.resolvedAt) return;
       state.resolvedAt = new Date().toISOString();
@@ -103,6 +112,7 @@ export class StatusBoard {
       objects: f.objects,
     }));
     this.state.planHash = diagnosis.planHash;
+    this.plan = diagnosis.plan;
     const now = Date.now();
     this.state.reminderAt = new Date(now + approval.reminderAfterMs).toISOString();
     this.state.expiresAt = new Date(now + approval.expireAfterMs).toISOString();

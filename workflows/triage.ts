@@ -168,7 +168,13 @@ async function writeIssueAndNote(plan: WritePlan, scope: TriageScope, card: Appr
   const noteUrl = await card.note(decision, issue);
   if (noteUrl) {
     await writes.linkIssueToNote.executeWithOptions({ summary: 'GitHub: link the issue to the #incidents note' }, [
-      { triageId: status.workflowId, repo, number: issue.number, noteUrl },
+      {
+        triageId: status.workflowId,
+        repo,
+        number: issue.number,
+        noteUrl,
+        ...(plan.github.backLink ? { backLink: plan.github.backLink } : {}),
+      },
     ]);
   }
   await card.close({ kind: 'decided', decision, issue: { url: issue.url, number: issue.number } });

@@ -20,7 +20,7 @@ test('200 concurrent requests → 200 whole JSON lines, one per request', async 
     Array.from({ length: 200 }, (_, i) =>
       i % 4 === 0
         ? world.call('DELETE', `/github/repos/acme/checkout/issues/${i}`, { headers: { 'x-triage-id': `triage-${i}` } })
-        : world.call('POST', '/slack/api/chat.postMessage', {
+        : world.call('POST', '/slack/api/chat.getPermalink', {
             headers: { 'x-triage-id': `triage-${i}` },
             body: JSON.stringify({ text: 'x'.repeat(i * 10) }),
           }),
@@ -47,12 +47,12 @@ test('close() lets an in-flight request finish, flushes its audit line and refus
       resolve();
     };
   });
-  const inFlight = world.call('POST', '/slack/api/chat.postMessage', { body: '{}', headers: { 'x-triage-id': 'triage-inflight' } });
+  const inFlight = world.call('POST', '/slack/api/chat.getPermalink', { body: '{}', headers: { 'x-triage-id': 'triage-inflight' } });
   await upstreamHolding;
 
   const closing = world.broker.close();
   await new Promise((r) => setTimeout(r, 50));
-  await expect(call(world.broker.url, 'POST', '/slack/api/chat.postMessage')).rejects.toThrow(/ECONNREFUSED/);
+  await expect(call(world.broker.url, 'POST', '/slack/api/chat.getPermalink')).rejects.toThrow(/ECONNREFUSED/);
 
   releaseUpstream();
   expect((await inFlight).status).toBe(200);

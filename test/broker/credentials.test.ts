@@ -1,6 +1,6 @@
 // Each provider's credential is added on the way out, whatever credential
 // the caller tried to send, and the audit line names it without its value.
-import { createWorld, expectNoSecrets, INSTALLATION_ID, APP_ID, type World } from './harness.js';
+import { APPROVED_WRITES, createWorld, expectNoSecrets, INSTALLATION_ID, APP_ID, type World } from './harness.js';
 
 const CALLER_CREDENTIALS = {
   authorization: 'Bearer caller-supplied-token',
@@ -55,17 +55,17 @@ test('github: an App installation token replaces the caller Authorization', asyn
 
 test('github: POST and PATCH issue routes carry the token and the request body', async () => {
   const created = await world.call('POST', '/github/repos/ACME/Checkout/issues', {
-    headers: { 'content-type': 'application/json', authorization: 'token stolen' },
-    body: JSON.stringify({ title: 'Checkout pods crash-looping' }),
+    headers: { 'content-type': 'application/json', authorization: 'token stolen', 'x-triage-id': 'triage-Q1' },
+    body: APPROVED_WRITES.create,
   });
   expect(created.status).toBe(201);
   const post = world.github.requests.filter((r) => r.method === 'POST' && r.url.includes('/issues')).at(-1)!;
-  expect(post.body).toBe(JSON.stringify({ title: 'Checkout pods crash-looping' }));
+  expect(post.body).toBe(APPROVED_WRITES.create);
   expect(post.headers.authorization).toBe(`token ${world.github.issued.at(-1)!.token}`);
 
   const patched = await world.call('PATCH', '/github/repos/acme/checkout/issues/17', {
-    headers: { 'content-type': 'application/json' },
-    body: '{"state":"closed"}',
+    headers: { 'content-type': 'application/json', 'x-triage-id': 'triage-Q1' },
+    body: APPROVED_WRITES.edit,
   });
   expect(patched.status).toBe(200);
 });
@@ -110,7 +110,7 @@ test('datadog: both keys from their files, the caller keys dropped', async () =>
 });
 
 test('slack: the bot token as a bearer token', async () => {
-  const reply = await world.call('POST', '/slack/api/chat.postMessage', {
+  const reply = await world.call('POST', '/slack/api/chat.getPermalink', {
     headers: { ...CALLER_CREDENTIALS, 'content-type': 'application/json; charset=utf-8' },
     body: JSON.stringify({ channel: 'C0INCIDENTS', text: 'hello' }),
   });
@@ -131,10 +131,10 @@ test('slack: the bot token as a bearer token', async () => {
 });
 
 test('X-Triage-Id: recorded when well-formed, "invalid" otherwise, null when absent', async () => {
-  await world.call('POST', '/slack/api/chat.postMessage', { headers: { 'x-triage-id': 'triage-Q1:attempt.2' } });
-  await world.call('POST', '/slack/api/chat.postMessage', { headers: { 'x-triage-id': 'bad id with spaces' } });
-  await world.call('POST', '/slack/api/chat.postMessage');
-  const lines = (await world.audit(0)).filter((l) => l.path === '/api/chat.postMessage').slice(-3);
+  await world.call('POST', '/slack/api/chat.getPermalink', { headers: { 'x-triage-id': 'triage-Q1:attempt.2' } });
+  await world.call('POST', '/slack/api/chat.getPermalink', { headers: { 'x-triage-id': 'bad id with spaces' } });
+  await world.call('POST', '/slack/api/chat.getPermalink');
+  const lines = (await world.audit(0)).filter((l) => l.path === '/api/chat.getPermalink').slice(-3);
   expect(lines.map((l) => l.triageId)).toEqual(['triage-Q1:attempt.2', 'invalid', null]);
 });
 

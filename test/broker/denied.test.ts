@@ -112,7 +112,7 @@ test('CONNECT (a tunnel to anywhere) is refused with 403 and audited', async () 
 });
 
 test('an Upgrade request is handled as a plain request: the upgrade is not forwarded', async () => {
-  const reply = await world.call('POST', '/slack/api/chat.postMessage', { headers: { connection: 'upgrade', upgrade: 'websocket' } });
+  const reply = await world.call('POST', '/slack/api/chat.getPermalink', { headers: { connection: 'upgrade', upgrade: 'websocket' } });
   expect(reply.status).toBe(200);
   const seen = world.slack.requests.at(-1)!.headers;
   expect(seen.upgrade).toBeUndefined();

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { createGitHubActivities } from '../../activities/github.js';
 import { idempotencyKey, idempotencyLabel, idempotencyMarker } from '../../activities/idempotency.js';
+import type { TriageApproval } from '../../broker/approval.js';
 import type { AuditRecord } from '../../broker/audit.js';
+import { BACK_LINK_TEMPLATE, hashPlan, type WritePlan } from '../../config/write-plan.js';
 import { startBroker, type RunningBroker } from '../../broker/broker.js';
 import { parseBrokerConfig } from '../../broker/config.js';
 import { startGitHubEmulator, type GitHubEmulator } from '../../sandbox/emulators/github.js';
@@ -46,6 +48,15 @@ function issueRequest(repo: string, triageId: string) {
   };
 }
 
+// What each triage's `approval` query would answer: its plan approved (the check itself: approval.test.ts).
+const approvals = new Map<string, TriageApproval>();
+function approve(req: ReturnType<typeof issueRequest>): void {
+  const { triageId, ...github } = req;
+  const plan: WritePlan = { github: { ...github, backLink: BACK_LINK_TEMPLATE }, slack: { text: '' } };
+  const hash = hashPlan(plan);
+  approvals.set(triageId, { planHash: hash, plan, decision: { decision: 'approve', planHash: hash } });
+}
+
 beforeAll(async () => {
   const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
   privateKeyPem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -74,12 +85,18 @@ beforeAll(async () => {
       },
       dir,
     ),
-    { log: capturingLogger(logs) },
+    {
+      log: capturingLogger(logs),
+      approvals: { lookup: (id) => Promise.resolve(approvals.get(id)), close: () => Promise.resolve() },
+    },
   );
 
   const github = createGitHubActivities({ baseUrl: `${broker.url}/github` });
-  const checkout = await github.createGitHubIssue(issueRequest(CHECKOUT, 'triage-QCHECKOUT'));
-  await github.createGitHubIssue(issueRequest(PAYMENTS, 'triage-QPAYMENTS'));
+  const requests = [issueRequest(CHECKOUT, 'triage-QCHECKOUT'), issueRequest(PAYMENTS, 'triage-QPAYMENTS')];
+  requests.forEach(approve);
+  const checkout = await github.createGitHubIssue(requests[0]!);
+  approvals.get('triage-QCHECKOUT')!.githubIssue = { repo: checkout.repo, number: checkout.number };
+  await github.createGitHubIssue(requests[1]!);
   await github.linkIssueToNote({
     triageId: 'triage-QCHECKOUT',
     repo: CHECKOUT,

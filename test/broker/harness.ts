@@ -6,7 +6,9 @@ import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHead
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ApprovalSource, TriageApproval } from '../../broker/approval.js';
 import type { AuditRecord } from '../../broker/audit.js';
+import { BACK_LINK_TEMPLATE, hashPlan, type WritePlan } from '../../config/write-plan.js';
 import { startBroker, type RunningBroker, type StartBrokerOptions } from '../../broker/broker.js';
 import { parseBrokerConfig, type BrokerConfig } from '../../broker/config.js';
 import type { Logger } from '../../config/logger.js';
@@ -213,7 +215,9 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-  if (!options.noBroker) world.broker = await startBroker(config, { log: logger, credentialRetryMs: 0, ...options.broker });
+  if (!options.noBroker) {
+    world.broker = await startBroker(config, { log: logger, credentialRetryMs: 0, approvals: approvedTriage(), ...options.broker });
+  }
   return world;
 }
 
@@ -246,3 +250,43 @@ export async function expectNoSecrets(world: World): Promise<void> {
   }
   expect(leaks).toEqual([]);
 }
+
+// ---- an approved plan, for the tests of the proxy's mechanics ---------------
+//
+// The approval check itself is tested against a real Temporal server
+// (approval.test.ts) and case by case (approval-check.test.ts); the mechanics
+// tests stand a fixed answer in for Temporal's, and send that plan's writes.
+
+export const APPROVED_PLAN: WritePlan = {
+  github: {
+    repo: REPO,
+    title: 'Checkout pods crash-looping',
+    body: 'approved text',
+    labels: ['triage'],
+    idempotencyKey: 'k',
+    backLink: BACK_LINK_TEMPLATE,
+  },
+  slack: { text: 'summary' },
+};
+
+/** The triage's approval state as Temporal would answer it: the plan approved, issue 17 created, the card posted. */
+export function approvedTriage(overrides: Partial<TriageApproval> = {}): ApprovalSource {
+  const hash = hashPlan(APPROVED_PLAN);
+  const approval: TriageApproval = {
+    planHash: hash,
+    plan: APPROVED_PLAN,
+    decision: { decision: 'approve', planHash: hash },
+    githubIssue: { repo: REPO, number: 17 },
+    slackCard: { channelId: 'C0APPROVAL', ts: '1.1' },
+    ...overrides,
+  };
+  return { lookup: () => Promise.resolve(approval), close: () => Promise.resolve() };
+}
+
+/** The approved issue create and back-link edit, as the activities send them. */
+export const APPROVED_WRITES = {
+  create: JSON.stringify({ title: APPROVED_PLAN.github.title, body: APPROVED_PLAN.github.body, labels: APPROVED_PLAN.github.labels }),
+  edit: JSON.stringify({
+    body: `${APPROVED_PLAN.github.body}\n**Slack:** [the #incidents note](https://acme.slack.com/archives/C0INCIDENTS/p1)\n`,
+  }),
+};

@@ -89,7 +89,7 @@ test('a grant narrowed while serving → 503 for PagerDuty routes only, with the
   expect((await w.call('GET', '/healthz')).json()).toMatchObject({
     providers: { pagerduty: 'unavailable: granted scope lacks incidents.read', github: 'ready' },
   });
-  expect((await w.call('POST', '/slack/api/chat.postMessage')).status).toBe(200);
+  expect((await w.call('POST', '/slack/api/chat.getPermalink')).status).toBe(200);
 });
 
 test('the token is reused for its lifetime and renewed shortly before expiry', async () => {

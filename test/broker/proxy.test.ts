@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { startBroker } from '../../broker/broker.js';
 import { createUpstreamPool } from '../../broker/upstream.js';
 import { json, readBody, startFake } from './fake-upstreams.js';
-import { createWorld, expectNoSecrets, type World } from './harness.js';
+import { APPROVED_WRITES, createWorld, expectNoSecrets, type World } from './harness.js';
 
 let world: World;
 
@@ -167,7 +167,7 @@ test('hop-by-hop headers are dropped both ways, Set-Cookie never reaches the cal
     res.setHeader('x-passed', 'kept');
     json(res, 200, { ok: true });
   };
-  const { req, response } = openRequest('POST', '/slack/api/chat.postMessage', {
+  const { req, response } = openRequest('POST', '/slack/api/chat.getPermalink', {
     connection: 'keep-alive, x-hop-custom',
     'x-hop-custom': 'caller-only',
     'keep-alive': 'timeout=5',
@@ -205,7 +205,7 @@ test('method-override and URL-rewrite headers never reach upstream: the method a
     'X-Original-URL': '/api/admin.users.remove',
     'X-Rewrite-URL': '/api/admin.users.remove',
   };
-  const posted = await world.call('POST', '/slack/api/chat.postMessage', {
+  const posted = await world.call('POST', '/slack/api/chat.getPermalink', {
     headers: { ...overrides, 'content-type': 'application/json', 'x-kept': 'yes' },
     body: '{"channel":"C0INCIDENTS","text":"hi"}',
   });
@@ -213,13 +213,18 @@ test('method-override and URL-rewrite headers never reach upstream: the method a
   const slack = world.slack.requests.at(-1)!;
   // An allowed PATCH on a GitHub issue must not become a DELETE (or another issue) behind the check.
   const patched = await world.call('PATCH', '/github/repos/acme/checkout/issues/17', {
-    headers: { ...overrides, 'x-original-url': '/repos/acme/checkout/issues/18', 'content-type': 'application/json' },
-    body: '{"body":"linked"}',
+    headers: {
+      ...overrides,
+      'x-original-url': '/repos/acme/checkout/issues/18',
+      'content-type': 'application/json',
+      'x-triage-id': 'triage-Q1',
+    },
+    body: APPROVED_WRITES.edit,
   });
   expect(patched.status).toBe(200);
   const github = world.github.requests.at(-1)!;
 
-  expect(slack).toMatchObject({ method: 'POST', url: '/api/chat.postMessage' });
+  expect(slack).toMatchObject({ method: 'POST', url: '/api/chat.getPermalink' });
   expect(github).toMatchObject({ method: 'PATCH', url: '/repos/acme/checkout/issues/17' });
   for (const seen of [slack, github]) {
     const names = Object.keys(seen.headers);
@@ -231,7 +236,7 @@ test('method-override and URL-rewrite headers never reach upstream: the method a
 test('upstream status, body and rate-limit headers pass through unchanged', async () => {
   world.slack.handler = (_req, res) =>
     json(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': '30', 'x-ratelimit-remaining': '0' });
-  const reply = await world.call('POST', '/slack/api/chat.postMessage', { body: '{}', headers: { 'content-type': 'application/json' } });
+  const reply = await world.call('POST', '/slack/api/chat.getPermalink', { body: '{}', headers: { 'content-type': 'application/json' } });
   expect(reply.status).toBe(429);
   expect(reply.headers['retry-after']).toBe('30');
   expect(reply.headers['x-ratelimit-remaining']).toBe('0');
@@ -239,7 +244,7 @@ test('upstream status, body and rate-limit headers pass through unchanged', asyn
   expect((await world.audit(0)).at(-1)).toMatchObject({ status: 429, upstreamStatus: 429, decision: 'allowed' });
 
   world.slack.handler = (_req, res) => json(res, 500, { ok: false, error: 'internal_error' });
-  expect((await world.call('POST', '/slack/api/chat.postMessage', { body: '{}' })).status).toBe(500);
+  expect((await world.call('POST', '/slack/api/chat.getPermalink', { body: '{}' })).status).toBe(500);
 });
 
 test('redirects are passed back, never followed', async () => {
@@ -289,7 +294,7 @@ test('an upstream that is down → 502 JSON', async () => {
   try {
     w.config.providers.slack!.upstream = dead.url;
     w.broker = await startBroker(w.config, { log: w.logger });
-    const reply = await w.call('POST', '/slack/api/chat.postMessage');
+    const reply = await w.call('POST', '/slack/api/chat.getPermalink');
     expect(reply.status).toBe(502);
     expect(reply.json()).toEqual({ error: 'upstream unreachable' });
     expect((await w.audit(1)).at(-1)).toMatchObject({ status: 502, reason: 'upstream error (ECONNREFUSED)' });

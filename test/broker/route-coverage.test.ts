@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EvidenceRequest, SurfaceResult } from '../../activities/model.js';
 import type { CardContext } from '../../activities/slack-card.js';
+import type { TriageApproval } from '../../broker/approval.js';
 import type { AuditRecord } from '../../broker/audit.js';
 import { startBroker, type RunningBroker } from '../../broker/broker.js';
 import { parseBrokerConfig, type BrokerConfig } from '../../broker/config.js';
@@ -37,6 +38,8 @@ const TRIAGE_ID = 'triage-route-coverage';
 type Activities = ReturnType<typeof activitiesFrom>;
 
 interface Stack {
+  /** What the workflow's `approval` query would answer; runEveryPath moves it along as the workflow would. */
+  approval: TriageApproval;
   scenario: Scenario;
   brokerConfig: BrokerConfig;
   broker: RunningBroker;
@@ -99,7 +102,12 @@ async function startStack(): Promise<Stack> {
     },
     dir,
   );
-  const broker = await startBroker(brokerConfig, { log: silentLogger });
+  // The approval check itself is tested against Temporal in approval.test.ts; here it sees the state the workflow would serve.
+  const approval: TriageApproval = {};
+  const broker = await startBroker(brokerConfig, {
+    log: silentLogger,
+    approvals: { lookup: (id) => Promise.resolve(id === TRIAGE_ID ? approval : undefined), close: () => Promise.resolve() },
+  });
   const tap = await startTap(broker.url);
 
   const { queries, monitorTags, logQuery } = scenario.datadog;
@@ -126,6 +134,7 @@ async function startStack(): Promise<Stack> {
   const activities = activitiesFrom(config, emulatorKubeConfig('http://127.0.0.1:9', 'unused'));
 
   return {
+    approval,
     scenario,
     brokerConfig,
     broker,
@@ -174,13 +183,17 @@ async function runEveryPath(stack: Stack): Promise<void> {
     expiresAt: new Date(Date.now() + scope.approval.expireAfterMs).toISOString(),
     githubRepo: REPO,
   };
+  Object.assign(stack.approval, { planHash: diagnosis.planHash, plan: diagnosis.plan });
   const posted = await a.postApprovalCard({ triageId: TRIAGE_ID, channel: scope.slack!.approvalChannel, card });
+  stack.approval.slackCard = posted;
   await a.postApprovalReminder({ triageId: TRIAGE_ID, message: posted, card });
 
   const decision = { decision: 'approve' as const, approver: APPROVER, at: new Date().toISOString() };
   const { repo, title, body, labels, idempotencyKey } = diagnosis.plan.github;
+  stack.approval.decision = { ...decision, planHash: diagnosis.planHash };
   const issue = await a.createGitHubIssue({ triageId: TRIAGE_ID, repo: repo!, title, body, labels, idempotencyKey });
   expect(issue.created).toBe(true);
+  stack.approval.githubIssue = { repo: issue.repo, number: issue.number };
   const note = await a.postIncidentNote({ triageId: TRIAGE_ID, channel: scope.slack!.incidentsChannel, card, decision, issue });
   expect(note.permalink).toEqual(expect.any(String));
   await a.linkIssueToNote({ triageId: TRIAGE_ID, repo: issue.repo, number: issue.number, noteUrl: note.permalink! });

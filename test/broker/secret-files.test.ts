@@ -24,11 +24,11 @@ async function swap(path: string, value: string): Promise<void> {
 }
 
 test('a rotated Slack bot token is used on the next request, and its audit id changes', async () => {
-  await world.call('POST', '/slack/api/chat.postMessage');
+  await world.call('POST', '/slack/api/chat.getPermalink');
   const rotated = randomSecret('xoxb-rotated-');
   await swap(world.files.slackToken, rotated);
   world.secrets.slackBotToken = rotated;
-  await world.call('POST', '/slack/api/chat.postMessage');
+  await world.call('POST', '/slack/api/chat.getPermalink');
   expect(world.slack.requests.map((r) => r.headers.authorization)).toEqual([expect.not.stringContaining(rotated), `Bearer ${rotated}`]);
   const [first, second] = (await world.audit(2)).map((l) => l.credentialId);
   expect(first).toMatch(/^slack-bot:[0-9a-f]{12}$/);
@@ -66,7 +66,7 @@ test('a missing secret file → 503 naming the path, for that provider only; it 
       slack: 'ready',
     },
   });
-  expect((await world.call('POST', '/slack/api/chat.postMessage')).status).toBe(200);
+  expect((await world.call('POST', '/slack/api/chat.getPermalink')).status).toBe(200);
 
   await swap(world.files.ddApiKey, world.secrets.datadogApiKey);
   expect((await world.call('POST', '/datadog/api/v2/query/timeseries', { body: '{}' })).status).toBe(200);
@@ -74,7 +74,7 @@ test('a missing secret file → 503 naming the path, for that provider only; it 
 
 test('an empty secret file → 503 "is empty"', async () => {
   await writeFile(world.files.slackToken, '\n');
-  const reply = await world.call('POST', '/slack/api/chat.postMessage');
+  const reply = await world.call('POST', '/slack/api/chat.getPermalink');
   expect(reply.status).toBe(503);
   expect(reply.json()).toEqual({ error: 'credential unavailable', reason: `Slack bot token file ${world.files.slackToken} is empty` });
 });

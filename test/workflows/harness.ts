@@ -173,6 +173,8 @@ export async function withTriageWorker<T>(
           },
           slack: { upstream: slack.url, botTokenFile: botToken.file },
         },
+        // The production path: writes are checked against the workflow's approval in this dev server.
+        temporal: { address: env.address, namespace: env.namespace ?? 'default' },
       },
       dir,
     ),

@@ -1,0 +1,192 @@
+// Approval, enforced where the credentials are. The worker is assumed
+// compromised, so the broker does not take its word that a human approved a
+// write: it asks Temporal (read-only, the workflow's `approval` query) for the
+// plan and the decision, recomputes the plan's hash, and forwards a write only
+// when it is that plan's write with its placeholders filled by well-formed
+// values. Reads are not checked here.
+import { Client, QueryNotRegisteredError, WorkflowNotFoundError } from '@temporalio/client';
+import type { TriageConfig } from '../config/config.js';
+import { APPROVAL_QUERY, isTriageId } from '../config/identifiers.js';
+import type { Logger } from '../config/logger.js';
+import { lazyClientConnection } from '../config/temporal-connection.js';
+import { canonicalJson, backLinkTemplate, hashPlan, matchPlaceholders, type WritePlan } from '../config/write-plan.js';
+import type { ProviderName } from './config.js';
+
+/** The workflow's answer, as far as the broker reads it (workflows/messages.ts TriageApproval). */
+export interface TriageApproval {
+  planHash?: string;
+  plan?: WritePlan;
+  decision?: { decision: string; planHash: string };
+  githubIssue?: { repo: string; number: number };
+  slackCard?: { channelId: string; ts: string };
+}
+
+export interface ApprovalSource {
+  /** The triage's approval state; undefined when no such workflow exists. */
+  lookup(triageId: string): Promise<TriageApproval | undefined>;
+  close(): Promise<void>;
+}
+
+/** Temporal could not be asked; the write is refused for now (503), not judged. */
+export class ApprovalUnavailableError extends Error {
+  override name = 'ApprovalUnavailableError';
+}
+
+/**
+ * Reads the `approval` query of the workflow whose id is the triage id (the
+ * worker sends its workflow id as X-Triage-Id). A query changes nothing, so
+ * the broker's Temporal identity needs no right to signal, update or start.
+ */
+export function temporalApprovals(temporal: TriageConfig['temporal'], log: Logger): ApprovalSource {
+  const connection = lazyClientConnection(temporal, { logger: log });
+  const client = new Client({ connection, namespace: temporal.namespace, identity: 'keyless-triage-broker' });
+  return {
+    async lookup(triageId) {
+      if (!isTriageId(triageId)) return undefined;
+      try {
+        return await client.workflow.getHandle(triageId).query<TriageApproval>(APPROVAL_QUERY);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        // A workflow of a release before the query: it cannot show an approval, so it has none.
+        if (err instanceof QueryNotRegisteredError) return {};
+        throw new ApprovalUnavailableError((err as Error)?.name ?? 'error');
+      }
+    },
+    async close() {
+      await connection.close();
+    },
+  };
+}
+
+export type WriteKind = 'issue-create' | 'issue-edit' | 'slack-post' | 'slack-update';
+
+/** Which routes are writes that need an approved plan (or, for Slack, the triage's own card). */
+export function writeKind(provider: ProviderName, method: string, path: string): WriteKind | undefined {
+  if (provider === 'github' && method === 'POST' && /^\/repos\/[^/]+\/[^/]+\/issues$/.test(path)) return 'issue-create';
+  if (provider === 'github' && method === 'PATCH' && /^\/repos\/[^/]+\/[^/]+\/issues\/[0-9]+$/.test(path)) return 'issue-edit';
+  if (provider === 'slack' && path === '/api/chat.postMessage') return 'slack-post';
+  if (provider === 'slack' && path === '/api/chat.update') return 'slack-update';
+  return undefined;
+}
+
+export type WriteVerdict = { ok: true } | { ok: false; reason: 'write without approval' | 'plan mismatch'; detail: string };
+
+export interface WriteRequest {
+  kind: WriteKind;
+  path: string;
+  contentType: string;
+  body: Buffer;
+}
+
+const deny = (reason: 'write without approval' | 'plan mismatch', detail: string): WriteVerdict => ({ ok: false, reason, detail });
+
+/**
+ * The line the worker adds under the approved text on creation (activities/github.ts
+ * approvalLine): who approved, which the plan cannot know in advance. Accepted as
+ * one line of its fixed opening; its words are not checked (a residual risk,
+ * docs/threat-model.md).
+ */
+const APPROVAL_LINE = /^\n\n\*\*Approved\*\* by [^\n]{1,1000}\n$/;
+
+export function checkWrite(req: WriteRequest, approval: TriageApproval | undefined): WriteVerdict {
+  if (!approval) return deny('write without approval', 'no such triage');
+  if (req.kind === 'slack-post' || req.kind === 'slack-update') return checkSlack(req, approval);
+  const approved = approvedPlan(approval);
+  if (!approved.ok) return approved.verdict;
+  const { plan } = approved;
+  const repo = /^\/repos\/([^/]+\/[^/]+)\/issues/.exec(req.path)![1]!.toLowerCase();
+  if (plan.github.repo?.toLowerCase() !== repo) return deny('plan mismatch', 'repository');
+  const body = jsonBody(req);
+  if (!body) return deny('plan mismatch', 'body is not a JSON object');
+  if (req.kind === 'issue-create') {
+    if (!sameKeys(body, ['title', 'body', 'labels'])) return deny('plan mismatch', 'fields');
+    if (body.title !== plan.github.title) return deny('plan mismatch', 'title');
+    if (canonicalJson(body.labels) !== canonicalJson(plan.github.labels)) return deny('plan mismatch', 'labels');
+    if (typeof body.body !== 'string' || !issueBodyMatches(body.body, plan)) return deny('plan mismatch', 'body');
+    return { ok: true };
+  }
+  const number = Number(/\/issues\/([0-9]+)$/.exec(req.path)![1]);
+  const issue = approval.githubIssue;
+  if (!issue || issue.number !== number || issue.repo.toLowerCase() !== repo) return deny('plan mismatch', 'not the triage issue');
+  if (!sameKeys(body, ['body']) || typeof body.body !== 'string') return deny('plan mismatch', 'fields');
+  if (!body.body.startsWith(plan.github.body)) return deny('plan mismatch', 'body');
+  const rest = body.body.slice(plan.github.body.length);
+  const template = backLinkTemplate(plan);
+  const target = { ...(plan.github.repo ? { repo: plan.github.repo } : {}) };
+  // The edit re-sends the body as created: the approved text, its approval line, then the back link.
+  for (let cut = 0; cut <= rest.length; cut++) {
+    const head = rest.slice(0, cut);
+    if (head !== '' && !APPROVAL_LINE.test(head)) continue;
+    if (matchPlaceholders(template, rest.slice(cut), target)) return { ok: true };
+  }
+  return deny('plan mismatch', 'back link');
+}
+
+function approvedPlan(approval: TriageApproval): { ok: true; plan: WritePlan } | { ok: false; verdict: WriteVerdict } {
+  const { decision, plan } = approval;
+  if (!decision) return { ok: false, verdict: deny('write without approval', 'no decision') };
+  if (decision.decision !== 'approve') return { ok: false, verdict: deny('write without approval', 'rejected') };
+  if (!plan) return { ok: false, verdict: deny('write without approval', 'the triage serves no plan') };
+  const hash = hashPlan(plan);
+  if (decision.planHash !== hash || approval.planHash !== hash) return { ok: false, verdict: deny('plan mismatch', 'plan hash') };
+  return { ok: true, plan };
+}
+
+function issueBodyMatches(body: string, plan: WritePlan): boolean {
+  if (body === plan.github.body) return true;
+  return body.startsWith(plan.github.body) && APPROVAL_LINE.test(body.slice(plan.github.body.length));
+}
+
+/**
+ * Slack: the approval card (posted before any decision), its reminder in the
+ * card's thread and edits of the card are the triage's own card; any other
+ * post is the #incidents note and needs the approved plan. Before the workflow
+ * has recorded its card, one top-level post is taken for the card: the broker
+ * cannot tell it from the note by content (a residual risk, docs/threat-model.md).
+ */
+function checkSlack(req: WriteRequest, approval: TriageApproval): WriteVerdict {
+  const fields = slackFields(req);
+  if (!fields) return deny('plan mismatch', 'unreadable Slack body');
+  const card = approval.slackCard;
+  if (req.kind === 'slack-update') {
+    if (card && fields.channel === card.channelId && fields.ts === card.ts) return { ok: true };
+    return deny('write without approval', 'not the triage card');
+  }
+  if (fields.thread_ts !== undefined) {
+    if (card && fields.channel === card.channelId && fields.thread_ts === card.ts) return { ok: true };
+    return deny('write without approval', 'not the triage card thread');
+  }
+  if (!card && !approval.decision) return { ok: true };
+  const approved = approvedPlan(approval);
+  return approved.ok ? { ok: true } : approved.verdict;
+}
+
+function jsonBody(req: WriteRequest): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(req.body.toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sameKeys(body: Record<string, unknown>, keys: readonly string[]): boolean {
+  const present = Object.keys(body);
+  return present.every((k) => keys.includes(k)) && keys.every((k) => present.includes(k));
+}
+
+/** WebClient posts forms; a JSON body is read too, so neither encoding slips past. */
+function slackFields(req: WriteRequest): Record<string, string> | undefined {
+  const text = req.body.toString('utf8');
+  if (/^application\/json\b/i.test(req.contentType)) {
+    const body = jsonBody(req);
+    if (!body) return undefined;
+    return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(text)) {
+    if (Object.hasOwn(out, k)) return undefined;
+    out[k] = v;
+  }
+  return out;
+}

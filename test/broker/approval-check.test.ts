@@ -1,0 +1,136 @@
+// The broker's judgement of one write against what Temporal says was approved,
+// as a compromised worker would try it: forged, replayed, altered, early, late.
+import { checkWrite, writeKind, type TriageApproval, type WriteKind } from '../../broker/approval.js';
+import { BACK_LINK_TEMPLATE, hashPlan, type WritePlan } from '../../config/write-plan.js';
+
+const plan: WritePlan = {
+  github: {
+    repo: 'acme/checkout',
+    title: '[triage] Checkout 5xx (PagerDuty #42)',
+    body: '**Most likely cause:** OOMKilled\n\n<!-- keyless-triage idempotency-key: k -->\n',
+    labels: ['triage', 'severity:critical', 'triage-key:k'],
+    idempotencyKey: 'k',
+    backLink: BACK_LINK_TEMPLATE,
+  },
+  slack: { text: 'summary' },
+};
+const hash = hashPlan(plan);
+const approved: TriageApproval = {
+  planHash: hash,
+  plan,
+  decision: { decision: 'approve', planHash: hash },
+  githubIssue: { repo: 'acme/checkout', number: 7 },
+  slackCard: { channelId: 'C0APPROVAL', ts: '1.1' },
+};
+const approvalLine = '\n\n**Approved** by alice via Slack at 2026-12-07T10:00:00.000Z\n';
+const created = { title: plan.github.title, body: `${plan.github.body}${approvalLine}`, labels: plan.github.labels };
+const permalink = 'https://acme.slack.com/archives/C0INCIDENTS/p1700000000000100';
+const edited = { body: `${created.body}\n**Slack:** [the #incidents note](${permalink})\n` };
+
+const json = (kind: WriteKind, path: string, body: unknown) => ({
+  kind,
+  path,
+  contentType: 'application/json',
+  body: Buffer.from(JSON.stringify(body)),
+});
+const create = (body: unknown = created) => json('issue-create', '/repos/acme/checkout/issues', body);
+const edit = (body: unknown = edited, n = 7) => json('issue-edit', `/repos/acme/checkout/issues/${n}`, body);
+const slack = (kind: 'slack-post' | 'slack-update', fields: Record<string, string>) => ({
+  kind,
+  path: kind === 'slack-post' ? '/api/chat.postMessage' : '/api/chat.update',
+  contentType: 'application/x-www-form-urlencoded',
+  body: Buffer.from(new URLSearchParams(fields).toString()),
+});
+
+test('classifies exactly the writes', () => {
+  expect(writeKind('github', 'POST', '/repos/acme/checkout/issues')).toBe('issue-create');
+  expect(writeKind('github', 'PATCH', '/repos/acme/checkout/issues/7')).toBe('issue-edit');
+  expect(writeKind('github', 'GET', '/repos/acme/checkout/issues/7')).toBeUndefined();
+  expect(writeKind('slack', 'POST', '/api/chat.postMessage')).toBe('slack-post');
+  expect(writeKind('slack', 'POST', '/api/chat.update')).toBe('slack-update');
+  expect(writeKind('slack', 'POST', '/api/chat.getPermalink')).toBeUndefined();
+});
+
+test('the approved plan is forwarded: the create (with or without its approval line) and the back-link edit', () => {
+  expect(checkWrite(create(), approved)).toEqual({ ok: true });
+  expect(checkWrite(create({ ...created, body: plan.github.body }), approved)).toEqual({ ok: true });
+  expect(checkWrite(edit(), approved)).toEqual({ ok: true });
+  // Key order and JSON spacing are formatting, not content.
+  const reordered = {
+    ...create(),
+    body: Buffer.from(JSON.stringify({ labels: created.labels, body: created.body, title: created.title }, null, 2)),
+  };
+  expect(checkWrite(reordered, approved)).toEqual({ ok: true });
+});
+
+test.each<[string, TriageApproval | undefined, string]>([
+  ['a forged triage id (no such workflow)', undefined, 'write without approval'],
+  ['no decision yet', { ...approved, decision: undefined }, 'write without approval'],
+  ['a rejection', { ...approved, decision: { decision: 'reject', planHash: hash } }, 'write without approval'],
+  ['an approval of another plan', { ...approved, decision: { decision: 'approve', planHash: 'f'.repeat(64) } }, 'plan mismatch'],
+  [
+    'a plan altered after approval (the hash no longer matches)',
+    { ...approved, plan: { ...plan, github: { ...plan.github, body: `${plan.github.body}x` } } },
+    'plan mismatch',
+  ],
+  ['a workflow that serves no plan', { ...approved, plan: undefined }, 'write without approval'],
+])('refuses the create after %s', (_name, approval, reason) => {
+  expect(checkWrite(create(), approval)).toMatchObject({ ok: false, reason });
+  expect(checkWrite(edit(), approval)).toMatchObject({ ok: false, reason });
+});
+
+test.each<[string, ReturnType<typeof create>]>([
+  ['a body changed by one byte', create({ ...created, body: created.body.replace('OOMKilled', 'OOMKilleD') })],
+  ['another title', create({ ...created, title: `${created.title}!` })],
+  ['an added label', create({ ...created, labels: [...created.labels, 'x'] })],
+  ['an extra field', create({ ...created, assignees: ['mallory'] })],
+  ['another repository', json('issue-create', '/repos/acme/payments/issues', created)],
+  ['a second line after the approval line', create({ ...created, body: `${created.body}@everyone\n` })],
+  ['a body that is not JSON', { ...create(), body: Buffer.from('title=x') }],
+])('refuses a create with %s as a plan mismatch', (_name, request) => {
+  expect(checkWrite(request, approved)).toMatchObject({ ok: false, reason: 'plan mismatch' });
+});
+
+test.each<[string, ReturnType<typeof edit>]>([
+  ['another issue', edit(edited, 8)],
+  ['a permalink that breaks out of the link', edit({ body: edited.body.replace(permalink, `${permalink}) [x](https://evil`) })],
+  ['a changed approved text', edit({ body: edited.body.replace('OOMKilled', 'fine') })],
+  ['text after the back link', edit({ body: `${edited.body}more\n` })],
+  ['a title change', edit({ ...edited, title: 'x' })],
+])('refuses an edit with %s as a plan mismatch', (_name, request) => {
+  expect(checkWrite(request, approved)).toMatchObject({ ok: false, reason: 'plan mismatch' });
+});
+
+test('an edit needs the issue the workflow recorded', () => {
+  expect(checkWrite(edit(), { ...approved, githubIssue: undefined })).toMatchObject({ ok: false, reason: 'plan mismatch' });
+});
+
+describe('Slack', () => {
+  const pending: TriageApproval = { planHash: hash, plan };
+  test('the card may be posted before a decision, and only once the workflow has recorded it', () => {
+    expect(checkWrite(slack('slack-post', { channel: 'C0APPROVAL', text: 'card' }), pending)).toEqual({ ok: true });
+    const carded = { ...pending, slackCard: approved.slackCard };
+    expect(checkWrite(slack('slack-post', { channel: 'C0INCIDENTS', text: 'note' }), carded)).toMatchObject({
+      ok: false,
+      reason: 'write without approval',
+    });
+  });
+
+  test('the reminder and the card edit are the triage card own, in its channel', () => {
+    const carded = { ...pending, slackCard: approved.slackCard };
+    expect(checkWrite(slack('slack-post', { channel: 'C0APPROVAL', thread_ts: '1.1', text: 'r' }), carded)).toEqual({ ok: true });
+    expect(checkWrite(slack('slack-update', { channel: 'C0APPROVAL', ts: '1.1', text: 'u' }), carded)).toEqual({ ok: true });
+    expect(checkWrite(slack('slack-update', { channel: 'C0APPROVAL', ts: '9.9', text: 'u' }), carded)).toMatchObject({ ok: false });
+    expect(checkWrite(slack('slack-post', { channel: 'C0OTHER', thread_ts: '1.1', text: 'r' }), carded)).toMatchObject({ ok: false });
+    expect(checkWrite(slack('slack-update', { channel: 'C0APPROVAL', ts: '1.1' }), undefined)).toMatchObject({ ok: false });
+  });
+
+  test('the note needs the approved plan', () => {
+    const note = slack('slack-post', { channel: 'C0INCIDENTS', text: 'note' });
+    expect(checkWrite(note, approved)).toEqual({ ok: true });
+    expect(checkWrite(note, { ...approved, decision: { decision: 'reject', planHash: hash } })).toMatchObject({
+      ok: false,
+      reason: 'write without approval',
+    });
+  });
+});

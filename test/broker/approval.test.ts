@@ -1,0 +1,148 @@
+// The broker as a compromised worker meets it: every write is judged against
+// what a real Temporal dev server answers for the triage id it carries.
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { TriageApproval } from '../../broker/approval.js';
+import { hashPlan } from '../../config/write-plan.js';
+import { findTemporalCli } from '../../sandbox/venv-tools.js';
+import { APPROVED_PLAN, APPROVED_WRITES, createWorld, type Reply, type World } from './harness.js';
+
+const TASK_QUEUE = 'broker-approval-test';
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let world: World;
+
+beforeAll(async () => {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: findTemporalCli() } } });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowsPath: fileURLToPath(new URL('./workflows/approval-fixture.ts', import.meta.url)),
+  });
+  running = worker.run();
+  // No injected answer: the broker reads Temporal as configured, as in production.
+  world = await createWorld({
+    configOverrides: { temporal: { address: env.address, namespace: env.namespace ?? 'default' } },
+    broker: { approvals: undefined },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await world?.close();
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+const hash = hashPlan(APPROVED_PLAN);
+const approved: TriageApproval = {
+  planHash: hash,
+  plan: APPROVED_PLAN,
+  decision: { decision: 'approve', planHash: hash },
+  githubIssue: { repo: 'acme/checkout', number: 17 },
+};
+
+async function triage(state: TriageApproval): Promise<string> {
+  const id = `triage-Q${randomBytes(4).toString('hex').toUpperCase()}`;
+  await env.client.workflow.start('approvalFixture', { taskQueue: TASK_QUEUE, workflowId: id, args: [state] });
+  return id;
+}
+
+const createIssue = (triageId: string, body = APPROVED_WRITES.create) =>
+  world.call('POST', '/github/repos/acme/checkout/issues', {
+    headers: { 'content-type': 'application/json', 'x-triage-id': triageId },
+    body,
+  });
+
+async function expectDenied(send: () => Promise<Reply>, reason: string): Promise<void> {
+  const before = (await world.audit()).length;
+  const reply = await send();
+  expect(reply.status).toBe(403);
+  expect(reply.json()).toEqual({ error: 'denied', reason });
+  expect((await world.audit(before + 1)).at(-1)).toMatchObject({ decision: 'denied', reason, status: 403 });
+}
+
+test('the approved plan is forwarded: the create and the back-link edit', async () => {
+  const id = await triage(approved);
+  expect((await createIssue(id)).status).toBe(201);
+  const edited = await world.call('PATCH', '/github/repos/acme/checkout/issues/17', {
+    headers: { 'content-type': 'application/json', 'x-triage-id': id },
+    body: APPROVED_WRITES.edit,
+  });
+  expect(edited.status).toBe(200);
+}, 30_000);
+
+test('a forged triage id (no such workflow) → 403 write without approval', async () => {
+  await expectDenied(() => createIssue('triage-QNOSUCHTRIAGE'), 'write without approval');
+});
+
+test('no triage id at all → 403 write without approval', async () => {
+  await expectDenied(
+    () => world.call('POST', '/github/repos/acme/checkout/issues', { body: APPROVED_WRITES.create }),
+    'write without approval',
+  );
+});
+
+test('a write with no decision yet → 403 write without approval', async () => {
+  const id = await triage({ planHash: hash, plan: APPROVED_PLAN });
+  await expectDenied(() => createIssue(id), 'write without approval');
+});
+
+test('a write after a rejection → 403 write without approval', async () => {
+  const id = await triage({ ...approved, decision: { decision: 'reject', planHash: hash } });
+  await expectDenied(() => createIssue(id), 'write without approval');
+});
+
+test('an approval replayed for another plan → 403 plan mismatch', async () => {
+  const other = hashPlan({ ...APPROVED_PLAN, github: { ...APPROVED_PLAN.github, body: 'another text' } });
+  const id = await triage({ ...approved, decision: { decision: 'approve', planHash: other } });
+  await expectDenied(() => createIssue(id), 'plan mismatch');
+});
+
+test('a body changed by one byte → 403 plan mismatch, and nothing reaches GitHub', async () => {
+  const id = await triage(approved);
+  const before = world.github.requests.length;
+  await expectDenied(() => createIssue(id, APPROVED_WRITES.create.replace('approved text', 'approved texT')), 'plan mismatch');
+  expect(world.github.requests.length).toBe(before);
+});
+
+test('reads are not checked', async () => {
+  const reply = await world.call('GET', '/github/repos/acme/checkout/issues', { headers: { 'x-triage-id': 'triage-QNOSUCHTRIAGE' } });
+  expect(reply.status).toBe(200);
+});
+
+test('a write over the body limit → 413 before anything is judged or sent', async () => {
+  const id = await triage(approved);
+  const before = world.github.requests.length;
+  const reply = await createIssue(id, JSON.stringify({ title: 'x', body: 'y'.repeat(world.config.maxRequestBodyBytes), labels: [] }));
+  expect(reply.status).toBe(413);
+  expect(world.github.requests.length).toBe(before);
+});
+
+describe('Slack', () => {
+  const post = (triageId: string, fields: Record<string, string>) =>
+    world.call('POST', '/slack/api/chat.postMessage', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-triage-id': triageId },
+      body: new URLSearchParams(fields).toString(),
+    });
+
+  test('the card is posted before any decision; a second top-level post once it is recorded is not', async () => {
+    expect((await post(await triage({ planHash: hash, plan: APPROVED_PLAN }), { channel: 'C0APPROVAL', text: 'card' })).status).toBe(200);
+    const carded = await triage({ planHash: hash, plan: APPROVED_PLAN, slackCard: { channelId: 'C0APPROVAL', ts: '1.1' } });
+    expect((await post(carded, { channel: 'C0APPROVAL', thread_ts: '1.1', text: 'reminder' })).status).toBe(200);
+    await expectDenied(() => post(carded, { channel: 'C0INCIDENTS', text: 'note' }), 'write without approval');
+  });
+
+  test('the note after a rejection → 403', async () => {
+    const id = await triage({
+      ...approved,
+      decision: { decision: 'reject', planHash: hash },
+      slackCard: { channelId: 'C0APPROVAL', ts: '1.1' },
+    });
+    await expectDenied(() => post(id, { channel: 'C0INCIDENTS', text: 'note' }), 'write without approval');
+  });
+});
