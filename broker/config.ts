@@ -97,34 +97,58 @@ const slackSchema = z.strictObject({
   botTokenFile: filePath,
 });
 
-export const brokerConfigSchema = z.strictObject({
-  listen: z
-    .strictObject({
-      // No caller authentication: being reachable only from inside the pod is the access control.
-      host: z.string().refine(isLoopbackHost, 'must be a loopback address (127.0.0.1, ::1 or localhost)').default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(DEFAULT_PORT),
-    })
-    .prefault({}),
-  auditLog: filePath,
-  upstreamTimeout: duration.default(30_000),
-  maxRequestBodyBytes: z.number().int().positive().default(DEFAULT_MAX_REQUEST_BODY_BYTES),
-  /** How long SIGTERM waits for in-flight requests before closing their connections. */
-  shutdownGrace: duration.default(20_000),
-  providers: z
-    .strictObject({
-      github: githubSchema.optional(),
-      pagerduty: pagerdutySchema.optional(),
-      datadog: datadogSchema.optional(),
-      slack: slackSchema.optional(),
-    })
-    .prefault({}),
-  /**
-   * Where the broker reads a triage's plan and decision before it forwards a
-   * write (the worker's `temporal` settings; an identity that may query
-   * workflows is enough). Without it every write is refused.
-   */
-  temporal: configSchema.shape.temporal.unwrap().optional(),
+/** `namespace/name` of a ServiceAccount whose pods may call the broker. */
+const serviceAccount = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/, 'must be namespace/name of a ServiceAccount');
+
+/**
+ * Who may call: pods presenting a projected ServiceAccount token minted for
+ * the broker's own audience, checked with a TokenReview by the Kubernetes API.
+ */
+const callersSchema = z.strictObject({
+  audience: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,252}$/, 'must be a token audience such as keyless-triage-broker'),
+  serviceAccounts: z.array(serviceAccount).min(1, 'list at least one namespace/name'),
+  /** Where the TokenReview is sent; unset in a pod: the in-cluster API with the broker's own token. */
+  kubeconfig: filePath.optional(),
+  /** How long a reviewed token's verdict is reused before it is reviewed again. */
+  cacheFor: duration.default(60_000),
 });
+
+export const brokerConfigSchema = z
+  .strictObject({
+    listen: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(DEFAULT_PORT),
+      })
+      .prefault({}),
+    callers: callersSchema.optional(),
+    auditLog: filePath,
+    upstreamTimeout: duration.default(30_000),
+    maxRequestBodyBytes: z.number().int().positive().default(DEFAULT_MAX_REQUEST_BODY_BYTES),
+    /** How long SIGTERM waits for in-flight requests before closing their connections. */
+    shutdownGrace: duration.default(20_000),
+    providers: z
+      .strictObject({
+        github: githubSchema.optional(),
+        pagerduty: pagerdutySchema.optional(),
+        datadog: datadogSchema.optional(),
+        slack: slackSchema.optional(),
+      })
+      .prefault({}),
+    /**
+     * Where the broker reads a triage's plan and decision before it forwards a
+     * write (the worker's `temporal` settings; an identity that may query
+     * workflows is enough). Without it every write is refused.
+     */
+    temporal: configSchema.shape.temporal.unwrap().optional(),
+  })
+  // Off loopback the network is shared with every pod the NetworkPolicy lets in; a caller must then prove who it is.
+  .refine((c) => isLoopbackHost(c.listen.host) || c.callers !== undefined, {
+    path: ['callers'],
+    message: 'required when listen.host is not a loopback address: the broker authenticates its callers by ServiceAccount token',
+  });
 
 type ParsedConfig = z.output<typeof brokerConfigSchema>;
 
@@ -133,8 +157,12 @@ export type PagerDutyProviderConfig = NonNullable<ParsedConfig['providers']['pag
 export type DatadogProviderConfig = NonNullable<ParsedConfig['providers']['datadog']>;
 export type SlackProviderConfig = NonNullable<ParsedConfig['providers']['slack']>;
 
+export type CallersConfig = NonNullable<ParsedConfig['callers']>;
+
 export interface BrokerConfig {
   listen: { host: string; port: number };
+  /** Unset only on loopback (the config refuses it elsewhere): callers are then not authenticated. */
+  callers?: CallersConfig;
   /** Absolute path. */
   auditLog: string;
   upstreamTimeoutMs: number;
@@ -169,6 +197,7 @@ export function parseBrokerConfig(raw: unknown, baseDir: string, source = 'broke
   const { github, pagerduty, datadog, slack } = c.providers;
   return {
     listen: c.listen,
+    ...(c.callers && { callers: { ...c.callers, ...(c.callers.kubeconfig && { kubeconfig: abs(c.callers.kubeconfig) }) } }),
     auditLog: abs(c.auditLog),
     upstreamTimeoutMs: c.upstreamTimeout,
     maxRequestBodyBytes: c.maxRequestBodyBytes,

@@ -15,6 +15,11 @@ import { durationSetting } from './duration.js';
 const duration = durationSetting;
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((u) => u.replace(/\/+$/, ''));
+/** True for a loopback broker URL, and for one that is not a URL at all (its own check names that). */
+function isLoopbackUrl(url: string): boolean {
+  if (!URL.canParse(url)) return true;
+  return /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/.test(new URL(url).hostname);
+}
 const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port');
 const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name (DNS-1123 label)');
 
@@ -206,8 +211,23 @@ export const configSchema = z
       .optional(),
     /** The worker's loopback health endpoint (`/healthz`, `/readyz`) for the container's exec probes; 0 picks a free port. */
     worker: z.object({ healthPort: z.number().int().min(0).max(65535).default(8791) }).prefault({}),
-    /** The credential broker sidecar: every SaaS call goes through it, and it alone holds the credentials. */
-    broker: z.object({ url: httpUrl.default('http://127.0.0.1:8790') }).prefault({}),
+    /** The credential broker: every SaaS call goes through it, and it alone holds the credentials. */
+    broker: z
+      .object({
+        url: httpUrl.default('http://127.0.0.1:8790'),
+        /**
+         * The projected ServiceAccount token (the broker's audience) sent with
+         * every call, re-read as the kubelet rotates it. Required unless the
+         * broker is on loopback.
+         */
+        tokenFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((b) => b.tokenFile !== undefined || isLoopbackUrl(b.url), {
+        path: ['tokenFile'],
+        message: 'required when the broker is not on loopback: the broker only answers callers that present their ServiceAccount token',
+      })
+      .prefault({}),
     kubernetes: z
       .object({
         cluster: z.string().min(1).default('in-cluster'),
@@ -297,6 +317,7 @@ export const ENV_OVERRIDES: Record<string, string> = {
   // The CLI has no file form for the API key (TEMPORAL_API_KEY is the key itself); this is ours.
   TEMPORAL_API_KEY_FILE: 'temporal.apiKeyFile',
   TRIAGE_BROKER_URL: 'broker.url',
+  TRIAGE_BROKER_TOKEN_FILE: 'broker.tokenFile',
   TRIAGE_KUBECONFIG: 'kubernetes.kubeconfig',
   TRIAGE_GATEWAY_PORT: 'gateway.port',
   // Not AWS_REGION: EKS's Pod Identity webhook injects that with the cluster's region, which would silently move the metrics.

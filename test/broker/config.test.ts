@@ -129,7 +129,9 @@ test.each([
   ],
   ['providers: { datadog: { apiKeyFile: a } }', 'providers.datadog.appKeyFile'],
   ['providers: { jira: { token: x } }', 'providers'],
-  ['listen: { host: 0.0.0.0 }', 'listen.host: must be a loopback address'],
+  ['listen: { host: 0.0.0.0 }', 'callers: required when listen.host is not a loopback address'],
+  ['callers: { audience: keyless-triage-broker, serviceAccounts: [keyless-triage] }', 'callers.serviceAccounts[0]: must be namespace/name'],
+  ['callers: { audience: "", serviceAccounts: [a/b] }', 'callers.audience'],
   ['listen: { port: 70000 }', 'listen.port'],
 ])('%s → names the setting', async (fragment, expected) => {
   const message = await loadError(`auditLog: audit.jsonl\n${fragment}\n`);

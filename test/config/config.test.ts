@@ -32,6 +32,11 @@ describe('configuration', () => {
   test.each([
     ['a broker URL that is not a URL', { ...valid, broker: { url: 'localhost 8790' } }, 'broker.url: must be an http(s) URL'],
     [
+      'a broker off loopback without the token to show it',
+      { ...valid, broker: { url: 'http://keyless-triage-broker.keyless-triage.svc:8790' } },
+      'broker.tokenFile: required when the broker is not on loopback',
+    ],
+    [
       'no approvers',
       { ...valid, services: { PCHKOUT: { name: 'checkout', approvers: [] } } },
       'services.PCHKOUT.approvers: list at least one approver',
