@@ -19,6 +19,7 @@ import type {
   MetricWindow,
 } from './model.js';
 import { evidenceText } from './untrusted-text.js';
+import { callerHeaders, type CallerToken } from './broker-caller.js';
 
 const SURFACE = 'datadog';
 const USER_AGENT = 'keyless-triage/0.1';
@@ -41,6 +42,8 @@ const SIGNIFICANT_DIGITS = 6;
 export interface DatadogActivitiesOptions {
   /** The broker's `/datadog` prefix (or the sandbox emulator in tests). */
   baseUrl: string;
+  /** The worker's token for the broker (activities/broker-caller.ts). */
+  callerToken?: CallerToken;
   timeoutMs?: number;
   /** Clock in ms since the epoch; the evidence window ends here. */
   now?: () => number;
@@ -86,6 +89,7 @@ class TriageHttpLibrary implements client.HttpLibrary {
   constructor(
     private readonly triageId: string,
     private readonly timeoutMs: number,
+    private readonly callerToken: CallerToken | undefined,
   ) {}
 
   async send(request: client.RequestContext): Promise<client.ResponseContext> {
@@ -95,6 +99,7 @@ class TriageHttpLibrary implements client.HttpLibrary {
     // The client's own product token stays: it tells Datadog support which client version called.
     headers.set('user-agent', `${USER_AGENT} (${this.triageId}) ${headers.get('user-agent') ?? ''}`.trim());
     headers.set('x-triage-id', this.triageId);
+    for (const [name, value] of Object.entries(callerHeaders(this.callerToken))) headers.set(name, value);
 
     const cancel = asyncLocalStorage.getStore()?.cancellationSignal;
     const timeout = AbortSignal.timeout(this.timeoutMs);
@@ -228,7 +233,7 @@ export function createDatadogActivities(options: DatadogActivitiesOptions) {
   function apis(triageId: string) {
     const configuration = client.createConfiguration({
       baseServer: new client.BaseServerConfiguration(baseUrl, {}),
-      httpApi: new TriageHttpLibrary(triageId, timeoutMs),
+      httpApi: new TriageHttpLibrary(triageId, timeoutMs, options.callerToken),
       // Named but empty on purpose: otherwise the client fills them from DD_API_KEY /
       // DD_APP_KEY in the environment, and the worker must never send a key.
       authMethods: { apiKeyAuth: '', appKeyAuth: '' },

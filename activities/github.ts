@@ -7,6 +7,7 @@ import { idempotencyLabel, idempotencyMarker } from './idempotency.js';
 import { gitHubText } from './untrusted-text.js';
 import { BACK_LINK_TEMPLATE, fillPlaceholders, PlaceholderError } from '../config/write-plan.js';
 import { MAX_CLIENT_IDENTITY, viaChannel, type DecisionRecord } from '../workflows/messages.js';
+import { callerHeaders, type CallerToken } from './broker-caller.js';
 
 const SURFACE = 'github';
 const REPO = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/;
@@ -15,6 +16,8 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 export interface GitHubClientOptions {
   /** The broker's `/github` prefix (or, in tests, any GitHub-compatible base URL). */
   baseUrl: string;
+  /** The worker's token for the broker (activities/broker-caller.ts). */
+  callerToken?: CallerToken;
   timeoutMs?: number;
 }
 
@@ -58,7 +61,10 @@ export function createGitHubActivities(options: GitHubClientOptions) {
   const octokit = new Octokit({ baseUrl: options.baseUrl, userAgent: 'keyless-triage/0.1', log: silent });
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   // Per call: the triage id for the broker's audit log, and a deadline.
-  const callOptions = (triageId: string) => ({ headers: { 'x-triage-id': triageId }, request: { signal: AbortSignal.timeout(timeoutMs) } });
+  const callOptions = (triageId: string) => ({
+    headers: { 'x-triage-id': triageId, ...callerHeaders(options.callerToken) },
+    request: { signal: AbortSignal.timeout(timeoutMs) },
+  });
   const ownerAndRepo = (full: string): [string, string] => {
     const match = REPO.exec(full);
     if (!match) throw invalidRequest(SURFACE, 'repository must be owner/name');

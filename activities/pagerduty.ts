@@ -9,6 +9,7 @@ import { PAGERDUTY_ID } from '../config/identifiers.js';
 import { httpFailure, invalidRequest, malformedResponse, networkFailure, requireTriageId } from './http-failure.js';
 import type { AlertSummary, EvidenceRequest, IncidentRef, PagerDutyEvidence } from './model.js';
 import { evidenceText } from './untrusted-text.js';
+import { callerHeaders, type CallerToken } from './broker-caller.js';
 
 const SURFACE = 'pagerduty';
 const ACCEPT = 'application/vnd.pagerduty+json;version=2';
@@ -27,6 +28,8 @@ export interface PagerDutyClientOptions {
   baseUrl: string;
   /** The Authorization header value, fetched per call so a rotated token is picked up; empty when the broker injects it. */
   authorization: () => Promise<string> | string;
+  /** The worker's token for the broker (activities/broker-caller.ts). */
+  callerToken?: CallerToken;
   timeoutMs?: number;
 }
 
@@ -126,6 +129,7 @@ export function createPagerDutyActivities(options: PagerDutyClientOptions) {
     let authorization: string;
     try {
       authorization = await options.authorization();
+      Object.assign(headers, callerHeaders(options.callerToken));
     } catch {
       // A token file mid-rotation can be briefly missing: retry, and say nothing about the file.
       throw ApplicationFailure.create({

@@ -14,6 +14,7 @@ import {
   type CardDecision,
   type SlackMessage,
 } from './slack-card.js';
+import { callerHeaders, type CallerToken } from './broker-caller.js';
 
 const SURFACE = 'slack';
 const CHANNEL_ID = /^[CG][A-Z0-9]{8,}$/;
@@ -23,6 +24,8 @@ const CHANNEL_INTERVAL_MS = 1000;
 export interface SlackClientOptions {
   /** The broker's `/slack` prefix; the Web API lives under `/api/`. */
   baseUrl: string;
+  /** The worker's token for the broker (activities/broker-caller.ts). */
+  callerToken?: CallerToken;
   timeoutMs?: number;
 }
 
@@ -49,7 +52,7 @@ export function createSlackActivities(options: SlackClientOptions) {
     requireTriageId(SURFACE, triageId);
     return new WebClient(undefined, {
       slackApiUrl: `${options.baseUrl}/api/`,
-      headers: { 'x-triage-id': triageId },
+      headers: { 'x-triage-id': triageId, ...callerHeaders(options.callerToken) },
       timeout: options.timeoutMs ?? 15_000,
       // Temporal owns retries: a 429 becomes a retry after Slack's Retry-After, durably.
       retryConfig: { retries: 0 },

@@ -17,6 +17,8 @@ export interface AuditRecord {
   credentialId?: string;
   /** The caller's X-Triage-Id; "invalid" when malformed, null when absent. */
   triageId: string | null;
+  /** The ServiceAccount user a TokenReview authenticated the caller as; absent on loopback, where callers are not authenticated. */
+  caller?: string;
   /** What the broker answered; 499 when the caller went away before an answer. */
   status: number;
   upstreamStatus?: number;

@@ -14,6 +14,7 @@ import { createPagerDutyCredentials } from './providers/pagerduty.js';
 import { createSlackCredentials } from './providers/slack.js';
 import { CredentialUnavailableError } from './secret-file.js';
 import { temporalApprovals, type ApprovalSource } from './approval.js';
+import { kubernetesTokenReviewer, tokenReviewCallers, type TokenReviewer } from './callers.js';
 import { createBrokerHandler, createConnectRefusal } from './server.js';
 import { createUpstreamPool, upstreamsOf, type UpstreamPool } from './upstream.js';
 
@@ -28,6 +29,8 @@ export interface StartBrokerOptions {
   credentialRetryMs?: number;
   /** Where writes' approvals are read; defaults to Temporal as `config.temporal` names it. */
   approvals?: ApprovalSource;
+  /** How caller tokens are reviewed; defaults to the Kubernetes API as `config.callers` names it. */
+  tokenReviewer?: TokenReviewer;
 }
 
 export interface RunningBroker {
@@ -81,6 +84,8 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     if (approvals) cleanup.unshift(() => approvals.close());
     else if (config.providers.github || config.providers.slack) log.warn('no temporal settings: every GitHub and Slack write is refused');
 
+    const callers = config.callers && (await callerCheck(config.callers, options.tokenReviewer, log));
+
     const policy = buildPolicy(config);
     const server = createServer(
       createBrokerHandler({
@@ -90,6 +95,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
         audit,
         log,
         ...(approvals && { approvals }),
+        ...(callers && { callers }),
         proxy: {
           dispatcher: pool.dispatcher,
           timeoutMs: config.upstreamTimeoutMs,
@@ -103,7 +109,12 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host}:${address.port}`;
-    log.info('broker listening', { url, providers: Object.keys(credentials), auditLog: config.auditLog });
+    log.info('broker listening', {
+      url,
+      providers: Object.keys(credentials),
+      auditLog: config.auditLog,
+      callers: config.callers ? config.callers.serviceAccounts : 'unauthenticated (loopback)',
+    });
 
     let closing: Promise<void> | undefined;
     return {
@@ -116,6 +127,24 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     for (const step of cleanup) await step().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * A broker whose TokenReviews fail would refuse every call; one review of a
+ * token that cannot be valid proves, before the rollout goes on, that the API
+ * answers and the broker's RBAC lets it ask (an answer, not its verdict).
+ */
+async function callerCheck(config: NonNullable<BrokerConfig['callers']>, reviewer: TokenReviewer | undefined, log: Logger) {
+  let review: TokenReviewer;
+  try {
+    review = reviewer ?? kubernetesTokenReviewer(config.kubeconfig);
+    await review('keyless-triage-broker-start-check', config.audience);
+  } catch (err) {
+    throw new BrokerStartError(
+      `callers: cannot review tokens (${(err as Error).message}); the broker's ServiceAccount needs create on tokenreviews`,
+    );
+  }
+  return tokenReviewCallers(config, review, log);
 }
 
 function createCredentials(

@@ -9,6 +9,7 @@ import { triageIdFrom, type AuditRecord, type AuditSink } from './audit.js';
 import { PROVIDERS, type ProviderName } from './config.js';
 import type { Logger } from '../config/logger.js';
 import { ApprovalUnavailableError, checkWrite, writeKind, type ApprovalSource } from './approval.js';
+import type { CallerCheck } from './callers.js';
 import { decide, type Policy } from './policy.js';
 import type { CredentialProvider, OutboundCredential } from './providers/credential.js';
 import { proxyRequest, tooLargeReply, CLIENT_CLOSED_STATUS, type ProxyOptions } from './proxy.js';
@@ -25,6 +26,8 @@ export interface BrokerHandlerDeps {
   log: Logger;
   /** Where a write's approval is read; without one, every write is refused. */
   approvals?: ApprovalSource;
+  /** Who may call; absent only on loopback (broker/config.ts refuses it elsewhere). */
+  callers?: CallerCheck;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -84,7 +87,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: BrokerHan
   }
 
   const triageId = triageIdFrom(req.headers['x-triage-id']);
-  const audit = (fields: Omit<AuditRecord, 'time' | 'method' | 'triageId' | 'durationMs'>) => {
+  let caller: string | undefined;
+  const audit = (fields: Omit<AuditRecord, 'time' | 'method' | 'triageId' | 'durationMs' | 'caller'>) => {
     deps.audit.write({
       time: new Date().toISOString(),
       provider: fields.provider,
@@ -94,6 +98,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: BrokerHan
       ...(fields.reason !== undefined && { reason: fields.reason }),
       ...(fields.credentialId !== undefined && { credentialId: fields.credentialId }),
       triageId,
+      ...(caller !== undefined && { caller }),
       status: fields.status,
       ...(fields.upstreamStatus !== undefined && { upstreamStatus: fields.upstreamStatus }),
       bytesIn: fields.bytesIn,
@@ -103,6 +108,33 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: BrokerHan
   };
 
   const decision = decide(deps.policy, method, target);
+  const statusView = target.split('?')[0] === STATUS_PATH;
+  if (deps.callers) {
+    const verdict = await deps.callers.check(req.headers['proxy-authorization']);
+    if (!verdict.ok) {
+      const bytesOut = sendJson(
+        res,
+        verdict.status,
+        { error: 'denied', reason: verdict.reason },
+        verdict.status === 401 ? { 'www-authenticate': 'Bearer' } : {},
+      );
+      audit({
+        provider: decision.provider,
+        path: decision.path,
+        decision: 'denied',
+        reason: verdict.reason,
+        status: verdict.status,
+        bytesIn: 0,
+        bytesOut,
+      });
+      return;
+    }
+    caller = verdict.caller;
+  }
+  if (statusView) {
+    await brokerStatus(req, res, deps);
+    return;
+  }
   if (!decision.allowed) {
     const error = decision.status === 404 ? 'not found' : 'denied';
     const bytesOut = sendJson(res, decision.status, { error, reason: decision.reason });
@@ -210,12 +242,7 @@ async function healthz(req: IncomingMessage, res: ServerResponse, deps: BrokerHa
     sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
     return;
   }
-  const providers: Record<string, string> = {};
-  for (const name of PROVIDERS) {
-    const credentials = deps.credentials[name];
-    if (credentials) providers[name] = await credentials.readiness();
-  }
-  sendJson(res, 200, { status: 'ok', providers });
+  sendJson(res, 200, { status: 'ok', providers: await providerReadiness(deps) });
 }
 
 async function providerReadiness(deps: BrokerHandlerDeps): Promise<Record<string, string>> {
@@ -260,12 +287,14 @@ async function brokerStatus(req: IncomingMessage, res: ServerResponse, deps: Bro
 }
 
 /**
- * Read-only views for probes and `triage doctor`, answered before the policy
- * (no provider is named `_broker`), neither proxied nor audited. They say which
- * providers are loaded and how many routes each allows; never a credential id
- * or value (a readiness reason names at most a secret file's path).
+ * Read-only views for the kubelet's probes, answered before the caller check
+ * (the kubelet has no token), neither proxied nor audited. They say whether
+ * each provider's credential is at hand; never a credential id or value (a
+ * readiness reason names at most a secret file's path).
  */
 const PROBES = new Map<string, (req: IncomingMessage, res: ServerResponse, deps: BrokerHandlerDeps) => Promise<void>>([
   ['/readyz', readyz],
-  ['/_broker/status', brokerStatus],
 ]);
+
+/** `triage doctor`'s view (no provider is named `_broker`): for authenticated callers only, since it describes the policy. */
+const STATUS_PATH = '/_broker/status';

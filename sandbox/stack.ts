@@ -50,6 +50,8 @@ export interface StackInfo {
   taskQueue: string;
   brokerUrl: string;
   brokerAuditLog: string;
+  /** The worker's token for the broker, as the kubelet would project it; the broker answers nothing without it. */
+  brokerCallerTokenFile: string;
   pagerdutyUrl: string;
   kubernetesUrl: string;
   githubUrl: string;
@@ -142,6 +144,10 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
   const datadogAppKeyFile = secret(join(brokerSecretDir, 'datadog-app-key'), randomBytes(20).toString('hex'));
   // What the kubelet projects into an EKS pod for the Pod Identity Agent: a token, not an AWS credential.
   const podIdentityTokenFile = secret(join(secretDir, 'pod-identity-token'));
+  // What the kubelet projects for the broker's callers (the worker's ServiceAccount, the broker's audience),
+  // and the broker's own ServiceAccount token, with which it asks the API to review them.
+  const brokerCallerTokenFile = secret(join(secretDir, 'broker-caller-token'));
+  const brokerKubernetesTokenFile = secret(join(brokerSecretDir, 'kubernetes-token'));
 
   const port = async (name: keyof NonNullable<StackOptions['ports']>) => opts.ports?.[name] ?? (await freePort());
   const ports = {
@@ -233,6 +239,10 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
         String(ports.github),
         '--kubernetes-token-file',
         kubernetesTokenFile,
+        '--kubernetes-reviewer-token-file',
+        brokerKubernetesTokenFile,
+        '--kubernetes-projected-token',
+        `${BROKER_CALLER.namespace}/${BROKER_CALLER.serviceAccount}:${BROKER_CALLER.audience}=${brokerCallerTokenFile}`,
         '--pagerduty-client-id-file',
         pagerdutyClientIdFile,
         '--pagerduty-client-secret-file',
@@ -284,10 +294,18 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
 
     const brokerConfigFile = join(dir, 'broker.yaml');
     const brokerAuditLog = join(logDir, 'broker-audit.jsonl');
+    const brokerKubeconfigFile = join(dir, 'broker-kubeconfig.yaml');
+    writeFileSync(brokerKubeconfigFile, toYaml(kubeconfig(kubernetesUrl, brokerKubernetesTokenFile, 'triage-broker')));
     writeFileSync(
       brokerConfigFile,
       toYaml({
         listen: { host: '127.0.0.1', port: ports.broker },
+        // As in its own pod: callers are authenticated by token even on loopback, through the same TokenReview path.
+        callers: {
+          audience: BROKER_CALLER.audience,
+          serviceAccounts: [`${BROKER_CALLER.namespace}/${BROKER_CALLER.serviceAccount}`],
+          kubeconfig: brokerKubeconfigFile,
+        },
         auditLog: brokerAuditLog,
         upstreamTimeout: '15s',
         providers: {
@@ -323,12 +341,12 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
     const brokerUrl = `http://127.0.0.1:${ports.broker}`;
 
     const kubeconfigFile = join(dir, 'kubeconfig.yaml');
-    writeFileSync(kubeconfigFile, toYaml(kubeconfig(kubernetesUrl, kubernetesTokenFile)));
+    writeFileSync(kubeconfigFile, toYaml(kubeconfig(kubernetesUrl, kubernetesTokenFile, 'triage-worker')));
 
     const temporalUiUrl = `http://127.0.0.1:${ports.temporalUi}`;
     const settings = {
       temporal: { address: temporalAddress, namespace: NAMESPACE, taskQueue: TASK_QUEUE, uiUrl: temporalUiUrl },
-      broker: { url: brokerUrl },
+      broker: { url: brokerUrl, tokenFile: brokerCallerTokenFile },
       worker: { healthPort: 0 },
       // Where the kubelet records Node events, as on EKS; the sandbox token may read it (`view` cluster-wide).
       // No readNodes: the emulator process binds `view` only, and Nodes are read only where node-reader is bound (the eval binds it).
@@ -379,6 +397,7 @@ async function startStackOnce(opts: StackOptions): Promise<RunningStack> {
       taskQueue: TASK_QUEUE,
       brokerUrl,
       brokerAuditLog,
+      brokerCallerTokenFile,
       pagerdutyUrl,
       kubernetesUrl,
       githubUrl,
@@ -477,15 +496,18 @@ function sandboxChannels(names: string[]): { approval: string; incidents: string
   return { approval: names.find((n) => n !== 'incidents') ?? 'incidents', incidents: 'incidents' };
 }
 
-function kubeconfig(server: string, tokenFile: string) {
+/** The worker's ServiceAccount, as the broker's callers name it, and the broker's token audience (deploy/overlays/example/broker.yaml). */
+const BROKER_CALLER = { namespace: 'keyless-triage', serviceAccount: 'keyless-triage-worker', audience: 'keyless-triage-broker' } as const;
+
+function kubeconfig(server: string, tokenFile: string, user: string) {
   // The same file-backed token provider the client uses in a pod, so the token
   // stays out of the kubeconfig and a rotated file is picked up.
   return {
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'sandbox', cluster: { server, 'insecure-skip-tls-verify': true } }],
-    users: [{ name: 'triage-worker', user: { 'auth-provider': { name: 'tokenFile', config: { tokenFile } } } }],
-    contexts: [{ name: 'sandbox', context: { cluster: 'sandbox', user: 'triage-worker' } }],
+    users: [{ name: user, user: { 'auth-provider': { name: 'tokenFile', config: { tokenFile } } } }],
+    contexts: [{ name: 'sandbox', context: { cluster: 'sandbox', user } }],
     'current-context': 'sandbox',
   };
 }

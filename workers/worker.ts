@@ -1,5 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { projectedToken } from '../activities/broker-caller.js';
 import { createActivities } from '../activities/index.js';
 import type { ServiceScopeSettings } from '../activities/scope.js';
 import type { TriageConfig } from '../config/config.js';
@@ -13,12 +14,14 @@ export function kubeConfigFrom(config: TriageConfig): KubeConfig {
 }
 
 export function activitiesFrom(config: TriageConfig, kubeConfig: KubeConfig = kubeConfigFrom(config)) {
+  // No SaaS credential here: the broker adds it on the way out. The token only says to the broker who is calling.
+  const callerToken = config.broker.tokenFile ? projectedToken(config.broker.tokenFile) : undefined;
+  const broker = (surface: string) => ({ baseUrl: `${config.broker.url}/${surface}`, ...(callerToken && { callerToken }) });
   return createActivities({
-    // No credential here: the broker adds it on the way out.
-    pagerduty: { baseUrl: `${config.broker.url}/pagerduty`, authorization: () => '' },
-    github: { baseUrl: `${config.broker.url}/github` },
-    slack: { baseUrl: `${config.broker.url}/slack` },
-    datadog: { baseUrl: `${config.broker.url}/datadog` },
+    pagerduty: { ...broker('pagerduty'), authorization: () => '' },
+    github: broker('github'),
+    slack: broker('slack'),
+    datadog: broker('datadog'),
     kubeConfig,
     kubernetes: {
       ...(config.kubernetes.nodeEventsNamespace !== undefined ? { nodeEventsNamespace: config.kubernetes.nodeEventsNamespace } : {}),

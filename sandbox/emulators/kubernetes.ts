@@ -9,6 +9,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { NODE_EVENTS_NAMESPACE, type Scenario, type ScenarioNamespace, type SurfaceConditions } from '../scenario.js';
 import { FaultSwitch, type Fault } from './fault.js';
 import { listen, requestLogger, tokenMatches, type ListenOptions, type Listening, type RequestLogEntry } from './http-server.js';
+import { AUTHENTICATION_API_VERSION, reviewToken, TOKEN_REVIEW_PATH, type TokenReviewOptions } from './kubernetes-token-review.js';
 import { SelectorError, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
 
 export interface KubernetesEmulatorOptions extends ListenOptions {
@@ -27,6 +28,8 @@ export interface KubernetesEmulatorOptions extends ListenOptions {
   rules?: PolicyRule[];
   /** Rules bound in one namespace only (RoleBindings), by namespace. */
   namespaceRules?: Record<string, PolicyRule[]>;
+  /** Serves TokenReviews to one more client, the broker (kubernetes-token-review.ts). */
+  tokenReview?: TokenReviewOptions;
 }
 
 export interface KubernetesEmulator extends Listening {
@@ -897,7 +900,7 @@ class BodyError extends Error {
 }
 
 /** The review object the client posted; only JSON is accepted (the apiserver also takes YAML and protobuf, no client here sends them). */
-async function readReview(req: Request, kind: string): Promise<Record<string, unknown>> {
+async function readReview(req: Request, kind: string, apiVersion = AUTHORIZATION_API_VERSION): Promise<Record<string, unknown>> {
   const type = (req.get('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json')
     throw new BodyError(415, `the body of the request was in an unknown format - accepted media types include: application/json`);
@@ -919,10 +922,10 @@ async function readReview(req: Request, kind: string): Promise<Record<string, un
   const obj = body as Record<string, unknown>;
   if (obj.kind !== undefined && obj.kind !== kind)
     throw new BodyError(400, `the body of the request is a ${String(obj.kind)}, not a ${kind}`);
-  if (obj.apiVersion !== undefined && obj.apiVersion !== AUTHORIZATION_API_VERSION) {
+  if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersion) {
     throw new BodyError(
       400,
-      `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${AUTHORIZATION_API_VERSION})`,
+      `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${apiVersion})`,
     );
   }
   return obj;
@@ -1004,6 +1007,7 @@ function createKubernetesApp(opts: {
   getStore: () => Store;
   getRbac: () => Rbac;
   token: string;
+  tokenReview: TokenReviewOptions | undefined;
   faults: FaultSwitch;
   onRequest: () => void;
   log: RequestLogEntry[];
@@ -1028,13 +1032,29 @@ function createKubernetesApp(opts: {
     const anonymousVersion = header === undefined && req.path === '/version';
     if (!anonymousVersion) {
       const m = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (!m || !tokenMatches(m[1], opts.token)) {
+      // The reviewer's token is another ServiceAccount's: bound to create tokenreviews, and nothing else.
+      const reviewer = opts.tokenReview !== undefined && m !== null && tokenMatches(m[1], opts.tokenReview.reviewerToken);
+      if (reviewer && !(req.method === 'POST' && req.path === TOKEN_REVIEW_PATH)) {
+        sendStatus(res, 403, `the token reviewer may only create tokenreviews.authentication.k8s.io`);
+        return;
+      }
+      if (!reviewer && (!m || !tokenMatches(m[1], opts.token))) {
         sendStatus(res, 401);
+        return;
+      }
+      if (!reviewer && req.path === TOKEN_REVIEW_PATH) {
+        sendStatus(
+          res,
+          403,
+          `tokenreviews.authentication.k8s.io is forbidden: User "${SUBJECT_USER}" cannot create resource "tokenreviews" in API group "authentication.k8s.io" at the cluster scope`,
+          { group: 'authentication.k8s.io', kind: 'tokenreviews' },
+        );
         return;
       }
     }
     // The reviews are the only create the emulator serves: they change nothing.
-    const review = req.method === 'POST' && (req.path === REVIEW_PATHS.access || req.path === REVIEW_PATHS.rules);
+    const review =
+      req.method === 'POST' && (req.path === REVIEW_PATHS.access || req.path === REVIEW_PATHS.rules || req.path === TOKEN_REVIEW_PATH);
     if (req.method !== 'GET' && req.method !== 'HEAD' && !review) {
       sendStatus(res, 405);
       return;
@@ -1075,6 +1095,27 @@ function createKubernetesApp(opts: {
   );
   app.post(REVIEW_PATHS.access, reviewHandler(opts.getRbac, 'SelfSubjectAccessReview'));
   app.post(REVIEW_PATHS.rules, reviewHandler(opts.getRbac, 'SelfSubjectRulesReview'));
+  const tokenReview = opts.tokenReview;
+  if (tokenReview) {
+    app.post(TOKEN_REVIEW_PATH, async (req: Request, res: Response) => {
+      let review: Record<string, unknown>;
+      try {
+        review = await readReview(req, 'TokenReview', AUTHENTICATION_API_VERSION);
+      } catch (err) {
+        if (!(err instanceof BodyError)) throw err;
+        sendStatus(res, err.code, err.message);
+        return;
+      }
+      const spec = (review.spec !== null && typeof review.spec === 'object' ? review.spec : {}) as Record<string, unknown>;
+      res.status(201).json({
+        kind: 'TokenReview',
+        apiVersion: AUTHENTICATION_API_VERSION,
+        metadata: { creationTimestamp: null },
+        spec,
+        status: reviewToken(spec, tokenReview, Date.now()),
+      });
+    });
+  }
   app.use((_req: Request, res: Response) => {
     sendStatus(res, 404);
   });
@@ -1099,6 +1140,7 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
     getStore: () => store,
     getRbac: () => rbac,
     token: options.token,
+    tokenReview: options.tokenReview,
     faults,
     onRequest: () => void requests++,
     log,

@@ -13,6 +13,7 @@ import { startDatadogEmulator } from './datadog.js';
 import { startGitHubEmulator } from './github.js';
 import type { Listening } from './http-server.js';
 import { startKubernetesEmulator } from './kubernetes.js';
+import type { TokenReviewOptions } from './kubernetes-token-review.js';
 import { startPagerDutyEmulator, type PagerDutyOAuthOptions } from './pagerduty.js';
 import { startPodIdentityAgent, type PodIdentityAgent } from './pod-identity.js';
 import { DEFAULT_SLACK_WORKSPACE, startSlackEmulator } from './slack.js';
@@ -52,6 +53,8 @@ function readFlags() {
       'pagerduty-client-id-file': { type: 'string' },
       'pagerduty-client-secret-file': { type: 'string' },
       'kubernetes-token-file': { type: 'string' },
+      'kubernetes-reviewer-token-file': { type: 'string' },
+      'kubernetes-projected-token': { type: 'string', multiple: true },
       'github-app-id': { type: 'string' },
       'github-installation-id': { type: 'string' },
       'github-app-public-key-file': { type: 'string' },
@@ -74,6 +77,28 @@ function readFlags() {
 }
 
 type Flags = ReturnType<typeof readFlags>;
+
+/**
+ * `--kubernetes-reviewer-token-file` (the broker's token, which may create
+ * TokenReviews) and `--kubernetes-projected-token <namespace>/<serviceaccount>:<audience>=<file>`,
+ * once per token the sandbox projects as the kubelet would.
+ */
+async function tokenReviewFlags(flags: Flags): Promise<TokenReviewOptions | undefined> {
+  const reviewerFile = flags['kubernetes-reviewer-token-file'];
+  if (reviewerFile === undefined) return undefined;
+  const tokens = [];
+  for (const spec of flags['kubernetes-projected-token'] ?? []) {
+    const m = /^([a-z0-9-]+)\/([a-z0-9.-]+):([^=]+)=(.+)$/.exec(spec);
+    if (!m) throw new Error(`--kubernetes-projected-token: expected <namespace>/<serviceaccount>:<audience>=<file>, got ${spec}`);
+    tokens.push({
+      namespace: m[1]!,
+      serviceAccount: m[2]!,
+      audiences: [m[3]!],
+      token: await secret(m[4]!, '--kubernetes-projected-token'),
+    });
+  }
+  return { reviewerToken: await secret(reviewerFile, '--kubernetes-reviewer-token-file'), tokens };
+}
 
 /** PagerDuty takes a REST API token, an OAuth client, or both. */
 async function pagerdutyAuth(flags: Flags): Promise<{ token?: string; oauth?: PagerDutyOAuthOptions }> {
@@ -210,6 +235,7 @@ async function main(): Promise<void> {
   const kubernetesTokenFile = flags['kubernetes-token-file'];
   if (kubernetesTokenFile === undefined) throw new Error('--kubernetes-token-file is required');
   const kubernetesToken = await secret(kubernetesTokenFile, '--kubernetes-token-file');
+  const tokenReview = await tokenReviewFlags(flags);
   const slackOptions = await slackFlags(flags);
   const datadogOptions = await datadogFlags(flags);
 
@@ -224,6 +250,7 @@ async function main(): Promise<void> {
     scenario,
     conditions: conditions.kubernetes,
     token: kubernetesToken,
+    ...(tokenReview && { tokenReview }),
     host: HOST,
     port: port(flags['kubernetes-port'], '--kubernetes-port'),
   });

@@ -251,10 +251,13 @@ describe('the running stack', () => {
     expect(leaks).toEqual([]);
   });
 
-  test('the broker refuses a route outside its policy and audits the refusal', async () => {
-    const res = await fetch(`${stack.info.brokerUrl}/github/repos/someone-else/secrets/issues`, {
-      headers: { 'x-triage-id': 'triage-e2e-probe' },
-    });
+  test('the broker refuses a caller without the worker token, and a route outside its policy, and audits both', async () => {
+    const path = `${stack.info.brokerUrl}/github/repos/someone-else/secrets/issues`;
+    const anonymous = await fetch(path, { headers: { 'x-triage-id': 'triage-e2e-anonymous' } });
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toEqual({ error: 'denied', reason: 'no caller token' });
+    const token = readFileSync(stack.info.brokerCallerTokenFile, 'utf8');
+    const res = await fetch(path, { headers: { 'x-triage-id': 'triage-e2e-probe', 'proxy-authorization': `Bearer ${token}` } });
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ error: 'denied' });
     const readAudit = () =>
@@ -264,7 +267,14 @@ describe('the running stack', () => {
         .map((l) => JSON.parse(l) as Record<string, unknown>);
     await until(async () => readAudit().at(-1)?.triageId === 'triage-e2e-probe'); // appended after the response
     const audit = readAudit();
-    expect(audit.at(-1)).toMatchObject({ provider: 'github', method: 'GET', decision: 'denied', triageId: 'triage-e2e-probe' });
+    expect(audit.at(-1)).toMatchObject({
+      provider: 'github',
+      method: 'GET',
+      decision: 'denied',
+      triageId: 'triage-e2e-probe',
+      caller: 'system:serviceaccount:keyless-triage:keyless-triage-worker',
+    });
+    expect(audit.find((a) => a.triageId === 'triage-e2e-anonymous')).toMatchObject({ status: 401, reason: 'no caller token' });
     // Every call the worker made for the triage is in the audit log, joined by the triage id.
     const forTriage = audit.filter((a) => a.triageId === triageWorkflowId(incidentId()));
     expect(forTriage.map((a) => `${a.provider} ${a.method}`)).toEqual(

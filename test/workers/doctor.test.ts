@@ -5,13 +5,14 @@
 // and where, and never printing the secret value itself (every value here is
 // generated at run time).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { startBroker, type RunningBroker } from '../../broker/broker.js';
+import type { TokenReviewer } from '../../broker/callers.js';
 import { parseBrokerConfig } from '../../broker/config.js';
 import { startGitHubEmulator, type GitHubEmulator } from '../../sandbox/emulators/github.js';
 import {
@@ -84,6 +85,7 @@ let pagerduty: PagerDutyEmulator;
 let github: GitHubEmulator;
 let slack: SlackEmulator;
 let broker: RunningBroker;
+let brokerDoc: Record<string, unknown>;
 let slackTokenFile: string;
 let slackToken: string;
 let configFile: string;
@@ -227,33 +229,28 @@ beforeAll(async () => {
     users: [{ id: 'U0ALICE', name: 'alice' }],
   });
   slackTokenFile = secretFile('slack-bot-token', slackToken);
-  broker = await startBroker(
-    parseBrokerConfig(
-      {
-        listen: { host: '127.0.0.1', port: 0 },
-        auditLog: join(dir, 'broker-audit.jsonl'),
-        providers: {
-          github: {
-            upstream: github.url,
-            appId: APP_ID,
-            installationId: INSTALLATION_ID,
-            privateKeyFile: secretFile('github-app.pem', appKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
-            repos: [GITHUB_REPO],
-          },
-          pagerduty: {
-            upstream: pagerduty.url,
-            tokenUrl: `${pagerduty.url}/oauth/token`,
-            clientIdFile: secretFile('pagerduty-client-id', clientId),
-            clientSecretFile: secretFile('pagerduty-client-secret', clientSecret),
-            account: 'as_account-us.sandbox',
-          },
-          slack: { upstream: slack.url, botTokenFile: slackTokenFile },
-        },
+  brokerDoc = {
+    listen: { host: '127.0.0.1', port: 0 },
+    auditLog: join(dir, 'broker-audit.jsonl'),
+    providers: {
+      github: {
+        upstream: github.url,
+        appId: APP_ID,
+        installationId: INSTALLATION_ID,
+        privateKeyFile: secretFile('github-app.pem', appKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
+        repos: [GITHUB_REPO],
       },
-      dir,
-    ),
-    { log: silentLogger, credentialRetryMs: 0 },
-  );
+      pagerduty: {
+        upstream: pagerduty.url,
+        tokenUrl: `${pagerduty.url}/oauth/token`,
+        clientIdFile: secretFile('pagerduty-client-id', clientId),
+        clientSecretFile: secretFile('pagerduty-client-secret', clientSecret),
+        account: 'as_account-us.sandbox',
+      },
+      slack: { upstream: slack.url, botTokenFile: slackTokenFile },
+    },
+  };
+  broker = await startBroker(parseBrokerConfig(brokerDoc, dir), { log: silentLogger, credentialRetryMs: 0 });
 
   configFile = writeConfig('triage.yaml', configDoc());
   // What the sandbox stack gives the worker, plus a CA file named the way Node takes one.
@@ -302,7 +299,7 @@ describe('the intended setup', () => {
       ),
     );
     expect(result(report.results, 'broker.reachable').detail).toBe(
-      `${broker.url} ready; providers (/_broker/status): github (ready, 4 routes, 1 repo), pagerduty (ready, 2 routes), slack (ready, 4 routes)`,
+      `${broker.url} ready; providers (/_broker/status): github (ready, 4 routes, 1 repo), pagerduty (ready, 2 routes), slack (ready, 4 routes)\ncallers: not authenticated (broker on loopback)`,
     );
     expect(result(report.results, 'credentials.environment').detail).toContain(
       'allowed: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (the Pod Identity token file',
@@ -732,12 +729,32 @@ describe('the broker and egress', () => {
     });
   });
 
-  test('a broker URL off loopback fails: the broker authenticates no caller', async () => {
-    const results = await runChecks(
-      options({ config: { ...config, broker: { url: 'http://broker.keyless-triage.svc:8790' } } }),
-      only('broker.reachable'),
-    );
-    expect(results[0]).toMatchObject({ status: 'fail', detail: expect.stringContaining('is not a loopback address') });
+  test("the worker's token opens a broker that authenticates callers; a broker that answers without it fails", async () => {
+    const tokenFile = secretFile('broker-token', `eyJ.${randomBytes(16).toString('hex')}.sig`);
+    const workerToken = readFileSync(tokenFile, 'utf8');
+    const reviews: string[] = [];
+    const tokenReviewer: TokenReviewer = async (token, audience) => {
+      reviews.push(token);
+      return token === workerToken
+        ? { authenticated: true, username: 'system:serviceaccount:keyless-triage:keyless-triage-worker', audiences: [audience] }
+        : { authenticated: false };
+    };
+    const callers = { audience: 'keyless-triage-broker', serviceAccounts: ['keyless-triage/keyless-triage-worker'] };
+    const guarded = await startBroker(parseBrokerConfig({ ...brokerDoc, callers }, dir), { log: silentLogger, tokenReviewer });
+    try {
+      const withToken = (url: string) => ({ ...config, broker: { url, tokenFile } });
+      const [passed] = await runChecks(options({ config: withToken(guarded.url) }), only('broker.reachable'));
+      expect(passed).toMatchObject({
+        status: 'pass',
+        detail: expect.stringContaining('callers: the worker token is accepted, a call without it is refused (401)'),
+      });
+      expect(reviews).toContain(workerToken);
+
+      const [failed] = await runChecks(options({ config: withToken(broker.url) }), only('broker.reachable'));
+      expect(failed).toMatchObject({ status: 'fail', detail: expect.stringContaining('it does not authenticate its callers') });
+    } finally {
+      await guarded.close();
+    }
   });
 
   test('open egress fails egress.denied; a dropped connection passes once the probe gives up', async () => {
@@ -746,6 +763,9 @@ describe('the broker and egress', () => {
     const opened = await runChecks(options({ deps: { fetch: open } }), only('egress.denied'));
     expect(opened[0]!.status).toBe('fail');
     expect(opened[0]!.detail.split('\n')[0]).toBe('reached https://example.com/ directly (HTTP 200): egress is not restricted');
+    // The SaaS APIs the broker holds credentials for are probed too: the worker must not reach them itself.
+    for (const api of ['https://api.pagerduty.com/', 'https://api.github.com/', 'https://slack.com/api/api.test'])
+      expect(opened[0]!.detail).toContain(`reached ${api} directly (HTTP 200)`);
 
     const dropped = await runChecks(
       options({ deps: { fetch: droppingFetch }, probeTimeoutMs: 300, egressProbeUrl: 'https://203.0.113.7/' }),

@@ -1,6 +1,9 @@
-// The broker and egress checks: the broker sidecar is on loopback, ready and
-// refuses routes outside its policy, and a host outside the allowlist cannot be
-// reached directly. Separate as the only checks that use deps.fetch.
+// The broker and egress checks, the worker's side of the credential boundary:
+// the broker answers the worker's token and refuses a caller without one, it
+// refuses routes outside its policy, and neither a host outside the allowlist
+// nor a SaaS API the broker holds credentials for can be reached directly.
+// Separate as the only checks that use deps.fetch.
+import { callerHeaders } from '../../activities/broker-caller.js';
 import type { TriageConfig } from '../../config/config.js';
 import {
   ALLOW_FAILED_ENV,
@@ -32,9 +35,9 @@ function neededProviders(config: TriageConfig): string[] {
   ];
 }
 
-async function getJson(ctx: DoctorContext, url: string): Promise<{ status: number; body: unknown }> {
+async function getJson(ctx: DoctorContext, url: string, asCaller = true): Promise<{ status: number; body: unknown }> {
   const res = await ctx.deps.fetch(url, {
-    headers: { 'x-triage-id': DOCTOR_TRIAGE_ID, accept: 'application/json' },
+    headers: { 'x-triage-id': DOCTOR_TRIAGE_ID, accept: 'application/json', ...(asCaller ? callerHeaders(ctx.callerToken) : {}) },
     redirect: 'manual',
     signal: AbortSignal.timeout(ctx.probeTimeoutMs),
   });
@@ -82,13 +85,6 @@ export const brokerReachable: DoctorCheck = {
   async run(ctx) {
     if (ctx.role === 'gateway') return { status: 'skip', detail: 'the gateway does not use the broker' };
     const base = ctx.config.broker.url;
-    const host = new URL(base).hostname;
-    if (!LOOPBACK.test(host)) {
-      return {
-        status: 'fail',
-        detail: `broker.url ${base} is not a loopback address: the broker authenticates no caller, so it must be the sidecar on 127.0.0.1 in the worker's pod`,
-      };
-    }
     const deadline = ctx.deps.now() + ctx.brokerWaitMs;
     let last: { ready: boolean; providers: Record<string, ProviderStatus>; source: string } | undefined;
     let unreachable: string | undefined;
@@ -105,7 +101,7 @@ export const brokerReachable: DoctorCheck = {
     if (unreachable || !last) {
       return {
         status: 'fail',
-        detail: `broker at ${base} not reachable (${unreachable ?? 'no answer'})\nwhat to do: check that the broker sidecar runs and listens on that port (its log says "broker listening")`,
+        detail: `broker at ${base} not reachable (${unreachable ?? 'no answer'})\nwhat to do: check that the broker runs and listens there (its log says "broker listening"), that its Service selects it, and that the worker's egress policy allows it`,
       };
     }
     const loaded = Object.entries(last.providers).map(([name, p]) => describeProvider(name, p));
@@ -119,10 +115,28 @@ export const brokerReachable: DoctorCheck = {
         `the configured services need ${list(missing)}, which the broker does not load: add ${missing.length === 1 ? 'it' : 'them'} to the broker's providers`,
       );
     const summary = `providers (${last.source}): ${loaded.length > 0 ? loaded.join(', ') : 'none'}`;
+    const callers = await callerCheck(ctx);
+    if (callers.problem) lines.push(callers.problem);
     if (lines.length > 0) return { status: 'fail', detail: [...lines, summary].join('\n') };
-    return { status: 'pass', detail: `${base} ready; ${summary}` };
+    return { status: 'pass', detail: `${base} ready; ${summary}\n${callers.proof}` };
   },
 };
+
+/**
+ * Off loopback, anyone the network lets in can call the broker: it must turn
+ * away a caller without the token. On loopback (a sidecar, the sandbox without
+ * a token) only the pod can reach it.
+ */
+async function callerCheck(ctx: DoctorContext): Promise<{ problem?: string; proof?: string }> {
+  const base = ctx.config.broker.url;
+  const onLoopback = LOOPBACK.test(new URL(base).hostname);
+  if (!ctx.callerToken) return { proof: `callers: not authenticated (${onLoopback ? 'broker on loopback' : 'no broker.tokenFile'})` };
+  const anonymous = await getJson(ctx, `${base}/_broker/status`, false);
+  if (anonymous.status === 401) return { proof: 'callers: the worker token is accepted, a call without it is refused (401)' };
+  return {
+    problem: `the broker answered a call without the worker's token with HTTP ${anonymous.status}: it does not authenticate its callers\nwhat to do: set callers in broker.yaml (the broker's audience and this worker's ServiceAccount)`,
+  };
+}
 
 /** A read outside each provider's policy: harmless if it ever got through, and never on any allowlist. */
 const OUT_OF_POLICY: Readonly<Record<string, string>> = {
@@ -164,9 +178,16 @@ async function probeBrokerPolicy(ctx: DoctorContext): Promise<BrokerPolicyProbe>
   }
 }
 
+/** The SaaS APIs the broker holds credentials for, at their public addresses: the worker must not reach them itself. */
+const SAAS_APIS: Readonly<Record<string, string>> = {
+  pagerduty: 'https://api.pagerduty.com/',
+  github: 'https://api.github.com/',
+  slack: 'https://slack.com/api/api.test',
+  datadog: 'https://api.datadoghq.com/',
+};
+
 /** Directly: a host outside the allowlist must not answer at all, whether the policy rejects or drops. */
-async function probeDirectEgress(ctx: DoctorContext): Promise<{ problem?: string; proof?: string }> {
-  const target = ctx.egressProbeUrl;
+async function probeDirectEgress(ctx: DoctorContext, target: string): Promise<{ problem?: string; proof?: string }> {
   if (isLoopbackUrl(target)) {
     return {
       problem: `the egress probe ${target} is a loopback address, which proves nothing about egress; set ${EGRESS_PROBE_ENV} to a host outside the allowlist`,
@@ -196,9 +217,13 @@ export const egressDenied: DoctorCheck = {
   budgetMs: (ctx) => 3 * ctx.probeTimeoutMs + 2_000,
   async run(ctx) {
     const noBroker: BrokerPolicyProbe = { problems: [], proofs: ['broker policy: not tested (the gateway has no broker)'] };
-    const [broker, direct] = await Promise.all([ctx.role === 'gateway' ? noBroker : probeBrokerPolicy(ctx), probeDirectEgress(ctx)]);
-    const problems = [...broker.problems, ...(direct.problem ? [direct.problem] : [])];
-    const proofs = [...broker.proofs, ...(broker.untested ? [broker.untested] : []), ...(direct.proof ? [direct.proof] : [])];
+    const targets = [ctx.egressProbeUrl, ...(ctx.role === 'gateway' ? [] : neededProviders(ctx.config).map((p) => SAAS_APIS[p]!))];
+    const [broker, ...direct] = await Promise.all([
+      ctx.role === 'gateway' ? noBroker : probeBrokerPolicy(ctx),
+      ...targets.map((target) => probeDirectEgress(ctx, target)),
+    ]);
+    const problems = [...broker.problems, ...direct.flatMap((d) => (d.problem ? [d.problem] : []))];
+    const proofs = [...broker.proofs, ...(broker.untested ? [broker.untested] : []), ...direct.flatMap((d) => (d.proof ? [d.proof] : []))];
     if (problems.length > 0) return { status: 'fail', detail: [...problems, ...proofs].join('\n') };
     return { status: broker.untested ? 'warn' : 'pass', detail: proofs.join('\n') };
   },

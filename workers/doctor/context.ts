@@ -8,6 +8,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { TriageConfig } from '../../config/config.js';
 import type { WithOperator } from '../../config/temporal-search-attributes.js';
 import { kubeConfigFrom } from '../worker.js';
+import { projectedToken, type CallerToken } from '../../activities/broker-caller.js';
 
 // ---- results ----------------------------------------------------------------------
 
@@ -98,6 +99,8 @@ export interface DoctorContext {
   egressProbeUrl: string;
   probeTimeoutMs: number;
   brokerWaitMs: number;
+  /** The worker's token for the broker, when broker.tokenFile names one (activities/broker-caller.ts). */
+  callerToken: CallerToken | undefined;
   deps: DoctorDeps;
   /** Values a check found that must never be shown; the runner masks them in every detail. */
   sensitive: Set<string>;
@@ -138,6 +141,7 @@ export function createContext(options: DoctorOptions): DoctorContext {
     egressProbeUrl: options.egressProbeUrl ?? deps.env[EGRESS_PROBE_ENV] ?? DEFAULT_EGRESS_PROBE_URL,
     probeTimeoutMs: options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
     brokerWaitMs: options.brokerWaitMs ?? 0,
+    callerToken: options.config.broker.tokenFile ? projectedToken(options.config.broker.tokenFile) : undefined,
     deps,
     sensitive: new Set(),
     namespaces: namespacesOf(options.config),
