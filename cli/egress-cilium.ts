@@ -14,19 +14,23 @@ import { isIP } from 'node:net';
 import { Document, isMap, stringify } from 'yaml';
 import { z } from 'zod';
 import {
-  APP_LABEL,
   APP_NAME,
-  COMPONENT_LABEL,
+  COMPONENTS,
   DEPLOY_NAMESPACE,
   KUBERNETES_API_SERVICE,
+  podLabels,
+  type Component,
   type EgressDestination,
   type EgressPlan,
   type RenderSource,
 } from './egress-policy.js';
 
+/** The label Cilium gives every endpoint for its pod's namespace. */
+const POD_NAMESPACE_LABEL = 'k8s:io.kubernetes.pod.namespace';
+
 /** CoreDNS on EKS, as a Cilium endpoint selector: the `k8s:` source prefix and the pod's namespace label. */
 export const CILIUM_CLUSTER_DNS = {
-  matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'kube-system', 'k8s:k8s-app': 'kube-dns' },
+  matchLabels: { [POD_NAMESPACE_LABEL]: 'kube-system', 'k8s:k8s-app': 'kube-dns' },
 } as const;
 
 const PART_OF_LABEL = 'app.kubernetes.io/part-of';
@@ -142,6 +146,15 @@ function ciliumRule(d: EgressDestination): CiliumEgressRule {
     case 'cidr':
       return { toCIDR: [d.cidr], toPorts: tcp(d.port) };
     case 'service':
+      if (d.pods) {
+        // The pods behind one of this deployment's Services, on the port they serve: Cilium documents
+        // that toServices must not be combined with toPorts (combined, the port is open to any peer,
+        // cilium/cilium#20067), and these pods are Cilium endpoints with known labels.
+        return {
+          toEndpoints: [{ matchLabels: { [POD_NAMESPACE_LABEL]: d.namespace, ...d.pods.labels } }],
+          toPorts: tcp(d.pods.port),
+        };
+      }
       if (d.name === KUBERNETES_API_SERVICE.name && d.namespace === KUBERNETES_API_SERVICE.namespace) {
         // Cilium's docs advise against toServices for default/kubernetes (it has
         // no selector) and name the kube-apiserver entity instead. No port: after
@@ -154,7 +167,7 @@ function ciliumRule(d: EgressDestination): CiliumEgressRule {
   }
 }
 
-export function ciliumPolicy(component: 'worker' | 'gateway', destinations: EgressDestination[]): CiliumNetworkPolicy {
+export function ciliumPolicy(component: Component, destinations: EgressDestination[]): CiliumNetworkPolicy {
   const policy: CiliumNetworkPolicy = {
     apiVersion: 'cilium.io/v2',
     kind: 'CiliumNetworkPolicy',
@@ -162,11 +175,11 @@ export function ciliumPolicy(component: 'worker' | 'gateway', destinations: Egre
       name: `keyless-triage-${component}-egress`,
       namespace: DEPLOY_NAMESPACE,
       // part-of here, because the base's label transformer does not reach resources a component adds.
-      labels: { [APP_LABEL]: APP_NAME, [COMPONENT_LABEL]: component, [PART_OF_LABEL]: APP_NAME },
+      labels: { ...podLabels(component), [PART_OF_LABEL]: APP_NAME },
     },
     spec: {
       description: `egress allowlist of the keyless-triage ${component} pods, rendered by triage egress --cni cilium`,
-      endpointSelector: { matchLabels: { [APP_LABEL]: APP_NAME, [COMPONENT_LABEL]: component } },
+      endpointSelector: { matchLabels: podLabels(component) },
       egress: destinations.map(ciliumRule),
     },
   };
@@ -175,7 +188,7 @@ export function ciliumPolicy(component: 'worker' | 'gateway', destinations: Egre
 }
 
 export function ciliumPolicies(plan: EgressPlan): CiliumNetworkPolicy[] {
-  return [ciliumPolicy('worker', plan.worker), ciliumPolicy('gateway', plan.gateway)];
+  return COMPONENTS.map((component) => ciliumPolicy(component, plan[component]));
 }
 
 /** One document, each egress rule preceded by a comment saying why it is there (Cilium rules have no annotations). */
@@ -203,9 +216,6 @@ export function renderCiliumEgressPolicyYaml(plan: EgressPlan, source: RenderSou
     '# it is there. Enabled by the cilium-egress component, which also removes the Calico',
     '# policies; see docs/deploy.md, "Which CNI enforces what".',
   ].join('\n');
-  const documents = [
-    documentOf(ciliumPolicy('worker', plan.worker), plan.worker),
-    documentOf(ciliumPolicy('gateway', plan.gateway), plan.gateway),
-  ];
+  const documents = COMPONENTS.map((component) => documentOf(ciliumPolicy(component, plan[component]), plan[component]));
   return `${header}\n${documents.map((d) => `---\n${d}`).join('')}`;
 }

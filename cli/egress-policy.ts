@@ -1,11 +1,14 @@
-// The egress allowlist of a cluster deployment, derived from configuration:
-// the broker's upstreams (through allowedOrigins, the same function that
-// builds the broker's own outbound dispatcher, so the network policy and the
-// broker cannot disagree) and the worker's settings (Temporal, the in-cluster
-// Kubernetes API, the AWS regions of the services that read CloudWatch). The
-// result is rendered as Calico NetworkPolicies (`triage egress`,
-// cli/egress-command.ts) into deploy/base/egress-policy.yaml, or as Cilium
-// policies (cli/egress-cilium.ts) into deploy/components/cilium-egress/.
+// The egress allowlist of a cluster deployment, one per pod kind, derived
+// from configuration: the broker's upstreams (through allowedOrigins, the same
+// function that builds the broker's own outbound dispatcher, so the network
+// policy and the broker cannot disagree), the broker's Temporal and its
+// callers' TokenReviews, and the worker's settings (Temporal, the broker's
+// Service, the in-cluster Kubernetes API, the AWS regions of the services that
+// read CloudWatch). Only the broker pods reach a SaaS host: a compromised
+// worker has neither the credentials nor a route. The result is rendered as
+// Calico NetworkPolicies (`triage egress`, cli/egress-command.ts) into
+// deploy/base/egress-policy.yaml, or as Cilium policies (cli/egress-cilium.ts)
+// into deploy/components/cilium-egress/.
 //
 // Pure: no file, network or environment is read here.
 import { isIP } from 'node:net';
@@ -22,6 +25,18 @@ export const DEPLOY_NAMESPACE = 'keyless-triage';
 export const APP_LABEL = 'app.kubernetes.io/name';
 export const COMPONENT_LABEL = 'app.kubernetes.io/component';
 export const APP_NAME = 'keyless-triage';
+
+/** The pod kinds, by their app.kubernetes.io/component label; each gets its own egress policy. */
+export const COMPONENTS = ['worker', 'broker', 'gateway'] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+/** The labels a component's Deployment gives its pods and selects them by. */
+export function podLabels(component: Component): Record<string, string> {
+  return { [APP_LABEL]: APP_NAME, [COMPONENT_LABEL]: component };
+}
+
+/** The broker's Service (deploy/base/broker-service.yaml), which broker.url in triage.yaml must name. */
+export const BROKER_SERVICE = { name: 'keyless-triage-broker', namespace: DEPLOY_NAMESPACE } as const;
 
 /** The EKS Pod Identity Agent's link-local addresses (IPv4 and IPv6), port 80. */
 export const POD_IDENTITY_AGENT = [
@@ -48,12 +63,18 @@ export type EgressDestination =
   | { kind: 'host'; host: string; port: number; why: string }
   /** An address range on a TCP port (Calico `nets`). */
   | { kind: 'cidr'; cidr: string; port: number; why: string }
-  /** The endpoints of a Kubernetes Service, on the Service's own ports (Calico `services`). */
-  | { kind: 'service'; name: string; namespace: string; why: string };
+  /**
+   * The endpoints of a Kubernetes Service, on the Service's own ports (Calico `services`). `pods`, for a
+   * Service of this deployment: the labels of the pods behind it and the port they serve, for an engine
+   * that selects pods rather than Services (Cilium).
+   */
+  | { kind: 'service'; name: string; namespace: string; pods?: { labels: Record<string, string>; port: number }; why: string };
 
 export interface EgressPlan {
-  /** The worker pod: the Temporal worker and the broker sidecar share its network namespace. */
+  /** The Temporal worker: Temporal, the broker's Service, the Kubernetes and AWS APIs it reads; no SaaS host. */
   worker: EgressDestination[];
+  /** The credential broker: its SaaS upstreams, Temporal (approvals) and the Kubernetes API (TokenReviews); no AWS. */
+  broker: EgressDestination[];
   gateway: EgressDestination[];
 }
 
@@ -98,13 +119,14 @@ export function awsEndpoints(region: string): { cloudwatch: string; sts: string 
   }
 }
 
-function temporalDestination(address: string): EgressDestination {
+/** `setting` names where the address comes from, for the error. */
+function temporalDestination(address: string, setting: string): EgressDestination {
   const at = address.lastIndexOf(':');
   const host = bare(address.slice(0, at));
   const port = Number(address.slice(at + 1));
   if (LOOPBACK.test(host)) {
     throw new EgressConfigError(
-      `temporal.address ${address} is a loopback address (the sandbox's); in the cluster it must name the Temporal frontend`,
+      `${setting} ${address} is a loopback address (the sandbox's); in the cluster it must name the Temporal frontend`,
     );
   }
   const service = CLUSTER_SERVICE.exec(host);
@@ -114,11 +136,12 @@ function temporalDestination(address: string): EgressDestination {
 
 /**
  * What each pod may connect to, beyond nothing. Throws EgressConfigError for
- * settings that only make sense on the sandbox (loopback upstreams, a moto
- * endpoint, a kubeconfig), since a policy rendered from them would be wrong.
+ * settings that only make sense on the sandbox (loopback upstreams or broker,
+ * a moto endpoint, a kubeconfig), since a policy rendered from them would be
+ * wrong.
  */
-export function egressPlan(broker: Pick<BrokerConfig, 'providers' | 'listen'>, triage: TriageConfig): EgressPlan {
-  checkBrokerUrl(broker, triage);
+export function egressPlan(broker: Pick<BrokerConfig, 'providers' | 'listen' | 'callers' | 'temporal'>, triage: TriageConfig): EgressPlan {
+  checkBroker(broker, triage);
   if (triage.aws.endpoint) {
     throw new EgressConfigError(
       `aws.endpoint is set (${triage.aws.endpoint}): it is for the sandbox's moto; in the cluster the SDK uses the regional AWS endpoints`,
@@ -131,10 +154,19 @@ export function egressPlan(broker: Pick<BrokerConfig, 'providers' | 'listen'>, t
   }
 
   const dns: EgressDestination = { kind: 'dns', why: 'cluster DNS (CoreDNS)' };
-  const temporal = temporalDestination(triage.temporal.address);
+  const temporal = temporalDestination(triage.temporal.address, 'temporal.address');
   const services = Object.values(triage.services);
 
-  const worker: EgressDestination[] = [dns, temporal];
+  const worker: EgressDestination[] = [
+    dns,
+    temporal,
+    {
+      kind: 'service',
+      ...BROKER_SERVICE,
+      pods: { labels: podLabels('broker'), port: broker.listen.port },
+      why: `credential broker (${triage.broker.url})`,
+    },
+  ];
   if (services.some((s) => usesSurface(s, 'kubernetes'))) {
     worker.push({ kind: 'service', ...KUBERNETES_API_SERVICE, why: 'Kubernetes API (in-cluster, view role)' });
   }
@@ -148,13 +180,24 @@ export function egressPlan(broker: Pick<BrokerConfig, 'providers' | 'listen'>, t
       worker.push(hostDestination(endpoints.sts, 443, `AWS STS ${region} (GetCallerIdentity)`));
     }
   }
-  worker.push(...brokerDestinations(broker));
+
+  const brokerPod: EgressDestination[] = [dns];
+  // Without a temporal section the broker refuses every write and never asks Temporal.
+  if (broker.temporal) {
+    const { address } = broker.temporal;
+    brokerPod.push({
+      ...temporalDestination(address, "broker.yaml's temporal.address"),
+      why: `Temporal frontend (${address}): the approval query before a write`,
+    });
+  }
+  brokerPod.push({ kind: 'service', ...KUBERNETES_API_SERVICE, why: 'Kubernetes API (TokenReview of each caller)' });
+  brokerPod.push(...brokerDestinations(broker));
 
   const gateway: EgressDestination[] = [dns, temporal];
   if (triage.gateway?.slackSigningSecretFile) {
     gateway.push({ kind: 'host', host: SLACK_RESPONSE_URL_HOST, port: 443, why: 'Slack response_url (replies to button clicks)' });
   }
-  return { worker, gateway };
+  return { worker, broker: brokerPod, gateway };
 }
 
 /** One destination per origin the broker may connect to, named after the providers that use it. */
@@ -162,8 +205,8 @@ function brokerDestinations(broker: Pick<BrokerConfig, 'providers'>): EgressDest
   const users = new Map<string, string[]>();
   const note = (origin: string, what: string) => users.set(origin, [...(users.get(origin) ?? []), what]);
   for (const [name, upstream] of Object.entries(upstreamsOf(broker)) as [ProviderName, { origin: string }][])
-    note(upstream.origin, `broker: ${name} API`);
-  if (broker.providers.pagerduty) note(new URL(broker.providers.pagerduty.tokenUrl).origin, 'broker: pagerduty OAuth token');
+    note(upstream.origin, `${name} API`);
+  if (broker.providers.pagerduty) note(new URL(broker.providers.pagerduty.tokenUrl).origin, 'pagerduty OAuth token');
 
   return [...allowedOrigins(broker)].sort().map((origin) => {
     const url = new URL(origin);
@@ -172,15 +215,32 @@ function brokerDestinations(broker: Pick<BrokerConfig, 'providers'>): EgressDest
         `broker upstream ${origin} is a loopback address (the sandbox's emulators); a cluster's broker.yaml must name the real APIs`,
       );
     }
-    return hostDestination(url.hostname, defaultPort(url), (users.get(origin) ?? ['broker']).join(', '));
+    return hostDestination(url.hostname, defaultPort(url), (users.get(origin) ?? ['upstream']).join(', '));
   });
 }
 
-function checkBrokerUrl(broker: Pick<BrokerConfig, 'listen'>, triage: TriageConfig): void {
-  const url = new URL(triage.broker.url);
-  if (!LOOPBACK.test(bare(url.hostname))) {
+/**
+ * The policies let the worker pods reach the broker's Service and nothing else of it, and let the broker
+ * reach the in-cluster API for its TokenReviews: a broker on loopback, a broker.url elsewhere or a
+ * kubeconfig for the reviews would each leave the broker unreachable or unable to check its callers.
+ */
+function checkBroker(broker: Pick<BrokerConfig, 'listen' | 'callers'>, triage: TriageConfig): void {
+  const service = `http://${BROKER_SERVICE.name}.${BROKER_SERVICE.namespace}.svc.cluster.local:${broker.listen.port}`;
+  if (LOOPBACK.test(bare(broker.listen.host))) {
     throw new EgressConfigError(
-      `broker.url ${triage.broker.url} must be the sidecar on loopback (http://127.0.0.1:${broker.listen.port}); the worker pod's policy allows no other way to it`,
+      `broker.yaml listen.host ${broker.listen.host} is a loopback address: the broker runs in its own pod, so it must listen on 0.0.0.0 (with a callers section) for the worker pods to reach it`,
+    );
+  }
+  if (broker.callers?.kubeconfig) {
+    throw new EgressConfigError(
+      'broker.yaml callers.kubeconfig is set: in the cluster leave it unset, so the broker sends its TokenReviews to the in-cluster API with its own service account',
+    );
+  }
+  const url = new URL(triage.broker.url);
+  const named = CLUSTER_SERVICE.exec(bare(url.hostname));
+  if (named?.[1] !== BROKER_SERVICE.name || named[3] !== BROKER_SERVICE.namespace) {
+    throw new EgressConfigError(
+      `broker.url ${triage.broker.url} must name the broker's Service (${service}); the worker pod's policy allows no other way to the broker`,
     );
   }
   if (defaultPort(url) !== broker.listen.port) {
@@ -348,14 +408,14 @@ function calicoRules(d: EgressDestination): CalicoRule[] {
   }
 }
 
-export function calicoPolicy(component: 'worker' | 'gateway', destinations: EgressDestination[]): CalicoNetworkPolicy {
+export function calicoPolicy(component: Component, destinations: EgressDestination[]): CalicoNetworkPolicy {
   const policy: CalicoNetworkPolicy = {
     apiVersion: 'projectcalico.org/v3',
     kind: 'NetworkPolicy',
     metadata: {
       name: `keyless-triage-${component}-egress`,
       namespace: DEPLOY_NAMESPACE,
-      labels: { [APP_LABEL]: APP_NAME, [COMPONENT_LABEL]: component },
+      labels: podLabels(component),
     },
     spec: {
       // Before the Kubernetes NetworkPolicies of the namespace (Calico orders those at 1000).
@@ -370,7 +430,7 @@ export function calicoPolicy(component: 'worker' | 'gateway', destinations: Egre
 }
 
 export function calicoPolicies(plan: EgressPlan): CalicoNetworkPolicy[] {
-  return [calicoPolicy('worker', plan.worker), calicoPolicy('gateway', plan.gateway)];
+  return COMPONENTS.map((component) => calicoPolicy(component, plan[component]));
 }
 
 /** The command that re-renders the file, as the header shows it. */
@@ -387,14 +447,13 @@ export function renderEgressPolicyYaml(plan: EgressPlan, source: RenderSource): 
     '# and checked in CI by the same command with --check instead of --out',
     '# (test/deploy/egress.test.ts), so a configuration change without a re-render fails.',
     '#',
-    '# Egress allowlists, one Calico NetworkPolicy per pod kind. With default-deny in',
-    '# network-policies.yaml, a pod reaches only what a rule below allows. The hosts are',
-    "# the broker's upstreams (the same list its own dispatcher enforces), the Temporal",
-    '# frontend, the in-cluster Kubernetes API, the EKS Pod Identity Agent and the AWS',
-    '# regional endpoints of the regions the services read CloudWatch in; each rule says',
-    '# why in its keyless-triage/purpose annotation. The worker and the broker share the',
-    "# worker pod's network namespace, so its rules cover both; only the broker holds",
-    '# SaaS credentials.',
+    '# Egress allowlists, one Calico NetworkPolicy per pod kind (worker, broker, gateway).',
+    '# With default-deny in network-policies.yaml, a pod reaches only what a rule below',
+    '# allows. Only the broker pods reach the SaaS hosts (its upstreams: the same list its',
+    "# own dispatcher enforces); the worker pods reach the broker's Service instead, and",
+    '# alone reach the EKS Pod Identity Agent and the AWS regional endpoints of the regions',
+    '# the services read CloudWatch in. Each rule says why in its keyless-triage/purpose',
+    '# annotation.',
     '#',
     '# `destination.domains` (DNS policy) is a Calico Enterprise / Calico Cloud feature.',
     '# Calico Open Source does not have the field: do not apply this file there (a',

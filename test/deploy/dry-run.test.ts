@@ -102,7 +102,8 @@ describe('Calico Open Source and destination.domains', () => {
     const objects = kustomize(OVERLAY);
     await ensureNamespaces(objects);
     policies = objects.filter(isCalico);
-    expect(policies.map(describe_)).toEqual([
+    expect(policies.map(describe_).sort()).toEqual([
+      'NetworkPolicy keyless-triage/keyless-triage-broker-egress',
       'NetworkPolicy keyless-triage/keyless-triage-gateway-egress',
       'NetworkPolicy keyless-triage/keyless-triage-worker-egress',
     ]);

@@ -2,7 +2,9 @@
 // egress --cni cilium`): the committed deploy/components/cilium-egress/
 // egress-policy.yaml must be what the example overlay's configuration renders
 // to, each kind of destination must become the rule Cilium documents for it,
-// and the Cilium render must allow exactly what the Calico render allows.
+// and the Cilium render must allow exactly what the Calico render allows: the
+// SaaS hosts to the broker pods only, the broker's pods on its port to the
+// worker pods.
 import { jest } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,7 @@ import {
   type CiliumNetworkPolicy,
 } from '../../cli/egress-cilium.js';
 import { checkEgressFile, EgressDriftError, egressCommand, renderEgressFromFiles } from '../../cli/egress-command.js';
-import { destinationKey, egressPlan, type EgressDestination } from '../../cli/egress-policy.js';
+import { BROKER_SERVICE, destinationKey, egressPlan, podLabels, type EgressDestination } from '../../cli/egress-policy.js';
 import { parseConfig } from '../../config/config.js';
 import { PROJECT_ROOT } from '../../config/paths.js';
 
@@ -37,6 +39,12 @@ function parsed(yaml: string): CiliumNetworkPolicy[] {
   return parseAllDocuments(yaml).map((d) => ciliumNetworkPolicySchema.parse(d.toJS()));
 }
 
+/** The broker's pods, on the port broker.yaml has it listen on: how the worker's rule to the broker's Service reads in Cilium. */
+const brokerPods = () => ({
+  matchLabels: { 'k8s:io.kubernetes.pod.namespace': BROKER_SERVICE.namespace, ...podLabels('broker') },
+  port: String(parseBrokerConfig(parseYaml(readFileSync(BROKER_FILE, 'utf8')), '/etc/broker').listen.port),
+});
+
 /** What a Cilium policy lets a pod reach, in destinationKey's terms, read back from the object. */
 function reach(policy: CiliumNetworkPolicy): string[] {
   return policy.spec.egress.flatMap((rule) => {
@@ -46,6 +54,9 @@ function reach(policy: CiliumNetworkPolicy): string[] {
     if (rule.toServices) return rule.toServices.map((s) => `service ${s.k8sService.namespace}/${s.k8sService.serviceName}`);
     if (rule.toEntities?.includes('kube-apiserver')) return ['service default/kubernetes'];
     if (rule.toEndpoints && rule.toPorts?.[0]?.rules?.dns) return ['dns'];
+    const broker = brokerPods();
+    if (JSON.stringify(rule.toEndpoints) === JSON.stringify([{ matchLabels: broker.matchLabels }]) && port === broker.port)
+      return [`service ${BROKER_SERVICE.namespace}/${BROKER_SERVICE.name}`];
     return [`UNEXPECTED ${JSON.stringify(rule)}`];
   });
 }
@@ -68,14 +79,35 @@ describe('the committed deploy/components/cilium-egress/egress-policy.yaml', () 
   test('allows, per pod, exactly the destinations of the plan (the ones the Calico policy allows)', () => {
     const policies = parsed(readFileSync(COMMITTED, 'utf8'));
     const p = plan();
-    expect(policies.map((x) => x.metadata.name)).toEqual(['keyless-triage-worker-egress', 'keyless-triage-gateway-egress']);
+    expect(policies.map((x) => x.metadata.name)).toEqual([
+      'keyless-triage-worker-egress',
+      'keyless-triage-broker-egress',
+      'keyless-triage-gateway-egress',
+    ]);
     expect(reach(policies[0]!)).toEqual(p.worker.map(destinationKey));
-    expect(reach(policies[1]!)).toEqual(p.gateway.map(destinationKey));
+    expect(reach(policies[1]!)).toEqual(p.broker.map(destinationKey));
+    expect(reach(policies[2]!)).toEqual(p.gateway.map(destinationKey));
+  });
+
+  test('no SaaS host is open to the worker pods, and no AWS endpoint to the broker pods', () => {
+    const [worker, broker] = parsed(readFileSync(COMMITTED, 'utf8'));
+    const fqdns = (policy: CiliumNetworkPolicy) =>
+      policy.spec.egress.flatMap((r) => r.toFQDNs ?? []).map((f) => ('matchName' in f ? f.matchName : f.matchPattern));
+    expect(fqdns(worker!).filter((h) => !h.endsWith('.amazonaws.com'))).toEqual([]);
+    expect(fqdns(broker!).filter((h) => h.endsWith('.amazonaws.com'))).toEqual([]);
+    expect(broker!.spec.egress.filter((r) => r.toCIDR)).toEqual([]);
+    expect(fqdns(broker!).sort()).toEqual([
+      'api.datadoghq.com',
+      'api.github.com',
+      'api.pagerduty.com',
+      'identity.pagerduty.com',
+      'slack.com',
+    ]);
   });
 
   test('each rule is preceded by a comment saying why it is there', () => {
     const text = readFileSync(COMMITTED, 'utf8');
-    for (const d of [...plan().worker, ...plan().gateway]) expect(text).toContain(`    # ${d.why}\n    - to`);
+    for (const d of [...plan().worker, ...plan().broker, ...plan().gateway]) expect(text).toContain(`    # ${d.why}\n    - to`);
   });
 
   test('the component adds it and deletes the Calico policies', () => {
@@ -133,12 +165,34 @@ describe('ciliumPolicy: one rule per destination, of the kind Cilium documents f
       { kind: 'service', name: 'kubernetes', namespace: 'default', why: 'x' },
       { toEntities: ['kube-apiserver'] },
     ],
+    [
+      "a Service of this deployment's, with its pods known: those pods, in its namespace, on their port (toServices takes no port)",
+      {
+        kind: 'service',
+        name: 'keyless-triage-broker',
+        namespace: 'keyless-triage',
+        pods: { labels: { 'app.kubernetes.io/name': 'keyless-triage', 'app.kubernetes.io/component': 'broker' }, port: 8790 },
+        why: 'x',
+      },
+      {
+        toEndpoints: [
+          {
+            matchLabels: {
+              'k8s:io.kubernetes.pod.namespace': 'keyless-triage',
+              'app.kubernetes.io/name': 'keyless-triage',
+              'app.kubernetes.io/component': 'broker',
+            },
+          },
+        ],
+        toPorts: [{ ports: [{ port: '8790', protocol: 'TCP' }] }],
+      },
+    ],
   ])('%s', (_name, destination, expected) => {
     expect(rule(destination)).toEqual(expected);
   });
 
   test('selects the pods the Calico policy selects, by the same labels, in the deployment namespace', () => {
-    for (const component of ['worker', 'gateway'] as const) {
+    for (const component of ['worker', 'broker', 'gateway'] as const) {
       const p = ciliumPolicy(component, [{ kind: 'dns', why: 'dns' }]);
       expect(p.metadata).toMatchObject({ name: `keyless-triage-${component}-egress`, namespace: 'keyless-triage' });
       expect(p.spec.endpointSelector).toEqual({
@@ -153,7 +207,11 @@ describe('ciliumPolicy: one rule per destination, of the kind Cilium documents f
 
   test('the render is one policy per pod, worker first', () => {
     const policies = parsed(renderCiliumEgressPolicyYaml(plan(), { brokerConfig: 'b.yaml', triageConfig: 't.yaml' }));
-    expect(policies.map((p) => p.spec.endpointSelector.matchLabels['app.kubernetes.io/component'])).toEqual(['worker', 'gateway']);
+    expect(policies.map((p) => p.spec.endpointSelector.matchLabels['app.kubernetes.io/component'])).toEqual([
+      'worker',
+      'broker',
+      'gateway',
+    ]);
   });
 });
 

@@ -2,8 +2,9 @@
 // `triage egress`): the committed deploy/base/egress-policy.yaml must be what
 // the example overlay's configuration renders to (so a configuration change
 // without a re-render fails here), the rendered hosts must be exactly the
-// configured surfaces, and the broker's own upstream allowlist and the policy
-// must name the same hosts however the configuration changes.
+// configured surfaces, the broker's own upstream allowlist and the broker
+// pods' policy must name the same hosts however the configuration changes,
+// and no SaaS host may ever be open to the worker pods, nor AWS to the broker.
 import { jest } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { parseBrokerConfig, type BrokerConfig } from '../../broker/config.js';
 import {
+  BROKER_SERVICE,
   calicoNetworkPolicySchema,
   destinationKey,
   EgressConfigError,
@@ -54,31 +56,30 @@ function reach(policy: CalicoNetworkPolicy): string[] {
   });
 }
 
-const workerPolicy = (policies: CalicoNetworkPolicy[]) => policies.find((p) => p.metadata.name === 'keyless-triage-worker-egress')!;
-const gatewayPolicy = (policies: CalicoNetworkPolicy[]) => policies.find((p) => p.metadata.name === 'keyless-triage-gateway-egress')!;
+const policyOf = (component: string) => (policies: CalicoNetworkPolicy[]) =>
+  policies.find((p) => p.metadata.name === `keyless-triage-${component}-egress`)!;
+const workerPolicy = policyOf('worker');
+const brokerPolicy = policyOf('broker');
+const gatewayPolicy = policyOf('gateway');
 
 /** The broker's own allowlist, as host:port. */
 function brokerHosts(b: Doc): string[] {
   return [...allowedOrigins(brokerOf(b))].map((o) => new URL(o)).map((u) => `${u.hostname}:${u.port || 443}`);
 }
 
-/** The hosts the policy allows that come from the broker: everything but the worker's own surfaces. */
-function policyBrokerHosts(policies: CalicoNetworkPolicy[], t: TriageConfig): string[] {
-  const own = new Set([
-    `${t.temporal.address}`,
-    ...awsRegionsOf(t).flatMap((r) => [`monitoring.${r}.amazonaws.com:443`, `sts.${r}.amazonaws.com:443`]),
-  ]);
-  return reach(workerPolicy(policies)).filter((h) => /^[a-z0-9.-]+:\d+$/.test(h) && !own.has(h) && !/^\d/.test(h));
-}
+/** The host names a policy allows (domains rules), as host:port: the SaaS hosts for the broker, AWS for the worker. */
+const hostsOf = (policy: CalicoNetworkPolicy) => reach(policy).filter((h) => /^[a-z][a-z0-9.-]*:\d+$/.test(h));
 
-function awsRegionsOf(t: TriageConfig): string[] {
-  return [
-    ...new Set(
-      Object.values(t.services)
-        .filter((s) => s.cloudwatch)
-        .map((s) => s.cloudwatch!.region ?? t.aws.region),
-    ),
-  ].sort();
+const BROKER = `service ${BROKER_SERVICE.namespace}/${BROKER_SERVICE.name}`;
+const AWS = /amazonaws|169\.254\.170\.23|fd00:ec2::23/;
+
+/** What must hold whatever the configuration: the worker reaches no broker upstream, the broker no AWS. */
+function expectSeparated(b: Doc, t: Doc): void {
+  const policies = render(b, t);
+  const upstreams = brokerHosts(b);
+  expect(reach(workerPolicy(policies)).filter((h) => upstreams.includes(h))).toEqual([]);
+  expect(reach(brokerPolicy(policies)).filter((h) => AWS.test(h))).toEqual([]);
+  expect(hostsOf(brokerPolicy(policies)).sort()).toEqual(upstreams.sort());
 }
 
 describe('the committed deploy/base/egress-policy.yaml', () => {
@@ -119,13 +120,14 @@ describe('the committed deploy/base/egress-policy.yaml', () => {
 });
 
 describe('the rendered hosts are the configured surfaces and nothing else', () => {
-  test('the example: broker upstreams, Temporal, the Kubernetes API, the Pod Identity Agent, CloudWatch and STS in two regions, DNS', () => {
+  test('the example: the worker reaches Temporal, the broker, the Kubernetes API, the Pod Identity Agent, CloudWatch and STS in two regions, DNS', () => {
     const policies = render();
     expect(reach(workerPolicy(policies)).sort()).toEqual(
       [
         'dns/UDP',
         'dns/TCP',
         'service temporal/temporal-frontend',
+        'service keyless-triage/keyless-triage-broker',
         'service default/kubernetes',
         '169.254.170.23/32:80',
         'fd00:ec2::23/128:80',
@@ -133,11 +135,6 @@ describe('the rendered hosts are the configured surfaces and nothing else', () =
         'sts.eu-west-1.amazonaws.com:443',
         'monitoring.us-east-1.amazonaws.com:443',
         'sts.us-east-1.amazonaws.com:443',
-        'api.github.com:443',
-        'api.pagerduty.com:443',
-        'identity.pagerduty.com:443',
-        'api.datadoghq.com:443',
-        'slack.com:443',
       ].sort(),
     );
     expect(reach(gatewayPolicy(policies)).sort()).toEqual(
@@ -145,10 +142,24 @@ describe('the rendered hosts are the configured surfaces and nothing else', () =
     );
   });
 
-  test("the broker's upstream allowlist and the policy name the same hosts", () => {
-    const b = brokerDoc();
-    const t = triageDoc();
-    expect(policyBrokerHosts(render(b, t), triageOf(t)).sort()).toEqual(brokerHosts(b).sort());
+  test('the example: the broker reaches its SaaS upstreams, Temporal (approvals), the Kubernetes API (TokenReviews), DNS; no AWS', () => {
+    expect(reach(brokerPolicy(render())).sort()).toEqual(
+      [
+        'dns/UDP',
+        'dns/TCP',
+        'service temporal/temporal-frontend',
+        'service default/kubernetes',
+        'api.github.com:443',
+        'api.pagerduty.com:443',
+        'identity.pagerduty.com:443',
+        'api.datadoghq.com:443',
+        'slack.com:443',
+      ].sort(),
+    );
+  });
+
+  test("the broker's upstream allowlist and the broker's policy name the same hosts; the worker's policy none of them", () => {
+    expectSeparated(brokerDoc(), triageDoc());
   });
 
   test.each(['github', 'pagerduty', 'datadog', 'slack'])('removing the %s provider removes its hosts from both', (provider) => {
@@ -156,23 +167,43 @@ describe('the rendered hosts are the configured surfaces and nothing else', () =
     const before = brokerHosts(b);
     delete b.providers[provider];
     const t = triageDoc();
-    const after = policyBrokerHosts(render(b, t), triageOf(t)).sort();
+    const after = hostsOf(brokerPolicy(render(b, t))).sort();
     expect(after).toEqual(brokerHosts(b).sort());
     const gone = before.filter((h) => !after.includes(h));
     expect(gone.length).toBeGreaterThan(0);
-    for (const host of gone) expect(reach(workerPolicy(render(b, t)))).not.toContain(host);
     if (provider === 'pagerduty') expect(gone.sort()).toEqual(['api.pagerduty.com:443', 'identity.pagerduty.com:443']);
+    expectSeparated(b, t);
   });
 
-  test('a changed upstream (another Datadog site, GitHub Enterprise on its own port) changes the policy with it', () => {
+  test('a changed upstream (another Datadog site, GitHub Enterprise on its own port) changes the broker policy with it', () => {
     const b = brokerDoc();
     b.providers.datadog.upstream = 'https://api.datadoghq.eu';
     b.providers.github.upstream = 'https://ghe.example.com:8443/api/v3';
     const t = triageDoc();
-    const hosts = policyBrokerHosts(render(b, t), triageOf(t));
-    expect(hosts.sort()).toEqual(brokerHosts(b).sort());
+    const hosts = hostsOf(brokerPolicy(render(b, t)));
     expect(hosts).toEqual(expect.arrayContaining(['api.datadoghq.eu:443', 'ghe.example.com:8443']));
     expect(hosts).not.toEqual(expect.arrayContaining(['api.datadoghq.com:443']));
+    expectSeparated(b, t);
+  });
+
+  test('the worker reaches the broker through its Service only, whatever the providers', () => {
+    const b = brokerDoc();
+    b.providers = {};
+    for (const p of [render(), render(b)]) expect(reach(workerPolicy(p))).toContain(BROKER);
+    for (const p of [brokerPolicy(render()), gatewayPolicy(render())]) expect(reach(p)).not.toContain(BROKER);
+  });
+
+  test('the broker reaches the Temporal of broker.yaml, and none without its temporal section (every write is then refused)', () => {
+    const b = brokerDoc();
+    b.temporal = {
+      address: 'acme-prod.a1b2c.tmprl.cloud:7233',
+      namespace: 'acme-prod.a1b2c',
+      apiKeyFile: '/var/run/secrets/broker/temporal-api-key',
+    };
+    expect(reach(brokerPolicy(render(b)))).toContain('acme-prod.a1b2c.tmprl.cloud:7233');
+    expect(reach(workerPolicy(render(b)))).not.toContain('acme-prod.a1b2c.tmprl.cloud:7233');
+    delete b.temporal;
+    expect(reach(brokerPolicy(render(b))).filter((h) => /temporal|7233/.test(h))).toEqual([]);
   });
 
   test('changing aws.region moves the CloudWatch and STS hosts of the services that use the default', () => {
@@ -201,7 +232,7 @@ describe('the rendered hosts are the configured surfaces and nothing else', () =
     const t = triageDoc();
     for (const s of Object.values<Doc>(t.services)) delete s.cloudwatch;
     const hosts = reach(workerPolicy(render(brokerDoc(), t)));
-    expect(hosts.filter((h) => /amazonaws|169\.254|fd00:ec2/.test(h))).toEqual([]);
+    expect(hosts.filter((h) => AWS.test(h))).toEqual([]);
   });
 
   test('a service that turns a surface off does not open it', () => {
@@ -210,19 +241,21 @@ describe('the rendered hosts are the configured surfaces and nothing else', () =
     const hosts = reach(workerPolicy(render(brokerDoc(), t)));
     expect(hosts).not.toContain('service default/kubernetes');
     expect(hosts.filter((h) => /amazonaws/.test(h))).toEqual([]);
+    // The broker still reviews its callers' tokens.
+    expect(reach(brokerPolicy(render(brokerDoc(), t)))).toContain('service default/kubernetes');
   });
 
-  test('a Temporal frontend outside the cluster is allowed by name (Temporal Cloud) or address, on its port, for both pods', () => {
+  test('a Temporal frontend outside the cluster is allowed by name (Temporal Cloud) or address, on its port, for the worker and the gateway', () => {
     const t = triageDoc();
     t.temporal.address = 'acme-prod.a1b2c.tmprl.cloud:7233';
     t.temporal.namespace = 'acme-prod.a1b2c';
     t.temporal.apiKeyFile = '/var/run/secrets/temporal/api-key';
-    const policies = render(brokerDoc(), t);
-    for (const p of policies) expect(reach(p)).toContain('acme-prod.a1b2c.tmprl.cloud:7233');
+    const pods = (policies: CalicoNetworkPolicy[]) => [workerPolicy(policies), gatewayPolicy(policies)];
+    for (const p of pods(render(brokerDoc(), t))) expect(reach(p)).toContain('acme-prod.a1b2c.tmprl.cloud:7233');
     t.temporal.address = 'eu-west-1.aws.api.temporal.io:7233';
-    for (const p of render(brokerDoc(), t)) expect(reach(p)).toContain('eu-west-1.aws.api.temporal.io:7233');
+    for (const p of pods(render(brokerDoc(), t))) expect(reach(p)).toContain('eu-west-1.aws.api.temporal.io:7233');
     t.temporal = { address: '10.20.30.40:7233' };
-    for (const p of render(brokerDoc(), t)) expect(reach(p)).toContain('10.20.30.40/32:7233');
+    for (const p of pods(render(brokerDoc(), t))) expect(reach(p)).toContain('10.20.30.40/32:7233');
   });
 
   test('the gateway reaches hooks.slack.com only when it serves Slack interactivity', () => {
@@ -233,10 +266,21 @@ describe('the rendered hosts are the configured surfaces and nothing else', () =
 
   test('every destination of the plan is rendered once, and nothing else is', () => {
     const plan = egressPlan(brokerOf(brokerDoc()), triageOf(triageDoc()));
-    const keys = plan.worker.map(destinationKey);
-    expect(new Set(keys).size).toBe(keys.length);
-    // dns renders as two rules (UDP and TCP); everything else as one.
-    expect(workerPolicy(render()).spec.egress).toHaveLength(keys.length + 1);
+    for (const [component, policy] of [
+      ['worker', workerPolicy],
+      ['broker', brokerPolicy],
+      ['gateway', gatewayPolicy],
+    ] as const) {
+      const keys = plan[component].map(destinationKey);
+      expect(new Set(keys).size).toBe(keys.length);
+      // dns renders as two rules (UDP and TCP); everything else as one.
+      expect(policy(render()).spec.egress).toHaveLength(keys.length + 1);
+    }
+    expect(render().map((p) => p.metadata.name)).toEqual([
+      'keyless-triage-worker-egress',
+      'keyless-triage-broker-egress',
+      'keyless-triage-gateway-egress',
+    ]);
   });
 });
 
@@ -246,8 +290,36 @@ describe('sandbox settings are refused, since a policy rendered from them would 
     ['a moto endpoint', (_b, t) => (t.aws.endpoint = 'http://127.0.0.1:5000'), /aws.endpoint is set/],
     ['a kubeconfig', (_b, t) => (t.kubernetes.kubeconfig = '/home/me/.kube/config'), /kubernetes.kubeconfig is set/],
     ['a loopback Temporal', (_b, t) => (t.temporal.address = '127.0.0.1:7233'), /temporal.address 127.0.0.1:7233 is a loopback address/],
-    ['a broker URL off loopback', (_b, t) => (t.broker.url = 'http://broker.example.com:8790'), /must be the sidecar on loopback/],
-    ['a broker URL on another port', (_b, t) => (t.broker.url = 'http://127.0.0.1:9000'), /does not use the broker's listen port 8790/],
+    [
+      'a broker URL on loopback (the sandbox)',
+      (_b, t) => (t.broker.url = 'http://127.0.0.1:8790'),
+      /broker.url http:\/\/127.0.0.1:8790 must name the broker's Service \(http:\/\/keyless-triage-broker.keyless-triage.svc.cluster.local:8790\)/,
+    ],
+    ['a broker URL elsewhere', (_b, t) => (t.broker.url = 'http://broker.example.com:8790'), /must name the broker's Service/],
+    [
+      'another Service of the same name',
+      (_b, t) => (t.broker.url = 'http://keyless-triage-broker.default.svc:8790'),
+      /must name the broker's Service/,
+    ],
+    [
+      'a broker URL on another port',
+      (_b, t) => (t.broker.url = 'http://keyless-triage-broker.keyless-triage.svc:9000'),
+      /does not use the broker's listen port 8790/,
+    ],
+    [
+      'a broker listening on loopback',
+      (b) => {
+        b.listen.host = '127.0.0.1';
+        delete b.callers;
+      },
+      /listen.host 127.0.0.1 is a loopback address: the broker runs in its own pod/,
+    ],
+    ['a kubeconfig for the TokenReviews', (b) => (b.callers.kubeconfig = '/home/me/.kube/config'), /callers.kubeconfig is set/],
+    [
+      'a loopback Temporal in broker.yaml',
+      (b) => (b.temporal.address = '127.0.0.1:7233'),
+      /broker.yaml's temporal.address 127.0.0.1:7233 is a loopback address/,
+    ],
   ])('%s', (_name, mutate, message) => {
     const b = brokerDoc();
     const t = triageDoc();

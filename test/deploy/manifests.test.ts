@@ -5,16 +5,18 @@
 // against the schemas written from their documented APIs (cli/egress-policy.ts,
 // cli/egress-cilium.ts). Then the
 // rules the design depends on are checked as behaviour: hardened containers,
-// no secret anywhere near the worker container, the broker's Secret in the
-// broker container only, a gateway with no API identity, RBAC that is `view`
-// and nothing else, and configuration that agrees with the manifests.
+// no Secret anywhere in the worker pod, the broker in pods of its own with the
+// broker's Secret, reached through its Service by the worker pods only (their
+// token minted for the broker's audience), a gateway with no API identity,
+// RBAC that is `view` for the worker and TokenReviews for the broker and
+// nothing else, and configuration that agrees with the manifests.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { parseBrokerConfig, type BrokerConfig } from '../../broker/config.js';
 import { ciliumNetworkPolicySchema } from '../../cli/egress-cilium.js';
-import { calicoNetworkPolicySchema } from '../../cli/egress-policy.js';
+import { BROKER_SERVICE, calicoNetworkPolicySchema } from '../../cli/egress-policy.js';
 import { ENV_OVERRIDES, parseConfig, type TriageConfig } from '../../config/config.js';
 import { PROJECT_ROOT } from '../../config/paths.js';
 import { builtEntry } from '../built-entry.js';
@@ -30,6 +32,7 @@ const CILIUM_EGRESS = join(DEPLOY, 'components/cilium-egress');
 const NAMESPACE = 'keyless-triage';
 const WORKER_SA = 'keyless-triage-worker';
 const GATEWAY_SA = 'keyless-triage-gateway';
+const BROKER_SA = 'keyless-triage-broker';
 const BROKER_SECRET = 'keyless-triage-broker';
 const GATEWAY_SECRET = 'keyless-triage-gateway';
 /** The API groups whose objects are checked against the swagger; anything else must be Calico's or Cilium's. */
@@ -99,9 +102,17 @@ const find = (objects: K8sObject[], kind: string, name: string) => {
 };
 const podSpec = (o: K8sObject): PodSpec => o.spec.template.spec;
 const allContainers = (p: PodSpec): Container[] => [...(p.initContainers ?? []), ...p.containers];
-const isSidecar = (c: Container) => c.restartPolicy === 'Always';
 const workloads = (objects: K8sObject[]) =>
   objects.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'].includes(o.kind));
+
+/** The projected ServiceAccount tokens of a pod's volumes, by volume name. */
+function tokenVolumes(p: PodSpec): Record<string, { audience?: string; expirationSeconds?: number; path: string }> {
+  return Object.fromEntries(
+    (p.volumes ?? []).flatMap((v: any) =>
+      (v.projected?.sources ?? []).filter((s: any) => s.serviceAccountToken).map((s: any) => [v.name, s.serviceAccountToken]),
+    ),
+  );
+}
 
 /** The volumes a container mounts, resolved to their definitions. */
 function mountedVolumes(p: PodSpec, c: Container): any[] {
@@ -149,7 +160,7 @@ describe.each([
     expect(problems).toEqual([]);
   });
 
-  test('no Role or ClusterRole grants access to Secrets, and every binding is for the worker: to `view`, a Role that only reads events, or a ClusterRole that only reads nodes', () => {
+  test('no Role or ClusterRole grants access to Secrets; every binding is for the worker (to `view`, a Role that only reads events, or a ClusterRole that only reads nodes) or for the broker (a ClusterRole that only creates TokenReviews)', () => {
     for (const role of objects().filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole')) {
       for (const rule of role.rules ?? []) {
         expect({ role: role.metadata.name, resources: rule.resources }).not.toEqual(
@@ -168,6 +179,14 @@ describe.each([
         .map((r) => [r.metadata.name, r]),
     );
     for (const binding of objects().filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')) {
+      if (binding.subjects.some((s: any) => s.name === BROKER_SA)) {
+        expect(binding.kind).toBe('ClusterRoleBinding');
+        expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: BROKER_SA, namespace: NAMESPACE }]);
+        expect(clusterRoles.get(binding.roleRef.name)?.rules).toEqual([
+          { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+        ]);
+        continue;
+      }
       if (binding.roleRef.kind === 'ClusterRole' && binding.roleRef.name !== 'view') {
         // The node-reader component: a ClusterRole of its own that gets and lists Nodes, bound cluster-wide, nothing else.
         expect(binding.kind).toBe('ClusterRoleBinding');
@@ -197,7 +216,7 @@ describe('hardening of every container', () => {
       cases()
         .map((c) => `${c.workload}/${c.container.name}`)
         .sort(),
-    ).toEqual(['keyless-triage-gateway/gateway', 'keyless-triage-worker/broker', 'keyless-triage-worker/worker']);
+    ).toEqual(['keyless-triage-broker/broker', 'keyless-triage-gateway/gateway', 'keyless-triage-worker/worker']);
     const images = new Set(cases().map((c) => c.container.image));
     expect(images.size).toBe(1);
     expect([...images][0]).toMatch(/^[a-z0-9.-]+(\/[a-z0-9._-]+)+(:[\w.-]+)?@sha256:[0-9a-f]{64}$/);
@@ -264,29 +283,55 @@ describe('hardening of every container', () => {
       expect(probe.exec.command.join(' ')).toContain(`http://127.0.0.1:${port}/readyz`);
   });
 
-  test('the broker runs as a native sidecar: started and probed before the worker, stopped after it', () => {
+  test('the broker is a Deployment of its own: no broker container in the worker pod, which runs the worker and nothing else', () => {
     const pod = podSpec(find(overlay, 'Deployment', 'keyless-triage-worker'));
-    const brokerContainer = pod.initContainers?.find((c) => c.name === 'broker');
-    expect(brokerContainer && isSidecar(brokerContainer)).toBe(true);
-    expect(brokerContainer!.startupProbe).toBeDefined();
-    // The broker listens on loopback only, so its probes run inside the container against its port.
-    const port = broker.listen.port;
-    // Started and alive: /healthz; ready only while every provider's credential is usable: /readyz.
-    for (const probe of [brokerContainer!.startupProbe, brokerContainer!.livenessProbe]) {
-      expect(probe.exec.command.join(' ')).toContain(`http://127.0.0.1:${port}/healthz`);
-    }
-    expect(brokerContainer!.readinessProbe.exec.command.join(' ')).toContain(`http://127.0.0.1:${port}/readyz`);
-    expect(new URL(triage.broker.url).port).toBe(String(port));
-    expect(broker.listen.host).toBe('127.0.0.1');
+    expect(allContainers(pod).map((c) => c.name)).toEqual(['worker']);
+    expect(pod.initContainers).toBeUndefined();
+    expect((pod.volumes ?? []).map((v: any) => v.name).sort()).toEqual(['broker-token', 'config', 'kube-api-access', 'worker-tmp']);
+    const brokerPod = podSpec(find(overlay, 'Deployment', 'keyless-triage-broker'));
+    expect(allContainers(brokerPod).map((c) => c.name)).toEqual(['broker']);
+  });
+
+  test("the broker listens on its port off loopback, where the Service sends and triage.yaml's broker.url points", () => {
+    const brokerContainer = podSpec(find(overlay, 'Deployment', 'keyless-triage-broker')).containers[0]!;
+    expect(broker.listen.host).toBe('0.0.0.0');
+    expect(brokerContainer.ports).toEqual([{ name: 'http', containerPort: broker.listen.port, protocol: 'TCP' }]);
+    const service = find(overlay, 'Service', BROKER_SERVICE.name);
+    expect(service.metadata.namespace).toBe(BROKER_SERVICE.namespace);
+    expect(service.spec.type).toBe('ClusterIP');
+    expect(service.spec.ports).toEqual([{ name: 'http', port: broker.listen.port, targetPort: 'http', protocol: 'TCP' }]);
+    const url = new URL(triage.broker.url);
+    expect(url.protocol).toBe('http:');
+    expect(url.hostname).toBe(`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`);
+    expect(Number(url.port)).toBe(service.spec.ports[0].port);
+  });
+
+  test('the broker Service selects the broker pods and no other', () => {
+    const service = find(overlay, 'Service', BROKER_SERVICE.name);
+    const selected = workloads(overlay).filter((d) =>
+      Object.entries(service.spec.selector as Record<string, string>).every(([k, v]) => d.spec.template.metadata.labels[k] === v),
+    );
+    expect(selected.map((d) => d.metadata.name)).toEqual(['keyless-triage-broker']);
+  });
+
+  test("the broker's kubelet probes ask its unauthenticated /healthz (started, alive) and /readyz (credentials usable) on its port", () => {
+    const brokerContainer = podSpec(find(overlay, 'Deployment', 'keyless-triage-broker')).containers[0]!;
+    for (const probe of [brokerContainer.startupProbe, brokerContainer.livenessProbe])
+      expect(probe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(brokerContainer.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
   });
 
   test('terminationGracePeriodSeconds covers the graceful shutdowns', () => {
     const workerTs = readFileSync(join(PROJECT_ROOT, 'workers/worker.ts'), 'utf8');
     const workerGrace = Number(/shutdownGraceTime: '(\d+) seconds'/.exec(workerTs)?.[1]);
     expect(workerGrace).toBeGreaterThan(0);
-    // The broker is stopped after the worker has exited, so the two graces add up.
     expect(podSpec(find(overlay, 'Deployment', 'keyless-triage-worker')).terminationGracePeriodSeconds).toBeGreaterThanOrEqual(
-      workerGrace + broker.shutdownGraceMs / 1000 + 5,
+      workerGrace + 5,
+    );
+    // The preStop sleep lets the Service drop the pod before the broker stops accepting; then in-flight requests finish.
+    const brokerPod = podSpec(find(overlay, 'Deployment', 'keyless-triage-broker'));
+    expect(brokerPod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(
+      brokerPod.containers[0]!.lifecycle.preStop.sleep.seconds + broker.shutdownGraceMs / 1000 + 5,
     );
     const gateway = podSpec(find(overlay, 'Deployment', 'keyless-triage-gateway'));
     const gatewayMain = readFileSync(join(PROJECT_ROOT, 'starter/main.ts'), 'utf8');
@@ -330,6 +375,7 @@ describe('hardening of every container', () => {
 
 describe('credentials', () => {
   const workerPod = () => podSpec(find(overlay, 'Deployment', 'keyless-triage-worker'));
+  const brokerPod = () => podSpec(find(overlay, 'Deployment', 'keyless-triage-broker'));
   const gatewayPod = () => podSpec(find(overlay, 'Deployment', 'keyless-triage-gateway'));
 
   test('the worker container has no Secret: not in env, not through envFrom, not in a volume', () => {
@@ -342,6 +388,10 @@ describe('credentials', () => {
     const config = mountedVolumes(pod, worker).find((v) => v.name === 'config');
     expect(config.configMap.name).toMatch(/^keyless-triage-config-/);
     expect(worker.env.find((e: any) => e.name === 'TRIAGE_CONFIG').value).toBe('/etc/keyless-triage/triage.yaml');
+  });
+
+  test('the worker pod mounts no Secret, in any volume, mounted or not', () => {
+    expect((workerPod().volumes ?? []).flatMap(secretsOfVolume)).toEqual([]);
   });
 
   test("only the broker container mounts the broker's Secret, and only the gateway the gateway's", () => {
@@ -358,14 +408,14 @@ describe('credentials', () => {
       }
     }
     expect(mounts.sort()).toEqual([
+      `keyless-triage-broker/broker <- ${BROKER_SECRET}`,
       `keyless-triage-gateway/gateway <- ${GATEWAY_SECRET}`,
-      `keyless-triage-worker/broker <- ${BROKER_SECRET}`,
     ]);
   });
 
   test("the broker's secret files and config are where broker.yaml and BROKER_CONFIG say", () => {
-    const pod = workerPod();
-    const brokerContainer = pod.initContainers!.find((c) => c.name === 'broker')!;
+    const pod = brokerPod();
+    const brokerContainer = pod.containers[0]!;
     const secretMount = brokerContainer.volumeMounts.find(
       (m: any) => mountedVolumes(pod, { name: 'x', volumeMounts: [m] })[0]?.secret?.secretName === BROKER_SECRET,
     );
@@ -379,7 +429,8 @@ describe('credentials', () => {
       slack?.botTokenFile,
     ];
     for (const f of files) expect(f?.startsWith(`${secretMount.mountPath}/`)).toBe(true);
-    const configDir = brokerContainer.volumeMounts.find((m: any) => m.name === 'broker-config').mountPath;
+    const configDir = brokerContainer.volumeMounts.find((m: any) => m.name === 'config').mountPath;
+    expect(mountedVolumes(pod, brokerContainer).find((v) => v.name === 'config').configMap.name).toMatch(/^keyless-triage-broker-config-/);
     expect(brokerContainer.env).toEqual([{ name: 'BROKER_CONFIG', value: `${configDir}/broker.yaml` }]);
   });
 
@@ -412,35 +463,58 @@ describe('credentials', () => {
     }
   });
 
-  test('the Kubernetes token is projected into the worker container only', () => {
+  test("the worker pod's two tokens: the API server's (kube-api-access) and one minted for the broker's audience, where broker.tokenFile points", () => {
     const pod = workerPod();
     expect(find(overlay, 'ServiceAccount', WORKER_SA).automountServiceAccountToken).toBe(false);
     expect(pod.serviceAccountName).toBe(WORKER_SA);
     expect(pod.automountServiceAccountToken).toBe(false);
-    const tokenVolumes = (pod.volumes ?? [])
-      .filter((v: any) => v.projected?.sources?.some((s: any) => s.serviceAccountToken))
-      .map((v: any) => v.name);
-    expect(tokenVolumes).toEqual(['kube-api-access']);
-    const mountedBy = allContainers(pod)
-      .filter((c) => (c.volumeMounts ?? []).some((m: any) => m.name === 'kube-api-access'))
-      .map((c) => c.name);
-    expect(mountedBy).toEqual(['worker']);
-    const token = pod
-      .volumes!.find((v: any) => v.name === 'kube-api-access')
-      .projected.sources.find((s: any) => s.serviceAccountToken).serviceAccountToken;
-    expect(token.expirationSeconds).toBeLessThanOrEqual(3600);
-    expect(token.audience).toBeUndefined();
+    const tokens = tokenVolumes(pod);
+    expect(Object.keys(tokens).sort()).toEqual(['broker-token', 'kube-api-access']);
+    // The API server's own audience (the default) for the API; the broker's for the broker: each is refused by the other.
+    expect(tokens['kube-api-access']!.audience).toBeUndefined();
+    expect(tokens['broker-token']!.audience).toBe(broker.callers!.audience);
+    expect(tokens['broker-token']!.audience).not.toBe('');
+    for (const t of Object.values(tokens)) expect(t.expirationSeconds).toBeLessThanOrEqual(3600);
+    const worker = pod.containers[0]!;
+    const mount = worker.volumeMounts.find((m: any) => m.name === 'broker-token');
+    expect(mount.readOnly).toBe(true);
+    expect(`${mount.mountPath}/${tokens['broker-token']!.path}`).toBe(triage.broker.tokenFile);
+    expect(dirname(triage.broker.tokenFile!)).toBe(mount.mountPath);
+    expect(basename(triage.broker.tokenFile!)).toBe('token');
   });
 
-  test('EKS Pod Identity: nothing but the ServiceAccount name, and the broker kept out of the injection', () => {
-    const workerDeployment = find(overlay, 'Deployment', 'keyless-triage-worker');
-    const sa = find(overlay, 'ServiceAccount', WORKER_SA);
+  test("the broker accepts the worker's ServiceAccount as a caller, and only it", () => {
+    expect(broker.callers!.serviceAccounts).toEqual([`${NAMESPACE}/${WORKER_SA}`]);
+    expect(broker.callers!.kubeconfig).toBeUndefined();
+  });
+
+  test("the broker pod gets its own API token (for TokenReviews), projected like the worker's, and no other", () => {
+    const pod = brokerPod();
+    expect(find(overlay, 'ServiceAccount', BROKER_SA).automountServiceAccountToken).toBe(false);
+    expect(pod.serviceAccountName).toBe(BROKER_SA);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    const tokens = tokenVolumes(pod);
+    expect(Object.keys(tokens)).toEqual(['kube-api-access']);
+    expect(tokens['kube-api-access']!.audience).toBeUndefined();
+    expect(tokens['kube-api-access']!.expirationSeconds).toBeLessThanOrEqual(3600);
+    const mount = pod.containers[0]!.volumeMounts.find((m: any) => m.name === 'kube-api-access');
+    expect(mount).toEqual({ name: 'kube-api-access', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true });
+  });
+
+  test('EKS Pod Identity: nothing but the ServiceAccount name, and no AWS anything in the broker', () => {
     // No IRSA role annotation, no static AWS key: the association is made with the AWS API.
-    expect(Object.keys(sa.metadata.annotations ?? {}).filter((k) => k.startsWith('eks.amazonaws.com/'))).toEqual([]);
-    expect(workerDeployment.spec.template.metadata.annotations['eks.amazonaws.com/skip-containers']).toBe('broker');
-    for (const c of allContainers(podSpec(workerDeployment))) {
-      for (const e of c.env ?? [])
-        expect(e.name).not.toMatch(/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE|CONTAINER_)/);
+    for (const name of [WORKER_SA, BROKER_SA]) {
+      const sa = find(overlay, 'ServiceAccount', name);
+      expect({ sa: name, eks: Object.keys(sa.metadata.annotations ?? {}).filter((k) => k.startsWith('eks.amazonaws.com/')) }).toEqual({
+        sa: name,
+        eks: [],
+      });
+    }
+    for (const w of workloads(overlay)) {
+      for (const c of allContainers(podSpec(w))) {
+        for (const e of c.env ?? [])
+          expect(e.name).not.toMatch(/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE|CONTAINER_)/);
+      }
     }
   });
 });
@@ -453,10 +527,14 @@ describe('configuration agrees with the manifests', () => {
       .map((o) => o.metadata.namespace)
       .sort();
     expect(bound).toEqual(configured);
-    expect(overlay.filter((o) => o.kind === 'ClusterRoleBinding')).toEqual([]);
-    expect(withComponent.filter((o) => o.kind === 'ClusterRoleBinding').map((o) => o.metadata.name)).toEqual([
-      'keyless-triage-worker-view',
-    ]);
+    // Cluster-wide, the worker is bound only with the opt-in component; the broker's TokenReview grant is cluster-scoped by nature.
+    const clusterBindings = (objects: K8sObject[]) =>
+      objects
+        .filter((o) => o.kind === 'ClusterRoleBinding')
+        .map((o) => o.metadata.name)
+        .sort();
+    expect(clusterBindings(overlay)).toEqual(['keyless-triage-broker-tokenreview']);
+    expect(clusterBindings(withComponent)).toEqual(['keyless-triage-broker-tokenreview', 'keyless-triage-worker-view']);
   });
 
   test('the node-events component adds one Role and its binding, in the namespace the kubelet records Node events in, and nothing else', () => {
@@ -505,7 +583,7 @@ describe('configuration agrees with the manifests', () => {
 
   test('every namespaced object lives in keyless-triage, except the RoleBindings in the namespaces they grant', () => {
     for (const o of overlay) {
-      if (o.kind === 'Namespace' || o.kind === 'ClusterRoleBinding') continue;
+      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind)) continue;
       if (o.kind === 'RoleBinding') expect(o.metadata.namespace).not.toBe(NAMESPACE);
       else
         expect({ object: `${o.kind}/${o.metadata.name}`, namespace: o.metadata.namespace }).toEqual({
@@ -530,16 +608,15 @@ describe('disruption and network policy', () => {
     }
   });
 
-  test('default deny in both directions, DNS for all, ingress to the gateway port only', () => {
+  test('default deny in both directions, DNS for all, ingress to the gateway port and to the broker port, nothing else', () => {
     const policies = overlay.filter((o) => o.kind === 'NetworkPolicy' && o.apiVersion === 'networking.k8s.io/v1');
     const deny = policies.find((p) => Object.keys(p.spec.podSelector).length === 0 && !p.spec.ingress && !p.spec.egress);
     expect(deny?.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
     const ingress = policies.filter((p) => p.spec.ingress);
-    expect(ingress).toHaveLength(1);
-    expect(ingress[0]!.spec.podSelector.matchLabels).toEqual(
-      find(overlay, 'Deployment', 'keyless-triage-gateway').spec.selector.matchLabels,
-    );
-    expect(ingress[0]!.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: triage.gateway!.port }] }]);
+    expect(ingress.map((p) => p.metadata.name).sort()).toEqual(['allow-broker-ingress', 'allow-gateway-ingress']);
+    const gateway = find(overlay, 'NetworkPolicy', 'allow-gateway-ingress');
+    expect(gateway.spec.podSelector.matchLabels).toEqual(find(overlay, 'Deployment', 'keyless-triage-gateway').spec.selector.matchLabels);
+    expect(gateway.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: triage.gateway!.port }] }]);
     const egress = policies.filter((p) => p.spec.egress);
     expect(egress).toHaveLength(1);
     expect(egress[0]!.spec.egress.flatMap((r: any) => r.ports.map((p: any) => `${p.protocol}/${p.port}`)).sort()).toEqual([
@@ -548,9 +625,30 @@ describe('disruption and network policy', () => {
     ]);
   });
 
+  test("the broker's ingress admits the worker pods, on the broker's port, and no other pod", () => {
+    const policy = find(overlay, 'NetworkPolicy', 'allow-broker-ingress');
+    const selected = (selector: Record<string, string>) =>
+      workloads(overlay)
+        .filter((d) => matches(selector, d.spec.template.metadata.labels))
+        .map((d) => d.metadata.name);
+    expect(selected(policy.spec.podSelector.matchLabels)).toEqual(['keyless-triage-broker']);
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    expect(policy.spec.ingress).toHaveLength(1);
+    const [rule] = policy.spec.ingress;
+    // A podSelector alone: pods of this namespace only.
+    expect(rule.from).toHaveLength(1);
+    expect(Object.keys(rule.from[0])).toEqual(['podSelector']);
+    expect(selected(rule.from[0].podSelector.matchLabels)).toEqual(['keyless-triage-worker']);
+    expect(rule.ports).toEqual([{ protocol: 'TCP', port: broker.listen.port }]);
+  });
+
   test("each Calico egress policy selects exactly its Deployment's pods", () => {
     const calico = overlay.filter((o) => o.apiVersion === 'projectcalico.org/v3');
-    expect(calico.map((c) => c.metadata.name).sort()).toEqual(['keyless-triage-gateway-egress', 'keyless-triage-worker-egress']);
+    expect(calico.map((c) => c.metadata.name).sort()).toEqual([
+      'keyless-triage-broker-egress',
+      'keyless-triage-gateway-egress',
+      'keyless-triage-worker-egress',
+    ]);
     for (const policy of calico) {
       const terms = Object.fromEntries(
         (policy.spec.selector as string).split('&&').map((t) => /^\s*([\w./-]+) == '([^']*)'\s*$/.exec(t)!.slice(1, 3) as [string, string]),
@@ -570,10 +668,12 @@ describe('disruption and network policy', () => {
     const before = new Set(plain.map(key));
     const after = new Set(cilium.map(key));
     expect([...before].filter((k) => !after.has(k)).sort()).toEqual([
+      'projectcalico.org/v3 NetworkPolicy keyless-triage/keyless-triage-broker-egress',
       'projectcalico.org/v3 NetworkPolicy keyless-triage/keyless-triage-gateway-egress',
       'projectcalico.org/v3 NetworkPolicy keyless-triage/keyless-triage-worker-egress',
     ]);
     expect([...after].filter((k) => !before.has(k)).sort()).toEqual([
+      'cilium.io/v2 CiliumNetworkPolicy keyless-triage/keyless-triage-broker-egress',
       'cilium.io/v2 CiliumNetworkPolicy keyless-triage/keyless-triage-gateway-egress',
       'cilium.io/v2 CiliumNetworkPolicy keyless-triage/keyless-triage-worker-egress',
     ]);

@@ -157,15 +157,43 @@ export function cluster(server: KubeApiserver) {
       }
     },
 
-    /** A token for a ServiceAccount, from the TokenRequest API, as the kubelet projects one into a pod. */
-    async token(namespace: string, name: string): Promise<string> {
+    /**
+     * A token for a ServiceAccount, from the TokenRequest API, as the kubelet projects one into a pod:
+     * for the API server, or for `audience` (a projected volume's serviceAccountToken.audience).
+     */
+    async token(namespace: string, name: string, audience?: string): Promise<string> {
       const answer = await server.request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
         apiVersion: 'authentication.k8s.io/v1',
         kind: 'TokenRequest',
-        spec: { expirationSeconds: 3600 },
+        spec: { expirationSeconds: 3600, ...(audience && { audiences: [audience] }) },
       });
       expectStatus(answer, [201], `TokenRequest for ${namespace}/${name}`);
       return (answer.body as { status: { token: string } }).status.token;
+    },
+
+    /**
+     * What a TokenReview sent with `reviewer`'s token answers about `token` for `audiences`, as the broker
+     * asks it about a caller: the HTTP status of the review itself, and the verdict.
+     */
+    async tokenReview(
+      reviewer: string,
+      token: string,
+      audiences: string[],
+    ): Promise<{ status: number; authenticated?: boolean; user?: UserInfo; audiences?: string[] }> {
+      const answer = await server.request(
+        'POST',
+        '/apis/authentication.k8s.io/v1/tokenreviews',
+        { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences } },
+        { token: reviewer },
+      );
+      if (answer.status !== 201) return { status: answer.status };
+      const review = (answer.body as { status: { authenticated?: boolean; user?: UserInfo; audiences?: string[] } }).status;
+      return {
+        status: answer.status,
+        authenticated: review.authenticated ?? false,
+        ...(review.user && { user: { username: review.user.username, groups: review.user.groups } }),
+        ...(review.audiences && { audiences: review.audiences }),
+      };
     },
 
     /** Who the apiserver takes a token for (SelfSubjectReview): the user and groups RBAC matches bindings against. */

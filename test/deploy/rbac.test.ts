@@ -1,8 +1,11 @@
 // The worker's Kubernetes access as a real kube-apiserver decides it: the
 // example overlay applied for real, a token for the worker's ServiceAccount
 // from the TokenRequest API, and that token's reads, refusals and rules review
-// held against what docs/deploy.md promises. The opt-in components change
-// exactly what they say. `triage doctor` passes with the intended bindings
+// held against what docs/deploy.md promises. The broker's token may review
+// tokens and nothing else, and its review of the worker's broker token (minted
+// for the broker's audience, as the worker pod projects it) names the worker;
+// neither of the worker's tokens is good where the other is. The opt-in
+// components change exactly what they say. `triage doctor` passes with the intended bindings
 // and fails, naming the binding, when the account is given more or nothing.
 // The apiserver's audit log of all this stays in
 // .sandbox/test-artifacts/kube-apiserver/rbac/audit.log.
@@ -10,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { parseBrokerConfig, type BrokerConfig } from '../../broker/config.js';
 import { createKubernetesActivities, USER_AGENT_PRODUCT } from '../../activities/kubernetes.js';
 import type { KubernetesEvidence } from '../../activities/model.js';
 import { DoctorFailed } from '../../cli/doctor-command.js';
@@ -26,7 +30,7 @@ import { eventually } from '../eventually.js';
 import { APISERVER_ARTIFACTS, startTestApiserver } from '../kube-apiserver.js';
 import { readAuditLog, records } from '../kube-audit.js';
 import { DEPLOY, kustomize, kustomizeWithComponent, OVERLAY, type K8sObject } from './kustomize.js';
-import { added, cluster, grantsOf, type Access, type Cluster, type UserInfo } from './rbac-cluster.js';
+import { added, cluster, grant, grantsOf, type Access, type Cluster, type UserInfo } from './rbac-cluster.js';
 import { canIClaims, promised, tokenTable } from './rbac-docs.js';
 import { doctorHarness, type DoctorHarness } from './rbac-doctor.js';
 
@@ -42,6 +46,10 @@ let overlay: K8sObject[];
 let triaged: string[];
 let worker: { namespace: string; name: string };
 let gateway: { namespace: string; name: string };
+let brokerAccount: { namespace: string; name: string };
+let brokerConfig: BrokerConfig;
+/** The audience the worker pod's broker-token volume asks for. */
+let brokerAudience: string;
 let workerToken: string;
 let workerUser: UserInfo;
 let evidence: KubernetesEvidence;
@@ -72,6 +80,12 @@ function workload(namespace: string): K8sObject[] {
   ];
 }
 
+/** The ServiceAccount a Deployment's pods run as. */
+function accountOf(objects: readonly K8sObject[], deployment: string): { namespace: string; name: string } {
+  const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === deployment)!;
+  return { namespace: d.metadata.namespace!, name: d.spec.template.spec.serviceAccountName as string };
+}
+
 /** The overlay's triage.yaml, as the worker reads it from the generated ConfigMap. */
 function configured(objects: readonly K8sObject[]): { config: TriageConfig; raw: Record<string, unknown> } {
   const map = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('keyless-triage-config-'));
@@ -87,8 +101,12 @@ beforeAll(async () => {
   triaged = [...new Set(Object.values(config.services).flatMap((s) => s.kubernetes?.namespaces ?? []))].sort();
   const subject = overlay.find((o) => o.kind === 'RoleBinding')!.subjects[0] as { namespace: string; name: string };
   worker = { namespace: subject.namespace, name: subject.name };
-  const gatewayAccount = overlay.find((o) => o.kind === 'ServiceAccount' && o.metadata.name !== worker.name)!;
-  gateway = { namespace: gatewayAccount.metadata.namespace!, name: gatewayAccount.metadata.name };
+  gateway = accountOf(overlay, 'keyless-triage-gateway');
+  brokerAccount = accountOf(overlay, 'keyless-triage-broker');
+  const brokerMap = overlay.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('keyless-triage-broker-config-'))!;
+  brokerConfig = parseBrokerConfig(parseYaml(brokerMap.data['broker.yaml'] as string), '/etc/broker');
+  const workerPod = overlay.find((o) => o.kind === 'Deployment' && o.metadata.name === 'keyless-triage-worker')!.spec.template.spec;
+  brokerAudience = workerPod.volumes.find((v: any) => v.name === 'broker-token').projected.sources[0].serviceAccountToken.audience;
 
   await k.apply(overlay.filter((o) => !isCniPolicy(o)));
   await k.apply(triaged.flatMap(workload));
@@ -235,6 +253,80 @@ describe("the worker's ServiceAccount token, with the example overlay applied", 
       if (allowed !== claim.expected) wrong.push(`line ${claim.line}: ${claim.text} is ${allowed ? 'yes' : 'no'}`);
     }
     expect(wrong).toEqual([]);
+  });
+});
+
+describe("the broker's ServiceAccount token, and the worker's token for the broker", () => {
+  let brokerToken: string;
+  let brokerUser: UserInfo;
+  /** The worker's token as its pod's broker-token volume holds it. */
+  let workerBrokerToken: string;
+  const workerName = () => `system:serviceaccount:${worker.namespace}:${worker.name}`;
+  const reviewTokens: Access = { verb: 'create', group: 'authentication.k8s.io', resource: 'tokenreviews' };
+
+  beforeAll(async () => {
+    brokerToken = await k.token(brokerAccount.namespace, brokerAccount.name);
+    brokerUser = await k.whoAmI(brokerToken);
+    workerBrokerToken = await k.token(worker.namespace, worker.name, brokerAudience);
+  });
+
+  test("the worker pod's broker token is minted for the audience broker.yaml checks", () => {
+    expect(brokerAudience).toBe(brokerConfig.callers!.audience);
+  });
+
+  test("a TokenReview by the broker of the worker's broker token names the worker's ServiceAccount, which broker.yaml lists", async () => {
+    const review = await k.tokenReview(brokerToken, workerBrokerToken, [brokerConfig.callers!.audience]);
+    expect(review).toMatchObject({ status: 201, authenticated: true, audiences: [brokerConfig.callers!.audience] });
+    expect(review.user!.username).toBe(workerName());
+    expect(brokerConfig.callers!.serviceAccounts).toContain(`${worker.namespace}/${worker.name}`);
+  });
+
+  test("the worker's API token is no broker credential, and its broker token no API credential", async () => {
+    expect(await k.tokenReview(brokerToken, workerToken, [brokerConfig.callers!.audience])).toMatchObject({
+      status: 201,
+      authenticated: false,
+    });
+    const [namespace] = triaged as [string];
+    expect(await status({ verb: 'list', group: '', resource: 'pods', namespace }, workerBrokerToken)).toBe(401);
+  });
+
+  test("another ServiceAccount's token for the broker's audience authenticates, as that account, which broker.yaml does not list", async () => {
+    const gatewayBrokerToken = await k.token(gateway.namespace, gateway.name, brokerConfig.callers!.audience);
+    const review = await k.tokenReview(brokerToken, gatewayBrokerToken, [brokerConfig.callers!.audience]);
+    expect(review.user?.username).toBe(`system:serviceaccount:${gateway.namespace}:${gateway.name}`);
+    expect(brokerConfig.callers!.serviceAccounts).not.toContain(`${gateway.namespace}/${gateway.name}`);
+  });
+
+  test('only the broker may review tokens: the worker and the gateway get 403', async () => {
+    expect(await allowed(brokerToken, reviewTokens)).toBe(true);
+    const gatewayToken = await k.token(gateway.namespace, gateway.name);
+    for (const token of [workerToken, gatewayToken]) {
+      expect(await allowed(token, reviewTokens)).toBe(false);
+      expect((await k.tokenReview(token, workerBrokerToken, [brokerConfig.callers!.audience])).status).toBe(403);
+    }
+  });
+
+  test("the broker's token may create TokenReviews and nothing else beyond what every identity may (its rules review in each namespace)", async () => {
+    const rows = tokenTable(readFileSync(DEPLOY_DOC, 'utf8'));
+    for (const namespace of [brokerAccount.namespace, ...triaged, ...UNBOUND]) {
+      const review = await k.rulesReview(brokerToken, namespace);
+      expect(review.incomplete).toBe(false);
+      // The table's "everywhere" rows are what any ServiceAccount gets; a namespace the broker is not in has no triaged rows.
+      expect({ namespace, grants: [...grantsOf(review)].sort() }).toEqual({
+        namespace,
+        grants: [...promised(rows, namespace, []), grant('create', 'authentication.k8s.io', 'tokenreviews')].sort(),
+      });
+    }
+  });
+
+  test('it is refused what system:auth-delegator would add, Secrets, and reads', async () => {
+    const refused: Access[] = [
+      { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' },
+      { verb: 'get', group: '', resource: 'secrets', namespace: brokerAccount.namespace, name: 'keyless-triage-broker' },
+      { verb: 'list', group: '', resource: 'secrets' },
+      ...triaged.map((namespace) => ({ verb: 'list', group: '', resource: 'pods', namespace })),
+    ];
+    expect(await notRefused(brokerToken, brokerUser, refused)).toEqual([]);
   });
 });
 
