@@ -1,4 +1,4 @@
-// The broker sidecar process: `BROKER_CONFIG=/etc/broker/broker.yaml node dist/broker/main.js`.
+// The broker process (its own Deployment): `BROKER_CONFIG=/etc/broker/broker.yaml node dist/broker/main.js`.
 // Exits 1 when it cannot serve what it is configured for (bad config, audit
 // log not writable, PagerDuty grant failed or narrowed), so a rollout fails
 // loudly instead of the worker meeting 503s later.

@@ -75,7 +75,7 @@ test('the parser sees the imports it checks (a broken reader would pass every ru
 
 test.each<[string, Folder, readonly string[]]>([
   ['config/ is shared by every process and imports none of them', 'config', []],
-  ['the broker sidecar imports only the shared config/', 'broker', ['config']],
+  ['the broker imports only the shared config/', 'broker', ['config']],
   ['the gateway (starter/) imports neither the worker, its activities, the CLI nor the broker', 'starter', ['config', 'workflows']],
 ])('%s', (_name, folder, allowed) => {
   const outside = importsFrom(folder).filter((i) => !allowed.includes(folderOf(i.to)));

@@ -85,7 +85,12 @@ beforeAll(async () => {
   const config = parseBrokerConfig(
     {
       ...world.configDoc,
-      callers: { audience: BROKER_AUDIENCE, serviceAccounts: [`${NAMESPACE}/${WORKER_SA}`], kubeconfig: kubeconfigFile, cacheFor: '1500ms' },
+      callers: {
+        audience: BROKER_AUDIENCE,
+        serviceAccounts: [`${NAMESPACE}/${WORKER_SA}`],
+        kubeconfig: kubeconfigFile,
+        cacheFor: '1500ms',
+      },
     },
     world.dir,
   );

@@ -1,4 +1,4 @@
-// broker/main.ts as the sidecar runs it: a real `node` process reading
+// broker/main.ts as its pod runs it: a real `node` process reading
 // BROKER_CONFIG, one JSON "broker listening" line on stdout, exit 1 when the
 // PagerDuty grant is short, exit 0 after SIGTERM with the audit log flushed.
 import { spawn, type ChildProcess } from 'node:child_process';

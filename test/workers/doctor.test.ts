@@ -752,6 +752,14 @@ describe('the broker and egress', () => {
 
       const [failed] = await runChecks(options({ config: withToken(broker.url) }), only('broker.reachable'));
       expect(failed).toMatchObject({ status: 'fail', detail: expect.stringContaining('it does not authenticate its callers') });
+
+      // A token the broker does not accept fails at once, saying which side to look at.
+      writeFileSync(tokenFile, `eyJ.${randomBytes(16).toString('hex')}.sig`);
+      const [refused] = await runChecks(options({ config: withToken(guarded.url), brokerWaitMs: 10_000 }), only('broker.reachable'));
+      expect(refused).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining("the broker refused the worker's token: HTTP 401 caller token not valid"),
+      });
     } finally {
       await guarded.close();
     }
@@ -885,7 +893,7 @@ describe('the override and the startup doctor', () => {
     expect(report.notes).toEqual([expect.stringContaining('accepts a failure of egress.denied, which did not fail')]);
   });
 
-  test('at start the broker check waits for the sidecar to become ready', async () => {
+  test('at start the broker check waits for the broker to become ready', async () => {
     rmSync(slackTokenFile);
     setTimeout(() => writeFileSync(slackTokenFile, slackToken, { mode: 0o600 }), 600);
     const t0 = Date.now();

@@ -51,12 +51,21 @@ async function getJson(ctx: DoctorContext, url: string, asCaller = true): Promis
   return { status: res.status, body };
 }
 
+/** The broker answered, but not to this worker: waiting will not change that. */
+class CallerRefused extends Error {}
+
 /** The broker's view of its providers: /_broker/status, else /readyz, else /healthz (older brokers). */
 async function brokerProviders(ctx: DoctorContext): Promise<{ ready: boolean; providers: Record<string, ProviderStatus>; source: string }> {
   const base = ctx.config.broker.url;
   const health = await getJson(ctx, `${base}/healthz`);
   if (health.status !== 200) throw new Error(`GET /healthz answered HTTP ${health.status}`);
   const status = await getJson(ctx, `${base}/_broker/status`);
+  if (status.status === 401 || status.status === 403) {
+    const reason = (status.body as { reason?: unknown } | undefined)?.reason;
+    throw new CallerRefused(
+      `the broker refused the worker's token: HTTP ${status.status}${typeof reason === 'string' ? ` ${reason.slice(0, 200)}` : ''}`,
+    );
+  }
   const statusBody = status.body as { providers?: Record<string, ProviderStatus> } | undefined;
   const readyz = await getJson(ctx, `${base}/readyz`);
   if (status.status === 200 && statusBody?.providers) {
@@ -93,6 +102,12 @@ export const brokerReachable: DoctorCheck = {
         last = await brokerProviders(ctx);
         unreachable = undefined;
       } catch (err) {
+        if (err instanceof CallerRefused) {
+          return {
+            status: 'fail',
+            detail: `${err.message}\nwhat to do: check that broker.tokenFile is the projected token for the broker's audience (callers.audience in broker.yaml) and that callers.serviceAccounts lists this worker's ServiceAccount`,
+          };
+        }
         unreachable = err instanceof Error && /^GET /.test(err.message) ? err.message : networkCode(err);
       }
       if ((last?.ready && !unreachable) || ctx.deps.now() >= deadline) break;
@@ -124,8 +139,8 @@ export const brokerReachable: DoctorCheck = {
 
 /**
  * Off loopback, anyone the network lets in can call the broker: it must turn
- * away a caller without the token. On loopback (a sidecar, the sandbox without
- * a token) only the pod can reach it.
+ * away a caller without the token. A worker without broker.tokenFile talks to
+ * a broker on loopback, which only its own pod or host can reach.
  */
 async function callerCheck(ctx: DoctorContext): Promise<{ problem?: string; proof?: string }> {
   const base = ctx.config.broker.url;

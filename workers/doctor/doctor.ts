@@ -88,7 +88,7 @@ export async function runDoctor(options: DoctorOptions, checks: readonly DoctorC
 // ---- at worker start ---------------------------------------------------------------------------
 
 export interface StartupDoctorOptions extends Omit<DoctorOptions, 'config' | 'role'> {
-  /** Default 20 s: the broker sidecar may still be starting next to the worker. */
+  /** Default 20 s: a broker rolled out with the worker may still be starting. */
   brokerWaitMs?: number;
 }
 
