@@ -85,7 +85,7 @@ export interface DoctorOptions {
   egressProbeUrl?: string;
   /** How long one outbound probe may take before it counts as dropped; default 5 s. */
   probeTimeoutMs?: number;
-  /** How long broker.reachable waits for the broker to become ready (a broker rolled out with the worker may still be starting); default 0. */
+  /** How long broker.reachable waits for the broker to become ready (rolled out with the worker, it may still start); default 0. */
   brokerWaitMs?: number;
   /** Per check; default 20 s. */
   checkTimeoutMs?: number;
