@@ -12,6 +12,7 @@
 import { historyFromJSON, historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
 import { z } from 'zod';
 import type { TriageActivities } from '../activities/index.js';
+import { DECIDE_UPDATE } from '../config/identifiers.js';
 import { boundedLine } from '../config/printable-text.js';
 import type { AuditRecord } from '../broker/audit.js';
 import type { ProviderName } from '../broker/config.js';
@@ -517,7 +518,7 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
         const meta = record(request.meta);
         const name = str(input.name) ?? '?';
         const arg = record(firstPayload(input.args as { payloads?: JsonPayload[] }));
-        const decision = name === 'decide' && str(arg.decision) ? decisionOf(arg, str(meta.identity)) : undefined;
+        const decision = name === DECIDE_UPDATE && str(arg.decision) ? decisionOf(arg, str(meta.identity)) : undefined;
         const updateId = str(meta.updateId);
         const entry = add(
           event,

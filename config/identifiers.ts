@@ -21,3 +21,6 @@ export function isTriageId(value: unknown): value is string {
  * broker may not import workflows/.
  */
 export const APPROVAL_QUERY = 'approval';
+
+/** The Update that carries a human's decision; the broker finds it in a triage's history by this name. */
+export const DECIDE_UPDATE = 'decide';

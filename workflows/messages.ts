@@ -3,7 +3,7 @@
 // side effects.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Finding, IncidentRef, SurfaceName, WritePlan } from '../activities/model.js';
-import { APPROVAL_QUERY, PAGERDUTY_ID } from '../config/identifiers.js';
+import { APPROVAL_QUERY, DECIDE_UPDATE, PAGERDUTY_ID } from '../config/identifiers.js';
 import type { ApprovalChannel } from '../config/vocabulary.js';
 
 export const TRIAGE_WORKFLOW = 'triageIncident';
@@ -181,7 +181,7 @@ export type TriageOutcome = Pick<
  * service does not allow, unknown approvers, a stale plan hash and a second
  * decision.
  */
-export const decideUpdate = defineUpdate<DecisionRecord, [DecisionInput]>('decide');
+export const decideUpdate = defineUpdate<DecisionRecord, [DecisionInput]>(DECIDE_UPDATE);
 
 /** PagerDuty says the incident is resolved; a pending decision ends as "resolved before decision". */
 export const incidentResolvedSignal = defineSignal<[{ eventId: string }]>('incidentResolved');
