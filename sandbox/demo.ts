@@ -165,8 +165,12 @@ async function main(): Promise<void> {
       if (!outcome.githubIssue) throw new Error('the approved triage wrote no GitHub issue');
       say(`github:   ${outcome.githubIssue.url}`);
       say(`          "${outcome.githubIssue.title}" (created through the broker with the App's installation token)`);
-      const audit = readFileSync(info.brokerAuditLog, 'utf8').trim().split('\n');
-      say(`broker:   ${audit.length} audited requests in ${info.brokerAuditLog}`);
+      const audit = readFileSync(info.brokerAuditLog, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { caller?: string });
+      const callers = [...new Set(audit.map((a) => a.caller ?? 'unauthenticated'))];
+      say(`broker:   ${audit.length} audited requests in ${info.brokerAuditLog}, callers by token: ${callers.join(', ')}`);
       say(`slack:    #${info.slackChannels.incidents}: ${await lastMessage(info.slackUrl, info.slackChannels.incidents)}`);
       say(`web ui:   ${workflowUiUrl(temporal, outcome.workflowId)}   (live while the stack runs: use \`make up\` to keep it)`);
     } finally {
