@@ -18,7 +18,7 @@ import type {
   MetricSeries,
   MetricWindow,
 } from './model.js';
-import { evidenceText } from './untrusted-text.js';
+import { evidenceText } from '../config/untrusted-text.js';
 
 const SURFACE = 'datadog';
 const USER_AGENT = 'keyless-triage/0.1';

@@ -4,7 +4,7 @@ import { Octokit } from '@octokit/rest';
 import type { ApplicationFailure } from '@temporalio/common';
 import { httpFailure, invalidRequest, networkFailure, rateLimitFailure, requireTriageId, retryAfterMs } from './http-failure.js';
 import { idempotencyLabel, idempotencyMarker } from './idempotency.js';
-import { gitHubText } from './untrusted-text.js';
+import { gitHubText } from '../config/untrusted-text.js';
 import { BACK_LINK_TEMPLATE, fillPlaceholders, PlaceholderError } from '../config/write-plan.js';
 import { MAX_CLIENT_IDENTITY, viaChannel, type DecisionRecord } from '../workflows/messages.js';
 

@@ -28,7 +28,7 @@ import {
   gitHubText as md,
   neutralizeGitHubReferences,
   safeLinkTarget,
-} from './untrusted-text.js';
+} from '../config/untrusted-text.js';
 
 export interface DiagnosisRequest {
   incident: IncidentRef;

@@ -27,7 +27,7 @@ import {
 } from '../workflows/messages.js';
 import type { Diagnosis, Finding, IncidentRef, Severity } from './model.js';
 import { cutToLength } from '../config/printable-text.js';
-import { cutEscapedSlack, escapeSlackMrkdwn, escapeSlackText, evidenceText, slackLinkTarget } from './untrusted-text.js';
+import { cutEscapedSlack, escapeSlackMrkdwn, escapeSlackText, evidenceText, slackLinkTarget } from '../config/untrusted-text.js';
 
 /**
  * Block Kit limits, in characters (docs.slack.dev/reference/block-kit). Text

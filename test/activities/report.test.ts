@@ -2,7 +2,7 @@ import { idempotencyKey, idempotencyLabel, idempotencyMarker } from '../../activ
 import { NO_CLEAR_CAUSE } from '../../activities/analyzers/index.js';
 import type { PagerDutyEvidence, SurfaceResult, TriageScope, WritePlan } from '../../activities/model.js';
 import { buildDiagnosis, canonicalJson, hashPlan, issueTitle, type DiagnosisRequest } from '../../activities/report.js';
-import { WORD_JOINER } from '../../activities/untrusted-text.js';
+import { WORD_JOINER } from '../../config/untrusted-text.js';
 import {
   crashLooping,
   event,

@@ -19,7 +19,7 @@ import {
   type CardDecision,
   type SlackMessage,
 } from '../../activities/slack-card.js';
-import { safeLinkTarget, slackLinkTarget, WORD_JOINER } from '../../activities/untrusted-text.js';
+import { safeLinkTarget, slackLinkTarget, WORD_JOINER } from '../../config/untrusted-text.js';
 import {
   crashLooping,
   event,

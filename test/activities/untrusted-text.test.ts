@@ -11,8 +11,8 @@ import {
   safeLinkTarget,
   slackLinkTarget,
   WORD_JOINER,
-} from '../../activities/untrusted-text.js';
-import { REDACTED } from '../../activities/log-redaction.js';
+} from '../../config/untrusted-text.js';
+import { REDACTED } from '../../config/log-redaction.js';
 import { fakeCredential } from '../fake-credentials.js';
 
 const WJ = WORD_JOINER;
