@@ -22,10 +22,10 @@ import {
   BUTTON_VALUE_MAX_CHARS,
   encodeActionValue,
   REJECT_ACTION_ID,
-  viaChannel,
   type ApprovalChannel,
 } from '../workflows/messages.js';
 import type { Diagnosis, Finding, IncidentRef, Severity } from './model.js';
+import { decidedBy } from '../config/approval-text.js';
 import { cutToLength } from '../config/printable-text.js';
 import { cutEscapedSlack, escapeSlackMrkdwn, escapeSlackText, evidenceText, slackLinkTarget } from '../config/untrusted-text.js';
 
@@ -323,17 +323,6 @@ export function approvalCard(ctx: CardContext): SlackMessage {
       decisionButtons(ctx),
     ],
   };
-}
-
-/**
- * "by U0ALICE via Slack"; a CLI decision also names the Temporal client that
- * sent it, since `--as` is whatever its user typed. The identity is the
- * client's own claim, so it is plain text like any other.
- */
-function decidedBy(d: CardDecision): string {
-  const who = line(d.approver, ID_CHARS, 'unknown');
-  const client = d.channel === 'cli' && d.identity ? ` (Temporal client ${line(d.identity, NAME_CHARS, '?')})` : '';
-  return `by ${who}${viaChannel(d.channel)}${client}`;
 }
 
 export function decidedCard(ctx: CardContext, d: CardDecision, issue?: { url: string; number: number }): SlackMessage {

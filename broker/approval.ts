@@ -9,6 +9,7 @@ import type { TriageConfig } from '../config/config.js';
 import { APPROVAL_QUERY, isTriageId } from '../config/identifiers.js';
 import type { Logger } from '../config/logger.js';
 import { lazyClientConnection } from '../config/temporal-connection.js';
+import { issueBodyWithApproval, type DecisionWords } from '../config/approval-text.js';
 import { canonicalJson, backLinkTemplate, hashPlan, matchPlaceholders, type WritePlan } from '../config/write-plan.js';
 import type { ProviderName } from './config.js';
 
@@ -16,8 +17,8 @@ import type { ProviderName } from './config.js';
 export interface TriageApproval {
   planHash?: string;
   plan?: WritePlan;
-  decision?: { decision: string; planHash: string };
-  githubIssue?: { repo: string; number: number };
+  decision?: DecisionWords & { planHash: string };
+  githubIssue?: { repo: string; number: number; url: string };
   slackCard?: { channelId: string; ts: string };
 }
 
@@ -80,20 +81,12 @@ export interface WriteRequest {
 
 const deny = (reason: 'write without approval' | 'plan mismatch', detail: string): WriteVerdict => ({ ok: false, reason, detail });
 
-/**
- * The line the worker adds under the approved text on creation (activities/github.ts
- * approvalLine): who approved, which the plan cannot know in advance. Accepted as
- * one line of its fixed opening; its words are not checked (a residual risk,
- * docs/threat-model.md).
- */
-const APPROVAL_LINE = /^\n\n\*\*Approved\*\* by [^\n]{1,1000}\n$/;
-
 export function checkWrite(req: WriteRequest, approval: TriageApproval | undefined): WriteVerdict {
   if (!approval) return deny('write without approval', 'no such triage');
   if (req.kind === 'slack-post' || req.kind === 'slack-update') return checkSlack(req, approval);
   const approved = approvedPlan(approval);
   if (!approved.ok) return approved.verdict;
-  const { plan } = approved;
+  const { plan, decision } = approved;
   const repo = /^\/repos\/([^/]+\/[^/]+)\/issues/.exec(req.path)![1]!.toLowerCase();
   if (plan.github.repo?.toLowerCase() !== repo) return deny('plan mismatch', 'repository');
   const body = jsonBody(req);
@@ -102,39 +95,44 @@ export function checkWrite(req: WriteRequest, approval: TriageApproval | undefin
     if (!sameKeys(body, ['title', 'body', 'labels'])) return deny('plan mismatch', 'fields');
     if (body.title !== plan.github.title) return deny('plan mismatch', 'title');
     if (canonicalJson(body.labels) !== canonicalJson(plan.github.labels)) return deny('plan mismatch', 'labels');
-    if (typeof body.body !== 'string' || !issueBodyMatches(body.body, plan)) return deny('plan mismatch', 'body');
+    if (typeof body.body !== 'string' || !createdBodies(plan, decision).includes(body.body)) return deny('plan mismatch', 'body');
     return { ok: true };
   }
   const number = Number(/\/issues\/([0-9]+)$/.exec(req.path)![1]);
   const issue = approval.githubIssue;
   if (!issue || issue.number !== number || issue.repo.toLowerCase() !== repo) return deny('plan mismatch', 'not the triage issue');
   if (!sameKeys(body, ['body']) || typeof body.body !== 'string') return deny('plan mismatch', 'fields');
-  if (!body.body.startsWith(plan.github.body)) return deny('plan mismatch', 'body');
-  const rest = body.body.slice(plan.github.body.length);
+  // The edit re-sends the body as created, then the back link.
+  const edited = body.body;
+  const created = createdBodies(plan, decision).filter((b) => edited.startsWith(b));
+  if (created.length === 0) return deny('plan mismatch', 'body');
   const template = backLinkTemplate(plan);
   const target = { ...(plan.github.repo ? { repo: plan.github.repo } : {}) };
-  // The edit re-sends the body as created: the approved text, its approval line, then the back link.
-  for (let cut = 0; cut <= rest.length; cut++) {
-    const head = rest.slice(0, cut);
-    if (head !== '' && !APPROVAL_LINE.test(head)) continue;
-    if (matchPlaceholders(template, rest.slice(cut), target)) return { ok: true };
-  }
-  return deny('plan mismatch', 'back link');
+  return created.some((b) => matchPlaceholders(template, edited.slice(b.length), target))
+    ? { ok: true }
+    : deny('plan mismatch', 'back link');
 }
 
-function approvedPlan(approval: TriageApproval): { ok: true; plan: WritePlan } | { ok: false; verdict: WriteVerdict } {
+type Approved = { ok: true; plan: WritePlan; decision: DecisionWords } | { ok: false; verdict: WriteVerdict };
+
+function approvedPlan(approval: TriageApproval): Approved {
   const { decision, plan } = approval;
   if (!decision) return { ok: false, verdict: deny('write without approval', 'no decision') };
   if (decision.decision !== 'approve') return { ok: false, verdict: deny('write without approval', 'rejected') };
   if (!plan) return { ok: false, verdict: deny('write without approval', 'the triage serves no plan') };
   const hash = hashPlan(plan);
   if (decision.planHash !== hash || approval.planHash !== hash) return { ok: false, verdict: deny('plan mismatch', 'plan hash') };
-  return { ok: true, plan };
+  return { ok: true, plan, decision };
 }
 
-function issueBodyMatches(body: string, plan: WritePlan): boolean {
-  if (body === plan.github.body) return true;
-  return body.startsWith(plan.github.body) && APPROVAL_LINE.test(body.slice(plan.github.body.length));
+/**
+ * The issue body as the worker creates it: the approved text and the approval
+ * line rendered from the decision Temporal holds, so it names exactly who
+ * approved, through which channel, when and from which client. The text alone
+ * is what a create scheduled by a release before the line sends.
+ */
+function createdBodies(plan: WritePlan, decision: DecisionWords): string[] {
+  return [issueBodyWithApproval(plan.github.body, decision), plan.github.body];
 }
 
 /**

@@ -1,6 +1,7 @@
 // The broker's judgement of one write against what Temporal says was approved,
 // as a compromised worker would try it: forged, replayed, altered, early, late.
 import { checkWrite, writeKind, type TriageApproval, type WriteKind } from '../../broker/approval.js';
+import { issueBodyWithApproval } from '../../config/approval-text.js';
 import { BACK_LINK_TEMPLATE, hashPlan, type WritePlan } from '../../config/write-plan.js';
 
 const plan: WritePlan = {
@@ -15,14 +16,24 @@ const plan: WritePlan = {
   slack: { text: 'summary' },
 };
 const hash = hashPlan(plan);
+const AT = '2026-12-07T10:00:00.000Z';
+const decision = {
+  decision: 'approve',
+  planHash: hash,
+  approver: 'U0ALICE',
+  at: AT,
+  channel: 'slack',
+  identity: 'keyless-triage-gateway@gw-7d9f',
+};
 const approved: TriageApproval = {
   planHash: hash,
   plan,
-  decision: { decision: 'approve', planHash: hash },
-  githubIssue: { repo: 'acme/checkout', number: 7 },
+  decision,
+  githubIssue: { repo: 'acme/checkout', number: 7, url: 'https://github.com/acme/checkout/issues/7' },
   slackCard: { channelId: 'C0APPROVAL', ts: '1.1' },
 };
-const approvalLine = '\n\n**Approved** by alice via Slack at 2026-12-07T10:00:00.000Z\n';
+// What a reader sees under the approved text, word joiners aside (they keep GitHub from reading `@gw` as a mention).
+const approvalLine = `\n\n**Approved** by U0ALICE via Slack at ${AT}; sent by Temporal client keyless-triage-gateway@\u2060gw-7d9f\n`;
 const created = { title: plan.github.title, body: `${plan.github.body}${approvalLine}`, labels: plan.github.labels };
 const permalink = 'https://acme.slack.com/archives/C0INCIDENTS/p1700000000000100';
 const edited = { body: `${created.body}\n**Slack:** [the #incidents note](${permalink})\n` };
@@ -52,6 +63,7 @@ test('classifies exactly the writes', () => {
 });
 
 test('the approved plan is forwarded: the create (with or without its approval line) and the back-link edit', () => {
+  expect(created.body).toBe(issueBodyWithApproval(plan.github.body, decision));
   expect(checkWrite(create(), approved)).toEqual({ ok: true });
   expect(checkWrite(create({ ...created, body: plan.github.body }), approved)).toEqual({ ok: true });
   expect(checkWrite(edit(), approved)).toEqual({ ok: true });
@@ -66,8 +78,8 @@ test('the approved plan is forwarded: the create (with or without its approval l
 test.each<[string, TriageApproval | undefined, string]>([
   ['a forged triage id (no such workflow)', undefined, 'write without approval'],
   ['no decision yet', { ...approved, decision: undefined }, 'write without approval'],
-  ['a rejection', { ...approved, decision: { decision: 'reject', planHash: hash } }, 'write without approval'],
-  ['an approval of another plan', { ...approved, decision: { decision: 'approve', planHash: 'f'.repeat(64) } }, 'plan mismatch'],
+  ['a rejection', { ...approved, decision: { ...decision, decision: 'reject' } }, 'write without approval'],
+  ['an approval of another plan', { ...approved, decision: { ...decision, planHash: 'f'.repeat(64) } }, 'plan mismatch'],
   [
     'a plan altered after approval (the hash no longer matches)',
     { ...approved, plan: { ...plan, github: { ...plan.github, body: `${plan.github.body}x` } } },
@@ -86,6 +98,12 @@ test.each<[string, ReturnType<typeof create>]>([
   ['an extra field', create({ ...created, assignees: ['mallory'] })],
   ['another repository', json('issue-create', '/repos/acme/payments/issues', created)],
   ['a second line after the approval line', create({ ...created, body: `${created.body}@everyone\n` })],
+  ['an approval line naming another approver', create({ ...created, body: created.body.replace('U0ALICE', 'U0MALLORY') })],
+  ['an approval line naming another channel', create({ ...created, body: created.body.replace('via Slack', 'via the triage CLI') })],
+  ['an approval line naming another time', create({ ...created, body: created.body.replace('10:00:00', '09:00:00') })],
+  ['an approval line naming another client', create({ ...created, body: created.body.replace('gw-7d9f', 'laptop') })],
+  ['an approval line without its client', create({ ...created, body: created.body.replace(/; sent by .*\n$/, '\n') })],
+  ['an approval line with its word joiner dropped', create({ ...created, body: created.body.replace('\u2060', '') })],
   ['a body that is not JSON', { ...create(), body: Buffer.from('title=x') }],
 ])('refuses a create with %s as a plan mismatch', (_name, request) => {
   expect(checkWrite(request, approved)).toMatchObject({ ok: false, reason: 'plan mismatch' });
@@ -95,10 +113,19 @@ test.each<[string, ReturnType<typeof edit>]>([
   ['another issue', edit(edited, 8)],
   ['a permalink that breaks out of the link', edit({ body: edited.body.replace(permalink, `${permalink}) [x](https://evil`) })],
   ['a changed approved text', edit({ body: edited.body.replace('OOMKilled', 'fine') })],
+  ['an approval line naming another approver', edit({ body: edited.body.replace('U0ALICE', 'U0MALLORY') })],
   ['text after the back link', edit({ body: `${edited.body}more\n` })],
   ['a title change', edit({ ...edited, title: 'x' })],
 ])('refuses an edit with %s as a plan mismatch', (_name, request) => {
   expect(checkWrite(request, approved)).toMatchObject({ ok: false, reason: 'plan mismatch' });
+});
+
+test('the approval line of a decision recorded before decisions named their channel and client names neither', () => {
+  const older: TriageApproval = { ...approved, decision: { decision: 'approve', planHash: hash, approver: 'U0ALICE', at: AT } };
+  expect(checkWrite(create({ ...created, body: `${plan.github.body}\n\n**Approved** by U0ALICE at ${AT}\n` }), older)).toEqual({
+    ok: true,
+  });
+  expect(checkWrite(create(), older)).toMatchObject({ ok: false, reason: 'plan mismatch', detail: 'body' });
 });
 
 test('an edit needs the issue the workflow recorded', () => {
@@ -128,7 +155,7 @@ describe('Slack', () => {
   test('the note needs the approved plan', () => {
     const note = slack('slack-post', { channel: 'C0INCIDENTS', text: 'note' });
     expect(checkWrite(note, approved)).toEqual({ ok: true });
-    expect(checkWrite(note, { ...approved, decision: { decision: 'reject', planHash: hash } })).toMatchObject({
+    expect(checkWrite(note, { ...approved, decision: { ...decision, decision: 'reject' } })).toMatchObject({
       ok: false,
       reason: 'write without approval',
     });

@@ -7,7 +7,7 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { TriageApproval } from '../../broker/approval.js';
 import { hashPlan } from '../../config/write-plan.js';
 import { findTemporalCli } from '../../sandbox/venv-tools.js';
-import { APPROVED_PLAN, APPROVED_WRITES, createWorld, type Reply, type World } from './harness.js';
+import { APPROVED_DECISION, APPROVED_PLAN, APPROVED_WRITES, createWorld, type Reply, type World } from './harness.js';
 
 const TASK_QUEUE = 'broker-approval-test';
 let env: TestWorkflowEnvironment;
@@ -42,8 +42,8 @@ const hash = hashPlan(APPROVED_PLAN);
 const approved: TriageApproval = {
   planHash: hash,
   plan: APPROVED_PLAN,
-  decision: { decision: 'approve', planHash: hash },
-  githubIssue: { repo: 'acme/checkout', number: 17 },
+  decision: APPROVED_DECISION,
+  githubIssue: { repo: 'acme/checkout', number: 17, url: 'https://github.com/acme/checkout/issues/17' },
 };
 
 async function triage(state: TriageApproval): Promise<string> {
@@ -93,13 +93,13 @@ test('a write with no decision yet → 403 write without approval', async () => 
 });
 
 test('a write after a rejection → 403 write without approval', async () => {
-  const id = await triage({ ...approved, decision: { decision: 'reject', planHash: hash } });
+  const id = await triage({ ...approved, decision: { ...APPROVED_DECISION, decision: 'reject' } });
   await expectDenied(() => createIssue(id), 'write without approval');
 });
 
 test('an approval replayed for another plan → 403 plan mismatch', async () => {
   const other = hashPlan({ ...APPROVED_PLAN, github: { ...APPROVED_PLAN.github, body: 'another text' } });
-  const id = await triage({ ...approved, decision: { decision: 'approve', planHash: other } });
+  const id = await triage({ ...approved, decision: { ...APPROVED_DECISION, planHash: other } });
   await expectDenied(() => createIssue(id), 'plan mismatch');
 });
 
@@ -108,6 +108,17 @@ test('a body changed by one byte → 403 plan mismatch, and nothing reaches GitH
   const before = world.github.requests.length;
   await expectDenied(() => createIssue(id, APPROVED_WRITES.create.replace('approved text', 'approved texT')), 'plan mismatch');
   expect(world.github.requests.length).toBe(before);
+});
+
+test.each<[string, (body: string) => string]>([
+  ['another approver', (body) => body.replace('U0ALICE', 'U0MALLORY')],
+  ['another channel', (body) => body.replace('via Slack', 'via the triage CLI')],
+  ['another time', (body) => body.replace('T10:00', 'T09:00')],
+])('an approval line naming %s than the decision Temporal holds → 403 plan mismatch', async (_name, change) => {
+  const id = await triage(approved);
+  const forged = change(APPROVED_WRITES.create);
+  expect(forged).not.toBe(APPROVED_WRITES.create);
+  await expectDenied(() => createIssue(id, forged), 'plan mismatch');
 });
 
 test('reads are not checked', async () => {
@@ -140,7 +151,7 @@ describe('Slack', () => {
   test('the note after a rejection → 403', async () => {
     const id = await triage({
       ...approved,
-      decision: { decision: 'reject', planHash: hash },
+      decision: { ...APPROVED_DECISION, decision: 'reject' },
       slackCard: { channelId: 'C0APPROVAL', ts: '1.1' },
     });
     await expectDenied(() => post(id, { channel: 'C0INCIDENTS', text: 'note' }), 'write without approval');

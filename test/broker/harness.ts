@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApprovalSource, TriageApproval } from '../../broker/approval.js';
 import type { AuditRecord } from '../../broker/audit.js';
+import { issueBodyWithApproval } from '../../config/approval-text.js';
 import { BACK_LINK_TEMPLATE, hashPlan, type WritePlan } from '../../config/write-plan.js';
 import { startBroker, type RunningBroker, type StartBrokerOptions } from '../../broker/broker.js';
 import { parseBrokerConfig, type BrokerConfig } from '../../broker/config.js';
@@ -269,24 +270,34 @@ export const APPROVED_PLAN: WritePlan = {
   slack: { text: 'summary' },
 };
 
+/** The decision as the workflow records it: who, through which channel, when, from which Temporal client. */
+export const APPROVED_DECISION = {
+  decision: 'approve',
+  planHash: hashPlan(APPROVED_PLAN),
+  approver: 'U0ALICE',
+  at: '2026-12-07T10:00:00.000Z',
+  channel: 'slack',
+  identity: 'keyless-triage-gateway@gw-7d9f',
+} as const;
+
 /** The triage's approval state as Temporal would answer it: the plan approved, issue 17 created, the card posted. */
 export function approvedTriage(overrides: Partial<TriageApproval> = {}): ApprovalSource {
   const hash = hashPlan(APPROVED_PLAN);
   const approval: TriageApproval = {
     planHash: hash,
     plan: APPROVED_PLAN,
-    decision: { decision: 'approve', planHash: hash },
-    githubIssue: { repo: REPO, number: 17 },
+    decision: APPROVED_DECISION,
+    githubIssue: { repo: REPO, number: 17, url: `https://github.com/${REPO}/issues/17` },
     slackCard: { channelId: 'C0APPROVAL', ts: '1.1' },
     ...overrides,
   };
   return { lookup: () => Promise.resolve(approval), close: () => Promise.resolve() };
 }
 
+const CREATED_BODY = issueBodyWithApproval(APPROVED_PLAN.github.body, APPROVED_DECISION);
+
 /** The approved issue create and back-link edit, as the activities send them. */
 export const APPROVED_WRITES = {
-  create: JSON.stringify({ title: APPROVED_PLAN.github.title, body: APPROVED_PLAN.github.body, labels: APPROVED_PLAN.github.labels }),
-  edit: JSON.stringify({
-    body: `${APPROVED_PLAN.github.body}\n**Slack:** [the #incidents note](https://acme.slack.com/archives/C0INCIDENTS/p1)\n`,
-  }),
+  create: JSON.stringify({ title: APPROVED_PLAN.github.title, body: CREATED_BODY, labels: APPROVED_PLAN.github.labels }),
+  edit: JSON.stringify({ body: `${CREATED_BODY}\n**Slack:** [the #incidents note](https://acme.slack.com/archives/C0INCIDENTS/p1)\n` }),
 };
