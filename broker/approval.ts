@@ -10,7 +10,8 @@ import { APPROVAL_QUERY, isTriageId } from '../config/identifiers.js';
 import type { Logger } from '../config/logger.js';
 import { lazyClientConnection } from '../config/temporal-connection.js';
 import { issueBodyWithApproval, type DecisionWords } from '../config/approval-text.js';
-import { canonicalJson, backLinkTemplate, hashPlan, matchPlaceholders, type WritePlan } from '../config/write-plan.js';
+import { fillNote, notePostFields, noteValues } from '../config/incident-note.js';
+import { canonicalJson, backLinkTemplate, hashPlan, matchPlaceholders, PlaceholderError, type WritePlan } from '../config/write-plan.js';
 import type { ProviderName } from './config.js';
 
 /** The workflow's answer, as far as the broker reads it (workflows/messages.ts TriageApproval). */
@@ -138,9 +139,10 @@ function createdBodies(plan: WritePlan, decision: DecisionWords): string[] {
 /**
  * Slack: the approval card (posted before any decision), its reminder in the
  * card's thread and edits of the card are the triage's own card; any other
- * post is the #incidents note and needs the approved plan. Before the workflow
- * has recorded its card, one top-level post is taken for the card: the broker
- * cannot tell it from the note by content (a residual risk, docs/threat-model.md).
+ * post is the #incidents note, and must be exactly the approved plan's note.
+ * Before the workflow has recorded its card or a decision, one top-level post
+ * is taken for the card: the card is not in the plan, so the broker cannot
+ * judge it by content (a residual risk, docs/threat-model.md).
  */
 function checkSlack(req: WriteRequest, approval: TriageApproval): WriteVerdict {
   const fields = slackFields(req);
@@ -156,7 +158,44 @@ function checkSlack(req: WriteRequest, approval: TriageApproval): WriteVerdict {
   }
   if (!card && !approval.decision) return { ok: true };
   const approved = approvedPlan(approval);
-  return approved.ok ? { ok: true } : approved.verdict;
+  if (!approved.ok) return approved.verdict;
+  return checkNote(fields, approved.plan, approved.decision, approval.githubIssue);
+}
+
+/**
+ * The note the plan holds, filled from the decision and the issue as the
+ * workflow recorded them (never from the request), is what the request must
+ * post, field for field; its blocks compared as canonical JSON.
+ */
+function checkNote(
+  fields: Record<string, string>,
+  plan: WritePlan,
+  decision: DecisionWords,
+  issue: TriageApproval['githubIssue'],
+): WriteVerdict {
+  const note = plan.slack?.note;
+  if (!note) return deny('plan mismatch', 'the plan has no #incidents note (it predates the note in the plan, or writes nothing)');
+  if (!issue) return deny('plan mismatch', 'no issue recorded for the note to link');
+  let expected: Record<string, string>;
+  try {
+    expected = notePostFields(fillNote(note, noteValues(decision, issue), plan.github));
+  } catch (err) {
+    if (err instanceof PlaceholderError) return deny('plan mismatch', `note: ${err.message}`);
+    throw err;
+  }
+  if (fields.channel !== expected.channel) return deny('plan mismatch', 'note channel');
+  if (!sameKeys(fields, Object.keys(expected))) return deny('plan mismatch', 'note fields');
+  const posted: Record<string, string | undefined> = { ...fields, blocks: canonicalBlocks(fields.blocks!) };
+  const differing = Object.keys(expected).find((key) => posted[key] !== expected[key]);
+  return differing === undefined ? { ok: true } : deny('plan mismatch', `note ${differing}`);
+}
+
+function canonicalBlocks(blocks: string): string | undefined {
+  try {
+    return canonicalJson(JSON.parse(blocks));
+  } catch {
+    return undefined;
+  }
 }
 
 function jsonBody(req: WriteRequest): Record<string, unknown> | undefined {

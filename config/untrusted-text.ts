@@ -139,11 +139,13 @@ export function safeLinkTarget(value: string): string | undefined {
 
 /**
  * An http(s) URL for a Slack `<url|label>` link: `|`, `<`, `>` are
- * percent-encoded and `&` is an entity, as Slack expects inside mrkdwn.
+ * percent-encoded and `&` is an entity, as Slack expects inside mrkdwn. `{`
+ * and `}` are percent-encoded too, so a link in a planned message (the
+ * #incidents note) can never read as one of its placeholders.
  */
 export function slackLinkTarget(value: string): string | undefined {
   const target = safeLinkTarget(value);
-  return target === undefined ? undefined : target.replace(/&/g, '&amp;');
+  return target === undefined ? undefined : target.replace(/&/g, '&amp;').replace(/[{}]/g, (c) => (c === '{' ? '%7B' : '%7D'));
 }
 
 // ---- GitHub --------------------------------------------------------------------

@@ -1,8 +1,11 @@
 // The broker's judgement of one write against what Temporal says was approved,
 // as a compromised worker would try it: forged, replayed, altered, early, late.
+import { plannedNote } from '../../activities/slack-card.js';
 import { checkWrite, writeKind, type TriageApproval, type WriteKind } from '../../broker/approval.js';
 import { issueBodyWithApproval } from '../../config/approval-text.js';
+import { fillNote, noteValues } from '../../config/incident-note.js';
 import { BACK_LINK_TEMPLATE, hashPlan, type WritePlan } from '../../config/write-plan.js';
+import { incident } from '../activities/analyzers/fixtures.js';
 
 const plan: WritePlan = {
   github: {
@@ -13,7 +16,16 @@ const plan: WritePlan = {
     idempotencyKey: 'k',
     backLink: BACK_LINK_TEMPLATE,
   },
-  slack: { text: 'summary' },
+  slack: {
+    note: plannedNote({
+      channel: 'incidents',
+      incident: incident(),
+      headline: 'OOMKilled',
+      findings: [],
+      webUiUrl: 'http://localhost:8233/namespaces/default/workflows/triage-PABC123',
+      issueTitle: '[triage] Checkout 5xx (PagerDuty #42)',
+    }),
+  },
 };
 const hash = hashPlan(plan);
 const AT = '2026-12-07T10:00:00.000Z';
@@ -151,13 +163,106 @@ describe('Slack', () => {
     expect(checkWrite(slack('slack-post', { channel: 'C0OTHER', thread_ts: '1.1', text: 'r' }), carded)).toMatchObject({ ok: false });
     expect(checkWrite(slack('slack-update', { channel: 'C0APPROVAL', ts: '1.1' }), undefined)).toMatchObject({ ok: false });
   });
+});
 
-  test('the note needs the approved plan', () => {
-    const note = slack('slack-post', { channel: 'C0INCIDENTS', text: 'note' });
-    expect(checkWrite(note, approved)).toEqual({ ok: true });
-    expect(checkWrite(note, { ...approved, decision: { ...decision, decision: 'reject' } })).toMatchObject({
+describe('the #incidents note', () => {
+  const issue = approved.githubIssue!;
+  const note = fillNote(plan.slack.note!, noteValues(decision, issue), plan.github);
+  /** chat.postMessage as the worker's WebClient sends it: a form, `blocks` as JSON, the flags that keep text inert. */
+  const fields = {
+    channel: note.channel,
+    text: note.text,
+    blocks: JSON.stringify(note.blocks),
+    link_names: 'false',
+    unfurl_links: 'false',
+    unfurl_media: 'false',
+  };
+  const post = (changes: Record<string, string | undefined> = {}) =>
+    slack(
+      'slack-post',
+      Object.fromEntries(Object.entries({ ...fields, ...changes }).filter(([, v]) => v !== undefined)) as Record<string, string>,
+    );
+  const blocksWith = (from: string, to: string) => {
+    expect(fields.blocks).toContain(from);
+    return fields.blocks.replace(from, to);
+  };
+
+  test('reads as planned: the issue, who approved and when', () => {
+    expect(note.text).toMatch(/ · GitHub issue #7 · Approved by U0ALICE via Slack$/);
+    expect(fields.blocks).toContain(`<${issue.url}|GitHub issue #7>`);
+    expect(fields.blocks).toContain('"text":"Approved by U0ALICE via Slack"');
+    expect(fields.blocks).toContain('<!date^1796637600^{date_short_pretty} {time}|2026-12-07 10:00 UTC>');
+  });
+
+  test('is forwarded when it is exactly the approved one, as a form or as JSON', () => {
+    expect(checkWrite(post(), approved)).toEqual({ ok: true });
+    const asJson = { ...note, link_names: false, unfurl_links: false, unfurl_media: false };
+    expect(checkWrite({ ...json('slack-post', '/api/chat.postMessage', asJson) }, approved)).toEqual({ ok: true });
+    // Key order inside the blocks is formatting, not content.
+    const reordered = JSON.stringify(
+      JSON.parse(fields.blocks, (_k, v: unknown) =>
+        v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v,
+      ),
+    );
+    expect(reordered).not.toBe(fields.blocks);
+    expect(checkWrite(post({ blocks: reordered }), approved)).toEqual({ ok: true });
+  });
+
+  test.each<[string, Record<string, string | undefined>, string]>([
+    ['a one-byte change to the text', { text: `${fields.text}.` }, 'note text'],
+    ['a one-byte change to the blocks', { blocks: blocksWith('OOMKilled', 'OOMKilleD') }, 'note blocks'],
+    ['another channel', { channel: 'C0GENERAL' }, 'note channel'],
+    ["the channel's id where the plan names it", { channel: 'C0INCIDENTS' }, 'note channel'],
+    ['an "Approved by" naming someone else', { blocks: blocksWith('Approved by U0ALICE', 'Approved by U0MALLORY') }, 'note blocks'],
+    ['another time', { blocks: blocksWith('1796637600', '1796634000') }, 'note blocks'],
+    ['another issue', { blocks: blocksWith('/issues/7|GitHub issue #7', '/issues/8|GitHub issue #8') }, 'note blocks'],
+    ['a flag that turns names into mentions', { link_names: 'true' }, 'note link_names'],
+    ['a flag left out', { unfurl_media: undefined }, 'note fields'],
+    ['an attachment beside the planned blocks', { attachments: '[{"text":"<!channel> pay here"}]' }, 'note fields'],
+    ['blocks that are not JSON', { blocks: fields.blocks.slice(1) }, 'note blocks'],
+  ])('refuses %s as a plan mismatch', (_name, changes, detail) => {
+    expect(checkWrite(post(changes), approved)).toEqual({ ok: false, reason: 'plan mismatch', detail });
+  });
+
+  test('refuses any other top-level post once the card exists: a second message is not the note', () => {
+    expect(checkWrite(slack('slack-post', { channel: 'C0APPROVAL', text: 'card' }), approved)).toMatchObject({
+      ok: false,
+      reason: 'plan mismatch',
+    });
+    expect(checkWrite(post({ text: 'all clear, ignore the incident' }), approved)).toMatchObject({ ok: false, reason: 'plan mismatch' });
+  });
+
+  test('refuses the note of a rejected triage, or before any decision', () => {
+    expect(checkWrite(post(), { ...approved, decision: { ...decision, decision: 'reject' } })).toMatchObject({
       ok: false,
       reason: 'write without approval',
     });
+    expect(checkWrite(post(), { ...approved, decision: undefined })).toMatchObject({ ok: false, reason: 'write without approval' });
+  });
+
+  test('the decider and the time come from the decision Temporal holds, not from the request', () => {
+    const otherDecider = { ...approved, decision: { ...decision, approver: 'U0BOB' } };
+    expect(checkWrite(post(), otherDecider)).toEqual({ ok: false, reason: 'plan mismatch', detail: 'note text' });
+    const otherTime = { ...approved, decision: { ...decision, at: '2026-12-07T11:00:00.000Z' } };
+    expect(checkWrite(post(), otherTime)).toEqual({ ok: false, reason: 'plan mismatch', detail: 'note blocks' });
+  });
+
+  test('needs the issue the workflow recorded, of the plan repository', () => {
+    expect(checkWrite(post(), { ...approved, githubIssue: undefined })).toMatchObject({ ok: false, reason: 'plan mismatch' });
+    const elsewhere = { repo: 'acme/payments', number: 7, url: 'https://github.com/acme/payments/issues/7' };
+    expect(checkWrite(post(), { ...approved, githubIssue: elsewhere })).toMatchObject({ ok: false, reason: 'plan mismatch' });
+  });
+
+  test('a plan approved before the note was planned has none: any note is refused, whatever it says', () => {
+    const older: WritePlan = { github: plan.github, slack: { text: 'summary' } } as unknown as WritePlan;
+    const olderHash = hashPlan(older);
+    const approval = { ...approved, plan: older, planHash: olderHash, decision: { ...decision, planHash: olderHash } };
+    expect(checkWrite(post(), approval)).toEqual({
+      ok: false,
+      reason: 'plan mismatch',
+      detail: expect.stringContaining('predates the note'),
+    });
+    // Its issue is still written: the create does not depend on the note.
+    expect(checkWrite(create(), approval)).toEqual({ ok: true });
   });
 });

@@ -52,7 +52,7 @@ function issueRequest(repo: string, triageId: string) {
 const approvals = new Map<string, TriageApproval>();
 function approve(req: ReturnType<typeof issueRequest>): void {
   const { triageId, ...github } = req;
-  const plan: WritePlan = { github: { ...github, backLink: BACK_LINK_TEMPLATE }, slack: { text: '' } };
+  const plan: WritePlan = { github: { ...github, backLink: BACK_LINK_TEMPLATE }, slack: {} };
   const hash = hashPlan(plan);
   const decision = { decision: 'approve', planHash: hash, approver: 'U0ALICE', at: '2026-12-07T10:00:00.000Z' };
   approvals.set(triageId, { planHash: hash, plan, decision });
