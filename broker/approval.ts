@@ -220,7 +220,8 @@ function slackFields(req: WriteRequest): Record<string, string> | undefined {
     if (!body) return undefined;
     return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
   }
-  const out: Record<string, string> = {};
+  // No prototype: a `__proto__` field must be a field like any other, counted and compared.
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of new URLSearchParams(text)) {
     if (Object.hasOwn(out, k)) return undefined;
     out[k] = v;

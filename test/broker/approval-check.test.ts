@@ -219,6 +219,7 @@ describe('the #incidents note', () => {
     ['a flag that turns names into mentions', { link_names: 'true' }, 'note link_names'],
     ['a flag left out', { unfurl_media: undefined }, 'note fields'],
     ['an attachment beside the planned blocks', { attachments: '[{"text":"<!channel> pay here"}]' }, 'note fields'],
+    ['a field named __proto__', JSON.parse('{"__proto__":"x"}') as Record<string, string>, 'note fields'],
     ['blocks that are not JSON', { blocks: fields.blocks.slice(1) }, 'note blocks'],
   ])('refuses %s as a plan mismatch', (_name, changes, detail) => {
     expect(checkWrite(post(changes), approved)).toEqual({ ok: false, reason: 'plan mismatch', detail });
