@@ -11,7 +11,7 @@
 // cannot start a line, so it cannot close the code fence either.
 import type { MetricSeries, MetricWindow } from './model.js';
 import { cutToLength, printableLine } from '../config/printable-text.js';
-import { cleanText, escapeGitHubMarkdown } from './untrusted-text.js';
+import { cleanText, escapeGitHubMarkdown } from '../config/untrusted-text.js';
 
 const MAX_TITLE_LABEL = 80;
 const MAX_TITLE_UNIT = 24;

@@ -21,7 +21,7 @@ import {
   type EvidenceRequest,
   type MetricSeries,
 } from './model.js';
-import { evidenceText } from './untrusted-text.js';
+import { evidenceText } from '../config/untrusted-text.js';
 
 const SURFACE = 'cloudwatch';
 const PRODUCT = ['keyless-triage', '0.1'] as const;

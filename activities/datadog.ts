@@ -18,7 +18,7 @@ import type {
   MetricSeries,
   MetricWindow,
 } from './model.js';
-import { evidenceText } from './untrusted-text.js';
+import { evidenceText } from '../config/untrusted-text.js';
 import { callerHeaders, type CallerToken } from './broker-caller.js';
 
 const SURFACE = 'datadog';

@@ -3,7 +3,7 @@
 // returns a summary with hard bounds, never raw API objects: the per-list caps
 // below pick what to keep, and the byte budget is the backstop that holds even
 // when every list is full of long strings. Every text in it came through
-// evidenceText (activities/untrusted-text.ts): printable, redacted, and cut
+// evidenceText (config/untrusted-text.ts): printable, redacted, and cut
 // to the limits below.
 import type { KubernetesEvidence, LogTail, NamespaceEvidence, NodeSummary, PagerDutyEvidence } from './model.js';
 

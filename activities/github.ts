@@ -4,9 +4,8 @@ import { Octokit } from '@octokit/rest';
 import type { ApplicationFailure } from '@temporalio/common';
 import { httpFailure, invalidRequest, networkFailure, rateLimitFailure, requireTriageId, retryAfterMs } from './http-failure.js';
 import { idempotencyLabel, idempotencyMarker } from './idempotency.js';
-import { gitHubText } from './untrusted-text.js';
 import { BACK_LINK_TEMPLATE, fillPlaceholders, PlaceholderError } from '../config/write-plan.js';
-import { MAX_CLIENT_IDENTITY, viaChannel, type DecisionRecord } from '../workflows/messages.js';
+import { issueBodyWithApproval, type DecisionWords } from '../config/approval-text.js';
 import { callerHeaders, type CallerToken } from './broker-caller.js';
 
 const SURFACE = 'github';
@@ -34,16 +33,7 @@ export interface CreateIssueRequest {
    * plan hash covers what the approver saw, not who approved it. Absent when
    * a workflow of an earlier release scheduled the write.
    */
-  approval?: IssueApproval;
-}
-
-export type IssueApproval = Pick<DecisionRecord, 'decision' | 'approver' | 'at' | 'channel' | 'identity'>;
-
-/** Who approved, through which channel, and the Temporal client that sent it; each value escaped, since the client chose it. */
-export function approvalLine(d: IssueApproval): string {
-  const verb = d.decision === 'approve' ? 'Approved' : 'Rejected';
-  const client = d.identity ? `; sent by Temporal client ${gitHubText(d.identity, MAX_CLIENT_IDENTITY)}` : '';
-  return `**${verb}** by ${gitHubText(d.approver, 128)}${viaChannel(d.channel)} at ${gitHubText(d.at, 40)}${client}`;
+  approval?: DecisionWords;
 }
 
 export interface GitHubIssueRef {
@@ -99,7 +89,7 @@ export function createGitHubActivities(options: GitHubClientOptions) {
           owner,
           repo,
           title: req.title,
-          body: req.approval ? `${req.body}\n\n${approvalLine(req.approval)}\n` : req.body,
+          body: req.approval ? issueBodyWithApproval(req.body, req.approval) : req.body,
           labels: req.labels,
           ...request(),
         });

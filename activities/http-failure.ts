@@ -9,7 +9,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { isTriageId } from '../config/identifiers.js';
 import { STATUS_CODES } from 'node:http';
-import { evidenceText } from './untrusted-text.js';
+import { evidenceText } from '../config/untrusted-text.js';
 
 export const HTTP_FAILURE_TYPES = {
   clientError: 'HttpClientError',

@@ -12,7 +12,7 @@ import type {
   V2MetricValueStatus,
 } from '@kubernetes/client-node';
 import { EVIDENCE_LIMITS } from './evidence-bounds.js';
-import { evidenceText } from './untrusted-text.js';
+import { evidenceText } from '../config/untrusted-text.js';
 import type { HorizontalPodAutoscalerSummary, PersistentVolumeClaimSummary } from './model.js';
 
 const short = (s: string | undefined) => evidenceText(s ?? '', EVIDENCE_LIMITS.shortTextChars);

@@ -5,7 +5,7 @@
 // asks for and the values the nodes carry instead.
 import type { V1Node, V1Toleration } from '@kubernetes/client-node';
 import { EVIDENCE_LIMITS } from './evidence-bounds.js';
-import { evidenceText } from './untrusted-text.js';
+import { evidenceText } from '../config/untrusted-text.js';
 import type { NamespaceEvidence, NodeSummary, NodesEvidence } from './model.js';
 
 /** The labels scheduling constraints usually name (zone spread, instance type, arch, node group). */

@@ -31,9 +31,9 @@ import type {
 import { NODE_PRESSURE_REASONS } from './analyzers/evictions.js';
 import { NODE_DOWN_REASONS } from './analyzers/node-not-ready.js';
 import { EVIDENCE_LIMITS } from './evidence-bounds.js';
-import { evidenceText } from './untrusted-text.js';
+import { evidenceText } from '../config/untrusted-text.js';
 import { tolerationText } from './kubernetes-nodes.js';
-import { redactLogLines } from './log-redaction.js';
+import { redactLogLines } from '../config/log-redaction.js';
 import { summarizeHorizontalPodAutoscalers, summarizePersistentVolumeClaims } from './kubernetes-autoscaling-storage.js';
 import type {
   ContainerSummary,

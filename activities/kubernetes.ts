@@ -25,7 +25,7 @@ import {
 import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { EVIDENCE_LIMITS, fitKubernetesEvidence } from './evidence-bounds.js';
-import { evidenceText } from './untrusted-text.js';
+import { evidenceText } from '../config/untrusted-text.js';
 import { httpFailure, invalidRequest, malformedResponse, networkFailure, requireTriageId } from './http-failure.js';
 import {
   currentLogTargets,

@@ -6,8 +6,8 @@
 // by wording, the lines that announce a change, and the numbers structured
 // lines report, reduced to their shape. Pure: lines in, a bounded digest out.
 import type { LogDigest, LogLineRef, LogMessageGroup, LogSeries } from './model.js';
-import { isSecretKey } from './log-redaction.js';
-import { evidenceText } from './untrusted-text.js';
+import { isSecretKey } from '../config/log-redaction.js';
+import { evidenceText } from '../config/untrusted-text.js';
 
 export const DIGEST_LIMITS = {
   messages: 5,

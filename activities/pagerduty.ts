@@ -8,7 +8,7 @@ import { EVIDENCE_LIMITS, fitPagerDutyEvidence } from './evidence-bounds.js';
 import { PAGERDUTY_ID } from '../config/identifiers.js';
 import { httpFailure, invalidRequest, malformedResponse, networkFailure, requireTriageId } from './http-failure.js';
 import type { AlertSummary, EvidenceRequest, IncidentRef, PagerDutyEvidence } from './model.js';
-import { evidenceText } from './untrusted-text.js';
+import { evidenceText } from '../config/untrusted-text.js';
 import { callerHeaders, type CallerToken } from './broker-caller.js';
 
 const SURFACE = 'pagerduty';

@@ -6,7 +6,7 @@
 import { metricLine, mermaidXyChart } from './charts.js';
 import { shiftOf } from './analyzers/metrics.js';
 import type { CloudWatchEvidence, DatadogEvidence, KubernetesEvidence, MetricSeries } from './model.js';
-import { cleanText, gitHubText as md } from './untrusted-text.js';
+import { cleanText, gitHubText as md } from '../config/untrusted-text.js';
 
 /** Charts are the biggest part of the body; past this many, the history has the rest. */
 export const MAX_CHARTS = 8;

@@ -20,15 +20,9 @@ import {
 import { compareSeverity, diagnose } from './analyzers/index.js';
 import { idempotencyKey, idempotencyLabel, idempotencyMarker } from './idempotency.js';
 import { cardMetricLines, renderDatadog, renderLogTails, renderMetrics } from './report-sections.js';
+import { plannedNote } from './slack-card.js';
 import { workflowUiUrl } from '../workflows/messages.js';
-import {
-  cleanText,
-  escapeGitHubMarkdown,
-  escapeSlackText,
-  gitHubText as md,
-  neutralizeGitHubReferences,
-  safeLinkTarget,
-} from './untrusted-text.js';
+import { cleanText, escapeGitHubMarkdown, gitHubText as md, neutralizeGitHubReferences, safeLinkTarget } from '../config/untrusted-text.js';
 
 export interface DiagnosisRequest {
   incident: IncidentRef;
@@ -48,7 +42,6 @@ const MAX_FINDINGS_IN_BODY = 20;
 const MAX_EVIDENCE_LINES = 8;
 const MAX_ALERTS_IN_BODY = 10;
 const ISSUE_TITLE_INCIDENT_LIMIT = 150;
-const SLACK_TITLE_LIMIT = 100;
 
 export function buildDiagnosis(request: DiagnosisRequest): Diagnosis {
   const { input, surfaces } = collectEvidence(request);
@@ -124,28 +117,26 @@ function incidentNumber(incident: IncidentRef): string {
 function buildWritePlan(sources: PlanSources): WritePlan {
   const severity = maxSeverity(sources.findings);
   const key = idempotencyKey(sources.workflowId);
+  const title = issueTitle(sources.incident);
   return {
     github: {
       ...(sources.scope.github ? { repo: sources.scope.github.repo } : {}),
-      title: issueTitle(sources.incident),
+      title,
       body: `${renderIssueBody(sources)}\n\n${idempotencyMarker(key)}\n`,
       labels: ['triage', ...(severity ? [`severity:${severity}`] : []), idempotencyLabel(key)],
       idempotencyKey: key,
       backLink: BACK_LINK_TEMPLATE,
     },
-    slack: { text: renderSlackText(sources) },
+    slack: planNote(sources, title),
   };
 }
 
-function renderSlackText(sources: PlanSources): string {
-  const { incident, findings, surfaces, headline } = sources;
-  const unavailable = surfaces.filter((s) => s.status === 'unavailable').map((s) => `${s.surface} unavailable`);
-  const parts = [
-    `[triage] PagerDuty #${incidentNumber(incident)} "${cleanText(incident.title, SLACK_TITLE_LIMIT)}": ${headline}`,
-    `${findings.length} finding${findings.length === 1 ? '' : 's'}`,
-    ...unavailable,
-  ];
-  return escapeSlackText(cleanText(parts.join(' · ')));
+/** The note links the issue, so there is one only where both a repository and Slack channels are configured. */
+function planNote(sources: PlanSources, issueTitle: string): WritePlan['slack'] {
+  const { scope, incident, headline, findings, temporalUiUrl, namespace, workflowId } = sources;
+  if (!scope.slack || !scope.github) return {};
+  const webUiUrl = workflowUiUrl({ uiUrl: temporalUiUrl, namespace }, workflowId);
+  return { note: plannedNote({ channel: scope.slack.incidentsChannel, incident, headline, findings, webUiUrl, issueTitle }) };
 }
 
 // ---- Markdown ----------------------------------------------------------------

@@ -1,7 +1,8 @@
 // The Slack messages of one triage: the approval card, the card once closed
 // (decided, expired, resolved before a decision), the reminder in its thread
-// and the #incidents note. Pure functions of data the workflow holds, so a
-// retried activity posts exactly the same message.
+// and the #incidents note, which the write plan holds with placeholders (the
+// broker forwards only that note). Pure functions of data the workflow holds,
+// so a retried activity posts exactly the same message.
 //
 // Most of what a card shows comes from systems an attacker may write to
 // (incident titles, service, pod and image names, event messages, findings
@@ -22,12 +23,14 @@ import {
   BUTTON_VALUE_MAX_CHARS,
   encodeActionValue,
   REJECT_ACTION_ID,
-  viaChannel,
   type ApprovalChannel,
 } from '../workflows/messages.js';
 import type { Diagnosis, Finding, IncidentRef, Severity } from './model.js';
+import { decidedBy } from '../config/approval-text.js';
+import { slackDate, type PlannedNote } from '../config/incident-note.js';
 import { cutToLength } from '../config/printable-text.js';
-import { cutEscapedSlack, escapeSlackMrkdwn, escapeSlackText, evidenceText, slackLinkTarget } from './untrusted-text.js';
+import { inertPlaceholders, PLACEHOLDERS } from '../config/write-plan.js';
+import { cutEscapedSlack, escapeSlackMrkdwn, escapeSlackText, evidenceText, slackLinkTarget } from '../config/untrusted-text.js';
 
 /**
  * Block Kit limits, in characters (docs.slack.dev/reference/block-kit). Text
@@ -119,7 +122,7 @@ function mrkdwn(text: string): MrkdwnElement {
 
 /** Redacted too: an incident recorded before a redaction rule existed, or an approver's comment, may carry a credential. */
 function line(value: unknown, max: number, placeholder: string): string {
-  return evidenceText(value, max) || placeholder;
+  return inertPlaceholders(evidenceText(value, max)) || placeholder;
 }
 
 function incidentNumber(incident: IncidentRef): string {
@@ -138,21 +141,16 @@ function slackLink(url: string, label: string): string {
   return target && target.length <= MAX_LINK_TARGET ? `<${target}|${text}>` : `${text} (link omitted: not a usable http(s) URL)`;
 }
 
-// The Unix-time range Slack's date token can show as a calendar date.
-const LAST_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+/** Slack's date token: the time in each reader's time zone, `fallback` where it is not rendered. */
+function dateToken(seconds: string, fallback: string): string {
+  return `<!date^${seconds}^{date_short_pretty} {time}|${fallback}>`;
+}
 
-/**
- * A time Slack shows in each reader's time zone, `<!date^…|fallback>`, built
- * by code from a parsed date; a time that does not parse is shown as text.
- */
+/** A time built by code from a parsed date, as a date token; a time that does not parse is shown as text. */
 function dateElement(prefix: string, iso: string): ContextBlockElement {
-  const ms = typeof iso === 'string' ? Date.parse(iso) : Number.NaN;
-  if (!Number.isFinite(ms) || ms < 0 || ms > LAST_DATE_MS) {
-    return plain(`${prefix}${line(iso, ID_CHARS, 'an unknown time')}`, BLOCK_KIT_LIMITS.contextText);
-  }
-  const seconds = Math.floor(ms / 1000);
-  const fallback = `${new Date(seconds * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-  return mrkdwn(`${escapeSlackMrkdwn(prefix)}<!date^${seconds}^{date_short_pretty} {time}|${fallback}>`);
+  const date = slackDate(iso);
+  if (!date) return plain(`${prefix}${line(iso, ID_CHARS, 'an unknown time')}`, BLOCK_KIT_LIMITS.contextText);
+  return mrkdwn(`${escapeSlackMrkdwn(prefix)}${dateToken(date.seconds, date.utc)}`);
 }
 
 function approverList(approvers: readonly string[]): string {
@@ -310,8 +308,8 @@ function fallback(text: string, reserved = 0): string {
   return cutEscapedSlack(escapeSlackText(text), BLOCK_KIT_LIMITS.messageText - reserved);
 }
 
-function subject(ctx: CardContext): string {
-  return `PagerDuty incident ${incidentNumber(ctx.incident)}: ${line(ctx.incident.title, TEXT_CHARS, '(no title)')}`;
+function subject({ incident }: { incident: IncidentRef }): string {
+  return `PagerDuty incident ${incidentNumber(incident)}: ${line(incident.title, TEXT_CHARS, '(no title)')}`;
 }
 
 export function approvalCard(ctx: CardContext): SlackMessage {
@@ -323,17 +321,6 @@ export function approvalCard(ctx: CardContext): SlackMessage {
       decisionButtons(ctx),
     ],
   };
-}
-
-/**
- * "by U0ALICE via Slack"; a CLI decision also names the Temporal client that
- * sent it, since `--as` is whatever its user typed. The identity is the
- * client's own claim, so it is plain text like any other.
- */
-function decidedBy(d: CardDecision): string {
-  const who = line(d.approver, ID_CHARS, 'unknown');
-  const client = d.channel === 'cli' && d.identity ? ` (Temporal client ${line(d.identity, NAME_CHARS, '?')})` : '';
-  return `by ${who}${viaChannel(d.channel)}${client}`;
 }
 
 export function decidedCard(ctx: CardContext, d: CardDecision, issue?: { url: string; number: number }): SlackMessage {
@@ -410,22 +397,43 @@ export function reminderMessage(ctx: CardContext): SlackMessage {
   };
 }
 
-/** The note in #incidents after approval, linking the GitHub issue, PagerDuty and the workflow. */
-export function incidentNote(
-  ctx: CardContext,
-  decision: CardDecision,
-  issue: { url: string; number: number; title: string },
-): SlackMessage {
-  const { incident } = ctx;
-  const issueLabel = `GitHub issue${Number.isSafeInteger(issue.number) ? ` #${issue.number}` : ''}`;
-  const findings = ctx.findings
+export interface NoteSources {
+  /** The incidents channel as configured. */
+  channel: string;
+  incident: IncidentRef;
+  headline: string;
+  findings: readonly Finding[];
+  webUiUrl: string;
+  /** The planned issue title: the issue is created with exactly it. */
+  issueTitle: string;
+}
+
+/**
+ * The note's notification text holds the issue and the decider after the
+ * planned text, and both are bounded (an issue number, decidedBy's one short
+ * line, escaped): this much of the limit is kept for them.
+ */
+const NOTE_FILLED_RESERVE = 1000;
+
+/**
+ * The note in #incidents after approval, linking the GitHub issue, PagerDuty
+ * and the workflow, as planned before anyone decides: the issue's link and
+ * number, who approved and when are placeholders (config/incident-note.ts
+ * fills them, for the worker and for the broker alike).
+ */
+export function plannedNote(src: NoteSources): PlannedNote {
+  const { incident } = src;
+  const issueLabel = `GitHub issue #${PLACEHOLDERS.issueNumber}`;
+  const approved = `Approved ${PLACEHOLDERS.decidedBy}`;
+  const findings = src.findings
     .slice(0, MAX_NOTE_FINDINGS)
     .map((f) => `${severityLabel(f.severity)}: ${line(f.title, TEXT_CHARS, '(untitled finding)')}`);
-  const more = ctx.findings.length - findings.length;
+  const more = src.findings.length - findings.length;
   if (more > 0) findings.push(`and ${more} more in the issue`);
-  const decided = `${decision.decision === 'approve' ? 'Approved' : 'Rejected'} ${decidedBy(decision)}`;
+  const summary = `${subject(src)} · ${line(src.headline, TEXT_CHARS, 'no headline')}`;
   return {
-    text: fallback(`${subject(ctx)} · ${line(ctx.headline, TEXT_CHARS, 'no headline')} · ${issueLabel} · ${decided}`),
+    channel: src.channel,
+    text: `${fallback(summary, NOTE_FILLED_RESERVE)} · ${issueLabel} · ${approved}`,
     blocks: [
       {
         type: 'section',
@@ -440,23 +448,23 @@ export function incidentNote(
       },
       {
         type: 'section',
-        text: plain(`Most likely cause: ${line(ctx.headline, TEXT_CHARS, 'not determined')}`, BLOCK_KIT_LIMITS.sectionText),
+        text: plain(`Most likely cause: ${line(src.headline, TEXT_CHARS, 'not determined')}`, BLOCK_KIT_LIMITS.sectionText),
       },
       ...(findings.length > 0 ? [{ type: 'section', text: plain(findings.join('\n'), BLOCK_KIT_LIMITS.sectionText) } as KnownBlock] : []),
       {
         type: 'section',
         text: mrkdwn(
           [
-            slackLink(issue.url, issueLabel),
+            `<${PLACEHOLDERS.issueUrl}|${issueLabel}>`,
             slackLink(incident.htmlUrl, `PagerDuty incident #${incidentNumber(incident)}`),
-            slackLink(ctx.webUiUrl, 'Temporal workflow'),
+            slackLink(src.webUiUrl, 'Temporal workflow'),
           ].join('  ·  '),
         ),
       },
       context([
-        plain(`Issue: ${line(issue.title, TEXT_CHARS, '(no title)')}`, BLOCK_KIT_LIMITS.contextText),
-        plain(decided, BLOCK_KIT_LIMITS.contextText),
-        dateElement('', decision.at),
+        plain(`Issue: ${line(src.issueTitle, TEXT_CHARS, '(no title)')}`, BLOCK_KIT_LIMITS.contextText),
+        plain(approved, BLOCK_KIT_LIMITS.contextText),
+        mrkdwn(dateToken(PLACEHOLDERS.decidedAtSeconds, PLACEHOLDERS.decidedAtUtc)),
       ]),
     ],
   };

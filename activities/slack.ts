@@ -3,11 +3,13 @@
 import { ErrorCode, WebClient, type WebAPICallError } from '@slack/web-api';
 import { ApplicationFailure } from '@temporalio/common';
 import { httpFailure, invalidRequest, networkFailure, rateLimitFailure, requireTriageId } from './http-failure.js';
+import type { DecisionWords } from '../config/approval-text.js';
+import { fillNote, noteValues, POST_FLAGS, type PlannedNote } from '../config/incident-note.js';
+import { PlaceholderError } from '../config/write-plan.js';
 import {
   approvalCard,
   decidedCard,
   expiredCard,
-  incidentNote,
   reminderMessage,
   resolvedCard,
   type CardContext,
@@ -84,22 +86,23 @@ export function createSlackActivities(options: SlackClientOptions) {
     if (slot > now) await new Promise((r) => setTimeout(r, slot - now));
   }
 
+  /** Posts to a channel by name or id; the answer names the channel's id. */
+  async function send(slack: WebClient, channel: string, message: SlackMessage, threadTs?: string): Promise<SlackMessageRef> {
+    await pace(channel);
+    const res = await slack.chat.postMessage({
+      channel,
+      text: message.text,
+      blocks: message.blocks,
+      ...(threadTs ? { thread_ts: threadTs } : {}),
+      ...POST_FLAGS,
+    });
+    return { channelId: String(res.channel ?? channel), ts: String(res.ts) };
+  }
+
   async function post(triageId: string, channel: string, message: SlackMessage, threadTs?: string): Promise<SlackMessageRef> {
     const slack = client(triageId);
     try {
-      const id = await channelId(slack, channel);
-      await pace(id);
-      const res = await slack.chat.postMessage({
-        channel: id,
-        text: message.text,
-        blocks: message.blocks,
-        ...(threadTs ? { thread_ts: threadTs } : {}),
-        // Untrusted text must never turn into a mention or a link.
-        link_names: false,
-        unfurl_links: false,
-        unfurl_media: false,
-      });
-      return { channelId: id, ts: String(res.ts) };
+      return await send(slack, await channelId(slack, channel), message, threadTs);
     } catch (err) {
       throw slackFailure(err);
     }
@@ -132,16 +135,34 @@ export function createSlackActivities(options: SlackClientOptions) {
       }
     },
 
+    /**
+     * The plan's note, filled with the issue and the decision, posted to the
+     * plan's channel as configured: the broker forwards exactly that and
+     * nothing else. A plan approved before the note was planned has none.
+     */
     async postIncidentNote(req: {
       triageId: string;
-      channel: string;
-      card: CardContext;
-      decision: CardDecision;
-      issue: { url: string; number: number; title: string };
+      note?: PlannedNote;
+      decision: DecisionWords;
+      issue: { repo: string; url: string; number: number };
     }): Promise<SlackMessageRef & { permalink?: string }> {
-      const ref = await post(req.triageId, req.channel, incidentNote(req.card, req.decision, req.issue));
+      if (!req.note) throw invalidRequest(SURFACE, 'the approved plan has no #incidents note (it predates the note in the plan)');
+      let message: PlannedNote;
       try {
-        const { permalink } = await client(req.triageId).chat.getPermalink({ channel: ref.channelId, message_ts: ref.ts });
+        message = fillNote(req.note, noteValues(req.decision, req.issue), { repo: req.issue.repo });
+      } catch (err) {
+        if (err instanceof PlaceholderError) throw invalidRequest(SURFACE, `note: ${err.message}`);
+        throw err;
+      }
+      const slack = client(req.triageId);
+      let ref: SlackMessageRef;
+      try {
+        ref = await send(slack, message.channel, message);
+      } catch (err) {
+        throw slackFailure(err);
+      }
+      try {
+        const { permalink } = await slack.chat.getPermalink({ channel: ref.channelId, message_ts: ref.ts });
         return { ...ref, ...(permalink ? { permalink } : {}) };
       } catch {
         // The note is posted; a missing permalink only costs the link back from the issue.

@@ -9,15 +9,17 @@ import type { TriageConfig } from '../config/config.js';
 import { APPROVAL_QUERY, isTriageId } from '../config/identifiers.js';
 import type { Logger } from '../config/logger.js';
 import { lazyClientConnection } from '../config/temporal-connection.js';
-import { canonicalJson, backLinkTemplate, hashPlan, matchPlaceholders, type WritePlan } from '../config/write-plan.js';
+import { issueBodyWithApproval, type DecisionWords } from '../config/approval-text.js';
+import { fillNote, notePostFields, noteValues } from '../config/incident-note.js';
+import { canonicalJson, backLinkTemplate, hashPlan, matchPlaceholders, PlaceholderError, type WritePlan } from '../config/write-plan.js';
 import type { ProviderName } from './config.js';
 
 /** The workflow's answer, as far as the broker reads it (workflows/messages.ts TriageApproval). */
 export interface TriageApproval {
   planHash?: string;
   plan?: WritePlan;
-  decision?: { decision: string; planHash: string };
-  githubIssue?: { repo: string; number: number };
+  decision?: DecisionWords & { planHash: string };
+  githubIssue?: { repo: string; number: number; url: string };
   slackCard?: { channelId: string; ts: string };
 }
 
@@ -80,20 +82,12 @@ export interface WriteRequest {
 
 const deny = (reason: 'write without approval' | 'plan mismatch', detail: string): WriteVerdict => ({ ok: false, reason, detail });
 
-/**
- * The line the worker adds under the approved text on creation (activities/github.ts
- * approvalLine): who approved, which the plan cannot know in advance. Accepted as
- * one line of its fixed opening; its words are not checked (a residual risk,
- * docs/threat-model.md).
- */
-const APPROVAL_LINE = /^\n\n\*\*Approved\*\* by [^\n]{1,1000}\n$/;
-
 export function checkWrite(req: WriteRequest, approval: TriageApproval | undefined): WriteVerdict {
   if (!approval) return deny('write without approval', 'no such triage');
   if (req.kind === 'slack-post' || req.kind === 'slack-update') return checkSlack(req, approval);
   const approved = approvedPlan(approval);
   if (!approved.ok) return approved.verdict;
-  const { plan } = approved;
+  const { plan, decision } = approved;
   const repo = /^\/repos\/([^/]+\/[^/]+)\/issues/.exec(req.path)![1]!.toLowerCase();
   if (plan.github.repo?.toLowerCase() !== repo) return deny('plan mismatch', 'repository');
   const body = jsonBody(req);
@@ -102,47 +96,53 @@ export function checkWrite(req: WriteRequest, approval: TriageApproval | undefin
     if (!sameKeys(body, ['title', 'body', 'labels'])) return deny('plan mismatch', 'fields');
     if (body.title !== plan.github.title) return deny('plan mismatch', 'title');
     if (canonicalJson(body.labels) !== canonicalJson(plan.github.labels)) return deny('plan mismatch', 'labels');
-    if (typeof body.body !== 'string' || !issueBodyMatches(body.body, plan)) return deny('plan mismatch', 'body');
+    if (typeof body.body !== 'string' || !createdBodies(plan, decision).includes(body.body)) return deny('plan mismatch', 'body');
     return { ok: true };
   }
   const number = Number(/\/issues\/([0-9]+)$/.exec(req.path)![1]);
   const issue = approval.githubIssue;
   if (!issue || issue.number !== number || issue.repo.toLowerCase() !== repo) return deny('plan mismatch', 'not the triage issue');
   if (!sameKeys(body, ['body']) || typeof body.body !== 'string') return deny('plan mismatch', 'fields');
-  if (!body.body.startsWith(plan.github.body)) return deny('plan mismatch', 'body');
-  const rest = body.body.slice(plan.github.body.length);
+  // The edit re-sends the body as created, then the back link.
+  const edited = body.body;
+  const created = createdBodies(plan, decision).filter((b) => edited.startsWith(b));
+  if (created.length === 0) return deny('plan mismatch', 'body');
   const template = backLinkTemplate(plan);
   const target = { ...(plan.github.repo ? { repo: plan.github.repo } : {}) };
-  // The edit re-sends the body as created: the approved text, its approval line, then the back link.
-  for (let cut = 0; cut <= rest.length; cut++) {
-    const head = rest.slice(0, cut);
-    if (head !== '' && !APPROVAL_LINE.test(head)) continue;
-    if (matchPlaceholders(template, rest.slice(cut), target)) return { ok: true };
-  }
-  return deny('plan mismatch', 'back link');
+  return created.some((b) => matchPlaceholders(template, edited.slice(b.length), target))
+    ? { ok: true }
+    : deny('plan mismatch', 'back link');
 }
 
-function approvedPlan(approval: TriageApproval): { ok: true; plan: WritePlan } | { ok: false; verdict: WriteVerdict } {
+type Approved = { ok: true; plan: WritePlan; decision: DecisionWords } | { ok: false; verdict: WriteVerdict };
+
+function approvedPlan(approval: TriageApproval): Approved {
   const { decision, plan } = approval;
   if (!decision) return { ok: false, verdict: deny('write without approval', 'no decision') };
   if (decision.decision !== 'approve') return { ok: false, verdict: deny('write without approval', 'rejected') };
   if (!plan) return { ok: false, verdict: deny('write without approval', 'the triage serves no plan') };
   const hash = hashPlan(plan);
   if (decision.planHash !== hash || approval.planHash !== hash) return { ok: false, verdict: deny('plan mismatch', 'plan hash') };
-  return { ok: true, plan };
+  return { ok: true, plan, decision };
 }
 
-function issueBodyMatches(body: string, plan: WritePlan): boolean {
-  if (body === plan.github.body) return true;
-  return body.startsWith(plan.github.body) && APPROVAL_LINE.test(body.slice(plan.github.body.length));
+/**
+ * The issue body as the worker creates it: the approved text and the approval
+ * line rendered from the decision Temporal holds, so it names exactly who
+ * approved, through which channel, when and from which client. The text alone
+ * is what a create scheduled by a release before the line sends.
+ */
+function createdBodies(plan: WritePlan, decision: DecisionWords): string[] {
+  return [issueBodyWithApproval(plan.github.body, decision), plan.github.body];
 }
 
 /**
  * Slack: the approval card (posted before any decision), its reminder in the
  * card's thread and edits of the card are the triage's own card; any other
- * post is the #incidents note and needs the approved plan. Before the workflow
- * has recorded its card, one top-level post is taken for the card: the broker
- * cannot tell it from the note by content (a residual risk, docs/threat-model.md).
+ * post is the #incidents note, and must be exactly the approved plan's note.
+ * Before the workflow has recorded its card or a decision, one top-level post
+ * is taken for the card: the card is not in the plan, so the broker cannot
+ * judge it by content (a residual risk, docs/threat-model.md).
  */
 function checkSlack(req: WriteRequest, approval: TriageApproval): WriteVerdict {
   const fields = slackFields(req);
@@ -158,7 +158,44 @@ function checkSlack(req: WriteRequest, approval: TriageApproval): WriteVerdict {
   }
   if (!card && !approval.decision) return { ok: true };
   const approved = approvedPlan(approval);
-  return approved.ok ? { ok: true } : approved.verdict;
+  if (!approved.ok) return approved.verdict;
+  return checkNote(fields, approved.plan, approved.decision, approval.githubIssue);
+}
+
+/**
+ * The note the plan holds, filled from the decision and the issue as the
+ * workflow recorded them (never from the request), is what the request must
+ * post, field for field; its blocks compared as canonical JSON.
+ */
+function checkNote(
+  fields: Record<string, string>,
+  plan: WritePlan,
+  decision: DecisionWords,
+  issue: TriageApproval['githubIssue'],
+): WriteVerdict {
+  const note = plan.slack?.note;
+  if (!note) return deny('plan mismatch', 'the plan has no #incidents note (it predates the note in the plan, or writes nothing)');
+  if (!issue) return deny('plan mismatch', 'no issue recorded for the note to link');
+  let expected: Record<string, string>;
+  try {
+    expected = notePostFields(fillNote(note, noteValues(decision, issue), plan.github));
+  } catch (err) {
+    if (err instanceof PlaceholderError) return deny('plan mismatch', `note: ${err.message}`);
+    throw err;
+  }
+  if (fields.channel !== expected.channel) return deny('plan mismatch', 'note channel');
+  if (!sameKeys(fields, Object.keys(expected))) return deny('plan mismatch', 'note fields');
+  const posted: Record<string, string | undefined> = { ...fields, blocks: canonicalBlocks(fields.blocks!) };
+  const differing = Object.keys(expected).find((key) => posted[key] !== expected[key]);
+  return differing === undefined ? { ok: true } : deny('plan mismatch', `note ${differing}`);
+}
+
+function canonicalBlocks(blocks: string): string | undefined {
+  try {
+    return canonicalJson(JSON.parse(blocks));
+  } catch {
+    return undefined;
+  }
 }
 
 function jsonBody(req: WriteRequest): Record<string, unknown> | undefined {
@@ -183,7 +220,8 @@ function slackFields(req: WriteRequest): Record<string, string> | undefined {
     if (!body) return undefined;
     return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
   }
-  const out: Record<string, string> = {};
+  // No prototype: a `__proto__` field must be a field like any other, counted and compared.
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of new URLSearchParams(text)) {
     if (Object.hasOwn(out, k)) return undefined;
     out[k] = v;

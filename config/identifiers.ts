@@ -15,6 +15,9 @@ export function isTriageId(value: unknown): value is string {
   return typeof value === 'string' && TRIAGE_ID.test(value);
 }
 
+/** Longest Temporal client identity a decision may carry. */
+export const MAX_CLIENT_IDENTITY = 256;
+
 /**
  * The triage workflow's query that answers the credential broker with the plan,
  * its decision, and the card and issue written so far. Named here because the

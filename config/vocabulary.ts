@@ -16,6 +16,19 @@ export type ApprovalChannel = (typeof APPROVAL_CHANNELS)[number];
 /** Only the channel whose approver is authenticated by someone other than the sender. */
 export const DEFAULT_APPROVAL_CHANNELS: readonly ApprovalChannel[] = ['slack'];
 
+const CHANNEL_NAMES: Readonly<Record<ApprovalChannel, string>> = { slack: 'Slack', cli: 'the triage CLI' };
+
+/** "Slack" or "the triage CLI"; undefined for anything else, such as the missing channel of an older decision. */
+export function channelName(channel: unknown): string | undefined {
+  return typeof channel === 'string' && Object.hasOwn(CHANNEL_NAMES, channel) ? CHANNEL_NAMES[channel as ApprovalChannel] : undefined;
+}
+
+/** " via Slack", " via the triage CLI", or nothing for a decision recorded before channels were. */
+export function viaChannel(channel: unknown): string {
+  const name = channelName(channel);
+  return name ? ` via ${name}` : '';
+}
+
 /** The CloudWatch statistics both AWS and moto compute; percentiles are left out for that reason. */
 export const CLOUDWATCH_STATS = ['Average', 'Sum', 'Minimum', 'Maximum', 'SampleCount'] as const;
 export type CloudWatchStat = (typeof CLOUDWATCH_STATS)[number];

@@ -17,8 +17,8 @@ export interface ApprovalCard {
   post(): Promise<void>;
   remind(): Promise<void>;
   close(outcome: CardOutcome): Promise<void>;
-  /** The #incidents note; returns its permalink when Slack gave one. */
-  note(decision: DecisionRecord, issue: { url: string; number: number; title: string }): Promise<string | undefined>;
+  /** The plan's #incidents note; returns its permalink when Slack gave one. */
+  note(decision: DecisionRecord, issue: { repo: string; url: string; number: number }): Promise<string | undefined>;
 }
 
 export function approvalCard(scope: TriageScope, incident: IncidentRef, diagnosis: Diagnosis, status: StatusBoard): ApprovalCard {
@@ -74,9 +74,12 @@ export function approvalCard(scope: TriageScope, incident: IncidentRef, diagnosi
     },
     async note(decision, issue) {
       if (!channels) return undefined;
+      // Scheduled for a plan without a note too (one approved before the note was
+      // planned), as before: the activity refuses it, and the notice says why.
+      const planned = diagnosis.plan.slack.note;
       const note = await bestEffort('post the #incidents note', () =>
         slack.postIncidentNote.executeWithOptions({ summary: `Slack: post the note in #${channels.incidentsChannel}` }, [
-          { triageId, channel: channels.incidentsChannel, card, decision, issue },
+          { triageId, ...(planned ? { note: planned } : {}), decision, issue: { repo: issue.repo, url: issue.url, number: issue.number } },
         ]),
       );
       return note?.permalink;

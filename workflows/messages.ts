@@ -4,7 +4,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Finding, IncidentRef, SurfaceName, WritePlan } from '../activities/model.js';
 import { APPROVAL_QUERY, DECIDE_UPDATE, PAGERDUTY_ID } from '../config/identifiers.js';
-import type { ApprovalChannel } from '../config/vocabulary.js';
+import { viaChannel, type ApprovalChannel } from '../config/vocabulary.js';
 
 export const TRIAGE_WORKFLOW = 'triageIncident';
 
@@ -75,10 +75,8 @@ export type Stage =
 
 export type DecisionChoice = 'approve' | 'reject';
 
-export { APPROVAL_CHANNELS, DEFAULT_APPROVAL_CHANNELS, type ApprovalChannel } from '../config/vocabulary.js';
-
-/** Longest Temporal client identity a decision may carry. */
-export const MAX_CLIENT_IDENTITY = 256;
+export { APPROVAL_CHANNELS, channelName, DEFAULT_APPROVAL_CHANNELS, viaChannel, type ApprovalChannel } from '../config/vocabulary.js';
+export { MAX_CLIENT_IDENTITY } from '../config/identifiers.js';
 
 export interface DecisionInput {
   decision: DecisionChoice;
@@ -108,19 +106,6 @@ export interface DecisionRecord extends Omit<DecisionInput, 'channel' | 'identit
   /** Absent on decisions recorded before decisions named their channel. */
   channel?: ApprovalChannel;
   identity?: string;
-}
-
-const CHANNEL_NAMES: Readonly<Record<ApprovalChannel, string>> = { slack: 'Slack', cli: 'the triage CLI' };
-
-/** "Slack" or "the triage CLI"; undefined for anything else, such as the missing channel of an older decision. */
-export function channelName(channel: unknown): string | undefined {
-  return typeof channel === 'string' && Object.hasOwn(CHANNEL_NAMES, channel) ? CHANNEL_NAMES[channel as ApprovalChannel] : undefined;
-}
-
-/** " via Slack", " via the triage CLI", or nothing for a decision recorded before channels were. */
-export function viaChannel(channel: unknown): string {
-  const name = channelName(channel);
-  return name ? ` via ${name}` : '';
 }
 
 /** Why a second decision is refused: the validator's words, and the client's for a triage that has already finished. */

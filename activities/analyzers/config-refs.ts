@@ -6,7 +6,7 @@
 // holds no Secret, and nothing here would print a value.
 import type { ContainerSummary, EventSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import {
   assessPerWorkload,
   compareText,

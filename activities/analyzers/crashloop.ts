@@ -5,7 +5,7 @@ import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } fro
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { containerSignature, type LogSignature } from './log-signatures.js';
 import { probeKindOf } from './probes.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import {
   assessPerWorkload,
   compareText,

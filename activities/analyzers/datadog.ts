@@ -4,7 +4,7 @@
 // untrusted data that code counts and quotes, never interprets.
 import type { Assessment, Assessor } from './assessment.js';
 import { MAX_LISTED_OBJECTS } from './assessment.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 
 export const MONITORS_ANALYZER = 'datadog.monitors';
 export const ERROR_LOGS_ANALYZER = 'datadog.error-logs';

@@ -3,7 +3,7 @@
 // every finding names the nodes involved.
 import type { EventSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import {
   compareText,
   describeRolloutLink,

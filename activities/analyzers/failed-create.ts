@@ -5,7 +5,7 @@
 // names it too, under the workload that owns the controller.
 import type { DeploymentSummary, EventSummary, IncidentRef, NamespaceEvidence, PodSummary, Severity } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import { stripCombined } from './config-refs.js';
 import {
   compareText,

@@ -7,7 +7,7 @@
 // how often, and the events alone speak for an HPA that is not listed.
 import type { EventSummary, HorizontalPodAutoscalerSummary, HpaConditionSummary, NamespaceEvidence } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import { stripCombined } from './config-refs.js';
 import { compareText, isoSeconds, objectRef, parseTime, plural, workloadOfPod } from './workloads.js';
 

@@ -2,7 +2,7 @@
 // an invalid reference. Which image, and what the registry said, settle it.
 import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import {
   assessPerWorkload,
   compareText,

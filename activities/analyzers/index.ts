@@ -23,7 +23,7 @@ import { assessRollouts, ROLLOUT_ANALYZER } from './rollout.js';
 import { assessServiceSelectors, SERVICE_SELECTOR_ANALYZER } from './service-selector.js';
 import { assessUnschedulable, UNSCHEDULABLE_ANALYZER } from './unschedulable.js';
 import { assessVolumes, VOLUMES_ANALYZER } from './volumes.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import { compareText, parseTime } from './workloads.js';
 
 export interface RegisteredAnalyzer {

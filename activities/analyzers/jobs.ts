@@ -6,7 +6,7 @@
 import type { ContainerSummary, JobConditionSummary, JobSummary, NamespaceEvidence, PodSummary } from '../model.js';
 import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
 import { containerSignature, type LogSignature } from './log-signatures.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import { compareText, isoSeconds, objectRef, parseTime, plural } from './workloads.js';
 
 export const JOBS_ANALYZER = 'kubernetes.jobs';

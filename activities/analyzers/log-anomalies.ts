@@ -7,7 +7,7 @@
 // A warning and a symptom: a cause named on an object outranks it.
 import type { LogDigest, LogMessageGroup, LogSeries, PodSummary } from '../model.js';
 import { asAnalyzer, type Assessor } from './assessment.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import { assessPerWorkload, describeWorkloadHealth, workloadAssessment } from './workloads.js';
 
 export const LOG_ANOMALY_ANALYZER = 'kubernetes.log-anomaly';

@@ -7,7 +7,7 @@
 import type { ContainerSummary, PodSummary } from '../model.js';
 import { asAnalyzer, type Assessor } from './assessment.js';
 import { findLogSignature, type LogSignature } from './log-signatures.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import { assessPerWorkload, describeWorkloadHealth, plural, workloadAssessment } from './workloads.js';
 
 export const LOG_ERRORS_ANALYZER = 'kubernetes.log-errors';

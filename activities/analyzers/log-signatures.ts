@@ -3,7 +3,7 @@
 // that holds whatever the application's own log format. Pure: lines in, the
 // strongest signature out.
 import type { ContainerSummary } from '../model.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 
 export interface LogSignature {
   /** A stable tag for the kind of failure, e.g. `dns`, `missing-env`. */

@@ -5,7 +5,7 @@
 // a fact about the evidence and the settings, never a guess from metric names.
 import { formatValue } from '../charts.js';
 import type { AnalysisInput, MetricSeries, Severity, SurfaceName } from '../model.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import type { Assessment, Assessor } from './assessment.js';
 import { compareText } from './workloads.js';
 

@@ -6,7 +6,7 @@
 import type { NamespaceEvidence, NetworkPolicySummary, PodSummary } from '../model.js';
 import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
 import { findLogSignature, type LogSignature } from './log-signatures.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import { groupByWorkload, objectRef } from './workloads.js';
 
 export const NETWORK_POLICY_ANALYZER = 'kubernetes.network-policy';

@@ -5,7 +5,7 @@
 import { EVIDENCE_LIMITS } from '../evidence-bounds.js';
 import { selectorPairs } from '../kubernetes-nodes.js';
 import type { NodeSummary, NodesEvidence, PodSummary } from '../model.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 
 /** What the scheduler enforces: PreferNoSchedule is only a preference. */
 const HARD_EFFECTS = new Set(['NoSchedule', 'NoExecute']);

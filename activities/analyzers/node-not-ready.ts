@@ -5,7 +5,7 @@
 // events expired; the events remain the fallback when Nodes are not read.
 import type { EventSummary, NamespaceEvidence, NodeSummary, PodSummary } from '../model.js';
 import { asAnalyzer, MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import { compareText, objectRef, plural, workloadOfPod } from './workloads.js';
 
 export const NODE_NOT_READY_ANALYZER = 'kubernetes.node-not-ready';

@@ -4,7 +4,7 @@
 // restarts it is an outage in progress rather than a degradation.
 import type { EventSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import {
   assessPerWorkload,
   compareText,

@@ -4,7 +4,7 @@
 // snapshot; only its restart count gives it away.
 import type { ContainerSummary, IncidentRef, NamespaceEvidence, PodSummary } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import {
   assessPerWorkload,
   compareText,

@@ -12,7 +12,7 @@ import type {
   StatefulSetSummary,
 } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import {
   compareText,
   DEFAULT_ROLLOUT_WINDOW_MINUTES,

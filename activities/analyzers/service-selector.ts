@@ -4,7 +4,7 @@
 // all but some of its terms, the labels they carry instead.
 import type { NamespaceEvidence, PodSummary, ServiceSummary } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import { networkSignature, termsMatch } from './network-policy.js';
 import { objectRef, workloadOfPod } from './workloads.js';
 

@@ -5,7 +5,7 @@
 import type { EventSummary, IncidentRef, NamespaceEvidence, NodesEvidence, PodSummary } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
 import { unmetConstraint } from './node-constraints.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import {
   assessPerWorkload,
   compareText,

@@ -9,7 +9,7 @@
 // StorageClass, stays Pending with no warning at all.
 import type { EventSummary, IncidentRef, NamespaceEvidence, PersistentVolumeClaimSummary, PodSummary } from '../model.js';
 import { asAnalyzer, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 import { missingMountReferences, stripCombined, unlistedPodsMayBeStuck } from './config-refs.js';
 import {
   compareText,

@@ -15,7 +15,7 @@ import type {
   StatefulSetSummary,
 } from '../model.js';
 import { MAX_LISTED_OBJECTS, type Assessment, type Assessor } from './assessment.js';
-import { cleanText } from '../untrusted-text.js';
+import { cleanText } from '../../config/untrusted-text.js';
 
 /** How long before the incident a rollout still counts as a likely trigger. */
 export const DEFAULT_ROLLOUT_WINDOW_MINUTES = 60;

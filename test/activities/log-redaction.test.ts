@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { REDACTED, isSecretKey, redactLogLine, redactLogLines } from '../../activities/log-redaction.js';
+import { REDACTED, isSecretKey, redactLogLine, redactLogLines } from '../../config/log-redaction.js';
 import { fakeCredential, pemMarker } from '../fake-credentials.js';
 import { context, SECRET_KINDS } from './planted-secrets.js';
 

@@ -4,7 +4,7 @@
 // query strings, event messages. Used by the redactor's own properties and by
 // the properties that drive each activity and each renderer.
 import fc from 'fast-check';
-import { WORD_JOINER } from '../../activities/untrusted-text.js';
+import { WORD_JOINER } from '../../config/untrusted-text.js';
 import { pemMarker } from '../fake-credentials.js';
 
 /** One credential: `secret` is what must never be seen again; `planted` is it with the context that makes it recognisable. */

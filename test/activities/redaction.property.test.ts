@@ -14,7 +14,8 @@ import { createKubernetesActivities } from '../../activities/kubernetes.js';
 import type { EvidenceRequest, IncidentRef, SurfaceName, SurfaceResult, TriageScope } from '../../activities/model.js';
 import { createPagerDutyActivities } from '../../activities/pagerduty.js';
 import { buildDiagnosis } from '../../activities/report.js';
-import { approvalCard, incidentNote, type CardContext } from '../../activities/slack-card.js';
+import { approvalCard, type CardContext } from '../../activities/slack-card.js';
+import { fillNote, noteValues } from '../../config/incident-note.js';
 import { json, readBody, startFake, type FakeUpstream } from '../broker/fake-upstreams.js';
 import { fakeCredential } from '../fake-credentials.js';
 import { emulatorKubeConfig } from '../sandbox/emulators/kubernetes-client.js';
@@ -39,6 +40,7 @@ function scopeFor(surfaces: SurfaceName[], extra: Partial<TriageScope> = {}): Tr
     retry: { maximumAttempts: 1, initialIntervalMs: 100, maximumIntervalMs: 100 },
     writes: { timeoutMs: 30_000, maximumAttempts: 10 },
     github: { repo: 'acme/checkout' },
+    slack: { approvalChannel: 'checkout-oncall', incidentsChannel: 'incidents' },
     temporalUiUrl: 'http://127.0.0.1:8233',
     namespace: 'default',
     ...extra,
@@ -49,7 +51,7 @@ function request(scope: TriageScope, incident: IncidentRef = INCIDENT): Evidence
   return { triageId: TRIAGE_ID, incident, scope };
 }
 
-/** The issue, the Slack text, the approval card and the #incidents note, as the workflow has them built. */
+/** The issue, the approval card and the #incidents note, as the workflow has them built. */
 function rendered(incident: IncidentRef, surfaces: SurfaceResult[]) {
   const scope = scopeFor(surfaces.map((s) => s.surface));
   const diagnosis = buildDiagnosis({
@@ -73,13 +75,13 @@ function rendered(incident: IncidentRef, surfaces: SurfaceResult[]) {
     githubRepo: 'acme/checkout',
     ...(diagnosis.metricLines ? { metricLines: diagnosis.metricLines } : {}),
   };
-  const issue = { url: 'https://github.com/acme/checkout/issues/7', number: 7, title: diagnosis.plan.github.title };
+  const issue = { url: 'https://github.com/acme/checkout/issues/7', number: 7 };
+  const decision = { decision: 'approve', approver: 'U0ONCALL', at: '2025-03-01T12:10:00Z' };
   return {
     issueTitle: diagnosis.plan.github.title,
     issueBody: diagnosis.plan.github.body,
-    slackText: diagnosis.plan.slack.text,
     approvalCard: approvalCard(ctx),
-    incidentNote: incidentNote(ctx, { decision: 'approve', approver: 'U0ONCALL', at: '2025-03-01T12:10:00Z' }, issue),
+    incidentNote: fillNote(diagnosis.plan.slack.note!, noteValues(decision, issue), scope.github!),
   };
 }
 

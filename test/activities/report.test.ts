@@ -2,7 +2,8 @@ import { idempotencyKey, idempotencyLabel, idempotencyMarker } from '../../activ
 import { NO_CLEAR_CAUSE } from '../../activities/analyzers/index.js';
 import type { PagerDutyEvidence, SurfaceResult, TriageScope, WritePlan } from '../../activities/model.js';
 import { buildDiagnosis, canonicalJson, hashPlan, issueTitle, type DiagnosisRequest } from '../../activities/report.js';
-import { WORD_JOINER } from '../../activities/untrusted-text.js';
+import { WORD_JOINER } from '../../config/untrusted-text.js';
+import { PLACEHOLDERS } from '../../config/write-plan.js';
 import {
   crashLooping,
   event,
@@ -29,6 +30,7 @@ const scope: TriageScope = {
   retry: { maximumAttempts: 3, initialIntervalMs: 1_000, maximumIntervalMs: 10_000 },
   writes: { timeoutMs: 30_000, maximumAttempts: 10 },
   github: { repo: 'acme/checkout' },
+  slack: { approvalChannel: 'checkout-oncall', incidentsChannel: 'incidents' },
   temporalUiUrl: 'http://localhost:8233',
   namespace: 'default',
 };
@@ -84,7 +86,6 @@ describe('buildDiagnosis', () => {
     expect(github.labels).toEqual(['triage', 'severity:critical', idempotencyLabel(idempotencyKey('triage-PABC123'))]);
     expect(github.repo).toBe('acme/checkout');
     expect(github.body).toContain(idempotencyMarker(github.idempotencyKey));
-    expect(slack.channel).toBeUndefined();
     expect(github.body).toContain(`**Most likely cause:** ${diagnosis.headline}`);
     expect(github.body).toContain('### 1. critical: checkout-api pods in CrashLoopBackOff (exit 1, Error) since the rollout');
     expect(github.body).toContain('- container api: restarted 5 times; last terminated Error (exit 1) in 3 pods');
@@ -100,9 +101,12 @@ describe('buildDiagnosis', () => {
     expect(github.body).toContain('- **kubernetes**: ok, cluster prod-eu-1, 1 namespace, 3 pods');
     expect(github.body).toContain('| shop | 3 | 3 | CrashLoopBackOff: 3 | 0 |');
     expect(github.body).toContain('- critical, triggered, 2024-05-01T10:29:30Z: HTTP 5xx &gt; 5% on checkout-api');
-    expect(slack.text).toBe(
-      '[triage] PagerDuty #1234 "checkout-api error rate above 5%": checkout-api pods in CrashLoopBackOff (exit 1, Error) since the rollout to revision 7, 4 min before the incident · 2 findings',
+    // The note is planned too: its text and blocks are in the hash; the issue and the decision are filled in later.
+    expect(slack.note?.channel).toBe('incidents');
+    expect(slack.note?.text).toBe(
+      `PagerDuty incident 1234: checkout-api error rate above 5% · ${diagnosis.headline} · GitHub issue #${PLACEHOLDERS.issueNumber} · Approved ${PLACEHOLDERS.decidedBy}`,
     );
+    expect(JSON.stringify(slack.note?.blocks)).toContain(`"text":"Issue: ${github.title}"`);
     expect(diagnosis.planHash).toBe(hashPlan(diagnosis.plan));
     expect(diagnosis.planHash).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -128,7 +132,7 @@ describe('buildDiagnosis', () => {
     expect(diagnosis.headline).toBe(NO_CLEAR_CAUSE);
     expect(diagnosis.plan.github.body).toContain('- **kubernetes**: unavailable: connect ECONNREFUSED 10.0.0.1:443 after 3 attempts');
     expect(diagnosis.plan.github.labels).toEqual(['triage', expect.stringMatching(/^triage-key:[0-9a-f]{20}$/)]);
-    expect(diagnosis.plan.slack.text).toContain(`${NO_CLEAR_CAUSE} · 0 findings · kubernetes unavailable`);
+    expect(diagnosis.plan.slack.note?.text).toContain(`1234: checkout-api error rate above 5% · ${NO_CLEAR_CAUSE} · GitHub issue`);
   });
 
   test('a surface in scope with no result is unavailable, not silently missing', () => {
@@ -147,6 +151,13 @@ describe('buildDiagnosis', () => {
     expect(diagnosis.findings).toEqual([]);
     expect(diagnosis.headline).toBe(NO_CLEAR_CAUSE);
     expect(diagnosis.plan.github.body).toContain('No analyzer found a known failure mode in the evidence collected.');
+  });
+
+  test.each<[string, Partial<TriageScope>]>([
+    ['no Slack channels', { slack: undefined }],
+    ['no GitHub repository (no issue for the note to link)', { github: undefined }],
+  ])('with %s the plan has no note', (_name, change) => {
+    expect(buildDiagnosis(request({ scope: { ...scope, ...change } })).plan.slack).toEqual({});
   });
 
   test('a long incident title is truncated in the issue title', () => {
@@ -200,11 +211,24 @@ describe('untrusted text in the report', () => {
     expect(body).toContain('PagerDuty incident 1234 (link omitted: not an http(s) URL)');
   });
 
-  test('the issue title and Slack text are one line, without control characters', () => {
+  test("the issue title and the note's text are one line, without control characters", () => {
     const { plan } = hostileDiagnosis();
     expect(plan.github.title).toBe(`[triage] Checkout down <script>alert("t")</script> ]0;pwn @${WJ}here (PagerDuty #1234)`);
-    expect(plan.slack.text).not.toMatch(/[<>\u0000-\u001f]/);
-    expect(plan.slack.text).toContain('&lt;script&gt;');
+    expect(plan.slack.note?.text).not.toMatch(/[<>\u0000-\u001f]/);
+    expect(plan.slack.note?.text).toContain('&lt;script&gt;');
+  });
+
+  test('text copied from the incident never reads as a placeholder of the note', () => {
+    const title = `${PLACEHOLDERS.decidedBy} {{{note.permalink}}}`;
+    const { note } = buildDiagnosis(
+      request({ incident: incident({ title, htmlUrl: `https://acme.pagerduty.com/${PLACEHOLDERS.issueUrl}` }) }),
+    ).plan.slack;
+    const planned = JSON.stringify(note);
+    // Once in the text and once in the blocks, each where code put it.
+    expect(planned.split(PLACEHOLDERS.decidedBy)).toHaveLength(3);
+    expect(planned.split(PLACEHOLDERS.issueUrl)).toHaveLength(2);
+    expect(planned).not.toContain(PLACEHOLDERS.notePermalink);
+    expect(planned).toContain(`{${WJ}{${WJ}{note.permalink}}}`);
   });
 
   describe('GitHub: no pings, references, autolinks or forged markers from untrusted text', () => {
@@ -258,12 +282,12 @@ describe('untrusted text in the report', () => {
 describe('plan hash', () => {
   const plan: WritePlan = {
     github: { title: '[triage] t (PagerDuty #1)', body: 'body\n- a', labels: ['triage', 'severity:critical'], idempotencyKey: 'k1' },
-    slack: { text: 'summary' },
+    slack: { note: { channel: 'incidents', text: 'note', blocks: [] } },
   };
 
   test('is stable under key reordering at every level', () => {
     const reordered = {
-      slack: { text: 'summary' },
+      slack: { note: { blocks: [], text: 'note', channel: 'incidents' } },
       github: { idempotencyKey: 'k1', labels: ['triage', 'severity:critical'], body: 'body\n- a', title: '[triage] t (PagerDuty #1)' },
     } as WritePlan;
     expect(canonicalJson(reordered)).toBe(canonicalJson(plan));
@@ -271,18 +295,18 @@ describe('plan hash', () => {
   });
 
   test('treats an undefined member like an absent one, as Temporal serialization does', () => {
-    const withUndefined: WritePlan = { github: { ...plan.github, repo: undefined }, slack: { ...plan.slack, channel: undefined } };
+    const withUndefined: WritePlan = { github: { ...plan.github, repo: undefined, backLink: undefined }, slack: plan.slack };
     expect(hashPlan(withUndefined)).toBe(hashPlan(plan));
     expect(hashPlan(JSON.parse(JSON.stringify(plan)) as WritePlan)).toBe(hashPlan(plan));
   });
 
   test('is the sha256 of the canonical JSON', () => {
     expect(canonicalJson(plan)).toBe(
-      '{"github":{"body":"body\\n- a","idempotencyKey":"k1","labels":["triage","severity:critical"],"title":"[triage] t (PagerDuty #1)"},"slack":{"text":"summary"}}',
+      '{"github":{"body":"body\\n- a","idempotencyKey":"k1","labels":["triage","severity:critical"],"title":"[triage] t (PagerDuty #1)"},"slack":{"note":{"blocks":[],"channel":"incidents","text":"note"}}}',
     );
-    expect(hashPlan({ github: { title: '', body: '', labels: [], idempotencyKey: '' }, slack: { text: '' } })).toBe(
-      // sha256('{"github":{"body":"","idempotencyKey":"","labels":[],"title":""},"slack":{"text":""}}')
-      'd6577d6938eee0d5197702ba96dde4eddbc56256ae9b3fb348ffd839a86307b0',
+    expect(hashPlan({ github: { title: '', body: '', labels: [], idempotencyKey: '' }, slack: {} })).toBe(
+      // sha256('{"github":{"body":"","idempotencyKey":"","labels":[],"title":""},"slack":{}}')
+      '6c5f34d1b9993e9552f99459b2264e49f3ca56c82861e9fd3565147b9c47091c',
     );
   });
 
@@ -292,8 +316,10 @@ describe('plan hash', () => {
     { name: 'label order', change: (p) => ({ ...p, github: { ...p.github, labels: [...p.github.labels].reverse() } }) },
     { name: 'an added label', change: (p) => ({ ...p, github: { ...p.github, labels: [...p.github.labels, 'x'] } }) },
     { name: 'the repository', change: (p) => ({ ...p, github: { ...p.github, repo: 'acme/checkout' } }) },
-    { name: 'the Slack text', change: (p) => ({ ...p, slack: { text: 'summary.' } }) },
-    { name: 'the Slack channel', change: (p) => ({ ...p, slack: { ...p.slack, channel: 'C0INCIDENTS' } }) },
+    { name: "the note's text", change: (p) => ({ ...p, slack: { note: { ...p.slack.note!, text: 'note.' } } }) },
+    { name: "the note's channel", change: (p) => ({ ...p, slack: { note: { ...p.slack.note!, channel: 'C0INCIDENTS' } } }) },
+    { name: "the note's blocks", change: (p) => ({ ...p, slack: { note: { ...p.slack.note!, blocks: [{ type: 'divider' }] } } }) },
+    { name: 'the note, dropped', change: (p) => ({ ...p, slack: {} }) },
   ])('changes when $name changes', ({ change }) => {
     expect(hashPlan(change(plan))).not.toBe(hashPlan(plan));
   });

@@ -5,12 +5,14 @@ import {
   approvalCard,
   decidedCard,
   expiredCard,
-  incidentNote,
+  plannedNote,
   reminderMessage,
   resolvedCard,
   type CardContext,
+  type CardDecision,
   type SlackMessage,
 } from '../../activities/slack-card.js';
+import { fillNote, noteValues } from '../../config/incident-note.js';
 import { incident } from './analyzers/fixtures.js';
 import { blockKitViolations, mrkdwnResidue, textObjects } from './block-kit.js';
 
@@ -55,6 +57,19 @@ function ctx(overrides: Partial<CardContext> = {}): CardContext {
 
 // As recorded before decisions named their channel: cards of such triages read as they always did.
 const decision = { decision: 'approve' as const, approver: 'U012345', at: '2024-05-01T10:40:12.000Z' };
+
+/** The plan's note for a card's triage, filled as the worker posts it (and the broker expects it). */
+function incidentNote(c: CardContext, d: CardDecision): SlackMessage {
+  const note = plannedNote({
+    channel: 'incidents',
+    incident: c.incident,
+    headline: c.headline,
+    findings: c.findings,
+    webUiUrl: c.webUiUrl,
+    issueTitle: ISSUE.title,
+  });
+  return fillNote(note, noteValues(d, ISSUE), { repo: 'acme/checkout' });
+}
 
 function ofType<T extends KnownBlock['type']>(message: SlackMessage, type: T): Extract<KnownBlock, { type: T }>[] {
   return message.blocks.filter((b): b is Extract<KnownBlock, { type: T }> => b.type === type);
@@ -177,7 +192,7 @@ describe('the approval card', () => {
       expiredCard(long),
       resolvedCard(long, '2024-05-01T10:50:00Z'),
       reminderMessage(long),
-      incidentNote(long, decision, ISSUE),
+      incidentNote(long, decision),
     ]) {
       expect(blockKitViolations(message)).toEqual([]);
     }
@@ -297,12 +312,12 @@ describe('the reminder', () => {
 });
 
 describe('the #incidents note', () => {
-  const note = incidentNote(ctx(), decision, ISSUE);
+  const note = incidentNote(ctx(), decision);
 
   test('says through which channel the plan was approved', () => {
-    const viaCli = incidentNote(ctx(), { ...decision, channel: 'cli', identity: 'triage-cli:bob@laptop' }, ISSUE);
+    const viaCli = incidentNote(ctx(), { ...decision, channel: 'cli', identity: 'triage-cli:bob@laptop' });
     expect(allText(viaCli)).toContain('Approved by U012345 via the triage CLI (Temporal client triage-cli:bob@laptop)');
-    expect(allText(incidentNote(ctx(), { ...decision, channel: 'slack', identity: 'keyless-triage-gateway@gw' }, ISSUE))).toContain(
+    expect(allText(incidentNote(ctx(), { ...decision, channel: 'slack', identity: 'keyless-triage-gateway@gw' }))).toContain(
       'Approved by U012345 via Slack',
     );
   });
@@ -317,6 +332,16 @@ describe('the #incidents note', () => {
     expect(note.text).toBe(
       'PagerDuty incident 1234: checkout-api error rate above 5% · checkout-api pods in CrashLoopBackOff since the rollout to revision 7 · GitHub issue #42 · Approved by U012345',
     );
+    // 2024-05-01T10:40:12Z, shown in each reader's time zone.
+    expect(allText(note)).toContain('<!date^1714560012^{date_short_pretty} {time}|2024-05-01 10:40 UTC>');
+  });
+
+  test('who approved is plain text in the blocks and escaped in the notification text', () => {
+    const hostile = incidentNote(ctx(), { ...decision, channel: 'cli', identity: '<!channel> & @here' });
+    expect(allText(hostile)).toContain('Approved by U012345 via the triage CLI (Temporal client <!channel> & @here)');
+    const plainTexts = textObjects(hostile).filter((o) => o.text.includes('<!channel>'));
+    expect(plainTexts.map((o) => o.type)).toEqual(['plain_text']);
+    expect(hostile.text).toContain(`(Temporal client &lt;!channel&gt; &amp; @\u2060here)`);
   });
 });
 

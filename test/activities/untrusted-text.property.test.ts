@@ -12,14 +12,14 @@ import {
   approvalCard,
   decidedCard,
   expiredCard,
-  incidentNote,
   reminderMessage,
   resolvedCard,
   type CardContext,
   type CardDecision,
   type SlackMessage,
 } from '../../activities/slack-card.js';
-import { safeLinkTarget, slackLinkTarget, WORD_JOINER } from '../../activities/untrusted-text.js';
+import { fillNote, noteValues, slackDate } from '../../config/incident-note.js';
+import { safeLinkTarget, slackLinkTarget, WORD_JOINER } from '../../config/untrusted-text.js';
 import {
   crashLooping,
   event,
@@ -211,9 +211,13 @@ const scope: TriageScope = {
   retry: { maximumAttempts: 3, initialIntervalMs: 1_000, maximumIntervalMs: 10_000 },
   writes: { timeoutMs: 30_000, maximumAttempts: 10 },
   github: { repo: 'acme/checkout' },
+  slack: { approvalChannel: 'checkout-oncall', incidentsChannel: 'incidents' },
   temporalUiUrl: 'http://localhost:8233',
   namespace: 'default',
 };
+
+/** The Web UI link the plan's note carries (the request's settings). */
+const PLAN_WEB_UI = 'http://localhost:8233/namespaces/default/workflows/triage-PABC123';
 
 interface HostileTriage {
   request: DiagnosisRequest;
@@ -315,7 +319,19 @@ function withUnavailablePagerDuty(t: HostileTriage): DiagnosisRequest {
   return { ...t.request, surfaces: [t.request.surfaces[0]!, { surface: 'pagerduty', status: 'unavailable', reason }] };
 }
 
-function messagesOf(t: HostileTriage): { ctx: CardContext; messages: SlackMessage[] } {
+/**
+ * The plan's note filled as the worker posts it: with the workflow's own
+ * decision time and an issue of the plan's repository (fillNote refuses any
+ * other; write-plan.test.ts), and the hostile approver and client.
+ */
+function noteOf(t: HostileTriage) {
+  const number = Number.isSafeInteger(t.issue.number) ? t.issue.number : 7;
+  const issue = { url: `https://github.com/acme/checkout/issues/${number}`, number };
+  const decision = { ...t.decision, at: slackDate(t.decision.at) ? t.decision.at : '2024-05-01T10:40:12.000Z' };
+  return { issue, message: fillNote(buildDiagnosis(t.request).plan.slack.note!, noteValues(decision, issue), scope.github!) };
+}
+
+function messagesOf(t: HostileTriage): { ctx: CardContext; messages: SlackMessage[]; noteIssueUrl: string } {
   const diagnosis = buildDiagnosis(t.request);
   const ctx: CardContext = {
     ...t.card,
@@ -324,6 +340,7 @@ function messagesOf(t: HostileTriage): { ctx: CardContext; messages: SlackMessag
     surfaces: [...buildDiagnosis(withUnavailablePagerDuty(t)).surfaces, ...t.extraSurfaces],
     planHash: diagnosis.planHash,
   };
+  const note = noteOf(t);
   return {
     ctx,
     messages: [
@@ -333,8 +350,9 @@ function messagesOf(t: HostileTriage): { ctx: CardContext; messages: SlackMessag
       expiredCard(ctx),
       resolvedCard(ctx, t.resolvedAt),
       reminderMessage(ctx),
-      incidentNote(ctx, t.decision, t.issue),
+      note.message,
     ],
+    noteIssueUrl: note.issue.url,
   };
 }
 
@@ -351,9 +369,11 @@ describe('Slack: untrusted text is inert in every message', () => {
   test('no mention, link or date that code did not build; every limit kept; no control or bidi character', () => {
     fc.assert(
       fc.property(triage, (t) => {
-        const { ctx, messages } = messagesOf(t);
+        const { ctx, messages, noteIssueUrl } = messagesOf(t);
         const allowed = {
-          linkTargets: new Set([ctx.incident.htmlUrl, ctx.webUiUrl, t.issue.url].flatMap((u) => slackLinkTarget(u) ?? [])),
+          linkTargets: new Set(
+            [ctx.incident.htmlUrl, ctx.webUiUrl, t.issue.url, PLAN_WEB_UI, noteIssueUrl].flatMap((u) => slackLinkTarget(u) ?? []),
+          ),
           mentionable: new Set(ctx.approvers.filter((a) => SLACK_USER_ID.test(a))),
         };
         for (const message of messages) {

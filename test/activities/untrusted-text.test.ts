@@ -11,8 +11,8 @@ import {
   safeLinkTarget,
   slackLinkTarget,
   WORD_JOINER,
-} from '../../activities/untrusted-text.js';
-import { REDACTED } from '../../activities/log-redaction.js';
+} from '../../config/untrusted-text.js';
+import { REDACTED } from '../../config/log-redaction.js';
 import { fakeCredential } from '../fake-credentials.js';
 
 const WJ = WORD_JOINER;
@@ -157,6 +157,11 @@ describe('Slack escaping', () => {
     { url: 'https://acme.pagerduty.com/incidents/P1', expected: 'https://acme.pagerduty.com/incidents/P1' },
     { url: 'https://x.example/a?b=1&c=2', expected: 'https://x.example/a?b=1&amp;c=2' },
     { url: 'https://x.example/a|b>c', expected: 'https://x.example/a%7Cb%3Ec' },
+    // Braces in a query or fragment (the path's are encoded by the URL parser): never a placeholder of a planned note.
+    {
+      url: 'https://x.example/a?q={{issue.url}}#{{decision.by}}',
+      expected: 'https://x.example/a?q=%7B%7Bissue.url%7D%7D#%7B%7Bdecision.by%7D%7D',
+    },
     { url: 'javascript:alert(1)', expected: undefined },
   ])('slackLinkTarget($url)', ({ url, expected }) => {
     expect(slackLinkTarget(url)).toBe(expected);

@@ -7,7 +7,8 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { TriageApproval } from '../../broker/approval.js';
 import { hashPlan } from '../../config/write-plan.js';
 import { findTemporalCli } from '../../sandbox/venv-tools.js';
-import { APPROVED_PLAN, APPROVED_WRITES, createWorld, type Reply, type World } from './harness.js';
+import type { WritePlan } from '../../config/write-plan.js';
+import { APPROVED_DECISION, APPROVED_ISSUE, APPROVED_PLAN, APPROVED_WRITES, createWorld, type Reply, type World } from './harness.js';
 
 const TASK_QUEUE = 'broker-approval-test';
 let env: TestWorkflowEnvironment;
@@ -42,8 +43,9 @@ const hash = hashPlan(APPROVED_PLAN);
 const approved: TriageApproval = {
   planHash: hash,
   plan: APPROVED_PLAN,
-  decision: { decision: 'approve', planHash: hash },
-  githubIssue: { repo: 'acme/checkout', number: 17 },
+  decision: APPROVED_DECISION,
+  githubIssue: APPROVED_ISSUE,
+  slackCard: { channelId: 'C0APPROVAL', ts: '1.1' },
 };
 
 async function triage(state: TriageApproval): Promise<string> {
@@ -93,13 +95,13 @@ test('a write with no decision yet → 403 write without approval', async () => 
 });
 
 test('a write after a rejection → 403 write without approval', async () => {
-  const id = await triage({ ...approved, decision: { decision: 'reject', planHash: hash } });
+  const id = await triage({ ...approved, decision: { ...APPROVED_DECISION, decision: 'reject' } });
   await expectDenied(() => createIssue(id), 'write without approval');
 });
 
 test('an approval replayed for another plan → 403 plan mismatch', async () => {
   const other = hashPlan({ ...APPROVED_PLAN, github: { ...APPROVED_PLAN.github, body: 'another text' } });
-  const id = await triage({ ...approved, decision: { decision: 'approve', planHash: other } });
+  const id = await triage({ ...approved, decision: { ...APPROVED_DECISION, planHash: other } });
   await expectDenied(() => createIssue(id), 'plan mismatch');
 });
 
@@ -108,6 +110,17 @@ test('a body changed by one byte → 403 plan mismatch, and nothing reaches GitH
   const before = world.github.requests.length;
   await expectDenied(() => createIssue(id, APPROVED_WRITES.create.replace('approved text', 'approved texT')), 'plan mismatch');
   expect(world.github.requests.length).toBe(before);
+});
+
+test.each<[string, (body: string) => string]>([
+  ['another approver', (body) => body.replace('U0ALICE', 'U0MALLORY')],
+  ['another channel', (body) => body.replace('via Slack', 'via the triage CLI')],
+  ['another time', (body) => body.replace('T10:00', 'T09:00')],
+])('an approval line naming %s than the decision Temporal holds → 403 plan mismatch', async (_name, change) => {
+  const id = await triage(approved);
+  const forged = change(APPROVED_WRITES.create);
+  expect(forged).not.toBe(APPROVED_WRITES.create);
+  await expectDenied(() => createIssue(id, forged), 'plan mismatch');
 });
 
 test('reads are not checked', async () => {
@@ -124,25 +137,59 @@ test('a write over the body limit → 413 before anything is judged or sent', as
 });
 
 describe('Slack', () => {
-  const post = (triageId: string, fields: Record<string, string>) =>
+  const post = (triageId: string, body: string) =>
     world.call('POST', '/slack/api/chat.postMessage', {
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-triage-id': triageId },
-      body: new URLSearchParams(fields).toString(),
+      body,
     });
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+  const withField = (name: string, change: (value: string) => string) => {
+    const fields = new URLSearchParams(APPROVED_WRITES.note);
+    fields.set(name, change(fields.get(name)!));
+    return fields.toString();
+  };
 
   test('the card is posted before any decision; a second top-level post once it is recorded is not', async () => {
-    expect((await post(await triage({ planHash: hash, plan: APPROVED_PLAN }), { channel: 'C0APPROVAL', text: 'card' })).status).toBe(200);
+    expect((await post(await triage({ planHash: hash, plan: APPROVED_PLAN }), form({ channel: 'C0APPROVAL', text: 'card' }))).status).toBe(
+      200,
+    );
     const carded = await triage({ planHash: hash, plan: APPROVED_PLAN, slackCard: { channelId: 'C0APPROVAL', ts: '1.1' } });
-    expect((await post(carded, { channel: 'C0APPROVAL', thread_ts: '1.1', text: 'reminder' })).status).toBe(200);
-    await expectDenied(() => post(carded, { channel: 'C0INCIDENTS', text: 'note' }), 'write without approval');
+    expect((await post(carded, form({ channel: 'C0APPROVAL', thread_ts: '1.1', text: 'reminder' }))).status).toBe(200);
+    await expectDenied(() => post(carded, form({ channel: 'C0APPROVAL', text: 'card again' })), 'write without approval');
   });
 
-  test('the note after a rejection → 403', async () => {
-    const id = await triage({
-      ...approved,
-      decision: { decision: 'reject', planHash: hash },
-      slackCard: { channelId: 'C0APPROVAL', ts: '1.1' },
-    });
-    await expectDenied(() => post(id, { channel: 'C0INCIDENTS', text: 'note' }), 'write without approval');
+  test('the approved note, exactly as planned and filled from the decision Temporal holds, reaches Slack', async () => {
+    const id = await triage(approved);
+    const before = world.slack.requests.length;
+    expect((await post(id, APPROVED_WRITES.note)).status).toBe(200);
+    expect(world.slack.requests.slice(before).map((r) => r.url)).toEqual(['/api/chat.postMessage']);
+  });
+
+  test.each<[string, () => string]>([
+    ['a one-byte change to its text', () => withField('text', (t) => `${t}.`)],
+    ['a one-byte change to its blocks', () => withField('blocks', (b) => b.replace('crash-looping', 'crash-loopinG'))],
+    ['another channel', () => withField('channel', () => 'C0GENERAL')],
+    ['an "Approved by" naming someone else', () => withField('blocks', (b) => b.replace('Approved by U0ALICE', 'Approved by U0MALLORY'))],
+    ['a second top-level post after the note', () => form({ channel: 'incidents', text: 'all clear' })],
+  ])('%s → 403 plan mismatch, and nothing reaches Slack', async (_name, body) => {
+    const id = await triage(approved);
+    const sent = body();
+    expect(sent).not.toBe(APPROVED_WRITES.note);
+    const before = world.slack.requests.length;
+    await expectDenied(() => post(id, sent), 'plan mismatch');
+    expect(world.slack.requests.length).toBe(before);
+  });
+
+  test('the note after a rejection → 403 write without approval', async () => {
+    const id = await triage({ ...approved, decision: { ...APPROVED_DECISION, decision: 'reject' } });
+    await expectDenied(() => post(id, APPROVED_WRITES.note), 'write without approval');
+  });
+
+  test('a triage whose approved plan predates the note → 403 plan mismatch for any note, while its issue is still written', async () => {
+    const older = { github: APPROVED_PLAN.github, slack: { text: 'summary' } } as unknown as WritePlan;
+    const olderHash = hashPlan(older);
+    const id = await triage({ ...approved, plan: older, planHash: olderHash, decision: { ...APPROVED_DECISION, planHash: olderHash } });
+    await expectDenied(() => post(id, APPROVED_WRITES.note), 'plan mismatch');
+    expect((await createIssue(id)).status).toBe(201);
   });
 });

@@ -52,9 +52,10 @@ function issueRequest(repo: string, triageId: string) {
 const approvals = new Map<string, TriageApproval>();
 function approve(req: ReturnType<typeof issueRequest>): void {
   const { triageId, ...github } = req;
-  const plan: WritePlan = { github: { ...github, backLink: BACK_LINK_TEMPLATE }, slack: { text: '' } };
+  const plan: WritePlan = { github: { ...github, backLink: BACK_LINK_TEMPLATE }, slack: {} };
   const hash = hashPlan(plan);
-  approvals.set(triageId, { planHash: hash, plan, decision: { decision: 'approve', planHash: hash } });
+  const decision = { decision: 'approve', planHash: hash, approver: 'U0ALICE', at: '2026-12-07T10:00:00.000Z' };
+  approvals.set(triageId, { planHash: hash, plan, decision });
 }
 
 beforeAll(async () => {
@@ -95,7 +96,7 @@ beforeAll(async () => {
   const requests = [issueRequest(CHECKOUT, 'triage-QCHECKOUT'), issueRequest(PAYMENTS, 'triage-QPAYMENTS')];
   requests.forEach(approve);
   const checkout = await github.createGitHubIssue(requests[0]!);
-  approvals.get('triage-QCHECKOUT')!.githubIssue = { repo: checkout.repo, number: checkout.number };
+  approvals.get('triage-QCHECKOUT')!.githubIssue = { repo: checkout.repo, number: checkout.number, url: checkout.url };
   await github.createGitHubIssue(requests[1]!);
   await github.linkIssueToNote({
     triageId: 'triage-QCHECKOUT',

@@ -8,6 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApprovalSource, TriageApproval } from '../../broker/approval.js';
 import type { AuditRecord } from '../../broker/audit.js';
+import { plannedNote } from '../../activities/slack-card.js';
+import { incident } from '../activities/analyzers/fixtures.js';
+import { issueBodyWithApproval } from '../../config/approval-text.js';
+import { fillNote, noteValues } from '../../config/incident-note.js';
 import { BACK_LINK_TEMPLATE, hashPlan, type WritePlan } from '../../config/write-plan.js';
 import { startBroker, type RunningBroker, type StartBrokerOptions } from '../../broker/broker.js';
 import { parseBrokerConfig, type BrokerConfig } from '../../broker/config.js';
@@ -266,8 +270,30 @@ export const APPROVED_PLAN: WritePlan = {
     idempotencyKey: 'k',
     backLink: BACK_LINK_TEMPLATE,
   },
-  slack: { text: 'summary' },
+  slack: {
+    note: plannedNote({
+      channel: 'incidents',
+      incident: incident(),
+      headline: 'Checkout pods crash-looping',
+      findings: [],
+      webUiUrl: 'http://127.0.0.1:8233/namespaces/default/workflows/triage-QAPPROVED',
+      issueTitle: 'Checkout pods crash-looping',
+    }),
+  },
 };
+
+/** The issue the workflow recorded once created. */
+export const APPROVED_ISSUE = { repo: REPO, number: 17, url: `https://github.com/${REPO}/issues/17` };
+
+/** The decision as the workflow records it: who, through which channel, when, from which Temporal client. */
+export const APPROVED_DECISION = {
+  decision: 'approve',
+  planHash: hashPlan(APPROVED_PLAN),
+  approver: 'U0ALICE',
+  at: '2026-12-07T10:00:00.000Z',
+  channel: 'slack',
+  identity: 'keyless-triage-gateway@gw-7d9f',
+} as const;
 
 /** The triage's approval state as Temporal would answer it: the plan approved, issue 17 created, the card posted. */
 export function approvedTriage(overrides: Partial<TriageApproval> = {}): ApprovalSource {
@@ -275,18 +301,28 @@ export function approvedTriage(overrides: Partial<TriageApproval> = {}): Approva
   const approval: TriageApproval = {
     planHash: hash,
     plan: APPROVED_PLAN,
-    decision: { decision: 'approve', planHash: hash },
-    githubIssue: { repo: REPO, number: 17 },
+    decision: APPROVED_DECISION,
+    githubIssue: APPROVED_ISSUE,
     slackCard: { channelId: 'C0APPROVAL', ts: '1.1' },
     ...overrides,
   };
   return { lookup: () => Promise.resolve(approval), close: () => Promise.resolve() };
 }
 
-/** The approved issue create and back-link edit, as the activities send them. */
+const CREATED_BODY = issueBodyWithApproval(APPROVED_PLAN.github.body, APPROVED_DECISION);
+
+const NOTE = fillNote(APPROVED_PLAN.slack.note!, noteValues(APPROVED_DECISION, APPROVED_ISSUE), APPROVED_PLAN.github);
+
+/** The approved writes, as the activities send them: the issue create, its back-link edit, and the #incidents note (a form). */
 export const APPROVED_WRITES = {
-  create: JSON.stringify({ title: APPROVED_PLAN.github.title, body: APPROVED_PLAN.github.body, labels: APPROVED_PLAN.github.labels }),
-  edit: JSON.stringify({
-    body: `${APPROVED_PLAN.github.body}\n**Slack:** [the #incidents note](https://acme.slack.com/archives/C0INCIDENTS/p1)\n`,
-  }),
+  create: JSON.stringify({ title: APPROVED_PLAN.github.title, body: CREATED_BODY, labels: APPROVED_PLAN.github.labels }),
+  edit: JSON.stringify({ body: `${CREATED_BODY}\n**Slack:** [the #incidents note](https://acme.slack.com/archives/C0INCIDENTS/p1)\n` }),
+  note: new URLSearchParams({
+    channel: NOTE.channel,
+    text: NOTE.text,
+    blocks: JSON.stringify(NOTE.blocks),
+    link_names: 'false',
+    unfurl_links: 'false',
+    unfurl_media: 'false',
+  }).toString(),
 };

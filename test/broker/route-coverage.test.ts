@@ -191,10 +191,10 @@ async function runEveryPath(stack: Stack): Promise<void> {
   const decision = { decision: 'approve' as const, approver: APPROVER, at: new Date().toISOString() };
   const { repo, title, body, labels, idempotencyKey } = diagnosis.plan.github;
   stack.approval.decision = { ...decision, planHash: diagnosis.planHash };
-  const issue = await a.createGitHubIssue({ triageId: TRIAGE_ID, repo: repo!, title, body, labels, idempotencyKey });
+  const issue = await a.createGitHubIssue({ triageId: TRIAGE_ID, repo: repo!, title, body, labels, idempotencyKey, approval: decision });
   expect(issue.created).toBe(true);
-  stack.approval.githubIssue = { repo: issue.repo, number: issue.number };
-  const note = await a.postIncidentNote({ triageId: TRIAGE_ID, channel: scope.slack!.incidentsChannel, card, decision, issue });
+  stack.approval.githubIssue = { repo: issue.repo, number: issue.number, url: issue.url };
+  const note = await a.postIncidentNote({ triageId: TRIAGE_ID, note: diagnosis.plan.slack.note, decision, issue });
   expect(note.permalink).toEqual(expect.any(String));
   await a.linkIssueToNote({ triageId: TRIAGE_ID, repo: issue.repo, number: issue.number, noteUrl: note.permalink! });
   await a.closeApprovalCard({

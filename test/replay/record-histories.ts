@@ -33,7 +33,12 @@ function save(name: string, history: Parameters<typeof historyToJSON>[0]): void 
 async function record(name: string, opts: FixtureOptions, finish: (incidentId: string, planHash: string) => Promise<void>): Promise<void> {
   await withTriageWorker(ctx, opts, async (fx) => {
     await startTriage(ctx.client, fx.config.temporal, { incidentId: fx.incidentId, source: { kind: 'cli', user: 'recorder' } });
-    const { planHash } = await waitForStatus(ctx.client, fx.incidentId, (s) => s.stage === 'awaiting-decision');
+    // A decision before the card is posted would have the broker take the card for a note and refuse it.
+    const { planHash } = await waitForStatus(
+      ctx.client,
+      fx.incidentId,
+      (s) => s.stage === 'awaiting-decision' && s.slackCard !== undefined,
+    );
     await finish(fx.incidentId, planHash!);
     const handle = ctx.client.workflow.getHandle(triageWorkflowId(fx.incidentId));
     await handle.result();

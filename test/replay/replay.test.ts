@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
-import { findSecrets } from '../../activities/log-redaction.js';
+import { findSecrets } from '../../config/log-redaction.js';
 import { WORKFLOWS_SOURCE } from '../../config/paths.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));

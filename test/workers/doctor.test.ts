@@ -27,7 +27,7 @@ import { startSlackEmulator, type SlackEmulator } from '../../sandbox/emulators/
 import { startMoto, type Moto } from '../../sandbox/moto.js';
 import { freePort } from '../../sandbox/ports.js';
 import { loadScenario, type Scenario } from '../../sandbox/scenario.js';
-import { findSecrets } from '../../activities/log-redaction.js';
+import { findSecrets } from '../../config/log-redaction.js';
 import { silentLogger } from '../../config/logger.js';
 import {
   ALLOW_FAILED_ENV,

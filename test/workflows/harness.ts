@@ -114,7 +114,11 @@ export interface FixtureOptions {
   /** The service id the configuration knows; defaults to the scenario's. */
   configuredServiceId?: string;
   writeTimeout?: string;
+  /** Stands in for some of the worker's activities, e.g. an earlier release's. */
+  activities?: (production: Activities) => Partial<Activities>;
 }
+
+type Activities = ReturnType<typeof activitiesFrom>;
 
 /**
  * Runs `fn` with emulators serving a fresh incident and a worker on its own
@@ -205,7 +209,7 @@ export async function withTriageWorker<T>(
     namespace: config.temporal.namespace,
     taskQueue,
     workflowBundle: bundle,
-    activities: activitiesFrom(config, kc),
+    activities: withOverrides(activitiesFrom(config, kc), opts.activities),
   });
   try {
     return await worker.runUntil(
@@ -215,4 +219,8 @@ export async function withTriageWorker<T>(
     await broker.close();
     await Promise.all([pagerduty.close(), kubernetes.close(), github.close(), slack.close()]);
   }
+}
+
+function withOverrides(production: Activities, override: FixtureOptions['activities']): Activities {
+  return override ? { ...production, ...override(production) } : production;
 }

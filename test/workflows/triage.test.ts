@@ -4,6 +4,9 @@ import { triageWorkflowId, type DecisionInput, type TriageOutcome } from '../../
 import { decisionKey, stageKey } from '../../workflows/search-attributes.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { idempotencyKey, idempotencyLabel, idempotencyMarker } from '../../activities/idempotency.js';
+import type { Diagnosis } from '../../activities/model.js';
+import type { DiagnosisRequest } from '../../activities/report.js';
+import { hashPlan, type WritePlan } from '../../config/write-plan.js';
 import {
   APPROVAL_CHANNEL,
   APPROVERS,
@@ -71,7 +74,8 @@ describe('triageIncident on a real Temporal dev server', () => {
   test('collects PagerDuty and Kubernetes evidence in parallel, diagnoses, and ends approved', async () => {
     await withTriageWorker(ctx, {}, async (fx) => {
       await start(fx);
-      const status = await waitForStatus(ctx.client, fx.incidentId, awaiting);
+      // A Slack click needs the card: once a decision is in, the broker takes any top-level post for the note.
+      const status = await waitForStatus(ctx.client, fx.incidentId, (s) => awaiting(s) && s.slackCard !== undefined);
       expect(status.surfaces).toEqual([
         { surface: 'pagerduty', status: 'ok' },
         { surface: 'kubernetes', status: 'ok' },
@@ -234,6 +238,31 @@ describe('triageIncident on a real Temporal dev server', () => {
     });
   });
 
+  test('a plan approved before the note was planned: the issue is written, the note is not, and a notice says why', async () => {
+    // An earlier release's diagnosis: its plan has a Slack summary and no note, and its hash is over that.
+    const earlier = (production: { diagnose: (r: DiagnosisRequest) => Promise<Diagnosis> }) => ({
+      async diagnose(request: DiagnosisRequest): Promise<Diagnosis> {
+        const diagnosis = await production.diagnose(request);
+        const plan = { ...diagnosis.plan, slack: { text: 'summary' } } as unknown as WritePlan;
+        return { ...diagnosis, plan, planHash: hashPlan(plan) };
+      },
+    });
+    await withTriageWorker(ctx, { activities: earlier }, async (fx) => {
+      await start(fx);
+      const { planHash } = await waitForStatus(ctx.client, fx.incidentId, (s) => awaiting(s) && s.slackCard !== undefined);
+      await decide(ctx.client, fx.incidentId, { channel: 'slack', decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'old1');
+      const outcome = (await handle(fx).result()) as TriageOutcome;
+      expect(outcome.stage).toBe('approved');
+      const [issue] = fx.github.issues(GITHUB_REPO);
+      expect(issue!.body).toContain('**Approved** by U0ALICE via Slack');
+      expect(issue!.body).not.toContain('#incidents note');
+      expect(fx.slack.messages(INCIDENTS_CHANNEL)).toEqual([]);
+      const { notices } = await queryStatus(ctx.client, fx.incidentId);
+      expect(notices).toEqual([expect.stringMatching(/^Slack: could not post the #incidents note: .*predates the note/)]);
+      expect(JSON.stringify(fx.slack.messages(APPROVAL_CHANNEL)[0]?.blocks)).toContain('Approved by U0ALICE via Slack"');
+    });
+  });
+
   test('an incident titled with <!channel> and a link to another host yields a card and an issue where neither is active', async () => {
     const hostile = '<!channel> checkout down <https://evil.example/login|open the runbook> @here see #12 www.evil.example';
     await withTriageWorker(ctx, { mutate: (s) => void (s.pagerduty.incident.title = hostile) }, async (fx) => {
@@ -312,6 +341,8 @@ describe('triageIncident on a real Temporal dev server', () => {
       ]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       expect(await updateEvents(fx)).toHaveLength(1);
+      // The worker answers the broker's approval queries: it stays up until the writes are done.
+      await handle(fx).result();
     });
   });
 
@@ -326,6 +357,7 @@ describe('triageIncident on a real Temporal dev server', () => {
       ]);
       expect(a).toEqual(b);
       expect(await updateEvents(fx)).toHaveLength(1);
+      await handle(fx).result();
     });
   });
 

@@ -3,7 +3,7 @@
 // Separate because they scan content (findSecrets) rather than ask a service.
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { findSecrets, isSecretName } from '../../activities/log-redaction.js';
+import { findSecrets, isSecretName } from '../../config/log-redaction.js';
 import type { TriageConfig } from '../../config/config.js';
 import { AWS_KEY_VARIABLES } from './aws-checks.js';
 import { plural, tryRead, type DoctorCheck } from './context.js';

@@ -1,5 +1,5 @@
 import { imagePullAnalyzer } from '../../../activities/analyzers/image-pull.js';
-import { MAX_UNTRUSTED_TEXT } from '../../../activities/untrusted-text.js';
+import { MAX_UNTRUSTED_TEXT } from '../../../config/untrusted-text.js';
 import type { NamespaceEvidence } from '../../../activities/model.js';
 import {
   analysisInput,

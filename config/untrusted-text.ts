@@ -7,7 +7,7 @@
 // Four layers, applied in this order:
 //   1. printableLine (config/printable-text.ts): no control, bidi, zero-width or line-break characters,
 //      so text cannot reorder what a reader sees, forge structure or split a secret past the rules;
-//   2. redaction (activities/log-redaction.ts): credentials go before the text is stored anywhere;
+//   2. redaction (config/log-redaction.ts): credentials go before the text is stored anywhere;
 //   3. cutting to length: bounded, with an ellipsis, never splitting a surrogate pair;
 //   4. an escaper for the place the text goes (Slack mrkdwn, GitHub Markdown,
 //      GitHub plain-text title). Escaping comes last because it lengthens text.
@@ -15,7 +15,7 @@
 // becomes evidence, so Temporal history, the card, the issue and the note
 // never see a credential; cleanText applies it again where evidence is copied.
 
-import { cutToLength, ELLIPSIS, printableLine } from '../config/printable-text.js';
+import { cutToLength, ELLIPSIS, printableLine } from './printable-text.js';
 import { redactLogLine } from './log-redaction.js';
 
 export const MAX_UNTRUSTED_TEXT = 300;
@@ -139,11 +139,13 @@ export function safeLinkTarget(value: string): string | undefined {
 
 /**
  * An http(s) URL for a Slack `<url|label>` link: `|`, `<`, `>` are
- * percent-encoded and `&` is an entity, as Slack expects inside mrkdwn.
+ * percent-encoded and `&` is an entity, as Slack expects inside mrkdwn. `{`
+ * and `}` are percent-encoded too, so a link in a planned message (the
+ * #incidents note) can never read as one of its placeholders.
  */
 export function slackLinkTarget(value: string): string | undefined {
   const target = safeLinkTarget(value);
-  return target === undefined ? undefined : target.replace(/&/g, '&amp;');
+  return target === undefined ? undefined : target.replace(/&/g, '&amp;').replace(/[{}]/g, (c) => (c === '{' ? '%7B' : '%7D'));
 }
 
 // ---- GitHub --------------------------------------------------------------------
