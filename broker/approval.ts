@@ -1,9 +1,11 @@
 // Approval, enforced where the credentials are. The worker is assumed
 // compromised, so the broker does not take its word that a human approved a
-// write: it asks Temporal (read-only, the workflow's `approval` query) for the
-// plan and the decision, recomputes the plan's hash, and forwards a write only
-// when it is that plan's write with its placeholders filled by well-formed
-// values. Reads are not checked here.
+// write: it asks Temporal (read-only) for the plan and the decision (the
+// workflow's `approval` query), believes the decision only when the history's
+// accepted `decide` Update carries it (decision-history.ts: the query is
+// answered by a worker, the history is the server's), recomputes the plan's
+// hash, and forwards a write only when it is that plan's write with its
+// placeholders filled by well-formed values. Reads are not checked here.
 import { Client, QueryNotRegisteredError, WorkflowNotFoundError } from '@temporalio/client';
 import type { TriageConfig } from '../config/config.js';
 import { APPROVAL_QUERY, isTriageId } from '../config/identifiers.js';
@@ -13,6 +15,7 @@ import { issueBodyWithApproval, type DecisionWords } from '../config/approval-te
 import { fillNote, notePostFields, noteValues } from '../config/incident-note.js';
 import { canonicalJson, backLinkTemplate, hashPlan, matchPlaceholders, PlaceholderError, type WritePlan } from '../config/write-plan.js';
 import type { ProviderName } from './config.js';
+import { isRecorded, recordedDecisions } from './decision-history.js';
 
 /** The workflow's answer, as far as the broker reads it (workflows/messages.ts TriageApproval). */
 export interface TriageApproval {
@@ -21,6 +24,8 @@ export interface TriageApproval {
   decision?: DecisionWords & { planHash: string };
   githubIssue?: { repo: string; number: number; url: string };
   slackCard?: { channelId: string; ts: string };
+  /** Set by the broker: the query named a decision the history does not record, and it was dropped. */
+  unrecordedDecision?: true;
 }
 
 export interface ApprovalSource {
@@ -36,8 +41,9 @@ export class ApprovalUnavailableError extends Error {
 
 /**
  * Reads the `approval` query of the workflow whose id is the triage id (the
- * worker sends its workflow id as X-Triage-Id). A query changes nothing, so
- * the broker's Temporal identity needs no right to signal, update or start.
+ * worker sends its workflow id as X-Triage-Id) and, when it names a decision,
+ * the history that must record it. Neither changes anything, so the broker's
+ * Temporal identity needs no right to signal, update or start.
  */
 export function temporalApprovals(temporal: TriageConfig['temporal'], log: Logger): ApprovalSource {
   const connection = lazyClientConnection(temporal, { logger: log });
@@ -45,8 +51,15 @@ export function temporalApprovals(temporal: TriageConfig['temporal'], log: Logge
   return {
     async lookup(triageId) {
       if (!isTriageId(triageId)) return undefined;
+      const handle = client.workflow.getHandle(triageId);
       try {
-        return await client.workflow.getHandle(triageId).query<TriageApproval>(APPROVAL_QUERY);
+        const approval = await handle.query<TriageApproval>(APPROVAL_QUERY);
+        if (!approval.decision) return approval;
+        const { events } = await handle.fetchHistory();
+        if (isRecorded(approval.decision, recordedDecisions(events ?? []))) return approval;
+        log.warn('the approval query names a decision no client sent', { triageId });
+        const { decision: _dropped, ...rest } = approval;
+        return { ...rest, unrecordedDecision: true };
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return undefined;
         // A workflow of a release before the query: it cannot show an approval, so it has none.
@@ -118,7 +131,12 @@ type Approved = { ok: true; plan: WritePlan; decision: DecisionWords } | { ok: f
 
 function approvedPlan(approval: TriageApproval): Approved {
   const { decision, plan } = approval;
-  if (!decision) return { ok: false, verdict: deny('write without approval', 'no decision') };
+  if (!decision) {
+    return {
+      ok: false,
+      verdict: deny('write without approval', approval.unrecordedDecision ? 'the decision is not in the history' : 'no decision'),
+    };
+  }
   if (decision.decision !== 'approve') return { ok: false, verdict: deny('write without approval', 'rejected') };
   if (!plan) return { ok: false, verdict: deny('write without approval', 'the triage serves no plan') };
   const hash = hashPlan(plan);

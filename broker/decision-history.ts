@@ -15,6 +15,7 @@ export interface RecordedDecision {
   approver: string;
   planHash: string;
   channel?: string;
+  identity?: string;
 }
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -48,18 +49,24 @@ export function recordedDecisions(events: readonly HistoryEvent[]): RecordedDeci
     const planHash = text(arg?.planHash);
     if (!decision || !approver || !planHash) continue;
     const channel = text(arg?.channel);
-    out.push({ decision, approver, planHash, ...(channel !== undefined && { channel }) });
+    const identity = text(arg?.identity);
+    out.push({ decision, approver, planHash, ...(channel !== undefined && { channel }), ...(identity !== undefined && { identity }) });
   }
   return out;
 }
 
-/** Whether the history holds the decision the query claims: same choice, approver, plan and channel. */
+/**
+ * Whether the history holds the decision the query claims: the same choice,
+ * approver, plan, channel and client, every word the broker will let a write
+ * say about it. (Its time is the workflow's, which no client sends.)
+ */
 export function isRecorded(claimed: RecordedDecision, recorded: readonly RecordedDecision[]): boolean {
   return recorded.some(
     (r) =>
       r.decision === claimed.decision &&
       r.approver === claimed.approver &&
       r.planHash === claimed.planHash &&
-      r.channel === claimed.channel,
+      r.channel === claimed.channel &&
+      r.identity === claimed.identity,
   );
 }

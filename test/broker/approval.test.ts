@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { TriageApproval } from '../../broker/approval.js';
+import { DECIDE_UPDATE } from '../../config/identifiers.js';
 import { hashPlan } from '../../config/write-plan.js';
 import { findTemporalCli } from '../../sandbox/venv-tools.js';
 import type { WritePlan } from '../../config/write-plan.js';
@@ -48,9 +49,18 @@ const approved: TriageApproval = {
   slackCard: { channelId: 'C0APPROVAL', ts: '1.1' },
 };
 
-async function triage(state: TriageApproval): Promise<string> {
+/**
+ * A triage whose query answers `state`; `sent` is the decision a client sends
+ * as the `decide` Update (by default the one the query claims), so that the
+ * history records it as it would the gateway's.
+ */
+async function triage(state: TriageApproval, sent: TriageApproval['decision'] | null = state.decision): Promise<string> {
   const id = `triage-Q${randomBytes(4).toString('hex').toUpperCase()}`;
-  await env.client.workflow.start('approvalFixture', { taskQueue: TASK_QUEUE, workflowId: id, args: [state] });
+  const handle = await env.client.workflow.start('approvalFixture', { taskQueue: TASK_QUEUE, workflowId: id, args: [state] });
+  if (sent) {
+    const { at: _workflowTime, ...input } = sent;
+    await handle.executeUpdate(DECIDE_UPDATE, { args: [input] });
+  }
   return id;
 }
 
@@ -76,6 +86,17 @@ test('the approved plan is forwarded: the create and the back-link edit', async 
     body: APPROVED_WRITES.edit,
   });
   expect(edited.status).toBe(200);
+}, 30_000);
+
+test('a worker that answers the query with an approval no client sent → 403 write without approval', async () => {
+  const id = await triage(approved, null);
+  await expectDenied(() => createIssue(id), 'write without approval');
+  expect(world.logs.some((l) => l.includes('the approval query names a decision no client sent'))).toBe(true);
+}, 30_000);
+
+test('an approval sent by another approver than the query claims → 403 write without approval', async () => {
+  const id = await triage(approved, { ...APPROVED_DECISION, approver: 'U0MALLORY' });
+  await expectDenied(() => createIssue(id), 'write without approval');
 }, 30_000);
 
 test('a forged triage id (no such workflow) → 403 write without approval', async () => {

@@ -35,7 +35,13 @@ function completed(updateId: string, ok: boolean): Event {
   };
 }
 
-const expected: RecordedDecision = { decision: 'approve', approver: 'U0ALICE', planHash: 'a'.repeat(64), channel: 'slack' };
+const expected: RecordedDecision = {
+  decision: 'approve',
+  approver: 'U0ALICE',
+  planHash: 'a'.repeat(64),
+  channel: 'slack',
+  identity: 'keyless-triage-gateway@pod',
+};
 
 test.each<[string, Event[], RecordedDecision[]]>([
   ['an accepted decide Update that completed', [accepted('u1', 'decide', decision), completed('u1', true)], [expected]],
@@ -55,6 +61,7 @@ test.each<[string, Partial<RecordedDecision>, boolean]>([
   ['another plan', { planHash: 'b'.repeat(64) }, false],
   ['a reject where an approve was sent', { decision: 'reject' }, false],
   ['another channel', { channel: 'cli' }, false],
+  ['another client', { identity: 'triage-cli:mallory@laptop' }, false],
 ])('a query that claims %s → recorded: %s', (_name, change, recorded) => {
   expect(isRecorded({ ...expected, ...change }, recordedDecisions([accepted('u1', 'decide', decision)]))).toBe(recorded);
 });
