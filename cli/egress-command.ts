@@ -2,7 +2,7 @@
 // CiliumNetworkPolicies with --cni cilium) from
 // the broker's and the worker's configuration, writes it, or checks that a
 // committed file is what the configuration renders to.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadBrokerConfig } from '../broker/config.js';
@@ -10,6 +10,7 @@ import { renderCiliumEgressPolicyYaml } from './egress-cilium.js';
 import { egressPlan, lineDiff, renderEgressPolicyYaml } from './egress-policy.js';
 import { configPath, loadConfig } from '../config/config.js';
 import { shown } from './project-path.js';
+import { readCommitted } from './committed-file.js';
 
 /** The policy engines `--cni` renders for. */
 export const CNIS = ['calico', 'cilium'] as const;
@@ -43,12 +44,7 @@ export function renderEgressFromFiles(brokerConfigFile: string, triageConfigFile
 
 /** Compares a committed file with the render; throws EgressDriftError with a diff when they differ. */
 export function checkEgressFile(file: string, rendered: string, rerender: string): void {
-  let committed: string;
-  try {
-    committed = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new EgressDriftError(`${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); render it with: ${rerender}`);
-  }
+  const committed = readCommitted(file, rerender, EgressDriftError);
   if (committed === rendered) return;
   throw new EgressDriftError(
     `${file} is not what the configuration renders to (lines with - are in the file, lines with + in the render).\n` +

@@ -1,13 +1,14 @@
 // `triage iam`: renders the worker role's permissions policy from the worker's
 // configuration, writes it, or checks that a committed file is what the
 // configuration renders to.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { configPath, loadConfig } from '../config/config.js';
 import { lineDiff } from './egress-policy.js';
 import { allowedRegions, iamPermissionsPolicy, renderIamPolicyJson } from './iam-policy.js';
 import { shown } from './project-path.js';
+import { readCommitted } from './committed-file.js';
 
 export class IamDriftError extends Error {
   override name = 'IamDriftError';
@@ -44,12 +45,7 @@ function allowedActions(policy: unknown): string[] {
  * changed) or the actions (the code calls something new), then a diff.
  */
 export function checkIamFile(file: string, rendered: string, rerender: string): void {
-  let committed: string;
-  try {
-    committed = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new IamDriftError(`${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); render it with: ${rerender}`);
-  }
+  const committed = readCommitted(file, rerender, IamDriftError);
   if (committed === rendered) return;
 
   const want: unknown = JSON.parse(rendered);
