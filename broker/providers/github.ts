@@ -1,9 +1,9 @@
-// GitHub App installation tokens, minted from the App's private key. The key
+// GitHub App installation tokens, minted from the App's private key with @octokit/app. The key
 // never leaves the broker; the worker only ever sees the proxy. Each token is
 // narrowed to the one repository of the request and to what the issue
 // activities need, so a token (in a log, a crash dump, a compromised broker's
 // memory) reaches one repository's issues and nothing else the App may hold.
-import { createAppAuth } from '@octokit/auth-app';
+import { App } from '@octokit/app';
 import { Octokit } from '@octokit/rest';
 import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import type { GitHubProviderConfig } from '../config.js';
@@ -11,14 +11,23 @@ import { CredentialUnavailableError, SecretFile } from '../secret-file.js';
 import type { CredentialProvider, CredentialRequest, MintingDeps, OutboundCredential } from './credential.js';
 import { TokenCache, type MintedToken } from './token-cache.js';
 
+// Octokit's messages quote response bodies; what the broker logs it says itself.
+const SILENT = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
 export const GITHUB_REFRESH_MARGIN_MS = 5 * 60_000;
 
 /** Create, list, read and edit issues; `metadata: read` comes with every token anyway and is asked for so the grant says so. */
 export const GITHUB_TOKEN_PERMISSIONS: Readonly<Record<string, 'read' | 'write'>> = { issues: 'write', metadata: 'read' };
 
-type AppAuth = ReturnType<typeof createAppAuth>;
-
 /** Names the App installation, and the repository a token was minted for; never a token value. */
+/** What the App's installation auth answers (@octokit/auth-app's installation authentication), as far as it is read here. */
+interface InstallationToken {
+  token: string;
+  expiresAt: string;
+  repositoryNames?: string[];
+  permissions: Record<string, string | undefined>;
+}
+
 export function githubCredentialId(config: Pick<GitHubProviderConfig, 'appId' | 'installationId'>, repo?: string): string {
   return `github-app:${config.appId}/installation:${config.installationId}${repo === undefined ? '' : `/repo:${repo}`}`;
 }
@@ -45,14 +54,14 @@ export function createGitHubCredentials(config: GitHubProviderConfig, deps: Mint
   // The token request goes to the configured upstream (never a host from the
   // request), through the broker's own connection pool and timeout, and does
   // not follow redirects: a redirect would carry the App JWT elsewhere.
-  const request = new Octokit({
+  const AppOctokit = Octokit.defaults({
     baseUrl: config.upstream,
     userAgent: deps.userAgent,
-    log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+    log: SILENT,
     request: { fetch: boundFetch(deps.dispatcher, deps.timeoutMs) },
-  }).request;
+  });
 
-  let auth: { version: number; fn: AppAuth } | undefined;
+  let app: { version: number; app: App } | undefined;
 
   return {
     provider: 'github',
@@ -62,32 +71,32 @@ export function createGitHubCredentials(config: GitHubProviderConfig, deps: Mint
       const repo = req.repo === undefined ? undefined : repos.get(req.repo);
       if (!repo) throw new Error('github credential asked for without an allowlisted repository');
       const key = await keyFile.read();
-      if (auth?.version !== key.version) {
+      if (app?.version !== key.version) {
         // A new key means the old App identity may be revoked: drop its tokens.
-        if (auth) deps.log.info('github app private key changed; cached installation tokens dropped', { credentialId: installation });
+        if (app) deps.log.info('github app private key changed; cached installation tokens dropped', { credentialId: installation });
         for (const r of repos.values()) r.cache.clear();
-        auth = {
+        app = {
           version: key.version,
-          fn: createAppAuth({
+          app: new App({
             appId: config.appId,
             privateKey: key.value,
-            installationId: config.installationId,
-            request,
-            log: { warn: () => deps.log.warn('github installation token request retried', { credentialId: installation }) },
+            Octokit: AppOctokit,
+            log: { ...SILENT, warn: () => deps.log.warn('github installation token request retried', { credentialId: installation }) },
           }),
         };
       }
-      const appAuth = auth.fn;
+      const { octokit } = app.app;
       const { credentialId } = repo;
       const minted = await repo.cache.get(String(key.version), async () => {
         try {
-          const result = await appAuth({
+          const result = (await octokit.auth({
             type: 'installation',
+            installationId: config.installationId,
             // `refresh`: the library's own cache ignores expires_at; ours decides when to re-mint.
             refresh: true,
             repositoryNames: [repo.name],
             permissions: { ...GITHUB_TOKEN_PERMISSIONS },
-          });
+          })) as InstallationToken;
           const expiresAt = Date.parse(result.expiresAt);
           if (!result.token || !Number.isFinite(expiresAt))
             throw new CredentialUnavailableError('installation token response lacks token or expires_at');
