@@ -114,6 +114,8 @@ function learnActors(lines: ExternalLine[], workflowId: string, workerHosts: str
 function roleOf(l: ExternalLine, a: Actors): 'worker' | 'broker' | undefined {
   const { pod, ip, session } = l.actor;
   if (session) return a.sessions.has(session) ? 'worker' : undefined;
+  // An apiserver request's source IP is the node's or a proxy's as often as the pod's: only the token's pod name says which pod.
+  if (l.surface === 'kubernetes') return pod && a.workerPods.has(pod) ? 'worker' : undefined;
   if ((pod && a.workerPods.has(pod)) || (!pod && ip && a.workerIps.has(ip))) return 'worker';
   if ((pod && a.brokerPods.has(pod)) || (!pod && ip && a.brokerIps.has(ip))) return 'broker';
   return undefined;
