@@ -328,7 +328,7 @@ export function formatTimeline(report: AuditReport): string {
     lines.push(`${c.otherTriages} line${c.otherTriages === 1 ? '' : 's'} of other triages (or with no triage id) ignored`);
   for (const [source, n] of Object.entries(c.external)) {
     lines.push(
-      `${n.lines} ${SOURCE_LABEL[source as keyof typeof SOURCE_LABEL]} record${n.lines === 1 ? '' : 's'}: ${n.attributed} attributed, ${n.unattributed} unattributed` +
+      `${n.lines} line${n.lines === 1 ? '' : 's'} from ${SOURCE_LABEL[source as keyof typeof SOURCE_LABEL]}: ${n.attributed} attributed, ${n.unattributed} unattributed` +
         (n.unattributed ? ' (marked !)' : '') +
         `, ${n.otherTriages} of other triages, ${n.outsideSpan} outside the triage`,
     );

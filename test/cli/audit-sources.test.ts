@@ -3,12 +3,13 @@
 // files as a user passes them, each line placed under the activity that
 // caused it or shown as unattributed. The fixtures are built here in the
 // shapes AWS, Calico and Cilium document.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { runAudit, type AuditOptions, type AuditReport } from '../../cli/audit-command.js';
 import type { TimelineEntry } from '../../cli/audit-timeline.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
 import { HistoryBuilder, T0, WORKFLOW_ID } from './history-builder.js';
 
 const INCIDENT = 'Q1CHECKOUT1';
@@ -149,7 +150,7 @@ describe('CloudTrail', () => {
       otherTriages: 1,
       outsideSpan: 1,
     });
-    expect(text).toContain('5 CloudTrail records: 2 attributed, 1 unattributed (marked !), 1 of other triages, 1 outside the triage');
+    expect(text).toContain('5 lines from CloudTrail: 2 attributed, 1 unattributed (marked !), 1 of other triages, 1 outside the triage');
     // Under the activity's start, after the Kubernetes activity's start (same time, earlier event).
     const lines = text.split('\n');
     const started = lines.findIndex((l) => l.includes('collectCloudWatchEvidence#3 started'));
@@ -289,7 +290,7 @@ describe('flows', () => {
     );
     expect(report.sources).toEqual([{ file: expect.stringMatching(/hubble\.json$/), format: 'hubble', records: 6, repeats: 1 }]);
     expect(text).toContain('(and 1 repeating another, skipped)');
-    expect(text).toContain('6 Hubble flows records: 4 attributed, 1 unattributed (marked !), 0 of other triages, 1 outside the triage');
+    expect(text).toContain('6 lines from Hubble flows: 4 attributed, 1 unattributed (marked !), 0 of other triages, 1 outside the triage');
   });
 
   test("Calico: by pod and the flow's interval; the destination's reporter is not read twice; an unrelated flow unattributed", async () => {
@@ -391,4 +392,97 @@ describe('what cannot be read', () => {
     expect(line.length).toBeLessThan(700);
     expect(text.split('\n').filter((l) => l.includes('FAKE'))).toHaveLength(1);
   });
+});
+
+/** An apiserver audit event as a real apiserver writes it (level Metadata, ResponseComplete). */
+function kubeEvent(ms: number, verb: string, resource: string, userAgent: string, podName?: string): Record<string, unknown> {
+  return {
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    level: 'Metadata',
+    auditID: `a-${ms}-${resource}`,
+    stage: 'ResponseComplete',
+    requestURI: `/api/v1/namespaces/checkout/${resource}?limit=500`,
+    verb,
+    user: {
+      username: 'system:serviceaccount:keyless-triage:keyless-triage-worker',
+      groups: ['system:serviceaccounts', 'system:serviceaccounts:keyless-triage', 'system:authenticated'],
+      ...(podName ? { extra: { 'authentication.kubernetes.io/pod-name': [podName] } } : {}),
+    },
+    sourceIPs: [WORKER_IP],
+    userAgent,
+    objectRef: { resource, namespace: 'checkout', apiVersion: 'v1' },
+    responseStatus: { metadata: {}, code: 200 },
+    requestReceivedTimestamp: iso(ms).replace('Z', '123Z'),
+    stageTimestamp: iso(ms + 3).replace('Z', '456Z'),
+    annotations: { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': 'RBAC: allowed by RoleBinding' },
+  };
+}
+
+test('all five streams in one timeline, as docs/audit-trail.md shows it', async () => {
+  const broker = (ms: number, provider: string, method: string, path: string, credentialId: string, status = 200) => ({
+    time: iso(ms + 4),
+    provider,
+    method,
+    path,
+    decision: 'allowed',
+    credentialId,
+    triageId: WORKFLOW_ID,
+    caller: 'system:serviceaccount:keyless-triage:keyless-triage-worker',
+    status,
+    upstreamStatus: status,
+    bytesIn: 0,
+    bytesOut: 2048,
+    durationMs: 4,
+  });
+  const worker = { ip: WORKER_IP, pod: WORKER_POD, namespace: 'keyless-triage' };
+  const brokerPod = { ip: BROKER_IP, pod: BROKER_POD, namespace: 'keyless-triage' };
+  const out: string[] = [];
+  await runAudit(
+    INCIDENT,
+    {
+      history: write('triage-Q1CHECKOUT1.json', JSON.stringify(history().json())),
+      brokerAudit: [
+        write(
+          'broker-audit.jsonl',
+          jsonl([
+            broker(20, 'pagerduty', 'GET', '/incidents/Q1CHECKOUT1', 'pagerduty-oauth:8b75793457f3'),
+            broker(140, 'datadog', 'POST', '/api/v2/query/timeseries', 'datadog:api-key:15c6951eb40d/app-key:b9f0ccbcbcd0'),
+            broker(5_030, 'github', 'POST', '/repos/acme/checkout/issues', 'github-app:424242/installation:4242/repo:acme/checkout', 201),
+          ]),
+        ),
+      ],
+      cloudtrail: [write('cloudtrail.json.gz', gzipSync(JSON.stringify({ Records: trailRecords().slice(0, 3) })))],
+      kubeAudit: [
+        write(
+          'kube-apiserver-audit.log',
+          jsonl([
+            kubeEvent(105, 'list', 'pods', `keyless-triage/0.1 (${WORKFLOW_ID})`, WORKER_POD),
+            kubeEvent(112, 'list', 'events', `keyless-triage/0.1 (${WORKFLOW_ID})`, WORKER_POD),
+            kubeEvent(118, 'get', 'configmaps', 'kubectl/v1.31.0 (linux/amd64) kubernetes/abcdef', 'debug-shell-x7k2p'),
+          ]),
+        ),
+      ],
+      flows: [
+        write(
+          'hubble-flows.json',
+          jsonl([
+            hubbleFlow(110, worker, { ip: '52.94.1.10', port: 443, names: ['monitoring.eu-west-1.amazonaws.com'] }),
+            hubbleFlow(136, worker, { ...brokerPod, port: 8790 }),
+            hubbleFlow(138, brokerPod, { ip: '3.233.158.24', port: 443, names: ['api.datadoghq.com'] }),
+            hubbleFlow(5_026, brokerPod, { ip: '140.82.121.6', port: 443, names: ['api.github.com'] }),
+            hubbleFlow(2_500, { ip: '10.0.9.9', pod: 'frontend-7c9d-abcde', namespace: 'shop' }, { ip: '198.51.100.7', port: 443 }),
+          ]),
+        ),
+      ],
+    },
+    { out: (t) => out.push(t), note: () => undefined },
+  );
+  const shown = out.join('\n').replaceAll(`${dir}/`, '');
+  const doc = readFileSync(join(PROJECT_ROOT, 'docs', 'audit-trail.md'), 'utf8');
+  const block = /<!-- five-streams: generated by test\/cli\/audit-sources\.test\.ts -->\n```\n\$ (.+)\n([\s\S]*?)\n```/.exec(doc);
+  expect(block?.[1]).toBe(
+    'npx triage audit Q1CHECKOUT1 --history triage-Q1CHECKOUT1.json --broker-audit broker-audit.jsonl --cloudtrail cloudtrail.json.gz \\',
+  );
+  expect(block?.[2]?.split('\n').slice(1).join('\n')).toBe(shown);
 });
