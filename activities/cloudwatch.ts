@@ -22,9 +22,9 @@ import {
   type MetricSeries,
 } from './model.js';
 import { evidenceText } from '../config/untrusted-text.js';
+import { awsUserAgentPairs } from '../config/user-agent.js';
 
 const SURFACE = 'cloudwatch';
-const PRODUCT = ['keyless-triage', '0.1'] as const;
 const DEFAULT_TIMEOUT_MS = 15_000;
 /**
  * The SDK escapes User-Agent characters outside a token set (":" becomes "-"),
@@ -213,7 +213,7 @@ export interface AwsClientOptions {
 export function awsClientSettings(opts: AwsClientOptions) {
   return {
     region: opts.region,
-    customUserAgent: [[...PRODUCT], ['triage', opts.triageId]] as [string, string][],
+    customUserAgent: awsUserAgentPairs(opts.triageId),
     maxAttempts: 1,
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
   };

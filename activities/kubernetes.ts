@@ -39,9 +39,10 @@ import {
 import { summarizeNodes } from './kubernetes-nodes.js';
 import { digestLog } from './log-digest.js';
 import type { EvidenceRequest, KubernetesEvidence, LogTail, NamespaceEvidence, NodesEvidence, OptionalRead } from './model.js';
+import { kubernetesUserAgent } from '../config/user-agent.js';
 
 const SURFACE = 'kubernetes';
-export const USER_AGENT_PRODUCT = 'keyless-triage/0.1';
+export { USER_AGENT_PRODUCT } from '../config/user-agent.js';
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_PAGE_SIZE = 500;
 /** A namespace with more objects than this is listed only this far; the summary says so in the log. */
@@ -490,7 +491,7 @@ export function createKubernetesActivities(options: KubernetesActivitiesOptions)
         throw invalidRequest(SURFACE, 'label selector is too long or has control characters');
       }
 
-      const userAgent = `${USER_AGENT_PRODUCT} (${req.triageId})`;
+      const userAgent = kubernetesUserAgent(req.triageId);
       const nodeEventsNamespace = options.nodeEventsNamespace;
       // Read alongside the namespaces; each waits for it only to summarise.
       const node = nodeEventsNamespace !== undefined ? collectNodeEvents(nodeEventsNamespace, userAgent) : undefined;

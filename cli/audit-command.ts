@@ -1,5 +1,6 @@
-// `triage audit <incidentId>`: the triage's workflow history and the broker
-// audit lines it caused, as one timeline. The history comes from Temporal,
+// `triage audit <incidentId>`: the triage's workflow history, the broker
+// audit lines it caused and, from files the user exported, its CloudTrail
+// records, apiserver audit events and flows, as one timeline. The history comes from Temporal,
 // from `--history`, or — when Temporal is gone, as after `make demo` — from
 // the export the sandbox leaves behind.
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,6 +22,8 @@ import {
   type TimelineEntry,
 } from './audit-timeline.js';
 import { clientIdentity, lazyClient, type TemporalSettings } from '../starter/triage-client.js';
+import { SourceFormatError } from './audit-sources/external-line.js';
+import { readSource, type ReadSource, type SourceOption } from './audit-sources/read-source.js';
 
 const STDIN = '-';
 /** How long Temporal may take to answer at all before it counts as unreachable. */
@@ -37,6 +40,10 @@ export interface AuditOptions {
   history?: string;
   json?: boolean;
   clockSkew?: number;
+  /** Exported files of the other streams: CloudTrail (S3 delivery or lookup-events), apiserver audit logs, Calico or Hubble flows. */
+  cloudtrail?: string[];
+  kubeAudit?: string[];
+  flows?: string[];
   /** The stack directory whose history export is the fallback (default: the demo's, .sandbox/demo). */
   sandboxStackDir?: string;
 }
@@ -55,6 +62,8 @@ export interface AuditReport {
   timeline: AuditTimeline;
   historySource: HistorySource;
   auditLogs: string[];
+  /** The exported files read, in the order given. */
+  sources: (Omit<ReadSource, 'lines'> & { records: number })[];
 }
 
 function readJsonFile(path: string, what: string): unknown {
@@ -194,6 +203,21 @@ function readAuditLogs(files: string[], why: string): ParsedAuditLog {
   );
 }
 
+/** The exported files, read before Temporal is asked: a file that cannot be read is an error naming it (and the line). */
+function readSources(opts: AuditOptions): ReadSource[] {
+  const given: [SourceOption, string[] | undefined][] = [
+    ['cloudtrail', opts.cloudtrail],
+    ['kube-audit', opts.kubeAudit],
+    ['flows', opts.flows],
+  ];
+  try {
+    return given.flatMap(([option, files]) => (files ?? []).map((f) => readSource(option, resolve(f), displayPath(resolve(f)))));
+  } catch (err) {
+    if (err instanceof SourceFormatError) throw new AuditError(`cannot read ${err.message}`);
+    throw err;
+  }
+}
+
 /** Builds the timeline; prints it unless told otherwise. */
 export async function runAudit(incidentIdArg: string, opts: AuditOptions = {}, io: AuditIo = consoleIo): Promise<AuditReport> {
   if (!PAGERDUTY_ID.test(incidentIdArg))
@@ -201,6 +225,7 @@ export async function runAudit(incidentIdArg: string, opts: AuditOptions = {}, i
   // Files named on the command line are read first: a typo should not wait for Temporal.
   const given = opts.brokerAudit?.length ? auditLogFiles(opts, { kind: 'file', path: '' }) : undefined;
   const givenAudit = given ? readAuditLogs(given.files, given.why) : undefined;
+  const sources = readSources(opts);
   const { history, source } = await loadHistory(incidentIdArg, opts, io);
   const { files, why } = given ?? auditLogFiles(opts, source);
   const audit = givenAudit ?? readAuditLogs(files, why);
@@ -209,17 +234,24 @@ export async function runAudit(incidentIdArg: string, opts: AuditOptions = {}, i
     timeline = buildAuditTimeline(history, audit, {
       workflowId: triageWorkflowId(incidentIdArg),
       ...(opts.clockSkew !== undefined ? { clockSkewMs: opts.clockSkew } : {}),
+      external: sources.flatMap((s) => s.lines),
     });
   } catch (err) {
     const from = source.kind === 'file' ? source.path : `Temporal at ${source.address}`;
     throw new AuditError(`cannot read the history from ${from}: ${(err as Error).message}`);
   }
-  const report: AuditReport = { timeline, historySource: source, auditLogs: files };
-  io.out(opts.json ? JSON.stringify({ ...timeline, historySource: source, auditLogs: files }, null, 2) : formatTimeline(report));
+  const read = sources.map(({ lines, ...rest }) => ({ ...rest, records: lines.length }));
+  const report: AuditReport = { timeline, historySource: source, auditLogs: files, sources: read };
+  io.out(
+    opts.json ? JSON.stringify({ ...timeline, historySource: source, auditLogs: files, sources: read }, null, 2) : formatTimeline(report),
+  );
   return report;
 }
 
 // ---------------------------------------------------------------- text
+
+/** Wide enough for every source name (`cloudtrail`, `kube-audit`). */
+const SOURCE_WIDTH = 10;
 
 function displayPath(path: string): string {
   const rel = relative(process.cwd(), path);
@@ -241,14 +273,21 @@ function brokerDetail(entry: TimelineEntry): string {
   return parts.join(' · ');
 }
 
+/** Why an exported line sits where it does, when the triage id does not say so itself. */
+const PLACED_BY = { 'user-agent': '', session: '(by session) ', pod: '(by pod and time) ' } as const;
+
 function entryText(entry: TimelineEntry): string {
   if (entry.source === 'temporal') return entry.what;
-  if (entry.unattributed) return `! UNATTRIBUTED ${brokerDetail(entry)} — ${entry.unattributed}`;
+  const detail = entry.broker ? brokerDetail(entry) : entry.what;
+  if (entry.unattributed) return `! UNATTRIBUTED ${detail} — ${entry.unattributed}`;
   const ref = entry.activity!;
   const attempt = ref.lastAttempt !== undefined || ref.attempt > 1 ? `[${describeActivity(ref).split(' ').slice(1).join(' ')}] ` : '';
   const skew = entry.match === 'clock-skew' ? '(within clock skew) ' : '';
-  return `  ↳ ${attempt}${skew}${brokerDetail(entry)}`;
+  const by = entry.external?.by ? PLACED_BY[entry.external.by] : '';
+  return `  ↳ ${attempt}${skew}${by}${detail}`;
 }
+
+const SOURCE_LABEL = { cloudtrail: 'CloudTrail', 'kube-audit': 'apiserver audit', calico: 'Calico flows', hubble: 'Hubble flows' } as const;
 
 export function formatTimeline(report: AuditReport): string {
   const { timeline: t, historySource, auditLogs } = report;
@@ -262,8 +301,14 @@ export function formatTimeline(report: AuditReport): string {
     `broker   ${auditLogs.map((f) => (f === STDIN ? 'stdin' : displayPath(f))).join(', ')}: ${c.auditLines} audit lines — ${c.thisTriage} of this triage, ${c.otherTriages} of others, ${c.malformed} malformed` +
       (c.otherLogLines ? ` (and ${c.otherLogLines} lines of the broker's own log, skipped)` : ''),
   );
+  for (const s of report.sources) {
+    lines.push(
+      `${s.format.padEnd(SOURCE_WIDTH)}  ${s.file} (${SOURCE_LABEL[s.format]}): ${s.records} record${s.records === 1 ? '' : 's'}` +
+        (s.repeats ? ` (and ${s.repeats} repeating another, skipped)` : ''),
+    );
+  }
   lines.push('');
-  const header = ['TIME (UTC)'.padEnd(12), 'SOURCE'.padEnd(8), 'WHAT'];
+  const header = ['TIME (UTC)'.padEnd(12), 'SOURCE'.padEnd(SOURCE_WIDTH), 'WHAT'];
   lines.push(header.join('  '));
   let day = '';
   for (const entry of t.entries) {
@@ -272,7 +317,7 @@ export function formatTimeline(report: AuditReport): string {
       day = at.day;
       lines.push(`── ${day}`);
     }
-    lines.push([at.time.padEnd(12), entry.source.padEnd(8), entryText(entry)].join('  '));
+    lines.push([at.time.padEnd(12), entry.source.padEnd(SOURCE_WIDTH), entryText(entry)].join('  '));
   }
   lines.push('');
   lines.push(
@@ -281,6 +326,13 @@ export function formatTimeline(report: AuditReport): string {
   );
   if (c.otherTriages)
     lines.push(`${c.otherTriages} line${c.otherTriages === 1 ? '' : 's'} of other triages (or with no triage id) ignored`);
+  for (const [source, n] of Object.entries(c.external)) {
+    lines.push(
+      `${n.lines} line${n.lines === 1 ? '' : 's'} from ${SOURCE_LABEL[source as keyof typeof SOURCE_LABEL]}: ${n.attributed} attributed, ${n.unattributed} unattributed` +
+        (n.unattributed ? ' (marked !)' : '') +
+        `, ${n.otherTriages} of other triages, ${n.outsideSpan} outside the triage`,
+    );
+  }
   if (c.malformed) {
     const shown = t.malformed.slice(0, 5).map((m) => `${m.source}:${m.line} (${m.reason})`);
     lines.push(
@@ -305,7 +357,9 @@ function milliseconds(value: string): number {
 
 export function auditCommand(): Command {
   return new Command('audit')
-    .description("one timeline of a triage: its workflow history and the broker's audit lines, each under the activity that caused it")
+    .description(
+      "one timeline of a triage: its workflow history, the broker's audit lines and the CloudTrail, apiserver audit and flow records you exported, each under the activity that caused it",
+    )
     .argument('<incidentId>', 'PagerDuty incident id')
     .addOption(
       new Option(
@@ -328,6 +382,24 @@ export function auditCommand(): Command {
       new Option('--clock-skew <ms>', 'how far outside an attempt a request may start and still be attributed to it').argParser(
         milliseconds,
       ),
+    )
+    .addOption(
+      new Option(
+        '--cloudtrail <file>',
+        "CloudTrail records: a trail's S3 delivery (.json or .json.gz) or `aws cloudtrail lookup-events` output; repeatable",
+      )
+        .argParser(collect)
+        .default([]),
+    )
+    .addOption(
+      new Option('--kube-audit <file>', 'apiserver audit log (audit.k8s.io/v1 events, one per line); repeatable')
+        .argParser(collect)
+        .default([]),
+    )
+    .addOption(
+      new Option('--flows <file>', 'Calico flow logs or `hubble observe -o json` output, one per line; repeatable')
+        .argParser(collect)
+        .default([]),
     )
     .option('--json', 'print the timeline as JSON')
     .action(async function (this: Command, id: string) {

@@ -16,6 +16,8 @@ import { DECIDE_UPDATE } from '../config/identifiers.js';
 import { boundedLine } from '../config/printable-text.js';
 import type { AuditRecord } from '../broker/audit.js';
 import type { ProviderName } from '../broker/config.js';
+import { attributeExternal, type By } from './audit-sources/attribution.js';
+import type { ExternalLine, ExternalSource } from './audit-sources/external-line.js';
 
 // Summaries, titles and failure messages may hold untrusted text: one bounded line each.
 const LINE_CHARS = 300;
@@ -290,7 +292,7 @@ export interface BrokerFields {
 
 export interface TimelineEntry {
   at: string;
-  source: 'temporal' | 'broker';
+  source: 'temporal' | 'broker' | ExternalSource;
   what: string;
   /** Temporal entries: the event. */
   eventId?: number;
@@ -306,7 +308,9 @@ export interface TimelineEntry {
   match?: 'window' | 'clock-skew';
   /** Broker lines that no single activity explains: why. */
   unattributed?: string;
-  /** 1 for broker lines shown under their activity, 0 otherwise. */
+  /** Lines of the exported streams: where read, and what placed it (the User-Agent's triage id, the worker's session, its pod). */
+  external?: { where: string; by?: By };
+  /** 1 for broker and exported lines shown under their activity, 0 otherwise. */
   depth: 0 | 1;
   /** The accepted `decide` Update: what was decided, through which channel, and by which Temporal client. */
   decision?: DecisionEntry;
@@ -342,8 +346,20 @@ export interface AuditTimeline {
     otherLogLines: number;
     attributed: number;
     unattributed: number;
+    /** Per exported stream read: its lines, and where they went. */
+    external: Partial<Record<ExternalSource, ExternalCounts>>;
   };
   malformed: MalformedAuditLine[];
+}
+
+export interface ExternalCounts {
+  lines: number;
+  attributed: number;
+  unattributed: number;
+  /** Naming another triage in their User-Agent. */
+  otherTriages: number;
+  /** Made outside the triage's span by no actor of it. */
+  outsideSpan: number;
 }
 
 export interface TimelineOptions {
@@ -355,6 +371,8 @@ export interface TimelineOptions {
    * the Temporal server are different clocks in production. Default 50 ms.
    */
   clockSkewMs?: number;
+  /** Lines of the exported streams (CloudTrail, apiserver audit, flows), placed by cli/audit-sources/attribution.ts. */
+  external?: ExternalLine[];
 }
 
 interface AttemptWindow {
@@ -376,6 +394,7 @@ interface Activity {
 }
 
 const DEFAULT_CLOCK_SKEW_MS = 50;
+const CLOSING_EVENT = /^WORKFLOW_EXECUTION_(COMPLETED|FAILED|TIMED_OUT|CANCELED|TERMINATED|CONTINUED_AS_NEW)$/;
 
 function attemptLabel(ref: Pick<ActivityRef, 'attempt' | 'lastAttempt'>): string {
   if (ref.lastAttempt === undefined) return `attempt ${ref.attempt}`;
@@ -394,7 +413,14 @@ function durationText(ms: number): string {
 }
 
 /** Reads the history into timeline entries and the attempt windows broker lines are matched against. */
-function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: AttemptWindow[]; runId?: string; workflowId?: string } {
+function readHistory(events: JsonEvent[]): {
+  entries: TimelineEntry[];
+  windows: AttemptWindow[];
+  span: { start: number; end: number };
+  workerHosts: string[];
+  runId?: string;
+  workflowId?: string;
+} {
   const entries: TimelineEntry[] = [];
   const activities = new Map<number, Activity>();
   const timers = new Map<string, string>();
@@ -422,8 +448,12 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
     ...(lastAttempt !== undefined ? { lastAttempt } : {}),
   });
 
+  const span = { start: events[0] ? timeKey(events[0].eventTime) : 0, end: Number.POSITIVE_INFINITY };
+  // In a pod the worker's identity is `<pid>@<pod name>`: the pod whose calls the exported streams hold.
+  const workerHosts = new Set<string>();
   for (const event of events) {
     const type = event.eventType.replace(/^EVENT_TYPE_/, '');
+    if (CLOSING_EVENT.test(type)) span.end = timeKey(event.eventTime);
     const attrsKey = Object.keys(event).find((k) => k.endsWith('EventAttributes'));
     const attrs = record(attrsKey ? event[attrsKey] : undefined);
     const summary = payloadText(event.userMetadata?.summary);
@@ -470,6 +500,8 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
             : '';
         const entry = add(event, `${label(activity)} started, attempt ${attempt}${retried}`, refAt(activity, attempt));
         activity.started = { at, attempt, entry };
+        const host = /@([^@\s]{1,253})$/.exec(str(attrs.identity) ?? '')?.[1];
+        if (host) workerHosts.add(boundedLine(host, 253));
         break;
       }
       case 'ACTIVITY_TASK_COMPLETED':
@@ -602,7 +634,7 @@ function readHistory(events: JsonEvent[]): { entries: TimelineEntry[]; windows: 
       windows.push({ ref: refAt(a, 1, null), provider, start: a.scheduledAt, end, endInclusive: true, anchor: a.scheduledEntry });
     }
   }
-  return { entries, windows, ...(runId ? { runId } : {}), ...(workflowId ? { workflowId } : {}) };
+  return { entries, windows, span, workerHosts: [...workerHosts], ...(runId ? { runId } : {}), ...(workflowId ? { workflowId } : {}) };
 }
 
 /**
@@ -673,7 +705,7 @@ function brokerFields(r: AuditRecord): BrokerFields {
  */
 export function buildAuditTimeline(history: unknown, audit: ParsedAuditLog, opts: TimelineOptions): AuditTimeline {
   const events = historyEvents(history);
-  const { entries: temporalEntries, windows, runId, workflowId } = readHistory(events);
+  const { entries: temporalEntries, windows, span, workerHosts, runId, workflowId } = readHistory(events);
   if (workflowId && workflowId !== opts.workflowId) {
     throw new Error(`the history is of workflow ${workflowId}, not ${opts.workflowId}`);
   }
@@ -704,6 +736,39 @@ export function buildAuditTimeline(history: unknown, audit: ParsedAuditLog, opts
     }
   });
 
+  const external = opts.external ?? [];
+  const placements = attributeExternal(external, {
+    workflowId: opts.workflowId,
+    span,
+    windows: windows.map((w) => ({ ...w, activityType: w.ref.activityType, label: describeActivity(w.ref) })),
+    workerHosts,
+    clockSkewMs,
+  });
+  const externalCounts: Partial<Record<ExternalSource, ExternalCounts>> = {};
+  external.forEach((line, j) => {
+    const counts = (externalCounts[line.source] ??= { lines: 0, attributed: 0, unattributed: 0, otherTriages: 0, outsideSpan: 0 });
+    counts.lines += 1;
+    const placed = placements[j]!;
+    if (placed.kind === 'other-triage') counts.otherTriages += 1;
+    if (placed.kind === 'outside-span') counts.outsideSpan += 1;
+    if (placed.kind !== 'attributed' && placed.kind !== 'unattributed') return;
+    const item = { key: line.at, seq: temporalEntries.length + audit.records.length + j };
+    const base = { at: new Date(line.at).toISOString(), source: line.source, what: line.what };
+    if (placed.kind === 'attributed') {
+      counts.attributed += 1;
+      const entry: TimelineEntry = { ...base, activity: placed.window.ref, external: { where: line.where, by: placed.by }, depth: 1 };
+      const list = children.get(placed.window.anchor) ?? [];
+      list.push({ ...item, entry });
+      children.set(placed.window.anchor, list);
+    } else {
+      counts.unattributed += 1;
+      topLevel.push({
+        ...item,
+        entry: { ...base, activity: null, external: { where: line.where }, unattributed: placed.reason, depth: 0 },
+      });
+    }
+  });
+
   const byTime = (a: { key: number; seq: number }, b: { key: number; seq: number }) => a.key - b.key || a.seq - b.seq;
   const entries: TimelineEntry[] = [];
   for (const { entry } of topLevel.sort(byTime)) {
@@ -724,6 +789,7 @@ export function buildAuditTimeline(history: unknown, audit: ParsedAuditLog, opts
       otherLogLines: audit.otherLines,
       attributed,
       unattributed: thisTriage - attributed,
+      external: externalCounts,
     },
     malformed: audit.malformed,
   };
