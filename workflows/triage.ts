@@ -1,4 +1,4 @@
-import { condition, isCancellation, log, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { condition, isCancellation, log, patched, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { TriageActivities } from '../activities/index.js';
 import type {
   Diagnosis,
@@ -25,6 +25,9 @@ const setup = proxyActivities<TriageActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 },
 });
 
+// Patch ids: an execution whose history predates a change takes the old path on replay.
+const RESOLVED_BEFORE_CARD = 'resolved-before-card';
+
 export async function triageIncident(input: TriageInput): Promise<TriageOutcome> {
   const status = new StatusBoard(workflowInfo().workflowId);
   try {
@@ -32,6 +35,7 @@ export async function triageIncident(input: TriageInput): Promise<TriageOutcome>
     const scope = await resolveScope(incident, status);
     const evidence = await collectEvidence(incident, scope, status);
     const diagnosis = await diagnose(incident, scope, evidence, status);
+    if (resolvedBeforeCard(status)) return status.outcome(input.incidentId);
     const card = await postApprovalCard(scope, incident, diagnosis, status);
     const outcome = await awaitDecision(scope, card, status);
     if (outcome === 'approved') await writeIssueAndNote(diagnosis.plan, scope, card, status);
@@ -113,6 +117,17 @@ async function diagnose(incident: IncidentRef, scope: TriageScope, surfaces: Sur
   ]);
   status.diagnosed(diagnosis, scope.approval);
   return diagnosis;
+}
+
+/**
+ * A card for an incident PagerDuty has already resolved would be closed as
+ * soon as it is posted. Checked once, right before posting: the evidence and
+ * the diagnosis still show in the status and the history.
+ */
+function resolvedBeforeCard(status: StatusBoard): boolean {
+  if (status.resolvedAt === undefined || !patched(RESOLVED_BEFORE_CARD)) return false;
+  status.resolvedBeforeCard();
+  return true;
 }
 
 /** Decisions are accepted from here on, while the card is being posted: the CLI does not need it. */

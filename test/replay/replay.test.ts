@@ -29,6 +29,7 @@ test('histories are committed', () => {
       'approved-via-cli.json',
       'expired.json',
       'four-surfaces-approved.json',
+      'resolved-while-collecting.json',
       // Not written by `make record-histories`: a decision without a channel or
       // client identity, as recorded before decisions named them, so triages
       // started by an earlier release stay replayable after every re-recording.

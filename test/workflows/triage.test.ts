@@ -19,6 +19,7 @@ import {
   type TriageFixture,
 } from './harness.js';
 import { waitForStatus } from '../wait-for-status.js';
+import { resolvedWhileCollecting } from './lifecycle.js';
 
 let ctx: TestContext;
 
@@ -61,6 +62,16 @@ async function activityAttempts(fx: TriageFixture, activityType: string): Promis
   const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType);
   const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
   return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
+}
+
+async function scheduledActivities(fx: TriageFixture): Promise<string[]> {
+  const events = (await handle(fx).fetchHistory()).events ?? [];
+  return events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+}
+
+/** What the Web UI shows as the execution's current details, from the SDK's built-in metadata query. */
+async function currentDetails(fx: TriageFixture): Promise<string | undefined> {
+  return (await handle(fx).query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails;
 }
 
 async function updateEvents(fx: TriageFixture) {
@@ -476,6 +487,27 @@ describe('triageIncident on a real Temporal dev server', () => {
       expect(outcome.stage).toBe('resolved-before-decision');
       expect(outcome.resolvedAt).toBeDefined();
       expect(await signalResolved(ctx.client, 'QNOSUCHINCIDENT', 'ev')).toBe('not-running');
+    });
+  });
+
+  test('incident.resolved while the evidence is collected ends the triage without a card, and the Web UI says so', async () => {
+    const early = resolvedWhileCollecting();
+    await withTriageWorker(ctx, { activities: early.activities }, async (fx) => {
+      await start(fx);
+      await early.resolve(ctx.client, fx.incidentId);
+      const outcome = (await handle(fx).result()) as TriageOutcome;
+      expect(outcome).toMatchObject({ stage: 'resolved-before-decision', resolvedAt: expect.any(String) });
+      expect(outcome.decision).toBeUndefined();
+      // Diagnosed all the same: what the triage found stays in the outcome.
+      expect(outcome.planHash).toMatch(/^[0-9a-f]{64}$/);
+      expect(fx.slack.messages(APPROVAL_CHANNEL)).toEqual([]);
+      expect(await scheduledActivities(fx)).not.toEqual(expect.arrayContaining([expect.stringMatching(/ApprovalCard$/)]));
+      expect(await currentDetails(fx)).toBe(
+        `Incident resolved in PagerDuty at ${outcome.resolvedAt} before the approval card was posted: no card, nothing written`,
+      );
+      const description = await handle(fx).describe();
+      expect(description.typedSearchAttributes.get(stageKey)).toBe('resolved-before-decision');
+      expect(description.typedSearchAttributes.get(decisionKey)).toBe('resolved-before-decision');
     });
   });
 
