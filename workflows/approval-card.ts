@@ -6,8 +6,8 @@
 import { isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { TriageActivities } from '../activities/index.js';
 import type { Diagnosis, IncidentRef, TriageScope } from '../activities/model.js';
-import type { CardContext } from '../activities/slack-card.js';
-import type { CardOutcome, SlackMessageRef } from '../activities/slack.js';
+import type { CardContext, CardOutcome } from '../activities/slack-card.js';
+import type { SlackMessageRef } from '../activities/slack.js';
 import { failureReason } from './failure-reason.js';
 import { workflowUiUrl, type DecisionRecord } from './messages.js';
 import { surfaceRetryPolicy } from './retry-policy.js';

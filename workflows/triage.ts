@@ -10,7 +10,7 @@ import type {
   TriageScope,
   WritePlan,
 } from '../activities/model.js';
-import type { CardOutcome } from '../activities/slack.js';
+import type { CardOutcome } from '../activities/slack-card.js';
 import type { Stage, TriageInput, TriageOutcome } from './messages.js';
 import { approvalCard, type ApprovalCard } from './approval-card.js';
 import { failureReason } from './failure-reason.js';
