@@ -69,6 +69,10 @@ export class StatusBoard {
     return this.state.resolvedAt;
   }
 
+  get githubIssue(): TriageStatus['githubIssue'] {
+    return this.state.githubIssue;
+  }
+
   /** Set once the plan is ready: the card shows it, and the wait ends there. */
   get expiresAt(): string {
     return this.state.expiresAt!;

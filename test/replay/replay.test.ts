@@ -30,6 +30,7 @@ test('histories are committed', () => {
       'expired.json',
       'four-surfaces-approved.json',
       'resolved-while-collecting.json',
+      'failed-after-card.json',
       // Not written by `make record-histories`: a decision without a channel or
       // client identity, as recorded before decisions named them, so triages
       // started by an earlier release stay replayable after every re-recording.

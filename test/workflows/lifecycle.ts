@@ -3,7 +3,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { EvidenceRequest } from '../../activities/model.js';
-import type { CreateIssueRequest } from '../../activities/github.js';
 import { signalResolved } from '../../starter/triage-client.js';
 import type { FixtureOptions } from './harness.js';
 import { waitForStatus } from '../wait-for-status.js';
@@ -43,9 +42,13 @@ export function resolvedWhileCollecting(): {
   };
 }
 
-/** GitHub refuses the approved issue for good: the triage fails after its card was posted. */
-export const failingIssue: Overrides = () => ({
-  async createGitHubIssue(_req: CreateIssueRequest): Promise<never> {
-    throw ApplicationFailure.nonRetryable(ISSUE_FAILURE, 'InvalidRequest');
-  },
-});
+/** GitHub refuses a write for good, as it would a request it finds invalid: the triage fails after its card was posted. */
+export function failingWrite(activity: 'createGitHubIssue' | 'linkIssueToNote', message = ISSUE_FAILURE): Overrides {
+  return () => ({
+    async [activity](): Promise<never> {
+      throw ApplicationFailure.nonRetryable(message, 'InvalidRequest');
+    },
+  });
+}
+
+export const failingIssue = failingWrite('createGitHubIssue');
