@@ -81,6 +81,22 @@ export interface CardDecision {
   identity?: string;
 }
 
+/** What a triage wrote before it stopped short: a failed or cancelled card says so. */
+export interface CardWrites {
+  issue?: { url: string; number: number };
+  /** Whether the #incidents note was posted. */
+  note?: boolean;
+}
+
+/** How a card ends; the workflow sends it, `closedCard` renders it. */
+export type CardOutcome =
+  | { kind: 'decided'; decision: CardDecision; issue?: { url: string; number: number } }
+  | { kind: 'expired' }
+  | { kind: 'resolved'; at: string }
+  /** `reason` comes from a failure's message, which may quote what an upstream answered: shown inert. */
+  | { kind: 'failed'; reason: string; written: CardWrites }
+  | { kind: 'cancelled'; written: CardWrites };
+
 export interface SlackMessage {
   text: string;
   blocks: KnownBlock[];
@@ -323,13 +339,32 @@ export function approvalCard(ctx: CardContext): SlackMessage {
   };
 }
 
+/** "GitHub issue #42"; the number only when it is one. */
+function issueLabel(issue: { number: number }): string {
+  return `GitHub issue${Number.isSafeInteger(issue.number) ? ` #${issue.number}` : ''}`;
+}
+
+export function closedCard(ctx: CardContext, outcome: CardOutcome): SlackMessage {
+  switch (outcome.kind) {
+    case 'decided':
+      return decidedCard(ctx, outcome.decision, outcome.issue);
+    case 'expired':
+      return expiredCard(ctx);
+    case 'resolved':
+      return resolvedCard(ctx, outcome.at);
+    case 'failed':
+      return failedCard(ctx, outcome.reason, outcome.written);
+    case 'cancelled':
+      return cancelledCard(ctx, outcome.written);
+  }
+}
+
 export function decidedCard(ctx: CardContext, d: CardDecision, issue?: { url: string; number: number }): SlackMessage {
   const approved = d.decision === 'approve';
   const who = decidedBy(d);
   const comment = evidenceText(d.comment, COMMENT_CHARS);
-  const issueNumber = issue && Number.isSafeInteger(issue.number) ? ` #${issue.number}` : '';
   const written: ContextBlockElement = issue
-    ? mrkdwn(slackLink(issue.url, `GitHub issue${issueNumber}`))
+    ? mrkdwn(slackLink(issue.url, issueLabel(issue)))
     : plain(
         !approved
           ? 'Nothing was written.'
@@ -339,7 +374,7 @@ export function decidedCard(ctx: CardContext, d: CardDecision, issue?: { url: st
         BLOCK_KIT_LIMITS.contextText,
       );
   return {
-    text: fallback(`${subject(ctx)} · ${approved ? 'approved' : 'rejected'} ${who}${issue ? ` · GitHub issue${issueNumber}` : ''}`),
+    text: fallback(`${subject(ctx)} · ${approved ? 'approved' : 'rejected'} ${who}${issue ? ` · ${issueLabel(issue)}` : ''}`),
     blocks: [
       ...cardBody(ctx, approved ? 'approved' : 'rejected'),
       context([
@@ -373,6 +408,42 @@ export function resolvedCard(ctx: CardContext, resolvedAt: string): SlackMessage
       ]),
     ],
   };
+}
+
+/**
+ * A card whose triage failed after posting it: no buttons left to click into
+ * a decision nobody would act on, and what was written for whoever cleans up.
+ */
+export function failedCard(ctx: CardContext, reason: string, written: CardWrites): SlackMessage {
+  return stoppedCard(ctx, 'triage failed', `⚠️ The triage failed: ${line(reason, TEXT_CHARS, 'no reason given')}`, written);
+}
+
+export function cancelledCard(ctx: CardContext, written: CardWrites): SlackMessage {
+  return stoppedCard(ctx, 'triage cancelled', '⏹️ The triage was cancelled.', written);
+}
+
+function stoppedCard(ctx: CardContext, status: string, what: string, written: CardWrites): SlackMessage {
+  return {
+    text: fallback(`${subject(ctx)} · ${what} ${writtenWords(written)}`),
+    blocks: [...cardBody(ctx, status), context([plain(what, BLOCK_KIT_LIMITS.contextText), writtenElement(written)])],
+  };
+}
+
+/** What a stopped triage wrote, as the notification says it; the card links the issue. */
+function writtenWords({ issue, note }: CardWrites): string {
+  if (!issue && !note) return 'Nothing was written.';
+  return writtenLine(issue ? issueLabel(issue) : 'no GitHub issue', note);
+}
+
+function writtenElement(written: CardWrites): ContextBlockElement {
+  const { issue, note } = written;
+  if (!issue) return plain(writtenWords(written), BLOCK_KIT_LIMITS.contextText);
+  return mrkdwn(writtenLine(slackLink(issue.url, issueLabel(issue)), note));
+}
+
+/** `issue` is code-built (a label, or a link escaped by `slackLink`), the rest constant: fit for mrkdwn as it is. */
+function writtenLine(issue: string, note: boolean | undefined): string {
+  return `Written: ${issue}; ${note ? 'the #incidents note was posted' : 'no #incidents note'}.`;
 }
 
 /**

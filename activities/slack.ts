@@ -6,16 +6,7 @@ import { httpFailure, invalidRequest, networkFailure, rateLimitFailure, requireT
 import type { DecisionWords } from '../config/approval-text.js';
 import { fillNote, noteValues, POST_FLAGS, type PlannedNote } from '../config/incident-note.js';
 import { PlaceholderError } from '../config/write-plan.js';
-import {
-  approvalCard,
-  decidedCard,
-  expiredCard,
-  reminderMessage,
-  resolvedCard,
-  type CardContext,
-  type CardDecision,
-  type SlackMessage,
-} from './slack-card.js';
+import { approvalCard, closedCard, reminderMessage, type CardContext, type CardOutcome, type SlackMessage } from './slack-card.js';
 import { callerHeaders, type CallerToken } from './broker-caller.js';
 
 const SURFACE = 'slack';
@@ -35,15 +26,6 @@ export interface SlackMessageRef {
   channelId: string;
   ts: string;
 }
-
-export type CardOutcome =
-  | {
-      kind: 'decided';
-      decision: CardDecision;
-      issue?: { url: string; number: number };
-    }
-  | { kind: 'expired' }
-  | { kind: 'resolved'; at: string };
 
 export function createSlackActivities(options: SlackClientOptions) {
   const channelIds = new Map<string, string>();
@@ -119,13 +101,7 @@ export function createSlackActivities(options: SlackClientOptions) {
 
     /** Replaces the buttons with the outcome, so a stale card cannot be clicked into a decision. */
     async closeApprovalCard(req: { triageId: string; message: SlackMessageRef; card: CardContext; outcome: CardOutcome }): Promise<void> {
-      const { outcome } = req;
-      const message =
-        outcome.kind === 'decided'
-          ? decidedCard(req.card, outcome.decision, outcome.issue)
-          : outcome.kind === 'expired'
-            ? expiredCard(req.card)
-            : resolvedCard(req.card, outcome.at);
+      const message = closedCard(req.card, req.outcome);
       const slack = client(req.triageId);
       try {
         await pace(req.message.channelId);

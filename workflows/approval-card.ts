@@ -6,14 +6,18 @@
 import { isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { TriageActivities } from '../activities/index.js';
 import type { Diagnosis, IncidentRef, TriageScope } from '../activities/model.js';
-import type { CardContext } from '../activities/slack-card.js';
-import type { CardOutcome, SlackMessageRef } from '../activities/slack.js';
+import type { CardContext, CardOutcome } from '../activities/slack-card.js';
+import type { SlackMessageRef } from '../activities/slack.js';
 import { failureReason } from './failure-reason.js';
 import { workflowUiUrl, type DecisionRecord } from './messages.js';
 import { surfaceRetryPolicy } from './retry-policy.js';
 import type { StatusBoard } from './status.js';
 
 export interface ApprovalCard {
+  /** Whether the card is in Slack: only then is there a card to close. */
+  readonly posted: boolean;
+  /** Whether the #incidents note was posted. */
+  readonly noted: boolean;
   post(): Promise<void>;
   remind(): Promise<void>;
   close(outcome: CardOutcome): Promise<void>;
@@ -27,6 +31,7 @@ export function approvalCard(scope: TriageScope, incident: IncidentRef, diagnosi
   const card = cardContext(scope, incident, diagnosis, status);
   const slack = proxyActivities<TriageActivities>({ startToCloseTimeout: '30 seconds', retry: surfaceRetryPolicy(scope) });
   let message: SlackMessageRef | undefined;
+  let noted = false;
 
   async function bestEffort<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
     try {
@@ -39,6 +44,12 @@ export function approvalCard(scope: TriageScope, incident: IncidentRef, diagnosi
   }
 
   return {
+    get posted() {
+      return message !== undefined;
+    },
+    get noted() {
+      return noted;
+    },
     async post() {
       if (channels) {
         message = await bestEffort('post the approval card', () =>
@@ -82,6 +93,7 @@ export function approvalCard(scope: TriageScope, incident: IncidentRef, diagnosi
           { triageId, ...(planned ? { note: planned } : {}), decision, issue: { repo: issue.repo, url: issue.url, number: issue.number } },
         ]),
       );
+      noted = note !== undefined;
       return note?.permalink;
     },
   };

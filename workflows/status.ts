@@ -69,6 +69,10 @@ export class StatusBoard {
     return this.state.resolvedAt;
   }
 
+  get githubIssue(): TriageStatus['githubIssue'] {
+    return this.state.githubIssue;
+  }
+
   /** Set once the plan is ready: the card shows it, and the wait ends there. */
   get expiresAt(): string {
     return this.state.expiresAt!;
@@ -154,10 +158,16 @@ export class StatusBoard {
     if (decision) stage = decision.decision === 'approve' ? 'approved' : 'rejected';
     else if (resolvedAt) stage = 'resolved-before-decision';
     else stage = 'expired';
-    this.enter(stage);
-    upsertSearchAttributes([{ key: decisionKey, value: decision?.decision ?? stage }]);
-    setCurrentDetails(this.describeOutcome());
+    this.end(stage, this.describeOutcome(stage));
     return stage;
+  }
+
+  /** PagerDuty resolved the incident before its card was posted: the card is skipped, nothing was decided. */
+  resolvedBeforeCard(): void {
+    this.end(
+      'resolved-before-decision',
+      `Incident resolved in PagerDuty at ${this.state.resolvedAt} before the approval card was posted: no card, nothing written`,
+    );
   }
 
   creatingIssue(repo: string): void {
@@ -195,8 +205,15 @@ export class StatusBoard {
     upsertSearchAttributes([{ key: stageKey, value: stage }]);
   }
 
-  private describeOutcome(): string {
-    const { stage, decision, resolvedAt, expiresAt } = this.state;
+  /** The decision search attribute holds the decision, or how the triage ended without one. */
+  private end(stage: Stage, details: string): void {
+    this.enter(stage);
+    upsertSearchAttributes([{ key: decisionKey, value: this.state.decision?.decision ?? stage }]);
+    setCurrentDetails(details);
+  }
+
+  private describeOutcome(stage = this.state.stage): string {
+    const { decision, resolvedAt, expiresAt } = this.state;
     if (decision) return `${stage} by ${decision.approver}${viaChannel(decision.channel)} at ${decision.at}`;
     if (stage === 'resolved-before-decision') return `Incident resolved in PagerDuty at ${resolvedAt} before any decision`;
     return `No decision before ${expiresAt}; the approval request expired`;

@@ -1,4 +1,13 @@
-import { condition, isCancellation, log, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { TriageActivities } from '../activities/index.js';
 import type {
   Diagnosis,
@@ -10,7 +19,7 @@ import type {
   TriageScope,
   WritePlan,
 } from '../activities/model.js';
-import type { CardOutcome } from '../activities/slack.js';
+import type { CardOutcome, CardWrites } from '../activities/slack-card.js';
 import type { Stage, TriageInput, TriageOutcome } from './messages.js';
 import { approvalCard, type ApprovalCard } from './approval-card.js';
 import { failureReason } from './failure-reason.js';
@@ -25,20 +34,27 @@ const setup = proxyActivities<TriageActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 },
 });
 
+// Patch ids: an execution whose history predates a change takes the old path on replay.
+const RESOLVED_BEFORE_CARD = 'resolved-before-card';
+const CARD_CLOSED_ON_FAILURE = 'card-closed-on-failure';
+
 export async function triageIncident(input: TriageInput): Promise<TriageOutcome> {
   const status = new StatusBoard(workflowInfo().workflowId);
+  let card: ApprovalCard | undefined;
   try {
     const incident = await fetchIncident(input.incidentId, status);
     const scope = await resolveScope(incident, status);
     const evidence = await collectEvidence(incident, scope, status);
     const diagnosis = await diagnose(incident, scope, evidence, status);
-    const card = await postApprovalCard(scope, incident, diagnosis, status);
+    if (resolvedBeforeCard(status)) return status.outcome(input.incidentId);
+    card = await postApprovalCard(scope, incident, diagnosis, status);
     const outcome = await awaitDecision(scope, card, status);
     if (outcome === 'approved') await writeIssueAndNote(diagnosis.plan, scope, card, status);
     else await card.close(unapprovedCard(outcome, status));
     return status.outcome(input.incidentId);
   } catch (err) {
     status.failed(err);
+    await closeStoppedCard(card, err, status);
     throw err;
   }
 }
@@ -115,6 +131,17 @@ async function diagnose(incident: IncidentRef, scope: TriageScope, surfaces: Sur
   return diagnosis;
 }
 
+/**
+ * A card for an incident PagerDuty has already resolved would be closed as
+ * soon as it is posted. Checked once, right before posting: the evidence and
+ * the diagnosis still show in the status and the history.
+ */
+function resolvedBeforeCard(status: StatusBoard): boolean {
+  if (status.resolvedAt === undefined || !patched(RESOLVED_BEFORE_CARD)) return false;
+  status.resolvedBeforeCard();
+  return true;
+}
+
 /** Decisions are accepted from here on, while the card is being posted: the CLI does not need it. */
 async function postApprovalCard(
   scope: TriageScope,
@@ -179,6 +206,25 @@ async function writeIssueAndNote(plan: WritePlan, scope: TriageScope, card: Appr
   }
   await card.close({ kind: 'decided', decision, issue: { url: issue.url, number: issue.number } });
   status.written();
+}
+
+/**
+ * A card left with its buttons after the triage stopped would invite a
+ * decision nothing acts on. Closing it is best effort (`card.close` records a
+ * Slack failure as a notice and returns), so the error that stopped the
+ * triage is the one it ends with; on cancellation it still runs, shielded.
+ */
+async function closeStoppedCard(card: ApprovalCard | undefined, err: unknown, status: StatusBoard): Promise<void> {
+  if (!card?.posted || !patched(CARD_CLOSED_ON_FAILURE)) return;
+  const issue = status.githubIssue;
+  const written: CardWrites = {
+    ...(issue ? { issue: { url: issue.url, number: issue.number } } : {}),
+    ...(card.noted ? { note: true } : {}),
+  };
+  const outcome: CardOutcome = isCancellation(err)
+    ? { kind: 'cancelled', written }
+    : { kind: 'failed', reason: failureReason(err), written };
+  await CancellationScope.nonCancellable(() => card.close(outcome));
 }
 
 /** How the card ends when nothing is written. */

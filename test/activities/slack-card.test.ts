@@ -3,13 +3,17 @@ import type { Finding } from '../../activities/model.js';
 import { APPROVE_ACTION_ID, decodeActionValue, encodeActionValue, REJECT_ACTION_ID } from '../../workflows/messages.js';
 import {
   approvalCard,
+  cancelledCard,
+  closedCard,
   decidedCard,
   expiredCard,
+  failedCard,
   plannedNote,
   reminderMessage,
   resolvedCard,
   type CardContext,
   type CardDecision,
+  type CardOutcome,
   type SlackMessage,
 } from '../../activities/slack-card.js';
 import { fillNote, noteValues } from '../../config/incident-note.js';
@@ -191,6 +195,8 @@ describe('the approval card', () => {
       decidedCard(long, { ...decision, comment: 'c'.repeat(100_000) }, { url: ISSUE.url, number: 42 }),
       expiredCard(long),
       resolvedCard(long, '2024-05-01T10:50:00Z'),
+      failedCard(long, 'f'.repeat(100_000), { issue: { url: `${ISSUE.url}${'9'.repeat(5_000)}`, number: 42 }, note: true }),
+      cancelledCard(long, {}),
       reminderMessage(long),
       incidentNote(long, decision),
     ]) {
@@ -222,6 +228,8 @@ describe('closed cards keep the content and lose the buttons', () => {
     ['rejected', decidedCard(ctx(), { decision: 'reject', approver: 'U0BOB', at: '2024-05-01T10:40:12Z' })],
     ['expired', expiredCard(ctx())],
     ['resolved', resolvedCard(ctx(), '2024-05-01T10:50:00Z')],
+    ['failed', failedCard(ctx(), 'github: HTTP 422', {})],
+    ['cancelled', cancelledCard(ctx(), {})],
   ];
 
   test.each(closed)('%s', (_, message) => {
@@ -284,6 +292,108 @@ describe('closed cards keep the content and lose the buttons', () => {
     expect(allText(closed[2]![1])).toContain('<!date^1714563000^');
     expect(allText(closed[3]![1])).toContain('☑️ The incident was resolved before anyone decided; nothing was written.');
     expect(allText(closed[3]![1])).toContain('Resolved <!date^1714560600^');
+  });
+});
+
+describe('a card whose triage stopped short says why, and what was written', () => {
+  const hostile = 'github: HTTP 422 <!channel> <https://evil.example|log in> *now* &amp; @here\u202e ghp_' + 'a'.repeat(36);
+  const issue = { url: ISSUE.url, number: 42 };
+  const link = `<${ISSUE.url}|GitHub issue #42>`;
+  const cases: [string, CardOutcome, { header: string; said: string; written: string; mrkdwn: boolean; text: string }][] = [
+    [
+      'failed before writing anything',
+      { kind: 'failed', reason: 'github: HTTP 404: Not Found', written: {} },
+      {
+        header: 'triage failed',
+        said: '⚠️ The triage failed: github: HTTP 404: Not Found',
+        written: 'Nothing was written.',
+        mrkdwn: false,
+        text: '⚠️ The triage failed: github: HTTP 404: Not Found Nothing was written.',
+      },
+    ],
+    [
+      'failed after the issue, before the note',
+      { kind: 'failed', reason: 'slack: HTTP 500', written: { issue } },
+      {
+        header: 'triage failed',
+        said: '⚠️ The triage failed: slack: HTTP 500',
+        written: `Written: ${link}; no #incidents note.`,
+        mrkdwn: true,
+        text: '⚠️ The triage failed: slack: HTTP 500 Written: GitHub issue #42; no #incidents note.',
+      },
+    ],
+    [
+      'failed after the issue and the note',
+      { kind: 'failed', reason: 'github: HTTP 403', written: { issue, note: true } },
+      {
+        header: 'triage failed',
+        said: '⚠️ The triage failed: github: HTTP 403',
+        written: `Written: ${link}; the #incidents note was posted.`,
+        mrkdwn: true,
+        text: '⚠️ The triage failed: github: HTTP 403 Written: GitHub issue #42; the #incidents note was posted.',
+      },
+    ],
+    [
+      'failed with no reason',
+      { kind: 'failed', reason: '', written: {} },
+      {
+        header: 'triage failed',
+        said: '⚠️ The triage failed: no reason given',
+        written: 'Nothing was written.',
+        mrkdwn: false,
+        text: '⚠️ The triage failed: no reason given Nothing was written.',
+      },
+    ],
+    [
+      'cancelled',
+      { kind: 'cancelled', written: {} },
+      {
+        header: 'triage cancelled',
+        said: '⏹️ The triage was cancelled.',
+        written: 'Nothing was written.',
+        mrkdwn: false,
+        text: '⏹️ The triage was cancelled. Nothing was written.',
+      },
+    ],
+  ];
+
+  test.each(cases)('%s', (_, outcome, want) => {
+    const message = closedCard(ctx(), outcome);
+    expect(blockKitViolations(message)).toEqual([]);
+    expect(ofType(message, 'actions')).toEqual([]);
+    expect((message.blocks[0] as { text: { text: string } }).text.text).toBe(`PagerDuty incident #1234 · ${want.header}`);
+    expect((message.blocks.at(-1) as ContextBlock).elements).toEqual([
+      { type: 'plain_text', text: want.said, emoji: false },
+      want.mrkdwn ? { type: 'mrkdwn', verbatim: true, text: want.written } : { type: 'plain_text', text: want.written, emoji: false },
+    ]);
+    expect(message.text).toBe(`PagerDuty incident 1234: checkout-api error rate above 5% · ${want.text}`);
+  });
+
+  test('a hostile reason is plain text, printable, redacted and bounded, and escaped in the notification', () => {
+    const message = failedCard(ctx(), hostile.repeat(20), { issue });
+    expect(blockKitViolations(message)).toEqual([]);
+    const [said] = (message.blocks.at(-1) as ContextBlock).elements as { type: string; text: string }[];
+    expect(said!.type).toBe('plain_text');
+    expect(said!.text).toMatch(/^⚠️ The triage failed: github: HTTP 422 <!channel> <https:\/\/evil\.example\|log in>/);
+    expect(said!.text).not.toContain('\u202e');
+    expect(said!.text).not.toContain('a'.repeat(36));
+    expect(said!.text.length).toBeLessThan(400);
+    for (const t of textObjects(message).filter((o) => o.type === 'mrkdwn')) {
+      expect(
+        mrkdwnResidue(t.text, {
+          linkTargets: new Set([ISSUE.url, WEB_UI, 'https://acme.pagerduty.com/incidents/PABC123']),
+          mentionable: new Set(),
+        }),
+      ).not.toMatch(/[<>]/);
+    }
+    expect(message.text).not.toMatch(/<!channel>|<https:\/\/evil/);
+    expect(message.text).toContain('&lt;!channel&gt;');
+  });
+
+  test('an issue URL that is not http(s) is not linked', () => {
+    const message = failedCard(ctx(), 'x', { issue: { url: 'javascript:alert(1)', number: 42 } });
+    expect(JSON.stringify(message)).not.toContain('javascript:');
+    expect(allText(message)).toContain('Written: GitHub issue #42 (link omitted: not a usable http(s) URL); no #incidents note.');
   });
 });
 

@@ -10,8 +10,10 @@ import { buildDiagnosis } from '../../activities/report.js';
 import type { Finding, Severity, SurfaceName, SurfaceResult, TriageScope } from '../../activities/model.js';
 import {
   approvalCard,
+  cancelledCard,
   decidedCard,
   expiredCard,
+  failedCard,
   reminderMessage,
   resolvedCard,
   type CardContext,
@@ -349,6 +351,9 @@ function messagesOf(t: HostileTriage): { ctx: CardContext; messages: SlackMessag
       decidedCard(ctx, t.decision, t.issue),
       expiredCard(ctx),
       resolvedCard(ctx, t.resolvedAt),
+      // A failure's message may quote what an upstream answered, incident title included.
+      failedCard(ctx, t.card.incident.title, { issue: t.issue, note: true }),
+      cancelledCard(ctx, {}),
       reminderMessage(ctx),
       note.message,
     ],

@@ -18,6 +18,7 @@ import {
   type TestContext,
 } from '../workflows/harness.js';
 import { waitForStatus } from '../wait-for-status.js';
+import { failingIssue, resolvedWhileCollecting } from '../workflows/lifecycle.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 let ctx: TestContext;
@@ -30,20 +31,35 @@ function save(name: string, history: Parameters<typeof historyToJSON>[0]): void 
   writeFileSync(join(here, '..', 'histories', `${name}.json`), historyToJSON(history) + '\n');
 }
 
-async function record(name: string, opts: FixtureOptions, finish: (incidentId: string, planHash: string) => Promise<void>): Promise<void> {
+/** Starts a triage, lets `drive` steer it, and saves its history once it has ended as `ends` says. */
+async function recordRun(
+  name: string,
+  opts: FixtureOptions,
+  drive: (incidentId: string) => Promise<void>,
+  ends: 'completed' | 'failed' = 'completed',
+): Promise<void> {
   await withTriageWorker(ctx, opts, async (fx) => {
     await startTriage(ctx.client, fx.config.temporal, { incidentId: fx.incidentId, source: { kind: 'cli', user: 'recorder' } });
-    // A decision before the card is posted would have the broker take the card for a note and refuse it.
-    const { planHash } = await waitForStatus(
-      ctx.client,
-      fx.incidentId,
-      (s) => s.stage === 'awaiting-decision' && s.slackCard !== undefined,
-    );
-    await finish(fx.incidentId, planHash!);
+    await drive(fx.incidentId);
     const handle = ctx.client.workflow.getHandle(triageWorkflowId(fx.incidentId));
-    await handle.result();
+    if (ends === 'failed') await expect(handle.result()).rejects.toThrow();
+    else await handle.result();
     save(name, await handle.fetchHistory());
   });
+}
+
+async function record(
+  name: string,
+  opts: FixtureOptions,
+  finish: (incidentId: string, planHash: string) => Promise<void>,
+  ends: 'completed' | 'failed' = 'completed',
+): Promise<void> {
+  const decided = async (incidentId: string) => {
+    // A decision before the card is posted would have the broker take the card for a note and refuse it.
+    const { planHash } = await waitForStatus(ctx.client, incidentId, (s) => s.stage === 'awaiting-decision' && s.slackCard !== undefined);
+    await finish(incidentId, planHash!);
+  };
+  await recordRun(name, opts, decided, ends);
 }
 
 test('record: approved', async () => {
@@ -71,6 +87,29 @@ test('record: approved through the CLI channel', async () => {
 
 test('record: escalated, then expired', async () => {
   await record('expired', { approval: { reminderAfter: '1s', expireAfter: '2s' } }, async () => undefined);
+});
+
+test('record: resolved in PagerDuty while the evidence was being collected', async () => {
+  const gate = resolvedWhileCollecting();
+  await recordRun('resolved-while-collecting', { activities: gate.activities }, async (incidentId) => {
+    await gate.resolve(ctx.client, incidentId);
+  });
+});
+
+test('record: approved, then the GitHub issue could not be created', async () => {
+  await record(
+    'failed-after-card',
+    { activities: failingIssue },
+    async (incidentId, planHash) => {
+      await decide(
+        ctx.client,
+        incidentId,
+        { channel: 'slack', decision: 'approve', approver: 'U0ALICE', planHash },
+        'record-approve-failing',
+      );
+    },
+    'failed',
+  );
 });
 
 // The harness above runs PagerDuty and Kubernetes only; the sandbox stack runs

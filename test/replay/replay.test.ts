@@ -29,10 +29,17 @@ test('histories are committed', () => {
       'approved-via-cli.json',
       'expired.json',
       'four-surfaces-approved.json',
+      'resolved-while-collecting.json',
+      'failed-after-card.json',
       // Not written by `make record-histories`: a decision without a channel or
       // client identity, as recorded before decisions named them, so triages
       // started by an earlier release stay replayable after every re-recording.
       'approved-before-decision-channels.json',
+      // Never re-recorded either: recorded before the workflow skipped the card
+      // for an incident resolved early and closed it after a failure, so
+      // triages running across that upgrade keep the path they started on.
+      'resolved-while-collecting-unpatched.json',
+      'failed-after-card-unpatched.json',
     ]),
   );
 });

@@ -19,6 +19,7 @@ import {
   type TriageFixture,
 } from './harness.js';
 import { waitForStatus } from '../wait-for-status.js';
+import { failingIssue, failingWrite, ISSUE_FAILURE, resolvedWhileCollecting } from './lifecycle.js';
 
 let ctx: TestContext;
 
@@ -61,6 +62,22 @@ async function activityAttempts(fx: TriageFixture, activityType: string): Promis
   const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType);
   const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
   return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
+}
+
+async function scheduledActivities(fx: TriageFixture): Promise<string[]> {
+  const events = (await handle(fx).fetchHistory()).events ?? [];
+  return events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+}
+
+/** What the Web UI shows as the execution's current details, from the SDK's built-in metadata query. */
+async function currentDetails(fx: TriageFixture): Promise<string | undefined> {
+  return (await handle(fx).query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails;
+}
+
+/** The failure the execution ended with, as its history holds it. */
+async function failureOf(fx: TriageFixture): Promise<string> {
+  const events = (await handle(fx).fetchHistory()).events ?? [];
+  return JSON.stringify(events.find((e) => e.workflowExecutionFailedEventAttributes)?.workflowExecutionFailedEventAttributes?.failure);
 }
 
 async function updateEvents(fx: TriageFixture) {
@@ -476,6 +493,91 @@ describe('triageIncident on a real Temporal dev server', () => {
       expect(outcome.stage).toBe('resolved-before-decision');
       expect(outcome.resolvedAt).toBeDefined();
       expect(await signalResolved(ctx.client, 'QNOSUCHINCIDENT', 'ev')).toBe('not-running');
+    });
+  });
+
+  test('incident.resolved while the evidence is collected ends the triage without a card, and the Web UI says so', async () => {
+    const early = resolvedWhileCollecting();
+    await withTriageWorker(ctx, { activities: early.activities }, async (fx) => {
+      await start(fx);
+      await early.resolve(ctx.client, fx.incidentId);
+      const outcome = (await handle(fx).result()) as TriageOutcome;
+      expect(outcome).toMatchObject({ stage: 'resolved-before-decision', resolvedAt: expect.any(String) });
+      expect(outcome.decision).toBeUndefined();
+      // Diagnosed all the same: what the triage found stays in the outcome.
+      expect(outcome.planHash).toMatch(/^[0-9a-f]{64}$/);
+      expect(fx.slack.messages(APPROVAL_CHANNEL)).toEqual([]);
+      expect(await scheduledActivities(fx)).not.toEqual(expect.arrayContaining([expect.stringMatching(/ApprovalCard$/)]));
+      expect(await currentDetails(fx)).toBe(
+        `Incident resolved in PagerDuty at ${outcome.resolvedAt} before the approval card was posted: no card, nothing written`,
+      );
+      const description = await handle(fx).describe();
+      expect(description.typedSearchAttributes.get(stageKey)).toBe('resolved-before-decision');
+      expect(description.typedSearchAttributes.get(decisionKey)).toBe('resolved-before-decision');
+    });
+  });
+
+  describe('a triage that stops after posting its card closes the card, saying why and what was written', () => {
+    const approve = async (fx: TriageFixture) => {
+      const { planHash } = await waitForStatus(ctx.client, fx.incidentId, (s) => awaiting(s) && s.slackCard !== undefined);
+      await decide(ctx.client, fx.incidentId, { channel: 'slack', decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'f1');
+    };
+    const closedCard = (fx: TriageFixture) => JSON.stringify(fx.slack.messages(APPROVAL_CHANNEL)[0]?.blocks);
+
+    test("GitHub refuses the issue: nothing was written, and the triage fails with GitHub's error", async () => {
+      await withTriageWorker(ctx, { activities: failingIssue }, async (fx) => {
+        await start(fx);
+        await approve(fx);
+        await expect(handle(fx).result()).rejects.toThrow();
+        expect(await failureOf(fx)).toContain(ISSUE_FAILURE);
+        const card = closedCard(fx);
+        expect(card).not.toContain('triage_approve');
+        expect(card).toContain(`PagerDuty incident #${fx.scenario.pagerduty.incident.incident_number} · triage failed`);
+        // The reason is shown as the failure gave it, as plain text: Slack renders no mention or link from it.
+        expect(card).toContain(JSON.stringify({ type: 'plain_text', text: `⚠️ The triage failed: ${ISSUE_FAILURE}`, emoji: false }));
+        expect(card).toContain('"text":"Nothing was written."');
+        expect((await queryStatus(ctx.client, fx.incidentId)).stage).toBe('failed');
+      });
+    });
+
+    test('GitHub refuses the back link: the card links the issue and names the note', async () => {
+      await withTriageWorker(ctx, { activities: failingWrite('linkIssueToNote', 'github: HTTP 422: body too long') }, async (fx) => {
+        await start(fx);
+        await approve(fx);
+        await expect(handle(fx).result()).rejects.toThrow();
+        expect(await failureOf(fx)).toContain('body too long');
+        const [issue] = fx.github.issues(GITHUB_REPO);
+        expect(closedCard(fx)).toContain(`Written: <${issue!.html_url}|GitHub issue #${issue!.number}>; the #incidents note was posted.`);
+      });
+    });
+
+    test('Slack down when closing the card: a notice, and the triage still fails with the original error', async () => {
+      await withTriageWorker(ctx, { activities: failingIssue }, async (fx) => {
+        await start(fx);
+        const { planHash } = await waitForStatus(ctx.client, fx.incidentId, (s) => awaiting(s) && s.slackCard !== undefined);
+        // Nothing calls Slack between the decision and the close.
+        fx.slack.setFault({ status: 500 });
+        await decide(ctx.client, fx.incidentId, { channel: 'slack', decision: 'approve', approver: 'U0ALICE', planHash: planHash! }, 'f2');
+        await expect(handle(fx).result()).rejects.toThrow();
+        expect(await failureOf(fx)).toContain(ISSUE_FAILURE);
+        expect(closedCard(fx)).toContain('triage_approve');
+        const { notices } = await queryStatus(ctx.client, fx.incidentId);
+        expect(notices).toEqual([expect.stringMatching(/^Slack: could not update the card: slack: HTTP 500/)]);
+      });
+    });
+
+    test('cancelled while waiting for a decision: the card says so', async () => {
+      await withTriageWorker(ctx, {}, async (fx) => {
+        await start(fx);
+        await waitForStatus(ctx.client, fx.incidentId, (s) => awaiting(s) && s.slackCard !== undefined);
+        await handle(fx).cancel();
+        await expect(handle(fx).result()).rejects.toThrow();
+        expect((await handle(fx).describe()).status.name).toBe('CANCELLED');
+        const card = closedCard(fx);
+        expect(card).not.toContain('triage_approve');
+        expect(card).toContain('"text":"⏹️ The triage was cancelled."');
+        expect(card).toContain('"text":"Nothing was written."');
+      });
     });
   });
 
