@@ -175,11 +175,11 @@ describe('triage audit on a real triage', () => {
       log.mockRestore();
     }
     const text = printed.join('\n');
-    expect(text).toMatch(/^TIME \(UTC\) {4}SOURCE {4}WHAT$/m);
+    expect(text).toMatch(/^TIME \(UTC\) {4}SOURCE {6}WHAT$/m);
     expect(text).toMatch(
-      /^\d\d:\d\d:\d\d\.\d{3} {2}temporal {2}fetchIncident#1 started, attempt 1\n\d\d:\d\d:\d\d\.\d{3} {2}broker {6}↳ pagerduty GET \/incidents\/\w+ → 200 allowed · credential pagerduty-oauth:/m,
+      /^\d\d:\d\d:\d\d\.\d{3} {2}temporal {4}fetchIncident#1 started, attempt 1\n\d\d:\d\d:\d\d\.\d{3} {2}broker {8}↳ pagerduty GET \/incidents\/\w+ → 200 allowed · credential pagerduty-oauth:/m,
     );
-    expect(text).toMatch(/broker {6}↳ \[attempt 2\] github GET \/repos\/[^ ]+\/issues → 200 allowed/);
+    expect(text).toMatch(/broker {8}↳ \[attempt 2\] github GET \/repos\/[^ ]+\/issues → 200 allowed/);
     expect(text).not.toContain('UNATTRIBUTED');
     expect(text).toMatch(/\d+ broker lines of triage-\w+: \d+ attributed to an activity, 0 unattributed/);
     // Never a secret: the audit line holds none, and the timeline adds no header or body.
