@@ -168,9 +168,12 @@ async function main(): Promise<void> {
       const audit = readFileSync(info.brokerAuditLog, 'utf8')
         .trim()
         .split('\n')
-        .map((line) => JSON.parse(line) as { caller?: string });
-      const callers = [...new Set(audit.map((a) => a.caller ?? 'unauthenticated'))];
-      say(`broker:   ${audit.length} audited requests in ${info.brokerAuditLog}, callers by token: ${callers.join(', ')}`);
+        .map((line) => JSON.parse(line) as { caller?: string; status: number });
+      const callers = [...new Set(audit.flatMap((a) => (a.caller ? [a.caller] : [])))];
+      // The worker's start-up doctor calls once without its token, to see the broker turn it away.
+      const tokenless = audit.filter((a) => a.status === 401).length;
+      say(`broker:   ${audit.length} audited requests in ${info.brokerAuditLog}`);
+      say(`          callers by token: ${callers.join(', ') || 'none'}; refused without a token: ${tokenless}`);
       say(`slack:    #${info.slackChannels.incidents}: ${await lastMessage(info.slackUrl, info.slackChannels.incidents)}`);
       say(`web ui:   ${workflowUiUrl(temporal, outcome.workflowId)}   (live while the stack runs: use \`make up\` to keep it)`);
     } finally {
