@@ -9,7 +9,7 @@ import { DECIDE_UPDATE } from '../../config/identifiers.js';
 import { hashPlan } from '../../config/write-plan.js';
 import { findTemporalCli } from '../../sandbox/venv-tools.js';
 import type { WritePlan } from '../../config/write-plan.js';
-import { APPROVED_DECISION, APPROVED_ISSUE, APPROVED_PLAN, APPROVED_WRITES, createWorld, type Reply, type World } from './harness.js';
+import { APPROVED_DECISION, APPROVED_PLAN, APPROVED_STATE, APPROVED_WRITES, createWorld, type Reply, type World } from './harness.js';
 
 const TASK_QUEUE = 'broker-approval-test';
 let env: TestWorkflowEnvironment;
@@ -40,14 +40,8 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const hash = hashPlan(APPROVED_PLAN);
-const approved: TriageApproval = {
-  planHash: hash,
-  plan: APPROVED_PLAN,
-  decision: APPROVED_DECISION,
-  githubIssue: APPROVED_ISSUE,
-  slackCard: { channelId: 'C0APPROVAL', ts: '1.1' },
-};
+const approved = APPROVED_STATE;
+const hash = APPROVED_STATE.planHash!;
 
 /**
  * A triage whose query answers `state`; `sent` is the decision a client sends

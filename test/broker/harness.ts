@@ -296,16 +296,17 @@ export const APPROVED_DECISION = {
 } as const;
 
 /** The triage's approval state as Temporal would answer it: the plan approved, issue 17 created, the card posted. */
+export const APPROVED_STATE: TriageApproval = {
+  planHash: hashPlan(APPROVED_PLAN),
+  plan: APPROVED_PLAN,
+  decision: APPROVED_DECISION,
+  githubIssue: APPROVED_ISSUE,
+  slackCard: { channelId: 'C0APPROVAL', ts: '1.1' },
+};
+
+/** An approval source answering APPROVED_STATE, with `overrides`. */
 export function approvedTriage(overrides: Partial<TriageApproval> = {}): ApprovalSource {
-  const hash = hashPlan(APPROVED_PLAN);
-  const approval: TriageApproval = {
-    planHash: hash,
-    plan: APPROVED_PLAN,
-    decision: APPROVED_DECISION,
-    githubIssue: APPROVED_ISSUE,
-    slackCard: { channelId: 'C0APPROVAL', ts: '1.1' },
-    ...overrides,
-  };
+  const approval: TriageApproval = { ...APPROVED_STATE, ...overrides };
   return { lookup: () => Promise.resolve(approval), close: () => Promise.resolve() };
 }
 
